@@ -1,0 +1,108 @@
+// Runs the bundled action (dist/index.js) in a child process the way the GitHub runner does:
+// inputs as INPUT_<NAME> variables (upper-cased, hyphens kept), and the GITHUB_OUTPUT,
+// GITHUB_STATE and GITHUB_STEP_SUMMARY command files. Used by `npm run demo`, the end-to-end tests
+// and the benchmark. Measures the child's peak RSS from /proc (VmHWM), where there is one.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ACTION_ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+
+export interface LocalRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  outputs: Record<string, string>
+  state: Record<string, string>
+  summary: string
+  /** The runner's temp folder used for this run (RUNNER_TEMP). */
+  tempDir: string
+  durationMs: number
+  /** Peak resident memory of the action's process, in KiB (undefined without /proc). */
+  peakRssKiB?: number
+}
+
+export interface LocalRunOptions {
+  inputs: Record<string, string>
+  /** Extra environment (e.g. ACTIONS_RUNTIME_TOKEN); the parent's PATH and proxies are kept. */
+  env?: Record<string, string | undefined>
+  /** Called once the child has started, e.g. to send it a signal. */
+  onStart?: (pid: number) => void
+  timeoutMs?: number
+  entry?: string
+}
+
+export async function runLocally(o: LocalRunOptions): Promise<LocalRun> {
+  const tempDir = mkdtempSync(path.join(tmpdir(), 'octoplant-run-'))
+  const files = {
+    GITHUB_OUTPUT: path.join(tempDir, 'output'),
+    GITHUB_STATE: path.join(tempDir, 'state'),
+    GITHUB_STEP_SUMMARY: path.join(tempDir, 'summary.md')
+  }
+  for (const f of Object.values(files)) writeFileSync(f, '')
+  const env: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RUNNER_TEMP: tempDir,
+    GITHUB_WORKSPACE: tempDir,
+    ...files,
+    ...Object.fromEntries(Object.entries(o.inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+    ...o.env
+  }
+  const started = performance.now()
+  const child = spawn(process.execPath, [o.entry ?? ACTION_ENTRY], {
+    env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d))
+  child.stderr.on('data', (d: Buffer) => (stderr += d))
+  let peakRssKiB: number | undefined
+  const sample = () => {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
+      if (m) peakRssKiB = Math.max(peakRssKiB ?? 0, Number(m[1]))
+    } catch {
+      /* exited, or no /proc */
+    }
+  }
+  const sampler = setInterval(sample, 20)
+  if (child.pid) o.onStart?.(child.pid)
+  const killer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000)
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve =>
+    child.on('exit', (c, s) => resolve([c, s]))
+  )
+  clearInterval(sampler)
+  clearTimeout(killer)
+  return {
+    code,
+    signal,
+    stdout,
+    stderr,
+    outputs: parseCommandFile(await readFile(files.GITHUB_OUTPUT, 'utf8')),
+    state: parseCommandFile(await readFile(files.GITHUB_STATE, 'utf8')),
+    summary: await readFile(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    tempDir,
+    durationMs: performance.now() - started,
+    peakRssKiB
+  }
+}
+
+/** Reads `name<<DELIMITER\nvalue\nDELIMITER` records, as @actions/core writes them. */
+export function parseCommandFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<]+)<<(.+)$/.exec(lines[i])
+    if (!m) continue
+    const value: string[] = []
+    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
+    out[m[1]] = value.join('\n')
+  }
+  return out
+}

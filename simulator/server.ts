@@ -1,0 +1,340 @@
+// A simulator of the octoplant Export API, faithful to shared/octoplant-export-api.md and the
+// Swagger spec (spec/): grpc-gateway error bodies and statuses, the password grant with the
+// published client, orders moving PENDING → RUNNING → SUCCEEDED/FAILED over time with ExportState
+// metadata (int64 counters as strings), cancel, and a streamed ZIP download. Unknown exportContents
+// keys are ignored silently, as the gateway does. It shares only protocol names with the action.
+//
+// Fault injection: `intercept(fn)` lets a test take over any request before the simulator answers.
+import { randomBytes, randomUUID } from 'node:crypto'
+import * as http from 'node:http'
+import * as https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { EXPORT_KINDS, type OptionType } from '../src/octoplant/export-schema.js'
+import {
+  GrpcCode,
+  HTTP_STATUS_OF_GRPC_CODE,
+  type Operation,
+  type OrderState,
+  PUBLIC_CLIENT_ID,
+  PUBLIC_CLIENT_SECRET
+} from '../src/octoplant/protocol.js'
+import { type ServerCertificate, createCertificateAuthority, issueServerCertificate } from './certs.js'
+import { exportZip } from './export-zip.js'
+
+export interface SimulatorOptions {
+  /** user → password. Default: the vendor sample's versiondog / change-it. */
+  users?: Record<string, string>
+  /** 'https' with a CA of its own (default), or plain 'http'. */
+  protocol?: 'https' | 'http'
+  /** A certificate to serve instead of a fresh one (wrong name, expired, self-signed tests). */
+  certificate?: ServerCertificate
+  /** Time an order waits for resources, then runs. */
+  pendingMs?: number
+  runningMs?: number
+  /** Sub-processes an order goes through while running. */
+  subProcesses?: number
+  /** Every order fails at the end of its run with this status. */
+  failWith?: { code: number; message: string }
+  /** Extra bytes in each export (a payload.bin entry). */
+  payloadBytes?: number
+  /** Deflate entries and stream without Content-Length (default), or store them and send it. */
+  compress?: boolean
+  /** expires_in of tokens, seconds; tokens really expire after it. */
+  tokenLifetimeSec?: number
+  issueRefreshTokens?: boolean
+  /** What a poll of an unknown order answers: STATE_UNSPECIFIED (as the vendor documents) or 404. */
+  unknownOrder?: 'unspecified' | 'not-found'
+  maintenance?: { active: boolean; reason?: string; activatedAt?: string }
+  /** Port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number
+}
+
+export interface LoggedRequest {
+  method: string
+  path: string
+  status: number
+  at: number
+}
+
+export interface SimulatedOrder {
+  name: string
+  createdAt: number
+  exportContents: Record<string, Record<string, unknown>>
+  cancelledAt?: number
+  downloads: number
+}
+
+/** Takes over a request when it returns true. */
+export type Interceptor = (req: http.IncomingMessage, res: http.ServerResponse, route: string) => boolean | Promise<boolean>
+
+export interface Simulator {
+  url: string
+  /** PEM of the CA that signed the server's certificate (https only). */
+  caPem?: string
+  options: SimulatorOptions
+  requests: LoggedRequest[]
+  orders: Map<string, SimulatedOrder>
+  intercept(fn: Interceptor): void
+  /** Counts requests by route, e.g. count('GET /v1/order/{name}'). */
+  count(route: string): number
+  stop(): Promise<void>
+}
+
+const DEFAULT_USERS: Record<string, string> = { versiondog: 'change-it' }
+const SYSTEM_ID = 'SIM-0001'
+const LICENSE = 'SIM-LICENSE-42'
+const SUBPROCESS_NAMES = ['Collect components', 'Read archive', 'Write export files', 'Pack ZIP']
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const o = { pendingMs: 300, runningMs: 1000, subProcesses: 4, compress: true, tokenLifetimeSec: 3600, unknownOrder: 'unspecified', ...options } as const
+  const users = options.users ?? DEFAULT_USERS
+  const tokens = new Map<string, { user: string; expiresAt: number }>()
+  const refreshTokens = new Map<string, string>()
+  const orders = new Map<string, SimulatedOrder>()
+  const requests: LoggedRequest[] = []
+  const interceptors: Interceptor[] = []
+
+  const stateOf = (order: SimulatedOrder, now = Date.now()): { state: OrderState; finished: number; current?: string } => {
+    const age = (order.cancelledAt ?? now) - order.createdAt
+    const progress = Math.min(o.subProcesses, Math.max(0, Math.floor(((age - o.pendingMs) / Math.max(1, o.runningMs)) * o.subProcesses)))
+    if (order.cancelledAt !== undefined) return { state: 'STATE_FAILED', finished: progress }
+    if (age < o.pendingMs) return { state: 'STATE_PENDING', finished: 0 }
+    if (age < o.pendingMs + o.runningMs) {
+      const finished = Math.min(o.subProcesses - 1, progress)
+      return { state: 'STATE_RUNNING', finished, current: SUBPROCESS_NAMES[finished % SUBPROCESS_NAMES.length] }
+    }
+    return { state: o.failWith ? 'STATE_FAILED' : 'STATE_SUCCEEDED', finished: o.subProcesses }
+  }
+
+  const operationOf = (order: SimulatedOrder): Operation => {
+    const { state, finished, current } = stateOf(order)
+    const done = state === 'STATE_SUCCEEDED' || state === 'STATE_FAILED'
+    const op: Operation = {
+      name: order.name,
+      metadata: {
+        name: order.name,
+        systemId: SYSTEM_ID,
+        licenseSerialNumber: LICENSE,
+        state,
+        ...(current ? { currentSubProcess: current } : {}),
+        finishedSubProcesses: String(finished),
+        openSubProcesses: String(o.subProcesses - finished)
+      },
+      done
+    }
+    if (state === 'STATE_FAILED') {
+      op.error = order.cancelledAt !== undefined ? { code: GrpcCode.CANCELLED, message: 'the export was cancelled', details: [] } : { ...o.failWith!, details: [] }
+    } else if (state === 'STATE_SUCCEEDED') {
+      op.response = { name: order.name }
+    }
+    return op
+  }
+
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://simulator')
+    const route = routeOf(req.method ?? 'GET', url.pathname)
+    res.on('finish', () => requests.push({ method: req.method ?? '', path: url.pathname, status: res.statusCode, at: Date.now() }))
+    res.on('close', () => {
+      if (!res.writableFinished) requests.push({ method: req.method ?? '', path: url.pathname, status: -1, at: Date.now() })
+    })
+    try {
+      for (const fn of interceptors) if (await fn(req, res, route)) return
+      const body = await readBody(req)
+      if (route === 'POST /v1/oauth2/token') return token(body, req, res)
+      if (route === 'GET /v1/status/maintenance_mode') return sendJson(res, 200, o.maintenance ?? { active: false })
+      if (!route.startsWith('GET /v1/order') && !route.startsWith('POST /v1/order')) {
+        return sendStatus(res, GrpcCode.NOT_FOUND, 'Not Found', route === 'unknown' ? 404 : 405)
+      }
+      const user = authenticated(req)
+      if (!user) return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid or expired access token')
+      const name = decodeURIComponent(url.pathname.split('/')[3] ?? '')
+      const order = orders.get(name)
+      switch (route) {
+        case 'POST /v1/order':
+          return placeOrder(body, res)
+        case 'GET /v1/order/{name}':
+          if (!order) {
+            return o.unknownOrder === 'not-found'
+              ? sendStatus(res, GrpcCode.NOT_FOUND, `order ${name} not found`)
+              : sendJson(res, 200, { name, metadata: { state: 'STATE_UNSPECIFIED' }, done: false })
+          }
+          return sendJson(res, 200, operationOf(order))
+        case 'POST /v1/order/{name}/cancel':
+          if (!order) return sendStatus(res, GrpcCode.NOT_FOUND, `order ${name} not found`)
+          if (stateOf(order).state !== 'STATE_SUCCEEDED' && order.cancelledAt === undefined) order.cancelledAt = Date.now()
+          return sendJson(res, 200, {})
+        case 'GET /v1/order/{name}/download':
+          if (!order) return sendStatus(res, GrpcCode.NOT_FOUND, `order ${name} not found`)
+          if (stateOf(order).state !== 'STATE_SUCCEEDED') {
+            return sendStatus(res, GrpcCode.FAILED_PRECONDITION, `order ${name} is ${stateOf(order).state}; only a succeeded export can be downloaded`)
+          }
+          return download(order, res)
+        default:
+          return sendStatus(res, GrpcCode.UNIMPLEMENTED, 'Method Not Allowed', 405)
+      }
+    } catch (e) {
+      if (!res.headersSent) sendStatus(res, GrpcCode.INTERNAL, (e as Error).message)
+      else res.destroy()
+    }
+  }
+
+  function token(body: string, req: http.IncomingMessage, res: http.ServerResponse) {
+    if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {
+      return sendStatus(res, GrpcCode.INVALID_ARGUMENT, 'expected an application/x-www-form-urlencoded body')
+    }
+    const form = new URLSearchParams(body)
+    if (form.get('client_id') !== PUBLIC_CLIENT_ID || form.get('client_secret') !== PUBLIC_CLIENT_SECRET) {
+      return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid client')
+    }
+    let user: string | undefined
+    if (form.get('grant_type') === 'password') {
+      const u = form.get('username') ?? ''
+      if (!(u in users) || users[u] !== form.get('password')) return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid username or password')
+      user = u
+    } else if (form.get('grant_type') === 'refresh_token' && o.issueRefreshTokens) {
+      user = refreshTokens.get(form.get('refresh_token') ?? '')
+      if (!user) return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid refresh token')
+    } else {
+      return sendStatus(res, GrpcCode.INVALID_ARGUMENT, `unsupported grant_type "${form.get('grant_type')}"`)
+    }
+    const access = randomBytes(24).toString('base64url')
+    tokens.set(access, { user, expiresAt: Date.now() + o.tokenLifetimeSec * 1000 })
+    const answer: Record<string, unknown> = { access_token: access, token_type: 'Bearer', expires_in: o.tokenLifetimeSec }
+    if (o.issueRefreshTokens) {
+      const refresh = randomBytes(24).toString('base64url')
+      refreshTokens.set(refresh, user)
+      answer.refresh_token = refresh
+    }
+    return sendJson(res, 200, answer)
+  }
+
+  function authenticated(req: http.IncomingMessage): string | undefined {
+    const m = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))
+    const t = m && tokens.get(m[1])
+    return t && t.expiresAt > Date.now() ? t.user : undefined
+  }
+
+  function placeOrder(body: string, res: http.ServerResponse) {
+    let request: unknown
+    try {
+      request = JSON.parse(body)
+    } catch (e) {
+      return sendStatus(res, GrpcCode.INVALID_ARGUMENT, `proto: syntax error: ${(e as Error).message}`)
+    }
+    const contents = (request as { exportContents?: unknown })?.exportContents
+    if (typeof contents !== 'object' || contents === null || Array.isArray(contents)) {
+      return sendStatus(res, GrpcCode.INVALID_ARGUMENT, 'exportContents is required')
+    }
+    const problem = protojsonProblem(contents as Record<string, unknown>)
+    if (problem) return sendStatus(res, GrpcCode.INVALID_ARGUMENT, problem)
+    // Like grpc-gateway (DiscardUnknown), keys the schema does not know are dropped without a word.
+    const known = Object.fromEntries(
+      Object.entries(contents as Record<string, Record<string, unknown>>).filter(([k]) => k in EXPORT_KINDS)
+    )
+    const order: SimulatedOrder = { name: randomUUID(), createdAt: Date.now(), exportContents: known, downloads: 0 }
+    orders.set(order.name, order)
+    return sendJson(res, 200, operationOf(order))
+  }
+
+  function download(order: SimulatedOrder, res: http.ServerResponse) {
+    order.downloads++
+    const zip = exportZip({
+      orderName: order.name,
+      createdAt: new Date(order.createdAt),
+      exportContents: order.exportContents,
+      payloadBytes: o.payloadBytes,
+      compress: o.compress
+    })
+    void zip.size.then(size => {
+      res.writeHead(200, { 'content-type': 'application/zip', ...(size !== undefined ? { 'content-length': size } : {}) })
+      zip.stream.pipe(res)
+    })
+  }
+
+  const protocol = options.protocol ?? 'https'
+  const certificate =
+    protocol === 'https' ? (options.certificate ?? (await issueServerCertificate(await createCertificateAuthority()))) : undefined
+  const server = certificate
+    ? https.createServer({ cert: certificate.certPem, key: certificate.keyPem }, handler)
+    : http.createServer(handler)
+  await new Promise<void>(resolve => server.listen(options.port ?? 0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+
+  return {
+    url: `${protocol}://127.0.0.1:${port}`,
+    caPem: certificate?.caPem,
+    options: o,
+    requests,
+    orders,
+    intercept: fn => void interceptors.push(fn),
+    count: route => requests.filter(r => routeOf(r.method, r.path) === route).length,
+    stop: () =>
+      new Promise<void>(resolve => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}
+
+/** "GET /v1/order/{name}/download" for "GET /v1/order/abc/download". */
+export function routeOf(method: string, pathname: string): string {
+  const p = pathname.replace(/^\/v1\/order\/[^/]+/, '/v1/order/{name}')
+  const known = ['/v1/oauth2/token', '/v1/order', '/v1/order/{name}', '/v1/order/{name}/cancel', '/v1/order/{name}/download', '/v1/status/maintenance_mode']
+  return known.includes(p) ? `${method} ${p}` : 'unknown'
+}
+
+/** What protojson would refuse in exportContents: wrong types and enum values of known fields. */
+function protojsonProblem(contents: Record<string, unknown>): string | undefined {
+  for (const [kind, options] of Object.entries(contents)) {
+    const schema = EXPORT_KINDS[kind]
+    if (!schema || options === null) continue
+    if (typeof options !== 'object' || Array.isArray(options)) return `proto: invalid value for message field ${kind}`
+    const problem = fieldsProblem(options as Record<string, unknown>, schema)
+    if (problem) return problem
+  }
+  return undefined
+}
+
+function fieldsProblem(given: Record<string, unknown>, fields: Readonly<Record<string, OptionType>>): string | undefined {
+  for (const [name, v] of Object.entries(given)) {
+    const t = fields[name]
+    if (!t || v === null) continue
+    const bad =
+      (t.kind === 'boolean' && typeof v !== 'boolean') ||
+      (t.kind === 'int32' && !(Number.isInteger(typeof v === 'string' ? Number(v) : v))) ||
+      (t.kind === 'string' && typeof v !== 'string') ||
+      (t.kind === 'enum' && !(t.values.includes(v as string) || Number.isInteger(v))) ||
+      (t.kind === 'message' && (typeof v !== 'object' || Array.isArray(v)))
+    if (bad) return `proto: invalid value for ${t.kind} field ${name}: ${JSON.stringify(v)}`
+    if (t.kind === 'message') {
+      const inner = fieldsProblem(v as Record<string, unknown>, t.fields)
+      if (inner) return inner
+    }
+  }
+  return undefined
+}
+
+function readBody(req: http.IncomingMessage, limit = 1024 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > limit) reject(new Error('request body too large'))
+      else chunks.push(c)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
+
+export function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+/** A grpc-gateway error: google.rpc.Status with the HTTP status of its code. */
+export function sendStatus(res: http.ServerResponse, code: number, message: string, httpStatus?: number): void {
+  sendJson(res, httpStatus ?? HTTP_STATUS_OF_GRPC_CODE[code] ?? 500, { code, message, details: [] })
+}

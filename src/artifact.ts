@@ -1,0 +1,57 @@
+// Uploads the verified ZIP as a workflow artifact, as is (skipArchive: no second ZIP around it).
+// @actions/artifact is loaded only when an upload will happen: importing it costs ~100 MB of RSS.
+import * as path from 'node:path'
+
+export interface UploadResult {
+  name: string
+  id?: number
+  size?: number
+  digest?: string
+  url?: string
+}
+
+/** The part of @actions/artifact's client we use; tests pass a fake. */
+export interface ArtifactClientLike {
+  uploadArtifact(
+    name: string,
+    files: string[],
+    rootDirectory: string,
+    options?: { retentionDays?: number; compressionLevel?: number; skipArchive?: boolean }
+  ): Promise<{ id?: number; size?: number; digest?: string }>
+}
+
+export async function loadArtifactClient(): Promise<ArtifactClientLike> {
+  const { DefaultArtifactClient } = await import('@actions/artifact')
+  return new DefaultArtifactClient()
+}
+
+/** Why an upload cannot happen in this environment, or undefined when it can. */
+export function uploadUnavailableReason(env: Record<string, string | undefined>): string | undefined {
+  if (!env.ACTIONS_RUNTIME_TOKEN) {
+    return 'no artifact service here (ACTIONS_RUNTIME_TOKEN is not set, as outside a GitHub Actions job)'
+  }
+  return undefined
+}
+
+/** GitHub Enterprise Server has no artifact service for @actions/artifact v2+; say so before any work. */
+export function isUnsupportedServer(env: Record<string, string | undefined>): boolean {
+  const server = env.GITHUB_SERVER_URL
+  if (!server) return false
+  const host = new URL(server).hostname.toLowerCase()
+  return !(host === 'github.com' || host.endsWith('.ghe.com') || host.endsWith('.localhost') || host === 'localhost')
+}
+
+export async function uploadZip(
+  client: ArtifactClientLike,
+  zipPath: string,
+  retentionDays: number | undefined,
+  env: Record<string, string | undefined>
+): Promise<UploadResult> {
+  const result = await client.uploadArtifact(path.basename(zipPath), [zipPath], path.dirname(zipPath), {
+    skipArchive: true,
+    ...(retentionDays !== undefined ? { retentionDays } : {})
+  })
+  const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env
+  const url = result.id !== undefined && repo && runId ? `${server}/${repo}/actions/runs/${runId}/artifacts/${result.id}` : undefined
+  return { name: path.basename(zipPath), ...result, url }
+}

@@ -1,0 +1,49 @@
+// Streams the export to disk, hashing on the way, then verifies the ZIP before it takes its final
+// name: the file at the returned path is only ever a complete, verified ZIP.
+import { createHash } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, rename, rm } from 'node:fs/promises'
+import * as path from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { InvalidZipError, inspectZip, type ZipReport } from './zip.js'
+
+export interface SavedZip {
+  path: string
+  size: number
+  sha256: string
+  report: ZipReport
+}
+
+/** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
+const WRITE_HIGH_WATER_MARK = 1024 * 1024
+
+export async function saveZip(body: Readable, file: string, contentLength: number | undefined, signal?: AbortSignal): Promise<SavedZip> {
+  await mkdir(path.dirname(file), { recursive: true })
+  const partial = `${file}.partial`
+  const hash = createHash('sha256')
+  let size = 0
+  try {
+    await pipeline(
+      body,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk)
+          size += chunk.length
+          yield chunk
+        }
+      },
+      createWriteStream(partial, { highWaterMark: WRITE_HIGH_WATER_MARK }),
+      { signal }
+    )
+    if (contentLength !== undefined && size !== contentLength) {
+      throw new InvalidZipError(`the download ended after ${size} of ${contentLength} bytes`)
+    }
+    const report = await inspectZip(partial)
+    await rename(partial, file)
+    return { path: file, size, sha256: hash.digest('hex'), report }
+  } catch (e) {
+    await rm(partial, { force: true })
+    throw e
+  }
+}

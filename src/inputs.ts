@@ -1,0 +1,244 @@
+// Reads and validates every input before any network call. Pure: the input getter, the environment
+// and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
+import { X509Certificate } from 'node:crypto'
+import * as path from 'node:path'
+import parseDuration from 'parse-duration'
+import { parse as parseYaml } from 'yaml'
+import { type ExportContents, validateExportContents } from './export-contents.js'
+import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from './octoplant/protocol.js'
+
+/** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
+export const DEFAULTS = {
+  'client-id': PUBLIC_CLIENT_ID,
+  'client-secret': PUBLIC_CLIENT_SECRET,
+  'export-contents': '{"projectTree": {}}',
+  timeout: '30m',
+  'max-poll-interval': '30s',
+  'cancel-on-timeout': 'true',
+  extract: 'false',
+  'upload-artifact': 'true',
+  'insecure-skip-tls-verify': 'false',
+  'allow-insecure-http': 'false'
+} as const
+
+export interface Inputs {
+  /** Base URL without a trailing slash. */
+  serverUrl: string
+  username: string
+  password: string
+  clientId: string
+  clientSecret: string
+  /** The order to place; absent when resuming an existing order (`order-name`). */
+  exportContents?: ExportContents
+  orderName?: string
+  timeoutMs: number
+  maxPollIntervalMs: number
+  cancelOnTimeout: boolean
+  /** Absolute directory the ZIP is written to. */
+  path: string
+  extract: boolean
+  uploadArtifact: boolean
+  /** Chosen name (without `.zip`); absent means `octoplant-export-<order-name>`. */
+  artifactName?: string
+  retentionDays?: number
+  /** PEM text of extra trusted certificates. */
+  caCertificates?: string
+  insecureSkipTlsVerify: boolean
+  allowInsecureHttp: boolean
+}
+
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    problem: string
+  ) {
+    super(`Input '${input}' ${problem}`)
+    this.name = 'InputError'
+  }
+}
+
+export interface InputContext {
+  env: Record<string, string | undefined>
+  readFile: (file: string) => string
+}
+
+export function parseInputs(getInput: (name: string) => string, ctx: InputContext): Inputs {
+  const get = (name: string): string => {
+    const v = getInput(name).trim()
+    return v !== '' ? v : ((DEFAULTS as Record<string, string>)[name] ?? '')
+  }
+  const required = (name: string, hint: string): string => {
+    const v = get(name)
+    if (v === '') throw new InputError(name, `is required: ${hint}`)
+    return v
+  }
+  const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd()
+
+  const allowInsecureHttp = bool(get, 'allow-insecure-http')
+  const serverUrl = parseServerUrl(
+    required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'),
+    allowInsecureHttp
+  )
+  const username = required('username', 'set it to the octoplant user the export runs as (DOMAIN\\user for a Windows domain)')
+  // Passwords may begin or end with spaces: take this one untrimmed.
+  const password = getInput('password')
+  if (password === '') throw new InputError('password', 'is required: pass it from a secret, e.g. ${{ secrets.OCTOPLANT_PASSWORD }}')
+
+  const orderName = get('order-name') || undefined
+  if (orderName !== undefined && !/^[\w.:@~-]{1,200}$/.test(orderName)) {
+    throw new InputError('order-name', `must be an order name as the server returned it (letters, digits, - _ . : @ ~); got "${orderName}"`)
+  }
+  const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace)
+
+  const timeoutMs = duration(get, 'timeout')
+  const maxPollIntervalMs = duration(get, 'max-poll-interval')
+  if (maxPollIntervalMs < 1000) throw new InputError('max-poll-interval', `must be at least 1s; got "${get('max-poll-interval')}"`)
+
+  const artifactName = get('artifact-name') || undefined
+  if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
+    throw new InputError('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`)
+  }
+  let retentionDays: number | undefined
+  const retention = get('retention-days')
+  if (retention !== '') {
+    retentionDays = Number(retention)
+    if (!/^\d+$/.test(retention) || retentionDays < 1 || retentionDays > 90) {
+      throw new InputError('retention-days', `must be a whole number of days from 1 to 90, or empty for the repository's default; got "${retention}"`)
+    }
+  }
+
+  const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp'
+  const dir = get('path') || path.join(tempDir, 'octoplant-export')
+
+  return {
+    serverUrl,
+    username,
+    password,
+    clientId: get('client-id'),
+    clientSecret: get('client-secret'),
+    exportContents,
+    orderName,
+    timeoutMs,
+    maxPollIntervalMs,
+    cancelOnTimeout: bool(get, 'cancel-on-timeout'),
+    path: path.resolve(workspace, dir),
+    extract: bool(get, 'extract'),
+    uploadArtifact: bool(get, 'upload-artifact'),
+    artifactName,
+    retentionDays,
+    caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
+    insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
+    allowInsecureHttp
+  }
+}
+
+function parseServerUrl(text: string, allowInsecureHttp: boolean): string {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new InputError('server-url', `must be a URL such as https://octoplant.plant.local:64023; got "${text}"`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InputError('server-url', `must start with https:// (or http://); got "${url.protocol}"`)
+  }
+  if (url.username || url.password) {
+    throw new InputError('server-url', 'must not contain credentials: pass them as username and password')
+  }
+  if (url.search || url.hash) {
+    throw new InputError('server-url', `must be the API's base address without a query or fragment; got "${text}"`)
+  }
+  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
+    throw new InputError(
+      'server-url',
+      `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set allow-insecure-http: true if you accept the risk`
+    )
+  }
+  return url.href.replace(/\/+$/, '')
+}
+
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)
+}
+
+function readExportContents(
+  getInput: (name: string) => string,
+  get: (name: string) => string,
+  ctx: InputContext,
+  workspace: string
+): ExportContents {
+  const file = get('order-file')
+  const inline = getInput('export-contents').trim()
+  if (file && inline) {
+    throw new InputError('order-file', 'and export-contents are both set: give the export contents in one of them only')
+  }
+  const [input, text] = file ? ['order-file', readText('order-file', file, ctx, workspace)] : ['export-contents', get('export-contents')]
+  let value: unknown
+  try {
+    value = parseYaml(text)
+  } catch (e) {
+    throw new InputError(input, `is not valid JSON or YAML: ${(e as Error).message.split('\n')[0]}`)
+  }
+  // Accept the whole request body ({"exportContents": {...}}) as well as the contents alone.
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && 'exportContents' in value) {
+    value = (value as { exportContents: unknown }).exportContents
+  }
+  try {
+    return validateExportContents(value)
+  } catch (e) {
+    throw new InputError(input, (e as Error).message)
+  }
+}
+
+function readCaCertificates(value: string, ctx: InputContext, workspace: string): string | undefined {
+  if (value === '') return undefined
+  const pem = value.includes('-----BEGIN') ? value : readText('ca-certificate', value, ctx, workspace)
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)
+  if (!blocks) {
+    throw new InputError('ca-certificate', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the PEM text of the CA, or the path to a PEM file')
+  }
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block)
+    } catch (e) {
+      throw new InputError('ca-certificate', `certificate ${i + 1} of ${blocks.length} cannot be read: ${(e as Error).message}`)
+    }
+  }
+  return blocks.join('\n') + '\n'
+}
+
+function readText(input: string, file: string, ctx: InputContext, workspace: string): string {
+  const resolved = path.resolve(workspace, file)
+  try {
+    return ctx.readFile(resolved)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new InputError(input, `names a file that cannot be read (${code ?? (e as Error).message}): ${resolved}`)
+  }
+}
+
+function bool(get: (name: string) => string, name: string): boolean {
+  const v = get(name)
+  if (['true', 'True', 'TRUE'].includes(v)) return true
+  if (['false', 'False', 'FALSE'].includes(v)) return false
+  throw new InputError(name, `must be true or false; got "${v}"`)
+}
+
+/** `90s`, `15m`, `1h30m` or plain seconds (`600`). */
+export function parseDurationInput(text: string): number | undefined {
+  const t = text.trim()
+  if (/^\d+$/.test(t)) return Number(t) * 1000
+  if (!/^(\d+(\.\d+)?\s*[a-z]+\s*)+$/i.test(t)) return undefined
+  const ms = parseDuration(t)
+  return ms === null || ms === undefined || !Number.isFinite(ms) ? undefined : ms
+}
+
+function duration(get: (name: string) => string, name: string): number {
+  const v = get(name)
+  const ms = parseDurationInput(v)
+  if (ms === undefined || ms <= 0) {
+    throw new InputError(name, `must be a duration such as 90s, 15m, 1h30m or a number of seconds; got "${v}"`)
+  }
+  return ms
+}

@@ -1,0 +1,87 @@
+// Wire-level facts of the octoplant Export API (see ../../spec and shared/octoplant-export-api.md).
+// This is the only module the simulator may share with the client: names and codes, no behaviour.
+
+export const PUBLIC_CLIENT_ID = 'public-api'
+/** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
+export const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54'
+
+export const ORDER_STATES = [
+  'STATE_UNSPECIFIED',
+  'STATE_PENDING',
+  'STATE_RUNNING',
+  'STATE_SUCCEEDED',
+  'STATE_FAILED'
+] as const
+export type OrderState = (typeof ORDER_STATES)[number]
+
+/** google.rpc.Code names, indexed by their number. */
+export const GRPC_CODE_NAMES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED'
+] as const
+export type GrpcCodeName = (typeof GRPC_CODE_NAMES)[number]
+
+export const GrpcCode = Object.fromEntries(GRPC_CODE_NAMES.map((name, i) => [name, i])) as {
+  readonly [K in GrpcCodeName]: number
+}
+
+/** The HTTP status grpc-gateway answers with for each gRPC code. */
+export const HTTP_STATUS_OF_GRPC_CODE: readonly number[] = [
+  200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401
+]
+
+export function grpcCodeName(code: number | undefined): string {
+  if (code === undefined) return 'UNKNOWN'
+  return GRPC_CODE_NAMES[code] ?? `code ${code}`
+}
+
+/** google.rpc.Status as grpc-gateway writes it. */
+export interface RpcStatus {
+  code?: number
+  message?: string
+  details?: unknown[]
+}
+
+/** octoplant.exportapi.v1.ExportState. int64 counters may come as strings or numbers. */
+export interface ExportState {
+  name?: string
+  systemId?: string
+  licenseSerialNumber?: string
+  state?: OrderState
+  currentSubProcess?: string
+  finishedSubProcesses?: string | number
+  openSubProcesses?: string | number
+}
+
+/** octoplant.exportapi.v1.Operation, the answer of order and poll. */
+export interface Operation {
+  name?: string
+  done?: boolean
+  metadata?: ExportState
+  error?: RpcStatus
+  response?: { name?: string }
+}
+
+export const API_PATHS = {
+  token: '/v1/oauth2/token',
+  order: '/v1/order',
+  orderOf: (name: string) => `/v1/order/${encodeURIComponent(name)}`,
+  cancelOf: (name: string) => `/v1/order/${encodeURIComponent(name)}/cancel`,
+  downloadOf: (name: string) => `/v1/order/${encodeURIComponent(name)}/download`,
+  maintenanceMode: '/v1/status/maintenance_mode'
+} as const

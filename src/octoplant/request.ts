@@ -1,0 +1,229 @@
+// The one request layer: every call to the octoplant server goes through `send`. It owns TLS
+// options, the proxy (through @actions/http-client, which honours https_proxy/no_proxy), the auth
+// header, the run's abort signal, bounded reading of JSON bodies and the decoding of errors
+// (google.rpc.Status JSON, proxies' HTML pages, network and certificate failures).
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
+import { HttpClient } from '@actions/http-client'
+import { grpcCodeName, type RpcStatus } from './protocol.js'
+
+export interface TransportOptions {
+  /** Base URL without a trailing slash. */
+  baseUrl: string
+  ignoreTlsErrors?: boolean
+  /** Aborts every request in flight and refuses new ones (the run's deadline or cancellation). */
+  signal?: AbortSignal
+  /** Socket inactivity limit per request. */
+  socketTimeoutMs?: number
+  /** Largest JSON body accepted. */
+  maxJsonBytes?: number
+  userAgent?: string
+}
+
+export interface SendOptions {
+  method: 'GET' | 'POST'
+  path: string
+  token?: string
+  json?: unknown
+  form?: Record<string, string>
+}
+
+/** The server answered with an error status, or with something that is not what the API sends. */
+export class OctoplantError extends Error {
+  constructor(
+    message: string,
+    readonly httpStatus: number,
+    /** The gRPC code from the body, when there was one. */
+    readonly grpcCode?: number
+  ) {
+    super(message)
+    this.name = 'OctoplantError'
+  }
+}
+
+/** The request never got an answer: connection, TLS or timeout. */
+export class NetworkError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string
+  ) {
+    super(message)
+    this.name = 'NetworkError'
+  }
+}
+
+export interface Transport {
+  /** Sends a request and parses its JSON answer; throws OctoplantError for an error status. */
+  json<T>(options: SendOptions): Promise<T>
+  /** Sends a request and hands over the body stream of a 2xx answer. */
+  stream(options: SendOptions): Promise<{ body: IncomingMessage; contentLength?: number }>
+  /** How many requests were sent, by "METHOD path". */
+  readonly counts: ReadonlyMap<string, number>
+  close(): void
+}
+
+export function createTransport(options: TransportOptions): Transport {
+  const http = new HttpClient(options.userAgent ?? 'octoplant-export-action', [], {
+    ignoreSslError: options.ignoreTlsErrors ?? false,
+    socketTimeout: options.socketTimeoutMs ?? 120_000,
+    allowRetries: false,
+    allowRedirects: false,
+    keepAlive: true
+  })
+  const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024
+  const counts = new Map<string, number>()
+
+  async function send(o: SendOptions): Promise<IncomingMessage> {
+    options.signal?.throwIfAborted()
+    const headers: OutgoingHttpHeaders = { accept: 'application/json' }
+    if (o.token) headers.authorization = `Bearer ${o.token}`
+    let body: string | null = null
+    if (o.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded'
+      body = new URLSearchParams(o.form).toString()
+    } else if (o.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(o.json)
+    }
+    const key = `${o.method} ${o.path.replace(/\/v1\/order\/[^/]+/, '/v1/order/{name}')}`
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+    const url = options.baseUrl + o.path
+    try {
+      const res = await abortable(http.request(o.method, url, body, headers), options.signal)
+      return res.message
+    } catch (e) {
+      if (options.signal?.aborted) throw options.signal.reason
+      throw describeNetworkError(e as NodeJS.ErrnoException, url)
+    }
+  }
+
+  return {
+    counts,
+    async json<T>(o: SendOptions): Promise<T> {
+      const res = await send(o)
+      const text = await readBounded(res, maxJsonBytes, options.signal)
+      if (!isSuccess(res.statusCode)) throw decodeError(res, text, o)
+      try {
+        return JSON.parse(text) as T
+      } catch {
+        throw new OctoplantError(
+          `${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`,
+          res.statusCode ?? 0
+        )
+      }
+    },
+    async stream(o: SendOptions) {
+      const res = await send(o)
+      if (!isSuccess(res.statusCode)) {
+        const text = await readBounded(res, maxJsonBytes, options.signal).catch(() => '')
+        throw decodeError(res, text, o)
+      }
+      const length = Number(res.headers['content-length'])
+      return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined }
+    },
+    close: () => http.dispose()
+  }
+}
+
+function isSuccess(status: number | undefined): boolean {
+  return status !== undefined && status >= 200 && status < 300
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+async function readBounded(res: IncomingMessage, limit: number, signal?: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  const read = (async () => {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size > limit) {
+        res.destroy()
+        throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0)
+      }
+      chunks.push(chunk)
+    }
+    return Buffer.concat(chunks).toString('utf8')
+  })()
+  return abortable(read, signal)
+}
+
+/** Turns an error answer into one line: the gRPC code's name and the server's message. */
+export function decodeError(res: IncomingMessage, text: string, o: Pick<SendOptions, 'method' | 'path'>): OctoplantError {
+  const status = res.statusCode ?? 0
+  const where = `${o.method} ${o.path}`
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status)
+  }
+  const s = rpcStatusOf(parsed)
+  if (s && (s.code !== undefined || s.message)) {
+    const name = s.code !== undefined ? grpcCodeName(s.code) : `HTTP ${status}`
+    return new OctoplantError(`${where} failed: ${name} (HTTP ${status}): ${s.message || '(no message)'}`, status, s.code)
+  }
+  return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status)
+}
+
+/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways). */
+export function rpcStatusOf(value: unknown): RpcStatus | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const v = value as Record<string, unknown>
+  if (typeof v.error === 'object' && v.error !== null) return rpcStatusOf(v.error)
+  const code = typeof v.code === 'number' ? v.code : undefined
+  const message = typeof v.message === 'string' ? v.message : typeof v.error === 'string' ? v.error : undefined
+  return code === undefined && message === undefined ? undefined : { code, message }
+}
+
+function describeNonJson(res: IncomingMessage, text: string): string {
+  const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0]
+  if (/<html|<!doctype/i.test(text)) {
+    const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim()
+    return `an HTML page${title ? ` ("${title}")` : ''} (${type}), likely from a proxy or web server in front of octoplant`
+  }
+  return text.trim() === '' ? `an empty body (${type})` : `${type}: "${text.slice(0, 80).replace(/\s+/g, ' ')}"`
+}
+
+const TLS_HINTS: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
+  UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
+  CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
+  CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
+}
+
+export function describeNetworkError(e: NodeJS.ErrnoException, url: string): NetworkError {
+  const code = e.code
+  const host = new URL(url).host
+  const hint = code ? TLS_HINTS[code] : undefined
+  if (hint) {
+    const fix =
+      code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+        ? 'use the host name the certificate was issued for in server-url'
+        : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+          ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
+          : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true"
+    return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code)
+  }
+  const what: Record<string, string> = {
+    ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
+    ENOTFOUND: 'the host name does not resolve',
+    EAI_AGAIN: 'the host name could not be resolved (DNS)',
+    ECONNRESET: 'the connection was reset',
+    ETIMEDOUT: 'the connection timed out',
+    EHOSTUNREACH: 'the host is unreachable',
+    ENETUNREACH: 'the network is unreachable'
+  }
+  const text = (code && what[code]) || e.message || String(e)
+  return new NetworkError(`could not reach ${host}: ${text}${code && !what[code] ? '' : code ? ` [${code}]` : ''}`, code)
+}

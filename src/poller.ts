@@ -1,0 +1,134 @@
+// Polls an order until it is done, under one deadline. The gap between two polls grows with the time
+// already waited (15 % of it, at least 1 s, at most max-poll-interval): the end of an export is then
+// noticed within about 15 % of its run time, with few requests for long exports.
+import type { Clock } from './clock.js'
+import type { Logger } from './logger.js'
+import type { Operation, OrderState } from './octoplant/protocol.js'
+
+export interface PollOptions {
+  name: string
+  getOrder: (name: string) => Promise<Operation>
+  clock: Clock
+  /** When the order was placed (or the wait began), in clock time. */
+  startedAt: number
+  /** Absolute clock time after which we give up. */
+  deadline: number
+  maxIntervalMs: number
+  logger: Logger
+  signal?: AbortSignal
+  /** Called with every answer (the action sets the `state` output from it). */
+  onUpdate?: (operation: Operation) => void
+  /** A log line while nothing changes, at most this often. */
+  heartbeatMs?: number
+}
+
+export interface PollResult {
+  operation: Operation
+  polls: number
+  /** Time from the start until RUNNING was first seen (queued), and from then until done. */
+  queuedMs: number
+  runningMs: number
+}
+
+export class DeadlineError extends Error {
+  constructor(
+    readonly waitedMs: number,
+    readonly lastState: OrderState | undefined
+  ) {
+    super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}): the timeout input was reached`)
+    this.name = 'DeadlineError'
+  }
+}
+
+export const MIN_POLL_INTERVAL_MS = 1000
+export const POLL_FRACTION = 0.15
+/** Consecutive STATE_UNSPECIFIED answers before the order counts as unknown to the server. */
+const UNSPECIFIED_LIMIT = 3
+
+export function nextPollDelay(elapsedMs: number, maxIntervalMs: number): number {
+  return Math.min(maxIntervalMs, Math.max(MIN_POLL_INTERVAL_MS, Math.round(elapsedMs * POLL_FRACTION)))
+}
+
+export async function waitForOrder(o: PollOptions): Promise<PollResult> {
+  const { clock, logger } = o
+  const heartbeatMs = o.heartbeatMs ?? 60_000
+  let polls = 0
+  let lastKey = ''
+  let lastLogAt = clock.now()
+  let runningSince: number | undefined
+  let unspecified = 0
+  let lastState: OrderState | undefined
+
+  for (;;) {
+    o.signal?.throwIfAborted()
+    const operation = await o.getOrder(o.name)
+    polls++
+    const now = clock.now()
+    o.onUpdate?.(operation)
+    const state = operation.metadata?.state
+    lastState = state ?? lastState
+    if (state === 'STATE_RUNNING' && runningSince === undefined) runningSince = now
+
+    const line = describeProgress(operation)
+    const key = `${state}|${operation.metadata?.currentSubProcess ?? ''}|${operation.metadata?.finishedSubProcesses ?? ''}`
+    if (key !== lastKey) {
+      logger.info(`${formatDuration(now - o.startedAt)}: ${line}`)
+      lastKey = key
+      lastLogAt = now
+    } else if (now - lastLogAt >= heartbeatMs) {
+      logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`)
+      lastLogAt = now
+    }
+
+    if (isDone(operation)) {
+      const start = runningSince ?? now
+      return { operation, polls, queuedMs: start - o.startedAt, runningMs: now - start }
+    }
+    unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0
+    if (unspecified >= UNSPECIFIED_LIMIT) {
+      throw new Error(
+        `the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check order-name, or the order may have expired`
+      )
+    }
+
+    const remaining = o.deadline - now
+    if (remaining <= 0) throw new DeadlineError(now - o.startedAt, lastState)
+    await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal)
+  }
+}
+
+export function isDone(op: Operation): boolean {
+  const state = op.metadata?.state
+  return op.done === true || state === 'STATE_SUCCEEDED' || state === 'STATE_FAILED'
+}
+
+export function succeeded(op: Operation): boolean {
+  return op.metadata?.state === 'STATE_SUCCEEDED' || (op.done === true && !op.error && op.metadata?.state !== 'STATE_FAILED')
+}
+
+function toCount(v: string | number | undefined): number | undefined {
+  const n = typeof v === 'string' ? Number(v) : v
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined
+}
+
+/** "STATE_RUNNING, 2 of 5 steps (40 %), now: Export project tree" */
+export function describeProgress(op: Operation): string {
+  const m = op.metadata ?? {}
+  const parts = [m.state ?? 'no state']
+  const finished = toCount(m.finishedSubProcesses)
+  const open = toCount(m.openSubProcesses)
+  if (finished !== undefined && open !== undefined && finished + open > 0) {
+    parts.push(`${finished} of ${finished + open} steps (${Math.round((100 * finished) / (finished + open))} %)`)
+  }
+  if (m.currentSubProcess) parts.push(`now: ${m.currentSubProcess}`)
+  return parts.join(', ')
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`
+  const s = Math.round(ms / 1000)
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`
+  return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`
+}

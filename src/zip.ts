@@ -1,0 +1,164 @@
+// Reads a ZIP with yauzl: checks its structure (yauzl refuses bytes after the end record, such as an
+// error JSON appended to a streamed download), every entry's CRC-32, and extracts it safely.
+// yauzl checks sizes but not CRCs, so each entry is streamed through zlib.crc32 here: one pass,
+// constant memory.
+import { createWriteStream } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import * as path from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { crc32 } from 'node:zlib'
+import yauzl, { type Entry, type ZipFile } from 'yauzl'
+
+export interface ZipEntryInfo {
+  name: string
+  size: number
+  compressedSize: number
+  crc32: number
+}
+
+export interface ZipReport {
+  entries: ZipEntryInfo[]
+  totalSize: number
+  /** contents.json parsed, when the ZIP holds one (shape unknown: shown, not interpreted). */
+  contentsJson?: unknown
+}
+
+export class InvalidZipError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidZipError'
+  }
+}
+
+export interface ZipLimits {
+  maxEntries: number
+  maxTotalBytes: number
+}
+
+/** Limits for extraction, against ZIP bombs; documented in the README. */
+export const EXTRACT_LIMITS: ZipLimits = { maxEntries: 100_000, maxTotalBytes: 20 * 1024 ** 3 }
+
+const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024
+
+/** Verifies structure and CRCs of every entry; throws InvalidZipError when anything is off. */
+export async function inspectZip(file: string): Promise<ZipReport> {
+  const entries: ZipEntryInfo[] = []
+  let contentsJson: unknown
+  let totalSize = 0
+  await forEachEntry(file, async (zip, entry) => {
+    entries.push({ name: entry.fileName, size: entry.uncompressedSize, compressedSize: entry.compressedSize, crc32: entry.crc32 })
+    totalSize += entry.uncompressedSize
+    if (isDirectory(entry)) return
+    const keep = entry.fileName === 'contents.json' && entry.uncompressedSize <= CONTENTS_JSON_LIMIT
+    const chunks: Buffer[] = []
+    let crc = 0
+    for await (const chunk of await openEntry(zip, entry)) {
+      crc = crc32(chunk as Buffer, crc)
+      if (keep) chunks.push(chunk as Buffer)
+    }
+    if (crc >>> 0 !== entry.crc32 >>> 0) {
+      throw new InvalidZipError(`entry "${entry.fileName}" is corrupt: CRC-32 ${hex(crc)} where the ZIP says ${hex(entry.crc32)}`)
+    }
+    if (keep) {
+      try {
+        contentsJson = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+      } catch {
+        contentsJson = Buffer.concat(chunks).toString('utf8')
+      }
+    }
+  })
+  return { entries, totalSize, contentsJson }
+}
+
+/** Extracts into `dir`, refusing entries that would land outside it, links, and ZIP bombs. */
+export async function extractZip(file: string, dir: string, limits: ZipLimits = EXTRACT_LIMITS): Promise<number> {
+  const root = path.resolve(dir)
+  await mkdir(root, { recursive: true })
+  let count = 0
+  let written = 0
+  await forEachEntry(file, async (zip, entry) => {
+    if (++count > limits.maxEntries) throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`)
+    const target = safeTarget(root, entry)
+    if (isDirectory(entry)) {
+      await mkdir(target, { recursive: true })
+      return
+    }
+    await mkdir(path.dirname(target), { recursive: true })
+    const stream = await openEntry(zip, entry)
+    await pipeline(
+      stream,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          written += chunk.length
+          if (written > limits.maxTotalBytes) {
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`)
+          }
+          yield chunk
+        }
+      },
+      createWriteStream(target, { flags: 'wx' })
+    )
+  })
+  return count
+}
+
+function safeTarget(root: string, entry: Entry): string {
+  const name = entry.fileName
+  const mode = (entry.externalFileAttributes >>> 16) & 0o170000
+  if (mode === 0o120000) throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`)
+  if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
+    throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`)
+  }
+  const target = path.resolve(root, name)
+  if (target !== root && !target.startsWith(root + path.sep)) {
+    throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`)
+  }
+  return target
+}
+
+function isDirectory(entry: Entry): boolean {
+  return entry.fileName.endsWith('/')
+}
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0')
+}
+
+function openEntry(zip: ZipFile, entry: Entry): Promise<Readable> {
+  return new Promise((resolve, reject) =>
+    zip.openReadStream(entry, (err, stream) => (err ? reject(asZipError(err)) : resolve(stream)))
+  )
+}
+
+/** Visits entries one at a time (lazyEntries), closing the file on success and failure. */
+function forEachEntry(file: string, visit: (zip: ZipFile, entry: Entry) => Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
+      if (err || !zip) return reject(asZipError(err ?? new Error('cannot open')))
+      let settled = false
+      const finish = (e?: unknown) => {
+        if (settled) return
+        settled = true
+        zip.close()
+        if (e) reject(asZipError(e))
+        else resolve()
+      }
+      zip.on('error', finish)
+      zip.on('end', () => finish())
+      zip.on('entry', (entry: Entry) => {
+        visit(zip, entry).then(
+          () => zip.readEntry(),
+          e => finish(e)
+        )
+      })
+      zip.readEntry()
+    })
+  })
+}
+
+function asZipError(e: unknown): Error {
+  if (e instanceof InvalidZipError) return e
+  const message = e instanceof Error ? e.message : String(e)
+  return new InvalidZipError(`not a valid ZIP: ${message}`)
+}
