@@ -94,7 +94,7 @@ function checkValue(at: string, v: unknown, type: OptionType): string | undefine
     case 'enum':
       if (typeof v === 'string' && type.values.includes(v)) return undefined
       if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < type.values.length) return undefined
-      return `${at} must be one of ${type.values.join(', ')}; got ${describe(v)}${typeof v === 'string' ? suggest(v, [...type.values]) : ''}`
+      return `${at} must be one of ${type.values.join(', ')}; got ${describe(v)}${typeof v === 'string' ? suggestEnum(v, type.values) : ''}`
     case 'message':
       return `${at} must be a mapping with ${Object.keys(type.fields).join(', ')}; got ${describe(v)}`
   }
@@ -118,6 +118,8 @@ function describe(v: unknown): string {
 }
 
 function suggest(given: string, known: readonly string[]): string {
+  const prefixed = known.find(k => k.toLowerCase().startsWith(given.toLowerCase()) && given.length >= 4)
+  if (prefixed) return ` (did you mean "${prefixed}"?)`
   let best: string | undefined
   let bestDistance = Infinity
   for (const k of known) {
@@ -125,6 +127,12 @@ function suggest(given: string, known: readonly string[]): string {
     if (d < bestDistance) [best, bestDistance] = [k, d]
   }
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(given.length / 3)) ? ` (did you mean "${best}"?)` : ''
+}
+
+/** "CSV" → "EXPORT_TYPE_CSV": enum values carry their type's prefix, which users leave out. */
+function suggestEnum(given: string, values: readonly string[]): string {
+  const full = values.find(v => v.endsWith(`_${given.toUpperCase()}`))
+  return full ? ` (did you mean "${full}"?)` : suggest(given, values)
 }
 
 /** Levenshtein distance; small strings only (option names). */

@@ -1,0 +1,41 @@
+// A stand-in for @actions/core that records what the run says, for in-process tests of run().
+import type { ActionCore } from '../src/main.js'
+
+export interface FakeCore extends ActionCore {
+  inputs: Record<string, string>
+  outputs: Record<string, string>
+  secrets: string[]
+  logs: string[]
+  failed?: string
+  summaryText: string
+}
+
+export function fakeCore(inputs: Record<string, string>): FakeCore {
+  const c: FakeCore = {
+    inputs,
+    outputs: {},
+    secrets: [],
+    logs: [],
+    summaryText: '',
+    getInput: (name: string) => inputs[name] ?? '',
+    setOutput: (name: string, value: unknown) => void (c.outputs[name] = String(value)),
+    setSecret: (s: string) => void c.secrets.push(s),
+    setFailed: (m: string | Error) => void (c.failed = String(m)),
+    info: (m: string) => void c.logs.push(m),
+    warning: (m: string | Error) => void c.logs.push(`warning: ${m}`),
+    notice: (m: string | Error) => void c.logs.push(`notice: ${m}`),
+    debug: (m: string) => void c.logs.push(`debug: ${m}`),
+    startGroup: (m: string) => void c.logs.push(`group: ${m}`),
+    endGroup: () => void c.logs.push('endgroup'),
+    summary: {
+      addRaw(text: string) {
+        c.summaryText += text
+        return this
+      },
+      async write() {
+        return this
+      }
+    }
+  } as FakeCore
+  return c
+}
