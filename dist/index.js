@@ -30569,7 +30569,7 @@ function checkValue(at, v, type) {
                 return undefined;
             if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < type.values.length)
                 return undefined;
-            return `${at} must be one of ${type.values.join(', ')}; got ${describe(v)}${typeof v === 'string' ? suggest(v, [...type.values]) : ''}`;
+            return `${at} must be one of ${type.values.join(', ')}; got ${describe(v)}${typeof v === 'string' ? suggestEnum(v, type.values) : ''}`;
         case 'message':
             return `${at} must be a mapping with ${Object.keys(type.fields).join(', ')}; got ${describe(v)}`;
     }
@@ -30593,6 +30593,9 @@ function describe(v) {
     return String(v);
 }
 function suggest(given, known) {
+    const prefixed = known.find(k => k.toLowerCase().startsWith(given.toLowerCase()) && given.length >= 4);
+    if (prefixed)
+        return ` (did you mean "${prefixed}"?)`;
     let best;
     let bestDistance = Infinity;
     for (const k of known) {
@@ -30601,6 +30604,11 @@ function suggest(given, known) {
             [best, bestDistance] = [k, d];
     }
     return best !== undefined && bestDistance <= Math.max(2, Math.floor(given.length / 3)) ? ` (did you mean "${best}"?)` : '';
+}
+/** "CSV" → "EXPORT_TYPE_CSV": enum values carry their type's prefix, which users leave out. */
+function suggestEnum(given, values) {
+    const full = values.find(v => v.endsWith(`_${given.toUpperCase()}`));
+    return full ? ` (did you mean "${full}"?)` : suggest(given, values);
 }
 /** Levenshtein distance; small strings only (option names). */
 function editDistance(a, b) {
@@ -31369,10 +31377,8 @@ async function run(deps = defaultDeps()) {
         const password = core.getInput('password');
         if (password)
             core.setSecret(password);
-        const clientSecret = core.getInput('client-secret');
-        if (clientSecret)
-            core.setSecret(clientSecret);
         inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile });
+        core.setSecret(inputs.clientSecret);
         report.server = inputs.serverUrl;
         if (inputs.uploadArtifact && isUnsupportedServer(env)) {
             throw new Error(`upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`);

@@ -81,9 +81,8 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
     // ── inputs: everything checked before the first connection ──
     const password = core.getInput('password')
     if (password) core.setSecret(password)
-    const clientSecret = core.getInput('client-secret')
-    if (clientSecret) core.setSecret(clientSecret)
     inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile })
+    core.setSecret(inputs.clientSecret)
     report.server = inputs.serverUrl
     if (inputs.uploadArtifact && isUnsupportedServer(env)) {
       throw new Error(

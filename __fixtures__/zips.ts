@@ -1,0 +1,34 @@
+// ZIPs for tests, made with yazl (the simulator's writer), plus crafted broken ones.
+import { Readable } from 'node:stream'
+import { buffer } from 'node:stream/consumers'
+import yazl from 'yazl'
+
+export async function makeZip(entries: Record<string, string | { data: string; mode?: number }>, compress = true): Promise<Buffer> {
+  const zip = new yazl.ZipFile()
+  for (const [name, v] of Object.entries(entries)) {
+    if (name.endsWith('/')) {
+      zip.addEmptyDirectory(name)
+      continue
+    }
+    const { data, mode } = typeof v === 'string' ? { data: v, mode: undefined } : v
+    zip.addBuffer(Buffer.from(data), name, { compress, ...(mode ? { mode } : {}) })
+  }
+  zip.end()
+  return buffer(zip.outputStream as unknown as Readable)
+}
+
+/** Replaces every occurrence of a same-length byte string (e.g. to rename an entry to "../x"). */
+export function patch(zip: Buffer, from: string, to: string): Buffer {
+  if (from.length !== to.length) throw new Error('same length only')
+  const out = Buffer.from(zip)
+  let at = out.indexOf(from)
+  while (at >= 0) {
+    out.write(to, at)
+    at = out.indexOf(from, at + 1)
+  }
+  return out
+}
+
+export function streamOf(...chunks: Buffer[]): Readable {
+  return Readable.from(chunks)
+}

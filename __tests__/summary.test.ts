@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { formatBytes, renderSummary } from '../src/summary.js'
+
+const zip = {
+  path: '/tmp/e.zip',
+  size: 3_500_000,
+  sha256: 'ab'.repeat(32),
+  entries: [
+    { name: 'contents.json', size: 400, compressedSize: 200, crc32: 1 },
+    { name: 'a|b.csv', size: 2048, compressedSize: 1000, crc32: 2 }
+  ],
+  contentsJson: { files: ['a|b.csv'] }
+}
+
+describe('the job summary', () => {
+  it('shows server, order, state, durations, ZIP, digest, entries and contents.json', () => {
+    const text = renderSummary({
+      server: 'https://octoplant:64023',
+      orderName: 'o1',
+      resumed: false,
+      state: 'STATE_SUCCEEDED',
+      durations: { queued: 2000, running: 65_000, download: 1500, upload: 800, total: 70_000 },
+      polls: 12,
+      zip,
+      artifact: { name: 'octoplant-export-o1.zip', id: 9, url: 'https://github.com/o/r/actions/runs/1/artifacts/9', digest: 'sha256:ff' }
+    })
+    expect(text).toContain('## ✅ octoplant export succeeded')
+    expect(text).toContain('| Order | `o1` |')
+    expect(text).toContain('| Queued | 2s |')
+    expect(text).toContain('| Running | 1m5s |')
+    expect(text).toContain('| Download | 2s |')
+    expect(text).toContain('| ZIP | `/tmp/e.zip`, 3.34 MiB (3500000 bytes) |')
+    expect(text).toContain(`| SHA-256 | \`${'ab'.repeat(32)}\` |`)
+    expect(text).toContain('| Artifact | [octoplant-export-o1.zip](https://github.com/o/r/actions/runs/1/artifacts/9) |')
+    expect(text).toContain('| `a\\|b.csv` | 2.00 KiB | 1000 B |')
+    expect(text).toMatch(/<summary><code>contents.json<\/code><\/summary>\n\n```json\n\{\n  "files"/)
+  })
+
+  it('leads with the error of a failed run and shows what is known', () => {
+    const text = renderSummary({
+      server: 'https://octoplant:64023',
+      orderName: 'o2',
+      resumed: true,
+      state: 'STATE_FAILED',
+      error: 'order o2 failed on the server: INTERNAL: disk full',
+      durations: { total: 5000 }
+    })
+    expect(text).toMatch(/^## ❌ octoplant export failed\n\n> order o2 failed on the server: INTERNAL: disk full\n/)
+    expect(text).toContain('| Order | `o2` (resumed) |')
+    expect(text).not.toContain('ZIP entries')
+  })
+
+  it('keeps a huge export readable: at most 100 entry rows', () => {
+    const entries = Array.from({ length: 250 }, (_, i) => ({ name: `f${i}`, size: 1, compressedSize: 1, crc32: 0 }))
+    const text = renderSummary({ server: 's', resumed: false, durations: { total: 1 }, zip: { ...zip, entries } })
+    expect(text.match(/^\| `f\d+`/gm)).toHaveLength(100)
+    expect(text).toContain('| … 150 more | | |')
+  })
+
+  it('formats sizes', () => {
+    expect(formatBytes(0)).toBe('0 B')
+    expect(formatBytes(1536)).toBe('1.50 KiB')
+    expect(formatBytes(2 * 1024 ** 3)).toBe('2.00 GiB')
+  })
+})
