@@ -2,6 +2,8 @@
 import * as tls from 'node:tls'
 import { buffer } from 'node:stream/consumers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fakeClock } from '../__fixtures__/clock.js'
+import { htmlPage, resetConnection, statuses } from '../simulator/faults.js'
 import { startSimulator, sendJson, type Simulator } from '../simulator/server.js'
 import { createCertificateAuthority, issueServerCertificate } from '../simulator/certs.js'
 import { AuthenticationError, OctoplantClient } from '../src/octoplant/client.js'
@@ -13,15 +15,20 @@ const defaultCAs = tls.getCACertificates('default')
 
 beforeAll(async () => {
   sim = await startSimulator({ pendingMs: 100, runningMs: 300 })
-  tls.setDefaultCACertificates([...defaultCAs, sim.caPem!])
+  trust(sim.caPem!)
 })
+/** Trusts the shared simulator's CA and these. */
+function trust(...pems: string[]) {
+  tls.setDefaultCACertificates([...defaultCAs, sim.caPem!, ...pems])
+}
 afterAll(async () => {
   tls.setDefaultCACertificates(defaultCAs)
   await sim?.stop()
 })
 
-function clientFor(url: string, password = 'change-it', onSecret?: (s: string) => void) {
-  const transport = createTransport({ baseUrl: url })
+/** Retries wait on a fake clock: the policy is tested without its real waits. */
+function clientFor(url: string, password = 'change-it', onSecret?: (s: string) => void, clock = fakeClock()) {
+  const transport = createTransport({ baseUrl: url, clock, random: () => 1 })
   const client = new OctoplantClient({
     transport,
     credentials: { username: 'versiondog', password, clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET },
@@ -90,7 +97,7 @@ describe('the octoplant client over HTTPS', () => {
 
   it('signs in again once when the token has expired', async () => {
     const short = await startSimulator({ tokenLifetimeSec: 0.2 })
-    tls.setDefaultCACertificates([...defaultCAs, sim.caPem!, short.caPem!])
+    trust(short.caPem!)
     const { client, transport } = clientFor(short.url)
     const placed = await client.placeOrder({ jobList: {} })
     await new Promise(r => setTimeout(r, 300))
@@ -103,25 +110,21 @@ describe('the octoplant client over HTTPS', () => {
 
   it("says so when a proxy's HTML page stands where JSON was expected", async () => {
     const proxied = await startSimulator()
-    tls.setDefaultCACertificates([...defaultCAs, sim.caPem!, proxied.caPem!])
-    proxied.intercept((_req, res, route) => {
-      if (route !== 'POST /v1/order') return false
-      res.writeHead(502, { 'content-type': 'text/html' })
-      res.end('<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>')
-      return true
-    })
+    trust(proxied.caPem!)
+    proxied.intercept(htmlPage('GET /v1/order/{name}', 100))
     const { client, transport } = clientFor(proxied.url)
-    const error = await client.placeOrder({ jobList: {} }).catch(e => e)
+    const error = await client.getOrder('x').catch(e => e)
     expect(error.message).toBe(
-      'POST /v1/order failed: HTTP 502 with an HTML page ("502 Bad Gateway") (text/html), likely from a proxy or web server in front of octoplant'
+      'GET /v1/order/x failed: HTTP 502 with an HTML page ("502 Bad Gateway") (text/html), likely from a proxy or web server in front of octoplant (gave up after 5 attempts)'
     )
+    expect(proxied.count('GET /v1/order/{name}')).toBe(5)
     transport.close()
     await proxied.stop()
   })
 
   it('reads the nested error of older gateways and streamed answers', async () => {
     const older = await startSimulator()
-    tls.setDefaultCACertificates([...defaultCAs, sim.caPem!, older.caPem!])
+    trust(older.caPem!)
     older.intercept((_req, res, route) => {
       if (route !== 'GET /v1/order/{name}') return false
       sendJson(res, 503, { error: { code: 14, message: 'backend restarting', details: [] } })
@@ -129,7 +132,7 @@ describe('the octoplant client over HTTPS', () => {
     })
     const { client, transport } = clientFor(older.url)
     const error = await client.getOrder('x').catch(e => e)
-    expect(error.message).toBe('GET /v1/order/x failed: UNAVAILABLE (HTTP 503): backend restarting')
+    expect(error.message).toBe('GET /v1/order/x failed: UNAVAILABLE (HTTP 503): backend restarting (gave up after 5 attempts)')
     transport.close()
     await older.stop()
   })
@@ -148,8 +151,154 @@ describe('the octoplant client over HTTPS', () => {
   it('says plainly when nothing listens at server-url', async () => {
     const { client, transport } = clientFor('https://127.0.0.1:9')
     const error = await client.authenticate().catch(e => e)
-    expect(error.message).toBe('could not reach 127.0.0.1:9: the connection was refused (is the octoplant API service running and the port right?) [ECONNREFUSED]')
+    expect(error.message).toBe(
+      'could not reach 127.0.0.1:9: the connection was refused (is the octoplant API service running and the port right?) [ECONNREFUSED] (gave up after 5 attempts)'
+    )
     transport.close()
+  })
+})
+
+describe('the retry policy of the request layer', () => {
+  async function withFaults(...faults: Parameters<Simulator['intercept']>[0][]) {
+    const s = await startSimulator({ pendingMs: 0, runningMs: 0 })
+    trust(s.caPem!)
+    for (const f of faults) s.intercept(f)
+    return s
+  }
+
+  it('retries a 503 with exponential backoff and full jitter, and succeeds', async () => {
+    const s = await withFaults(statuses('GET /v1/order/{name}', [503, 503, 503]))
+    const clock = fakeClock()
+    const { client, transport } = clientFor(s.url, 'change-it', undefined, clock)
+    expect((await client.getOrder('x')).metadata?.state).toBe('STATE_UNSPECIFIED')
+    expect(clock.sleeps).toEqual([250, 500, 1000])
+    expect(s.count('GET /v1/order/{name}')).toBe(4)
+    transport.close()
+    await s.stop()
+  })
+
+  it('honours Retry-After on a 429, in seconds or as an HTTP date', async () => {
+    const s = await withFaults(statuses('POST /v1/order', [429], { retryAfter: '7' }))
+    const clock = fakeClock()
+    const { client, transport } = clientFor(s.url, 'change-it', undefined, clock)
+    await client.placeOrder({ jobList: {} })
+    expect(clock.sleeps).toEqual([7000])
+    expect(s.orders.size).toBe(1)
+    transport.close()
+    await s.stop()
+    const { retryAfterMs } = await import('../src/octoplant/request.js')
+    expect(retryAfterMs('Wed, 21 Oct 2026 07:28:30 GMT', Date.parse('Wed, 21 Oct 2026 07:28:00 GMT'))).toBe(30_000)
+    expect(retryAfterMs('soon')).toBeUndefined()
+  })
+
+  it('does not wait past the deadline for a retry', async () => {
+    const s = await withFaults(statuses('GET /v1/order/{name}', [503], { retryAfter: '120' }))
+    const clock = fakeClock()
+    const transport = createTransport({ baseUrl: s.url, clock, deadline: clock.now() + 60_000 })
+    const error = (await transport.json({ method: 'GET', path: '/v1/order/x', token: 't' }).catch(e => e)) as Error
+    expect(error.message).toMatch(/UNAVAILABLE \(HTTP 503\): simulated 503 \(no time left to retry before the timeout\)$/)
+    expect(clock.sleeps).toEqual([])
+    transport.close()
+    await s.stop()
+  })
+
+  it.each([
+    ['INVALID_ARGUMENT', 400, 3],
+    ['NOT_FOUND', 404, 5],
+    ['PERMISSION_DENIED', 403, 7],
+    ['FAILED_PRECONDITION', 400, 9]
+  ])('never retries %s', async (name, status, code) => {
+    const s = await withFaults(statuses('GET /v1/order/{name}', [status], { code, message: 'no' }))
+    const { client, transport } = clientFor(s.url)
+    const error = await client.getOrder('x').catch(e => e)
+    expect(error.message).toBe(`GET /v1/order/x failed: ${name} (HTTP ${status}): no`)
+    expect(s.count('GET /v1/order/{name}')).toBe(1)
+    transport.close()
+    await s.stop()
+  })
+
+  it('never places an order twice: a connection dropped after sending fails clearly', async () => {
+    const s = await withFaults(resetConnection('POST /v1/order', 1, { afterBody: true }))
+    const { client, transport } = clientFor(s.url)
+    const error = await client.placeOrder({ jobList: {} }).catch(e => e)
+    expect(error.message).toMatch(/^placing the order failed after the request may have reached the server \(could not reach .*ECONNRESET.*\)\. It was not sent again.*re-run with order-name/)
+    expect(s.count('POST /v1/order')).toBe(1)
+    transport.close()
+    await s.stop()
+  })
+
+  it('places the order again when the connection was refused: the server never saw it', async () => {
+    const s = await withFaults()
+    const port = Number(new URL(s.url).port)
+    await s.stop()
+    // The service comes back while the client backs off (a restart).
+    const clock = fakeClock()
+    let restarted: Simulator | undefined
+    clock.sleep = async ms => {
+      clock.sleeps.push(ms)
+      restarted ??= await startSimulator({ port })
+      trust(restarted.caPem!)
+    }
+    const transport = createTransport({ baseUrl: s.url, clock, random: () => 0.5 })
+    const client = new OctoplantClient({
+      transport,
+      credentials: { username: 'versiondog', password: 'change-it', clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET }
+    })
+    const op = await client.placeOrder({ jobList: {} })
+    expect(op.name).toBeDefined()
+    expect(restarted!.orders.size).toBe(1)
+    expect(clock.sleeps).toEqual([125])
+    transport.close()
+    await restarted!.stop()
+  })
+
+  it('a second 401 in a row is final', async () => {
+    const s = await startSimulator({ tokenMaxUses: 0 })
+    trust(s.caPem!)
+    const { client, transport } = clientFor(s.url)
+    const error = await client.getOrder('x').catch(e => e)
+    expect(error).toMatchObject({ httpStatus: 401 })
+    expect(s.count('POST /v1/oauth2/token')).toBe(2)
+    expect(s.count('GET /v1/order/{name}')).toBe(2)
+    transport.close()
+    await s.stop()
+  })
+
+  it('renews the token before expires_in runs out, with the refresh grant when one was issued', async () => {
+    const s = await startSimulator({ tokenLifetimeSec: 60, issueRefreshTokens: true })
+    trust(s.caPem!)
+    const clock = fakeClock()
+    const secrets: string[] = []
+    const transport = createTransport({ baseUrl: s.url, clock })
+    const client = new OctoplantClient({
+      transport,
+      credentials: { username: 'versiondog', password: 'change-it', clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET },
+      onSecret: v => secrets.push(v),
+      now: () => clock.now()
+    })
+    await client.getOrder('x')
+    clock.advance(45_000)
+    await client.getOrder('x')
+    expect(s.requests.map(r => `${r.method} ${r.path} ${r.status}`)).toEqual([
+      'POST /v1/oauth2/token 200',
+      'GET /v1/order/x 200',
+      'POST /v1/oauth2/token 200',
+      'GET /v1/order/x 200'
+    ])
+    expect(secrets).toHaveLength(4)
+    transport.close()
+    await s.stop()
+  })
+
+  it('reads the maintenance mode, and does without where the server has no such endpoint', async () => {
+    const s = await startSimulator({ maintenance: { active: true, reason: 'ARCHIVE_MANAGER', activatedAt: '2026-11-27T22:00:00Z' } })
+    trust(s.caPem!)
+    const { client, transport } = clientFor(s.url)
+    expect(await client.maintenanceMode()).toEqual({ active: true, reason: 'ARCHIVE_MANAGER', activatedAt: '2026-11-27T22:00:00Z' })
+    s.intercept(statuses('GET /v1/status/maintenance_mode', [404], { code: 5, message: 'Not Found' }))
+    expect(await client.maintenanceMode()).toBeUndefined()
+    transport.close()
+    await s.stop()
   })
 })
 

@@ -75,7 +75,7 @@ describe('the bundled action, run as the runner runs it', () => {
     expect(everyChannel(run)).not.toContain(password)
   })
 
-  it('cancels the order on the server when the runner cancels the job (SIGINT)', async () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('cancels the order on the server when the runner cancels the job (%s)', async signal => {
     const sim = await simulator({ runningMs: 60_000 })
     const run = await runLocally({
       inputs: inputsFor(sim),
@@ -83,13 +83,14 @@ describe('the bundled action, run as the runner runs it', () => {
         const wait = setInterval(() => {
           if (sim.count('GET /v1/order/{name}') >= 2) {
             clearInterval(wait)
-            process.kill(pid, 'SIGINT')
+            process.kill(pid, signal)
           }
         }, 20)
       }
     })
     expect(run.code).toBe(1)
-    expect(run.outputs['error-message']).toBe('the job was cancelled (SIGINT)')
+    expect(run.outputs['error-message']).toMatch(new RegExp(`^the job was cancelled \\(${signal}\\) after \\d+(ms|s)$`))
+    expect(run.signal).toBeNull()
     expect(run.outputs.state).toBe('STATE_RUNNING')
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(1)
     expect(sim.orders.get(run.outputs['order-name'])?.cancelledAt).toBeDefined()
@@ -106,7 +107,8 @@ describe('the bundled action, run as the runner runs it', () => {
     })
     const run = await runLocally({ inputs: inputsFor(sim) })
     expect(run.code).toBe(1)
-    expect(run.outputs['error-message']).toMatch(/^not a valid ZIP/)
+    expect(run.outputs['error-message']).toMatch(/^the download failed 3 times; the last time: not a valid ZIP/)
+    expect(sim.count('GET /v1/order/{name}/download')).toBe(3)
     expect(run.outputs['zip-path']).toBeUndefined()
     expect(existsSync(`${run.tempDir}/octoplant-export/octoplant-export-${run.outputs['order-name']}.zip`)).toBe(false)
     expect(existsSync(`${run.tempDir}/octoplant-export/octoplant-export-${run.outputs['order-name']}.zip.partial`)).toBe(false)

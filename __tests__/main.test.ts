@@ -124,7 +124,7 @@ describe('a run of the action', () => {
     const { core, deps, job } = setup(sim)
     setTimeout(() => job.abort(new CancelledError('SIGINT')), 700)
     await run(deps)
-    expect(core.failed).toBe('the job was cancelled (SIGINT)')
+    expect(core.failed).toMatch(/^the job was cancelled \(SIGINT\) after \d+ms$/)
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(1)
     expect(core.outputs['order-name']).toBeDefined()
   })

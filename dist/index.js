@@ -29869,6 +29869,332 @@ var external_node_crypto_ = __nccwpck_require__(77598);
 var promises_ = __nccwpck_require__(51455);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(44942);
+;// CONCATENATED MODULE: ./src/octoplant/protocol.ts
+// Wire-level facts of the octoplant Export API (see ../../spec and shared/octoplant-export-api.md).
+// This is the only module the simulator may share with the client: names and codes, no behaviour.
+const PUBLIC_CLIENT_ID = 'public-api';
+/** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
+const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54';
+const ORDER_STATES = (/* unused pure expression or super */ null && ([
+    'STATE_UNSPECIFIED',
+    'STATE_PENDING',
+    'STATE_RUNNING',
+    'STATE_SUCCEEDED',
+    'STATE_FAILED'
+]));
+/** google.rpc.Code names, indexed by their number. */
+const GRPC_CODE_NAMES = [
+    'OK',
+    'CANCELLED',
+    'UNKNOWN',
+    'INVALID_ARGUMENT',
+    'DEADLINE_EXCEEDED',
+    'NOT_FOUND',
+    'ALREADY_EXISTS',
+    'PERMISSION_DENIED',
+    'RESOURCE_EXHAUSTED',
+    'FAILED_PRECONDITION',
+    'ABORTED',
+    'OUT_OF_RANGE',
+    'UNIMPLEMENTED',
+    'INTERNAL',
+    'UNAVAILABLE',
+    'DATA_LOSS',
+    'UNAUTHENTICATED'
+];
+const GrpcCode = Object.fromEntries(GRPC_CODE_NAMES.map((name, i) => [name, i]));
+/** The HTTP status grpc-gateway answers with for each gRPC code. */
+const HTTP_STATUS_OF_GRPC_CODE = (/* unused pure expression or super */ null && ([
+    200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401
+]));
+function grpcCodeName(code) {
+    if (code === undefined)
+        return 'UNKNOWN';
+    return GRPC_CODE_NAMES[code] ?? `code ${code}`;
+}
+const API_PATHS = {
+    token: '/v1/oauth2/token',
+    order: '/v1/order',
+    orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
+    cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
+    downloadOf: (name) => `/v1/order/${encodeURIComponent(name)}/download`,
+    maintenanceMode: '/v1/status/maintenance_mode'
+};
+
+;// CONCATENATED MODULE: ./src/octoplant/request.ts
+
+
+
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+/** The server answered with an error status, or with something that is not what the API sends. */
+class OctoplantError extends Error {
+    httpStatus;
+    grpcCode;
+    transient;
+    retryAfterMs;
+    constructor(message, httpStatus, 
+    /** The gRPC code from the body, when there was one. */
+    grpcCode, 
+    /** Worth another try (gateway errors, overload, a proxy's page). */
+    transient = isTransientStatus(httpStatus), 
+    /** From a Retry-After header. */
+    retryAfterMs) {
+        super(message);
+        this.httpStatus = httpStatus;
+        this.grpcCode = grpcCode;
+        this.transient = transient;
+        this.retryAfterMs = retryAfterMs;
+        this.name = 'OctoplantError';
+    }
+}
+/** The request never got an answer: connection, TLS or timeout. */
+class NetworkError extends Error {
+    code;
+    maybeSent;
+    transient;
+    constructor(message, code, 
+    /** False when the request provably never reached the server (refused, unresolved, TLS). */
+    maybeSent = true, transient = true) {
+        super(message);
+        this.code = code;
+        this.maybeSent = maybeSent;
+        this.transient = transient;
+        this.name = 'NetworkError';
+    }
+}
+function isTransientStatus(status) {
+    return status === 429 || status === 502 || status === 503 || status === 504;
+}
+/** A fault that may pass if the same call is made again. */
+function isTransientError(e) {
+    return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
+}
+function createTransport(options) {
+    const http = new lib/* HttpClient */.Qq(options.userAgent ?? 'octoplant-export-action', [], {
+        ignoreSslError: options.ignoreTlsErrors ?? false,
+        socketTimeout: options.socketTimeoutMs ?? 120_000,
+        allowRetries: false,
+        allowRedirects: false,
+        keepAlive: true
+    });
+    const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024;
+    const clock = options.clock ?? systemClock;
+    const retry = options.retry ?? DEFAULT_RETRY;
+    const random = options.random ?? Math.random;
+    const counts = new Map();
+    async function sendOnce(o) {
+        options.signal?.throwIfAborted();
+        const headers = { accept: 'application/json' };
+        if (o.token)
+            headers.authorization = `Bearer ${o.token}`;
+        let body = null;
+        if (o.form) {
+            headers['content-type'] = 'application/x-www-form-urlencoded';
+            body = new URLSearchParams(o.form).toString();
+        }
+        else if (o.json !== undefined) {
+            headers['content-type'] = 'application/json';
+            body = JSON.stringify(o.json);
+        }
+        const key = `${o.method} ${o.path.replace(/\/v1\/order\/[^/]+/, '/v1/order/{name}')}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        const url = options.baseUrl + o.path;
+        try {
+            const res = await abortable(http.request(o.method, url, body, headers), options.signal);
+            return res.message;
+        }
+        catch (e) {
+            if (options.signal?.aborted)
+                throw options.signal.reason;
+            throw describeNetworkError(e, url);
+        }
+    }
+    /** Runs one call, again after a transient fault, as the policy above allows. */
+    async function withRetries(o, call) {
+        const idempotent = o.idempotent ?? o.method === 'GET';
+        for (let attempt = 1;; attempt++) {
+            try {
+                return await call();
+            }
+            catch (raw) {
+                if (options.signal?.aborted)
+                    throw options.signal.reason;
+                const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
+                if (!mayRetry(e, idempotent))
+                    throw e;
+                if (attempt >= retry.attempts)
+                    throw withNote(e, `gave up after ${attempt} attempts`);
+                const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+                const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff);
+                if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
+                    throw withNote(e, `no time left to retry before the timeout`);
+                }
+                options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${retry.attempts})`);
+                await clock.sleep(delay, options.signal);
+            }
+        }
+    }
+    return {
+        counts,
+        json(o) {
+            return withRetries(o, async () => {
+                const res = await sendOnce(o);
+                const text = await readBounded(res, maxJsonBytes, options.signal);
+                if (!isSuccess(res.statusCode))
+                    throw decodeError(res, text, o);
+                try {
+                    return JSON.parse(text);
+                }
+                catch {
+                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+                }
+            });
+        },
+        stream(o) {
+            return withRetries(o, async () => {
+                const res = await sendOnce(o);
+                if (!isSuccess(res.statusCode)) {
+                    const text = await readBounded(res, maxJsonBytes, options.signal).catch(() => '');
+                    throw decodeError(res, text, o);
+                }
+                const length = Number(res.headers['content-length']);
+                return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
+            });
+        },
+        close: () => http.dispose()
+    };
+}
+function mayRetry(e, idempotent) {
+    if (!e.transient)
+        return false;
+    if (idempotent)
+        return true;
+    // Not idempotent: only when the server cannot have acted on it.
+    return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429;
+}
+function withNote(e, note) {
+    e.message = `${e.message} (${note})`;
+    return e;
+}
+/** Retry-After as seconds or an HTTP date. */
+function retryAfterMs(header, now = Date.now()) {
+    const v = Array.isArray(header) ? header[0] : header;
+    if (!v)
+        return undefined;
+    if (/^\d+$/.test(v.trim()))
+        return Number(v.trim()) * 1000;
+    const at = Date.parse(v);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+function isSuccess(status) {
+    return status !== undefined && status >= 200 && status < 300;
+}
+function abortable(promise, signal) {
+    if (!signal)
+        return promise;
+    return new Promise((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
+async function readBounded(res, limit, signal) {
+    const chunks = [];
+    let size = 0;
+    const read = (async () => {
+        for await (const chunk of res) {
+            size += chunk.length;
+            if (size > limit) {
+                res.destroy();
+                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
+            }
+            chunks.push(chunk);
+        }
+        return Buffer.concat(chunks).toString('utf8');
+    })();
+    return abortable(read, signal);
+}
+/** Turns an error answer into one line: the gRPC code's name and the server's message. */
+function decodeError(res, text, o) {
+    const status = res.statusCode ?? 0;
+    const where = `${o.method} ${o.path}`;
+    const wait = retryAfterMs(res.headers['retry-after']);
+    const transient = isTransientStatus(status);
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait);
+    }
+    const s = rpcStatusOf(parsed);
+    if (s && (s.code !== undefined || s.message)) {
+        const name = s.code !== undefined ? grpcCodeName(s.code) : `HTTP ${status}`;
+        return new OctoplantError(`${where} failed: ${name} (HTTP ${status}): ${s.message || '(no message)'}`, status, s.code, transient, wait);
+    }
+    return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait);
+}
+/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways). */
+function rpcStatusOf(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const v = value;
+    if (typeof v.error === 'object' && v.error !== null)
+        return rpcStatusOf(v.error);
+    const code = typeof v.code === 'number' ? v.code : undefined;
+    const message = typeof v.message === 'string' ? v.message : typeof v.error === 'string' ? v.error : undefined;
+    return code === undefined && message === undefined ? undefined : { code, message };
+}
+function describeNonJson(res, text) {
+    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
+    if (/<html|<!doctype/i.test(text)) {
+        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
+        return `an HTML page${title ? ` ("${title}")` : ''} (${type}), likely from a proxy or web server in front of octoplant`;
+    }
+    return text.trim() === '' ? `an empty body (${type})` : `${type}: "${text.slice(0, 80).replace(/\s+/g, ' ')}"`;
+}
+const TLS_HINTS = {
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
+    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
+    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
+    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
+};
+/** Failures that happen before a request is written: the server cannot have acted on it. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+function describeNetworkError(e, url) {
+    // @actions/http-client reports its socket timeout without a code.
+    const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
+    const host = new URL(url).host;
+    const hint = code ? TLS_HINTS[code] : undefined;
+    if (hint) {
+        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+            ? 'use the host name the certificate was issued for in server-url'
+            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+                ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
+                : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true";
+        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
+    }
+    const what = {
+        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
+        ENOTFOUND: 'the host name does not resolve',
+        EAI_AGAIN: 'the host name could not be resolved (DNS)',
+        ECONNRESET: 'the connection was reset',
+        ETIMEDOUT: 'the connection timed out',
+        EHOSTUNREACH: 'the host is unreachable',
+        ENETUNREACH: 'the network is unreachable'
+    };
+    const text = (code && what[code]) || e.message || String(e);
+    const maybeSent = !(code && NOT_SENT.has(code));
+    return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
+}
+
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(38522);
 // EXTERNAL MODULE: ./node_modules/yauzl/index.js
@@ -30018,6 +30344,7 @@ function asZipError(e) {
 
 
 
+
 /** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
 const WRITE_HIGH_WATER_MARK = 1024 * 1024;
 async function saveZip(body, file, contentLength, signal) {
@@ -30043,6 +30370,33 @@ async function saveZip(body, file, contentLength, signal) {
     catch (e) {
         await (0,promises_.rm)(partial, { force: true });
         throw e;
+    }
+}
+/** Stream errors of a body cut mid-way: the export is fetched again. */
+const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
+function worthAnotherTry(e) {
+    return e instanceof InvalidZipError || isTransientError(e) || CUT_CODES.has(e.code ?? '');
+}
+/** Opens the download and saves it; a cut, short, corrupt or invalid body is discarded and fetched
+ *  again, at most `attempts` times in all. */
+async function downloadZip(open, file, o = {}) {
+    const attempts = o.attempts ?? 3;
+    for (let attempt = 1;; attempt++) {
+        try {
+            const { body, contentLength } = await open();
+            return { ...(await saveZip(body, file, contentLength, o.signal)), attempts: attempt };
+        }
+        catch (e) {
+            if (o.signal?.aborted)
+                throw o.signal.reason;
+            if (!worthAnotherTry(e))
+                throw e;
+            const message = e.message;
+            if (attempt >= attempts) {
+                throw new InvalidZipError(`the download failed ${attempt} times; the last time: ${message}`);
+            }
+            o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again`);
+        }
     }
 }
 
@@ -30623,58 +30977,6 @@ function editDistance(a, b) {
     return prev[b.length];
 }
 
-;// CONCATENATED MODULE: ./src/octoplant/protocol.ts
-// Wire-level facts of the octoplant Export API (see ../../spec and shared/octoplant-export-api.md).
-// This is the only module the simulator may share with the client: names and codes, no behaviour.
-const PUBLIC_CLIENT_ID = 'public-api';
-/** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
-const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54';
-const ORDER_STATES = (/* unused pure expression or super */ null && ([
-    'STATE_UNSPECIFIED',
-    'STATE_PENDING',
-    'STATE_RUNNING',
-    'STATE_SUCCEEDED',
-    'STATE_FAILED'
-]));
-/** google.rpc.Code names, indexed by their number. */
-const GRPC_CODE_NAMES = [
-    'OK',
-    'CANCELLED',
-    'UNKNOWN',
-    'INVALID_ARGUMENT',
-    'DEADLINE_EXCEEDED',
-    'NOT_FOUND',
-    'ALREADY_EXISTS',
-    'PERMISSION_DENIED',
-    'RESOURCE_EXHAUSTED',
-    'FAILED_PRECONDITION',
-    'ABORTED',
-    'OUT_OF_RANGE',
-    'UNIMPLEMENTED',
-    'INTERNAL',
-    'UNAVAILABLE',
-    'DATA_LOSS',
-    'UNAUTHENTICATED'
-];
-const GrpcCode = Object.fromEntries(GRPC_CODE_NAMES.map((name, i) => [name, i]));
-/** The HTTP status grpc-gateway answers with for each gRPC code. */
-const HTTP_STATUS_OF_GRPC_CODE = (/* unused pure expression or super */ null && ([
-    200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401
-]));
-function grpcCodeName(code) {
-    if (code === undefined)
-        return 'UNKNOWN';
-    return GRPC_CODE_NAMES[code] ?? `code ${code}`;
-}
-const API_PATHS = {
-    token: '/v1/oauth2/token',
-    order: '/v1/order',
-    orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
-    cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
-    downloadOf: (name) => `/v1/order/${encodeURIComponent(name)}/download`,
-    maintenanceMode: '/v1/status/maintenance_mode'
-};
-
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // Reads and validates every input before any network call. Pure: the input getter, the environment
 // and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
@@ -30874,199 +31176,11 @@ function duration(get, name) {
     return ms;
 }
 
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var lib = __nccwpck_require__(44942);
-;// CONCATENATED MODULE: ./src/octoplant/request.ts
-
-
-/** The server answered with an error status, or with something that is not what the API sends. */
-class OctoplantError extends Error {
-    httpStatus;
-    grpcCode;
-    constructor(message, httpStatus, 
-    /** The gRPC code from the body, when there was one. */
-    grpcCode) {
-        super(message);
-        this.httpStatus = httpStatus;
-        this.grpcCode = grpcCode;
-        this.name = 'OctoplantError';
-    }
-}
-/** The request never got an answer: connection, TLS or timeout. */
-class NetworkError extends Error {
-    code;
-    constructor(message, code) {
-        super(message);
-        this.code = code;
-        this.name = 'NetworkError';
-    }
-}
-function createTransport(options) {
-    const http = new lib/* HttpClient */.Qq(options.userAgent ?? 'octoplant-export-action', [], {
-        ignoreSslError: options.ignoreTlsErrors ?? false,
-        socketTimeout: options.socketTimeoutMs ?? 120_000,
-        allowRetries: false,
-        allowRedirects: false,
-        keepAlive: true
-    });
-    const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024;
-    const counts = new Map();
-    async function send(o) {
-        options.signal?.throwIfAborted();
-        const headers = { accept: 'application/json' };
-        if (o.token)
-            headers.authorization = `Bearer ${o.token}`;
-        let body = null;
-        if (o.form) {
-            headers['content-type'] = 'application/x-www-form-urlencoded';
-            body = new URLSearchParams(o.form).toString();
-        }
-        else if (o.json !== undefined) {
-            headers['content-type'] = 'application/json';
-            body = JSON.stringify(o.json);
-        }
-        const key = `${o.method} ${o.path.replace(/\/v1\/order\/[^/]+/, '/v1/order/{name}')}`;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-        const url = options.baseUrl + o.path;
-        try {
-            const res = await abortable(http.request(o.method, url, body, headers), options.signal);
-            return res.message;
-        }
-        catch (e) {
-            if (options.signal?.aborted)
-                throw options.signal.reason;
-            throw describeNetworkError(e, url);
-        }
-    }
-    return {
-        counts,
-        async json(o) {
-            const res = await send(o);
-            const text = await readBounded(res, maxJsonBytes, options.signal);
-            if (!isSuccess(res.statusCode))
-                throw decodeError(res, text, o);
-            try {
-                return JSON.parse(text);
-            }
-            catch {
-                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`, res.statusCode ?? 0);
-            }
-        },
-        async stream(o) {
-            const res = await send(o);
-            if (!isSuccess(res.statusCode)) {
-                const text = await readBounded(res, maxJsonBytes, options.signal).catch(() => '');
-                throw decodeError(res, text, o);
-            }
-            const length = Number(res.headers['content-length']);
-            return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
-        },
-        close: () => http.dispose()
-    };
-}
-function isSuccess(status) {
-    return status !== undefined && status >= 200 && status < 300;
-}
-function abortable(promise, signal) {
-    if (!signal)
-        return promise;
-    return new Promise((resolve, reject) => {
-        const onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-}
-async function readBounded(res, limit, signal) {
-    const chunks = [];
-    let size = 0;
-    const read = (async () => {
-        for await (const chunk of res) {
-            size += chunk.length;
-            if (size > limit) {
-                res.destroy();
-                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
-            }
-            chunks.push(chunk);
-        }
-        return Buffer.concat(chunks).toString('utf8');
-    })();
-    return abortable(read, signal);
-}
-/** Turns an error answer into one line: the gRPC code's name and the server's message. */
-function decodeError(res, text, o) {
-    const status = res.statusCode ?? 0;
-    const where = `${o.method} ${o.path}`;
-    let parsed;
-    try {
-        parsed = JSON.parse(text);
-    }
-    catch {
-        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status);
-    }
-    const s = rpcStatusOf(parsed);
-    if (s && (s.code !== undefined || s.message)) {
-        const name = s.code !== undefined ? grpcCodeName(s.code) : `HTTP ${status}`;
-        return new OctoplantError(`${where} failed: ${name} (HTTP ${status}): ${s.message || '(no message)'}`, status, s.code);
-    }
-    return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status);
-}
-/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways). */
-function rpcStatusOf(value) {
-    if (typeof value !== 'object' || value === null)
-        return undefined;
-    const v = value;
-    if (typeof v.error === 'object' && v.error !== null)
-        return rpcStatusOf(v.error);
-    const code = typeof v.code === 'number' ? v.code : undefined;
-    const message = typeof v.message === 'string' ? v.message : typeof v.error === 'string' ? v.error : undefined;
-    return code === undefined && message === undefined ? undefined : { code, message };
-}
-function describeNonJson(res, text) {
-    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
-    if (/<html|<!doctype/i.test(text)) {
-        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
-        return `an HTML page${title ? ` ("${title}")` : ''} (${type}), likely from a proxy or web server in front of octoplant`;
-    }
-    return text.trim() === '' ? `an empty body (${type})` : `${type}: "${text.slice(0, 80).replace(/\s+/g, ' ')}"`;
-}
-const TLS_HINTS = {
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
-    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
-    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
-    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
-};
-function describeNetworkError(e, url) {
-    const code = e.code;
-    const host = new URL(url).host;
-    const hint = code ? TLS_HINTS[code] : undefined;
-    if (hint) {
-        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-            ? 'use the host name the certificate was issued for in server-url'
-            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-                ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
-                : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true";
-        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code);
-    }
-    const what = {
-        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
-        ENOTFOUND: 'the host name does not resolve',
-        EAI_AGAIN: 'the host name could not be resolved (DNS)',
-        ECONNRESET: 'the connection was reset',
-        ETIMEDOUT: 'the connection timed out',
-        EHOSTUNREACH: 'the host is unreachable',
-        ENETUNREACH: 'the network is unreachable'
-    };
-    const text = (code && what[code]) || e.message || String(e);
-    return new NetworkError(`could not reach ${host}: ${text}${code && !what[code] ? '' : code ? ` [${code}]` : ''}`, code);
-}
-
 ;// CONCATENATED MODULE: ./src/octoplant/client.ts
 
 
+/** Renew a token this long before the server said it expires. */
+const RENEW_MARGIN_MS = 30_000;
 /** The server refused the credentials; retrying will not help. */
 class AuthenticationError extends Error {
     constructor(message) {
@@ -31077,6 +31191,8 @@ class AuthenticationError extends Error {
 class OctoplantClient {
     options;
     token;
+    refreshToken;
+    expiresAt = Infinity;
     constructor(options) {
         this.options = options;
     }
@@ -31084,18 +31200,21 @@ class OctoplantClient {
     withTransport(transport) {
         const other = new OctoplantClient({ ...this.options, transport });
         other.token = this.token;
+        other.refreshToken = this.refreshToken;
+        other.expiresAt = this.expiresAt;
         return other;
     }
-    /** Password grant; throws AuthenticationError when the server refuses it. */
+    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
+     *  Throws AuthenticationError when the server refuses the credentials. */
     async authenticate() {
         const { username, password, clientId, clientSecret } = this.options.credentials;
+        const client = { client_id: clientId, client_secret: clientSecret };
         let answer;
+        if (this.refreshToken) {
+            answer = await this.token_({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }).catch(() => undefined);
+        }
         try {
-            answer = await this.options.transport.json({
-                method: 'POST',
-                path: API_PATHS.token,
-                form: { grant_type: 'password', username, password, client_id: clientId, client_secret: clientSecret }
-            });
+            answer ??= await this.token_({ grant_type: 'password', username, password, ...client });
         }
         catch (e) {
             if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
@@ -31105,28 +31224,59 @@ class OctoplantClient {
             throw e;
         }
         if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-            throw new OctoplantError('the token endpoint answered without an access_token', 200);
+            throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
         }
         this.options.onSecret?.(answer.access_token);
-        if (typeof answer.refresh_token === 'string' && answer.refresh_token)
+        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
             this.options.onSecret?.(answer.refresh_token);
+            this.refreshToken = answer.refresh_token;
+        }
         this.token = answer.access_token;
+        const lifetime = Number(answer.expires_in);
+        this.expiresAt = Number.isFinite(lifetime) && lifetime > 0 && this.options.now ? this.options.now() + lifetime * 1000 : Infinity;
     }
-    placeOrder(exportContents) {
-        return this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.order, token, json: { exportContents } }));
+    token_(form) {
+        // Asking for a token twice is harmless: the call may be repeated.
+        return this.options.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true });
+    }
+    /** The server's maintenance mode; undefined when the server has no such endpoint. */
+    async maintenanceMode() {
+        try {
+            return await this.authorized(token => this.options.transport.json({ method: 'GET', path: API_PATHS.maintenanceMode, token }));
+        }
+        catch (e) {
+            if (e instanceof OctoplantError && [404, 405, 501].includes(e.httpStatus))
+                return undefined;
+            throw e;
+        }
+    }
+    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
+     *  and an ambiguous failure says so. */
+    async placeOrder(exportContents) {
+        try {
+            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.order, token, json: { exportContents }, idempotent: false }));
+        }
+        catch (e) {
+            const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429);
+            if (!isTransientError(e) || refused)
+                throw e;
+            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
+                'It was not sent again, so that no second export is made. If octoplant shows the order, re-run with order-name set to it; otherwise re-run the job.');
+        }
     }
     getOrder(name) {
         return this.authorized(token => this.options.transport.json({ method: 'GET', path: API_PATHS.orderOf(name), token }));
     }
     async cancelOrder(name) {
-        await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.cancelOf(name), token }));
+        await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.cancelOf(name), token, idempotent: true }));
     }
     download(name) {
         return this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token }));
     }
-    /** Runs a call with the token; on a 401 (token expired) signs in again once and repeats it. */
+    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
+     *  a second 401 in a row is final. */
     async authorized(call) {
-        if (!this.token)
+        if (!this.token || (this.options.now && this.options.now() >= this.expiresAt - RENEW_MARGIN_MS))
             await this.authenticate();
         try {
             return await call(this.token);
@@ -31144,8 +31294,8 @@ class OctoplantClient {
 class DeadlineError extends Error {
     waitedMs;
     lastState;
-    constructor(waitedMs, lastState) {
-        super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}): the timeout input was reached`);
+    constructor(waitedMs, lastState, lastFailure) {
+        super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''}): the timeout input was reached`);
         this.waitedMs = waitedMs;
         this.lastState = lastState;
         this.name = 'DeadlineError';
@@ -31166,11 +31316,31 @@ async function waitForOrder(o) {
     let lastLogAt = clock.now();
     let runningSince;
     let unspecified = 0;
-    let lastState;
+    let lastState = o.initialState;
+    let failures = 0;
     for (;;) {
         o.signal?.throwIfAborted();
-        const operation = await o.getOrder(o.name);
-        polls++;
+        let operation;
+        try {
+            operation = await o.getOrder(o.name);
+            polls++;
+        }
+        catch (e) {
+            polls++;
+            const now = clock.now();
+            if (!o.isTransient?.(e))
+                throw e;
+            if (now >= o.deadline)
+                throw new DeadlineError(now - o.startedAt, lastState, e.message);
+            // The request layer already retried; the server may be restarting. Keep waiting.
+            if (failures++ === 0 || now - lastLogAt >= heartbeatMs) {
+                logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
+                lastLogAt = now;
+            }
+            await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline - now), o.signal);
+            continue;
+        }
+        failures = 0;
         const now = clock.now();
         o.onUpdate?.(operation);
         const state = operation.metadata?.state;
@@ -31395,11 +31565,19 @@ async function run(deps = defaultDeps()) {
             ...(deps.jobSignal ? [deps.jobSignal] : []),
             AbortSignal.timeout(inputs.timeoutMs)
         ]);
-        transport = createTransport({ baseUrl: inputs.serverUrl, ignoreTlsErrors: inputs.insecureSkipTlsVerify, signal: runSignal });
+        transport = createTransport({
+            baseUrl: inputs.serverUrl,
+            ignoreTlsErrors: inputs.insecureSkipTlsVerify,
+            signal: runSignal,
+            clock,
+            deadline,
+            logger: log
+        });
         client = new OctoplantClient({
             transport,
             credentials: inputs,
-            onSecret: value => core.setSecret(value)
+            onSecret: value => core.setSecret(value),
+            now: () => clock.now()
         });
         // ── octoplant client: sign in, place (or resume) the order ──
         core.startGroup(`octoplant ${inputs.orderName ? 'order ' + inputs.orderName : 'export'} at ${inputs.serverUrl}`);
@@ -31414,6 +31592,10 @@ async function run(deps = defaultDeps()) {
                 core.info(`Resuming order ${orderName}; no new order is placed.`);
             }
             else {
+                const maintenance = await client.maintenanceMode();
+                if (maintenance?.active) {
+                    throw new Error(`octoplant is in maintenance mode (reason ${maintenance.reason ?? 'UNSPECIFIED'}${maintenance.activatedAt ? `, since ${maintenance.activatedAt}` : ''}${maintenance.computerName ? `, set from ${maintenance.computerName}` : ''}): no export can run now. Try again when it is over.`);
+                }
                 core.info(`Ordering: ${JSON.stringify(inputs.exportContents)}`);
                 current = await client.placeOrder(inputs.exportContents);
                 if (!current.name)
@@ -31436,6 +31618,8 @@ async function run(deps = defaultDeps()) {
                 maxIntervalMs: inputs.maxPollIntervalMs,
                 logger: log,
                 signal: runSignal,
+                isTransient: isTransientError,
+                initialState: current?.metadata?.state,
                 onUpdate: op => {
                     current = op;
                     setState(op);
@@ -31457,8 +31641,7 @@ async function run(deps = defaultDeps()) {
         const artifactName = inputs.artifactName ?? `octoplant-export-${orderName}`;
         const zipFile = external_node_path_.join(inputs.path, `${artifactName}.zip`);
         const downloadStart = clock.now();
-        const { body, contentLength } = await client.download(orderName);
-        const saved = await saveZip(body, zipFile, contentLength, runSignal);
+        const saved = await downloadZip(() => client.download(orderName), zipFile, { signal: runSignal, logger: log });
         report.durations.download = clock.now() - downloadStart;
         report.zip = { ...saved, entries: saved.report.entries, contentsJson: saved.report.contentsJson };
         core.info(`Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified (${formatDuration(report.durations.download)}).`);
@@ -31550,7 +31733,9 @@ function explain(e, elapsedMs) {
     if (e instanceof DOMException && e.name === 'TimeoutError') {
         return `gave up after ${formatDuration(elapsedMs)}: the timeout input was reached`;
     }
-    if (e instanceof AuthenticationError || e instanceof DeadlineError || e instanceof CancelledError)
+    if (e instanceof CancelledError)
+        return `${e.message} after ${formatDuration(elapsedMs)}`;
+    if (e instanceof AuthenticationError || e instanceof DeadlineError)
         return e.message;
     return e instanceof Error ? e.message : String(e);
 }

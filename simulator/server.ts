@@ -47,6 +47,8 @@ export interface SimulatorOptions {
   maintenance?: { active: boolean; reason?: string; activatedAt?: string }
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number
+  /** A token stops working after this many uses (tokens that expire during a long poll). */
+  tokenMaxUses?: number
 }
 
 export interface LoggedRequest {
@@ -64,8 +66,20 @@ export interface SimulatedOrder {
   downloads: number
 }
 
-/** Takes over a request when it returns true. */
-export type Interceptor = (req: http.IncomingMessage, res: http.ServerResponse, route: string) => boolean | Promise<boolean>
+export interface InterceptContext {
+  /** The order the path names, when the simulator knows it. */
+  order?: SimulatedOrder
+  /** The export ZIP of an order, as the download would stream it. */
+  zipOf(order: SimulatedOrder): { stream: NodeJS.ReadableStream; size: Promise<number | undefined> }
+}
+
+/** Takes over a request when it returns true (fault injection; see faults.ts). */
+export type Interceptor = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  route: string,
+  context: InterceptContext
+) => boolean | Promise<boolean>
 
 export interface Simulator {
   url: string
@@ -88,7 +102,7 @@ const SUBPROCESS_NAMES = ['Collect components', 'Read archive', 'Write export fi
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const o = { pendingMs: 300, runningMs: 1000, subProcesses: 4, compress: true, tokenLifetimeSec: 3600, unknownOrder: 'unspecified', ...options } as const
   const users = options.users ?? DEFAULT_USERS
-  const tokens = new Map<string, { user: string; expiresAt: number }>()
+  const tokens = new Map<string, { user: string; expiresAt: number; uses: number }>()
   const refreshTokens = new Map<string, string>()
   const orders = new Map<string, SimulatedOrder>()
   const requests: LoggedRequest[] = []
@@ -138,7 +152,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (!res.writableFinished) requests.push({ method: req.method ?? '', path: url.pathname, status: -1, at: Date.now() })
     })
     try {
-      for (const fn of interceptors) if (await fn(req, res, route)) return
+      const named = orders.get(decodeURIComponent(url.pathname.split('/')[3] ?? ''))
+      const context: InterceptContext = { order: named, zipOf }
+      for (const fn of interceptors) if (await fn(req, res, route, context)) return
       const body = await readBody(req)
       if (route === 'POST /v1/oauth2/token') return token(body, req, res)
       if (route === 'GET /v1/status/maintenance_mode') return sendJson(res, 200, o.maintenance ?? { active: false })
@@ -198,7 +214,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return sendStatus(res, GrpcCode.INVALID_ARGUMENT, `unsupported grant_type "${form.get('grant_type')}"`)
     }
     const access = randomBytes(24).toString('base64url')
-    tokens.set(access, { user, expiresAt: Date.now() + o.tokenLifetimeSec * 1000 })
+    tokens.set(access, { user, expiresAt: Date.now() + o.tokenLifetimeSec * 1000, uses: 0 })
     const answer: Record<string, unknown> = { access_token: access, token_type: 'Bearer', expires_in: o.tokenLifetimeSec }
     if (o.issueRefreshTokens) {
       const refresh = randomBytes(24).toString('base64url')
@@ -211,7 +227,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   function authenticated(req: http.IncomingMessage): string | undefined {
     const m = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))
     const t = m && tokens.get(m[1])
-    return t && t.expiresAt > Date.now() ? t.user : undefined
+    if (!t || t.expiresAt <= Date.now()) return undefined
+    if (o.tokenMaxUses !== undefined && ++t.uses > o.tokenMaxUses) return undefined
+    return t.user
   }
 
   function placeOrder(body: string, res: http.ServerResponse) {
@@ -236,15 +254,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return sendJson(res, 200, operationOf(order))
   }
 
-  function download(order: SimulatedOrder, res: http.ServerResponse) {
-    order.downloads++
-    const zip = exportZip({
+  function zipOf(order: SimulatedOrder) {
+    return exportZip({
       orderName: order.name,
       createdAt: new Date(order.createdAt),
       exportContents: order.exportContents,
       payloadBytes: o.payloadBytes,
       compress: o.compress
     })
+  }
+
+  function download(order: SimulatedOrder, res: http.ServerResponse) {
+    order.downloads++
+    const zip = zipOf(order)
     void zip.size.then(size => {
       res.writeHead(200, { 'content-type': 'application/zip', ...(size !== undefined ? { 'content-length': size } : {}) })
       zip.stream.pipe(res)

@@ -6,6 +6,8 @@ import { mkdir, rename, rm } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import type { Logger } from './logger.js'
+import { isTransientError } from './octoplant/request.js'
 import { InvalidZipError, inspectZip, type ZipReport } from './zip.js'
 
 export interface SavedZip {
@@ -45,5 +47,43 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   } catch (e) {
     await rm(partial, { force: true })
     throw e
+  }
+}
+
+export interface DownloadOptions {
+  /** Tries in all (a broken or invalid download is fetched again). */
+  attempts?: number
+  signal?: AbortSignal
+  logger?: Logger
+}
+
+/** Stream errors of a body cut mid-way: the export is fetched again. */
+const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED'])
+
+function worthAnotherTry(e: unknown): boolean {
+  return e instanceof InvalidZipError || isTransientError(e) || CUT_CODES.has((e as NodeJS.ErrnoException).code ?? '')
+}
+
+/** Opens the download and saves it; a cut, short, corrupt or invalid body is discarded and fetched
+ *  again, at most `attempts` times in all. */
+export async function downloadZip(
+  open: () => Promise<{ body: Readable; contentLength?: number }>,
+  file: string,
+  o: DownloadOptions = {}
+): Promise<SavedZip & { attempts: number }> {
+  const attempts = o.attempts ?? 3
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { body, contentLength } = await open()
+      return { ...(await saveZip(body, file, contentLength, o.signal)), attempts: attempt }
+    } catch (e) {
+      if (o.signal?.aborted) throw o.signal.reason
+      if (!worthAnotherTry(e)) throw e
+      const message = (e as Error).message
+      if (attempt >= attempts) {
+        throw new InvalidZipError(`the download failed ${attempt} times; the last time: ${message}`)
+      }
+      o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again`)
+    }
   }
 }

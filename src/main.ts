@@ -7,12 +7,12 @@ import * as tls from 'node:tls'
 import * as core from '@actions/core'
 import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadZip } from './artifact.js'
 import { type Clock, systemClock } from './clock.js'
-import { saveZip } from './download.js'
+import { downloadZip } from './download.js'
 import { type Inputs, parseInputs } from './inputs.js'
 import type { Logger } from './logger.js'
 import { AuthenticationError, OctoplantClient } from './octoplant/client.js'
 import { grpcCodeName, type Operation } from './octoplant/protocol.js'
-import { createTransport, type Transport } from './octoplant/request.js'
+import { createTransport, isTransientError, type Transport } from './octoplant/request.js'
 import { DeadlineError, formatDuration, succeeded, waitForOrder } from './poller.js'
 import { type RunReport, renderSummary } from './summary.js'
 import { extractZip } from './zip.js'
@@ -100,11 +100,19 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
       ...(deps.jobSignal ? [deps.jobSignal] : []),
       AbortSignal.timeout(inputs.timeoutMs)
     ])
-    transport = createTransport({ baseUrl: inputs.serverUrl, ignoreTlsErrors: inputs.insecureSkipTlsVerify, signal: runSignal })
+    transport = createTransport({
+      baseUrl: inputs.serverUrl,
+      ignoreTlsErrors: inputs.insecureSkipTlsVerify,
+      signal: runSignal,
+      clock,
+      deadline,
+      logger: log
+    })
     client = new OctoplantClient({
       transport,
       credentials: inputs,
-      onSecret: value => core.setSecret(value)
+      onSecret: value => core.setSecret(value),
+      now: () => clock.now()
     })
 
     // ── octoplant client: sign in, place (or resume) the order ──
@@ -119,6 +127,12 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
         report.resumed = true
         core.info(`Resuming order ${orderName}; no new order is placed.`)
       } else {
+        const maintenance = await client.maintenanceMode()
+        if (maintenance?.active) {
+          throw new Error(
+            `octoplant is in maintenance mode (reason ${maintenance.reason ?? 'UNSPECIFIED'}${maintenance.activatedAt ? `, since ${maintenance.activatedAt}` : ''}${maintenance.computerName ? `, set from ${maintenance.computerName}` : ''}): no export can run now. Try again when it is over.`
+          )
+        }
         core.info(`Ordering: ${JSON.stringify(inputs.exportContents)}`)
         current = await client.placeOrder(inputs.exportContents!)
         if (!current.name) throw new Error('the server accepted the order but returned no order name')
@@ -140,6 +154,8 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
         maxIntervalMs: inputs.maxPollIntervalMs,
         logger: log,
         signal: runSignal,
+        isTransient: isTransientError,
+        initialState: current?.metadata?.state,
         onUpdate: op => {
           current = op
           setState(op)
@@ -163,8 +179,7 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
     const artifactName = inputs.artifactName ?? `octoplant-export-${orderName}`
     const zipFile = path.join(inputs.path, `${artifactName}.zip`)
     const downloadStart = clock.now()
-    const { body, contentLength } = await client.download(orderName)
-    const saved = await saveZip(body, zipFile, contentLength, runSignal)
+    const saved = await downloadZip(() => client!.download(orderName), zipFile, { signal: runSignal, logger: log })
     report.durations.download = clock.now() - downloadStart
     report.zip = { ...saved, entries: saved.report.entries, contentsJson: saved.report.contentsJson }
     core.info(`Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified (${formatDuration(report.durations.download)}).`)
@@ -251,6 +266,7 @@ function explain(e: unknown, elapsedMs: number): string {
   if (e instanceof DOMException && e.name === 'TimeoutError') {
     return `gave up after ${formatDuration(elapsedMs)}: the timeout input was reached`
   }
-  if (e instanceof AuthenticationError || e instanceof DeadlineError || e instanceof CancelledError) return e.message
+  if (e instanceof CancelledError) return `${e.message} after ${formatDuration(elapsedMs)}`
+  if (e instanceof AuthenticationError || e instanceof DeadlineError) return e.message
   return e instanceof Error ? e.message : String(e)
 }

@@ -20,6 +20,10 @@ export interface PollOptions {
   onUpdate?: (operation: Operation) => void
   /** A log line while nothing changes, at most this often. */
   heartbeatMs?: number
+  /** The state known before the first poll (from placing the order). */
+  initialState?: OrderState
+  /** A failed poll that passes this test is logged and polled again (until the deadline). */
+  isTransient?: (error: unknown) => boolean
 }
 
 export interface PollResult {
@@ -33,9 +37,12 @@ export interface PollResult {
 export class DeadlineError extends Error {
   constructor(
     readonly waitedMs: number,
-    readonly lastState: OrderState | undefined
+    readonly lastState: OrderState | undefined,
+    lastFailure?: string
   ) {
-    super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}): the timeout input was reached`)
+    super(
+      `the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''}): the timeout input was reached`
+    )
     this.name = 'DeadlineError'
   }
 }
@@ -57,12 +64,30 @@ export async function waitForOrder(o: PollOptions): Promise<PollResult> {
   let lastLogAt = clock.now()
   let runningSince: number | undefined
   let unspecified = 0
-  let lastState: OrderState | undefined
+  let lastState: OrderState | undefined = o.initialState
+
+  let failures = 0
 
   for (;;) {
     o.signal?.throwIfAborted()
-    const operation = await o.getOrder(o.name)
-    polls++
+    let operation: Operation
+    try {
+      operation = await o.getOrder(o.name)
+      polls++
+    } catch (e) {
+      polls++
+      const now = clock.now()
+      if (!o.isTransient?.(e)) throw e
+      if (now >= o.deadline) throw new DeadlineError(now - o.startedAt, lastState, (e as Error).message)
+      // The request layer already retried; the server may be restarting. Keep waiting.
+      if (failures++ === 0 || now - lastLogAt >= heartbeatMs) {
+        logger.warning(`polling order ${o.name} failed (${(e as Error).message}); still waiting`)
+        lastLogAt = now
+      }
+      await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline - now), o.signal)
+      continue
+    }
+    failures = 0
     const now = clock.now()
     o.onUpdate?.(operation)
     const state = operation.metadata?.state

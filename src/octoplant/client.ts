@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { ExportContents } from '../export-contents.js'
 import { API_PATHS, GrpcCode, type Operation } from './protocol.js'
-import { OctoplantError, type Transport } from './request.js'
+import { isTransientError, NetworkError, OctoplantError, type Transport } from './request.js'
 
 export interface Credentials {
   username: string
@@ -17,7 +17,20 @@ export interface ClientOptions {
   credentials: Credentials
   /** Called with every token received, before it is used (the action masks it). */
   onSecret?: (value: string) => void
+  /** Clock time, to renew a token before its expires_in runs out. */
+  now?: () => number
 }
+
+/** octoplant's maintenance mode, as GET /v1/status/maintenance_mode reports it. */
+export interface MaintenanceMode {
+  active?: boolean
+  reason?: string
+  activatedAt?: string
+  computerName?: string
+}
+
+/** Renew a token this long before the server said it expires. */
+const RENEW_MARGIN_MS = 30_000
 
 /** The server refused the credentials; retrying will not help. */
 export class AuthenticationError extends Error {
@@ -36,6 +49,8 @@ interface TokenResponse {
 
 export class OctoplantClient {
   private token: string | undefined
+  private refreshToken: string | undefined
+  private expiresAt = Infinity
 
   constructor(private readonly options: ClientOptions) {}
 
@@ -43,19 +58,22 @@ export class OctoplantClient {
   withTransport(transport: Transport): OctoplantClient {
     const other = new OctoplantClient({ ...this.options, transport })
     other.token = this.token
+    other.refreshToken = this.refreshToken
+    other.expiresAt = this.expiresAt
     return other
   }
 
-  /** Password grant; throws AuthenticationError when the server refuses it. */
+  /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
+   *  Throws AuthenticationError when the server refuses the credentials. */
   async authenticate(): Promise<void> {
     const { username, password, clientId, clientSecret } = this.options.credentials
-    let answer: TokenResponse
+    const client = { client_id: clientId, client_secret: clientSecret }
+    let answer: TokenResponse | undefined
+    if (this.refreshToken) {
+      answer = await this.token_({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }).catch(() => undefined)
+    }
     try {
-      answer = await this.options.transport.json<TokenResponse>({
-        method: 'POST',
-        path: API_PATHS.token,
-        form: { grant_type: 'password', username, password, client_id: clientId, client_secret: clientSecret }
-      })
+      answer ??= await this.token_({ grant_type: 'password', username, password, ...client })
     } catch (e) {
       if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
         throw new AuthenticationError(
@@ -66,17 +84,50 @@ export class OctoplantClient {
       throw e
     }
     if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-      throw new OctoplantError('the token endpoint answered without an access_token', 200)
+      throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false)
     }
     this.options.onSecret?.(answer.access_token)
-    if (typeof answer.refresh_token === 'string' && answer.refresh_token) this.options.onSecret?.(answer.refresh_token)
+    if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
+      this.options.onSecret?.(answer.refresh_token)
+      this.refreshToken = answer.refresh_token
+    }
     this.token = answer.access_token
+    const lifetime = Number(answer.expires_in)
+    this.expiresAt = Number.isFinite(lifetime) && lifetime > 0 && this.options.now ? this.options.now() + lifetime * 1000 : Infinity
   }
 
-  placeOrder(exportContents: ExportContents): Promise<Operation> {
-    return this.authorized(token =>
-      this.options.transport.json<Operation>({ method: 'POST', path: API_PATHS.order, token, json: { exportContents } })
-    )
+  private token_(form: Record<string, string>): Promise<TokenResponse> {
+    // Asking for a token twice is harmless: the call may be repeated.
+    return this.options.transport.json<TokenResponse>({ method: 'POST', path: API_PATHS.token, form, idempotent: true })
+  }
+
+  /** The server's maintenance mode; undefined when the server has no such endpoint. */
+  async maintenanceMode(): Promise<MaintenanceMode | undefined> {
+    try {
+      return await this.authorized(token =>
+        this.options.transport.json<MaintenanceMode>({ method: 'GET', path: API_PATHS.maintenanceMode, token })
+      )
+    } catch (e) {
+      if (e instanceof OctoplantError && [404, 405, 501].includes(e.httpStatus)) return undefined
+      throw e
+    }
+  }
+
+  /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
+   *  and an ambiguous failure says so. */
+  async placeOrder(exportContents: ExportContents): Promise<Operation> {
+    try {
+      return await this.authorized(token =>
+        this.options.transport.json<Operation>({ method: 'POST', path: API_PATHS.order, token, json: { exportContents }, idempotent: false })
+      )
+    } catch (e) {
+      const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429)
+      if (!isTransientError(e) || refused) throw e
+      throw new Error(
+        `placing the order failed after the request may have reached the server (${(e as Error).message}). ` +
+          'It was not sent again, so that no second export is made. If octoplant shows the order, re-run with order-name set to it; otherwise re-run the job.'
+      )
+    }
   }
 
   getOrder(name: string): Promise<Operation> {
@@ -84,16 +135,19 @@ export class OctoplantClient {
   }
 
   async cancelOrder(name: string): Promise<void> {
-    await this.authorized(token => this.options.transport.json<unknown>({ method: 'POST', path: API_PATHS.cancelOf(name), token }))
+    await this.authorized(token =>
+      this.options.transport.json<unknown>({ method: 'POST', path: API_PATHS.cancelOf(name), token, idempotent: true })
+    )
   }
 
   download(name: string): Promise<{ body: IncomingMessage; contentLength?: number }> {
     return this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token }))
   }
 
-  /** Runs a call with the token; on a 401 (token expired) signs in again once and repeats it. */
+  /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
+   *  a second 401 in a row is final. */
   private async authorized<T>(call: (token: string) => Promise<T>): Promise<T> {
-    if (!this.token) await this.authenticate()
+    if (!this.token || (this.options.now && this.options.now() >= this.expiresAt - RENEW_MARGIN_MS)) await this.authenticate()
     try {
       return await call(this.token!)
     } catch (e) {

@@ -1,10 +1,27 @@
-// The one request layer: every call to the octoplant server goes through `send`. It owns TLS
-// options, the proxy (through @actions/http-client, which honours https_proxy/no_proxy), the auth
-// header, the run's abort signal, bounded reading of JSON bodies and the decoding of errors
-// (google.rpc.Status JSON, proxies' HTML pages, network and certificate failures).
+// The one request layer: every call to the octoplant server goes through it. It owns TLS options,
+// the proxy (through @actions/http-client, which honours https_proxy/no_proxy), the auth header,
+// the run's abort signal and deadline, bounded reading of JSON bodies, the decoding of errors
+// (google.rpc.Status JSON, proxies' HTML pages, network and certificate failures) and retries.
+//
+// Retry policy (AIP-194): transient faults — 502/503/504, 429, connection resets and timeouts, an
+// HTML page where JSON was expected — are retried with exponential backoff and full jitter, at most
+// `retry.attempts` times and never past the deadline; `Retry-After` (seconds or HTTP date) is
+// honoured. Client errors are never retried. A call that is not idempotent (placing an order) is
+// re-sent only when the request provably never reached the server, or the server refused it (429).
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { HttpClient } from '@actions/http-client'
+import { type Clock, systemClock } from '../clock.js'
+import type { Logger } from '../logger.js'
 import { grpcCodeName, type RpcStatus } from './protocol.js'
+
+export interface RetryPolicy {
+  /** Tries of one call, the first included. */
+  attempts: number
+  baseDelayMs: number
+  maxDelayMs: number
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 }
 
 export interface TransportOptions {
   /** Base URL without a trailing slash. */
@@ -17,6 +34,13 @@ export interface TransportOptions {
   /** Largest JSON body accepted. */
   maxJsonBytes?: number
   userAgent?: string
+  clock?: Clock
+  /** Absolute clock time past which no retry waits. */
+  deadline?: number
+  retry?: RetryPolicy
+  /** Jitter source, [0, 1). */
+  random?: () => number
+  logger?: Logger
 }
 
 export interface SendOptions {
@@ -25,6 +49,8 @@ export interface SendOptions {
   token?: string
   json?: unknown
   form?: Record<string, string>
+  /** May the call be repeated after the request could have reached the server? Default: GET only. */
+  idempotent?: boolean
 }
 
 /** The server answered with an error status, or with something that is not what the API sends. */
@@ -33,7 +59,11 @@ export class OctoplantError extends Error {
     message: string,
     readonly httpStatus: number,
     /** The gRPC code from the body, when there was one. */
-    readonly grpcCode?: number
+    readonly grpcCode?: number,
+    /** Worth another try (gateway errors, overload, a proxy's page). */
+    readonly transient = isTransientStatus(httpStatus),
+    /** From a Retry-After header. */
+    readonly retryAfterMs?: number
   ) {
     super(message)
     this.name = 'OctoplantError'
@@ -44,11 +74,23 @@ export class OctoplantError extends Error {
 export class NetworkError extends Error {
   constructor(
     message: string,
-    readonly code?: string
+    readonly code?: string,
+    /** False when the request provably never reached the server (refused, unresolved, TLS). */
+    readonly maybeSent = true,
+    readonly transient = true
   ) {
     super(message)
     this.name = 'NetworkError'
   }
+}
+
+function isTransientStatus(status: number): boolean {
+  return status === 429 || status === 502 || status === 503 || status === 504
+}
+
+/** A fault that may pass if the same call is made again. */
+export function isTransientError(e: unknown): boolean {
+  return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient
 }
 
 export interface Transport {
@@ -70,9 +112,12 @@ export function createTransport(options: TransportOptions): Transport {
     keepAlive: true
   })
   const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024
+  const clock = options.clock ?? systemClock
+  const retry = options.retry ?? DEFAULT_RETRY
+  const random = options.random ?? Math.random
   const counts = new Map<string, number>()
 
-  async function send(o: SendOptions): Promise<IncomingMessage> {
+  async function sendOnce(o: SendOptions): Promise<IncomingMessage> {
     options.signal?.throwIfAborted()
     const headers: OutgoingHttpHeaders = { accept: 'application/json' }
     if (o.token) headers.authorization = `Bearer ${o.token}`
@@ -96,32 +141,81 @@ export function createTransport(options: TransportOptions): Transport {
     }
   }
 
+  /** Runs one call, again after a transient fault, as the policy above allows. */
+  async function withRetries<T>(o: SendOptions, call: () => Promise<T>): Promise<T> {
+    const idempotent = o.idempotent ?? o.method === 'GET'
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call()
+      } catch (raw) {
+        if (options.signal?.aborted) throw options.signal.reason
+        const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw as NodeJS.ErrnoException, options.baseUrl)
+        if (!mayRetry(e, idempotent)) throw e
+        if (attempt >= retry.attempts) throw withNote(e, `gave up after ${attempt} attempts`)
+        const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1))
+        const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff)
+        if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
+          throw withNote(e, `no time left to retry before the timeout`)
+        }
+        options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${retry.attempts})`)
+        await clock.sleep(delay, options.signal)
+      }
+    }
+  }
+
   return {
     counts,
-    async json<T>(o: SendOptions): Promise<T> {
-      const res = await send(o)
-      const text = await readBounded(res, maxJsonBytes, options.signal)
-      if (!isSuccess(res.statusCode)) throw decodeError(res, text, o)
-      try {
-        return JSON.parse(text) as T
-      } catch {
-        throw new OctoplantError(
-          `${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`,
-          res.statusCode ?? 0
-        )
-      }
+    json<T>(o: SendOptions): Promise<T> {
+      return withRetries(o, async () => {
+        const res = await sendOnce(o)
+        const text = await readBounded(res, maxJsonBytes, options.signal)
+        if (!isSuccess(res.statusCode)) throw decodeError(res, text, o)
+        try {
+          return JSON.parse(text) as T
+        } catch {
+          throw new OctoplantError(
+            `${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`,
+            res.statusCode ?? 0,
+            undefined,
+            true
+          )
+        }
+      })
     },
-    async stream(o: SendOptions) {
-      const res = await send(o)
-      if (!isSuccess(res.statusCode)) {
-        const text = await readBounded(res, maxJsonBytes, options.signal).catch(() => '')
-        throw decodeError(res, text, o)
-      }
-      const length = Number(res.headers['content-length'])
-      return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined }
+    stream(o: SendOptions) {
+      return withRetries(o, async () => {
+        const res = await sendOnce(o)
+        if (!isSuccess(res.statusCode)) {
+          const text = await readBounded(res, maxJsonBytes, options.signal).catch(() => '')
+          throw decodeError(res, text, o)
+        }
+        const length = Number(res.headers['content-length'])
+        return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined }
+      })
     },
     close: () => http.dispose()
   }
+}
+
+function mayRetry(e: OctoplantError | NetworkError, idempotent: boolean): boolean {
+  if (!e.transient) return false
+  if (idempotent) return true
+  // Not idempotent: only when the server cannot have acted on it.
+  return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429
+}
+
+function withNote<E extends OctoplantError | NetworkError>(e: E, note: string): E {
+  e.message = `${e.message} (${note})`
+  return e
+}
+
+/** Retry-After as seconds or an HTTP date. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(header) ? header[0] : header
+  if (!v) return undefined
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000
+  const at = Date.parse(v)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
 function isSuccess(status: number | undefined): boolean {
@@ -158,18 +252,20 @@ async function readBounded(res: IncomingMessage, limit: number, signal?: AbortSi
 export function decodeError(res: IncomingMessage, text: string, o: Pick<SendOptions, 'method' | 'path'>): OctoplantError {
   const status = res.statusCode ?? 0
   const where = `${o.method} ${o.path}`
+  const wait = retryAfterMs(res.headers['retry-after'])
+  const transient = isTransientStatus(status)
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
-    return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status)
+    return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait)
   }
   const s = rpcStatusOf(parsed)
   if (s && (s.code !== undefined || s.message)) {
     const name = s.code !== undefined ? grpcCodeName(s.code) : `HTTP ${status}`
-    return new OctoplantError(`${where} failed: ${name} (HTTP ${status}): ${s.message || '(no message)'}`, status, s.code)
+    return new OctoplantError(`${where} failed: ${name} (HTTP ${status}): ${s.message || '(no message)'}`, status, s.code, transient, wait)
   }
-  return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status)
+  return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait)
 }
 
 /** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways). */
@@ -202,8 +298,13 @@ const TLS_HINTS: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
 }
 
+/** Failures that happen before a request is written: the server cannot have acted on it. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
+
 export function describeNetworkError(e: NodeJS.ErrnoException, url: string): NetworkError {
-  const code = e.code
+  // @actions/http-client reports its socket timeout without a code.
+  const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined)
   const host = new URL(url).host
   const hint = code ? TLS_HINTS[code] : undefined
   if (hint) {
@@ -213,7 +314,7 @@ export function describeNetworkError(e: NodeJS.ErrnoException, url: string): Net
         : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
           ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
           : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true"
-    return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code)
+    return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false)
   }
   const what: Record<string, string> = {
     ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
@@ -225,5 +326,6 @@ export function describeNetworkError(e: NodeJS.ErrnoException, url: string): Net
     ENETUNREACH: 'the network is unreachable'
   }
   const text = (code && what[code]) || e.message || String(e)
-  return new NetworkError(`could not reach ${host}: ${text}${code && !what[code] ? '' : code ? ` [${code}]` : ''}`, code)
+  const maybeSent = !(code && NOT_SENT.has(code))
+  return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code))
 }
