@@ -142,6 +142,21 @@ describe('inputs', () => {
     expect(e.message).toMatch(/both set/)
   })
 
+  it('refuses an order-file outside the workspace and temp folder, also through a link', () => {
+    files['/work/outside.yml'] = 'jobList: {}'
+    expect(errorOf({ ...base, 'order-file': '../outside.yml' }).message).toBe(
+      "Input 'order-file' must be a file in the workspace (/work/ws or /runner/tmp); /work/outside.yml is outside it"
+    )
+    files['/runner/tmp/order.yml'] = 'jobList: {}'
+    expect(parse({ ...base, 'order-file': '/runner/tmp/order.yml' }).exportContents).toEqual({ jobList: {} })
+    const throughLink = () =>
+      parseInputs(n => ({ ...base, 'order-file': 'link.yml' } as Record<string, string>)[n] ?? '', {
+        ...ctx,
+        realpath: f => (f === '/work/ws/link.yml' ? '/etc/shadow' : f)
+      })
+    expect(throughLink).toThrow("Input 'order-file' must be a file in the workspace (/work/ws or /runner/tmp); /work/ws/link.yml is outside it")
+  })
+
   it('does not need export contents when resuming an order', () => {
     const i = parse({ ...base, 'order-name': '3f2a9c1e-77b1-4c1e-9a51-0d6a3d1f2b10', 'export-contents': '{"nonsense": 1}' })
     expect(i.orderName).toBe('3f2a9c1e-77b1-4c1e-9a51-0d6a3d1f2b10')

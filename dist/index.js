@@ -30211,8 +30211,12 @@ var yauzl = __nccwpck_require__(20663);
 
 
 class InvalidZipError extends Error {
-    constructor(message) {
+    retryable;
+    constructor(message, 
+    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
+    retryable = true) {
         super(message);
+        this.retryable = retryable;
         this.name = 'InvalidZipError';
     }
 }
@@ -30259,7 +30263,7 @@ async function extractZip(file, dir, limits = EXTRACT_LIMITS) {
     let written = 0;
     await forEachEntry(file, async (zip, entry) => {
         if (++count > limits.maxEntries)
-            throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`);
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
         const target = safeTarget(root, entry);
         if (isDirectory(entry)) {
             await (0,promises_.mkdir)(target, { recursive: true });
@@ -30271,7 +30275,7 @@ async function extractZip(file, dir, limits = EXTRACT_LIMITS) {
             for await (const chunk of source) {
                 written += chunk.length;
                 if (written > limits.maxTotalBytes) {
-                    throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`);
+                    throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
                 }
                 yield chunk;
             }
@@ -30283,13 +30287,13 @@ function safeTarget(root, entry) {
     const name = entry.fileName;
     const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
     if (mode === 0o120000)
-        throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`);
+        throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`, false);
     if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
-        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`);
+        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
     }
     const target = external_node_path_.resolve(root, name);
     if (target !== root && !target.startsWith(root + external_node_path_.sep)) {
-        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`);
+        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
     }
     return target;
 }
@@ -30332,7 +30336,9 @@ function asZipError(e) {
     if (e instanceof InvalidZipError)
         return e;
     const message = e instanceof Error ? e.message : String(e);
-    return new InvalidZipError(`not a valid ZIP: ${message}`);
+    // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
+    const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message);
+    return new InvalidZipError(hostile ? `refusing the ZIP: ${message}` : `not a valid ZIP: ${message}`, !hostile);
 }
 
 ;// CONCATENATED MODULE: ./src/download.ts
@@ -30375,7 +30381,9 @@ async function saveZip(body, file, contentLength, signal) {
 /** Stream errors of a body cut mid-way: the export is fetched again. */
 const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
 function worthAnotherTry(e) {
-    return e instanceof InvalidZipError || isTransientError(e) || CUT_CODES.has(e.code ?? '');
+    if (e instanceof InvalidZipError)
+        return e.retryable;
+    return isTransientError(e) || CUT_CODES.has(e.code ?? '');
 }
 /** Opens the download and saves it; a cut, short, corrupt or invalid body is discarded and fetched
  *  again, at most `attempts` times in all. */
@@ -30393,7 +30401,7 @@ async function downloadZip(open, file, o = {}) {
                 throw e;
             const message = e.message;
             if (attempt >= attempts) {
-                throw new InvalidZipError(`the download failed ${attempt} times; the last time: ${message}`);
+                throw new InvalidZipError(`the download failed ${attempt} times; the last time: ${message}`, false);
             }
             o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again`);
         }
@@ -31102,6 +31110,8 @@ function readExportContents(getInput, get, ctx, workspace) {
     if (file && inline) {
         throw new InputError('order-file', 'and export-contents are both set: give the export contents in one of them only');
     }
+    if (file)
+        checkInside('order-file', file, ctx, workspace);
     const [input, text] = file ? ['order-file', readText('order-file', file, ctx, workspace)] : ['export-contents', get('export-contents')];
     let value;
     try {
@@ -31138,6 +31148,21 @@ function readCaCertificates(value, ctx, workspace) {
         }
     }
     return blocks.join('\n') + '\n';
+}
+/** order-file must lie in the workspace or the runner's temp folder (links resolved). */
+function checkInside(input, file, ctx, workspace) {
+    const resolved = external_node_path_.resolve(workspace, file);
+    let real = resolved;
+    try {
+        real = ctx.realpath ? ctx.realpath(resolved) : resolved;
+    }
+    catch {
+        return; // does not exist: readText says so
+    }
+    const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r) => !!r).map(r => external_node_path_.resolve(r)))];
+    if (!roots.some(root => real === root || real.startsWith(root + external_node_path_.sep))) {
+        throw new InputError(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`);
+    }
 }
 function readText(input, file, ctx, workspace) {
     const resolved = external_node_path_.resolve(workspace, file);
@@ -31521,6 +31546,7 @@ function defaultDeps() {
         env: process.env,
         clock: systemClock,
         readFile: file => (0,external_node_fs_.readFileSync)(file, 'utf8'),
+        realpath: file => (0,external_node_fs_.realpathSync)(file),
         loadArtifactClient: loadArtifactClient,
         trustCertificates: pem => external_node_tls_.setDefaultCACertificates([...external_node_tls_.getCACertificates('default'), pem]),
         jobSignal: job.signal
@@ -31547,7 +31573,7 @@ async function run(deps = defaultDeps()) {
         const password = core.getInput('password');
         if (password)
             core.setSecret(password);
-        inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile });
+        inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile, realpath: deps.realpath });
         core.setSecret(inputs.clientSecret);
         report.server = inputs.serverUrl;
         if (inputs.uploadArtifact && isUnsupportedServer(env)) {

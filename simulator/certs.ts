@@ -64,9 +64,7 @@ export async function issueServerCertificate(ca: CertificateAuthority, o: IssueO
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(
-        hosts.map(h => (/^[\d.]+$|:/.test(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }))
-      ),
+      subjectAltNames(hosts),
       await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey)
     ]
   })
@@ -74,10 +72,31 @@ export async function issueServerCertificate(ca: CertificateAuthority, o: IssueO
   return { certPem: cert.toString('pem'), keyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'), caPem: ca.certPem }
 }
 
-/** A self-signed server certificate, as octoplant makes by default. */
+/** A self-signed server certificate, as octoplant makes by default: its own issuer, no CA. */
 export async function selfSignedServerCertificate(hosts = ['localhost', '127.0.0.1']): Promise<ServerCertificate> {
-  const ca = await createCertificateAuthority(hosts[0])
-  return issueServerCertificate(ca, { hosts })
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `CN=${hosts[0]}`,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 30 * DAY),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      subjectAltNames(hosts)
+    ]
+  })
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)
+  const certPem = cert.toString('pem')
+  return { certPem, keyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'), caPem: certPem }
+}
+
+function subjectAltNames(hosts: string[]): x509.SubjectAlternativeNameExtension {
+  return new x509.SubjectAlternativeNameExtension(
+    hosts.map(h => (/^[\d.]+$|:/.test(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }))
+  )
 }
 
 function randomSerial(): string {

@@ -88,6 +88,8 @@ export interface Simulator {
   options: SimulatorOptions
   requests: LoggedRequest[]
   orders: Map<string, SimulatedOrder>
+  /** Every access and refresh token handed out (tests check none leaks). */
+  issuedTokens: string[]
   intercept(fn: Interceptor): void
   /** Counts requests by route, e.g. count('GET /v1/order/{name}'). */
   count(route: string): number
@@ -107,6 +109,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const orders = new Map<string, SimulatedOrder>()
   const requests: LoggedRequest[] = []
   const interceptors: Interceptor[] = []
+  const issuedTokens: string[] = []
 
   const stateOf = (order: SimulatedOrder, now = Date.now()): { state: OrderState; finished: number; current?: string } => {
     const age = (order.cancelledAt ?? now) - order.createdAt
@@ -214,10 +217,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return sendStatus(res, GrpcCode.INVALID_ARGUMENT, `unsupported grant_type "${form.get('grant_type')}"`)
     }
     const access = randomBytes(24).toString('base64url')
+    issuedTokens.push(access)
     tokens.set(access, { user, expiresAt: Date.now() + o.tokenLifetimeSec * 1000, uses: 0 })
     const answer: Record<string, unknown> = { access_token: access, token_type: 'Bearer', expires_in: o.tokenLifetimeSec }
     if (o.issueRefreshTokens) {
       const refresh = randomBytes(24).toString('base64url')
+      issuedTokens.push(refresh)
       refreshTokens.set(refresh, user)
       answer.refresh_token = refresh
     }
@@ -288,6 +293,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     options: o,
     requests,
     orders,
+    issuedTokens,
     intercept: fn => void interceptors.push(fn),
     count: route => requests.filter(r => routeOf(r.method, r.path) === route).length,
     stop: () =>

@@ -61,7 +61,8 @@ export interface DownloadOptions {
 const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED'])
 
 function worthAnotherTry(e: unknown): boolean {
-  return e instanceof InvalidZipError || isTransientError(e) || CUT_CODES.has((e as NodeJS.ErrnoException).code ?? '')
+  if (e instanceof InvalidZipError) return e.retryable
+  return isTransientError(e) || CUT_CODES.has((e as NodeJS.ErrnoException).code ?? '')
 }
 
 /** Opens the download and saves it; a cut, short, corrupt or invalid body is discarded and fetched
@@ -81,7 +82,7 @@ export async function downloadZip(
       if (!worthAnotherTry(e)) throw e
       const message = (e as Error).message
       if (attempt >= attempts) {
-        throw new InvalidZipError(`the download failed ${attempt} times; the last time: ${message}`)
+        throw new InvalidZipError(`the download failed ${attempt} times; the last time: ${message}`, false)
       }
       o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again`)
     }

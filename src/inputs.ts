@@ -60,6 +60,8 @@ export class InputError extends Error {
 export interface InputContext {
   env: Record<string, string | undefined>
   readFile: (file: string) => string
+  /** Resolves links, so that order-file cannot point out of the workspace through one. */
+  realpath?: (file: string) => string
 }
 
 export function parseInputs(getInput: (name: string) => string, ctx: InputContext): Inputs {
@@ -173,6 +175,7 @@ function readExportContents(
   if (file && inline) {
     throw new InputError('order-file', 'and export-contents are both set: give the export contents in one of them only')
   }
+  if (file) checkInside('order-file', file, ctx, workspace)
   const [input, text] = file ? ['order-file', readText('order-file', file, ctx, workspace)] : ['export-contents', get('export-contents')]
   let value: unknown
   try {
@@ -206,6 +209,21 @@ function readCaCertificates(value: string, ctx: InputContext, workspace: string)
     }
   }
   return blocks.join('\n') + '\n'
+}
+
+/** order-file must lie in the workspace or the runner's temp folder (links resolved). */
+function checkInside(input: string, file: string, ctx: InputContext, workspace: string): void {
+  const resolved = path.resolve(workspace, file)
+  let real = resolved
+  try {
+    real = ctx.realpath ? ctx.realpath(resolved) : resolved
+  } catch {
+    return // does not exist: readText says so
+  }
+  const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r): r is string => !!r).map(r => path.resolve(r)))]
+  if (!roots.some(root => real === root || real.startsWith(root + path.sep))) {
+    throw new InputError(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`)
+  }
 }
 
 function readText(input: string, file: string, ctx: InputContext, workspace: string): string {

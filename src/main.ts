@@ -1,7 +1,7 @@
 // The run, top to bottom as the design draws it:
 // inputs → octoplant client → poller → download (+verify) → artifact → outputs & summary.
 // Side effects come in through RunDeps; defaultDeps() binds them to the real runner.
-import { readFileSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
 import * as path from 'node:path'
 import * as tls from 'node:tls'
 import * as core from '@actions/core'
@@ -28,6 +28,7 @@ export interface RunDeps {
   env: Record<string, string | undefined>
   clock: Clock
   readFile: (file: string) => string
+  realpath?: (file: string) => string
   loadArtifactClient: () => Promise<ArtifactClientLike>
   /** Adds PEM certificates to the trust store of every TLS connection of the process. */
   trustCertificates: (pem: string) => void
@@ -53,6 +54,7 @@ export function defaultDeps(): RunDeps {
     env: process.env,
     clock: systemClock,
     readFile: file => readFileSync(file, 'utf8'),
+    realpath: file => realpathSync(file),
     loadArtifactClient,
     trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
     jobSignal: job.signal
@@ -81,7 +83,7 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
     // ── inputs: everything checked before the first connection ──
     const password = core.getInput('password')
     if (password) core.setSecret(password)
-    inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile })
+    inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile, realpath: deps.realpath })
     core.setSecret(inputs.clientSecret)
     report.server = inputs.serverUrl
     if (inputs.uploadArtifact && isUnsupportedServer(env)) {

@@ -25,7 +25,11 @@ export interface ZipReport {
 }
 
 export class InvalidZipError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
+    readonly retryable = true
+  ) {
     super(message)
     this.name = 'InvalidZipError'
   }
@@ -78,7 +82,7 @@ export async function extractZip(file: string, dir: string, limits: ZipLimits = 
   let count = 0
   let written = 0
   await forEachEntry(file, async (zip, entry) => {
-    if (++count > limits.maxEntries) throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`)
+    if (++count > limits.maxEntries) throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false)
     const target = safeTarget(root, entry)
     if (isDirectory(entry)) {
       await mkdir(target, { recursive: true })
@@ -92,7 +96,7 @@ export async function extractZip(file: string, dir: string, limits: ZipLimits = 
         for await (const chunk of source) {
           written += chunk.length
           if (written > limits.maxTotalBytes) {
-            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`)
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false)
           }
           yield chunk
         }
@@ -106,13 +110,13 @@ export async function extractZip(file: string, dir: string, limits: ZipLimits = 
 function safeTarget(root: string, entry: Entry): string {
   const name = entry.fileName
   const mode = (entry.externalFileAttributes >>> 16) & 0o170000
-  if (mode === 0o120000) throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`)
+  if (mode === 0o120000) throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`, false)
   if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
-    throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`)
+    throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false)
   }
   const target = path.resolve(root, name)
   if (target !== root && !target.startsWith(root + path.sep)) {
-    throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`)
+    throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false)
   }
   return target
 }
@@ -160,5 +164,7 @@ function forEachEntry(file: string, visit: (zip: ZipFile, entry: Entry) => Promi
 function asZipError(e: unknown): Error {
   if (e instanceof InvalidZipError) return e
   const message = e instanceof Error ? e.message : String(e)
-  return new InvalidZipError(`not a valid ZIP: ${message}`)
+  // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
+  const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message)
+  return new InvalidZipError(hostile ? `refusing the ZIP: ${message}` : `not a valid ZIP: ${message}`, !hostile)
 }
