@@ -33,7 +33,9 @@ export interface LocalRunOptions {
   /** Called once the child has started, e.g. to send it a signal. */
   onStart?: (pid: number) => void
   timeoutMs?: number
+  /** Another script to run in place of the action (the benchmark's naive client). */
   entry?: string
+  args?: string[]
 }
 
 export async function runLocally(o: LocalRunOptions): Promise<LocalRun> {
@@ -54,7 +56,7 @@ export async function runLocally(o: LocalRunOptions): Promise<LocalRun> {
     ...o.env
   }
   const started = performance.now()
-  const child = spawn(process.execPath, [o.entry ?? ACTION_ENTRY], {
+  const child = spawn(process.execPath, [o.entry ?? ACTION_ENTRY, ...(o.args ?? [])], {
     env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -6,6 +6,8 @@
 //
 // Fault injection: `intercept(fn)` lets a test take over any request before the simulator answers.
 import { randomBytes, randomUUID } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import * as http from 'node:http'
 import * as https from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -49,6 +51,8 @@ export interface SimulatorOptions {
   port?: number
   /** A token stops working after this many uses (tokens that expire during a long poll). */
   tokenMaxUses?: number
+  /** Serve this ZIP file for every download instead of generating one (the benchmark's big exports). */
+  exportFile?: string
 }
 
 export interface LoggedRequest {
@@ -260,6 +264,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
 
   function zipOf(order: SimulatedOrder) {
+    if (o.exportFile) {
+      const file = o.exportFile
+      return { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), size: stat(file).then(s => s.size) }
+    }
     return exportZip({
       orderName: order.name,
       createdAt: new Date(order.createdAt),

@@ -15,6 +15,9 @@ export interface SavedZip {
   size: number
   sha256: string
   report: ZipReport
+  /** Time spent receiving and writing, and checking the ZIP afterwards. */
+  streamMs: number
+  verifyMs: number
 }
 
 /** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
@@ -25,6 +28,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   const partial = `${file}.partial`
   const hash = createHash('sha256')
   let size = 0
+  const started = performance.now()
   try {
     await pipeline(
       body,
@@ -41,9 +45,11 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
     if (contentLength !== undefined && size !== contentLength) {
       throw new InvalidZipError(`the download ended after ${size} of ${contentLength} bytes`)
     }
+    const streamed = performance.now()
     const report = await inspectZip(partial)
     await rename(partial, file)
-    return { path: file, size, sha256: hash.digest('hex'), report }
+    const verifyMs = performance.now() - streamed
+    return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs }
   } catch (e) {
     await rm(partial, { force: true })
     throw e

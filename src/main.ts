@@ -184,7 +184,12 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
     const saved = await downloadZip(() => client!.download(orderName), zipFile, { signal: runSignal, logger: log })
     report.durations.download = clock.now() - downloadStart
     report.zip = { ...saved, entries: saved.report.entries, contentsJson: saved.report.contentsJson }
-    core.info(`Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified (${formatDuration(report.durations.download)}).`)
+    const mibPerSecond = saved.size / 1024 / 1024 / Math.max(saved.streamMs / 1000, 0.001)
+    core.info(
+      `Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified` +
+        ` (received in ${(saved.streamMs / 1000).toFixed(2)}s at ${mibPerSecond.toFixed(0)} MiB/s, checked in ${(saved.verifyMs / 1000).toFixed(2)}s` +
+        `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}).`
+    )
     core.setOutput('zip-path', saved.path)
     core.setOutput('zip-size', String(saved.size))
     core.setOutput('zip-sha256', saved.sha256)
