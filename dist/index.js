@@ -29836,13 +29836,24 @@ function isUnsupportedServer(env) {
     return !(host === 'github.com' || host.endsWith('.ghe.com') || host.endsWith('.localhost') || host === 'localhost');
 }
 async function uploadZip(client, zipPath, retentionDays, env) {
-    const result = await client.uploadArtifact(external_node_path_.basename(zipPath), [zipPath], external_node_path_.dirname(zipPath), {
-        skipArchive: true,
-        ...(retentionDays !== undefined ? { retentionDays } : {})
-    });
+    const name = external_node_path_.basename(zipPath);
+    let result;
+    try {
+        result = await client.uploadArtifact(name, [zipPath], external_node_path_.dirname(zipPath), {
+            skipArchive: true,
+            ...(retentionDays !== undefined ? { retentionDays } : {})
+        });
+    }
+    catch (e) {
+        const message = e.message;
+        if (/\(409\)|already exists/i.test(message)) {
+            throw new Error(`an artifact named ${name} already exists in this workflow run (${message}). Give each export its own artifact-name, e.g. octoplant-\${{ matrix.server }}, or leave it empty to name it after the order.`);
+        }
+        throw new Error(`uploading the artifact ${name} failed: ${message}. The verified ZIP stays at ${zipPath}.`);
+    }
     const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
     const url = result.id !== undefined && repo && runId ? `${server}/${repo}/actions/runs/${runId}/artifacts/${result.id}` : undefined;
-    return { name: external_node_path_.basename(zipPath), ...result, url };
+    return { name, ...result, url };
 }
 
 ;// CONCATENATED MODULE: ./src/clock.ts
@@ -30358,6 +30369,7 @@ async function saveZip(body, file, contentLength, signal) {
     const partial = `${file}.partial`;
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let size = 0;
+    const started = performance.now();
     try {
         await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* (source) {
             for await (const chunk of source) {
@@ -30369,9 +30381,11 @@ async function saveZip(body, file, contentLength, signal) {
         if (contentLength !== undefined && size !== contentLength) {
             throw new InvalidZipError(`the download ended after ${size} of ${contentLength} bytes`);
         }
+        const streamed = performance.now();
         const report = await inspectZip(partial);
         await (0,promises_.rename)(partial, file);
-        return { path: file, size, sha256: hash.digest('hex'), report };
+        const verifyMs = performance.now() - streamed;
+        return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs };
     }
     catch (e) {
         await (0,promises_.rm)(partial, { force: true });
@@ -31670,7 +31684,10 @@ async function run(deps = defaultDeps()) {
         const saved = await downloadZip(() => client.download(orderName), zipFile, { signal: runSignal, logger: log });
         report.durations.download = clock.now() - downloadStart;
         report.zip = { ...saved, entries: saved.report.entries, contentsJson: saved.report.contentsJson };
-        core.info(`Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified (${formatDuration(report.durations.download)}).`);
+        const mibPerSecond = saved.size / 1024 / 1024 / Math.max(saved.streamMs / 1000, 0.001);
+        core.info(`Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified` +
+            ` (received in ${(saved.streamMs / 1000).toFixed(2)}s at ${mibPerSecond.toFixed(0)} MiB/s, checked in ${(saved.verifyMs / 1000).toFixed(2)}s` +
+            `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}).`);
         core.setOutput('zip-path', saved.path);
         core.setOutput('zip-size', String(saved.size));
         core.setOutput('zip-sha256', saved.sha256);

@@ -47,11 +47,23 @@ export async function uploadZip(
   retentionDays: number | undefined,
   env: Record<string, string | undefined>
 ): Promise<UploadResult> {
-  const result = await client.uploadArtifact(path.basename(zipPath), [zipPath], path.dirname(zipPath), {
-    skipArchive: true,
-    ...(retentionDays !== undefined ? { retentionDays } : {})
-  })
+  const name = path.basename(zipPath)
+  let result: { id?: number; size?: number; digest?: string }
+  try {
+    result = await client.uploadArtifact(name, [zipPath], path.dirname(zipPath), {
+      skipArchive: true,
+      ...(retentionDays !== undefined ? { retentionDays } : {})
+    })
+  } catch (e) {
+    const message = (e as Error).message
+    if (/\(409\)|already exists/i.test(message)) {
+      throw new Error(
+        `an artifact named ${name} already exists in this workflow run (${message}). Give each export its own artifact-name, e.g. octoplant-\${{ matrix.server }}, or leave it empty to name it after the order.`
+      )
+    }
+    throw new Error(`uploading the artifact ${name} failed: ${message}. The verified ZIP stays at ${zipPath}.`)
+  }
   const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env
   const url = result.id !== undefined && repo && runId ? `${server}/${repo}/actions/runs/${runId}/artifacts/${result.id}` : undefined
-  return { name: path.basename(zipPath), ...result, url }
+  return { name, ...result, url }
 }

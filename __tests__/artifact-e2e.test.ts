@@ -1,0 +1,77 @@
+// The artifact round trip against a real blob store: the bundled action uploads to Azurite through
+// @actions/artifact and a results-service fake; the test downloads the artifact back through
+// @actions/artifact and compares it with the export.
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import * as path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ArtifactBackend, startArtifactBackend } from '../__fixtures__/artifact-backend.js'
+import { runLocally } from '../scripts/local-runner.js'
+import { type Simulator, startSimulator } from '../simulator/server.js'
+import { inspectZip } from '../src/zip.js'
+
+let backend: ArtifactBackend
+let sim: Simulator
+const started = performance.now()
+
+beforeAll(async () => {
+  ;[backend, sim] = await Promise.all([startArtifactBackend(), startSimulator({ pendingMs: 100, runningMs: 300, payloadBytes: 3_000_000 })])
+}, 60_000)
+afterAll(async () => {
+  await Promise.all([backend?.stop(), sim?.stop()])
+  console.log(`artifact round trip: Azurite started in ${backend?.azuriteStartMs.toFixed(0)} ms; whole file ${(performance.now() - started).toFixed(0)} ms`)
+})
+
+const inputs = (extra: Record<string, string> = {}) => ({
+  'server-url': sim.url,
+  username: 'versiondog',
+  password: 'change-it',
+  'ca-certificate': sim.caPem!,
+  'retention-days': '5',
+  ...extra
+})
+
+describe('the artifact, in a real blob store', () => {
+  it('is the export ZIP itself, and downloads back byte for byte through @actions/artifact', async () => {
+    const run = await runLocally({ inputs: inputs(), env: backend.env })
+    expect(run.code, run.stdout).toBe(0)
+    const { outputs } = run
+    const zip = readFileSync(outputs['zip-path'])
+    const sha = createHash('sha256').update(zip).digest('hex')
+    expect(outputs['artifact-name']).toBe(`octoplant-export-${outputs['order-name']}.zip`)
+    expect(outputs['artifact-id']).toMatch(/^\d+$/)
+    expect(outputs['artifact-url']).toBe(`https://github.com/plant-it/octoplant-backups/actions/runs/4242/artifacts/${outputs['artifact-id']}`)
+    expect(outputs['artifact-digest']).toBe(sha)
+    expect(backend.artifacts.find(a => a.name === outputs['artifact-name'])).toMatchObject({ size: zip.length, hash: `sha256:${sha}`, finalized: true })
+    expect(run.summary).toContain(`[${outputs['artifact-name']}](${outputs['artifact-url']})`)
+
+    // Download it the way a later job would.
+    Object.assign(process.env, backend.env)
+    const { DefaultArtifactClient } = await import('@actions/artifact')
+    const client = new DefaultArtifactClient()
+    const { artifact } = await client.getArtifact(outputs['artifact-name'])
+    expect(artifact).toMatchObject({ id: Number(outputs['artifact-id']), size: zip.length, digest: `sha256:${sha}` })
+    const dir = mkdtempSync(path.join(tmpdir(), 'artifact-'))
+    const result = await client.downloadArtifact(artifact.id, { path: dir, skipDecompress: true, expectedHash: `sha256:${sha}` })
+    expect(result.digestMismatch).toBe(false)
+    const back = readFileSync(path.join(dir, outputs['artifact-name']))
+    expect(back.equals(zip)).toBe(true)
+    // Not zipped again: the stored object opens as the export, with contents.json at its root.
+    const entries = (await inspectZip(path.join(dir, outputs['artifact-name']))).entries.map(e => e.name)
+    expect(entries).toEqual(['contents.json', 'projectTree.json', 'payload.bin'])
+  })
+
+  it('says to choose another artifact-name when the name is taken in this run', async () => {
+    const first = await runLocally({ inputs: inputs({ 'artifact-name': 'nightly-line-1' }), env: backend.env })
+    expect(first.code, first.stdout).toBe(0)
+    const second = await runLocally({ inputs: inputs({ 'artifact-name': 'nightly-line-1' }), env: backend.env })
+    expect(second.code).toBe(1)
+    expect(second.outputs['error-message']).toMatch(
+      /^an artifact named nightly-line-1\.zip already exists in this workflow run \(.*\(409\).*\)\. Give each export its own artifact-name/
+    )
+    // The export itself is not lost: the verified ZIP and its facts are still handed on.
+    expect(second.outputs['zip-sha256']).toMatch(/^[0-9a-f]{64}$/)
+    expect(backend.artifacts.filter(a => a.name === 'nightly-line-1.zip')).toHaveLength(1)
+  })
+})
