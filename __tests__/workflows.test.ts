@@ -1,0 +1,116 @@
+// The workflows users copy, and our own CI, checked against action.yml: every input they pass exists,
+// every required input is passed, every output they read exists. The compliance example's check runs
+// for real against an export of the simulator.
+import { execFile } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import * as path from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { makeZip } from '../__fixtures__/zips.js'
+import { runLocally } from '../scripts/local-runner.js'
+import { type Simulator, startSimulator } from '../simulator/server.js'
+
+const root = new URL('..', import.meta.url).pathname
+const action = parse(readFileSync(path.join(root, 'action.yml'), 'utf8')) as {
+  inputs: Record<string, { required?: boolean }>
+  outputs: Record<string, unknown>
+}
+const files = [
+  ...readdirSync(path.join(root, '.github/workflows')).map(f => `.github/workflows/${f}`),
+  ...readdirSync(path.join(root, 'examples')).map(f => `examples/${f}`)
+]
+
+interface Step {
+  id?: string
+  uses?: string
+  run?: string
+  with?: Record<string, unknown>
+  env?: Record<string, string>
+}
+type Workflow = { on: unknown; jobs: Record<string, { 'runs-on': unknown; steps: Step[] }> }
+
+const isOurs = (uses?: string) => uses === './' || /(^|\/)octoplant-export-action@/.test(uses ?? '')
+
+describe.each(files)('%s', file => {
+  const text = readFileSync(path.join(root, file), 'utf8')
+  const workflow = parse(text) as Workflow
+
+  it('is a workflow: a trigger, and jobs with runs-on and steps', () => {
+    expect(workflow.on).toBeDefined()
+    expect(Object.keys(workflow.jobs).length).toBeGreaterThan(0)
+    for (const job of Object.values(workflow.jobs)) {
+      expect(job['runs-on']).toBeDefined()
+      expect(job.steps.length).toBeGreaterThan(0)
+    }
+  })
+
+  it('passes only inputs action.yml has, and every required one', () => {
+    const steps = Object.values(workflow.jobs).flatMap(j => j.steps).filter(s => isOurs(s.uses))
+    expect(steps.length).toBeGreaterThan(0)
+    for (const step of steps) {
+      const given = Object.keys(step.with ?? {})
+      expect(given.filter(k => !(k in action.inputs))).toEqual([])
+      const required = Object.entries(action.inputs).filter(([, i]) => i.required).map(([k]) => k)
+      expect(required.filter(k => !given.includes(k))).toEqual([])
+    }
+  })
+
+  it('reads only outputs action.yml has', () => {
+    const ids = Object.values(workflow.jobs).flatMap(j => j.steps).filter(s => isOurs(s.uses) && s.id).map(s => s.id!)
+    const read = [...text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)].filter(m => ids.includes(m[1])).map(m => m[2])
+    expect(read.length).toBeGreaterThan(0)
+    expect(read.filter(o => !(o in action.outputs))).toEqual([])
+  })
+})
+
+describe('the compliance example', () => {
+  const workflow = parse(readFileSync(path.join(root, 'examples/compliance-check.yml'), 'utf8')) as Workflow
+  const steps = workflow.jobs.compliance.steps as (Step & { name?: string })[]
+  const exportStep = steps.find(s => s.id === 'export')!
+  const check = steps.find(s => s.name === 'Fail when any job result differs from the archive')!
+  const sims: Simulator[] = []
+  afterAll(() => Promise.all(sims.map(s => s.stop())))
+
+  /** Runs the example's export step against the simulator, then its check step with bash. */
+  async function exportAndCheck(sim: Simulator): Promise<{ code: number; stdout: string }> {
+    const inputs = Object.fromEntries(Object.entries(exportStep.with!).map(([k, v]) => [k, String(v)]))
+    const run = await runLocally({
+      inputs: { ...inputs, 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem! }
+    })
+    expect(run.code, run.stdout).toBe(0)
+    const script = check.run!.replace(/\$\{\{ steps\.export\.outputs\.([\w-]+) \}\}/g, (_, o: string) => run.outputs[o])
+    try {
+      const { stdout } = await promisify(execFile)('bash', ['-e', '-c', script], { env: { ...process.env, EXPORT: run.outputs['extract-path'] } })
+      return { code: 0, stdout }
+    } catch (e) {
+      const failed = e as { code: number; stdout: string }
+      return { code: failed.code, stdout: failed.stdout }
+    }
+  }
+
+  it('passes when every job result is ok', async () => {
+    const sim = await startSimulator({ pendingMs: 50, runningMs: 100 })
+    sims.push(sim)
+    expect(await exportAndCheck(sim)).toEqual({ code: 0, stdout: 'job results that differ: 0\n' })
+  })
+
+  it('fails the workflow when a job result differs from the archive', async () => {
+    const sim = await startSimulator({ pendingMs: 50, runningMs: 100 })
+    sims.push(sim)
+    const differing = await makeZip({
+      'contents.json': JSON.stringify({ files: ['unequalJobResults.json'] }),
+      'unequalJobResults.json': JSON.stringify({ items: [{ id: 'c1', name: 'Line 1/PLC', status: 'ok' }, { id: 'c2', name: 'Line 2/HMI', status: 'unequal' }] })
+    })
+    sim.intercept((_req, res, route) => {
+      if (route !== 'GET /v1/order/{name}/download') return false
+      res.writeHead(200, { 'content-type': 'application/zip' })
+      res.end(differing)
+      return true
+    })
+    const result = await exportAndCheck(sim)
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain('job results that differ: 1\n')
+    expect(result.stdout).toContain('::error::1 job result(s) differ from the archived version')
+  })
+})
