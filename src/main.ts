@@ -61,187 +61,224 @@ export function defaultDeps(): RunDeps {
   }
 }
 
+/** What the run has learnt so far: it feeds the outputs, the summary and the cleanup. */
+interface RunState {
+  report: RunReport
+  inputs?: Inputs
+  client?: OctoplantClient
+  /** The last answer about the order. */
+  current?: Operation
+}
+
 export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
-  const { core, clock, env } = deps
+  const { core, clock } = deps
   const startedAt = clock.now()
-  const report: RunReport = { server: '', resumed: false, durations: { total: 0 } }
-  const log: Logger = { debug: m => core.debug(m), info: m => core.info(m), warning: m => core.warning(m) }
+  const state: RunState = { report: { server: '', resumed: false, durations: { total: 0 } } }
   let transport: Transport | undefined
-  let client: OctoplantClient | undefined
-  let inputs: Inputs | undefined
-  let current: Operation | undefined
-
-  const setState = (op: Operation) => {
-    const state = op.metadata?.state
-    if (state && state !== report.state) {
-      report.state = state
-      core.setOutput('state', state)
-    }
-  }
-
   try {
-    // ── inputs: everything checked before the first connection ──
-    const password = core.getInput('password')
-    if (password) core.setSecret(password)
-    inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile, realpath: deps.realpath })
-    core.setSecret(inputs.clientSecret)
-    report.server = inputs.serverUrl
-    if (inputs.uploadArtifact && isUnsupportedServer(env)) {
-      throw new Error(
-        `upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`
-      )
-    }
-    if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
-    if (inputs.insecureSkipTlsVerify) {
-      core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.')
-    }
-    if (inputs.serverUrl.startsWith('http://')) core.warning(`server-url uses plain http://: the password crosses the network unencrypted.`)
-
+    const inputs = (state.inputs = readInputs(deps))
+    state.report.server = inputs.serverUrl
     const deadline = startedAt + inputs.timeoutMs
-    const runSignal = AbortSignal.any([
-      ...(deps.jobSignal ? [deps.jobSignal] : []),
-      AbortSignal.timeout(inputs.timeoutMs)
-    ])
+    const signal = AbortSignal.any([...(deps.jobSignal ? [deps.jobSignal] : []), AbortSignal.timeout(inputs.timeoutMs)])
     transport = createTransport({
       baseUrl: inputs.serverUrl,
       ignoreTlsErrors: inputs.insecureSkipTlsVerify,
-      signal: runSignal,
+      signal,
       clock,
       deadline,
-      logger: log
+      logger: loggerOf(core)
     })
-    client = new OctoplantClient({
+    const client = (state.client = new OctoplantClient({
       transport,
       credentials: inputs,
       onSecret: value => core.setSecret(value),
       now: () => clock.now()
-    })
+    }))
 
-    // ── octoplant client: sign in, place (or resume) the order ──
-    core.startGroup(`octoplant ${inputs.orderName ? 'order ' + inputs.orderName : 'export'} at ${inputs.serverUrl}`)
+    core.startGroup(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
     let orderName: string
-    let orderedAt: number
     try {
-      await client.authenticate()
-      core.info(`Signed in as ${inputs.username}.`)
-      if (inputs.orderName) {
-        orderName = inputs.orderName
-        report.resumed = true
-        core.info(`Resuming order ${orderName}; no new order is placed.`)
-      } else {
-        const maintenance = await client.maintenanceMode()
-        if (maintenance?.active) {
-          throw new Error(
-            `octoplant is in maintenance mode (reason ${maintenance.reason ?? 'UNSPECIFIED'}${maintenance.activatedAt ? `, since ${maintenance.activatedAt}` : ''}${maintenance.computerName ? `, set from ${maintenance.computerName}` : ''}): no export can run now. Try again when it is over.`
-          )
-        }
-        core.info(`Ordering: ${JSON.stringify(inputs.exportContents)}`)
-        current = await client.placeOrder(inputs.exportContents!)
-        if (!current.name) throw new Error('the server accepted the order but returned no order name')
-        orderName = current.name
-        core.info(`Order ${orderName} placed.`)
-      }
-      report.orderName = orderName
-      core.setOutput('order-name', orderName)
-      if (current) setState(current)
-      orderedAt = clock.now()
-
-      // ── poller: wait until done, under the one deadline ──
-      const result = await waitForOrder({
-        name: orderName,
-        getOrder: name => client!.getOrder(name),
-        clock,
-        startedAt: orderedAt,
-        deadline,
-        maxIntervalMs: inputs.maxPollIntervalMs,
-        logger: log,
-        signal: runSignal,
-        isTransient: isTransientError,
-        initialState: current?.metadata?.state,
-        onUpdate: op => {
-          current = op
-          setState(op)
-        }
-      })
-      current = result.operation
-      report.polls = result.polls
-      report.durations.queued = result.queuedMs
-      report.durations.running = result.runningMs
+      orderName = await placeOrResume(client, inputs, state, deps)
+      await waitUntilDone(client, orderName, deadline, signal, state, deps)
     } finally {
       core.endGroup()
     }
-    if (!succeeded(current)) {
-      const e = current.error
-      throw new Error(
-        `order ${orderName} failed on the server: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${current.metadata?.state ?? 'unknown'}`}`
-      )
-    }
-
-    // ── download: stream to disk, hash, verify ──
-    const artifactName = inputs.artifactName ?? `octoplant-export-${orderName}`
-    const zipFile = path.join(inputs.path, `${artifactName}.zip`)
-    const downloadStart = clock.now()
-    const saved = await downloadZip(() => client!.download(orderName), zipFile, { signal: runSignal, logger: log })
-    report.durations.download = clock.now() - downloadStart
-    report.zip = { ...saved, entries: saved.report.entries, contentsJson: saved.report.contentsJson }
-    const mibPerSecond = saved.size / 1024 / 1024 / Math.max(saved.streamMs / 1000, 0.001)
-    core.info(
-      `Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified` +
-        ` (received in ${(saved.streamMs / 1000).toFixed(2)}s at ${mibPerSecond.toFixed(0)} MiB/s, checked in ${(saved.verifyMs / 1000).toFixed(2)}s` +
-        `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}).`
-    )
-    core.setOutput('zip-path', saved.path)
-    core.setOutput('zip-size', String(saved.size))
-    core.setOutput('zip-sha256', saved.sha256)
-
-    if (inputs.extract) {
-      const dir = path.join(inputs.path, orderName)
-      const count = await extractZip(saved.path, dir)
-      report.extractPath = dir
-      core.setOutput('extract-path', dir)
-      core.info(`Extracted ${count} entries into ${dir}.`)
-    }
-
-    // ── artifact ──
-    if (inputs.uploadArtifact) {
-      const unavailable = uploadUnavailableReason(env)
-      if (unavailable) {
-        report.artifactSkipped = unavailable
-        core.notice(`Artifact upload skipped: ${unavailable}. The ZIP stays at ${saved.path}.`)
-      } else {
-        const uploadStart = clock.now()
-        const uploaded = await uploadZip(await deps.loadArtifactClient(), saved.path, inputs.retentionDays, env)
-        report.durations.upload = clock.now() - uploadStart
-        report.artifact = uploaded
-        core.setOutput('artifact-name', uploaded.name)
-        if (uploaded.id !== undefined) core.setOutput('artifact-id', String(uploaded.id))
-        if (uploaded.url) core.setOutput('artifact-url', uploaded.url)
-        if (uploaded.digest) core.setOutput('artifact-digest', uploaded.digest)
-        core.info(`Uploaded artifact ${uploaded.name}${uploaded.id !== undefined ? ` (id ${uploaded.id})` : ''}.`)
-      }
-    } else {
-      report.artifactSkipped = 'upload-artifact is false'
-    }
+    const zipPath = await download(client, orderName, signal, state, deps)
+    await upload(zipPath, state, deps)
   } catch (e) {
-    const message = explain(e, clock.now() - startedAt)
-    report.error = message
-    core.setOutput('error-message', message)
-    if (client && report.orderName && current && !succeeded(current) && isGivingUp(e)) {
-      await cancelOrder(client, report.orderName, inputs!, core)
-    }
-    core.setFailed(message)
+    await fail(e, clock.now() - startedAt, state, deps)
   } finally {
     transport?.close()
-    report.durations.total = clock.now() - startedAt
-    if (report.server) {
-      try {
-        core.summary.addRaw(renderSummary(report), true)
-        await core.summary.write()
-      } catch (e) {
-        core.warning(`could not write the job summary: ${(e as Error).message}`)
-      }
-    }
+    state.report.durations.total = clock.now() - startedAt
+    await writeSummary(state.report, core)
   }
+}
+
+/** Inputs: everything checked before the first connection; secrets masked before anything prints. */
+function readInputs(deps: RunDeps): Inputs {
+  const { core, env } = deps
+  const password = core.getInput('password')
+  if (password) core.setSecret(password)
+  const inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile, realpath: deps.realpath })
+  core.setSecret(inputs.clientSecret)
+  if (inputs.uploadArtifact && isUnsupportedServer(env)) {
+    throw new Error(
+      `upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`
+    )
+  }
+  if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
+  if (inputs.insecureSkipTlsVerify) {
+    core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.')
+  }
+  if (inputs.serverUrl.startsWith('http://')) core.warning('server-url uses plain http://: the password crosses the network unencrypted.')
+  return inputs
+}
+
+/** Octoplant client: sign in, then place the order (after a look at maintenance mode) or take the
+ *  named one. Sets order-name and state as soon as they are known. */
+async function placeOrResume(client: OctoplantClient, inputs: Inputs, state: RunState, { core }: RunDeps): Promise<string> {
+  await client.authenticate()
+  core.info(`Signed in as ${inputs.username}.`)
+  let name: string
+  if (inputs.orderName) {
+    name = inputs.orderName
+    state.report.resumed = true
+    core.info(`Resuming order ${name}; no new order is placed.`)
+  } else {
+    const maintenance = await client.maintenanceMode()
+    if (maintenance?.active) {
+      throw new Error(
+        `octoplant is in maintenance mode (reason ${maintenance.reason ?? 'UNSPECIFIED'}${maintenance.activatedAt ? `, since ${maintenance.activatedAt}` : ''}${maintenance.computerName ? `, set from ${maintenance.computerName}` : ''}): no export can run now. Try again when it is over.`
+      )
+    }
+    core.info(`Ordering: ${JSON.stringify(inputs.exportContents)}`)
+    const placed = await client.placeOrder(inputs.exportContents!)
+    if (!placed.name) throw new Error('the server accepted the order but returned no order name')
+    name = placed.name
+    core.info(`Order ${name} placed.`)
+    observe(placed, state, core)
+  }
+  state.report.orderName = name
+  core.setOutput('order-name', name)
+  return name
+}
+
+/** Poller: wait until the order is done, under the one deadline; fail when it failed. */
+async function waitUntilDone(
+  client: OctoplantClient,
+  name: string,
+  deadline: number,
+  signal: AbortSignal,
+  state: RunState,
+  { core, clock }: RunDeps
+): Promise<void> {
+  const result = await waitForOrder({
+    name,
+    getOrder: n => client.getOrder(n),
+    clock,
+    startedAt: clock.now(),
+    deadline,
+    maxIntervalMs: state.inputs!.maxPollIntervalMs,
+    logger: loggerOf(core),
+    signal,
+    isTransient: isTransientError,
+    initialState: state.current?.metadata?.state,
+    onUpdate: op => observe(op, state, core)
+  })
+  Object.assign(state.report, { polls: result.polls })
+  Object.assign(state.report.durations, { queued: result.queuedMs, running: result.runningMs })
+  const op = result.operation
+  if (!succeeded(op)) {
+    const e = op.error
+    throw new Error(
+      `order ${name} failed on the server: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`
+    )
+  }
+}
+
+/** Download: stream to disk, hash, verify (fetched again when broken); extract when asked. */
+async function download(client: OctoplantClient, name: string, signal: AbortSignal, state: RunState, { core, clock }: RunDeps): Promise<string> {
+  const inputs = state.inputs!
+  const zipFile = path.join(inputs.path, `${inputs.artifactName ?? `octoplant-export-${name}`}.zip`)
+  const started = clock.now()
+  const saved = await downloadZip(() => client.download(name), zipFile, { signal, logger: loggerOf(core) })
+  state.report.durations.download = clock.now() - started
+  state.report.zip = { ...saved, entries: saved.report.entries, contentsJson: saved.report.contentsJson }
+  const mibPerSecond = saved.size / 1024 / 1024 / Math.max(saved.streamMs / 1000, 0.001)
+  core.info(
+    `Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified` +
+      ` (received in ${(saved.streamMs / 1000).toFixed(2)}s at ${mibPerSecond.toFixed(0)} MiB/s, checked in ${(saved.verifyMs / 1000).toFixed(2)}s` +
+      `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}).`
+  )
+  core.setOutput('zip-path', saved.path)
+  core.setOutput('zip-size', String(saved.size))
+  core.setOutput('zip-sha256', saved.sha256)
+
+  if (inputs.extract) {
+    const dir = path.join(inputs.path, name)
+    const count = await extractZip(saved.path, dir)
+    state.report.extractPath = dir
+    core.setOutput('extract-path', dir)
+    core.info(`Extracted ${count} entries into ${dir}.`)
+  }
+  return saved.path
+}
+
+/** Artifact: the ZIP as is, when asked and when this job has an artifact service. */
+async function upload(zipPath: string, state: RunState, deps: RunDeps): Promise<void> {
+  const { core, clock, env } = deps
+  const { report, inputs } = state
+  const unavailable = inputs!.uploadArtifact ? uploadUnavailableReason(env) : 'upload-artifact is false'
+  if (unavailable) {
+    report.artifactSkipped = unavailable
+    if (inputs!.uploadArtifact) core.notice(`Artifact upload skipped: ${unavailable}. The ZIP stays at ${zipPath}.`)
+    return
+  }
+  const started = clock.now()
+  const uploaded = await uploadZip(await deps.loadArtifactClient(), zipPath, inputs!.retentionDays, env)
+  report.durations.upload = clock.now() - started
+  report.artifact = uploaded
+  core.setOutput('artifact-name', uploaded.name)
+  if (uploaded.id !== undefined) core.setOutput('artifact-id', String(uploaded.id))
+  if (uploaded.url) core.setOutput('artifact-url', uploaded.url)
+  if (uploaded.digest) core.setOutput('artifact-digest', uploaded.digest)
+  core.info(`Uploaded artifact ${uploaded.name}${uploaded.id !== undefined ? ` (id ${uploaded.id})` : ''}.`)
+}
+
+/** Records an answer about the order; the state output follows every change. */
+function observe(op: Operation, state: RunState, core: ActionCore): void {
+  state.current = op
+  const s = op.metadata?.state
+  if (s && s !== state.report.state) {
+    state.report.state = s
+    core.setOutput('state', s)
+  }
+}
+
+/** Sets error-message, cancels the order when giving up on it, and fails the step. */
+async function fail(e: unknown, elapsedMs: number, state: RunState, { core }: RunDeps): Promise<void> {
+  const message = explain(e, elapsedMs)
+  state.report.error = message
+  core.setOutput('error-message', message)
+  const { client, report, inputs, current } = state
+  if (client && inputs && report.orderName && !(current && succeeded(current)) && isGivingUp(e)) {
+    await cancelOrder(client, report.orderName, inputs, core)
+  }
+  core.setFailed(message)
+}
+
+async function writeSummary(report: RunReport, core: ActionCore): Promise<void> {
+  if (!report.server) return // the inputs were refused: the one-line error says it all
+  try {
+    core.summary.addRaw(renderSummary(report), true)
+    await core.summary.write()
+  } catch (e) {
+    core.warning(`could not write the job summary: ${(e as Error).message}`)
+  }
+}
+
+function loggerOf(core: ActionCore): Logger {
+  return { debug: m => core.debug(m), info: m => core.info(m), warning: m => core.warning(m) }
 }
 
 /** The deadline passed or the job was cancelled while the order was not done. */
