@@ -33,7 +33,7 @@ describe('the job summary', () => {
     expect(text).toContain(`| SHA-256 | \`${'ab'.repeat(32)}\` |`)
     expect(text).toContain('| Artifact | [octoplant-export-o1.zip](https://github.com/o/r/actions/runs/1/artifacts/9) |')
     expect(text).toContain('| `a\\|b.csv` | 2.00 KiB | 1000 B |')
-    expect(text).toMatch(/<summary><code>contents.json<\/code><\/summary>\n\n```json\n\{\n  "files"/)
+    expect(text).toMatch(/<summary><code>contents.json<\/code><\/summary>\n\n```json\n\{\n {2}"files"/)
   })
 
   it('leads with the error of a failed run and shows what is known', () => {

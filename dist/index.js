@@ -29857,14 +29857,19 @@ async function uploadZip(client, zipPath, retentionDays, env) {
 }
 
 ;// CONCATENATED MODULE: ./src/clock.ts
+/** The reason an AbortSignal carries, as an Error (AbortSignal.timeout's is a DOMException). */
+function abortReason(signal) {
+    const reason = signal.reason;
+    return reason instanceof Error ? reason : new Error(String(reason));
+}
 const systemClock = {
     now: () => Date.now(),
     sleep: (ms, signal) => new Promise((resolve, reject) => {
         if (signal?.aborted)
-            return reject(signal.reason);
+            return reject(abortReason(signal));
         const onAbort = () => {
             clearTimeout(timer);
-            reject(signal?.reason);
+            reject(abortReason(signal));
         };
         const timer = setTimeout(() => {
             signal?.removeEventListener('abort', onAbort);
@@ -30106,7 +30111,7 @@ function abortable(promise, signal) {
     if (!signal)
         return promise;
     return new Promise((resolve, reject) => {
-        const onAbort = () => reject(signal.reason);
+        const onAbort = () => reject(abortReason(signal));
         signal.addEventListener('abort', onAbort, { once: true });
         promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
@@ -30964,7 +30969,7 @@ function describe(v) {
         return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
     if (typeof v === 'object')
         return 'a mapping';
-    return String(v);
+    return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v;
 }
 function suggest(given, known) {
     const prefixed = known.find(k => k.toLowerCase().startsWith(given.toLowerCase()) && given.length >= 4);

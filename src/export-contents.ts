@@ -114,7 +114,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list'
   if (typeof v === 'string') return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`
   if (typeof v === 'object') return 'a mapping'
-  return String(v)
+  return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v
 }
 
 function suggest(given: string, known: readonly string[]): string {

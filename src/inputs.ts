@@ -185,7 +185,7 @@ function readExportContents(
   }
   // Accept the whole request body ({"exportContents": {...}}) as well as the contents alone.
   if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && 'exportContents' in value) {
-    value = (value as { exportContents: unknown }).exportContents
+    value = value.exportContents
   }
   try {
     return validateExportContents(value)

@@ -10,7 +10,7 @@
 // re-sent only when the request provably never reached the server, or the server refused it (429).
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { HttpClient } from '@actions/http-client'
-import { type Clock, systemClock } from '../clock.js'
+import { abortReason, type Clock, systemClock } from '../clock.js'
 import type { Logger } from '../logger.js'
 import { grpcCodeName, type RpcStatus } from './protocol.js'
 
@@ -225,7 +225,7 @@ function isSuccess(status: number | undefined): boolean {
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
+    const onAbort = () => reject(abortReason(signal))
     signal.addEventListener('abort', onAbort, { once: true })
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
