@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['__tests__/**/*.test.ts'],
+    globalSetup: ['__fixtures__/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Each file runs in its own process: some tests change the process-wide TLS trust store.
