@@ -17,7 +17,9 @@ export function fakeCore(inputs: Record<string, string>): FakeCore {
     secrets: [],
     logs: [],
     summaryText: '',
-    getInput: (name: string) => inputs[name] ?? '',
+    // Like @actions/core: trimmed unless asked not to.
+    getInput: (name: string, options?: { trimWhitespace?: boolean }) =>
+      options?.trimWhitespace === false ? (inputs[name] ?? '') : (inputs[name] ?? '').trim(),
     setOutput: (name: string, value: unknown) => void (c.outputs[name] = String(value)),
     setSecret: (s: string) => void c.secrets.push(s),
     setFailed: (m: string | Error) => void (c.failed = String(m)),

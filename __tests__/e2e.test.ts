@@ -11,7 +11,8 @@ afterEach(async () => {
   sims = []
 })
 
-const password = `pw-${randomBytes(12).toString('hex')}`
+// Spaces at both ends: the password must reach the server untrimmed.
+const password = ` pw-${randomBytes(12).toString('hex')} `
 
 async function simulator(o: SimulatorOptions = {}) {
   const sim = await startSimulator({ pendingMs: 200, runningMs: 600, users: { 'PLANT\\backup': password }, ...o })

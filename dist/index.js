@@ -31617,10 +31617,12 @@ async function run(deps = defaultDeps()) {
 /** Inputs: everything checked before the first connection; secrets masked before anything prints. */
 function readInputs(deps) {
     const { core, env } = deps;
-    const password = core.getInput('password');
+    // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
+    const getInput = (name) => core.getInput(name, { trimWhitespace: false });
+    const password = getInput('password');
     if (password)
         core.setSecret(password);
-    const inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile, realpath: deps.realpath });
+    const inputs = parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath });
     core.setSecret(inputs.clientSecret);
     if (inputs.uploadArtifact && isUnsupportedServer(env)) {
         throw new Error(`upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`);

@@ -117,9 +117,11 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
 /** Inputs: everything checked before the first connection; secrets masked before anything prints. */
 function readInputs(deps: RunDeps): Inputs {
   const { core, env } = deps
-  const password = core.getInput('password')
+  // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
+  const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
+  const password = getInput('password')
   if (password) core.setSecret(password)
-  const inputs = parseInputs(name => core.getInput(name), { env, readFile: deps.readFile, realpath: deps.realpath })
+  const inputs = parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath })
   core.setSecret(inputs.clientSecret)
   if (inputs.uploadArtifact && isUnsupportedServer(env)) {
     throw new Error(
