@@ -151,13 +151,8 @@ describe('the fault matrix', () => {
       }
       expect(sim.orders.size).toBeLessThanOrEqual(1)
       row.check?.(run, sim)
-      const counts = new Map<string, number>()
-      for (const r of sim.requests) {
-        const k = `${r.method} ${r.path.replace(/\/v1\/order\/[^/]+/, '/v1/order/{name}')}`
-        counts.set(k, (counts.get(k) ?? 0) + 1)
-      }
       table.push(
-        `| ${row.fault} | ${row.ok ? 'succeeded, verified ZIP' : `failed: ${message.replace(/[\w-]{36}/g, '<order>').slice(0, 90)}`} | ${sim.requests.length}: ${[...counts].map(([k, n]) => `${k.replace('/v1/', '')} ×${n}`).join(', ')} |`
+        `| ${row.fault} | ${row.ok ? 'succeeded, verified ZIP' : `failed: ${message.replace(/[\w-]{36}/g, '<order>').slice(0, 90)}`} | ${sim.requests.length}: ${sim.countsText().replaceAll('/v1/', '')} |`
       )
     } finally {
       await sim.stop()

@@ -30023,7 +30023,7 @@ function createTransport(options) {
         }
         catch (e) {
             if (options.signal?.aborted)
-                throw options.signal.reason;
+                throw abortReason(options.signal);
             throw describeNetworkError(e, url);
         }
     }
@@ -30036,7 +30036,7 @@ function createTransport(options) {
             }
             catch (raw) {
                 if (options.signal?.aborted)
-                    throw options.signal.reason;
+                    throw abortReason(options.signal);
                 const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
                 if (!mayRetry(e, idempotent))
                     throw e;

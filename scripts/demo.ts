@@ -28,13 +28,8 @@ try {
   console.log('\n── job summary ──')
   console.log(run.summary)
   console.log('── figures ──')
-  const byRoute = new Map<string, number>()
-  for (const r of sim.requests) {
-    const key = `${r.method} ${r.path.replace(/\/v1\/order\/[^/]+/, '/v1/order/{name}')}`
-    byRoute.set(key, (byRoute.get(key) ?? 0) + 1)
-  }
   console.log(`exit code: ${run.code}`)
-  console.log(`requests to the server: ${sim.requests.length} (${[...byRoute].map(([k, n]) => `${k} ×${n}`).join(', ')})`)
+  console.log(`requests to the server: ${sim.requests.length} (${sim.countsText()})`)
   console.log(`wall time: ${(run.durationMs / 1000).toFixed(2)} s (the simulated export takes 5.0 s)`)
   if (run.peakRssKiB) console.log(`peak memory (VmHWM): ${(run.peakRssKiB / 1024).toFixed(1)} MiB`)
   console.log(`ZIP: ${run.outputs['zip-path']}`)

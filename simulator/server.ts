@@ -97,6 +97,8 @@ export interface Simulator {
   intercept(fn: Interceptor): void
   /** Counts requests by route, e.g. count('GET /v1/order/{name}'). */
   count(route: string): number
+  /** Every route asked for, with its count, in order of first use: "POST /v1/order ×1, …". */
+  countsText(): string
   stop(): Promise<void>
 }
 
@@ -304,6 +306,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     issuedTokens,
     intercept: fn => void interceptors.push(fn),
     count: route => requests.filter(r => routeOf(r.method, r.path) === route).length,
+    countsText: () => {
+      const counts = new Map<string, number>()
+      for (const r of requests) counts.set(routeOf(r.method, r.path), (counts.get(routeOf(r.method, r.path)) ?? 0) + 1)
+      return [...counts].map(([route, n]) => `${route} ×${n}`).join(', ')
+    },
     stop: () =>
       new Promise<void>(resolve => {
         server.closeAllConnections()

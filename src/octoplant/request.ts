@@ -136,7 +136,7 @@ export function createTransport(options: TransportOptions): Transport {
       const res = await abortable(http.request(o.method, url, body, headers), options.signal)
       return res.message
     } catch (e) {
-      if (options.signal?.aborted) throw options.signal.reason
+      if (options.signal?.aborted) throw abortReason(options.signal)
       throw describeNetworkError(e as NodeJS.ErrnoException, url)
     }
   }
@@ -148,7 +148,7 @@ export function createTransport(options: TransportOptions): Transport {
       try {
         return await call()
       } catch (raw) {
-        if (options.signal?.aborted) throw options.signal.reason
+        if (options.signal?.aborted) throw abortReason(options.signal)
         const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw as NodeJS.ErrnoException, options.baseUrl)
         if (!mayRetry(e, idempotent)) throw e
         if (attempt >= retry.attempts) throw withNote(e, `gave up after ${attempt} attempts`)
