@@ -290,6 +290,27 @@ describe('the retry policy of the request layer', () => {
     await s.stop()
   })
 
+  it('renews a short-lived token at half its lifetime, not before every call', async () => {
+    const s = await startSimulator({ tokenLifetimeSec: 10 })
+    trust(s.caPem!)
+    const clock = fakeClock()
+    const transport = createTransport({ baseUrl: s.url, clock })
+    const client = new OctoplantClient({
+      transport,
+      credentials: { username: 'versiondog', password: 'change-it', clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET },
+      now: () => clock.now()
+    })
+    await client.getOrder('x')
+    clock.advance(4_000)
+    await client.getOrder('x')
+    expect(s.count('POST /v1/oauth2/token')).toBe(1)
+    clock.advance(2_000)
+    await client.getOrder('x')
+    expect(s.count('POST /v1/oauth2/token')).toBe(2)
+    transport.close()
+    await s.stop()
+  })
+
   it('reads the maintenance mode, and does without where the server has no such endpoint', async () => {
     const s = await startSimulator({ maintenance: { active: true, reason: 'ARCHIVE_MANAGER', activatedAt: '2026-11-27T22:00:00Z' } })
     trust(s.caPem!)

@@ -31221,7 +31221,7 @@ function duration(get, name) {
 ;// CONCATENATED MODULE: ./src/octoplant/client.ts
 
 
-/** Renew a token this long before the server said it expires. */
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
 const RENEW_MARGIN_MS = 30_000;
 /** The server refused the credentials; retrying will not help. */
 class AuthenticationError extends Error {
@@ -31234,7 +31234,8 @@ class OctoplantClient {
     options;
     token;
     refreshToken;
-    expiresAt = Infinity;
+    /** Clock time at which to sign in again before the token expires. */
+    renewAt = Infinity;
     constructor(options) {
         this.options = options;
     }
@@ -31243,7 +31244,7 @@ class OctoplantClient {
         const other = new OctoplantClient({ ...this.options, transport });
         other.token = this.token;
         other.refreshToken = this.refreshToken;
-        other.expiresAt = this.expiresAt;
+        other.renewAt = this.renewAt;
         return other;
     }
     /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
@@ -31253,10 +31254,10 @@ class OctoplantClient {
         const client = { client_id: clientId, client_secret: clientSecret };
         let answer;
         if (this.refreshToken) {
-            answer = await this.token_({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }).catch(() => undefined);
+            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }).catch(() => undefined);
         }
         try {
-            answer ??= await this.token_({ grant_type: 'password', username, password, ...client });
+            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client });
         }
         catch (e) {
             if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
@@ -31274,10 +31275,13 @@ class OctoplantClient {
             this.refreshToken = answer.refresh_token;
         }
         this.token = answer.access_token;
-        const lifetime = Number(answer.expires_in);
-        this.expiresAt = Number.isFinite(lifetime) && lifetime > 0 && this.options.now ? this.options.now() + lifetime * 1000 : Infinity;
+        const lifetimeMs = Number(answer.expires_in) * 1000;
+        this.renewAt =
+            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
+                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
+                : Infinity;
     }
-    token_(form) {
+    requestToken(form) {
         // Asking for a token twice is harmless: the call may be repeated.
         return this.options.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true });
     }
@@ -31318,7 +31322,7 @@ class OctoplantClient {
     /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
      *  a second 401 in a row is final. */
     async authorized(call) {
-        if (!this.token || (this.options.now && this.options.now() >= this.expiresAt - RENEW_MARGIN_MS))
+        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
             await this.authenticate();
         try {
             return await call(this.token);

@@ -29,7 +29,7 @@ export interface MaintenanceMode {
   computerName?: string
 }
 
-/** Renew a token this long before the server said it expires. */
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
 const RENEW_MARGIN_MS = 30_000
 
 /** The server refused the credentials; retrying will not help. */
@@ -50,7 +50,8 @@ interface TokenResponse {
 export class OctoplantClient {
   private token: string | undefined
   private refreshToken: string | undefined
-  private expiresAt = Infinity
+  /** Clock time at which to sign in again before the token expires. */
+  private renewAt = Infinity
 
   constructor(private readonly options: ClientOptions) {}
 
@@ -59,7 +60,7 @@ export class OctoplantClient {
     const other = new OctoplantClient({ ...this.options, transport })
     other.token = this.token
     other.refreshToken = this.refreshToken
-    other.expiresAt = this.expiresAt
+    other.renewAt = this.renewAt
     return other
   }
 
@@ -70,10 +71,10 @@ export class OctoplantClient {
     const client = { client_id: clientId, client_secret: clientSecret }
     let answer: TokenResponse | undefined
     if (this.refreshToken) {
-      answer = await this.token_({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }).catch(() => undefined)
+      answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }).catch(() => undefined)
     }
     try {
-      answer ??= await this.token_({ grant_type: 'password', username, password, ...client })
+      answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client })
     } catch (e) {
       if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
         throw new AuthenticationError(
@@ -92,11 +93,14 @@ export class OctoplantClient {
       this.refreshToken = answer.refresh_token
     }
     this.token = answer.access_token
-    const lifetime = Number(answer.expires_in)
-    this.expiresAt = Number.isFinite(lifetime) && lifetime > 0 && this.options.now ? this.options.now() + lifetime * 1000 : Infinity
+    const lifetimeMs = Number(answer.expires_in) * 1000
+    this.renewAt =
+      Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
+        ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
+        : Infinity
   }
 
-  private token_(form: Record<string, string>): Promise<TokenResponse> {
+  private requestToken(form: Record<string, string>): Promise<TokenResponse> {
     // Asking for a token twice is harmless: the call may be repeated.
     return this.options.transport.json<TokenResponse>({ method: 'POST', path: API_PATHS.token, form, idempotent: true })
   }
@@ -147,7 +151,7 @@ export class OctoplantClient {
   /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
    *  a second 401 in a row is final. */
   private async authorized<T>(call: (token: string) => Promise<T>): Promise<T> {
-    if (!this.token || (this.options.now && this.options.now() >= this.expiresAt - RENEW_MARGIN_MS)) await this.authenticate()
+    if (!this.token || (this.options.now && this.options.now() >= this.renewAt)) await this.authenticate()
     try {
       return await call(this.token!)
     } catch (e) {
