@@ -161,8 +161,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (!res.writableFinished) requests.push({ method: req.method ?? '', path: url.pathname, status: -1, at: Date.now() })
     })
     try {
-      const named = orders.get(decodeURIComponent(url.pathname.split('/')[3] ?? ''))
-      const context: InterceptContext = { order: named, zipOf }
+      const name = decodeURIComponent(url.pathname.split('/')[3] ?? '')
+      const order = orders.get(name)
+      const context: InterceptContext = { order, zipOf }
       for (const fn of interceptors) if (await fn(req, res, route, context)) return
       const body = await readBody(req)
       if (route === 'POST /v1/oauth2/token') return token(body, req, res)
@@ -172,8 +173,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       }
       const user = authenticated(req)
       if (!user) return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid or expired access token')
-      const name = decodeURIComponent(url.pathname.split('/')[3] ?? '')
-      const order = orders.get(name)
       switch (route) {
         case 'POST /v1/order':
           return placeOrder(body, res)
@@ -186,7 +185,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           return sendJson(res, 200, operationOf(order))
         case 'POST /v1/order/{name}/cancel':
           if (!order) return sendStatus(res, GrpcCode.NOT_FOUND, `order ${name} not found`)
-          if (stateOf(order).state !== 'STATE_SUCCEEDED' && order.cancelledAt === undefined) order.cancelledAt = Date.now()
+          // Cancelling a finished order changes nothing (what the real server does then is not documented).
+          if (!['STATE_SUCCEEDED', 'STATE_FAILED'].includes(stateOf(order).state)) order.cancelledAt ??= Date.now()
           return sendJson(res, 200, {})
         case 'GET /v1/order/{name}/download':
           if (!order) return sendStatus(res, GrpcCode.NOT_FOUND, `order ${name} not found`)
