@@ -8,6 +8,7 @@ ncc build src/index.ts -o "$tmp" --license licenses.txt >/dev/null
 if ! diff -r "$tmp" dist >/dev/null; then
   echo "dist/ is stale: run 'npm run build' and commit dist/." >&2
   diff -r -q "$tmp" dist >&2 || true
+  diff -r "$tmp" dist 2>&1 | head -40 >&2 || true
   exit 1
 fi
 echo "dist/ is fresh."
