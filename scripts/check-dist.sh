@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-ncc build src/index.ts -o "$tmp" --license licenses.txt >/dev/null
+# --no-cache: ncc's cache in ~/.cache/ncc outlives clones and once made licenses.txt differ.
+ncc build src/index.ts -o "$tmp" --license licenses.txt --no-cache >/dev/null
 if ! diff -r "$tmp" dist >/dev/null; then
   echo "dist/ is stale: run 'npm run build' and commit dist/." >&2
   diff -r -q "$tmp" dist >&2 || true
