@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runLocally, type LocalRun } from '../scripts/local-runner.js'
+import { runLocally, visibleChannels } from '../scripts/local-runner.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
 
 let sims: Simulator[] = []
@@ -29,11 +29,6 @@ const inputsFor = (sim: Simulator, extra: Record<string, string> = {}) => ({
   ...extra
 })
 
-/** Everything a log reader or a later step could see, less the masking commands themselves. */
-function everyChannel(run: LocalRun): string {
-  const log = (run.stdout + run.stderr).split('\n').filter(l => !l.startsWith('::add-mask::')).join('\n')
-  return [log, JSON.stringify(run.outputs), JSON.stringify(run.state), run.summary].join('\n')
-}
 
 describe('the bundled action, run as the runner runs it', () => {
   it('exports, verifies and reports through the outputs and summary files', async () => {
@@ -52,7 +47,7 @@ describe('the bundled action, run as the runner runs it', () => {
     expect(run.stdout).toContain('::notice::Artifact upload skipped')
     expect(run.stdout).toMatch(/::group::octoplant export at https:\/\/127\.0\.0\.1:\d+/)
     expect(run.stdout).toMatch(new RegExp(`^::add-mask::${password}$`, 'm'))
-    expect(everyChannel(run)).not.toContain(password)
+    expect(visibleChannels(run)).not.toContain(password)
   })
 
   it('fails a failed order and still hands order-name, state and error-message to later steps', async () => {
@@ -64,7 +59,7 @@ describe('the bundled action, run as the runner runs it', () => {
     expect(run.outputs['error-message']).toBe(`order ${run.outputs['order-name']} failed on the server: RESOURCE_EXHAUSTED: export queue full`)
     expect(run.stdout).toContain(`::error::order ${run.outputs['order-name']} failed on the server: RESOURCE_EXHAUSTED: export queue full`)
     expect(run.outputs['zip-path']).toBeUndefined()
-    expect(everyChannel(run)).not.toContain(password)
+    expect(visibleChannels(run)).not.toContain(password)
   })
 
   it('refuses bad input with one clear line and no request', async () => {
@@ -73,7 +68,7 @@ describe('the bundled action, run as the runner runs it', () => {
     expect(run.code).toBe(1)
     expect(run.stdout).toContain(`::error::Input 'timeout' must be a duration such as 90s, 15m, 1h30m or a number of seconds; got "forever"`)
     expect(sim.requests).toHaveLength(0)
-    expect(everyChannel(run)).not.toContain(password)
+    expect(visibleChannels(run)).not.toContain(password)
   })
 
   it.each(['SIGINT', 'SIGTERM'] as const)('cancels the order on the server when the runner cancels the job (%s)', async signal => {

@@ -7,7 +7,7 @@ import * as path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startConnectProxy } from '../__fixtures__/connect-proxy.js'
 import { makeZip, patch } from '../__fixtures__/zips.js'
-import { runLocally, type LocalRun } from '../scripts/local-runner.js'
+import { maskedValues, runLocally, type LocalRun, visibleChannels } from '../scripts/local-runner.js'
 import { createCertificateAuthority, issueServerCertificate, selfSignedServerCertificate } from '../simulator/certs.js'
 import { type Simulator, type SimulatorOptions, sendJson, startSimulator } from '../simulator/server.js'
 
@@ -165,17 +165,11 @@ describe('secrets', () => {
     for (const o of [{ issueRefreshTokens: true, tokenLifetimeSec: 1 }, { failWith: { code: 13, message: 'boom' } }] as SimulatorOptions[]) {
       await withSim({ users: { versiondog: password }, runningMs: 1500, ...o }, async sim => {
         const run = await runLocally({ inputs: base(sim, { password, 'ca-certificate': sim.caPem! }) })
-        const masked = run.stdout.split('\n').filter(l => l.startsWith('::add-mask::')).map(l => l.slice('::add-mask::'.length))
+        const masked = maskedValues(run)
         expect(masked).toContain(password)
         expect(masked).toContain(clientSecret)
         for (const token of sim.issuedTokens) expect(masked).toContain(token)
-        const visible = [
-          run.stdout.split('\n').filter(l => !l.startsWith('::add-mask::')).join('\n'),
-          run.stderr,
-          JSON.stringify(run.outputs),
-          JSON.stringify(run.state),
-          run.summary
-        ].join('\n')
+        const visible = visibleChannels(run)
         for (const secret of [password, clientSecret, ...sim.issuedTokens]) expect(visible).not.toContain(secret)
         expect(sim.issuedTokens.length).toBeGreaterThanOrEqual(1)
       })

@@ -29999,7 +29999,6 @@ function createTransport(options) {
     const clock = options.clock ?? systemClock;
     const retry = options.retry ?? DEFAULT_RETRY;
     const random = options.random ?? Math.random;
-    const counts = new Map();
     async function sendOnce(o) {
         options.signal?.throwIfAborted();
         const headers = { accept: 'application/json' };
@@ -30014,8 +30013,6 @@ function createTransport(options) {
             headers['content-type'] = 'application/json';
             body = JSON.stringify(o.json);
         }
-        const key = `${o.method} ${o.path.replace(/\/v1\/order\/[^/]+/, '/v1/order/{name}')}`;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
         const url = options.baseUrl + o.path;
         try {
             const res = await abortable(http.request(o.method, url, body, headers), options.signal);
@@ -30053,7 +30050,6 @@ function createTransport(options) {
         }
     }
     return {
-        counts,
         json(o) {
             return withRetries(o, async () => {
                 const res = await sendOnce(o);

@@ -4,7 +4,7 @@
 //   npm run bench -- --quick        one 16 MiB export and a 3 s run (the smoke test in npm test)
 //   npm run bench -- --only polling one part: download, polling or rezip
 import { execFile } from 'node:child_process'
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem, tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -40,8 +40,7 @@ async function exportFileOf(mib: number): Promise<string> {
   if (existsSync(file)) return file
   const zip = exportZip({ orderName: 'bench', createdAt: new Date(0), exportContents: { projectTree: {} }, payloadBytes: mib * MiB - 4096, compress: false })
   await pipeline(zip.stream, createWriteStream(`${file}.tmp`))
-  rmSync(file, { force: true })
-  await import('node:fs/promises').then(fs => fs.rename(`${file}.tmp`, file))
+  renameSync(`${file}.tmp`, file)
   return file
 }
 

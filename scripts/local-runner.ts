@@ -95,6 +95,20 @@ export async function runLocally(o: LocalRunOptions): Promise<LocalRun> {
   }
 }
 
+const MASK = '::add-mask::'
+
+/** The values the run asked the runner to mask. */
+export function maskedValues(run: LocalRun): string[] {
+  return run.stdout.split('\n').filter(l => l.startsWith(MASK)).map(l => l.slice(MASK.length))
+}
+
+/** Everything a log reader or a later step could see: the log less the masking commands, the
+ *  outputs, the saved state and the job summary. */
+export function visibleChannels(run: LocalRun): string {
+  const log = (run.stdout + run.stderr).split('\n').filter(l => !l.startsWith(MASK)).join('\n')
+  return [log, JSON.stringify(run.outputs), JSON.stringify(run.state), run.summary].join('\n')
+}
+
 /** Reads `name<<DELIMITER\nvalue\nDELIMITER` records, as @actions/core writes them. */
 export function parseCommandFile(text: string): Record<string, string> {
   const out: Record<string, string> = {}

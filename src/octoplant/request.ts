@@ -98,8 +98,6 @@ export interface Transport {
   json<T>(options: SendOptions): Promise<T>
   /** Sends a request and hands over the body stream of a 2xx answer. */
   stream(options: SendOptions): Promise<{ body: IncomingMessage; contentLength?: number }>
-  /** How many requests were sent, by "METHOD path". */
-  readonly counts: ReadonlyMap<string, number>
   close(): void
 }
 
@@ -115,7 +113,6 @@ export function createTransport(options: TransportOptions): Transport {
   const clock = options.clock ?? systemClock
   const retry = options.retry ?? DEFAULT_RETRY
   const random = options.random ?? Math.random
-  const counts = new Map<string, number>()
 
   async function sendOnce(o: SendOptions): Promise<IncomingMessage> {
     options.signal?.throwIfAborted()
@@ -129,8 +126,6 @@ export function createTransport(options: TransportOptions): Transport {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(o.json)
     }
-    const key = `${o.method} ${o.path.replace(/\/v1\/order\/[^/]+/, '/v1/order/{name}')}`
-    counts.set(key, (counts.get(key) ?? 0) + 1)
     const url = options.baseUrl + o.path
     try {
       const res = await abortable(http.request(o.method, url, body, headers), options.signal)
@@ -164,7 +159,6 @@ export function createTransport(options: TransportOptions): Transport {
   }
 
   return {
-    counts,
     json<T>(o: SendOptions): Promise<T> {
       return withRetries(o, async () => {
         const res = await sendOnce(o)
