@@ -1,12 +1,15 @@
 // The octoplant client against the simulator, over real HTTPS with a CA the simulator made.
+import type { IncomingHttpHeaders } from 'node:http'
+import * as https from 'node:https'
 import * as tls from 'node:tls'
 import { buffer } from 'node:stream/consumers'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { fakeClock } from '../__fixtures__/clock.js'
 import { htmlPage, resetConnection, statuses } from '../simulator/faults.js'
 import { startSimulator, sendJson, type Simulator } from '../simulator/server.js'
 import { createCertificateAuthority, issueServerCertificate } from '../simulator/certs.js'
 import { AuthenticationError, OctoplantClient } from '../src/octoplant/client.js'
+import { lookAtServer } from '../src/preflight.js'
 import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../src/octoplant/protocol.js'
 import { createTransport, NetworkError, OctoplantError } from '../src/octoplant/request.js'
 
@@ -312,13 +315,81 @@ describe('the retry policy of the request layer', () => {
     await s.stop()
   })
 
-  it('reads the maintenance mode, and does without where the server has no such endpoint', async () => {
-    const s = await startSimulator({ maintenance: { active: true, reason: 'ARCHIVE_MANAGER', activatedAt: '2026-11-27T22:00:00Z' } })
+})
+
+describe('the look at the server before ordering (optional: it informs, never blocks)', () => {
+  function recorder() {
+    const lines: string[] = []
+    return { lines, logger: { debug: (m: string) => lines.push(`debug: ${m}`), info: (m: string) => lines.push(m), warning: (m: string) => lines.push(`warning: ${m}`) } }
+  }
+
+  it('reads the versions and says when maintenance mode is on, with reason, time, computer and user', async () => {
+    const s = await startSimulator({
+      maintenance: { active: true, reason: 'DISK_LOW', activatedAt: '2026-11-27T22:00:00Z', computerName: 'VDOG-SRV', activatedBy: '5f0c1e8a-1111-4222-8333-944455556666' }
+    })
     trust(s.caPem!)
     const { client, transport } = clientFor(s.url)
-    expect(await client.maintenanceMode()).toEqual({ active: true, reason: 'ARCHIVE_MANAGER', activatedAt: '2026-11-27T22:00:00Z' })
-    s.intercept(statuses('GET /v1/status/maintenance_mode', [404], { code: 5, message: 'Not Found' }))
-    expect(await client.maintenanceMode()).toBeUndefined()
+    const { lines, logger } = recorder()
+    const info = await lookAtServer(client, logger)
+    expect(info).toMatchObject({ apiVersion: '1.2.0-release-5-c845dda7', versiondogVersion: '10.1.0-acf932ab', maintenance: { active: true, reason: 'DISK_LOW' } })
+    expect(lines).toContain('Server: octoplant API 1.2.0-release-5-c845dda7, versiondog 10.1.0-acf932ab.')
+    expect(lines).toContain(
+      'warning: octoplant is in maintenance mode (reason DISK_LOW: the server is low on disk space, since 2026-11-27T22:00:00Z, from VDOG-SRV, by user 5f0c1e8a-1111-4222-8333-944455556666). ' +
+        'Check-ins are blocked in this mode but reads still work, so the export is ordered anyway; if the server refuses it, its own message follows.'
+    )
+    transport.close()
+    await s.stop()
+  })
+
+  it('is quiet when maintenance mode is off, in either JSON form', async () => {
+    for (const emitUnpopulated of [true, false]) {
+      const s = await startSimulator({ emitUnpopulated })
+      trust(s.caPem!)
+      const { client, transport } = clientFor(s.url)
+      const { lines, logger } = recorder()
+      const info = await lookAtServer(client, logger)
+      expect(info.maintenance).toBeUndefined()
+      expect(lines.filter(l => l.startsWith('warning'))).toEqual([])
+      transport.close()
+      await s.stop()
+    }
+  })
+
+  it('turns every failure into a debug line: 403 for an export account, 404 on an older server, 500, an HTML page, a timeout', async () => {
+    const cases: [string, (s: Simulator) => void, RegExp][] = [
+      ['403', () => undefined, /PERMISSION_DENIED \(HTTP 403\): user versiondog lacks the right/],
+      ['404', s => s.intercept(statuses('GET /v1/status/maintenance_mode', [404], { code: 5, message: 'Not Found' })), /NOT_FOUND \(HTTP 404\)/],
+      ['500', s => s.intercept(statuses('GET /v1/status/maintenance_mode', [500])), /INTERNAL \(HTTP 500\)/],
+      ['503', s => s.intercept(statuses('GET /v1/status/maintenance_mode', [503])), /UNAVAILABLE \(HTTP 503\)/],
+      ['HTML', s => s.intercept(htmlPage('GET /v1/status/maintenance_mode', 1)), /an HTML page \("502 Bad Gateway"\)/],
+      ['timeout', s => s.intercept((_req, _res, route) => route === 'GET /v1/status/maintenance_mode'), /TimeoutError|aborted due to timeout/]
+    ]
+    for (const [what, fault, expected] of cases) {
+      const s = await startSimulator(what === '403' ? { statusDeniedTo: ['versiondog'] } : {})
+      fault(s)
+      trust(s.caPem!)
+      const { client, transport } = clientFor(s.url)
+      const { lines, logger } = recorder()
+      const info = await lookAtServer(client, logger, 300)
+      expect(info.maintenance, what).toBeUndefined()
+      const line = lines.find(l => l.startsWith('debug: optional GET /v1/status/maintenance_mode not read, carrying on: '))
+      expect(line, `${what}: ${lines.join('\n')}`).toMatch(expected)
+      expect(lines.filter(l => l.startsWith('warning')), what).toEqual([])
+      transport.close()
+      await s.stop()
+      // One try each: an optional call is not worth a retry (a hung request is logged when it closes).
+      await vi.waitFor(() => expect(s.count('GET /v1/status/maintenance_mode'), what).toBe(1))
+    }
+  })
+
+  it('does without the version calls on a server that has none', async () => {
+    const s = await startSimulator({ apiVersion: null, versiondogVersion: null })
+    trust(s.caPem!)
+    const { client, transport } = clientFor(s.url)
+    const { lines, logger } = recorder()
+    expect(await lookAtServer(client, logger)).toEqual({ apiVersion: undefined, versiondogVersion: undefined, maintenance: undefined })
+    expect(lines.filter(l => l.startsWith('debug'))).toHaveLength(2)
+    expect(lines.filter(l => !l.startsWith('debug'))).toEqual([])
     transport.close()
     await s.stop()
   })
@@ -327,7 +398,7 @@ describe('the retry policy of the request layer', () => {
 describe('the simulator, as the documents describe the server', () => {
   it('answers a poll of an unknown order with STATE_UNSPECIFIED', async () => {
     const { client, transport } = clientFor(sim.url)
-    expect(await client.getOrder('no-such-order')).toEqual({ name: 'no-such-order', metadata: { state: 'STATE_UNSPECIFIED' }, done: false })
+    expect(await client.getOrder('no-such-order')).toMatchObject({ name: 'no-such-order', metadata: { state: 'STATE_UNSPECIFIED' }, done: false })
     transport.close()
   })
 
@@ -346,4 +417,63 @@ describe('the simulator, as the documents describe the server', () => {
     expect(error).toMatchObject({ httpStatus: 401, grpcCode: 16 })
     transport.close()
   })
+
+  it('routes as grpc-gateway does: 404 NOT_FOUND for an unknown path, 501 UNIMPLEMENTED for a wrong method', async () => {
+    const unknown = await raw(sim, 'GET', '/v1/orders')
+    expect([unknown.status, JSON.parse(unknown.text)]).toEqual([404, { code: 5, message: 'Not Found', details: [] }])
+    const wrongMethod = await raw(sim, 'DELETE', '/v1/order/x')
+    expect([wrongMethod.status, JSON.parse(wrongMethod.text)]).toEqual([501, { code: 12, message: 'Method Not Allowed', details: [] }])
+  })
+
+  it('writes every field as protobuf JSON does by default, and keeps currentSubProcess on a failed order', async () => {
+    const s = await startSimulator({ pendingMs: 0, runningMs: 100, failWith: { code: 13, message: 'archive unreadable' } })
+    trust(s.caPem!)
+    const { client, transport } = clientFor(s.url)
+    const placed = await client.placeOrder({ projectTree: {} })
+    expect(placed).toMatchObject({ done: false, error: null, response: null, metadata: { currentSubProcess: expect.any(String), finishedSubProcesses: '0' } })
+    const failed = await untilDone(client, placed.name!)
+    expect(failed).toMatchObject({ done: true, response: null, error: { code: 13, message: 'archive unreadable' }, metadata: { state: 'STATE_FAILED', currentSubProcess: 'Pack ZIP' } })
+    transport.close()
+    await s.stop()
+  })
+
+  it('streams the download chunked, without Content-Length, with the delimiter after the ZIP; an error before any data comes as {"error": …}', async () => {
+    const tokens: string[] = []
+    const { client, transport } = clientFor(sim.url, 'change-it', t => tokens.push(t))
+    const placed = await client.placeOrder({ projectTree: {} })
+    const bearer = { authorization: `Bearer ${tokens.at(-1)}` }
+    const early = await raw(sim, 'GET', `/v1/order/${placed.name}/download`, bearer)
+    expect(early.status).toBe(400)
+    expect(early.text).toMatch(/^\{"error":\{"code":9,"message":"order [\w-]+ is STATE_\w+; only a succeeded export can be downloaded","details":\[\]\}\}\n$/)
+    await untilDone(client, placed.name!)
+    const res = await raw(sim, 'GET', `/v1/order/${placed.name}/download`, bearer)
+    expect(res.status).toBe(200)
+    expect(res.headers['content-length']).toBeUndefined()
+    expect(res.headers['transfer-encoding']).toBe('chunked')
+    const end = res.body.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]))
+    expect(res.body.subarray(end + 22).toString()).toBe('\n')
+    transport.close()
+  })
+
+  it('answers the token call with only access_token, or refuses in OAuth2 form, when told to', async () => {
+    const s = await startSimulator({ tokenAnswer: 'access-token-only', tokenErrors: 'oauth2' })
+    const form = (password: string) =>
+      new URLSearchParams({ grant_type: 'password', username: 'versiondog', password, client_id: PUBLIC_CLIENT_ID, client_secret: PUBLIC_CLIENT_SECRET }).toString()
+    const ok = await raw(s, 'POST', '/v1/oauth2/token', { 'content-type': 'application/x-www-form-urlencoded' }, form('change-it'))
+    expect(Object.keys(JSON.parse(ok.text))).toEqual(['access_token'])
+    const refused = await raw(s, 'POST', '/v1/oauth2/token', { 'content-type': 'application/x-www-form-urlencoded' }, form('wrong'))
+    expect([refused.status, JSON.parse(refused.text)]).toEqual([400, { error: 'invalid_grant', error_description: 'invalid username or password' }])
+    await s.stop()
+  })
 })
+
+/** One request as it goes over the wire, for checking what the simulator sends. */
+async function raw(s: Simulator, method: string, path: string, headers: Record<string, string> = {}, body?: string) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer; text: string }>((resolve, reject) => {
+    const req = https.request(`${s.url}${path}`, { method, headers, ca: s.caPem }, res => {
+      void buffer(res).then(b => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, text: b.toString('utf8') }), reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}

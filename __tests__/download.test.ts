@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
+import yazl from 'yazl'
 import { makeZip, patch, streamOf } from '../__fixtures__/zips.js'
 import { exportZip } from '../simulator/export-zip.js'
 import { saveZip } from '../src/download.js'
@@ -33,7 +34,22 @@ describe('saving the download', () => {
     [
       'a ZIP with an error JSON appended after the 200 header',
       async () => Buffer.concat([await makeZip({ 'contents.json': '{}' }), Buffer.from('{"error":{"code":14,"message":"stream broken"}}')]),
-      /not a valid ZIP.*extra bytes at the end/
+      /^the server broke off the download after \d+ bytes with a stream error: UNAVAILABLE: stream broken$/
+    ],
+    [
+      "a ZIP, the gateway's delimiter and a stream error (as grpc-gateway writes one after the 200 header)",
+      async () =>
+        Buffer.concat([await makeZip({ 'contents.json': '{}' }), Buffer.from('\n{"error": {"code": 13, "message": "disk read failed", "details": []}}\n')]),
+      /^the server broke off the download after \d+ bytes with a stream error: INTERNAL: disk read failed$/
+    ],
+    ['a ZIP followed by other bytes after a line break', async () => Buffer.concat([await makeZip({ 'contents.json': '{}' }), Buffer.from('\nxyz\n')]), /not a valid ZIP/],
+    [
+      'a ZIP streamed as several messages with the delimiter after each (stock grpc-gateway framing of a multi-message stream)',
+      async () => {
+        const zip = await makeZip({ 'a.bin': randomBytes(5000).toString('base64') })
+        return Buffer.concat([zip.subarray(0, 3000), Buffer.from('\n'), zip.subarray(3000), Buffer.from('\n')])
+      },
+      /not a valid ZIP|is corrupt/
     ],
     [
       'a ZIP whose entry bytes were damaged in transit',
@@ -55,6 +71,33 @@ describe('saving the download', () => {
     expect(error).toBeInstanceOf(InvalidZipError)
     expect(error.message).toMatch(message)
     expect(readdirSync(d)).toEqual([])
+  })
+
+  it.each([
+    ['"\\n" in a chunk of its own', (zip: Buffer) => [zip, Buffer.from('\n')]],
+    ['"\\r\\n" at the end of the last chunk', (zip: Buffer) => [Buffer.concat([zip, Buffer.from('\r\n')])]],
+    ['"\\n" after each of two empty messages', (zip: Buffer) => [zip.subarray(0, 10), zip.subarray(10), Buffer.from('\n'), Buffer.from('\n')]]
+  ])("drops the gateway's stream delimiter after the ZIP's end record: %s", async (_, chunks) => {
+    const zip = await makeZip({ 'contents.json': '{"a":1}', 'b.txt': 'ends with a line break\n' })
+    const file = path.join(dir(), 'export.zip')
+    const debug: string[] = []
+    const logger = { debug: (m: string) => debug.push(m), info: () => {}, warning: () => {} }
+    const received = Buffer.concat(chunks(zip))
+    const saved = await saveZip(streamOf(...chunks(zip)), file, received.length, undefined, logger)
+    expect(saved).toMatchObject({ size: zip.length, sha256: sha256(zip), droppedTrailer: received.length - zip.length })
+    expect(readFileSync(file).equals(zip)).toBe(true)
+    expect(debug).toEqual([expect.stringMatching(/^dropped \d byte\(s\) after the ZIP's end record: the stream delimiter "(\\r)?\\n(\\n)?"$/)])
+  })
+
+  it('keeps a line break that belongs to the ZIP: a comment ending in "\\n"', async () => {
+    const zip = new yazl.ZipFile()
+    zip.addBuffer(Buffer.from('x'), 'x.txt')
+    zip.end({ comment: Buffer.from('octoplant export\n') as unknown as string, forceZip64Format: false }) // yazl takes a Buffer too (its types say string)
+    const bytes = await buffer(zip.outputStream as unknown as Readable)
+    const file = path.join(dir(), 'export.zip')
+    const saved = await saveZip(streamOf(bytes), file, undefined)
+    expect(saved).toMatchObject({ size: bytes.length, sha256: sha256(bytes), droppedTrailer: 0 })
+    expect(readFileSync(file).equals(bytes)).toBe(true)
   })
 
   it('refuses a body shorter than its Content-Length', async () => {

@@ -5,7 +5,18 @@ import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runLocally, type LocalRun } from '../scripts/local-runner.js'
 import { corruptDownload, errorAfterZip, htmlPage, resetConnection, statuses, truncatedDownload } from '../simulator/faults.js'
-import { type Interceptor, type Simulator, type SimulatorOptions, startSimulator } from '../simulator/server.js'
+import { type Interceptor, type Simulator, type SimulatorOptions, sendJson, startSimulator } from '../simulator/server.js'
+
+/** The first `times` polls answer STATE_SUCCEEDED with done still false (to be polled again). */
+function succeededNotDone(times: number): Interceptor {
+  let left = times
+  return (_req, res, route) => {
+    if (route !== 'GET /v1/order/{name}' || left <= 0) return false
+    left--
+    sendJson(res, 200, { name: 'x', done: false, metadata: { state: 'STATE_SUCCEEDED', finishedSubProcesses: '4', openSubProcesses: '0' }, error: null, response: null })
+    return true
+  }
+}
 
 interface Row {
   fault: string
@@ -75,20 +86,120 @@ const rows: Row[] = [
     }
   },
   { fault: 'download cut after 100 bytes ×1', faults: [truncatedDownload(1, 100)], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
-  { fault: 'error JSON appended to a 200 download ×1', faults: [errorAfterZip(1)], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
+  {
+    fault: 'a gateway stream error after the ZIP ×1',
+    faults: [errorAfterZip(1)],
+    ok: true,
+    check: (run, s) => {
+      expect(s.count('GET /v1/order/{name}/download')).toBe(2)
+      expect(run.stdout).toMatch(/::warning::download attempt 1 of 3 failed \(the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated\); downloading again/)
+    }
+  },
   { fault: 'a byte of the ZIP damaged ×1', faults: [corruptDownload(1)], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
   {
     fault: 'download broken every time',
     faults: [errorAfterZip(100)],
     ok: false,
-    message: /^the download failed 3 times; the last time: not a valid ZIP/,
+    message: /^the download failed 3 times; the last time: the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated/,
     check: (run, s) => {
       expect(s.count('GET /v1/order/{name}/download')).toBe(3)
       expect(run.outputs['zip-path']).toBeUndefined()
     }
   },
-  { fault: 'chunked download without Content-Length (deflated)', sim: { compress: true }, ok: true },
-  { fault: 'stored download with Content-Length', sim: { compress: false, payloadBytes: 5_000_000 }, ok: true },
+  {
+    fault: 'gateway framing (the default): chunked, no Content-Length, "\\n" after the ZIP',
+    ok: true,
+    check: (run, s) => {
+      expect(s.count('GET /v1/order/{name}/download')).toBe(1)
+      const zip = readFileSync(run.outputs['zip-path'])
+      expect(zip.subarray(-22, -18).toString('hex')).toBe('504b0506')
+      expect(run.outputs['zip-size']).toBe(String(zip.length))
+      expect(run.stdout).toContain("::debug::dropped 1 byte(s) after the ZIP's end record")
+    }
+  },
+  {
+    fault: 'no stream delimiter (a server that overrides it)',
+    sim: { delimiter: '' },
+    ok: true,
+    check: (run, s) => {
+      expect(s.count('GET /v1/order/{name}/download')).toBe(1)
+      expect(run.stdout).not.toContain('::debug::dropped')
+    }
+  },
+  {
+    fault: 'stored download with Content-Length (a buffering proxy)',
+    sim: { compress: false, downloadFraming: 'content-length', payloadBytes: 5_000_000 },
+    ok: true,
+    check: (run, s) => {
+      expect(s.count('GET /v1/order/{name}/download')).toBe(1)
+      expect(Number(run.outputs['zip-size'])).toBeGreaterThan(5_000_000)
+    }
+  },
+  {
+    fault: 'the ZIP in 4 KiB messages, "\\n" after each (stock gateway, multi-message stream)',
+    sim: { messageBytes: 4096, payloadBytes: 20_000 },
+    ok: false,
+    message: /^the download failed 3 times; the last time: (not a valid ZIP|entry ".*" is corrupt)/,
+    check: (run, s) => {
+      expect(s.count('GET /v1/order/{name}/download')).toBe(3)
+      expect(run.outputs['zip-path']).toBeUndefined()
+    }
+  },
+  {
+    fault: 'answers with only the set fields (no EmitUnpopulated)',
+    sim: { emitUnpopulated: false },
+    ok: true,
+    check: (run, s) => {
+      expect(s.count('GET /v1/order/{name}')).toBeGreaterThan(0)
+      expect(run.summary).toContain('| Server version | octoplant API 1.2.0-release-5-c845dda7, versiondog 10.1.0-acf932ab |')
+    }
+  },
+  {
+    fault: 'token answer with only access_token',
+    sim: { tokenAnswer: 'access-token-only' },
+    ok: true,
+    check: (_, s) => expect(s.count('POST /v1/oauth2/token')).toBe(1)
+  },
+  {
+    fault: 'token refused in OAuth2 form (invalid_grant)',
+    sim: { tokenErrors: 'oauth2', users: { versiondog: 'other' } },
+    ok: false,
+    message: /^octoplant refused to sign in user "versiondog" \(HTTP 400: invalid_grant: invalid username or password\)\. Check the username and password inputs/,
+    check: (_, s) => {
+      expect(s.count('POST /v1/oauth2/token')).toBe(1)
+      expect(s.orders.size).toBe(0)
+    }
+  },
+  {
+    fault: 'STATE_SUCCEEDED while done is false ×2',
+    faults: [succeededNotDone(2)],
+    ok: true,
+    check: (_, s) => {
+      expect(s.count('GET /v1/order/{name}')).toBeGreaterThanOrEqual(3)
+      expect(s.count('GET /v1/order/{name}/download')).toBe(1)
+    }
+  },
+  {
+    fault: 'export user without the right to read the status (403 on every status call)',
+    sim: { statusDeniedTo: ['versiondog'] },
+    ok: true,
+    check: (run, s) => {
+      expect(s.requests.filter(r => r.path.startsWith('/v1/status/')).map(r => r.status)).toEqual([403, 403, 403])
+      expect(s.count('POST /v1/order')).toBe(1)
+      expect(run.stdout).toMatch(/::debug::optional GET \/v1\/status\/maintenance_mode not read, carrying on: .*PERMISSION_DENIED \(HTTP 403\)/)
+      expect(run.stdout).not.toContain('::warning::')
+      expect(run.summary).not.toContain('Server version')
+    }
+  },
+  {
+    fault: 'an older server without the version calls (404)',
+    sim: { apiVersion: null, versiondogVersion: null },
+    ok: true,
+    check: (run, s) => {
+      expect(s.requests.filter(r => r.path.endsWith('_version')).map(r => r.status)).toEqual([404, 404])
+      expect(run.summary).not.toContain('Server version')
+    }
+  },
   {
     fault: 'order never finishes (timeout 3s)',
     sim: { runningMs: 1e9 },
@@ -117,15 +228,31 @@ const rows: Row[] = [
     fault: 'order fails on the server (PERMISSION_DENIED)',
     sim: { failWith: { code: 7, message: 'user may not export the user management' } },
     ok: false,
-    message: /^order [\w-]+ failed on the server: PERMISSION_DENIED: user may not export the user management$/,
+    message: /^order [\w-]+ failed on the server during "Pack ZIP": PERMISSION_DENIED: user may not export the user management$/,
     check: run => expect(run.outputs.state).toBe('STATE_FAILED')
   },
   {
-    fault: 'maintenance mode active',
-    sim: { maintenance: { active: true, reason: 'SERVER_SYNC', activatedAt: '2026-11-28T01:00:00Z' } },
+    fault: 'maintenance mode active (exports still run)',
+    sim: { maintenance: { active: true, reason: 'SERVER_SYNC', activatedAt: '2026-11-28T01:00:00Z', computerName: 'VDOG-SRV' } },
+    ok: true,
+    check: (run, s) => {
+      expect(s.count('GET /v1/status/maintenance_mode')).toBe(1)
+      expect(s.count('POST /v1/order')).toBe(1)
+      expect(run.stdout).toContain(
+        '::warning::octoplant is in maintenance mode (reason SERVER_SYNC: a server sync is running, since 2026-11-28T01:00:00Z, from VDOG-SRV). Check-ins are blocked'
+      )
+      expect(run.summary).toContain('| Maintenance mode | ⚠️ on: reason SERVER_SYNC')
+    }
+  },
+  {
+    fault: 'maintenance mode active and the server refuses the order',
+    sim: { maintenance: { active: true, reason: 'DISK_LOW', refusesExports: true } },
     ok: false,
-    message: /^octoplant is in maintenance mode \(reason SERVER_SYNC, since 2026-11-28T01:00:00Z\): no export can run now/,
-    check: (_, s) => expect(s.count('POST /v1/order')).toBe(0)
+    message: /^POST \/v1\/order failed: FAILED_PRECONDITION \(HTTP 400\): the server is in maintenance mode$/,
+    check: (run, s) => {
+      expect(s.count('POST /v1/order')).toBe(1)
+      expect(run.stdout).toContain('::warning::octoplant is in maintenance mode (reason DISK_LOW: the server is low on disk space')
+    }
   }
 ]
 

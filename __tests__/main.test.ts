@@ -92,7 +92,7 @@ describe('a run of the action', () => {
     const { core, deps } = setup(sim)
     await run(deps)
     const name = core.outputs['order-name']
-    expect(core.failed).toBe(`order ${name} failed on the server: INTERNAL: archive unreadable`)
+    expect(core.failed).toBe(`order ${name} failed on the server during "Pack ZIP": INTERNAL: archive unreadable`)
     expect(core.outputs.state).toBe('STATE_FAILED')
     expect(core.outputs['error-message']).toBe(core.failed)
     expect(sim.count('GET /v1/order/{name}/download')).toBe(0)

@@ -29784,7 +29784,7 @@ function defaultCallback(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(19668);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(88294);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 
@@ -29793,7 +29793,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 19668:
+/***/ 88294:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29885,8 +29885,6 @@ var external_node_crypto_ = __nccwpck_require__(77598);
 var promises_ = __nccwpck_require__(51455);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var lib = __nccwpck_require__(44942);
 ;// CONCATENATED MODULE: ./src/octoplant/protocol.ts
 // Wire-level facts of the octoplant Export API (see ../../spec and shared/octoplant-export-api.md).
 // This is the only module the simulator may share with the client: names and codes, no behaviour.
@@ -29936,9 +29934,13 @@ const API_PATHS = {
     orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
     cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
     downloadOf: (name) => `/v1/order/${encodeURIComponent(name)}/download`,
-    maintenanceMode: '/v1/status/maintenance_mode'
+    maintenanceMode: '/v1/status/maintenance_mode',
+    apiVersion: '/v1/status/api_version',
+    versiondogVersion: '/v1/status/versiondog_version'
 };
 
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(44942);
 ;// CONCATENATED MODULE: ./src/octoplant/request.ts
 
 
@@ -29999,8 +30001,14 @@ function createTransport(options) {
     const clock = options.clock ?? systemClock;
     const retry = options.retry ?? DEFAULT_RETRY;
     const random = options.random ?? Math.random;
-    async function sendOnce(o) {
-        options.signal?.throwIfAborted();
+    /** The transport's signal, and the call's own when it has one. */
+    function signalOf(o) {
+        if (!o.signal)
+            return options.signal;
+        return options.signal ? AbortSignal.any([options.signal, o.signal]) : o.signal;
+    }
+    async function sendOnce(o, signal) {
+        signal?.throwIfAborted();
         const headers = { accept: 'application/json' };
         if (o.token)
             headers.authorization = `Bearer ${o.token}`;
@@ -30015,45 +30023,49 @@ function createTransport(options) {
         }
         const url = options.baseUrl + o.path;
         try {
-            const res = await abortable(http.request(o.method, url, body, headers), options.signal);
+            const res = await abortable(http.request(o.method, url, body, headers), signal);
             return res.message;
         }
         catch (e) {
-            if (options.signal?.aborted)
-                throw abortReason(options.signal);
+            if (signal?.aborted)
+                throw abortReason(signal);
             throw describeNetworkError(e, url);
         }
     }
     /** Runs one call, again after a transient fault, as the policy above allows. */
     async function withRetries(o, call) {
         const idempotent = o.idempotent ?? o.method === 'GET';
+        const attempts = Math.min(retry.attempts, o.attempts ?? Infinity);
+        const signal = signalOf(o);
         for (let attempt = 1;; attempt++) {
             try {
-                return await call();
+                return await call(signal);
             }
             catch (raw) {
-                if (options.signal?.aborted)
-                    throw abortReason(options.signal);
+                if (signal?.aborted)
+                    throw abortReason(signal);
                 const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
                 if (!mayRetry(e, idempotent))
                     throw e;
-                if (attempt >= retry.attempts)
+                if (attempts === 1)
+                    throw e;
+                if (attempt >= attempts)
                     throw withNote(e, `gave up after ${attempt} attempts`);
                 const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
                 const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff);
                 if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
                     throw withNote(e, `no time left to retry before the timeout`);
                 }
-                options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${retry.attempts})`);
-                await clock.sleep(delay, options.signal);
+                options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`);
+                await clock.sleep(delay, signal);
             }
         }
     }
     return {
         json(o) {
-            return withRetries(o, async () => {
-                const res = await sendOnce(o);
-                const text = await readBounded(res, maxJsonBytes, options.signal);
+            return withRetries(o, async (signal) => {
+                const res = await sendOnce(o, signal);
+                const text = await readBounded(res, maxJsonBytes, signal);
                 if (!isSuccess(res.statusCode))
                     throw decodeError(res, text, o);
                 try {
@@ -30065,10 +30077,10 @@ function createTransport(options) {
             });
         },
         stream(o) {
-            return withRetries(o, async () => {
-                const res = await sendOnce(o);
+            return withRetries(o, async (signal) => {
+                const res = await sendOnce(o, signal);
                 if (!isSuccess(res.statusCode)) {
-                    const text = await readBounded(res, maxJsonBytes, options.signal).catch(() => '');
+                    const text = await readBounded(res, maxJsonBytes, signal).catch(() => '');
                     throw decodeError(res, text, o);
                 }
                 const length = Number(res.headers['content-length']);
@@ -30143,12 +30155,13 @@ function decodeError(res, text, o) {
     }
     const s = rpcStatusOf(parsed);
     if (s && (s.code !== undefined || s.message)) {
-        const name = s.code !== undefined ? grpcCodeName(s.code) : `HTTP ${status}`;
-        return new OctoplantError(`${where} failed: ${name} (HTTP ${status}): ${s.message || '(no message)'}`, status, s.code, transient, wait);
+        const name = s.code !== undefined ? `${grpcCodeName(s.code)} (HTTP ${status})` : `HTTP ${status}`;
+        return new OctoplantError(`${where} failed: ${name}: ${s.message || '(no message)'}`, status, s.code, transient, wait);
     }
     return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait);
 }
-/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways). */
+/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
+ *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
 function rpcStatusOf(value) {
     if (typeof value !== 'object' || value === null)
         return undefined;
@@ -30156,7 +30169,8 @@ function rpcStatusOf(value) {
     if (typeof v.error === 'object' && v.error !== null)
         return rpcStatusOf(v.error);
     const code = typeof v.code === 'number' ? v.code : undefined;
-    const message = typeof v.message === 'string' ? v.message : typeof v.error === 'string' ? v.error : undefined;
+    const oauth2 = typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined;
+    const message = typeof v.message === 'string' && v.message ? v.message : oauth2;
     return code === undefined && message === undefined ? undefined : { code, message };
 }
 function describeNonJson(res, text) {
@@ -30356,6 +30370,12 @@ function asZipError(e) {
 ;// CONCATENATED MODULE: ./src/download.ts
 // Streams the export to disk, hashing on the way, then verifies the ZIP before it takes its final
 // name: the file at the returned path is only ever a complete, verified ZIP.
+//
+// grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
+// marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
+// {"error": {…}} + delimiter. So the bytes after the ZIP's end record may be a delimiter: they are
+// held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
+// after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
 
 
 
@@ -30363,34 +30383,116 @@ function asZipError(e) {
 
 
 
+
+/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
+const MAX_HELD = 64;
+const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
 /** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
 const WRITE_HIGH_WATER_MARK = 1024 * 1024;
-async function saveZip(body, file, contentLength, signal) {
+async function saveZip(body, file, contentLength, signal, logger) {
     await (0,promises_.mkdir)(external_node_path_.dirname(file), { recursive: true });
     const partial = `${file}.partial`;
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let size = 0;
+    /** Delimiter-like bytes at the end of what arrived so far, not yet hashed or written. */
+    let held = Buffer.alloc(0);
     const started = performance.now();
     try {
         await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* (source) {
+            const pass = (bytes) => {
+                hash.update(bytes);
+                size += bytes.length;
+                return bytes;
+            };
             for await (const chunk of source) {
-                hash.update(chunk);
-                size += chunk.length;
-                yield chunk;
+                let cut = chunk.length;
+                while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
+                    cut--;
+                if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
+                    held = Buffer.concat([held, chunk]);
+                    continue;
+                }
+                if (held.length)
+                    yield pass(held);
+                if (cut === 0) {
+                    held = Buffer.alloc(0);
+                    yield pass(chunk);
+                    continue;
+                }
+                yield pass(chunk.subarray(0, cut));
+                held = Buffer.from(chunk.subarray(cut));
             }
         }, (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_HIGH_WATER_MARK }), { signal });
-        if (contentLength !== undefined && size !== contentLength) {
-            throw new InvalidZipError(`the download ended after ${size} of ${contentLength} bytes`);
+        if (contentLength !== undefined && size + held.length !== contentLength) {
+            throw new InvalidZipError(`the download ended after ${size + held.length} of ${contentLength} bytes`);
+        }
+        let droppedTrailer = 0;
+        if (held.length) {
+            if (await endsAtEndRecord(partial, size)) {
+                droppedTrailer = held.length;
+                logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
+            }
+            else {
+                // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
+                await (0,promises_.appendFile)(partial, held);
+                hash.update(held);
+                size += held.length;
+            }
         }
         const streamed = performance.now();
-        const report = await inspectZip(partial);
+        const report = await inspectZip(partial).catch(async (e) => {
+            throw (await streamErrorAtEnd(partial, size)) ?? e;
+        });
         await (0,promises_.rename)(partial, file);
         const verifyMs = performance.now() - streamed;
-        return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs };
+        return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer };
     }
     catch (e) {
         await (0,promises_.rm)(partial, { force: true });
         throw e;
+    }
+}
+/** The ZIP's end-of-central-directory record (22 bytes and its comment) ends exactly at `size`. */
+async function endsAtEndRecord(file, size) {
+    const tail = await readTail(file, size, 22 + 0xffff);
+    for (let i = tail.length - 22; i >= 0; i--) {
+        if (tail.readUInt32LE(i) === 0x06054b50 && i + 22 + tail.readUInt16LE(i + 20) === tail.length)
+            return true;
+    }
+    return false;
+}
+/** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the
+ *  body, as an error that says so; undefined when the end is anything else. */
+async function streamErrorAtEnd(file, size) {
+    const tail = await readTail(file, size, 16 * 1024);
+    const text = tail.toString('latin1').trimEnd();
+    if (!text.endsWith('}'))
+        return undefined;
+    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
+        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
+            continue;
+        try {
+            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
+            if (!status)
+                return undefined;
+            return new InvalidZipError(`the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message || '(no message)'}`);
+        }
+        catch {
+            continue;
+        }
+    }
+    return undefined;
+}
+async function readTail(file, size, most) {
+    const length = Math.min(size, most);
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const buffer = Buffer.alloc(length);
+        await handle.read(buffer, 0, length, size - length);
+        return buffer;
+    }
+    finally {
+        await handle.close();
     }
 }
 /** Stream errors of a body cut mid-way: the export is fetched again. */
@@ -30407,7 +30509,7 @@ async function downloadZip(open, file, o = {}) {
     for (let attempt = 1;; attempt++) {
         try {
             const { body, contentLength } = await open();
-            return { ...(await saveZip(body, file, contentLength, o.signal)), attempts: attempt };
+            return { ...(await saveZip(body, file, contentLength, o.signal, o.logger)), attempts: attempt };
         }
         catch (e) {
             if (o.signal?.aborted)
@@ -31281,16 +31383,10 @@ class OctoplantClient {
         // Asking for a token twice is harmless: the call may be repeated.
         return this.options.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true });
     }
-    /** The server's maintenance mode; undefined when the server has no such endpoint. */
-    async maintenanceMode() {
-        try {
-            return await this.authorized(token => this.options.transport.json({ method: 'GET', path: API_PATHS.maintenanceMode, token }));
-        }
-        catch (e) {
-            if (e instanceof OctoplantError && [404, 405, 501].includes(e.httpStatus))
-                return undefined;
-            throw e;
-        }
+    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
+     *  not a reason to sign in again. */
+    status(path, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), false);
     }
     /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
      *  and an ambiguous failure says so. */
@@ -31317,14 +31413,14 @@ class OctoplantClient {
     }
     /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
      *  a second 401 in a row is final. */
-    async authorized(call) {
+    async authorized(call, renewOn401 = true) {
         if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
             await this.authenticate();
         try {
             return await call(this.token);
         }
         catch (e) {
-            if (!(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED))
+            if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED))
                 throw e;
             await this.authenticate();
             return call(this.token);
@@ -31414,12 +31510,23 @@ async function waitForOrder(o) {
         await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
     }
 }
+/** The order is over: `done` says so (the vendor's own loop waits for it alone), or it failed — a
+ *  failed order never recovers, so STATE_FAILED ends the wait even while `done` still says false.
+ *  STATE_SUCCEEDED with `done: false` is polled again. */
 function isDone(op) {
-    const state = op.metadata?.state;
-    return op.done === true || state === 'STATE_SUCCEEDED' || state === 'STATE_FAILED';
+    return op.done === true || op.metadata?.state === 'STATE_FAILED';
 }
+/** Done and succeeded, as the vendor's page has it: `done: true` with STATE_SUCCEEDED (or, where a
+ *  server sends no state, a response and no error). */
 function succeeded(op) {
-    return op.metadata?.state === 'STATE_SUCCEEDED' || (op.done === true && !op.error && op.metadata?.state !== 'STATE_FAILED');
+    if (op.done !== true || hasError(op))
+        return false;
+    const state = op.metadata?.state;
+    return state === 'STATE_SUCCEEDED' || (!state && !!op.response);
+}
+/** An error result with a code other than OK or a message (protojson may write `"error": null`). */
+function hasError(op) {
+    return !!op.error && (!!op.error.code || !!op.error.message);
 }
 function toCount(v) {
     const n = typeof v === 'string' ? Number(v) : v;
@@ -31450,7 +31557,73 @@ function formatDuration(ms) {
     return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
 }
 
+;// CONCATENATED MODULE: ./src/preflight.ts
+
+/** A probe that takes longer than this is left out. */
+const PROBE_TIMEOUT_MS = 10_000;
+/** The spec's MaintenanceReason values, in words. */
+const REASONS = {
+    PLAIN: 'switched on by a user',
+    ARCHIVE_MANAGER: 'the archive manager is modifying the server archive',
+    SERVER_SYNC: 'a server sync is running',
+    PARALLELSERVER_LOSS: 'the parallel server cannot be reached',
+    DISK_LOW: 'the server is low on disk space'
+};
+/** Reads the three status calls at once; each failure is a debug line. */
+async function lookAtServer(client, logger, timeoutMs = PROBE_TIMEOUT_MS) {
+    const probe = async (path) => {
+        try {
+            return await client.status(path, AbortSignal.timeout(timeoutMs));
+        }
+        catch (e) {
+            logger.debug(`optional GET ${path} not read, carrying on: ${e.message}`);
+            return undefined;
+        }
+    };
+    const [api, versiondog, maintenance] = await Promise.all([
+        probe(API_PATHS.apiVersion),
+        probe(API_PATHS.versiondogVersion),
+        probe(API_PATHS.maintenanceMode)
+    ]);
+    const info = {
+        apiVersion: textOf(api?.version),
+        versiondogVersion: textOf(versiondog?.version),
+        maintenance: maintenance?.active === true ? maintenance : undefined
+    };
+    const versions = describeVersions(info);
+    if (versions)
+        logger.info(`Server: ${versions}.`);
+    if (info.maintenance) {
+        logger.warning(`octoplant is in maintenance mode (${describeMaintenance(info.maintenance)}). Check-ins are blocked in this mode but reads still work, ` +
+            'so the export is ordered anyway; if the server refuses it, its own message follows.');
+    }
+    return info;
+}
+/** "octoplant API 1.2.0, versiondog 10.1.0", or '' when neither is known. */
+function describeVersions(info) {
+    return [info.apiVersion && `octoplant API ${info.apiVersion}`, info.versiondogVersion && `versiondog ${info.versiondogVersion}`]
+        .filter(Boolean)
+        .join(', ');
+}
+/** "reason DISK_LOW: the server is low on disk space, since …, from PC-7, by user <uuid>" */
+function describeMaintenance(m) {
+    const reason = textOf(m.reason) ?? 'UNSPECIFIED';
+    return [
+        `reason ${reason}${REASONS[reason] ? `: ${REASONS[reason]}` : ''}`,
+        textOf(m.activatedAt) && `since ${m.activatedAt}`,
+        textOf(m.computerName) && `from ${m.computerName}`,
+        textOf(m.activatedBy?.id?.data) && `by user ${m.activatedBy?.id?.data}`
+    ]
+        .filter(Boolean)
+        .join(', ');
+}
+/** A non-empty string, or undefined (protojson writes unset strings as "" and messages as null). */
+function textOf(v) {
+    return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
+
 
 const MAX_ENTRY_ROWS = 100;
 const MAX_CONTENTS_CHARS = 20_000;
@@ -31461,6 +31634,8 @@ function renderSummary(r) {
         lines.push(`> ${cell(r.error)}`, '');
     const rows = [
         ['Server', code(r.server)],
+        ...(r.serverInfo && describeVersions(r.serverInfo) ? [['Server version', cell(describeVersions(r.serverInfo))]] : []),
+        ...(r.serverInfo?.maintenance ? [['Maintenance mode', `⚠️ on: ${cell(describeMaintenance(r.serverInfo.maintenance))}`]] : []),
         ['Order', r.orderName ? `${code(r.orderName)}${r.resumed ? ' (resumed)' : ''}` : '—'],
         ['Final state', r.state ? code(r.state) : '—']
     ];
@@ -31532,6 +31707,7 @@ function code(text) {
 // The run, top to bottom as the design draws it:
 // inputs → octoplant client → poller → download (+verify) → artifact → outputs & summary.
 // Side effects come in through RunDeps; defaultDeps() binds them to the real runner.
+
 
 
 
@@ -31636,11 +31812,12 @@ function readInputs(deps) {
         core.warning('server-url uses plain http://: the password crosses the network unencrypted.');
     return inputs;
 }
-/** Octoplant client: sign in, then place the order (after a look at maintenance mode) or take the
- *  named one. Sets order-name and state as soon as they are known. */
+/** Octoplant client: sign in, look at the server (versions, maintenance mode: informs, never
+ *  blocks), then place the order or take the named one. Sets order-name and state as soon as they are known. */
 async function placeOrResume(client, inputs, state, { core }) {
     await client.authenticate();
     core.info(`Signed in as ${inputs.username}.`);
+    state.report.serverInfo = await lookAtServer(client, loggerOf(core));
     let name;
     if (inputs.orderName) {
         name = inputs.orderName;
@@ -31648,10 +31825,6 @@ async function placeOrResume(client, inputs, state, { core }) {
         core.info(`Resuming order ${name}; no new order is placed.`);
     }
     else {
-        const maintenance = await client.maintenanceMode();
-        if (maintenance?.active) {
-            throw new Error(`octoplant is in maintenance mode (reason ${maintenance.reason ?? 'UNSPECIFIED'}${maintenance.activatedAt ? `, since ${maintenance.activatedAt}` : ''}${maintenance.computerName ? `, set from ${maintenance.computerName}` : ''}): no export can run now. Try again when it is over.`);
-        }
         core.info(`Ordering: ${JSON.stringify(inputs.exportContents)}`);
         const placed = await client.placeOrder(inputs.exportContents);
         if (!placed.name)
@@ -31684,7 +31857,8 @@ async function waitUntilDone(client, name, deadline, signal, state, { core, cloc
     const op = result.operation;
     if (!succeeded(op)) {
         const e = op.error;
-        throw new Error(`order ${name} failed on the server: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`);
+        const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : '';
+        throw new Error(`order ${name} failed on the server${during}: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`);
     }
 }
 /** Download: stream to disk, hash, verify (fetched again when broken); extract when asked. */

@@ -53,23 +53,19 @@ export function resetConnection(route: string, times: number, o: { afterBody?: b
   })
 }
 
-/** Sends the first `bytes` of the ZIP under the full Content-Length, then drops the connection. */
+/** Sends the first `bytes` of the download (framed as the simulator frames it), then drops the connection. */
 export function truncatedDownload(times: number, bytes: number): Interceptor {
   return firstOf('GET /v1/order/{name}/download', times, async (_req, res, _r, ctx) => {
-    const zip = ctx.zipOf(ctx.order!)
-    const whole = await buffer(zip.stream as Readable)
-    res.writeHead(200, { 'content-type': 'application/zip', 'content-length': whole.length })
-    res.write(whole.subarray(0, bytes), () => res.socket?.destroy())
+    ctx.sendDownload(res, await buffer(ctx.zipOf(ctx.order!).stream as Readable), { cutAfter: bytes })
     return true
   })
 }
 
-/** The whole ZIP, then a grpc-gateway error JSON, as when a stream fails after the 200 header. */
-export function errorAfterZip(times: number): Interceptor {
+/** The whole ZIP, then a stream error as grpc-gateway writes one after the 200 header:
+ *  {"error": {code, message, details}} and the delimiter. */
+export function errorAfterZip(times: number, error = { code: GrpcCode.INTERNAL, message: 'stream terminated' }): Interceptor {
   return firstOf('GET /v1/order/{name}/download', times, async (_req, res, _r, ctx) => {
-    const whole = await buffer(ctx.zipOf(ctx.order!).stream as Readable)
-    res.writeHead(200, { 'content-type': 'application/zip' })
-    res.end(Buffer.concat([whole, Buffer.from(JSON.stringify({ error: { code: GrpcCode.INTERNAL, message: 'stream terminated', details: [] } }))]))
+    ctx.sendDownload(res, await buffer(ctx.zipOf(ctx.order!).stream as Readable), { streamError: error })
     return true
   })
 }
@@ -80,8 +76,7 @@ export function corruptDownload(times: number): Interceptor {
     const whole = Buffer.from(await buffer(ctx.zipOf(ctx.order!).stream as Readable))
     const at = whole.indexOf('contents.json') + 40
     whole[at] ^= 0xff
-    res.writeHead(200, { 'content-type': 'application/zip', 'content-length': whole.length })
-    res.end(whole)
+    ctx.sendDownload(res, whole)
     return true
   })
 }

@@ -1,8 +1,16 @@
 // A simulator of the octoplant Export API, faithful to shared/octoplant-export-api.md and the
 // Swagger spec (spec/): grpc-gateway error bodies and statuses, the password grant with the
 // published client, orders moving PENDING → RUNNING → SUCCEEDED/FAILED over time with ExportState
-// metadata (int64 counters as strings), cancel, and a streamed ZIP download. Unknown exportContents
-// keys are ignored silently, as the gateway does. It shares only protocol names with the action.
+// metadata (int64 counters as strings), cancel, the status calls, and a streamed ZIP download.
+// Unknown exportContents keys are ignored silently, as the gateway does. It shares only protocol
+// names with the action.
+//
+// Defaults follow stock grpc-gateway (runtime/handler.go, marshal_jsonpb.go): every field written
+// (EmitUnpopulated: `"error": null`, `"currentSubProcess": ""`), the download chunked with no
+// Content-Length and the stream delimiter "\n" after each HttpBody message (the whole ZIP is one
+// message unless messageBytes says otherwise), an error after the 200 header written as
+// `{"error": {…}}` + delimiter, 501 UNIMPLEMENTED for a wrong method, 404 for an unknown path.
+// Where the evidence leaves a behaviour open, an option produces each form it allows.
 //
 // Fault injection: `intercept(fn)` lets a test take over any request before the simulator answers.
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -11,6 +19,8 @@ import { stat } from 'node:fs/promises'
 import * as http from 'node:http'
 import * as https from 'node:https'
 import type { AddressInfo } from 'node:net'
+import type { Readable } from 'node:stream'
+import { buffer } from 'node:stream/consumers'
 import { EXPORT_KINDS, type OptionType } from '../src/octoplant/export-schema.js'
 import {
   GrpcCode,
@@ -39,14 +49,44 @@ export interface SimulatorOptions {
   failWith?: { code: number; message: string }
   /** Extra bytes in each export (a payload.bin entry). */
   payloadBytes?: number
-  /** Deflate entries and stream without Content-Length (default), or store them and send it. */
+  /** Deflate the entries (default) or store them. */
   compress?: boolean
+  /** How the download is framed: 'gateway' (default: chunked, `delimiter` after each message, stream
+   *  errors as {"error": …}) or 'content-length' (one plain body with its length, as a proxy that
+   *  buffers might send it). */
+  downloadFraming?: 'gateway' | 'content-length'
+  /** The marshaler's stream delimiter: "\n" in stock grpc-gateway; '' where a server overrides it. */
+  delimiter?: string
+  /** Bytes per HttpBody message of the download stream (default: the whole ZIP in one message). */
+  messageBytes?: number
+  /** Write every field as protobuf JSON does by default (EmitUnpopulated), or only the set ones. */
+  emitUnpopulated?: boolean
+  /** The token answer: RFC 6749 fields (default), or only access_token as the vendor's client reads. */
+  tokenAnswer?: 'rfc6749' | 'access-token-only'
+  /** Token errors as a google.rpc.Status (default) or in OAuth2 form ({error, error_description}). */
+  tokenErrors?: 'grpc' | 'oauth2'
+  /** GET /v1/status/api_version and versiondog_version; null: not there (an older server, 404). */
+  apiVersion?: string | null
+  versiondogVersion?: string | null
+  /** Users who may export but not read the status calls (403 PERMISSION_DENIED). */
+  statusDeniedTo?: string[]
   /** expires_in of tokens, seconds; tokens really expire after it. */
   tokenLifetimeSec?: number
   issueRefreshTokens?: boolean
   /** What a poll of an unknown order answers: STATE_UNSPECIFIED (as the vendor documents) or 404. */
   unknownOrder?: 'unspecified' | 'not-found'
-  maintenance?: { active: boolean; reason?: string; activatedAt?: string }
+  /** Maintenance mode. Exports still run in it (reads work in maintenance mode) unless
+   *  `refusesExports`, which models a server that refuses new orders with FAILED_PRECONDITION. */
+  maintenance?: {
+    active: boolean
+    /** One of the spec's MaintenanceReason values. */
+    reason?: 'UNSPECIFIED' | 'PLAIN' | 'ARCHIVE_MANAGER' | 'SERVER_SYNC' | 'PARALLELSERVER_LOSS' | 'DISK_LOW'
+    activatedAt?: string
+    /** The uuid of the user who switched it on. */
+    activatedBy?: string
+    computerName?: string
+    refusesExports?: boolean
+  }
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number
   /** A token stops working after this many uses (tokens that expire during a long poll). */
@@ -75,6 +115,9 @@ export interface InterceptContext {
   order?: SimulatedOrder
   /** The export ZIP of an order, as the download would stream it. */
   zipOf(order: SimulatedOrder): { stream: NodeJS.ReadableStream; size: Promise<number | undefined> }
+  /** Sends these bytes as the simulator frames a download (see downloadFraming), then an optional
+   *  stream error; `cutAfter` drops the connection after that many bytes of the body. */
+  sendDownload(res: http.ServerResponse, bytes: Buffer, o?: { streamError?: { code: number; message: string }; cutAfter?: number }): void
 }
 
 /** Takes over a request when it returns true (fault injection; see faults.ts). */
@@ -106,9 +149,27 @@ const DEFAULT_USERS: Record<string, string> = { versiondog: 'change-it' }
 const SYSTEM_ID = 'SIM-0001'
 const LICENSE = 'SIM-LICENSE-42'
 const SUBPROCESS_NAMES = ['Collect components', 'Read archive', 'Write export files', 'Pack ZIP']
+/** An ExportState with every field unset, as protojson writes it with EmitUnpopulated. */
+const EMPTY_STATE = { name: '', systemId: '', licenseSerialNumber: '', currentSubProcess: '', finishedSubProcesses: '0', openSubProcesses: '0' }
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  const o = { pendingMs: 300, runningMs: 1000, subProcesses: 4, compress: true, tokenLifetimeSec: 3600, unknownOrder: 'unspecified', ...options } as const
+  const o = {
+    pendingMs: 300,
+    runningMs: 1000,
+    subProcesses: 4,
+    compress: true,
+    downloadFraming: 'gateway',
+    delimiter: '\n',
+    messageBytes: Infinity,
+    emitUnpopulated: true,
+    tokenAnswer: 'rfc6749',
+    tokenErrors: 'grpc',
+    apiVersion: '1.2.0-release-5-c845dda7',
+    versiondogVersion: '10.1.0-acf932ab',
+    tokenLifetimeSec: 3600,
+    unknownOrder: 'unspecified',
+    ...options
+  } as const
   const users = options.users ?? DEFAULT_USERS
   const tokens = new Map<string, { user: string; expiresAt: number; uses: number }>()
   const refreshTokens = new Map<string, string>()
@@ -120,13 +181,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const stateOf = (order: SimulatedOrder, now = Date.now()): { state: OrderState; finished: number; current?: string } => {
     const age = (order.cancelledAt ?? now) - order.createdAt
     const progress = Math.min(o.subProcesses, Math.max(0, Math.floor(((age - o.pendingMs) / Math.max(1, o.runningMs)) * o.subProcesses)))
-    if (order.cancelledAt !== undefined) return { state: 'STATE_FAILED', finished: progress }
+    const at = SUBPROCESS_NAMES[progress % SUBPROCESS_NAMES.length]
+    // currentSubProcess is "returned on states RUNNING and ERROR" (the spec).
+    if (order.cancelledAt !== undefined) return { state: 'STATE_FAILED', finished: progress, current: at }
     if (age < o.pendingMs) return { state: 'STATE_PENDING', finished: 0 }
     if (age < o.pendingMs + o.runningMs) {
       const finished = Math.min(o.subProcesses - 1, progress)
       return { state: 'STATE_RUNNING', finished, current: SUBPROCESS_NAMES[finished % SUBPROCESS_NAMES.length] }
     }
-    return { state: o.failWith ? 'STATE_FAILED' : 'STATE_SUCCEEDED', finished: o.subProcesses }
+    if (o.failWith) return { state: 'STATE_FAILED', finished: o.subProcesses - 1, current: SUBPROCESS_NAMES[(o.subProcesses - 1) % SUBPROCESS_NAMES.length] }
+    return { state: 'STATE_SUCCEEDED', finished: o.subProcesses }
   }
 
   const operationOf = (order: SimulatedOrder): Operation => {
@@ -139,18 +203,27 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         systemId: SYSTEM_ID,
         licenseSerialNumber: LICENSE,
         state,
-        ...(current ? { currentSubProcess: current } : {}),
+        currentSubProcess: current ?? '',
         finishedSubProcesses: String(finished),
         openSubProcesses: String(o.subProcesses - finished)
       },
-      done
+      done,
+      error: null,
+      response: null
     }
     if (state === 'STATE_FAILED') {
       op.error = order.cancelledAt !== undefined ? { code: GrpcCode.CANCELLED, message: 'the export was cancelled', details: [] } : { ...o.failWith!, details: [] }
     } else if (state === 'STATE_SUCCEEDED') {
       op.response = { name: order.name }
     }
-    return op
+    return protoJson(op)
+  }
+
+  /** As protojson writes a message: every field with EmitUnpopulated (the gateway's default), else
+   *  only the set ones (no empty strings, zero counters, false or null). */
+  function protoJson<T>(value: T): T {
+    if (o.emitUnpopulated) return value
+    return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (v === null || v === '' || v === '0' || v === false ? undefined : v))) as T
   }
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -163,24 +236,38 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     try {
       const name = decodeURIComponent(url.pathname.split('/')[3] ?? '')
       const order = orders.get(name)
-      const context: InterceptContext = { order, zipOf }
+      const context: InterceptContext = { order, zipOf, sendDownload }
       for (const fn of interceptors) if (await fn(req, res, route, context)) return
       const body = await readBody(req)
+      // grpc-gateway's routing: an unknown path is 404 NOT_FOUND, a known path with another method
+      // 501 UNIMPLEMENTED ("Method Not Allowed"), before any handler runs.
+      if (route === 'unknown') return sendStatus(res, GrpcCode.NOT_FOUND, 'Not Found')
+      if (!ROUTES.includes(route)) return sendStatus(res, GrpcCode.UNIMPLEMENTED, 'Method Not Allowed')
       if (route === 'POST /v1/oauth2/token') return token(body, req, res)
-      if (route === 'GET /v1/status/maintenance_mode') return sendJson(res, 200, o.maintenance ?? { active: false })
-      if (!route.startsWith('GET /v1/order') && !route.startsWith('POST /v1/order')) {
-        return sendStatus(res, GrpcCode.NOT_FOUND, 'Not Found', route === 'unknown' ? 404 : 405)
-      }
+      if (route === 'GET /v1/status/api_version' && o.apiVersion === null) return sendStatus(res, GrpcCode.NOT_FOUND, 'Not Found')
+      if (route === 'GET /v1/status/versiondog_version' && o.versiondogVersion === null) return sendStatus(res, GrpcCode.NOT_FOUND, 'Not Found')
       const user = authenticated(req)
-      if (!user) return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid or expired access token')
+      if (!user) return sendError(res, route, GrpcCode.UNAUTHENTICATED, 'invalid or expired access token')
+      if (route.startsWith('GET /v1/status/') && o.statusDeniedTo?.includes(user)) {
+        return sendStatus(res, GrpcCode.PERMISSION_DENIED, `user ${user} lacks the right to read the server status`)
+      }
       switch (route) {
+        case 'GET /v1/status/maintenance_mode':
+          return sendJson(res, 200, maintenanceMode())
+        case 'GET /v1/status/api_version':
+          return sendJson(res, 200, { version: o.apiVersion })
+        case 'GET /v1/status/versiondog_version':
+          return sendJson(res, 200, { version: o.versiondogVersion })
         case 'POST /v1/order':
+          if (o.maintenance?.active && o.maintenance.refusesExports) {
+            return sendStatus(res, GrpcCode.FAILED_PRECONDITION, 'the server is in maintenance mode')
+          }
           return placeOrder(body, res)
         case 'GET /v1/order/{name}':
           if (!order) {
             return o.unknownOrder === 'not-found'
               ? sendStatus(res, GrpcCode.NOT_FOUND, `order ${name} not found`)
-              : sendJson(res, 200, { name, metadata: { state: 'STATE_UNSPECIFIED' }, done: false })
+              : sendJson(res, 200, protoJson({ name, metadata: { ...EMPTY_STATE, state: 'STATE_UNSPECIFIED' }, done: false, error: null, response: null }))
           }
           return sendJson(res, 200, operationOf(order))
         case 'POST /v1/order/{name}/cancel':
@@ -189,13 +276,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           if (!['STATE_SUCCEEDED', 'STATE_FAILED'].includes(stateOf(order).state)) order.cancelledAt ??= Date.now()
           return sendJson(res, 200, {})
         case 'GET /v1/order/{name}/download':
-          if (!order) return sendStatus(res, GrpcCode.NOT_FOUND, `order ${name} not found`)
+          if (!order) return sendError(res, route, GrpcCode.NOT_FOUND, `order ${name} not found`)
           if (stateOf(order).state !== 'STATE_SUCCEEDED') {
-            return sendStatus(res, GrpcCode.FAILED_PRECONDITION, `order ${name} is ${stateOf(order).state}; only a succeeded export can be downloaded`)
+            return sendError(res, route, GrpcCode.FAILED_PRECONDITION, `order ${name} is ${stateOf(order).state}; only a succeeded export can be downloaded`)
           }
           return download(order, res)
-        default:
-          return sendStatus(res, GrpcCode.UNIMPLEMENTED, 'Method Not Allowed', 405)
       }
     } catch (e) {
       if (!res.headersSent) sendStatus(res, GrpcCode.INTERNAL, (e as Error).message)
@@ -204,28 +289,34 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
 
   function token(body: string, req: http.IncomingMessage, res: http.ServerResponse) {
+    /** A token error as a google.rpc.Status, or as RFC 6749 §5.2 has it (400, or 401 for the client). */
+    const refuse = (code: number, oauth2: string, message: string) =>
+      o.tokenErrors === 'oauth2'
+        ? sendJson(res, oauth2 === 'invalid_client' ? 401 : 400, { error: oauth2, error_description: message })
+        : sendStatus(res, code, message)
     if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {
-      return sendStatus(res, GrpcCode.INVALID_ARGUMENT, 'expected an application/x-www-form-urlencoded body')
+      return refuse(GrpcCode.INVALID_ARGUMENT, 'invalid_request', 'expected an application/x-www-form-urlencoded body')
     }
     const form = new URLSearchParams(body)
     if (form.get('client_id') !== PUBLIC_CLIENT_ID || form.get('client_secret') !== PUBLIC_CLIENT_SECRET) {
-      return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid client')
+      return refuse(GrpcCode.UNAUTHENTICATED, 'invalid_client', 'invalid client')
     }
     let user: string | undefined
     if (form.get('grant_type') === 'password') {
       const u = form.get('username') ?? ''
-      if (!(u in users) || users[u] !== form.get('password')) return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid username or password')
+      if (!(u in users) || users[u] !== form.get('password')) return refuse(GrpcCode.UNAUTHENTICATED, 'invalid_grant', 'invalid username or password')
       user = u
     } else if (form.get('grant_type') === 'refresh_token' && o.issueRefreshTokens) {
       user = refreshTokens.get(form.get('refresh_token') ?? '')
-      if (!user) return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid refresh token')
+      if (!user) return refuse(GrpcCode.UNAUTHENTICATED, 'invalid_grant', 'invalid refresh token')
     } else {
-      return sendStatus(res, GrpcCode.INVALID_ARGUMENT, `unsupported grant_type "${form.get('grant_type')}"`)
+      return refuse(GrpcCode.INVALID_ARGUMENT, 'unsupported_grant_type', `unsupported grant_type "${form.get('grant_type')}"`)
     }
     const access = randomBytes(24).toString('base64url')
     issuedTokens.push(access)
     tokens.set(access, { user, expiresAt: Date.now() + o.tokenLifetimeSec * 1000, uses: 0 })
-    const answer: Record<string, unknown> = { access_token: access, token_type: 'Bearer', expires_in: o.tokenLifetimeSec }
+    const answer: Record<string, unknown> =
+      o.tokenAnswer === 'access-token-only' ? { access_token: access } : { access_token: access, token_type: 'Bearer', expires_in: o.tokenLifetimeSec }
     if (o.issueRefreshTokens) {
       const refresh = randomBytes(24).toString('base64url')
       issuedTokens.push(refresh)
@@ -279,13 +370,62 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     })
   }
 
+  function maintenanceMode() {
+    const m = o.maintenance
+    if (!m?.active) return protoJson({ active: false, activatedAt: null, activatedBy: null, computerName: '', reason: 'UNSPECIFIED' })
+    return protoJson({
+      active: true,
+      activatedAt: m.activatedAt ?? new Date().toISOString(),
+      activatedBy: m.activatedBy ? { id: { data: m.activatedBy } } : null,
+      computerName: m.computerName ?? '',
+      reason: m.reason ?? 'UNSPECIFIED'
+    })
+  }
+
+  /** An error of a route: the download is a server stream, whose errors the gateway writes as
+   *  {"error": …} + delimiter (with the code's HTTP status, as nothing was sent yet). */
+  function sendError(res: http.ServerResponse, route: string, code: number, message: string) {
+    if (route !== 'GET /v1/order/{name}/download' || o.downloadFraming !== 'gateway') return sendStatus(res, code, message)
+    res.writeHead(HTTP_STATUS_OF_GRPC_CODE[code] ?? 500, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+    res.end(JSON.stringify({ error: { code, message, details: [] } }) + o.delimiter)
+  }
+
   function download(order: SimulatedOrder, res: http.ServerResponse) {
     order.downloads++
     const zip = zipOf(order)
-    void zip.size.then(size => {
-      res.writeHead(200, { 'content-type': 'application/zip', ...(size !== undefined ? { 'content-length': size } : {}) })
-      zip.stream.pipe(res)
-    })
+    if (o.downloadFraming === 'content-length') {
+      void zip.size.then(async size => {
+        if (size === undefined) return sendDownload(res, await streamBuffer(zip.stream))
+        res.writeHead(200, { 'content-type': 'application/zip', 'content-length': size })
+        zip.stream.pipe(res)
+      })
+      return
+    }
+    if (o.messageBytes !== Infinity) return void streamBuffer(zip.stream).then(bytes => sendDownload(res, bytes))
+    // Stock grpc-gateway: chunked, the HttpBody message (here the whole ZIP) followed by the delimiter.
+    res.writeHead(200, { 'content-type': 'application/zip', 'transfer-encoding': 'chunked' })
+    zip.stream.on('end', () => res.end(o.delimiter))
+    zip.stream.pipe(res, { end: false })
+  }
+
+  function sendDownload(res: http.ServerResponse, bytes: Buffer, f: { streamError?: { code: number; message: string }; cutAfter?: number } = {}) {
+    let body: Buffer
+    if (o.downloadFraming === 'content-length') {
+      res.writeHead(200, { 'content-type': 'application/zip', 'content-length': bytes.length })
+      body = bytes
+    } else {
+      res.writeHead(200, { 'content-type': 'application/zip', 'transfer-encoding': 'chunked' })
+      const parts: Buffer[] = []
+      const step = o.messageBytes === Infinity ? Math.max(1, bytes.length) : o.messageBytes
+      for (let at = 0; at < bytes.length; at += step) parts.push(bytes.subarray(at, at + step), Buffer.from(o.delimiter))
+      if (f.streamError) parts.push(Buffer.from(JSON.stringify({ error: { ...f.streamError, details: [] } }) + o.delimiter))
+      body = Buffer.concat(parts)
+    }
+    if (f.cutAfter !== undefined) {
+      res.write(body.subarray(0, f.cutAfter), () => res.socket?.destroy())
+      return
+    }
+    res.end(body)
   }
 
   const protocol = options.protocol ?? 'https'
@@ -319,11 +459,28 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
 }
 
-/** "GET /v1/order/{name}/download" for "GET /v1/order/abc/download". */
+/** The routes of the spec's subset that the simulator serves. */
+const ROUTES = [
+  'POST /v1/oauth2/token',
+  'POST /v1/order',
+  'GET /v1/order/{name}',
+  'POST /v1/order/{name}/cancel',
+  'GET /v1/order/{name}/download',
+  'GET /v1/status/maintenance_mode',
+  'GET /v1/status/api_version',
+  'GET /v1/status/versiondog_version'
+]
+const PATHS = new Set(ROUTES.map(r => r.split(' ')[1]))
+
+/** "GET /v1/order/{name}/download" for "GET /v1/order/abc/download"; 'unknown' for a path the API
+ *  does not have (a known path with another method keeps its name: the gateway answers it 501). */
 export function routeOf(method: string, pathname: string): string {
   const p = pathname.replace(/^\/v1\/order\/[^/]+/, '/v1/order/{name}')
-  const known = ['/v1/oauth2/token', '/v1/order', '/v1/order/{name}', '/v1/order/{name}/cancel', '/v1/order/{name}/download', '/v1/status/maintenance_mode']
-  return known.includes(p) ? `${method} ${p}` : 'unknown'
+  return PATHS.has(p) ? `${method} ${p}` : 'unknown'
+}
+
+function streamBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  return buffer(stream as Readable)
 }
 
 /** What protojson would refuse in exportContents: wrong types and enum values of known fields. */

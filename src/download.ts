@@ -1,13 +1,20 @@
 // Streams the export to disk, hashing on the way, then verifies the ZIP before it takes its final
 // name: the file at the returned path is only ever a complete, verified ZIP.
+//
+// grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
+// marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
+// {"error": {…}} + delimiter. So the bytes after the ZIP's end record may be a delimiter: they are
+// held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
+// after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, rename, rm } from 'node:fs/promises'
+import { appendFile, mkdir, open, rename, rm } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Logger } from './logger.js'
-import { isTransientError } from './octoplant/request.js'
+import { grpcCodeName } from './octoplant/protocol.js'
+import { isTransientError, rpcStatusOf } from './octoplant/request.js'
 import { InvalidZipError, inspectZip, type ZipReport } from './zip.js'
 
 export interface SavedZip {
@@ -18,41 +25,127 @@ export interface SavedZip {
   /** Time spent receiving and writing, and checking the ZIP afterwards. */
   streamMs: number
   verifyMs: number
+  /** Stream delimiter bytes after the ZIP's end record, dropped. */
+  droppedTrailer: number
 }
+
+/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
+const MAX_HELD = 64
+const isDelimiterByte = (b: number) => b === 0x0a || b === 0x0d
 
 /** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
 const WRITE_HIGH_WATER_MARK = 1024 * 1024
 
-export async function saveZip(body: Readable, file: string, contentLength: number | undefined, signal?: AbortSignal): Promise<SavedZip> {
+export async function saveZip(
+  body: Readable,
+  file: string,
+  contentLength: number | undefined,
+  signal?: AbortSignal,
+  logger?: Logger
+): Promise<SavedZip> {
   await mkdir(path.dirname(file), { recursive: true })
   const partial = `${file}.partial`
   const hash = createHash('sha256')
   let size = 0
+  /** Delimiter-like bytes at the end of what arrived so far, not yet hashed or written. */
+  let held = Buffer.alloc(0)
   const started = performance.now()
   try {
     await pipeline(
       body,
       async function* (source: AsyncIterable<Buffer>) {
+        const pass = (bytes: Buffer) => {
+          hash.update(bytes)
+          size += bytes.length
+          return bytes
+        }
         for await (const chunk of source) {
-          hash.update(chunk)
-          size += chunk.length
-          yield chunk
+          let cut = chunk.length
+          while (cut > 0 && isDelimiterByte(chunk[cut - 1])) cut--
+          if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
+            held = Buffer.concat([held, chunk])
+            continue
+          }
+          if (held.length) yield pass(held)
+          if (cut === 0) {
+            held = Buffer.alloc(0)
+            yield pass(chunk)
+            continue
+          }
+          yield pass(chunk.subarray(0, cut))
+          held = Buffer.from(chunk.subarray(cut))
         }
       },
       createWriteStream(partial, { highWaterMark: WRITE_HIGH_WATER_MARK }),
       { signal }
     )
-    if (contentLength !== undefined && size !== contentLength) {
-      throw new InvalidZipError(`the download ended after ${size} of ${contentLength} bytes`)
+    if (contentLength !== undefined && size + held.length !== contentLength) {
+      throw new InvalidZipError(`the download ended after ${size + held.length} of ${contentLength} bytes`)
+    }
+    let droppedTrailer = 0
+    if (held.length) {
+      if (await endsAtEndRecord(partial, size)) {
+        droppedTrailer = held.length
+        logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`)
+      } else {
+        // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
+        await appendFile(partial, held)
+        hash.update(held)
+        size += held.length
+      }
     }
     const streamed = performance.now()
-    const report = await inspectZip(partial)
+    const report = await inspectZip(partial).catch(async (e: unknown) => {
+      throw (await streamErrorAtEnd(partial, size)) ?? e
+    })
     await rename(partial, file)
     const verifyMs = performance.now() - streamed
-    return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs }
+    return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer }
   } catch (e) {
     await rm(partial, { force: true })
     throw e
+  }
+}
+
+/** The ZIP's end-of-central-directory record (22 bytes and its comment) ends exactly at `size`. */
+async function endsAtEndRecord(file: string, size: number): Promise<boolean> {
+  const tail = await readTail(file, size, 22 + 0xffff)
+  for (let i = tail.length - 22; i >= 0; i--) {
+    if (tail.readUInt32LE(i) === 0x06054b50 && i + 22 + tail.readUInt16LE(i + 20) === tail.length) return true
+  }
+  return false
+}
+
+/** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the
+ *  body, as an error that says so; undefined when the end is anything else. */
+async function streamErrorAtEnd(file: string, size: number): Promise<InvalidZipError | undefined> {
+  const tail = await readTail(file, size, 16 * 1024)
+  const text = tail.toString('latin1').trimEnd()
+  if (!text.endsWith('}')) return undefined
+  for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
+    if (!/^\{\s*"error"\s*:/.test(text.slice(at))) continue
+    try {
+      const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')))
+      if (!status) return undefined
+      return new InvalidZipError(
+        `the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message || '(no message)'}`
+      )
+    } catch {
+      continue
+    }
+  }
+  return undefined
+}
+
+async function readTail(file: string, size: number, most: number): Promise<Buffer> {
+  const length = Math.min(size, most)
+  const handle = await open(file, 'r')
+  try {
+    const buffer = Buffer.alloc(length)
+    await handle.read(buffer, 0, length, size - length)
+    return buffer
+  } finally {
+    await handle.close()
   }
 }
 
@@ -82,7 +175,7 @@ export async function downloadZip(
   for (let attempt = 1; ; attempt++) {
     try {
       const { body, contentLength } = await open()
-      return { ...(await saveZip(body, file, contentLength, o.signal)), attempts: attempt }
+      return { ...(await saveZip(body, file, contentLength, o.signal, o.logger)), attempts: attempt }
     } catch (e) {
       if (o.signal?.aborted) throw o.signal.reason
       if (!worthAnotherTry(e)) throw e

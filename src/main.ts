@@ -14,6 +14,7 @@ import { AuthenticationError, OctoplantClient } from './octoplant/client.js'
 import { grpcCodeName, type Operation } from './octoplant/protocol.js'
 import { createTransport, isTransientError, type Transport } from './octoplant/request.js'
 import { DeadlineError, formatDuration, succeeded, waitForOrder } from './poller.js'
+import { lookAtServer } from './preflight.js'
 import { type RunReport, renderSummary } from './summary.js'
 import { extractZip } from './zip.js'
 
@@ -136,23 +137,18 @@ function readInputs(deps: RunDeps): Inputs {
   return inputs
 }
 
-/** Octoplant client: sign in, then place the order (after a look at maintenance mode) or take the
- *  named one. Sets order-name and state as soon as they are known. */
+/** Octoplant client: sign in, look at the server (versions, maintenance mode: informs, never
+ *  blocks), then place the order or take the named one. Sets order-name and state as soon as they are known. */
 async function placeOrResume(client: OctoplantClient, inputs: Inputs, state: RunState, { core }: RunDeps): Promise<string> {
   await client.authenticate()
   core.info(`Signed in as ${inputs.username}.`)
+  state.report.serverInfo = await lookAtServer(client, loggerOf(core))
   let name: string
   if (inputs.orderName) {
     name = inputs.orderName
     state.report.resumed = true
     core.info(`Resuming order ${name}; no new order is placed.`)
   } else {
-    const maintenance = await client.maintenanceMode()
-    if (maintenance?.active) {
-      throw new Error(
-        `octoplant is in maintenance mode (reason ${maintenance.reason ?? 'UNSPECIFIED'}${maintenance.activatedAt ? `, since ${maintenance.activatedAt}` : ''}${maintenance.computerName ? `, set from ${maintenance.computerName}` : ''}): no export can run now. Try again when it is over.`
-      )
-    }
     core.info(`Ordering: ${JSON.stringify(inputs.exportContents)}`)
     const placed = await client.placeOrder(inputs.exportContents!)
     if (!placed.name) throw new Error('the server accepted the order but returned no order name')
@@ -192,8 +188,9 @@ async function waitUntilDone(
   const op = result.operation
   if (!succeeded(op)) {
     const e = op.error
+    const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : ''
     throw new Error(
-      `order ${name} failed on the server: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`
+      `order ${name} failed on the server${during}: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`
     )
   }
 }

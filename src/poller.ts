@@ -122,13 +122,24 @@ export async function waitForOrder(o: PollOptions): Promise<PollResult> {
   }
 }
 
+/** The order is over: `done` says so (the vendor's own loop waits for it alone), or it failed — a
+ *  failed order never recovers, so STATE_FAILED ends the wait even while `done` still says false.
+ *  STATE_SUCCEEDED with `done: false` is polled again. */
 export function isDone(op: Operation): boolean {
-  const state = op.metadata?.state
-  return op.done === true || state === 'STATE_SUCCEEDED' || state === 'STATE_FAILED'
+  return op.done === true || op.metadata?.state === 'STATE_FAILED'
 }
 
+/** Done and succeeded, as the vendor's page has it: `done: true` with STATE_SUCCEEDED (or, where a
+ *  server sends no state, a response and no error). */
 export function succeeded(op: Operation): boolean {
-  return op.metadata?.state === 'STATE_SUCCEEDED' || (op.done === true && !op.error && op.metadata?.state !== 'STATE_FAILED')
+  if (op.done !== true || hasError(op)) return false
+  const state = op.metadata?.state
+  return state === 'STATE_SUCCEEDED' || (!state && !!op.response)
+}
+
+/** An error result with a code other than OK or a message (protojson may write `"error": null`). */
+function hasError(op: Operation): boolean {
+  return !!op.error && (!!op.error.code || !!op.error.message)
 }
 
 function toCount(v: string | number | undefined): number | undefined {

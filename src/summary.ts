@@ -1,10 +1,13 @@
 // The job summary as Markdown: a pure function of what the run found out.
 import type { UploadResult } from './artifact.js'
 import { formatDuration } from './poller.js'
+import { describeMaintenance, describeVersions, type ServerInfo } from './preflight.js'
 import type { ZipEntryInfo } from './zip.js'
 
 export interface RunReport {
   server: string
+  /** What the optional status calls told of the server. */
+  serverInfo?: ServerInfo
   orderName?: string
   resumed: boolean
   state?: string
@@ -26,6 +29,8 @@ export function renderSummary(r: RunReport): string {
   if (r.error) lines.push(`> ${cell(r.error)}`, '')
   const rows: [string, string][] = [
     ['Server', code(r.server)],
+    ...(r.serverInfo && describeVersions(r.serverInfo) ? [['Server version', cell(describeVersions(r.serverInfo))] as [string, string]] : []),
+    ...(r.serverInfo?.maintenance ? [['Maintenance mode', `⚠️ on: ${cell(describeMaintenance(r.serverInfo.maintenance))}`] as [string, string]] : []),
     ['Order', r.orderName ? `${code(r.orderName)}${r.resumed ? ' (resumed)' : ''}` : '—'],
     ['Final state', r.state ? code(r.state) : '—']
   ]

@@ -21,14 +21,6 @@ export interface ClientOptions {
   now?: () => number
 }
 
-/** octoplant's maintenance mode, as GET /v1/status/maintenance_mode reports it. */
-export interface MaintenanceMode {
-  active?: boolean
-  reason?: string
-  activatedAt?: string
-  computerName?: string
-}
-
 /** Renew a token this long before the server said it expires (half its lifetime when shorter). */
 const RENEW_MARGIN_MS = 30_000
 
@@ -105,16 +97,10 @@ export class OctoplantClient {
     return this.options.transport.json<TokenResponse>({ method: 'POST', path: API_PATHS.token, form, idempotent: true })
   }
 
-  /** The server's maintenance mode; undefined when the server has no such endpoint. */
-  async maintenanceMode(): Promise<MaintenanceMode | undefined> {
-    try {
-      return await this.authorized(token =>
-        this.options.transport.json<MaintenanceMode>({ method: 'GET', path: API_PATHS.maintenanceMode, token })
-      )
-    } catch (e) {
-      if (e instanceof OctoplantError && [404, 405, 501].includes(e.httpStatus)) return undefined
-      throw e
-    }
+  /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
+   *  not a reason to sign in again. */
+  status<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return this.authorized(token => this.options.transport.json<T>({ method: 'GET', path, token, attempts: 1, signal }), false)
   }
 
   /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
@@ -150,12 +136,12 @@ export class OctoplantClient {
 
   /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
    *  a second 401 in a row is final. */
-  private async authorized<T>(call: (token: string) => Promise<T>): Promise<T> {
+  private async authorized<T>(call: (token: string) => Promise<T>, renewOn401 = true): Promise<T> {
     if (!this.token || (this.options.now && this.options.now() >= this.renewAt)) await this.authenticate()
     try {
       return await call(this.token!)
     } catch (e) {
-      if (!(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED)) throw e
+      if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED)) throw e
       await this.authenticate()
       return call(this.token!)
     }

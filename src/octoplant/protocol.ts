@@ -68,13 +68,31 @@ export interface ExportState {
   openSubProcesses?: string | number
 }
 
-/** octoplant.exportapi.v1.Operation, the answer of order and poll. */
+/** octoplant.exportapi.v1.Operation, the answer of order and poll. protojson as the gateway writes
+ *  it by default (EmitUnpopulated) gives the unset one of error and response as null. */
 export interface Operation {
   name?: string
   done?: boolean
   metadata?: ExportState
-  error?: RpcStatus
-  response?: { name?: string }
+  error?: RpcStatus | null
+  response?: { name?: string } | null
+}
+
+/** auvesy.versiondog.status.v1.MaintenanceMode: only `active` is filled while it is off; unset
+ *  fields may come as null or "" (EmitUnpopulated). */
+export interface MaintenanceMode {
+  active?: boolean
+  activatedAt?: string | null
+  /** usermanagement.v1.UserId: the uuid of the user who switched it on. */
+  activatedBy?: { id?: { data?: string } | null } | null
+  computerName?: string | null
+  /** UNSPECIFIED, PLAIN, ARCHIVE_MANAGER, SERVER_SYNC, PARALLELSERVER_LOSS or DISK_LOW. */
+  reason?: string | null
+}
+
+/** auvesy.versiondog.status.v1.ApiVersion and VersiondogVersion. */
+export interface VersionAnswer {
+  version?: string | null
 }
 
 export const API_PATHS = {
@@ -83,5 +101,7 @@ export const API_PATHS = {
   orderOf: (name: string) => `/v1/order/${encodeURIComponent(name)}`,
   cancelOf: (name: string) => `/v1/order/${encodeURIComponent(name)}/cancel`,
   downloadOf: (name: string) => `/v1/order/${encodeURIComponent(name)}/download`,
-  maintenanceMode: '/v1/status/maintenance_mode'
+  maintenanceMode: '/v1/status/maintenance_mode',
+  apiVersion: '/v1/status/api_version',
+  versiondogVersion: '/v1/status/versiondog_version'
 } as const

@@ -51,6 +51,10 @@ export interface SendOptions {
   form?: Record<string, string>
   /** May the call be repeated after the request could have reached the server? Default: GET only. */
   idempotent?: boolean
+  /** Tries of this call, when fewer than the policy's (an optional probe tries once). */
+  attempts?: number
+  /** Aborts this call only (a probe's own time limit), beside the transport's signal. */
+  signal?: AbortSignal
 }
 
 /** The server answered with an error status, or with something that is not what the API sends. */
@@ -114,8 +118,14 @@ export function createTransport(options: TransportOptions): Transport {
   const retry = options.retry ?? DEFAULT_RETRY
   const random = options.random ?? Math.random
 
-  async function sendOnce(o: SendOptions): Promise<IncomingMessage> {
-    options.signal?.throwIfAborted()
+  /** The transport's signal, and the call's own when it has one. */
+  function signalOf(o: SendOptions): AbortSignal | undefined {
+    if (!o.signal) return options.signal
+    return options.signal ? AbortSignal.any([options.signal, o.signal]) : o.signal
+  }
+
+  async function sendOnce(o: SendOptions, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+    signal?.throwIfAborted()
     const headers: OutgoingHttpHeaders = { accept: 'application/json' }
     if (o.token) headers.authorization = `Bearer ${o.token}`
     let body: string | null = null
@@ -128,41 +138,44 @@ export function createTransport(options: TransportOptions): Transport {
     }
     const url = options.baseUrl + o.path
     try {
-      const res = await abortable(http.request(o.method, url, body, headers), options.signal)
+      const res = await abortable(http.request(o.method, url, body, headers), signal)
       return res.message
     } catch (e) {
-      if (options.signal?.aborted) throw abortReason(options.signal)
+      if (signal?.aborted) throw abortReason(signal)
       throw describeNetworkError(e as NodeJS.ErrnoException, url)
     }
   }
 
   /** Runs one call, again after a transient fault, as the policy above allows. */
-  async function withRetries<T>(o: SendOptions, call: () => Promise<T>): Promise<T> {
+  async function withRetries<T>(o: SendOptions, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
     const idempotent = o.idempotent ?? o.method === 'GET'
+    const attempts = Math.min(retry.attempts, o.attempts ?? Infinity)
+    const signal = signalOf(o)
     for (let attempt = 1; ; attempt++) {
       try {
-        return await call()
+        return await call(signal)
       } catch (raw) {
-        if (options.signal?.aborted) throw abortReason(options.signal)
+        if (signal?.aborted) throw abortReason(signal)
         const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw as NodeJS.ErrnoException, options.baseUrl)
         if (!mayRetry(e, idempotent)) throw e
-        if (attempt >= retry.attempts) throw withNote(e, `gave up after ${attempt} attempts`)
+        if (attempts === 1) throw e
+        if (attempt >= attempts) throw withNote(e, `gave up after ${attempt} attempts`)
         const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1))
         const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff)
         if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
           throw withNote(e, `no time left to retry before the timeout`)
         }
-        options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${retry.attempts})`)
-        await clock.sleep(delay, options.signal)
+        options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`)
+        await clock.sleep(delay, signal)
       }
     }
   }
 
   return {
     json<T>(o: SendOptions): Promise<T> {
-      return withRetries(o, async () => {
-        const res = await sendOnce(o)
-        const text = await readBounded(res, maxJsonBytes, options.signal)
+      return withRetries(o, async signal => {
+        const res = await sendOnce(o, signal)
+        const text = await readBounded(res, maxJsonBytes, signal)
         if (!isSuccess(res.statusCode)) throw decodeError(res, text, o)
         try {
           return JSON.parse(text) as T
@@ -177,10 +190,10 @@ export function createTransport(options: TransportOptions): Transport {
       })
     },
     stream(o: SendOptions) {
-      return withRetries(o, async () => {
-        const res = await sendOnce(o)
+      return withRetries(o, async signal => {
+        const res = await sendOnce(o, signal)
         if (!isSuccess(res.statusCode)) {
-          const text = await readBounded(res, maxJsonBytes, options.signal).catch(() => '')
+          const text = await readBounded(res, maxJsonBytes, signal).catch(() => '')
           throw decodeError(res, text, o)
         }
         const length = Number(res.headers['content-length'])
@@ -256,19 +269,22 @@ export function decodeError(res: IncomingMessage, text: string, o: Pick<SendOpti
   }
   const s = rpcStatusOf(parsed)
   if (s && (s.code !== undefined || s.message)) {
-    const name = s.code !== undefined ? grpcCodeName(s.code) : `HTTP ${status}`
-    return new OctoplantError(`${where} failed: ${name} (HTTP ${status}): ${s.message || '(no message)'}`, status, s.code, transient, wait)
+    const name = s.code !== undefined ? `${grpcCodeName(s.code)} (HTTP ${status})` : `HTTP ${status}`
+    return new OctoplantError(`${where} failed: ${name}: ${s.message || '(no message)'}`, status, s.code, transient, wait)
   }
   return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait)
 }
 
-/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways). */
+/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
+ *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
 export function rpcStatusOf(value: unknown): RpcStatus | undefined {
   if (typeof value !== 'object' || value === null) return undefined
   const v = value as Record<string, unknown>
   if (typeof v.error === 'object' && v.error !== null) return rpcStatusOf(v.error)
   const code = typeof v.code === 'number' ? v.code : undefined
-  const message = typeof v.message === 'string' ? v.message : typeof v.error === 'string' ? v.error : undefined
+  const oauth2 =
+    typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined
+  const message = typeof v.message === 'string' && v.message ? v.message : oauth2
   return code === undefined && message === undefined ? undefined : { code, message }
 }
 
