@@ -83,7 +83,7 @@ describe('saving the download', () => {
     const debug: string[] = []
     const logger = { debug: (m: string) => debug.push(m), info: () => {}, warning: () => {} }
     const received = Buffer.concat(chunks(zip))
-    const saved = await saveZip(streamOf(...chunks(zip)), file, received.length, undefined, logger)
+    const saved = await saveZip(streamOf(...chunks(zip)), file, received.length, { logger })
     expect(saved).toMatchObject({ size: zip.length, sha256: sha256(zip), droppedTrailer: received.length - zip.length })
     expect(readFileSync(file).equals(zip)).toBe(true)
     expect(debug).toEqual([expect.stringMatching(/^dropped \d byte\(s\) after the ZIP's end record: the stream delimiter "(\\r)?\\n(\\n)?"$/)])

@@ -48,7 +48,9 @@ describe('the bundled action, run as the runner runs it', () => {
     expect(run.summary).toContain('| Server version | octoplant API 1.2.0-release-5-c845dda7, versiondog 10.1.0-acf932ab |')
     expect(run.summary).toContain('| `userManagement.xml` |')
     expect(run.stdout).toContain('::notice::Artifact upload skipped')
-    expect(run.stdout).toMatch(/::group::octoplant export at https:\/\/127\.0\.0\.1:\d+/)
+    // Progress in plain sight: no collapsed group around the wait.
+    expect(run.stdout).not.toContain('::group::')
+    expect(run.stdout).toMatch(/^octoplant export at https:\/\/127\.0\.0\.1:\d+$/m)
     expect(run.stdout).toMatch(new RegExp(`^::add-mask::${password}$`, 'm'))
     expect(visibleChannels(run)).not.toContain(password)
   })
@@ -88,7 +90,9 @@ describe('the bundled action, run as the runner runs it', () => {
       }
     })
     expect(run.code).toBe(1)
-    expect(run.outputs['error-message']).toMatch(new RegExp(`^the job was cancelled \\(${signal}\\) after \\d+(ms|s)$`))
+    expect(run.outputs['error-message']).toMatch(
+      new RegExp(`^the job was cancelled \\(${signal}\\) after \\d+(ms|s)\\. Order ${run.outputs['order-name']} was cancelled on the server; run again to export anew\\.$`)
+    )
     expect(run.signal).toBeNull()
     expect(run.outputs.state).toBe('STATE_RUNNING')
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(1)

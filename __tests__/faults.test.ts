@@ -20,9 +20,14 @@ function succeededNotDone(times: number): Interceptor {
 
 interface Row {
   fault: string
+  /** The fault: simulator options and interceptors that are left out of the control run. */
   sim?: SimulatorOptions
-  faults?: Interceptor[]
+  faults?: () => Interceptor[]
+  /** Setup kept in the control run too. */
   inputs?: Record<string, string>
+  /** A form of the server the evidence allows rather than a fault: the run must not notice, so there
+   *  is nothing a control run could miss. */
+  form?: true
   ok: boolean
   message?: RegExp
   check?: (run: LocalRun, sim: Simulator) => void
@@ -35,13 +40,23 @@ afterAll(() => {
 })
 
 const rows: Row[] = [
-  { fault: '503 ×2 on the token endpoint', faults: [statuses('POST /v1/oauth2/token', [503, 503])], ok: true, check: (_, s) => expect(s.count('POST /v1/oauth2/token')).toBe(3) },
-  { fault: '503 ×3 while polling', faults: [statuses('GET /v1/order/{name}', [503, 503, 503])], ok: true },
-  { fault: '502 HTML page from a proxy ×2 while polling', faults: [htmlPage('GET /v1/order/{name}', 2)], ok: true },
-  { fault: '504 ×1 on the download', faults: [statuses('GET /v1/order/{name}/download', [504])], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
+  { fault: '503 ×2 on the token endpoint', faults: () => [statuses('POST /v1/oauth2/token', [503, 503])], ok: true, check: (_, s) => expect(s.count('POST /v1/oauth2/token')).toBe(3) },
+  {
+    fault: '503 ×3 while polling',
+    faults: () => [statuses('GET /v1/order/{name}', [503, 503, 503])],
+    ok: true,
+    check: run => expect(run.stdout.match(/UNAVAILABLE \(HTTP 503\): simulated 503; retrying/g)).toHaveLength(3)
+  },
+  {
+    fault: '502 HTML page from a proxy ×2 while polling',
+    faults: () => [htmlPage('GET /v1/order/{name}', 2)],
+    ok: true,
+    check: run => expect(run.stdout.match(/an HTML page \("502 Bad Gateway"\).*; retrying/g)).toHaveLength(2)
+  },
+  { fault: '504 ×1 on the download', faults: () => [statuses('GET /v1/order/{name}/download', [504])], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
   {
     fault: '429 with Retry-After: 1 on the order',
-    faults: [statuses('POST /v1/order', [429], { retryAfter: '1' })],
+    faults: () => [statuses('POST /v1/order', [429], { retryAfter: '1' })],
     ok: true,
     check: (run, s) => {
       expect(s.count('POST /v1/order')).toBe(2)
@@ -49,10 +64,15 @@ const rows: Row[] = [
       expect(run.durationMs).toBeGreaterThan(1000)
     }
   },
-  { fault: 'connection reset ×2 while polling', faults: [resetConnection('GET /v1/order/{name}', 2)], ok: true },
+  {
+    fault: 'connection reset ×2 while polling',
+    faults: () => [resetConnection('GET /v1/order/{name}', 2)],
+    ok: true,
+    check: run => expect(run.stdout.match(/the connection was reset \[ECONNRESET\]; retrying/g)).toHaveLength(2)
+  },
   {
     fault: 'connection reset after the order was sent',
-    faults: [resetConnection('POST /v1/order', 1, { afterBody: true })],
+    faults: () => [resetConnection('POST /v1/order', 1, { afterBody: true })],
     ok: false,
     message: /^placing the order failed after the request may have reached the server .* It was not sent again, so that no second export is made\. If octoplant shows the order, re-run with order-name/,
     check: (run, s) => {
@@ -62,16 +82,16 @@ const rows: Row[] = [
   },
   {
     fault: 'INVALID_ARGUMENT on the order',
-    faults: [statuses('POST /v1/order', [400], { code: 3, message: 'exportContents: bad dir' })],
+    faults: () => [statuses('POST /v1/order', [400], { code: 3, message: 'exportContents: bad dir' })],
     ok: false,
     message: /^POST \/v1\/order failed: INVALID_ARGUMENT \(HTTP 400\): exportContents: bad dir$/,
     check: (_, s) => expect(s.count('POST /v1/order')).toBe(1)
   },
   {
     fault: 'NOT_FOUND while polling',
-    faults: [statuses('GET /v1/order/{name}', [404], { code: 5, message: 'order gone' })],
+    faults: () => [statuses('GET /v1/order/{name}', [404], { code: 5, message: 'order gone' })],
     ok: false,
-    message: /^GET \/v1\/order\/[\w-]+ failed: NOT_FOUND \(HTTP 404\): order gone$/,
+    message: /^GET \/v1\/order\/[\w-]+ failed: NOT_FOUND \(HTTP 404\): order gone\. Order [\w-]+ may still be running on the server; re-run with order-name: [\w-]+ to resume it\.$/,
     check: (_, s) => expect(s.count('GET /v1/order/{name}')).toBe(1)
   },
   { fault: 'token expires after 2 uses (401 mid-poll)', sim: { tokenMaxUses: 2 }, ok: true, check: (_, s) => expect(s.count('POST /v1/oauth2/token')).toBeGreaterThanOrEqual(2) },
@@ -85,20 +105,20 @@ const rows: Row[] = [
       expect(s.orders.size).toBe(0)
     }
   },
-  { fault: 'download cut after 100 bytes ×1', faults: [truncatedDownload(1, 100)], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
+  { fault: 'download cut after 100 bytes ×1', faults: () => [truncatedDownload(1, 100)], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
   {
     fault: 'a gateway stream error after the ZIP ×1',
-    faults: [errorAfterZip(1)],
+    faults: () => [errorAfterZip(1)],
     ok: true,
     check: (run, s) => {
       expect(s.count('GET /v1/order/{name}/download')).toBe(2)
       expect(run.stdout).toMatch(/::warning::download attempt 1 of 3 failed \(the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated\); downloading again/)
     }
   },
-  { fault: 'a byte of the ZIP damaged ×1', faults: [corruptDownload(1)], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
+  { fault: 'a byte of the ZIP damaged ×1', faults: () => [corruptDownload(1)], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
   {
     fault: 'download broken every time',
-    faults: [errorAfterZip(100)],
+    faults: () => [errorAfterZip(100)],
     ok: false,
     message: /^the download failed 3 times; the last time: the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated/,
     check: (run, s) => {
@@ -108,6 +128,7 @@ const rows: Row[] = [
   },
   {
     fault: 'gateway framing (the default): chunked, no Content-Length, "\\n" after the ZIP',
+    form: true,
     ok: true,
     check: (run, s) => {
       expect(s.count('GET /v1/order/{name}/download')).toBe(1)
@@ -133,6 +154,7 @@ const rows: Row[] = [
     check: (run, s) => {
       expect(s.count('GET /v1/order/{name}/download')).toBe(1)
       expect(Number(run.outputs['zip-size'])).toBeGreaterThan(5_000_000)
+      expect(run.stdout).toMatch(/Downloading the export \(4\.\d\d MiB\)\./)
     }
   },
   {
@@ -147,6 +169,7 @@ const rows: Row[] = [
   },
   {
     fault: 'answers with only the set fields (no EmitUnpopulated)',
+    form: true,
     sim: { emitUnpopulated: false },
     ok: true,
     check: (run, s) => {
@@ -156,6 +179,7 @@ const rows: Row[] = [
   },
   {
     fault: 'token answer with only access_token',
+    form: true,
     sim: { tokenAnswer: 'access-token-only' },
     ok: true,
     check: (_, s) => expect(s.count('POST /v1/oauth2/token')).toBe(1)
@@ -172,7 +196,7 @@ const rows: Row[] = [
   },
   {
     fault: 'STATE_SUCCEEDED while done is false ×2',
-    faults: [succeededNotDone(2)],
+    faults: () => [succeededNotDone(2)],
     ok: true,
     check: (_, s) => {
       expect(s.count('GET /v1/order/{name}')).toBeGreaterThanOrEqual(3)
@@ -205,7 +229,7 @@ const rows: Row[] = [
     sim: { runningMs: 1e9 },
     inputs: { timeout: '3s' },
     ok: false,
-    message: /^the order was not done after 3s \(last state STATE_RUNNING\): the timeout input was reached$/,
+    message: /^the order was not done after 3s \(last state STATE_RUNNING\): the timeout input was reached\. Order [\w-]+ was cancelled on the server; run again to export anew\.$/,
     check: (run, s) => {
       expect(s.count('POST /v1/order/{name}/cancel')).toBe(1)
       expect(s.orders.get(run.outputs['order-name'])?.cancelledAt).toBeDefined()
@@ -215,10 +239,10 @@ const rows: Row[] = [
   {
     fault: 'server down while polling until the deadline (503 always)',
     sim: { runningMs: 1e9 },
-    faults: [statuses('GET /v1/order/{name}', Array(1000).fill(503))],
+    faults: () => [statuses('GET /v1/order/{name}', Array(1000).fill(503))],
     inputs: { timeout: '4s' },
     ok: false,
-    message: /^the order was not done after 4s \(last state STATE_PENDING; the last poll failed: GET \/v1\/order\/[\w-]+ failed: UNAVAILABLE \(HTTP 503\): simulated 503 \(.*\)\): the timeout input was reached$/,
+    message: /^the order was not done after 4s \(last state STATE_PENDING; the last poll failed: GET \/v1\/order\/[\w-]+ failed: UNAVAILABLE \(HTTP 503\): simulated 503 \(.*\)\): the timeout input was reached\. Order [\w-]+ was cancelled on the server; run again to export anew\.$/,
     check: (_, s) => {
       expect(s.count('GET /v1/order/{name}')).toBeLessThan(40)
       expect(s.count('POST /v1/order/{name}/cancel')).toBe(1)
@@ -256,33 +280,45 @@ const rows: Row[] = [
   }
 ]
 
-describe('the fault matrix', () => {
-  it.concurrent.each(rows.map(r => [r.fault, r] as const))('%s', async (_, row) => {
-    const sim = await startSimulator({ pendingMs: 100, runningMs: 300, ...row.sim })
-    for (const f of row.faults ?? []) sim.intercept(f)
-    try {
-      const run = await runLocally({
-        inputs: { 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem!, timeout: '30s', ...row.inputs }
-      })
-      const message = run.outputs['error-message']
-      if (row.ok) {
-        expect(message, run.stdout).toBeUndefined()
-        expect(run.code).toBe(0)
-        expect(run.outputs.state).toBe('STATE_SUCCEEDED')
-        expect(existsSync(run.outputs['zip-path'])).toBe(true)
-        expect(readFileSync(run.outputs['zip-path']).subarray(0, 2).toString()).toBe('PK')
-      } else {
-        expect(run.code).toBe(1)
-        expect(message).toMatch(row.message!)
-        expect(run.stdout).toContain(`::error::${message.split('\n')[0]}`)
-      }
-      expect(sim.orders.size).toBeLessThanOrEqual(1)
-      row.check?.(run, sim)
+/** Runs the action against a simulator with the row's fault (or without it: the control run) and
+ *  asserts what the row expects. */
+async function runRow(row: Row, injectFault: boolean): Promise<void> {
+  const sim = await startSimulator({ pendingMs: 100, runningMs: 300, ...(injectFault ? row.sim : {}) })
+  if (injectFault) for (const f of row.faults?.() ?? []) sim.intercept(f)
+  try {
+    const run = await runLocally({
+      inputs: { 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem!, timeout: '30s', ...row.inputs }
+    })
+    const message = run.outputs['error-message']
+    if (row.ok) {
+      expect(message, run.stdout).toBeUndefined()
+      expect(run.code).toBe(0)
+      expect(run.outputs.state).toBe('STATE_SUCCEEDED')
+      expect(existsSync(run.outputs['zip-path'])).toBe(true)
+      expect(readFileSync(run.outputs['zip-path']).subarray(0, 2).toString()).toBe('PK')
+    } else {
+      expect(run.code).toBe(1)
+      expect(message).toMatch(row.message!)
+      expect(run.stdout).toContain(`::error::${message.split('\n')[0]}`)
+    }
+    expect(sim.orders.size).toBeLessThanOrEqual(1)
+    row.check?.(run, sim)
+    if (injectFault) {
       table.push(
         `| ${row.fault} | ${row.ok ? 'succeeded, verified ZIP' : `failed: ${message.replace(/[\w-]{36}/g, '<order>').slice(0, 90)}`} | ${sim.requests.length}: ${sim.countsText().replaceAll('/v1/', '')} |`
       )
-    } finally {
-      await sim.stop()
     }
+  } finally {
+    await sim.stop()
+  }
+}
+
+describe('the fault matrix', () => {
+  it.concurrent.each(rows.map(r => [r.fault, r] as const))('%s', async (_, row) => runRow(row, true))
+})
+
+describe('each fault-matrix row fails when its fault is not injected (the row can fail)', () => {
+  it.concurrent.each(rows.filter(r => !r.form).map(r => [r.fault, r] as const))('%s', async (_, row) => {
+    await expect(runRow(row, false)).rejects.toThrow()
   })
 })

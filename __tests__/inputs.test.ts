@@ -84,6 +84,10 @@ describe('inputs', () => {
     ['timeout', { timeout: 'soon' }, /must be a duration such as 90s/],
     ['timeout', { timeout: '-5s' }, /must be a duration/],
     ['timeout', { timeout: '30m10' }, /must be a duration/],
+    // Past 2^31-1 ms a Node.js timer fires at once: 30d must not end after 30 ms.
+    ['timeout', { timeout: '30d' }, /^Input 'timeout' must be at most 24d \(the longest wait the runtime can time, 2\^31-1 ms\); got "30d"$/],
+    ['timeout', { timeout: '1y' }, /must be at most 24d/],
+    ['max-poll-interval', { 'max-poll-interval': '25d' }, /^Input 'max-poll-interval' must be at most 24d/],
     ['max-poll-interval', { 'max-poll-interval': '500ms' }, /at least 1s/],
     ['cancel-on-timeout', { 'cancel-on-timeout': 'yes' }, /must be true or false; got "yes"/],
     ['extract', { extract: '1' }, /must be true or false/],

@@ -1,11 +1,13 @@
 // run() in process, with a recording core and injected artifact client, against the simulator.
-import { existsSync, mkdtempSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import * as tls from 'node:tls'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fakeCore } from '../__fixtures__/core.js'
+import { errorAfterZip, statuses } from '../simulator/faults.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
 import type { ArtifactClientLike } from '../src/artifact.js'
 import { systemClock } from '../src/clock.js'
@@ -104,7 +106,10 @@ describe('a run of the action', () => {
     const { core, deps } = setup(sim, { timeout: '2s' })
     await run(deps)
     const name = core.outputs['order-name']
-    expect(core.failed).toMatch(/^the order was not done after 2s \(last state STATE_RUNNING\): the timeout input was reached/)
+    expect(core.failed).toBe(
+      `the order was not done after 2s (last state STATE_RUNNING): the timeout input was reached. Order ${name} was cancelled on the server; run again to export anew.`
+    )
+    expect(core.summaryText).toContain(`| Order | \`${name}\` — cancelled on the server |`)
     expect(core.outputs.state).toBe('STATE_RUNNING')
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(1)
     expect(sim.orders.get(name)?.cancelledAt).toBeDefined()
@@ -114,9 +119,14 @@ describe('a run of the action', () => {
     const sim = await simulator({ runningMs: 60_000 })
     const { core, deps } = setup(sim, { timeout: '1s', 'cancel-on-timeout': 'false' })
     await run(deps)
-    expect(core.failed).toMatch(/timeout input was reached/)
+    const name = core.outputs['order-name']
+    expect(core.failed).toMatch(
+      new RegExp(`timeout input was reached\\. Order ${name} is left running on the server \\(cancel-on-timeout: false\\); re-run with order-name: ${name} to resume it\\.$`)
+    )
+    expect(core.outputs['error-message']).toBe(core.failed)
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(0)
-    expect(core.logs).toContain(`warning: Order ${core.outputs['order-name']} is left running on the server (cancel-on-timeout: false); resume it with order-name: ${core.outputs['order-name']}.`)
+    expect(core.summaryText).toContain(`> ${core.failed}`)
+    expect(core.summaryText).toContain(`| Order | \`${name}\` — left running on the server; resume with \`order-name: ${name}\` |`)
   })
 
   it('cancels the order when the job is cancelled', async () => {
@@ -124,7 +134,7 @@ describe('a run of the action', () => {
     const { core, deps, job } = setup(sim)
     setTimeout(() => job.abort(new CancelledError('SIGINT')), 700)
     await run(deps)
-    expect(core.failed).toMatch(/^the job was cancelled \(SIGINT\) after \d+ms$/)
+    expect(core.failed).toMatch(/^the job was cancelled \(SIGINT\) after \d+ms\. Order [\w-]+ was cancelled on the server; run again to export anew\.$/)
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(1)
     expect(core.outputs['order-name']).toBeDefined()
   })
@@ -181,5 +191,123 @@ describe('a run of the action', () => {
     expect(core.outputs['artifact-id']).toBeUndefined()
     expect(core.outputs['extract-path']).toBe(path.join(core.inputs.path, core.outputs['order-name']))
     expect(existsSync(path.join(core.outputs['extract-path'], 'contents.json'))).toBe(true)
+  })
+})
+
+describe('nothing lost once the export has finished; every failure says what to do next', () => {
+  it('refuses a path it cannot write to, naming the input, before any connection', async () => {
+    const sim = await simulator()
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'run-')), 'a-file')
+    writeFileSync(file, '')
+    const { core, deps } = setup(sim, { path: path.join(file, 'backups') })
+    await run(deps)
+    expect(core.failed).toMatch(new RegExp(`^Input 'path' must be a folder the runner can write to; ${file}/backups is not \\(ENOTDIR: not a directory`))
+    expect(core.failed).toContain('Choose another folder, e.g. ${{ runner.temp }}/octoplant')
+    expect(sim.requests).toHaveLength(0)
+  })
+
+  it('refuses a timeout the runtime cannot wait for, before any connection', async () => {
+    const sim = await simulator()
+    const { core, deps } = setup(sim, { timeout: '30d' })
+    await run(deps)
+    expect(core.failed).toBe(`Input 'timeout' must be at most 24d (the longest wait the runtime can time, 2^31-1 ms); got "30d"`)
+    expect(sim.requests).toHaveLength(0)
+  })
+
+  it('names the order and the way back when the download keeps failing', async () => {
+    const sim = await simulator()
+    sim.intercept(errorAfterZip(100))
+    const { core, deps } = setup(sim)
+    await run(deps)
+    const name = core.outputs['order-name']
+    expect(core.outputs['error-message']).toMatch(
+      new RegExp(`^the download failed 3 times; .*\\. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again\\.$`)
+    )
+    expect(core.summaryText).toContain(`| Order | \`${name}\` — finished on the server; fetch it again with \`order-name: ${name}\` |`)
+    expect(sim.count('POST /v1/order/{name}/cancel')).toBe(0)
+  })
+
+  it('shows progress outside any collapsed group: state changes, the download with its size, time, rate and check time apart', async () => {
+    const sim = await simulator({ downloadFraming: 'content-length', compress: false, payloadBytes: 200_000 })
+    const { core, deps } = setup(sim)
+    await run(deps)
+    expect(core.failed).toBeUndefined()
+    expect(core.logs.filter(l => l.startsWith('group:'))).toEqual([])
+    expect(core.logs.some(l => /^\d+(ms|s): STATE_(PENDING|RUNNING)/.test(l))).toBe(true)
+    expect(core.logs.filter(l => l.startsWith('Downloading'))).toEqual(['Downloading the export (196.1 KiB).'])
+    expect(core.logs.find(l => l.startsWith('Saved '))).toMatch(
+      /^Saved .*: 196\.1 KiB \(\d+ bytes\), sha256 [0-9a-f]{64}, 3 entries, CRCs verified\. Received in \d+\.\d\ds \([\d.]+ (KiB|MiB|GiB)\/s\), checked in \d+\.\d\ds\.$/
+    )
+  })
+})
+
+describe('connection mistakes, each in one sentence', () => {
+  it('https:// to a port that speaks plain HTTP', async () => {
+    const sim = await simulator({ protocol: 'http' })
+    const { core, deps } = setup(sim, { 'server-url': sim.url.replace('http:', 'https:') })
+    await run(deps)
+    expect(core.failed).toMatch(/^server-url says https:\/\/ but 127\.0\.0\.1:\d+ answers in plain HTTP, not TLS: use the octoplant API's TLS port \(64023 by default\) or, if this server really has no TLS, http:\/\/ .*\[.*wrong version number/)
+  })
+
+  it('http:// to a port that speaks TLS, without five bare resets', async () => {
+    const sim = await simulator()
+    const { core, deps } = setup(sim, { 'server-url': sim.url.replace('https:', 'http:') })
+    await run(deps)
+    expect(core.failed).toMatch(/^server-url says http:\/\/ but 127\.0\.0\.1:\d+ speaks TLS: use https:\/\/ in server-url \[could not reach .*ECONNRESET/)
+    expect(core.logs.filter(l => l.includes('retrying'))).toEqual([])
+  })
+
+  it('a 404 from the token endpoint points at server-url and a reverse proxy\'s path prefix', async () => {
+    const sim = await simulator()
+    sim.intercept(statuses('POST /v1/oauth2/token', [404], { code: 5, message: 'Not Found' }))
+    const { core, deps } = setup(sim)
+    await run(deps)
+    expect(core.failed).toBe(
+      "the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
+        "behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [POST /v1/oauth2/token failed: NOT_FOUND (HTTP 404): Not Found]"
+    )
+  })
+})
+
+describe('a disk too small for the export (a 1 MiB tmpfs)', () => {
+  const mount = path.join(tmpdir(), `octoplant-tmpfs-${process.pid}`)
+  beforeAll(() => {
+    mkdirSync(mount, { recursive: true })
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount])
+  })
+  afterAll(() => {
+    execFileSync('umount', [mount])
+    rmSync(mount, { recursive: true, force: true })
+  })
+
+  it('fails before writing when the announced size does not fit, with sizes, path and the way back, and leaves no file', async () => {
+    const sim = await simulator({ downloadFraming: 'content-length', compress: false, payloadBytes: 3_000_000 })
+    const { core, deps } = setup(sim, { path: mount, extract: 'true' })
+    await run(deps)
+    const name = core.outputs['order-name']
+    expect(core.failed).toMatch(
+      new RegExp(
+        `^not enough free disk space in ${mount}: the export needs 5\\.\\d\\d MiB \\(the ZIP twice, since extract is true\\) and 1\\.00 MiB are free\\. ` +
+          `Free space there, or set the path input to a folder on a larger disk\\. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again\\.$`
+      )
+    )
+    expect(readdirSync(mount)).toEqual([])
+    expect(sim.count('POST /v1/order/{name}/cancel')).toBe(0)
+    expect(core.summaryText).toContain(`> ${core.failed}`)
+  })
+
+  it('says in words when the disk fills during a streamed download, and removes the partial file', async () => {
+    const sim = await simulator({ compress: false, payloadBytes: 3_000_000 })
+    const { core, deps } = setup(sim, { path: mount })
+    await run(deps)
+    const name = core.outputs['order-name']
+    expect(core.failed).toMatch(
+      new RegExp(
+        `^the disk filled up while saving the export in ${mount}: [\\d.]+ (KiB|MiB) were written, the ZIP needs more, and [\\d.]+ (B|KiB) were free\\. ` +
+          `The partial file was removed\\. Free space there, or set the path input to a folder on a larger disk\\. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again\\.$`
+      )
+    )
+    expect(readdirSync(mount)).toEqual([])
+    expect(sim.count('GET /v1/order/{name}/download')).toBe(1)
   })
 })

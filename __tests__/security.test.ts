@@ -188,7 +188,9 @@ describe('hostile answers', () => {
       const run = await runLocally({ inputs: base(sim, { 'ca-certificate': sim.caPem! }) })
       note('a 2 MiB JSON answer to a poll', run)
       expect(run.code).toBe(1)
-      expect(run.outputs['error-message']).toBe("the server's answer exceeds 1048576 bytes, more than any API answer should be")
+      expect(run.outputs['error-message']).toBe(
+        `the server's answer exceeds 1048576 bytes, more than any API answer should be. Order ${run.outputs['order-name']} may still be running on the server; re-run with order-name: ${run.outputs['order-name']} to resume it.`
+      )
     })
   })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, renderSummary } from '../src/summary.js'
+import { formatBytes, formatRate } from '../src/format.js'
+import { renderSummary } from '../src/summary.js'
 
 const zip = {
   path: '/tmp/e.zip',
@@ -19,16 +20,18 @@ describe('the job summary', () => {
       orderName: 'o1',
       resumed: false,
       state: 'STATE_SUCCEEDED',
-      durations: { queued: 2000, running: 65_000, download: 1500, upload: 800, total: 70_000 },
+      durations: { queued: 2000, running: 65_000, download: 1500, check: 300, upload: 800, total: 70_000 },
       polls: 12,
       zip,
       artifact: { name: 'octoplant-export-o1.zip', id: 9, url: 'https://github.com/o/r/actions/runs/1/artifacts/9', digest: 'sha256:ff' }
     })
     expect(text).toContain('## ✅ octoplant export succeeded')
-    expect(text).toContain('| Order | `o1` |')
+    expect(text).toContain('| Order | `o1` — succeeded |')
     expect(text).toContain('| Queued | 2s |')
     expect(text).toContain('| Running | 1m5s |')
-    expect(text).toContain('| Download | 2s |')
+    // Download and check apart; the rate in units that fit.
+    expect(text).toContain('| Download | 2s (2.23 MiB/s) |')
+    expect(text).toContain('| ZIP check | 300ms |')
     expect(text).toContain('| ZIP | `/tmp/e.zip`, 3.34 MiB (3500000 bytes) |')
     expect(text).toContain(`| SHA-256 | \`${'ab'.repeat(32)}\` |`)
     expect(text).toContain('| Artifact | [octoplant-export-o1.zip](https://github.com/o/r/actions/runs/1/artifacts/9) |')
@@ -46,8 +49,30 @@ describe('the job summary', () => {
       durations: { total: 5000 }
     })
     expect(text).toMatch(/^## ❌ octoplant export failed\n\n> order o2 failed on the server: INTERNAL: disk full\n/)
-    expect(text).toContain('| Order | `o2` (resumed) |')
+    expect(text).toContain('| Order | `o2` (resumed) — failed on the server (its message is above) |')
     expect(text).not.toContain('ZIP entries')
+  })
+
+  it.each([
+    ['cancelled' as const, '| Order | `o3` — cancelled on the server |'],
+    ['left-running' as const, '| Order | `o3` — left running on the server; resume with `order-name: o3` |'],
+    ['finished' as const, '| Order | `o3` — finished on the server; fetch it again with `order-name: o3` |']
+  ])('says what became of the order after a failure: %s', (orderOutcome, row) => {
+    const text = renderSummary({ server: 's', orderName: 'o3', resumed: false, state: 'STATE_RUNNING', orderOutcome, error: 'gave up', durations: { total: 1 } })
+    expect(text).toContain(row)
+  })
+
+  it('collapses the entries, with a roll-up by top-level folder ahead of the first rows', () => {
+    const entries = [
+      { name: 'contents.json', size: 100, compressedSize: 50, crc32: 0 },
+      { name: 'projectTree/Line 1/PLC/a.s7p', size: 2048, compressedSize: 1000, crc32: 0 },
+      { name: 'projectTree/Line 2/b.s7p', size: 1024, compressedSize: 500, crc32: 0 },
+      { name: 'jobList.csv', size: 10, compressedSize: 10, crc32: 0 }
+    ]
+    const text = renderSummary({ server: 's', resumed: false, durations: { total: 1 }, zip: { ...zip, entries } })
+    const details = text.slice(text.indexOf('<details><summary>ZIP entries: 4, 3.11 KiB uncompressed</summary>'))
+    expect(details).toMatch(/\| `\(top level\)` \| 2 \| 110 B \|\n\| `projectTree\/` \| 2 \| 3.00 KiB \|\n\n\| Entry \| Size \| Compressed \|/)
+    expect(details.indexOf('</details>')).toBeGreaterThan(details.indexOf('| `jobList.csv` |'))
   })
 
   it('keeps a huge export readable: at most 100 entry rows', () => {
@@ -57,7 +82,9 @@ describe('the job summary', () => {
     expect(text).toContain('| … 150 more | | |')
   })
 
-  it('formats sizes', () => {
+  it('formats sizes and rates, never "0 MiB/s" for a small ZIP', () => {
+    expect(formatRate(4000, 20)).toBe('195.3 KiB/s')
+    expect(formatRate(512, 5000)).toBe('102 B/s')
     expect(formatBytes(0)).toBe('0 B')
     expect(formatBytes(1536)).toBe('1.50 KiB')
     expect(formatBytes(2 * 1024 ** 3)).toBe('2.00 GiB')

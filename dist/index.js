@@ -29784,7 +29784,7 @@ function defaultCallback(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(88294);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(46860);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 
@@ -29793,7 +29793,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 88294:
+/***/ 46860:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29885,644 +29885,38 @@ var external_node_crypto_ = __nccwpck_require__(77598);
 var promises_ = __nccwpck_require__(51455);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/octoplant/protocol.ts
-// Wire-level facts of the octoplant Export API (see ../../spec and shared/octoplant-export-api.md).
-// This is the only module the simulator may share with the client: names and codes, no behaviour.
-const PUBLIC_CLIENT_ID = 'public-api';
-/** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
-const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54';
-const ORDER_STATES = (/* unused pure expression or super */ null && ([
-    'STATE_UNSPECIFIED',
-    'STATE_PENDING',
-    'STATE_RUNNING',
-    'STATE_SUCCEEDED',
-    'STATE_FAILED'
-]));
-/** google.rpc.Code names, indexed by their number. */
-const GRPC_CODE_NAMES = [
-    'OK',
-    'CANCELLED',
-    'UNKNOWN',
-    'INVALID_ARGUMENT',
-    'DEADLINE_EXCEEDED',
-    'NOT_FOUND',
-    'ALREADY_EXISTS',
-    'PERMISSION_DENIED',
-    'RESOURCE_EXHAUSTED',
-    'FAILED_PRECONDITION',
-    'ABORTED',
-    'OUT_OF_RANGE',
-    'UNIMPLEMENTED',
-    'INTERNAL',
-    'UNAVAILABLE',
-    'DATA_LOSS',
-    'UNAUTHENTICATED'
-];
-const GrpcCode = Object.fromEntries(GRPC_CODE_NAMES.map((name, i) => [name, i]));
-/** The HTTP status grpc-gateway answers with for each gRPC code. */
-const HTTP_STATUS_OF_GRPC_CODE = (/* unused pure expression or super */ null && ([
-    200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401
-]));
-function grpcCodeName(code) {
-    if (code === undefined)
-        return 'UNKNOWN';
-    return GRPC_CODE_NAMES[code] ?? `code ${code}`;
-}
-const API_PATHS = {
-    token: '/v1/oauth2/token',
-    order: '/v1/order',
-    orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
-    cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
-    downloadOf: (name) => `/v1/order/${encodeURIComponent(name)}/download`,
-    maintenanceMode: '/v1/status/maintenance_mode',
-    apiVersion: '/v1/status/api_version',
-    versiondogVersion: '/v1/status/versiondog_version'
-};
-
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var lib = __nccwpck_require__(44942);
-;// CONCATENATED MODULE: ./src/octoplant/request.ts
-
-
-
-const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
-/** The server answered with an error status, or with something that is not what the API sends. */
-class OctoplantError extends Error {
-    httpStatus;
-    grpcCode;
-    transient;
-    retryAfterMs;
-    constructor(message, httpStatus, 
-    /** The gRPC code from the body, when there was one. */
-    grpcCode, 
-    /** Worth another try (gateway errors, overload, a proxy's page). */
-    transient = isTransientStatus(httpStatus), 
-    /** From a Retry-After header. */
-    retryAfterMs) {
-        super(message);
-        this.httpStatus = httpStatus;
-        this.grpcCode = grpcCode;
-        this.transient = transient;
-        this.retryAfterMs = retryAfterMs;
-        this.name = 'OctoplantError';
+;// CONCATENATED MODULE: ./src/format.ts
+// How sizes, rates and durations read in the log and the summary.
+/** "512 B", "1.50 MiB", "23.4 GiB" */
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
     }
+    return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
-/** The request never got an answer: connection, TLS or timeout. */
-class NetworkError extends Error {
-    code;
-    maybeSent;
-    transient;
-    constructor(message, code, 
-    /** False when the request provably never reached the server (refused, unresolved, TLS). */
-    maybeSent = true, transient = true) {
-        super(message);
-        this.code = code;
-        this.maybeSent = maybeSent;
-        this.transient = transient;
-        this.name = 'NetworkError';
-    }
+/** "45.2 MiB/s", "830 KiB/s": never "0 MiB/s" for a small or slow transfer. */
+function formatRate(bytes, ms) {
+    return `${formatBytes(Math.round(bytes / Math.max(ms / 1000, 0.001)))}/s`;
 }
-function isTransientStatus(status) {
-    return status === 429 || status === 502 || status === 503 || status === 504;
+/** "850ms", "42s", "3m5s", "1h2m" */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.max(0, Math.round(ms))}ms`;
+    const s = Math.round(ms / 1000);
+    if (s < 60)
+        return `${s}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60)
+        return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+    return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
 }
-/** A fault that may pass if the same call is made again. */
-function isTransientError(e) {
-    return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
-}
-function createTransport(options) {
-    const http = new lib/* HttpClient */.Qq(options.userAgent ?? 'octoplant-export-action', [], {
-        ignoreSslError: options.ignoreTlsErrors ?? false,
-        socketTimeout: options.socketTimeoutMs ?? 120_000,
-        allowRetries: false,
-        allowRedirects: false,
-        keepAlive: true
-    });
-    const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024;
-    const clock = options.clock ?? systemClock;
-    const retry = options.retry ?? DEFAULT_RETRY;
-    const random = options.random ?? Math.random;
-    /** The transport's signal, and the call's own when it has one. */
-    function signalOf(o) {
-        if (!o.signal)
-            return options.signal;
-        return options.signal ? AbortSignal.any([options.signal, o.signal]) : o.signal;
-    }
-    async function sendOnce(o, signal) {
-        signal?.throwIfAborted();
-        const headers = { accept: 'application/json' };
-        if (o.token)
-            headers.authorization = `Bearer ${o.token}`;
-        let body = null;
-        if (o.form) {
-            headers['content-type'] = 'application/x-www-form-urlencoded';
-            body = new URLSearchParams(o.form).toString();
-        }
-        else if (o.json !== undefined) {
-            headers['content-type'] = 'application/json';
-            body = JSON.stringify(o.json);
-        }
-        const url = options.baseUrl + o.path;
-        try {
-            const res = await abortable(http.request(o.method, url, body, headers), signal);
-            return res.message;
-        }
-        catch (e) {
-            if (signal?.aborted)
-                throw abortReason(signal);
-            throw describeNetworkError(e, url);
-        }
-    }
-    /** Runs one call, again after a transient fault, as the policy above allows. */
-    async function withRetries(o, call) {
-        const idempotent = o.idempotent ?? o.method === 'GET';
-        const attempts = Math.min(retry.attempts, o.attempts ?? Infinity);
-        const signal = signalOf(o);
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await call(signal);
-            }
-            catch (raw) {
-                if (signal?.aborted)
-                    throw abortReason(signal);
-                const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
-                if (!mayRetry(e, idempotent))
-                    throw e;
-                if (attempts === 1)
-                    throw e;
-                if (attempt >= attempts)
-                    throw withNote(e, `gave up after ${attempt} attempts`);
-                const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-                const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff);
-                if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
-                    throw withNote(e, `no time left to retry before the timeout`);
-                }
-                options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`);
-                await clock.sleep(delay, signal);
-            }
-        }
-    }
-    return {
-        json(o) {
-            return withRetries(o, async (signal) => {
-                const res = await sendOnce(o, signal);
-                const text = await readBounded(res, maxJsonBytes, signal);
-                if (!isSuccess(res.statusCode))
-                    throw decodeError(res, text, o);
-                try {
-                    return JSON.parse(text);
-                }
-                catch {
-                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
-                }
-            });
-        },
-        stream(o) {
-            return withRetries(o, async (signal) => {
-                const res = await sendOnce(o, signal);
-                if (!isSuccess(res.statusCode)) {
-                    const text = await readBounded(res, maxJsonBytes, signal).catch(() => '');
-                    throw decodeError(res, text, o);
-                }
-                const length = Number(res.headers['content-length']);
-                return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
-            });
-        },
-        close: () => http.dispose()
-    };
-}
-function mayRetry(e, idempotent) {
-    if (!e.transient)
-        return false;
-    if (idempotent)
-        return true;
-    // Not idempotent: only when the server cannot have acted on it.
-    return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429;
-}
-function withNote(e, note) {
-    e.message = `${e.message} (${note})`;
-    return e;
-}
-/** Retry-After as seconds or an HTTP date. */
-function retryAfterMs(header, now = Date.now()) {
-    const v = Array.isArray(header) ? header[0] : header;
-    if (!v)
-        return undefined;
-    if (/^\d+$/.test(v.trim()))
-        return Number(v.trim()) * 1000;
-    const at = Date.parse(v);
-    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-function isSuccess(status) {
-    return status !== undefined && status >= 200 && status < 300;
-}
-function abortable(promise, signal) {
-    if (!signal)
-        return promise;
-    return new Promise((resolve, reject) => {
-        const onAbort = () => reject(abortReason(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-}
-async function readBounded(res, limit, signal) {
-    const chunks = [];
-    let size = 0;
-    const read = (async () => {
-        for await (const chunk of res) {
-            size += chunk.length;
-            if (size > limit) {
-                res.destroy();
-                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
-            }
-            chunks.push(chunk);
-        }
-        return Buffer.concat(chunks).toString('utf8');
-    })();
-    return abortable(read, signal);
-}
-/** Turns an error answer into one line: the gRPC code's name and the server's message. */
-function decodeError(res, text, o) {
-    const status = res.statusCode ?? 0;
-    const where = `${o.method} ${o.path}`;
-    const wait = retryAfterMs(res.headers['retry-after']);
-    const transient = isTransientStatus(status);
-    let parsed;
-    try {
-        parsed = JSON.parse(text);
-    }
-    catch {
-        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait);
-    }
-    const s = rpcStatusOf(parsed);
-    if (s && (s.code !== undefined || s.message)) {
-        const name = s.code !== undefined ? `${grpcCodeName(s.code)} (HTTP ${status})` : `HTTP ${status}`;
-        return new OctoplantError(`${where} failed: ${name}: ${s.message || '(no message)'}`, status, s.code, transient, wait);
-    }
-    return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait);
-}
-/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
- *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
-function rpcStatusOf(value) {
-    if (typeof value !== 'object' || value === null)
-        return undefined;
-    const v = value;
-    if (typeof v.error === 'object' && v.error !== null)
-        return rpcStatusOf(v.error);
-    const code = typeof v.code === 'number' ? v.code : undefined;
-    const oauth2 = typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined;
-    const message = typeof v.message === 'string' && v.message ? v.message : oauth2;
-    return code === undefined && message === undefined ? undefined : { code, message };
-}
-function describeNonJson(res, text) {
-    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
-    if (/<html|<!doctype/i.test(text)) {
-        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
-        return `an HTML page${title ? ` ("${title}")` : ''} (${type}), likely from a proxy or web server in front of octoplant`;
-    }
-    return text.trim() === '' ? `an empty body (${type})` : `${type}: "${text.slice(0, 80).replace(/\s+/g, ' ')}"`;
-}
-const TLS_HINTS = {
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
-    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
-    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
-    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
-};
-/** Failures that happen before a request is written: the server cannot have acted on it. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function describeNetworkError(e, url) {
-    // @actions/http-client reports its socket timeout without a code.
-    const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
-    const host = new URL(url).host;
-    const hint = code ? TLS_HINTS[code] : undefined;
-    if (hint) {
-        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-            ? 'use the host name the certificate was issued for in server-url'
-            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-                ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
-                : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true";
-        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
-    }
-    const what = {
-        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
-        ENOTFOUND: 'the host name does not resolve',
-        EAI_AGAIN: 'the host name could not be resolved (DNS)',
-        ECONNRESET: 'the connection was reset',
-        ETIMEDOUT: 'the connection timed out',
-        EHOSTUNREACH: 'the host is unreachable',
-        ENETUNREACH: 'the network is unreachable'
-    };
-    const text = (code && what[code]) || e.message || String(e);
-    const maybeSent = !(code && NOT_SENT.has(code));
-    return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
-}
-
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(38522);
-// EXTERNAL MODULE: ./node_modules/yauzl/index.js
-var yauzl = __nccwpck_require__(20663);
-;// CONCATENATED MODULE: ./src/zip.ts
-// Reads a ZIP with yauzl: checks its structure (yauzl refuses bytes after the end record, such as an
-// error JSON appended to a streamed download), every entry's CRC-32, and extracts it safely.
-// yauzl checks sizes but not CRCs, so each entry is streamed through zlib.crc32 here: one pass,
-// constant memory.
-
-
-
-
-
-
-class InvalidZipError extends Error {
-    retryable;
-    constructor(message, 
-    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
-    retryable = true) {
-        super(message);
-        this.retryable = retryable;
-        this.name = 'InvalidZipError';
-    }
-}
-/** Limits for extraction, against ZIP bombs; documented in the README. */
-const EXTRACT_LIMITS = { maxEntries: 100_000, maxTotalBytes: 20 * 1024 ** 3 };
-const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
-/** Verifies structure and CRCs of every entry; throws InvalidZipError when anything is off. */
-async function inspectZip(file) {
-    const entries = [];
-    let contentsJson;
-    let totalSize = 0;
-    await forEachEntry(file, async (zip, entry) => {
-        entries.push({ name: entry.fileName, size: entry.uncompressedSize, compressedSize: entry.compressedSize, crc32: entry.crc32 });
-        totalSize += entry.uncompressedSize;
-        if (isDirectory(entry))
-            return;
-        const keep = entry.fileName === 'contents.json' && entry.uncompressedSize <= CONTENTS_JSON_LIMIT;
-        const chunks = [];
-        let crc = 0;
-        for await (const chunk of await openEntry(zip, entry)) {
-            crc = (0,external_node_zlib_.crc32)(chunk, crc);
-            if (keep)
-                chunks.push(chunk);
-        }
-        if (crc >>> 0 !== entry.crc32 >>> 0) {
-            throw new InvalidZipError(`entry "${entry.fileName}" is corrupt: CRC-32 ${hex(crc)} where the ZIP says ${hex(entry.crc32)}`);
-        }
-        if (keep) {
-            try {
-                contentsJson = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            }
-            catch {
-                contentsJson = Buffer.concat(chunks).toString('utf8');
-            }
-        }
-    });
-    return { entries, totalSize, contentsJson };
-}
-/** Extracts into `dir`, refusing entries that would land outside it, links, and ZIP bombs. */
-async function extractZip(file, dir, limits = EXTRACT_LIMITS) {
-    const root = external_node_path_.resolve(dir);
-    await (0,promises_.mkdir)(root, { recursive: true });
-    let count = 0;
-    let written = 0;
-    await forEachEntry(file, async (zip, entry) => {
-        if (++count > limits.maxEntries)
-            throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
-        const target = safeTarget(root, entry);
-        if (isDirectory(entry)) {
-            await (0,promises_.mkdir)(target, { recursive: true });
-            return;
-        }
-        await (0,promises_.mkdir)(external_node_path_.dirname(target), { recursive: true });
-        const stream = await openEntry(zip, entry);
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(stream, async function* (source) {
-            for await (const chunk of source) {
-                written += chunk.length;
-                if (written > limits.maxTotalBytes) {
-                    throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
-                }
-                yield chunk;
-            }
-        }, (0,external_node_fs_.createWriteStream)(target, { flags: 'wx' }));
-    });
-    return count;
-}
-function safeTarget(root, entry) {
-    const name = entry.fileName;
-    const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-    if (mode === 0o120000)
-        throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`, false);
-    if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
-        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
-    }
-    const target = external_node_path_.resolve(root, name);
-    if (target !== root && !target.startsWith(root + external_node_path_.sep)) {
-        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
-    }
-    return target;
-}
-function isDirectory(entry) {
-    return entry.fileName.endsWith('/');
-}
-function hex(n) {
-    return (n >>> 0).toString(16).padStart(8, '0');
-}
-function openEntry(zip, entry) {
-    return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(asZipError(err)) : resolve(stream))));
-}
-/** Visits entries one at a time (lazyEntries), closing the file on success and failure. */
-function forEachEntry(file, visit) {
-    return new Promise((resolve, reject) => {
-        yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
-            if (err || !zip)
-                return reject(asZipError(err ?? new Error('cannot open')));
-            let settled = false;
-            const finish = (e) => {
-                if (settled)
-                    return;
-                settled = true;
-                zip.close();
-                if (e)
-                    reject(asZipError(e));
-                else
-                    resolve();
-            };
-            zip.on('error', finish);
-            zip.on('end', () => finish());
-            zip.on('entry', (entry) => {
-                visit(zip, entry).then(() => zip.readEntry(), e => finish(e));
-            });
-            zip.readEntry();
-        });
-    });
-}
-function asZipError(e) {
-    if (e instanceof InvalidZipError)
-        return e;
-    const message = e instanceof Error ? e.message : String(e);
-    // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
-    const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message);
-    return new InvalidZipError(hostile ? `refusing the ZIP: ${message}` : `not a valid ZIP: ${message}`, !hostile);
-}
-
-;// CONCATENATED MODULE: ./src/download.ts
-// Streams the export to disk, hashing on the way, then verifies the ZIP before it takes its final
-// name: the file at the returned path is only ever a complete, verified ZIP.
-//
-// grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
-// marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
-// {"error": {…}} + delimiter. So the bytes after the ZIP's end record may be a delimiter: they are
-// held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
-// after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
-
-
-
-
-
-
-
-
-/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
-const MAX_HELD = 64;
-const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
-/** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
-const WRITE_HIGH_WATER_MARK = 1024 * 1024;
-async function saveZip(body, file, contentLength, signal, logger) {
-    await (0,promises_.mkdir)(external_node_path_.dirname(file), { recursive: true });
-    const partial = `${file}.partial`;
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let size = 0;
-    /** Delimiter-like bytes at the end of what arrived so far, not yet hashed or written. */
-    let held = Buffer.alloc(0);
-    const started = performance.now();
-    try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* (source) {
-            const pass = (bytes) => {
-                hash.update(bytes);
-                size += bytes.length;
-                return bytes;
-            };
-            for await (const chunk of source) {
-                let cut = chunk.length;
-                while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
-                    cut--;
-                if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
-                    held = Buffer.concat([held, chunk]);
-                    continue;
-                }
-                if (held.length)
-                    yield pass(held);
-                if (cut === 0) {
-                    held = Buffer.alloc(0);
-                    yield pass(chunk);
-                    continue;
-                }
-                yield pass(chunk.subarray(0, cut));
-                held = Buffer.from(chunk.subarray(cut));
-            }
-        }, (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_HIGH_WATER_MARK }), { signal });
-        if (contentLength !== undefined && size + held.length !== contentLength) {
-            throw new InvalidZipError(`the download ended after ${size + held.length} of ${contentLength} bytes`);
-        }
-        let droppedTrailer = 0;
-        if (held.length) {
-            if (await endsAtEndRecord(partial, size)) {
-                droppedTrailer = held.length;
-                logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
-            }
-            else {
-                // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
-                await (0,promises_.appendFile)(partial, held);
-                hash.update(held);
-                size += held.length;
-            }
-        }
-        const streamed = performance.now();
-        const report = await inspectZip(partial).catch(async (e) => {
-            throw (await streamErrorAtEnd(partial, size)) ?? e;
-        });
-        await (0,promises_.rename)(partial, file);
-        const verifyMs = performance.now() - streamed;
-        return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer };
-    }
-    catch (e) {
-        await (0,promises_.rm)(partial, { force: true });
-        throw e;
-    }
-}
-/** The ZIP's end-of-central-directory record (22 bytes and its comment) ends exactly at `size`. */
-async function endsAtEndRecord(file, size) {
-    const tail = await readTail(file, size, 22 + 0xffff);
-    for (let i = tail.length - 22; i >= 0; i--) {
-        if (tail.readUInt32LE(i) === 0x06054b50 && i + 22 + tail.readUInt16LE(i + 20) === tail.length)
-            return true;
-    }
-    return false;
-}
-/** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the
- *  body, as an error that says so; undefined when the end is anything else. */
-async function streamErrorAtEnd(file, size) {
-    const tail = await readTail(file, size, 16 * 1024);
-    const text = tail.toString('latin1').trimEnd();
-    if (!text.endsWith('}'))
-        return undefined;
-    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
-        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
-            continue;
-        try {
-            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
-            if (!status)
-                return undefined;
-            return new InvalidZipError(`the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message || '(no message)'}`);
-        }
-        catch {
-            continue;
-        }
-    }
-    return undefined;
-}
-async function readTail(file, size, most) {
-    const length = Math.min(size, most);
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const buffer = Buffer.alloc(length);
-        await handle.read(buffer, 0, length, size - length);
-        return buffer;
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Stream errors of a body cut mid-way: the export is fetched again. */
-const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
-function worthAnotherTry(e) {
-    if (e instanceof InvalidZipError)
-        return e.retryable;
-    return isTransientError(e) || CUT_CODES.has(e.code ?? '');
-}
-/** Opens the download and saves it; a cut, short, corrupt or invalid body is discarded and fetched
- *  again, at most `attempts` times in all. */
-async function downloadZip(open, file, o = {}) {
-    const attempts = o.attempts ?? 3;
-    for (let attempt = 1;; attempt++) {
-        try {
-            const { body, contentLength } = await open();
-            return { ...(await saveZip(body, file, contentLength, o.signal, o.logger)), attempts: attempt };
-        }
-        catch (e) {
-            if (o.signal?.aborted)
-                throw o.signal.reason;
-            if (!worthAnotherTry(e))
-                throw e;
-            const message = e.message;
-            if (attempt >= attempts) {
-                throw new InvalidZipError(`the download failed ${attempt} times; the last time: ${message}`, false);
-            }
-            o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again`);
-        }
-    }
+/** Seconds with two decimals, for short phases: "0.05s". */
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(2)}s`;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/parse-duration/locale/en.js
@@ -31100,6 +30494,60 @@ function editDistance(a, b) {
     return prev[b.length];
 }
 
+;// CONCATENATED MODULE: ./src/octoplant/protocol.ts
+// Wire-level facts of the octoplant Export API (see ../../spec and shared/octoplant-export-api.md).
+// This is the only module the simulator may share with the client: names and codes, no behaviour.
+const PUBLIC_CLIENT_ID = 'public-api';
+/** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
+const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54';
+const ORDER_STATES = (/* unused pure expression or super */ null && ([
+    'STATE_UNSPECIFIED',
+    'STATE_PENDING',
+    'STATE_RUNNING',
+    'STATE_SUCCEEDED',
+    'STATE_FAILED'
+]));
+/** google.rpc.Code names, indexed by their number. */
+const GRPC_CODE_NAMES = [
+    'OK',
+    'CANCELLED',
+    'UNKNOWN',
+    'INVALID_ARGUMENT',
+    'DEADLINE_EXCEEDED',
+    'NOT_FOUND',
+    'ALREADY_EXISTS',
+    'PERMISSION_DENIED',
+    'RESOURCE_EXHAUSTED',
+    'FAILED_PRECONDITION',
+    'ABORTED',
+    'OUT_OF_RANGE',
+    'UNIMPLEMENTED',
+    'INTERNAL',
+    'UNAVAILABLE',
+    'DATA_LOSS',
+    'UNAUTHENTICATED'
+];
+const GrpcCode = Object.fromEntries(GRPC_CODE_NAMES.map((name, i) => [name, i]));
+/** The HTTP status grpc-gateway answers with for each gRPC code. */
+const HTTP_STATUS_OF_GRPC_CODE = (/* unused pure expression or super */ null && ([
+    200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401
+]));
+function grpcCodeName(code) {
+    if (code === undefined)
+        return 'UNKNOWN';
+    return GRPC_CODE_NAMES[code] ?? `code ${code}`;
+}
+const API_PATHS = {
+    token: '/v1/oauth2/token',
+    order: '/v1/order',
+    orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
+    cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
+    downloadOf: (name) => `/v1/order/${encodeURIComponent(name)}/download`,
+    maintenanceMode: '/v1/status/maintenance_mode',
+    apiVersion: '/v1/status/api_version',
+    versiondogVersion: '/v1/status/versiondog_version'
+};
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 // Reads and validates every input before any network call. Pure: the input getter, the environment
 // and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
@@ -31307,13 +30755,692 @@ function parseDurationInput(text) {
     const ms = parse(t);
     return ms === null || ms === undefined || !Number.isFinite(ms) ? undefined : ms;
 }
+/** The longest wait a Node.js timer can make (2^31-1 ms, just over 24 days); a longer one fires at once. */
+const MAX_WAIT_MS = 2 ** 31 - 1;
 function duration(get, name) {
     const v = get(name);
     const ms = parseDurationInput(v);
     if (ms === undefined || ms <= 0) {
         throw new InputError(name, `must be a duration such as 90s, 15m, 1h30m or a number of seconds; got "${v}"`);
     }
+    if (ms > MAX_WAIT_MS) {
+        throw new InputError(name, `must be at most 24d (the longest wait the runtime can time, 2^31-1 ms); got "${v}"`);
+    }
     return ms;
+}
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(44942);
+;// CONCATENATED MODULE: ./src/octoplant/request.ts
+
+
+
+
+
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+/** The server answered with an error status, or with something that is not what the API sends. */
+class OctoplantError extends Error {
+    httpStatus;
+    grpcCode;
+    transient;
+    retryAfterMs;
+    constructor(message, httpStatus, 
+    /** The gRPC code from the body, when there was one. */
+    grpcCode, 
+    /** Worth another try (gateway errors, overload, a proxy's page). */
+    transient = isTransientStatus(httpStatus), 
+    /** From a Retry-After header. */
+    retryAfterMs) {
+        super(message);
+        this.httpStatus = httpStatus;
+        this.grpcCode = grpcCode;
+        this.transient = transient;
+        this.retryAfterMs = retryAfterMs;
+        this.name = 'OctoplantError';
+    }
+}
+/** The request never got an answer: connection, TLS or timeout. */
+class NetworkError extends Error {
+    code;
+    maybeSent;
+    transient;
+    constructor(message, code, 
+    /** False when the request provably never reached the server (refused, unresolved, TLS). */
+    maybeSent = true, transient = true) {
+        super(message);
+        this.code = code;
+        this.maybeSent = maybeSent;
+        this.transient = transient;
+        this.name = 'NetworkError';
+    }
+}
+function isTransientStatus(status) {
+    return status === 429 || status === 502 || status === 503 || status === 504;
+}
+/** A fault that may pass if the same call is made again. */
+function isTransientError(e) {
+    return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
+}
+function createTransport(options) {
+    const http = new lib/* HttpClient */.Qq(options.userAgent ?? 'octoplant-export-action', [], {
+        ignoreSslError: options.ignoreTlsErrors ?? false,
+        socketTimeout: options.socketTimeoutMs ?? 120_000,
+        allowRetries: false,
+        allowRedirects: false,
+        keepAlive: true
+    });
+    const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024;
+    const clock = options.clock ?? systemClock;
+    const retry = options.retry ?? DEFAULT_RETRY;
+    const random = options.random ?? Math.random;
+    /** The server has answered once: a later reset is a fault, not a protocol mistake. */
+    let answered = false;
+    /** The transport's signal, and the call's own when it has one. */
+    function signalOf(o) {
+        if (!o.signal)
+            return options.signal;
+        return options.signal ? AbortSignal.any([options.signal, o.signal]) : o.signal;
+    }
+    async function sendOnce(o, signal) {
+        signal?.throwIfAborted();
+        const headers = { accept: 'application/json' };
+        if (o.token)
+            headers.authorization = `Bearer ${o.token}`;
+        let body = null;
+        if (o.form) {
+            headers['content-type'] = 'application/x-www-form-urlencoded';
+            body = new URLSearchParams(o.form).toString();
+        }
+        else if (o.json !== undefined) {
+            headers['content-type'] = 'application/json';
+            body = JSON.stringify(o.json);
+        }
+        const url = options.baseUrl + o.path;
+        try {
+            const res = await abortable(http.request(o.method, url, body, headers), signal);
+            answered = true;
+            return res.message;
+        }
+        catch (e) {
+            if (signal?.aborted)
+                throw abortReason(signal);
+            const described = describeNetworkError(e, url);
+            // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
+            if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
+                throw new NetworkError(`server-url says http:// but ${new URL(url).host} speaks TLS: use https:// in server-url [${described.message}]`, 'ECONNRESET', false, false);
+            }
+            throw described;
+        }
+    }
+    /** Runs one call, again after a transient fault, as the policy above allows. */
+    async function withRetries(o, call) {
+        const idempotent = o.idempotent ?? o.method === 'GET';
+        const attempts = Math.min(retry.attempts, o.attempts ?? Infinity);
+        const signal = signalOf(o);
+        for (let attempt = 1;; attempt++) {
+            try {
+                return await call(signal);
+            }
+            catch (raw) {
+                if (signal?.aborted)
+                    throw abortReason(signal);
+                const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
+                if (!mayRetry(e, idempotent))
+                    throw e;
+                if (attempts === 1)
+                    throw e;
+                if (attempt >= attempts)
+                    throw withNote(e, `gave up after ${attempt} attempts`);
+                const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+                const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff);
+                if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
+                    throw withNote(e, `no time left to retry before the timeout`);
+                }
+                options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`);
+                await clock.sleep(delay, signal);
+            }
+        }
+    }
+    return {
+        json(o) {
+            return withRetries(o, async (signal) => {
+                const res = await sendOnce(o, signal);
+                const text = await readBounded(res, maxJsonBytes, signal);
+                if (!isSuccess(res.statusCode))
+                    throw decodeError(res, text, o);
+                try {
+                    return JSON.parse(text);
+                }
+                catch {
+                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+                }
+            });
+        },
+        stream(o) {
+            return withRetries(o, async (signal) => {
+                const res = await sendOnce(o, signal);
+                if (!isSuccess(res.statusCode)) {
+                    const text = await readBounded(res, maxJsonBytes, signal).catch(() => '');
+                    throw decodeError(res, text, o);
+                }
+                const length = Number(res.headers['content-length']);
+                return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
+            });
+        },
+        close: () => http.dispose()
+    };
+}
+function mayRetry(e, idempotent) {
+    if (!e.transient)
+        return false;
+    if (idempotent)
+        return true;
+    // Not idempotent: only when the server cannot have acted on it.
+    return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429;
+}
+function withNote(e, note) {
+    e.message = `${e.message} (${note})`;
+    return e;
+}
+/** Retry-After as seconds or an HTTP date. */
+function retryAfterMs(header, now = Date.now()) {
+    const v = Array.isArray(header) ? header[0] : header;
+    if (!v)
+        return undefined;
+    if (/^\d+$/.test(v.trim()))
+        return Number(v.trim()) * 1000;
+    const at = Date.parse(v);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+function isSuccess(status) {
+    return status !== undefined && status >= 200 && status < 300;
+}
+function abortable(promise, signal) {
+    if (!signal)
+        return promise;
+    return new Promise((resolve, reject) => {
+        const onAbort = () => reject(abortReason(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
+async function readBounded(res, limit, signal) {
+    const chunks = [];
+    let size = 0;
+    const read = (async () => {
+        for await (const chunk of res) {
+            size += chunk.length;
+            if (size > limit) {
+                res.destroy();
+                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
+            }
+            chunks.push(chunk);
+        }
+        return Buffer.concat(chunks).toString('utf8');
+    })();
+    return abortable(read, signal);
+}
+/** Turns an error answer into one line: the gRPC code's name and the server's message. */
+function decodeError(res, text, o) {
+    const status = res.statusCode ?? 0;
+    const where = `${o.method} ${o.path}`;
+    const wait = retryAfterMs(res.headers['retry-after']);
+    const transient = isTransientStatus(status);
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait);
+    }
+    const s = rpcStatusOf(parsed);
+    if (s && (s.code !== undefined || s.message)) {
+        const name = s.code !== undefined ? `${grpcCodeName(s.code)} (HTTP ${status})` : `HTTP ${status}`;
+        return new OctoplantError(`${where} failed: ${name}: ${s.message || '(no message)'}`, status, s.code, transient, wait);
+    }
+    return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait);
+}
+/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
+ *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
+function rpcStatusOf(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const v = value;
+    if (typeof v.error === 'object' && v.error !== null)
+        return rpcStatusOf(v.error);
+    const code = typeof v.code === 'number' ? v.code : undefined;
+    const oauth2 = typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined;
+    const message = typeof v.message === 'string' && v.message ? v.message : oauth2;
+    return code === undefined && message === undefined ? undefined : { code, message };
+}
+function describeNonJson(res, text) {
+    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
+    if (/<html|<!doctype/i.test(text)) {
+        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
+        return `an HTML page${title ? ` ("${title}")` : ''} (${type}), likely from a proxy or web server in front of octoplant`;
+    }
+    return text.trim() === '' ? `an empty body (${type})` : `${type}: "${text.slice(0, 80).replace(/\s+/g, ' ')}"`;
+}
+const TLS_HINTS = {
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
+    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
+    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
+    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
+};
+/** Does a TLS handshake succeed at this host and port (certificate not checked)? */
+function speaksTls(url) {
+    return new Promise(resolve => {
+        const socket = external_node_tls_.connect({ host: url.hostname, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(url.hostname) ? undefined : url.hostname });
+        const done = (yes) => {
+            socket.destroy();
+            resolve(yes);
+        };
+        socket.setTimeout(3000, () => done(false));
+        socket.once('secureConnect', () => done(true));
+        socket.once('error', () => done(false));
+    });
+}
+/** Failures that happen before a request is written: the server cannot have acted on it. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+function describeNetworkError(e, url) {
+    // @actions/http-client reports its socket timeout without a code.
+    const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
+    const host = new URL(url).host;
+    const hint = code ? TLS_HINTS[code] : undefined;
+    if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+        return new NetworkError(`server-url says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with allow-insecure-http: true beyond loopback) [${e.message.trim()}]`, code, false, false);
+    }
+    if (hint) {
+        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+            ? 'use the host name the certificate was issued for in server-url'
+            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+                ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
+                : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true";
+        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
+    }
+    const what = {
+        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
+        ENOTFOUND: 'the host name does not resolve',
+        EAI_AGAIN: 'the host name could not be resolved (DNS)',
+        ECONNRESET: 'the connection was reset',
+        ETIMEDOUT: 'the connection timed out',
+        EHOSTUNREACH: 'the host is unreachable',
+        ENETUNREACH: 'the network is unreachable'
+    };
+    const text = (code && what[code]) || e.message || String(e);
+    const maybeSent = !(code && NOT_SENT.has(code));
+    return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(38522);
+// EXTERNAL MODULE: ./node_modules/yauzl/index.js
+var yauzl = __nccwpck_require__(20663);
+;// CONCATENATED MODULE: ./src/zip.ts
+// Reads a ZIP with yauzl: checks its structure (yauzl refuses bytes after the end record, such as an
+// error JSON appended to a streamed download), every entry's CRC-32, and extracts it safely.
+// yauzl checks sizes but not CRCs, so each entry is streamed through zlib.crc32 here: one pass,
+// constant memory.
+
+
+
+
+
+
+class InvalidZipError extends Error {
+    retryable;
+    constructor(message, 
+    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
+    retryable = true) {
+        super(message);
+        this.retryable = retryable;
+        this.name = 'InvalidZipError';
+    }
+}
+/** Limits for extraction, against ZIP bombs; documented in the README. */
+const EXTRACT_LIMITS = { maxEntries: 100_000, maxTotalBytes: 20 * 1024 ** 3 };
+const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
+/** Verifies structure and CRCs of every entry; throws InvalidZipError when anything is off. */
+async function inspectZip(file) {
+    const entries = [];
+    let contentsJson;
+    let totalSize = 0;
+    await forEachEntry(file, async (zip, entry) => {
+        entries.push({ name: entry.fileName, size: entry.uncompressedSize, compressedSize: entry.compressedSize, crc32: entry.crc32 });
+        totalSize += entry.uncompressedSize;
+        if (isDirectory(entry))
+            return;
+        const keep = entry.fileName === 'contents.json' && entry.uncompressedSize <= CONTENTS_JSON_LIMIT;
+        const chunks = [];
+        let crc = 0;
+        for await (const chunk of await openEntry(zip, entry)) {
+            crc = (0,external_node_zlib_.crc32)(chunk, crc);
+            if (keep)
+                chunks.push(chunk);
+        }
+        if (crc >>> 0 !== entry.crc32 >>> 0) {
+            throw new InvalidZipError(`entry "${entry.fileName}" is corrupt: CRC-32 ${hex(crc)} where the ZIP says ${hex(entry.crc32)}`);
+        }
+        if (keep) {
+            try {
+                contentsJson = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            }
+            catch {
+                contentsJson = Buffer.concat(chunks).toString('utf8');
+            }
+        }
+    });
+    return { entries, totalSize, contentsJson };
+}
+/** Extracts into `dir`, refusing entries that would land outside it, links, and ZIP bombs. */
+async function extractZip(file, dir, limits = EXTRACT_LIMITS) {
+    const root = external_node_path_.resolve(dir);
+    await (0,promises_.mkdir)(root, { recursive: true });
+    let count = 0;
+    let written = 0;
+    await forEachEntry(file, async (zip, entry) => {
+        if (++count > limits.maxEntries)
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
+        const target = safeTarget(root, entry);
+        if (isDirectory(entry)) {
+            await (0,promises_.mkdir)(target, { recursive: true });
+            return;
+        }
+        await (0,promises_.mkdir)(external_node_path_.dirname(target), { recursive: true });
+        const stream = await openEntry(zip, entry);
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(stream, async function* (source) {
+            for await (const chunk of source) {
+                written += chunk.length;
+                if (written > limits.maxTotalBytes) {
+                    throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
+                }
+                yield chunk;
+            }
+        }, (0,external_node_fs_.createWriteStream)(target, { flags: 'wx' }));
+    });
+    return count;
+}
+function safeTarget(root, entry) {
+    const name = entry.fileName;
+    const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+    if (mode === 0o120000)
+        throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`, false);
+    if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
+        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
+    }
+    const target = external_node_path_.resolve(root, name);
+    if (target !== root && !target.startsWith(root + external_node_path_.sep)) {
+        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
+    }
+    return target;
+}
+function isDirectory(entry) {
+    return entry.fileName.endsWith('/');
+}
+function hex(n) {
+    return (n >>> 0).toString(16).padStart(8, '0');
+}
+function openEntry(zip, entry) {
+    return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(asZipError(err)) : resolve(stream))));
+}
+/** Visits entries one at a time (lazyEntries), closing the file on success and failure. */
+function forEachEntry(file, visit) {
+    return new Promise((resolve, reject) => {
+        yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
+            if (err || !zip)
+                return reject(asZipError(err ?? new Error('cannot open')));
+            let settled = false;
+            const finish = (e) => {
+                if (settled)
+                    return;
+                settled = true;
+                zip.close();
+                if (e)
+                    reject(asZipError(e));
+                else
+                    resolve();
+            };
+            zip.on('error', finish);
+            zip.on('end', () => finish());
+            zip.on('entry', (entry) => {
+                visit(zip, entry).then(() => zip.readEntry(), e => finish(e));
+            });
+            zip.readEntry();
+        });
+    });
+}
+function asZipError(e) {
+    if (e instanceof InvalidZipError)
+        return e;
+    const message = e instanceof Error ? e.message : String(e);
+    // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
+    const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message);
+    return new InvalidZipError(hostile ? `refusing the ZIP: ${message}` : `not a valid ZIP: ${message}`, !hostile);
+}
+
+;// CONCATENATED MODULE: ./src/download.ts
+// Streams the export to disk, hashing on the way, then verifies the ZIP before it takes its final
+// name: the file at the returned path is only ever a complete, verified ZIP.
+//
+// grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
+// marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
+// {"error": {…}} + delimiter. So the bytes after the ZIP's end record may be a delimiter: they are
+// held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
+// after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
+
+
+
+
+
+
+
+
+
+
+/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
+const MAX_HELD = 64;
+const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
+/** Creates the folder the export goes to and proves it writable, before anything is ordered. */
+async function prepareFolder(dir) {
+    try {
+        await (0,promises_.mkdir)(dir, { recursive: true });
+        const probe = external_node_path_.join(dir, `.octoplant-write-test-${process.pid}`);
+        await (0,promises_.writeFile)(probe, '');
+        await (0,promises_.rm)(probe, { force: true });
+    }
+    catch (e) {
+        throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose another folder, e.g. \${{ runner.temp }}/octoplant`);
+    }
+}
+/** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
+const WRITE_HIGH_WATER_MARK = 1024 * 1024;
+/** Every try of the download failed (cut, corrupt, or a stream error each time). */
+class DownloadFailedError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DownloadFailedError';
+    }
+}
+/** The file system has no room for the export (checked up front, or found full while writing). */
+class DiskSpaceError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DiskSpaceError';
+    }
+}
+async function freeSpace(dir) {
+    const s = await (0,promises_.statfs)(dir);
+    return s.bavail * s.bsize;
+}
+async function saveZip(body, file, contentLength, o = {}) {
+    const { signal, logger } = o;
+    const dir = external_node_path_.dirname(file);
+    await (0,promises_.mkdir)(dir, { recursive: true });
+    const free = o.freeSpace ?? freeSpace;
+    const factor = o.spaceFactor ?? 1;
+    const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : '';
+    if (contentLength !== undefined) {
+        const available = await free(dir);
+        if (available < contentLength * factor) {
+            body.destroy();
+            throw new DiskSpaceError(`not enough free disk space in ${dir}: the export needs ${formatBytes(contentLength * factor)}${withExtract} and ${formatBytes(available)} are free. Free space there, or set the path input to a folder on a larger disk`);
+        }
+    }
+    const partial = `${file}.partial`;
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let size = 0;
+    /** Delimiter-like bytes at the end of what arrived so far, not yet hashed or written. */
+    let held = Buffer.alloc(0);
+    logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
+    const started = performance.now();
+    const every = o.progressEveryMs ?? 10_000;
+    let lastProgress = started;
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* (source) {
+            const pass = (bytes) => {
+                hash.update(bytes);
+                size += bytes.length;
+                const now = performance.now();
+                if (now - lastProgress >= every) {
+                    lastProgress = now;
+                    const of = contentLength ? ` of ${formatBytes(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : '';
+                    logger?.info(`Downloading: ${formatBytes(size)}${of} received, ${formatRate(size, now - started)}.`);
+                }
+                return bytes;
+            };
+            for await (const chunk of source) {
+                let cut = chunk.length;
+                while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
+                    cut--;
+                if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
+                    held = Buffer.concat([held, chunk]);
+                    continue;
+                }
+                if (held.length)
+                    yield pass(held);
+                if (cut === 0) {
+                    held = Buffer.alloc(0);
+                    yield pass(chunk);
+                    continue;
+                }
+                yield pass(chunk.subarray(0, cut));
+                held = Buffer.from(chunk.subarray(cut));
+            }
+        }, (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_HIGH_WATER_MARK }), { signal });
+        if (contentLength !== undefined && size + held.length !== contentLength) {
+            throw new InvalidZipError(`the download ended after ${size + held.length} of ${contentLength} bytes`);
+        }
+        let droppedTrailer = 0;
+        if (held.length) {
+            if (await endsAtEndRecord(partial, size)) {
+                droppedTrailer = held.length;
+                logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
+            }
+            else {
+                // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
+                await (0,promises_.appendFile)(partial, held);
+                hash.update(held);
+                size += held.length;
+            }
+        }
+        const streamed = performance.now();
+        const report = await inspectZip(partial).catch(async (e) => {
+            throw (await streamErrorAtEnd(partial, size)) ?? e;
+        });
+        await (0,promises_.rename)(partial, file);
+        const verifyMs = performance.now() - streamed;
+        return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer };
+    }
+    catch (e) {
+        if (e.code === 'ENOSPC') {
+            const left = await free(dir).catch(() => 0);
+            await (0,promises_.rm)(partial, { force: true });
+            const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
+            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} were written, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
+                'The partial file was removed. Free space there, or set the path input to a folder on a larger disk');
+        }
+        await (0,promises_.rm)(partial, { force: true });
+        throw e;
+    }
+}
+/** The ZIP's end-of-central-directory record (22 bytes and its comment) ends exactly at `size`. */
+async function endsAtEndRecord(file, size) {
+    const tail = await readTail(file, size, 22 + 0xffff);
+    for (let i = tail.length - 22; i >= 0; i--) {
+        if (tail.readUInt32LE(i) === 0x06054b50 && i + 22 + tail.readUInt16LE(i + 20) === tail.length)
+            return true;
+    }
+    return false;
+}
+/** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the
+ *  body, as an error that says so; undefined when the end is anything else. */
+async function streamErrorAtEnd(file, size) {
+    const tail = await readTail(file, size, 16 * 1024);
+    const text = tail.toString('latin1').trimEnd();
+    if (!text.endsWith('}'))
+        return undefined;
+    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
+        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
+            continue;
+        try {
+            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
+            if (!status)
+                return undefined;
+            return new InvalidZipError(`the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message || '(no message)'}`);
+        }
+        catch {
+            continue;
+        }
+    }
+    return undefined;
+}
+async function readTail(file, size, most) {
+    const length = Math.min(size, most);
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const buffer = Buffer.alloc(length);
+        await handle.read(buffer, 0, length, size - length);
+        return buffer;
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Stream errors of a body cut mid-way: the export is fetched again. */
+const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
+function worthAnotherTry(e) {
+    if (e instanceof InvalidZipError)
+        return e.retryable;
+    return isTransientError(e) || CUT_CODES.has(e.code ?? '');
+}
+/** Opens the download and saves it; a cut, short, corrupt or invalid body is discarded and fetched
+ *  again, at most `attempts` times in all. */
+async function downloadZip(open, file, o = {}) {
+    const attempts = o.attempts ?? 3;
+    for (let attempt = 1;; attempt++) {
+        try {
+            const { body, contentLength } = await open();
+            return { ...(await saveZip(body, file, contentLength, o)), attempts: attempt };
+        }
+        catch (e) {
+            if (o.signal?.aborted)
+                throw o.signal.reason;
+            if (!worthAnotherTry(e))
+                throw e;
+            const message = e.message;
+            if (attempt >= attempts) {
+                throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`);
+            }
+            o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again`);
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/octoplant/client.ts
@@ -31358,6 +31485,10 @@ class OctoplantClient {
             answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client });
         }
         catch (e) {
+            if (e instanceof OctoplantError && e.httpStatus === 404) {
+                throw new OctoplantError("the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
+                    `behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+            }
             if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
                 throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
                     'Check the username and password inputs (a domain account is DOMAIN\\user) and, if you changed them, client-id and client-secret.');
@@ -31429,6 +31560,7 @@ class OctoplantClient {
 }
 
 ;// CONCATENATED MODULE: ./src/poller.ts
+
 class DeadlineError extends Error {
     waitedMs;
     lastState;
@@ -31545,17 +31677,6 @@ function describeProgress(op) {
         parts.push(`now: ${m.currentSubProcess}`);
     return parts.join(', ');
 }
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.max(0, Math.round(ms))}ms`;
-    const s = Math.round(ms / 1000);
-    if (s < 60)
-        return `${s}s`;
-    const m = Math.floor(s / 60);
-    if (m < 60)
-        return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
-    return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
-}
 
 ;// CONCATENATED MODULE: ./src/preflight.ts
 
@@ -31632,13 +31753,13 @@ function renderSummary(r) {
     const lines = [`## ${ok ? '✅' : '❌'} octoplant export ${ok ? 'succeeded' : 'failed'}`, ''];
     if (r.error)
         lines.push(`> ${cell(r.error)}`, '');
-    const rows = [
-        ['Server', code(r.server)],
-        ...(r.serverInfo && describeVersions(r.serverInfo) ? [['Server version', cell(describeVersions(r.serverInfo))]] : []),
-        ...(r.serverInfo?.maintenance ? [['Maintenance mode', `⚠️ on: ${cell(describeMaintenance(r.serverInfo.maintenance))}`]] : []),
-        ['Order', r.orderName ? `${code(r.orderName)}${r.resumed ? ' (resumed)' : ''}` : '—'],
-        ['Final state', r.state ? code(r.state) : '—']
-    ];
+    const rows = [['Server', code(r.server)]];
+    if (r.serverInfo && describeVersions(r.serverInfo))
+        rows.push(['Server version', cell(describeVersions(r.serverInfo))]);
+    if (r.serverInfo?.maintenance)
+        rows.push(['Maintenance mode', `⚠️ on: ${cell(describeMaintenance(r.serverInfo.maintenance))}`]);
+    rows.push(['Order', r.orderName ? `${code(r.orderName)}${r.resumed ? ' (resumed)' : ''}${orderFate(r)}` : '—']);
+    rows.push(['Final state', r.state ? code(r.state) : '—']);
     const d = r.durations;
     if (d.queued !== undefined)
         rows.push(['Queued', formatDuration(d.queued)]);
@@ -31647,7 +31768,9 @@ function renderSummary(r) {
     if (r.polls !== undefined)
         rows.push(['Polls', String(r.polls)]);
     if (d.download !== undefined)
-        rows.push(['Download', formatDuration(d.download)]);
+        rows.push(['Download', `${formatDuration(d.download)}${r.zip ? ` (${formatRate(r.zip.size, d.download)})` : ''}`]);
+    if (d.check !== undefined)
+        rows.push(['ZIP check', formatDuration(d.check)]);
     if (d.upload !== undefined)
         rows.push(['Upload', formatDuration(d.upload)]);
     rows.push(['Total', formatDuration(d.total)]);
@@ -31669,31 +31792,56 @@ function renderSummary(r) {
     lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '');
     if (r.zip) {
         const files = r.zip.entries;
-        lines.push(`### ZIP entries (${files.length})`, '', '| Entry | Size | Compressed |', '|---|---:|---:|');
+        const total = files.reduce((sum, e) => sum + e.size, 0);
+        lines.push(`<details><summary>ZIP entries: ${files.length}, ${formatBytes(total)} uncompressed</summary>`, '');
+        lines.push('| Folder | Entries | Size |', '|---|---:|---:|');
+        for (const [folder, { count, bytes }] of rollUp(files))
+            lines.push(`| ${code(folder)} | ${count} | ${formatBytes(bytes)} |`);
+        lines.push('', '| Entry | Size | Compressed |', '|---|---:|---:|');
         for (const e of files.slice(0, MAX_ENTRY_ROWS)) {
             lines.push(`| ${code(e.name)} | ${formatBytes(e.size)} | ${formatBytes(e.compressedSize)} |`);
         }
         if (files.length > MAX_ENTRY_ROWS)
             lines.push(`| … ${files.length - MAX_ENTRY_ROWS} more | | |`);
-        lines.push('');
+        lines.push('', '</details>', '');
         if (r.zip.contentsJson !== undefined) {
             let text = typeof r.zip.contentsJson === 'string' ? r.zip.contentsJson : JSON.stringify(r.zip.contentsJson, null, 2);
             if (text.length > MAX_CONTENTS_CHARS)
                 text = `${text.slice(0, MAX_CONTENTS_CHARS)}\n… (${text.length - MAX_CONTENTS_CHARS} more characters)`;
-            lines.push('<details><summary><code>contents.json</code></summary>', '', '```json', text.replace(/```/g, '`​``'), '```', '', '</details>', '');
+            lines.push('<details><summary><code>contents.json</code></summary>', '', '```json', text.replace(/```/g, '`\u200b``'), '```', '', '</details>', '');
         }
     }
     return lines.join('\n');
 }
-function formatBytes(n) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let v = n;
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
+/** What became of the order, after its name: " — cancelled on the server", … */
+function orderFate(r) {
+    const resume = r.orderName ? code(`order-name: ${r.orderName}`) : '';
+    switch (r.orderOutcome) {
+        case 'finished':
+            return ` — finished on the server; fetch it again with ${resume}`;
+        case 'cancelled':
+            return ' — cancelled on the server';
+        case 'left-running':
+            return ` — left running on the server; resume with ${resume}`;
     }
-    return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+    if (r.state === 'STATE_FAILED')
+        return ' — failed on the server (its message is above)';
+    if (r.state === 'STATE_SUCCEEDED' && !r.error)
+        return ' — succeeded';
+    return '';
+}
+/** Entries and uncompressed bytes per top-level folder ("(top level)" for files at the root). */
+function rollUp(entries) {
+    const folders = new Map();
+    for (const e of entries) {
+        const slash = e.name.indexOf('/');
+        const key = slash > 0 ? `${e.name.slice(0, slash)}/` : '(top level)';
+        const f = folders.get(key) ?? { count: 0, bytes: 0 };
+        f.count++;
+        f.bytes += e.size;
+        folders.set(key, f);
+    }
+    return [...folders].sort(([a], [b]) => a.localeCompare(b));
 }
 /** Text safe inside a table cell. */
 function cell(text) {
@@ -31707,6 +31855,7 @@ function code(text) {
 // The run, top to bottom as the design draws it:
 // inputs → octoplant client → poller → download (+verify) → artifact → outputs & summary.
 // Side effects come in through RunDeps; defaultDeps() binds them to the real runner.
+
 
 
 
@@ -31751,7 +31900,7 @@ async function run(deps = defaultDeps()) {
     const state = { report: { server: '', resumed: false, durations: { total: 0 } } };
     let transport;
     try {
-        const inputs = (state.inputs = readInputs(deps));
+        const inputs = (state.inputs = await readInputs(deps));
         state.report.server = inputs.serverUrl;
         const deadline = startedAt + inputs.timeoutMs;
         const signal = AbortSignal.any([...(deps.jobSignal ? [deps.jobSignal] : []), AbortSignal.timeout(inputs.timeoutMs)]);
@@ -31769,15 +31918,10 @@ async function run(deps = defaultDeps()) {
             onSecret: value => core.setSecret(value),
             now: () => clock.now()
         }));
-        core.startGroup(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
-        let orderName;
-        try {
-            orderName = await placeOrResume(client, inputs, state, deps);
-            await waitUntilDone(client, orderName, deadline, signal, state, deps);
-        }
-        finally {
-            core.endGroup();
-        }
+        // No ::group:: here: state changes and the heartbeat must be visible without expanding anything.
+        core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
+        const orderName = await placeOrResume(client, inputs, state, deps);
+        await waitUntilDone(client, orderName, deadline, signal, state, deps);
         const zipPath = await download(client, orderName, signal, state, deps);
         await upload(zipPath, state, deps);
     }
@@ -31790,8 +31934,9 @@ async function run(deps = defaultDeps()) {
         await writeSummary(state.report, core);
     }
 }
-/** Inputs: everything checked before the first connection; secrets masked before anything prints. */
-function readInputs(deps) {
+/** Inputs: everything checked before the first connection (the output folder too); secrets masked
+ *  before anything prints. */
+async function readInputs(deps) {
     const { core, env } = deps;
     // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
     const getInput = (name) => core.getInput(name, { trimWhitespace: false });
@@ -31810,6 +31955,7 @@ function readInputs(deps) {
     }
     if (inputs.serverUrl.startsWith('http://'))
         core.warning('server-url uses plain http://: the password crosses the network unencrypted.');
+    await prepareFolder(inputs.path);
     return inputs;
 }
 /** Octoplant client: sign in, look at the server (versions, maintenance mode: informs, never
@@ -31862,23 +32008,25 @@ async function waitUntilDone(client, name, deadline, signal, state, { core, cloc
     }
 }
 /** Download: stream to disk, hash, verify (fetched again when broken); extract when asked. */
-async function download(client, name, signal, state, { core, clock }) {
+async function download(client, name, signal, state, { core }) {
     const inputs = state.inputs;
     const zipFile = external_node_path_.join(inputs.path, `${inputs.artifactName ?? `octoplant-export-${name}`}.zip`);
-    const started = clock.now();
-    const saved = await downloadZip(() => client.download(name), zipFile, { signal, logger: loggerOf(core) });
-    state.report.durations.download = clock.now() - started;
+    const saved = await downloadZip(() => client.download(name), zipFile, { signal, logger: loggerOf(core), spaceFactor: inputs.extract ? 2 : 1 });
+    Object.assign(state.report.durations, { download: saved.streamMs, check: saved.verifyMs });
     state.report.zip = { ...saved, entries: saved.report.entries, contentsJson: saved.report.contentsJson };
-    const mibPerSecond = saved.size / 1024 / 1024 / Math.max(saved.streamMs / 1000, 0.001);
-    core.info(`Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified` +
-        ` (received in ${(saved.streamMs / 1000).toFixed(2)}s at ${mibPerSecond.toFixed(0)} MiB/s, checked in ${(saved.verifyMs / 1000).toFixed(2)}s` +
-        `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}).`);
+    core.info(`Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified.` +
+        ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
+        `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
     core.setOutput('zip-path', saved.path);
     core.setOutput('zip-size', String(saved.size));
     core.setOutput('zip-sha256', saved.sha256);
     if (inputs.extract) {
         const dir = external_node_path_.join(inputs.path, name);
-        const count = await extractZip(saved.path, dir);
+        const count = await extractZip(saved.path, dir).catch((e) => {
+            if (e.code !== 'ENOSPC')
+                throw e;
+            throw new DiskSpaceError(`the disk filled up while extracting the export into ${dir} (extract: true). The ZIP itself is saved at ${saved.path}. Free space there, or set the path input to a folder on a larger disk`);
+        });
         state.report.extractPath = dir;
         core.setOutput('extract-path', dir);
         core.info(`Extracted ${count} entries into ${dir}.`);
@@ -31918,15 +32066,35 @@ function observe(op, state, core) {
         core.setOutput('state', s);
     }
 }
-/** Sets error-message, cancels the order when giving up on it, and fails the step. */
+/** Cancels the order when giving up on it, then sets error-message and fails the step with what
+ *  went wrong and the way back: the same words in the output, the log and the summary. */
 async function fail(e, elapsedMs, state, { core }) {
-    const message = explain(e, elapsedMs);
-    state.report.error = message;
-    core.setOutput('error-message', message);
     const { client, report, inputs, current } = state;
-    if (client && inputs && report.orderName && !(current && succeeded(current)) && isGivingUp(e)) {
-        await cancelOrder(client, report.orderName, inputs, core);
+    const name = report.orderName;
+    let next = '';
+    // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
+    const hostileZip = e instanceof InvalidZipError && !e.retryable;
+    if (name && current && succeeded(current)) {
+        if (!hostileZip) {
+            report.orderOutcome = 'finished';
+            next = `The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again.`;
+        }
     }
+    else if (name && client && inputs && isGivingUp(e)) {
+        const outcome = await cancelOrder(client, name, inputs, core);
+        report.orderOutcome = outcome.cancelled ? 'cancelled' : 'left-running';
+        next = outcome.cancelled
+            ? `Order ${name} was cancelled on the server; run again to export anew.`
+            : `Order ${name} is left running on the server (${outcome.why}); re-run with order-name: ${name} to resume it.`;
+    }
+    else if (name && !(current && isDone(current))) {
+        report.orderOutcome = 'left-running';
+        next = `Order ${name} may still be running on the server; re-run with order-name: ${name} to resume it.`;
+    }
+    const what = explain(e, elapsedMs);
+    const message = next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
+    report.error = message;
+    core.setOutput('error-message', message);
     core.setFailed(message);
 }
 async function writeSummary(report, core) {
@@ -31947,11 +32115,10 @@ function loggerOf(core) {
 function isGivingUp(e) {
     return e instanceof DeadlineError || e instanceof CancelledError || (e instanceof DOMException && e.name === 'TimeoutError');
 }
+/** Cancels the order (cancel-on-timeout), with a short time of its own: the run's signal has fired. */
 async function cancelOrder(client, name, inputs, core) {
-    if (!inputs.cancelOnTimeout) {
-        core.warning(`Order ${name} is left running on the server (cancel-on-timeout: false); resume it with order-name: ${name}.`);
-        return;
-    }
+    if (!inputs.cancelOnTimeout)
+        return { cancelled: false, why: 'cancel-on-timeout: false' };
     const transport = createTransport({
         baseUrl: inputs.serverUrl,
         ignoreTlsErrors: inputs.insecureSkipTlsVerify,
@@ -31960,9 +32127,10 @@ async function cancelOrder(client, name, inputs, core) {
     try {
         await client.withTransport(transport).cancelOrder(name);
         core.info(`Cancelled order ${name} on the server.`);
+        return { cancelled: true };
     }
     catch (e) {
-        core.warning(`Could not cancel order ${name} on the server: ${e.message}`);
+        return { cancelled: false, why: `cancelling it failed: ${e.message}` };
     }
     finally {
         transport.close();

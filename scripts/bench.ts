@@ -93,7 +93,7 @@ async function measureSize(mib: number): Promise<SizeRow> {
       timeoutMs: 30 * 60_000
     })
     if (action.code !== 0) throw new Error(`the action failed:\n${action.stdout}\n${action.stderr}`)
-    const m = /received in ([\d.]+)s at \d+ MiB\/s, checked in ([\d.]+)s/.exec(action.stdout)!
+    const m = /Received in ([\d.]+)s \([^)]*\), checked in ([\d.]+)s/.exec(action.stdout)!
     const coldStartMs = sim.requests[0].at - spawnedAt
     rmSync(out, { recursive: true, force: true })
 

@@ -8,10 +8,12 @@
 // after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { appendFile, mkdir, open, rename, rm } from 'node:fs/promises'
+import { appendFile, mkdir, open, rename, rm, statfs, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { formatBytes, formatRate } from './format.js'
+import { InputError } from './inputs.js'
 import type { Logger } from './logger.js'
 import { grpcCodeName } from './octoplant/protocol.js'
 import { isTransientError, rpcStatusOf } from './octoplant/request.js'
@@ -33,23 +35,78 @@ export interface SavedZip {
 const MAX_HELD = 64
 const isDelimiterByte = (b: number) => b === 0x0a || b === 0x0d
 
+/** Creates the folder the export goes to and proves it writable, before anything is ordered. */
+export async function prepareFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true })
+    const probe = path.join(dir, `.octoplant-write-test-${process.pid}`)
+    await writeFile(probe, '')
+    await rm(probe, { force: true })
+  } catch (e) {
+    throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${(e as Error).message}). Choose another folder, e.g. \${{ runner.temp }}/octoplant`)
+  }
+}
+
 /** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
 const WRITE_HIGH_WATER_MARK = 1024 * 1024
 
-export async function saveZip(
-  body: Readable,
-  file: string,
-  contentLength: number | undefined,
-  signal?: AbortSignal,
+/** Every try of the download failed (cut, corrupt, or a stream error each time). */
+export class DownloadFailedError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DownloadFailedError'
+  }
+}
+
+/** The file system has no room for the export (checked up front, or found full while writing). */
+export class DiskSpaceError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DiskSpaceError'
+  }
+}
+
+export interface SaveOptions {
+  signal?: AbortSignal
   logger?: Logger
-): Promise<SavedZip> {
-  await mkdir(path.dirname(file), { recursive: true })
+  /** Room needed per byte of ZIP: 2 when the ZIP is extracted beside itself. */
+  spaceFactor?: number
+  /** Free bytes of the file system that holds `dir` (a seam for tests; fs.statfs by default). */
+  freeSpace?: (dir: string) => Promise<number>
+  /** A progress line at most this often (default 10 s): only long downloads show one. */
+  progressEveryMs?: number
+}
+
+export async function freeSpace(dir: string): Promise<number> {
+  const s = await statfs(dir)
+  return s.bavail * s.bsize
+}
+
+export async function saveZip(body: Readable, file: string, contentLength: number | undefined, o: SaveOptions = {}): Promise<SavedZip> {
+  const { signal, logger } = o
+  const dir = path.dirname(file)
+  await mkdir(dir, { recursive: true })
+  const free = o.freeSpace ?? freeSpace
+  const factor = o.spaceFactor ?? 1
+  const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : ''
+  if (contentLength !== undefined) {
+    const available = await free(dir)
+    if (available < contentLength * factor) {
+      body.destroy()
+      throw new DiskSpaceError(
+        `not enough free disk space in ${dir}: the export needs ${formatBytes(contentLength * factor)}${withExtract} and ${formatBytes(available)} are free. Free space there, or set the path input to a folder on a larger disk`
+      )
+    }
+  }
   const partial = `${file}.partial`
   const hash = createHash('sha256')
   let size = 0
   /** Delimiter-like bytes at the end of what arrived so far, not yet hashed or written. */
   let held = Buffer.alloc(0)
+  logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
   const started = performance.now()
+  const every = o.progressEveryMs ?? 10_000
+  let lastProgress = started
   try {
     await pipeline(
       body,
@@ -57,6 +114,12 @@ export async function saveZip(
         const pass = (bytes: Buffer) => {
           hash.update(bytes)
           size += bytes.length
+          const now = performance.now()
+          if (now - lastProgress >= every) {
+            lastProgress = now
+            const of = contentLength ? ` of ${formatBytes(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : ''
+            logger?.info(`Downloading: ${formatBytes(size)}${of} received, ${formatRate(size, now - started)}.`)
+          }
           return bytes
         }
         for await (const chunk of source) {
@@ -102,6 +165,15 @@ export async function saveZip(
     const verifyMs = performance.now() - streamed
     return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer }
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
+      const left = await free(dir).catch(() => 0)
+      await rm(partial, { force: true })
+      const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`
+      throw new DiskSpaceError(
+        `the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} were written, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
+          'The partial file was removed. Free space there, or set the path input to a folder on a larger disk'
+      )
+    }
     await rm(partial, { force: true })
     throw e
   }
@@ -149,11 +221,9 @@ async function readTail(file: string, size: number, most: number): Promise<Buffe
   }
 }
 
-export interface DownloadOptions {
+export interface DownloadOptions extends SaveOptions {
   /** Tries in all (a broken or invalid download is fetched again). */
   attempts?: number
-  signal?: AbortSignal
-  logger?: Logger
 }
 
 /** Stream errors of a body cut mid-way: the export is fetched again. */
@@ -175,13 +245,13 @@ export async function downloadZip(
   for (let attempt = 1; ; attempt++) {
     try {
       const { body, contentLength } = await open()
-      return { ...(await saveZip(body, file, contentLength, o.signal, o.logger)), attempts: attempt }
+      return { ...(await saveZip(body, file, contentLength, o)), attempts: attempt }
     } catch (e) {
       if (o.signal?.aborted) throw o.signal.reason
       if (!worthAnotherTry(e)) throw e
       const message = (e as Error).message
       if (attempt >= attempts) {
-        throw new InvalidZipError(`the download failed ${attempt} times; the last time: ${message}`, false)
+        throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`)
       }
       o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again`)
     }

@@ -252,11 +252,17 @@ export function parseDurationInput(text: string): number | undefined {
   return ms === null || ms === undefined || !Number.isFinite(ms) ? undefined : ms
 }
 
+/** The longest wait a Node.js timer can make (2^31-1 ms, just over 24 days); a longer one fires at once. */
+export const MAX_WAIT_MS = 2 ** 31 - 1
+
 function duration(get: (name: string) => string, name: string): number {
   const v = get(name)
   const ms = parseDurationInput(v)
   if (ms === undefined || ms <= 0) {
     throw new InputError(name, `must be a duration such as 90s, 15m, 1h30m or a number of seconds; got "${v}"`)
+  }
+  if (ms > MAX_WAIT_MS) {
+    throw new InputError(name, `must be at most 24d (the longest wait the runtime can time, 2^31-1 ms); got "${v}"`)
   }
   return ms
 }

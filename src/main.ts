@@ -7,16 +7,17 @@ import * as tls from 'node:tls'
 import * as core from '@actions/core'
 import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadZip } from './artifact.js'
 import { type Clock, systemClock } from './clock.js'
-import { downloadZip } from './download.js'
+import { DiskSpaceError, downloadZip, prepareFolder } from './download.js'
+import { formatBytes, formatDuration, formatRate, formatSeconds } from './format.js'
 import { type Inputs, parseInputs } from './inputs.js'
 import type { Logger } from './logger.js'
 import { AuthenticationError, OctoplantClient } from './octoplant/client.js'
 import { grpcCodeName, type Operation } from './octoplant/protocol.js'
 import { createTransport, isTransientError, type Transport } from './octoplant/request.js'
-import { DeadlineError, formatDuration, succeeded, waitForOrder } from './poller.js'
+import { DeadlineError, isDone, succeeded, waitForOrder } from './poller.js'
 import { lookAtServer } from './preflight.js'
 import { type RunReport, renderSummary } from './summary.js'
-import { extractZip } from './zip.js'
+import { extractZip, InvalidZipError } from './zip.js'
 
 /** The part of @actions/core the run uses. */
 export type ActionCore = Pick<
@@ -77,7 +78,7 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
   const state: RunState = { report: { server: '', resumed: false, durations: { total: 0 } } }
   let transport: Transport | undefined
   try {
-    const inputs = (state.inputs = readInputs(deps))
+    const inputs = (state.inputs = await readInputs(deps))
     state.report.server = inputs.serverUrl
     const deadline = startedAt + inputs.timeoutMs
     const signal = AbortSignal.any([...(deps.jobSignal ? [deps.jobSignal] : []), AbortSignal.timeout(inputs.timeoutMs)])
@@ -96,14 +97,10 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
       now: () => clock.now()
     }))
 
-    core.startGroup(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
-    let orderName: string
-    try {
-      orderName = await placeOrResume(client, inputs, state, deps)
-      await waitUntilDone(client, orderName, deadline, signal, state, deps)
-    } finally {
-      core.endGroup()
-    }
+    // No ::group:: here: state changes and the heartbeat must be visible without expanding anything.
+    core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
+    const orderName = await placeOrResume(client, inputs, state, deps)
+    await waitUntilDone(client, orderName, deadline, signal, state, deps)
     const zipPath = await download(client, orderName, signal, state, deps)
     await upload(zipPath, state, deps)
   } catch (e) {
@@ -115,8 +112,9 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
   }
 }
 
-/** Inputs: everything checked before the first connection; secrets masked before anything prints. */
-function readInputs(deps: RunDeps): Inputs {
+/** Inputs: everything checked before the first connection (the output folder too); secrets masked
+ *  before anything prints. */
+async function readInputs(deps: RunDeps): Promise<Inputs> {
   const { core, env } = deps
   // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
   const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
@@ -134,6 +132,7 @@ function readInputs(deps: RunDeps): Inputs {
     core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.')
   }
   if (inputs.serverUrl.startsWith('http://')) core.warning('server-url uses plain http://: the password crosses the network unencrypted.')
+  await prepareFolder(inputs.path)
   return inputs
 }
 
@@ -196,18 +195,16 @@ async function waitUntilDone(
 }
 
 /** Download: stream to disk, hash, verify (fetched again when broken); extract when asked. */
-async function download(client: OctoplantClient, name: string, signal: AbortSignal, state: RunState, { core, clock }: RunDeps): Promise<string> {
+async function download(client: OctoplantClient, name: string, signal: AbortSignal, state: RunState, { core }: RunDeps): Promise<string> {
   const inputs = state.inputs!
   const zipFile = path.join(inputs.path, `${inputs.artifactName ?? `octoplant-export-${name}`}.zip`)
-  const started = clock.now()
-  const saved = await downloadZip(() => client.download(name), zipFile, { signal, logger: loggerOf(core) })
-  state.report.durations.download = clock.now() - started
+  const saved = await downloadZip(() => client.download(name), zipFile, { signal, logger: loggerOf(core), spaceFactor: inputs.extract ? 2 : 1 })
+  Object.assign(state.report.durations, { download: saved.streamMs, check: saved.verifyMs })
   state.report.zip = { ...saved, entries: saved.report.entries, contentsJson: saved.report.contentsJson }
-  const mibPerSecond = saved.size / 1024 / 1024 / Math.max(saved.streamMs / 1000, 0.001)
   core.info(
-    `Saved ${saved.path}: ${saved.size} bytes, sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified` +
-      ` (received in ${(saved.streamMs / 1000).toFixed(2)}s at ${mibPerSecond.toFixed(0)} MiB/s, checked in ${(saved.verifyMs / 1000).toFixed(2)}s` +
-      `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}).`
+    `Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified.` +
+      ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
+      `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`
   )
   core.setOutput('zip-path', saved.path)
   core.setOutput('zip-size', String(saved.size))
@@ -215,7 +212,12 @@ async function download(client: OctoplantClient, name: string, signal: AbortSign
 
   if (inputs.extract) {
     const dir = path.join(inputs.path, name)
-    const count = await extractZip(saved.path, dir)
+    const count = await extractZip(saved.path, dir).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
+      throw new DiskSpaceError(
+        `the disk filled up while extracting the export into ${dir} (extract: true). The ZIP itself is saved at ${saved.path}. Free space there, or set the path input to a folder on a larger disk`
+      )
+    })
     state.report.extractPath = dir
     core.setOutput('extract-path', dir)
     core.info(`Extracted ${count} entries into ${dir}.`)
@@ -254,15 +256,33 @@ function observe(op: Operation, state: RunState, core: ActionCore): void {
   }
 }
 
-/** Sets error-message, cancels the order when giving up on it, and fails the step. */
+/** Cancels the order when giving up on it, then sets error-message and fails the step with what
+ *  went wrong and the way back: the same words in the output, the log and the summary. */
 async function fail(e: unknown, elapsedMs: number, state: RunState, { core }: RunDeps): Promise<void> {
-  const message = explain(e, elapsedMs)
-  state.report.error = message
-  core.setOutput('error-message', message)
   const { client, report, inputs, current } = state
-  if (client && inputs && report.orderName && !(current && succeeded(current)) && isGivingUp(e)) {
-    await cancelOrder(client, report.orderName, inputs, core)
+  const name = report.orderName
+  let next = ''
+  // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
+  const hostileZip = e instanceof InvalidZipError && !e.retryable
+  if (name && current && succeeded(current)) {
+    if (!hostileZip) {
+      report.orderOutcome = 'finished'
+      next = `The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again.`
+    }
+  } else if (name && client && inputs && isGivingUp(e)) {
+    const outcome = await cancelOrder(client, name, inputs, core)
+    report.orderOutcome = outcome.cancelled ? 'cancelled' : 'left-running'
+    next = outcome.cancelled
+      ? `Order ${name} was cancelled on the server; run again to export anew.`
+      : `Order ${name} is left running on the server (${outcome.why}); re-run with order-name: ${name} to resume it.`
+  } else if (name && !(current && isDone(current))) {
+    report.orderOutcome = 'left-running'
+    next = `Order ${name} may still be running on the server; re-run with order-name: ${name} to resume it.`
   }
+  const what = explain(e, elapsedMs)
+  const message = next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what
+  report.error = message
+  core.setOutput('error-message', message)
   core.setFailed(message)
 }
 
@@ -285,11 +305,9 @@ function isGivingUp(e: unknown): boolean {
   return e instanceof DeadlineError || e instanceof CancelledError || (e instanceof DOMException && e.name === 'TimeoutError')
 }
 
-async function cancelOrder(client: OctoplantClient, name: string, inputs: Inputs, core: ActionCore): Promise<void> {
-  if (!inputs.cancelOnTimeout) {
-    core.warning(`Order ${name} is left running on the server (cancel-on-timeout: false); resume it with order-name: ${name}.`)
-    return
-  }
+/** Cancels the order (cancel-on-timeout), with a short time of its own: the run's signal has fired. */
+async function cancelOrder(client: OctoplantClient, name: string, inputs: Inputs, core: ActionCore): Promise<{ cancelled: boolean; why?: string }> {
+  if (!inputs.cancelOnTimeout) return { cancelled: false, why: 'cancel-on-timeout: false' }
   const transport = createTransport({
     baseUrl: inputs.serverUrl,
     ignoreTlsErrors: inputs.insecureSkipTlsVerify,
@@ -298,8 +316,9 @@ async function cancelOrder(client: OctoplantClient, name: string, inputs: Inputs
   try {
     await client.withTransport(transport).cancelOrder(name)
     core.info(`Cancelled order ${name} on the server.`)
+    return { cancelled: true }
   } catch (e) {
-    core.warning(`Could not cancel order ${name} on the server: ${(e as Error).message}`)
+    return { cancelled: false, why: `cancelling it failed: ${(e as Error).message}` }
   } finally {
     transport.close()
   }

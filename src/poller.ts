@@ -2,6 +2,7 @@
 // already waited (15 % of it, at least 1 s, at most max-poll-interval): the end of an export is then
 // noticed within about 15 % of its run time, with few requests for long exports.
 import type { Clock } from './clock.js'
+import { formatDuration } from './format.js'
 import type { Logger } from './logger.js'
 import type { Operation, OrderState } from './octoplant/protocol.js'
 
@@ -158,13 +159,4 @@ export function describeProgress(op: Operation): string {
   }
   if (m.currentSubProcess) parts.push(`now: ${m.currentSubProcess}`)
   return parts.join(', ')
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`
-  const s = Math.round(ms / 1000)
-  if (s < 60) return `${s}s`
-  const m = Math.floor(s / 60)
-  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`
-  return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`
 }

@@ -1,6 +1,6 @@
 // The job summary as Markdown: a pure function of what the run found out.
 import type { UploadResult } from './artifact.js'
-import { formatDuration } from './poller.js'
+import { formatBytes, formatDuration, formatRate } from './format.js'
 import { describeMaintenance, describeVersions, type ServerInfo } from './preflight.js'
 import type { ZipEntryInfo } from './zip.js'
 
@@ -10,9 +10,11 @@ export interface RunReport {
   serverInfo?: ServerInfo
   orderName?: string
   resumed: boolean
+  /** What became of the order when the run failed after it existed. */
+  orderOutcome?: 'finished' | 'cancelled' | 'left-running'
   state?: string
   error?: string
-  durations: { queued?: number; running?: number; download?: number; upload?: number; total: number }
+  durations: { queued?: number; running?: number; download?: number; check?: number; upload?: number; total: number }
   polls?: number
   zip?: { path: string; size: number; sha256: string; entries: ZipEntryInfo[]; contentsJson?: unknown }
   extractPath?: string
@@ -27,18 +29,17 @@ export function renderSummary(r: RunReport): string {
   const ok = !r.error
   const lines: string[] = [`## ${ok ? '✅' : '❌'} octoplant export ${ok ? 'succeeded' : 'failed'}`, '']
   if (r.error) lines.push(`> ${cell(r.error)}`, '')
-  const rows: [string, string][] = [
-    ['Server', code(r.server)],
-    ...(r.serverInfo && describeVersions(r.serverInfo) ? [['Server version', cell(describeVersions(r.serverInfo))] as [string, string]] : []),
-    ...(r.serverInfo?.maintenance ? [['Maintenance mode', `⚠️ on: ${cell(describeMaintenance(r.serverInfo.maintenance))}`] as [string, string]] : []),
-    ['Order', r.orderName ? `${code(r.orderName)}${r.resumed ? ' (resumed)' : ''}` : '—'],
-    ['Final state', r.state ? code(r.state) : '—']
-  ]
+  const rows: [string, string][] = [['Server', code(r.server)]]
+  if (r.serverInfo && describeVersions(r.serverInfo)) rows.push(['Server version', cell(describeVersions(r.serverInfo))])
+  if (r.serverInfo?.maintenance) rows.push(['Maintenance mode', `⚠️ on: ${cell(describeMaintenance(r.serverInfo.maintenance))}`])
+  rows.push(['Order', r.orderName ? `${code(r.orderName)}${r.resumed ? ' (resumed)' : ''}${orderFate(r)}` : '—'])
+  rows.push(['Final state', r.state ? code(r.state) : '—'])
   const d = r.durations
   if (d.queued !== undefined) rows.push(['Queued', formatDuration(d.queued)])
   if (d.running !== undefined) rows.push(['Running', formatDuration(d.running)])
   if (r.polls !== undefined) rows.push(['Polls', String(r.polls)])
-  if (d.download !== undefined) rows.push(['Download', formatDuration(d.download)])
+  if (d.download !== undefined) rows.push(['Download', `${formatDuration(d.download)}${r.zip ? ` (${formatRate(r.zip.size, d.download)})` : ''}`])
+  if (d.check !== undefined) rows.push(['ZIP check', formatDuration(d.check)])
   if (d.upload !== undefined) rows.push(['Upload', formatDuration(d.upload)])
   rows.push(['Total', formatDuration(d.total)])
   if (r.zip) {
@@ -57,30 +58,53 @@ export function renderSummary(r: RunReport): string {
 
   if (r.zip) {
     const files = r.zip.entries
-    lines.push(`### ZIP entries (${files.length})`, '', '| Entry | Size | Compressed |', '|---|---:|---:|')
+    const total = files.reduce((sum, e) => sum + e.size, 0)
+    lines.push(`<details><summary>ZIP entries: ${files.length}, ${formatBytes(total)} uncompressed</summary>`, '')
+    lines.push('| Folder | Entries | Size |', '|---|---:|---:|')
+    for (const [folder, { count, bytes }] of rollUp(files)) lines.push(`| ${code(folder)} | ${count} | ${formatBytes(bytes)} |`)
+    lines.push('', '| Entry | Size | Compressed |', '|---|---:|---:|')
     for (const e of files.slice(0, MAX_ENTRY_ROWS)) {
       lines.push(`| ${code(e.name)} | ${formatBytes(e.size)} | ${formatBytes(e.compressedSize)} |`)
     }
     if (files.length > MAX_ENTRY_ROWS) lines.push(`| … ${files.length - MAX_ENTRY_ROWS} more | | |`)
-    lines.push('')
+    lines.push('', '</details>', '')
     if (r.zip.contentsJson !== undefined) {
       let text = typeof r.zip.contentsJson === 'string' ? r.zip.contentsJson : JSON.stringify(r.zip.contentsJson, null, 2)
       if (text.length > MAX_CONTENTS_CHARS) text = `${text.slice(0, MAX_CONTENTS_CHARS)}\n… (${text.length - MAX_CONTENTS_CHARS} more characters)`
-      lines.push('<details><summary><code>contents.json</code></summary>', '', '```json', text.replace(/```/g, '`​``'), '```', '', '</details>', '')
+      lines.push('<details><summary><code>contents.json</code></summary>', '', '```json', text.replace(/```/g, '`\u200b``'), '```', '', '</details>', '')
     }
   }
   return lines.join('\n')
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let v = n
-  let i = 0
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
+/** What became of the order, after its name: " — cancelled on the server", … */
+function orderFate(r: RunReport): string {
+  const resume = r.orderName ? code(`order-name: ${r.orderName}`) : ''
+  switch (r.orderOutcome) {
+    case 'finished':
+      return ` — finished on the server; fetch it again with ${resume}`
+    case 'cancelled':
+      return ' — cancelled on the server'
+    case 'left-running':
+      return ` — left running on the server; resume with ${resume}`
   }
-  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`
+  if (r.state === 'STATE_FAILED') return ' — failed on the server (its message is above)'
+  if (r.state === 'STATE_SUCCEEDED' && !r.error) return ' — succeeded'
+  return ''
+}
+
+/** Entries and uncompressed bytes per top-level folder ("(top level)" for files at the root). */
+function rollUp(entries: ZipEntryInfo[]): [string, { count: number; bytes: number }][] {
+  const folders = new Map<string, { count: number; bytes: number }>()
+  for (const e of entries) {
+    const slash = e.name.indexOf('/')
+    const key = slash > 0 ? `${e.name.slice(0, slash)}/` : '(top level)'
+    const f = folders.get(key) ?? { count: 0, bytes: 0 }
+    f.count++
+    f.bytes += e.size
+    folders.set(key, f)
+  }
+  return [...folders].sort(([a], [b]) => a.localeCompare(b))
 }
 
 /** Text safe inside a table cell. */

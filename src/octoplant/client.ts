@@ -68,6 +68,15 @@ export class OctoplantClient {
     try {
       answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client })
     } catch (e) {
+      if (e instanceof OctoplantError && e.httpStatus === 404) {
+        throw new OctoplantError(
+          "the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
+            `behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`,
+          404,
+          e.grpcCode,
+          false
+        )
+      }
       if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
         throw new AuthenticationError(
           `octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +

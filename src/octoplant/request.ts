@@ -9,6 +9,8 @@
 // honoured. Client errors are never retried. A call that is not idempotent (placing an order) is
 // re-sent only when the request provably never reached the server, or the server refused it (429).
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
+import { isIP } from 'node:net'
+import * as tls from 'node:tls'
 import { HttpClient } from '@actions/http-client'
 import { abortReason, type Clock, systemClock } from '../clock.js'
 import type { Logger } from '../logger.js'
@@ -117,6 +119,8 @@ export function createTransport(options: TransportOptions): Transport {
   const clock = options.clock ?? systemClock
   const retry = options.retry ?? DEFAULT_RETRY
   const random = options.random ?? Math.random
+  /** The server has answered once: a later reset is a fault, not a protocol mistake. */
+  let answered = false
 
   /** The transport's signal, and the call's own when it has one. */
   function signalOf(o: SendOptions): AbortSignal | undefined {
@@ -139,10 +143,21 @@ export function createTransport(options: TransportOptions): Transport {
     const url = options.baseUrl + o.path
     try {
       const res = await abortable(http.request(o.method, url, body, headers), signal)
+      answered = true
       return res.message
     } catch (e) {
       if (signal?.aborted) throw abortReason(signal)
-      throw describeNetworkError(e as NodeJS.ErrnoException, url)
+      const described = describeNetworkError(e as NodeJS.ErrnoException, url)
+      // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
+      if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
+        throw new NetworkError(
+          `server-url says http:// but ${new URL(url).host} speaks TLS: use https:// in server-url [${described.message}]`,
+          'ECONNRESET',
+          false,
+          false
+        )
+      }
+      throw described
     }
   }
 
@@ -308,6 +323,20 @@ const TLS_HINTS: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
 }
 
+/** Does a TLS handshake succeed at this host and port (certificate not checked)? */
+function speaksTls(url: URL): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = tls.connect({ host: url.hostname, port: Number(url.port || 80), rejectUnauthorized: false, servername: isIP(url.hostname) ? undefined : url.hostname })
+    const done = (yes: boolean) => {
+      socket.destroy()
+      resolve(yes)
+    }
+    socket.setTimeout(3000, () => done(false))
+    socket.once('secureConnect', () => done(true))
+    socket.once('error', () => done(false))
+  })
+}
+
 /** Failures that happen before a request is written: the server cannot have acted on it. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
@@ -317,6 +346,14 @@ export function describeNetworkError(e: NodeJS.ErrnoException, url: string): Net
   const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined)
   const host = new URL(url).host
   const hint = code ? TLS_HINTS[code] : undefined
+  if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return new NetworkError(
+      `server-url says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with allow-insecure-http: true beyond loopback) [${e.message.trim()}]`,
+      code,
+      false,
+      false
+    )
+  }
   if (hint) {
     const fix =
       code === 'ERR_TLS_CERT_ALTNAME_INVALID'
