@@ -10,7 +10,7 @@ import { startSimulator, sendJson, type Simulator } from '../simulator/server.js
 import { createCertificateAuthority, issueServerCertificate } from '../simulator/certs.js'
 import { AuthenticationError, OctoplantClient } from '../src/octoplant/client.js'
 import { lookAtServer } from '../src/preflight.js'
-import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../src/octoplant/protocol.js'
+import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../protocol/protocol.js'
 import { createTransport, NetworkError, OctoplantError } from '../src/octoplant/request.js'
 
 let sim: Simulator

@@ -74,7 +74,7 @@ describe('the schema the checks use', () => {
   const spec = new URL('../spec/octoplant-export-api.subset.json', import.meta.url)
 
   it('is what scripts/gen-export-schema.ts makes of spec/ (run npm run gen:schema)', () => {
-    const generated = readFileSync(new URL('../src/octoplant/export-schema.ts', import.meta.url), 'utf8')
+    const generated = readFileSync(new URL('../protocol/export-schema.ts', import.meta.url), 'utf8')
     expect(generated).toBe(renderSchema(readFileSync(spec, 'utf8')))
   })
 

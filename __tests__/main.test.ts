@@ -12,7 +12,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../simula
 import type { ArtifactClientLike } from '../src/artifact.js'
 import { systemClock } from '../src/clock.js'
 import { CancelledError, run, type RunDeps } from '../src/main.js'
-import { PUBLIC_CLIENT_SECRET } from '../src/octoplant/protocol.js'
+import { PUBLIC_CLIENT_SECRET } from '../protocol/protocol.js'
 
 const defaultCAs = tls.getCACertificates('default')
 let sims: Simulator[] = []

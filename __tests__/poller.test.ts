@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { fakeClock } from '../__fixtures__/clock.js'
 import type { Logger } from '../src/logger.js'
-import type { Operation, OrderState } from '../src/octoplant/protocol.js'
+import type { Operation, OrderState } from '../protocol/protocol.js'
 import { DeadlineError, describeProgress, nextPollDelay, waitForOrder } from '../src/poller.js'
 
 /** An order that is PENDING for `pendingMs`, RUNNING until `doneAt`, then ends in `end`. */

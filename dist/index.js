@@ -29784,7 +29784,7 @@ function defaultCallback(err) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(46860);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(60837);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 
@@ -29793,7 +29793,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 46860:
+/***/ 60837:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30001,7 +30001,7 @@ function parse(str = '', format = 'ms') {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(38815);
-;// CONCATENATED MODULE: ./src/octoplant/export-schema.ts
+;// CONCATENATED MODULE: ./protocol/export-schema.ts
 const EXPORT_KINDS = {
     "projectTree": {
         "exportType": {
@@ -30494,19 +30494,12 @@ function editDistance(a, b) {
     return prev[b.length];
 }
 
-;// CONCATENATED MODULE: ./src/octoplant/protocol.ts
-// Wire-level facts of the octoplant Export API (see ../../spec and shared/octoplant-export-api.md).
-// This is the only module the simulator may share with the client: names and codes, no behaviour.
+;// CONCATENATED MODULE: ./protocol/protocol.ts
+// Wire-level facts of the octoplant Export API (see ../spec and shared/octoplant-export-api.md).
+// This folder is all that the simulator and the product share: names, codes and shapes, no behaviour.
 const PUBLIC_CLIENT_ID = 'public-api';
 /** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
 const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54';
-const ORDER_STATES = (/* unused pure expression or super */ null && ([
-    'STATE_UNSPECIFIED',
-    'STATE_PENDING',
-    'STATE_RUNNING',
-    'STATE_SUCCEEDED',
-    'STATE_FAILED'
-]));
 /** google.rpc.Code names, indexed by their number. */
 const GRPC_CODE_NAMES = [
     'OK',

@@ -1,9 +1,9 @@
-// Writes src/octoplant/export-schema.ts from the Swagger subset in spec/.
+// Writes protocol/export-schema.ts from the Swagger subset in spec/.
 // Run `npm run gen:schema` after updating spec/; a test fails when the two drift apart.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-import type { OptionType } from '../src/octoplant/option-type.js'
+import type { OptionType } from '../protocol/option-type.js'
 
 /** The part of a Swagger schema object the generator reads. */
 interface SchemaNode {
@@ -20,7 +20,7 @@ interface Spec {
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 export const SPEC_PATH = `${root}spec/octoplant-export-api.subset.json`
-export const SCHEMA_PATH = `${root}src/octoplant/export-schema.ts`
+export const SCHEMA_PATH = `${root}protocol/export-schema.ts`
 
 function typeOf(spec: Spec, prop: SchemaNode): OptionType {
   const ref: string | undefined = prop.$ref ?? prop.allOf?.[0]?.$ref

@@ -2,7 +2,7 @@
 //   npm run simulator -- --port 64023 --running 5s --ca-out /tmp/octoplant-ca.pem
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { parseDurationInput } from '../src/inputs.js'
+import parseDuration from 'parse-duration'
 import { startSimulator } from './server.js'
 
 const { values } = parseArgs({
@@ -33,8 +33,8 @@ Users: versiondog / change-it`)
 const sim = await startSimulator({
   port: Number(values.port),
   protocol: values.http ? 'http' : 'https',
-  pendingMs: parseDurationInput(values.pending),
-  runningMs: parseDurationInput(values.running),
+  pendingMs: durationOf('pending', values.pending),
+  runningMs: durationOf('running', values.running),
   payloadBytes: Number(values['payload-bytes']),
   failWith: values.fail ? { code: 13, message: values.fail } : undefined
 })
@@ -48,3 +48,12 @@ if (sim.caPem && values['ca-out']) {
 const stop = () => void sim.stop().then(() => process.exit(0))
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
+
+function durationOf(option: string, text: string): number {
+  const ms = parseDuration(text)
+  if (typeof ms !== 'number' || !(ms >= 0)) {
+    console.error(`--${option} must be a duration such as 500ms, 3s or 2m; got "${text}"`)
+    process.exit(2)
+  }
+  return ms
+}

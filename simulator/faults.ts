@@ -2,7 +2,7 @@
 // Each takes over the first `times` matching requests, then lets the simulator answer as usual.
 import { buffer } from 'node:stream/consumers'
 import type { Readable } from 'node:stream'
-import { GrpcCode } from '../src/octoplant/protocol.js'
+import { GrpcCode } from '../protocol/protocol.js'
 import { type Interceptor, sendJson } from './server.js'
 
 const CODE_OF_STATUS: Record<number, number> = {

@@ -21,7 +21,7 @@ import * as https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
-import { EXPORT_KINDS, type OptionType } from '../src/octoplant/export-schema.js'
+import { EXPORT_KINDS, type OptionType } from '../protocol/export-schema.js'
 import {
   GrpcCode,
   HTTP_STATUS_OF_GRPC_CODE,
@@ -29,7 +29,7 @@ import {
   type OrderState,
   PUBLIC_CLIENT_ID,
   PUBLIC_CLIENT_SECRET
-} from '../src/octoplant/protocol.js'
+} from '../protocol/protocol.js'
 import { type ServerCertificate, createCertificateAuthority, issueServerCertificate } from './certs.js'
 import { exportZip } from './export-zip.js'
 

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises'
 import { formatBytes, formatRate } from './format.js'
 import { InputError } from './inputs.js'
 import type { Logger } from './logger.js'
-import { grpcCodeName } from './octoplant/protocol.js'
+import { grpcCodeName } from '../protocol/protocol.js'
 import { isTransientError, rpcStatusOf } from './octoplant/request.js'
 import { InvalidZipError, inspectZip, type ZipReport } from './zip.js'
 
@@ -77,7 +77,7 @@ export interface SaveOptions {
   progressEveryMs?: number
 }
 
-export async function freeSpace(dir: string): Promise<number> {
+async function freeSpace(dir: string): Promise<number> {
   const s = await statfs(dir)
   return s.bavail * s.bsize
 }

@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import parseDuration from 'parse-duration'
 import { parse as parseYaml } from 'yaml'
 import { type ExportContents, validateExportContents } from './export-contents.js'
-import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from './octoplant/protocol.js'
+import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../protocol/protocol.js'
 
 /** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
 export const DEFAULTS = {
@@ -159,7 +159,7 @@ function parseServerUrl(text: string, allowInsecureHttp: boolean): string {
   return url.href.replace(/\/+$/, '')
 }
 
-export function isLoopback(hostname: string): boolean {
+function isLoopback(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase()
   return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)
 }
@@ -253,7 +253,7 @@ export function parseDurationInput(text: string): number | undefined {
 }
 
 /** The longest wait a Node.js timer can make (2^31-1 ms, just over 24 days); a longer one fires at once. */
-export const MAX_WAIT_MS = 2 ** 31 - 1
+const MAX_WAIT_MS = 2 ** 31 - 1
 
 function duration(get: (name: string) => string, name: string): number {
   const v = get(name)

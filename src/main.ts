@@ -12,7 +12,7 @@ import { formatBytes, formatDuration, formatRate, formatSeconds } from './format
 import { type Inputs, parseInputs } from './inputs.js'
 import type { Logger } from './logger.js'
 import { AuthenticationError, OctoplantClient } from './octoplant/client.js'
-import { grpcCodeName, type Operation } from './octoplant/protocol.js'
+import { grpcCodeName, type Operation } from '../protocol/protocol.js'
 import { createTransport, isTransientError, type Transport } from './octoplant/request.js'
 import { DeadlineError, isDone, succeeded, waitForOrder } from './poller.js'
 import { lookAtServer } from './preflight.js'

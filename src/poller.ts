@@ -4,7 +4,7 @@
 import type { Clock } from './clock.js'
 import { formatDuration } from './format.js'
 import type { Logger } from './logger.js'
-import type { Operation, OrderState } from './octoplant/protocol.js'
+import type { Operation, OrderState } from '../protocol/protocol.js'
 
 export interface PollOptions {
   name: string
@@ -48,8 +48,8 @@ export class DeadlineError extends Error {
   }
 }
 
-export const MIN_POLL_INTERVAL_MS = 1000
-export const POLL_FRACTION = 0.15
+const MIN_POLL_INTERVAL_MS = 1000
+const POLL_FRACTION = 0.15
 /** Consecutive STATE_UNSPECIFIED answers before the order counts as unknown to the server. */
 const UNSPECIFIED_LIMIT = 3
 

@@ -4,7 +4,7 @@
 // have a call, and in maintenance mode reads still work).
 import type { Logger } from './logger.js'
 import type { OctoplantClient } from './octoplant/client.js'
-import { API_PATHS, type MaintenanceMode, type VersionAnswer } from './octoplant/protocol.js'
+import { API_PATHS, type MaintenanceMode, type VersionAnswer } from '../protocol/protocol.js'
 
 export interface ServerInfo {
   apiVersion?: string
@@ -14,7 +14,7 @@ export interface ServerInfo {
 }
 
 /** A probe that takes longer than this is left out. */
-export const PROBE_TIMEOUT_MS = 10_000
+const PROBE_TIMEOUT_MS = 10_000
 
 /** The spec's MaintenanceReason values, in words. */
 const REASONS: Record<string, string> = {

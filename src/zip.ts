@@ -41,7 +41,7 @@ export interface ZipLimits {
 }
 
 /** Limits for extraction, against ZIP bombs; documented in the README. */
-export const EXTRACT_LIMITS: ZipLimits = { maxEntries: 100_000, maxTotalBytes: 20 * 1024 ** 3 }
+const EXTRACT_LIMITS: ZipLimits = { maxEntries: 100_000, maxTotalBytes: 20 * 1024 ** 3 }
 
 const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024
 

@@ -1,8 +1,7 @@
 // The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
 // Actions; every request goes through the transport (request.ts).
 import type { IncomingMessage } from 'node:http'
-import type { ExportContents } from '../export-contents.js'
-import { API_PATHS, GrpcCode, type Operation } from './protocol.js'
+import { API_PATHS, type ExportContents, GrpcCode, type Operation } from '../../protocol/protocol.js'
 import { isTransientError, NetworkError, OctoplantError, type Transport } from './request.js'
 
 export interface Credentials {

@@ -14,7 +14,7 @@ import * as tls from 'node:tls'
 import { HttpClient } from '@actions/http-client'
 import { abortReason, type Clock, systemClock } from '../clock.js'
 import type { Logger } from '../logger.js'
-import { grpcCodeName, type RpcStatus } from './protocol.js'
+import { grpcCodeName, type RpcStatus } from '../../protocol/protocol.js'
 
 export interface RetryPolicy {
   /** Tries of one call, the first included. */
@@ -23,7 +23,7 @@ export interface RetryPolicy {
   maxDelayMs: number
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 }
+const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 }
 
 export interface TransportOptions {
   /** Base URL without a trailing slash. */
@@ -271,7 +271,7 @@ async function readBounded(res: IncomingMessage, limit: number, signal?: AbortSi
 }
 
 /** Turns an error answer into one line: the gRPC code's name and the server's message. */
-export function decodeError(res: IncomingMessage, text: string, o: Pick<SendOptions, 'method' | 'path'>): OctoplantError {
+function decodeError(res: IncomingMessage, text: string, o: Pick<SendOptions, 'method' | 'path'>): OctoplantError {
   const status = res.statusCode ?? 0
   const where = `${o.method} ${o.path}`
   const wait = retryAfterMs(res.headers['retry-after'])
@@ -341,7 +341,7 @@ function speaksTls(url: URL): Promise<boolean> {
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
 
-export function describeNetworkError(e: NodeJS.ErrnoException, url: string): NetworkError {
+function describeNetworkError(e: NodeJS.ErrnoException, url: string): NetworkError {
   // @actions/http-client reports its socket timeout without a code.
   const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined)
   const host = new URL(url).host

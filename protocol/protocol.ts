@@ -1,21 +1,15 @@
-// Wire-level facts of the octoplant Export API (see ../../spec and shared/octoplant-export-api.md).
-// This is the only module the simulator may share with the client: names and codes, no behaviour.
+// Wire-level facts of the octoplant Export API (see ../spec and shared/octoplant-export-api.md).
+// This folder is all that the simulator and the product share: names, codes and shapes, no behaviour.
 
 export const PUBLIC_CLIENT_ID = 'public-api'
 /** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
 export const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54'
 
-export const ORDER_STATES = [
-  'STATE_UNSPECIFIED',
-  'STATE_PENDING',
-  'STATE_RUNNING',
-  'STATE_SUCCEEDED',
-  'STATE_FAILED'
-] as const
-export type OrderState = (typeof ORDER_STATES)[number]
+/** octoplant.exportapi.v1.ExportState.State */
+export type OrderState = 'STATE_UNSPECIFIED' | 'STATE_PENDING' | 'STATE_RUNNING' | 'STATE_SUCCEEDED' | 'STATE_FAILED'
 
 /** google.rpc.Code names, indexed by their number. */
-export const GRPC_CODE_NAMES = [
+const GRPC_CODE_NAMES = [
   'OK',
   'CANCELLED',
   'UNKNOWN',
@@ -67,6 +61,9 @@ export interface ExportState {
   finishedSubProcesses?: string | number
   openSubProcesses?: string | number
 }
+
+/** The exportContents of an order: export kind → its options ({} for the server's defaults). */
+export type ExportContents = Record<string, Record<string, unknown>>
 
 /** octoplant.exportapi.v1.Operation, the answer of order and poll. protojson as the gateway writes
  *  it by default (EmitUnpopulated) gives the unset one of error and response as null. */
