@@ -17,6 +17,26 @@ export default tseslint.config(
     }
   },
   {
+    // The export engine knows no host: no GitHub toolkit, no front end.
+    files: ['src/engine/**/*.ts', 'src/base/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@actions/*'], message: 'The engine is host-free: report through ExportHost instead.' }, { group: ['**/action/*', '**/cli/*'], message: 'The engine must not import a front end.' }] }
+      ]
+    }
+  },
+  {
+    // The octoplant client uses @actions/http-client for HTTP (proxies), and nothing else of the toolkit.
+    files: ['src/octoplant/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@actions/*', '!@actions/http-client'], message: 'Only @actions/http-client below the front ends.' }, { group: ['**/engine/*', '**/action/*', '**/cli/*'], message: 'The client is a layer below the engine.' }] }
+      ]
+    }
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', fetch: 'readonly', performance: 'readonly', Buffer: 'readonly', setTimeout: 'readonly' } }
   }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ArtifactBackend, startArtifactBackend } from '../__fixtures__/artifact-backend.js'
 import { runLocally } from '../scripts/local-runner.js'
 import { type Simulator, startSimulator } from '../simulator/server.js'
-import { inspectZip } from '../src/zip.js'
+import { inspectZip } from '../src/engine/zip.js'
 
 let backend: ArtifactBackend
 let sim: Simulator

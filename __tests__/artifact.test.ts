@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type ArtifactClientLike, isUnsupportedServer, uploadUnavailableReason, uploadZip } from '../src/artifact.js'
+import { type ArtifactClientLike, isUnsupportedServer, uploadUnavailableReason, uploadZip } from '../src/action/artifact.js'
 
 function recordingClient(answer = { id: 42, size: 1234, digest: 'sha256:abc' }) {
   const calls: unknown[][] = []

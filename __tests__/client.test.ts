@@ -9,7 +9,7 @@ import { htmlPage, resetConnection, statuses } from '../simulator/faults.js'
 import { startSimulator, sendJson, type Simulator } from '../simulator/server.js'
 import { createCertificateAuthority, issueServerCertificate } from '../simulator/certs.js'
 import { AuthenticationError, OctoplantClient } from '../src/octoplant/client.js'
-import { lookAtServer } from '../src/preflight.js'
+import { lookAtServer } from '../src/engine/preflight.js'
 import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../protocol/protocol.js'
 import { createTransport, NetworkError, OctoplantError } from '../src/octoplant/request.js'
 
@@ -370,7 +370,7 @@ describe('the look at the server before ordering (optional: it informs, never bl
       trust(s.caPem!)
       const { client, transport } = clientFor(s.url)
       const { lines, logger } = recorder()
-      const info = await lookAtServer(client, logger, 300)
+      const info = await lookAtServer(client, logger, { timeoutMs: 300 })
       expect(info.maintenance, what).toBeUndefined()
       const line = lines.find(l => l.startsWith('debug: optional GET /v1/status/maintenance_mode not read, carrying on: '))
       expect(line, `${what}: ${lines.join('\n')}`).toMatch(expected)

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest'
 import yazl from 'yazl'
 import { makeZip, patch, streamOf } from '../__fixtures__/zips.js'
 import { exportZip } from '../simulator/export-zip.js'
-import { saveZip } from '../src/download.js'
-import { extractZip, inspectZip, InvalidZipError } from '../src/zip.js'
+import { saveZip } from '../src/engine/download.js'
+import { extractZip, inspectZip, InvalidZipError } from '../src/engine/zip.js'
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'dl-'))
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')

@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { KNOWN_KINDS, validateExportContents } from '../src/export-contents.js'
+import { KNOWN_KINDS, validateExportContents } from '../src/shared/export-contents.js'
 import { renderSchema } from '../scripts/gen-export-schema.js'
 
 const problems = (v: unknown): string => {

@@ -53,6 +53,17 @@ const rows: Row[] = [
     ok: true,
     check: run => expect(run.stdout.match(/an HTML page \("502 Bad Gateway"\).*; retrying/g)).toHaveLength(2)
   },
+  {
+    // One retry budget for the download: its loop owns the retries, the request layer makes one try.
+    fault: 'a lasting 503 on the download',
+    faults: () => [statuses('GET /v1/order/{name}/download', Array(100).fill(503))],
+    ok: false,
+    message: /^the download failed 4 times; the last time: GET \/v1\/order\/[\w-]+\/download failed: UNAVAILABLE \(HTTP 503\): simulated 503\. The export is finished on the server; re-run with order-name: [\w-]+ to fetch it without exporting again\.$/,
+    check: (run, s) => {
+      expect(s.count('GET /v1/order/{name}/download')).toBe(4)
+      expect(run.stdout.match(/::warning::download attempt \d of 4 failed .*; downloading again in \d\.\ds/g)).toHaveLength(3)
+    }
+  },
   { fault: '504 ×1 on the download', faults: () => [statuses('GET /v1/order/{name}/download', [504])], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
   {
     fault: '429 with Retry-After: 1 on the order',
@@ -112,7 +123,7 @@ const rows: Row[] = [
     ok: true,
     check: (run, s) => {
       expect(s.count('GET /v1/order/{name}/download')).toBe(2)
-      expect(run.stdout).toMatch(/::warning::download attempt 1 of 3 failed \(the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated\); downloading again/)
+      expect(run.stdout).toMatch(/::warning::download attempt 1 of 4 failed \(the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated\); downloading again in \d\.\ds/)
     }
   },
   { fault: 'a byte of the ZIP damaged ×1', faults: () => [corruptDownload(1)], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
@@ -120,9 +131,9 @@ const rows: Row[] = [
     fault: 'download broken every time',
     faults: () => [errorAfterZip(100)],
     ok: false,
-    message: /^the download failed 3 times; the last time: the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated/,
+    message: /^the download failed 4 times; the last time: the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated/,
     check: (run, s) => {
-      expect(s.count('GET /v1/order/{name}/download')).toBe(3)
+      expect(s.count('GET /v1/order/{name}/download')).toBe(4)
       expect(run.outputs['zip-path']).toBeUndefined()
     }
   },
@@ -161,9 +172,9 @@ const rows: Row[] = [
     fault: 'the ZIP in 4 KiB messages, "\\n" after each (stock gateway, multi-message stream)',
     sim: { messageBytes: 4096, payloadBytes: 20_000 },
     ok: false,
-    message: /^the download failed 3 times; the last time: (not a valid ZIP|entry ".*" is corrupt)/,
+    message: /^the download failed 4 times; the last time: (not a valid ZIP|entry ".*" is corrupt)/,
     check: (run, s) => {
-      expect(s.count('GET /v1/order/{name}/download')).toBe(3)
+      expect(s.count('GET /v1/order/{name}/download')).toBe(4)
       expect(run.outputs['zip-path']).toBeUndefined()
     }
   },

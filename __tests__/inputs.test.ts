@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { DEFAULTS, InputError, parseInputs, parseDurationInput } from '../src/inputs.js'
+import { DEFAULTS, InputError, parseInputs, parseDurationInput } from '../src/shared/inputs.js'
 import { createCertificateAuthority } from '../simulator/certs.js'
 
 const base = { 'server-url': 'https://octoplant.plant.local:64023', username: 'versiondog', password: 'change-it' }

@@ -9,9 +9,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fakeCore } from '../__fixtures__/core.js'
 import { errorAfterZip, statuses } from '../simulator/faults.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
-import type { ArtifactClientLike } from '../src/artifact.js'
-import { systemClock } from '../src/clock.js'
-import { CancelledError, run, type RunDeps } from '../src/main.js'
+import type { ArtifactClientLike } from '../src/action/artifact.js'
+import { systemClock } from '../src/base/clock.js'
+import { CancelledError } from '../src/engine/export.js'
+import { run, type RunDeps } from '../src/action/main.js'
 import { PUBLIC_CLIENT_SECRET } from '../protocol/protocol.js'
 
 const defaultCAs = tls.getCACertificates('default')
@@ -202,7 +203,7 @@ describe('nothing lost once the export has finished; every failure says what to 
     const { core, deps } = setup(sim, { path: path.join(file, 'backups') })
     await run(deps)
     expect(core.failed).toMatch(new RegExp(`^Input 'path' must be a folder the runner can write to; ${file}/backups is not \\(ENOTDIR: not a directory`))
-    expect(core.failed).toContain('Choose another folder, e.g. ${{ runner.temp }}/octoplant')
+    expect(core.failed).toContain("Choose a folder the runner's user may write to")
     expect(sim.requests).toHaveLength(0)
   })
 
@@ -221,7 +222,7 @@ describe('nothing lost once the export has finished; every failure says what to 
     await run(deps)
     const name = core.outputs['order-name']
     expect(core.outputs['error-message']).toMatch(
-      new RegExp(`^the download failed 3 times; .*\\. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again\\.$`)
+      new RegExp(`^the download failed 4 times; .*\\. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again\\.$`)
     )
     expect(core.summaryText).toContain(`| Order | \`${name}\` — finished on the server; fetch it again with \`order-name: ${name}\` |`)
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(0)
@@ -238,6 +239,24 @@ describe('nothing lost once the export has finished; every failure says what to 
     expect(core.logs.find(l => l.startsWith('Saved '))).toMatch(
       /^Saved .*: 196\.1 KiB \(\d+ bytes\), sha256 [0-9a-f]{64}, 3 entries, CRCs verified\. Received in \d+\.\d\ds \([\d.]+ (KiB|MiB|GiB)\/s\), checked in \d+\.\d\ds\.$/
     )
+  })
+})
+
+describe('one deadline for everything', () => {
+  it('bounds the artifact upload too: a store that takes 8 s ends the run at timeout: 3s', async () => {
+    const sim = await simulator()
+    const { core, deps } = setup(sim, { timeout: '3s' }, uploadEnv)
+    deps.loadArtifactClient = async () => ({ uploadArtifact: () => new Promise(resolve => setTimeout(() => resolve({ id: 1 }), 8000).unref()) })
+    const started = Date.now()
+    await run(deps)
+    const name = core.outputs['order-name']
+    expect(Date.now() - started).toBeLessThan(4500)
+    expect(core.failed).toBe(
+      `gave up after 3s: the timeout input was reached. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again.`
+    )
+    expect(core.outputs['zip-path']).toBeDefined()
+    expect(core.outputs['artifact-id']).toBeUndefined()
+    expect(sim.count('POST /v1/order/{name}/cancel')).toBe(0)
   })
 })
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { fakeClock } from '../__fixtures__/clock.js'
-import type { Logger } from '../src/logger.js'
+import type { Logger } from '../src/base/logger.js'
 import type { Operation, OrderState } from '../protocol/protocol.js'
-import { DeadlineError, describeProgress, nextPollDelay, waitForOrder } from '../src/poller.js'
+import { DeadlineError, describeProgress, nextPollDelay, waitForOrder } from '../src/engine/poller.js'
 
 /** An order that is PENDING for `pendingMs`, RUNNING until `doneAt`, then ends in `end`. */
 function scriptedOrder(clock: { now(): number }, start: number, pendingMs: number, doneAt: number, end: OrderState = 'STATE_SUCCEEDED') {

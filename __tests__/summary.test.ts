@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatRate } from '../src/format.js'
-import { renderSummary } from '../src/summary.js'
+import { formatBytes, formatRate } from '../src/base/format.js'
+import { renderSummary } from '../src/action/summary.js'
 
 const zip = {
   path: '/tmp/e.zip',
@@ -20,7 +20,8 @@ describe('the job summary', () => {
       orderName: 'o1',
       resumed: false,
       state: 'STATE_SUCCEEDED',
-      durations: { queued: 2000, running: 65_000, download: 1500, check: 300, upload: 800, total: 70_000 },
+      durations: { queued: 2000, running: 65_000, download: 1500, check: 300, total: 70_000 },
+      uploadMs: 800,
       polls: 12,
       zip,
       artifact: { name: 'octoplant-export-o1.zip', id: 9, url: 'https://github.com/o/r/actions/runs/1/artifacts/9', digest: 'sha256:ff' }

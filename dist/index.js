@@ -29780,83 +29780,24 @@ function defaultCallback(err) {
 
 /***/ }),
 
-/***/ 79407:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(60837);
-
-await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 60837:
+/***/ 39857:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  eF: () => (/* binding */ run)
+  e: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: CancelledError, defaultDeps
+// UNUSED EXPORTS: defaultDeps
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(41692);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
 var core = __nccwpck_require__(77094);
-;// CONCATENATED MODULE: ./src/artifact.ts
-// Uploads the verified ZIP as a workflow artifact, as is (skipArchive: no second ZIP around it).
-// @actions/artifact is loaded only when an upload will happen: importing it costs ~100 MB of RSS.
-
-async function loadArtifactClient() {
-    const { DefaultArtifactClient } = await __nccwpck_require__.e(/* import() */ 584).then(__nccwpck_require__.bind(__nccwpck_require__, 20584));
-    return new DefaultArtifactClient();
-}
-/** Why an upload cannot happen in this environment, or undefined when it can. */
-function uploadUnavailableReason(env) {
-    if (!env.ACTIONS_RUNTIME_TOKEN) {
-        return 'no artifact service here (ACTIONS_RUNTIME_TOKEN is not set, as outside a GitHub Actions job)';
-    }
-    return undefined;
-}
-/** GitHub Enterprise Server has no artifact service for @actions/artifact v2+; say so before any work. */
-function isUnsupportedServer(env) {
-    const server = env.GITHUB_SERVER_URL;
-    if (!server)
-        return false;
-    const host = new URL(server).hostname.toLowerCase();
-    return !(host === 'github.com' || host.endsWith('.ghe.com') || host.endsWith('.localhost') || host === 'localhost');
-}
-async function uploadZip(client, zipPath, retentionDays, env) {
-    const name = external_node_path_.basename(zipPath);
-    let result;
-    try {
-        result = await client.uploadArtifact(name, [zipPath], external_node_path_.dirname(zipPath), {
-            skipArchive: true,
-            ...(retentionDays !== undefined ? { retentionDays } : {})
-        });
-    }
-    catch (e) {
-        const message = e.message;
-        if (/\(409\)|already exists/i.test(message)) {
-            throw new Error(`an artifact named ${name} already exists in this workflow run (${message}). Give each export its own artifact-name, e.g. octoplant-\${{ matrix.server }}, or leave it empty to name it after the order.`);
-        }
-        throw new Error(`uploading the artifact ${name} failed: ${message}. The verified ZIP stays at ${zipPath}.`);
-    }
-    const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
-    const url = result.id !== undefined && repo && runId ? `${server}/${repo}/actions/runs/${runId}/artifacts/${result.id}` : undefined;
-    return { name, ...result, url };
-}
-
-;// CONCATENATED MODULE: ./src/clock.ts
+;// CONCATENATED MODULE: ./src/base/clock.ts
 /** The reason an AbortSignal carries, as an Error (AbortSignal.timeout's is a DOMException). */
 function abortReason(signal) {
     const reason = signal.reason;
@@ -29883,9 +29824,11 @@ const systemClock = {
 var external_node_crypto_ = __nccwpck_require__(77598);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(51455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/format.ts
+;// CONCATENATED MODULE: ./src/base/format.ts
 // How sizes, rates and durations read in the log and the summary.
 /** "512 B", "1.50 MiB", "23.4 GiB" */
 function formatBytes(n) {
@@ -29917,6 +29860,1273 @@ function formatDuration(ms) {
 /** Seconds with two decimals, for short phases: "0.05s". */
 function formatSeconds(ms) {
     return `${(ms / 1000).toFixed(2)}s`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/settings.ts
+/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render. */
+class InputError extends Error {
+    input;
+    problem;
+    constructor(input, problem) {
+        super(`Input '${input}' ${problem}`);
+        this.input = input;
+        this.problem = problem;
+        this.name = 'InputError';
+    }
+}
+
+;// CONCATENATED MODULE: ./protocol/protocol.ts
+// Wire-level facts of the octoplant Export API (see ../spec and shared/octoplant-export-api.md).
+// This folder is all that the simulator and the product share: names, codes and shapes, no behaviour.
+const PUBLIC_CLIENT_ID = 'public-api';
+/** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
+const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54';
+/** google.rpc.Code names, indexed by their number. */
+const GRPC_CODE_NAMES = [
+    'OK',
+    'CANCELLED',
+    'UNKNOWN',
+    'INVALID_ARGUMENT',
+    'DEADLINE_EXCEEDED',
+    'NOT_FOUND',
+    'ALREADY_EXISTS',
+    'PERMISSION_DENIED',
+    'RESOURCE_EXHAUSTED',
+    'FAILED_PRECONDITION',
+    'ABORTED',
+    'OUT_OF_RANGE',
+    'UNIMPLEMENTED',
+    'INTERNAL',
+    'UNAVAILABLE',
+    'DATA_LOSS',
+    'UNAUTHENTICATED'
+];
+const GrpcCode = Object.fromEntries(GRPC_CODE_NAMES.map((name, i) => [name, i]));
+/** The HTTP status grpc-gateway answers with for each gRPC code. */
+const HTTP_STATUS_OF_GRPC_CODE = (/* unused pure expression or super */ null && ([
+    200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401
+]));
+function grpcCodeName(code) {
+    if (code === undefined)
+        return 'UNKNOWN';
+    return GRPC_CODE_NAMES[code] ?? `code ${code}`;
+}
+const API_PATHS = {
+    token: '/v1/oauth2/token',
+    order: '/v1/order',
+    orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
+    cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
+    downloadOf: (name) => `/v1/order/${encodeURIComponent(name)}/download`,
+    maintenanceMode: '/v1/status/maintenance_mode',
+    apiVersion: '/v1/status/api_version',
+    versiondogVersion: '/v1/status/versiondog_version'
+};
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(44942);
+;// CONCATENATED MODULE: ./src/octoplant/request.ts
+
+
+
+
+
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+/** The server answered with an error status, or with something that is not what the API sends. */
+class OctoplantError extends Error {
+    httpStatus;
+    grpcCode;
+    transient;
+    retryAfterMs;
+    constructor(message, httpStatus, 
+    /** The gRPC code from the body, when there was one. */
+    grpcCode, 
+    /** Worth another try (gateway errors, overload, a proxy's page). */
+    transient = isTransientStatus(httpStatus), 
+    /** From a Retry-After header. */
+    retryAfterMs) {
+        super(message);
+        this.httpStatus = httpStatus;
+        this.grpcCode = grpcCode;
+        this.transient = transient;
+        this.retryAfterMs = retryAfterMs;
+        this.name = 'OctoplantError';
+    }
+}
+/** The request never got an answer: connection, TLS or timeout. */
+class NetworkError extends Error {
+    code;
+    maybeSent;
+    transient;
+    constructor(message, code, 
+    /** False when the request provably never reached the server (refused, unresolved, TLS). */
+    maybeSent = true, transient = true) {
+        super(message);
+        this.code = code;
+        this.maybeSent = maybeSent;
+        this.transient = transient;
+        this.name = 'NetworkError';
+    }
+}
+function isTransientStatus(status) {
+    return status === 429 || status === 502 || status === 503 || status === 504;
+}
+/** A fault that may pass if the same call is made again. */
+function isTransientError(e) {
+    return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
+}
+function createTransport(options) {
+    const http = new lib/* HttpClient */.Qq(options.userAgent ?? 'octoplant-export-action', [], {
+        ignoreSslError: options.ignoreTlsErrors ?? false,
+        socketTimeout: options.socketTimeoutMs ?? 120_000,
+        allowRetries: false,
+        allowRedirects: false,
+        keepAlive: true
+    });
+    const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024;
+    const clock = options.clock ?? systemClock;
+    const retry = options.retry ?? DEFAULT_RETRY;
+    const random = options.random ?? Math.random;
+    /** The server has answered once: a later reset is a fault, not a protocol mistake. */
+    let answered = false;
+    async function sendOnce(o, signal) {
+        signal?.throwIfAborted();
+        const headers = { accept: 'application/json' };
+        if (o.token)
+            headers.authorization = `Bearer ${o.token}`;
+        let body = null;
+        if (o.form) {
+            headers['content-type'] = 'application/x-www-form-urlencoded';
+            body = new URLSearchParams(o.form).toString();
+        }
+        else if (o.json !== undefined) {
+            headers['content-type'] = 'application/json';
+            body = JSON.stringify(o.json);
+        }
+        const url = options.baseUrl + o.path;
+        try {
+            const res = await abortable(http.request(o.method, url, body, headers), signal);
+            answered = true;
+            return res.message;
+        }
+        catch (e) {
+            if (signal?.aborted)
+                throw abortReason(signal);
+            const described = describeNetworkError(e, url);
+            // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
+            if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
+                throw new NetworkError(`server-url says http:// but ${new URL(url).host} speaks TLS: use https:// in server-url [${described.message}]`, 'ECONNRESET', false, false);
+            }
+            throw described;
+        }
+    }
+    /** Runs one call, again after a transient fault, as the policy above allows. */
+    async function withRetries(o, call) {
+        const idempotent = o.idempotent ?? o.method === 'GET';
+        const attempts = Math.min(retry.attempts, o.attempts ?? Infinity);
+        const signal = o.signal;
+        for (let attempt = 1;; attempt++) {
+            try {
+                return await call(signal);
+            }
+            catch (raw) {
+                if (signal?.aborted)
+                    throw abortReason(signal);
+                const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
+                if (!mayRetry(e, idempotent))
+                    throw e;
+                if (attempts === 1)
+                    throw e;
+                if (attempt >= attempts)
+                    throw withNote(e, `gave up after ${attempt} attempts`);
+                const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+                const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff);
+                if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
+                    throw withNote(e, `no time left to retry before the timeout`);
+                }
+                options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`);
+                await clock.sleep(delay, signal);
+            }
+        }
+    }
+    return {
+        json(o) {
+            return withRetries(o, async (signal) => {
+                const res = await sendOnce(o, signal);
+                const text = await readBounded(res, maxJsonBytes, signal);
+                if (!isSuccess(res.statusCode))
+                    throw decodeError(res, text, o);
+                try {
+                    return JSON.parse(text);
+                }
+                catch {
+                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+                }
+            });
+        },
+        stream(o) {
+            return withRetries(o, async (signal) => {
+                const res = await sendOnce(o, signal);
+                if (!isSuccess(res.statusCode)) {
+                    const text = await readBounded(res, maxJsonBytes, signal).catch(() => '');
+                    throw decodeError(res, text, o);
+                }
+                const length = Number(res.headers['content-length']);
+                return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
+            });
+        },
+        close: () => http.dispose()
+    };
+}
+function mayRetry(e, idempotent) {
+    if (!e.transient)
+        return false;
+    if (idempotent)
+        return true;
+    // Not idempotent: only when the server cannot have acted on it.
+    return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429;
+}
+function withNote(e, note) {
+    e.message = `${e.message} (${note})`;
+    return e;
+}
+/** Retry-After as seconds or an HTTP date. */
+function retryAfterMs(header, now = Date.now()) {
+    const v = Array.isArray(header) ? header[0] : header;
+    if (!v)
+        return undefined;
+    if (/^\d+$/.test(v.trim()))
+        return Number(v.trim()) * 1000;
+    const at = Date.parse(v);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+function isSuccess(status) {
+    return status !== undefined && status >= 200 && status < 300;
+}
+function abortable(promise, signal) {
+    if (!signal)
+        return promise;
+    return new Promise((resolve, reject) => {
+        const onAbort = () => reject(abortReason(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
+async function readBounded(res, limit, signal) {
+    const chunks = [];
+    let size = 0;
+    const read = (async () => {
+        for await (const chunk of res) {
+            size += chunk.length;
+            if (size > limit) {
+                res.destroy();
+                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
+            }
+            chunks.push(chunk);
+        }
+        return Buffer.concat(chunks).toString('utf8');
+    })();
+    return abortable(read, signal);
+}
+/** Turns an error answer into one line: the gRPC code's name and the server's message. */
+function decodeError(res, text, o) {
+    const status = res.statusCode ?? 0;
+    const where = `${o.method} ${o.path}`;
+    const wait = retryAfterMs(res.headers['retry-after']);
+    const transient = isTransientStatus(status);
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait);
+    }
+    const s = rpcStatusOf(parsed);
+    if (s && (s.code !== undefined || s.message)) {
+        const name = s.code !== undefined ? `${grpcCodeName(s.code)} (HTTP ${status})` : `HTTP ${status}`;
+        return new OctoplantError(`${where} failed: ${name}: ${s.message || '(no message)'}`, status, s.code, transient, wait);
+    }
+    return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait);
+}
+/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
+ *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
+function rpcStatusOf(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const v = value;
+    if (typeof v.error === 'object' && v.error !== null)
+        return rpcStatusOf(v.error);
+    const code = typeof v.code === 'number' ? v.code : undefined;
+    const oauth2 = typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined;
+    const message = typeof v.message === 'string' && v.message ? v.message : oauth2;
+    return code === undefined && message === undefined ? undefined : { code, message };
+}
+function describeNonJson(res, text) {
+    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
+    if (/<html|<!doctype/i.test(text)) {
+        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
+        return `an HTML page${title ? ` ("${title}")` : ''} (${type}), likely from a proxy or web server in front of octoplant`;
+    }
+    return text.trim() === '' ? `an empty body (${type})` : `${type}: "${text.slice(0, 80).replace(/\s+/g, ' ')}"`;
+}
+const TLS_HINTS = {
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
+    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
+    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
+    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
+};
+/** Does a TLS handshake succeed at this host and port (certificate not checked)? */
+function speaksTls(url) {
+    return new Promise(resolve => {
+        const socket = external_node_tls_.connect({ host: url.hostname, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(url.hostname) ? undefined : url.hostname });
+        const done = (yes) => {
+            socket.destroy();
+            resolve(yes);
+        };
+        socket.setTimeout(3000, () => done(false));
+        socket.once('secureConnect', () => done(true));
+        socket.once('error', () => done(false));
+    });
+}
+/** Failures that happen before a request is written: the server cannot have acted on it. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+function describeNetworkError(e, url) {
+    // @actions/http-client reports its socket timeout without a code.
+    const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
+    const host = new URL(url).host;
+    const hint = code ? TLS_HINTS[code] : undefined;
+    if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+        return new NetworkError(`server-url says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with allow-insecure-http: true beyond loopback) [${e.message.trim()}]`, code, false, false);
+    }
+    if (hint) {
+        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+            ? 'use the host name the certificate was issued for in server-url'
+            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+                ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
+                : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true";
+        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
+    }
+    const what = {
+        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
+        ENOTFOUND: 'the host name does not resolve',
+        EAI_AGAIN: 'the host name could not be resolved (DNS)',
+        ECONNRESET: 'the connection was reset',
+        ETIMEDOUT: 'the connection timed out',
+        EHOSTUNREACH: 'the host is unreachable',
+        ENETUNREACH: 'the network is unreachable'
+    };
+    const text = (code && what[code]) || e.message || String(e);
+    const maybeSent = !(code && NOT_SENT.has(code));
+    return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(38522);
+// EXTERNAL MODULE: ./node_modules/yauzl/index.js
+var yauzl = __nccwpck_require__(20663);
+;// CONCATENATED MODULE: ./src/engine/zip.ts
+// Reads a ZIP with yauzl: checks its structure (yauzl refuses bytes after the end record, such as an
+// error JSON appended to a streamed download), every entry's CRC-32, and extracts it safely.
+// yauzl checks sizes but not CRCs, so each entry is streamed through zlib.crc32 here: one pass,
+// constant memory.
+
+
+
+
+
+
+
+class InvalidZipError extends Error {
+    retryable;
+    constructor(message, 
+    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
+    retryable = true) {
+        super(message);
+        this.retryable = retryable;
+        this.name = 'InvalidZipError';
+    }
+}
+/** Limits for extraction, against ZIP bombs; documented in the README. */
+const EXTRACT_LIMITS = { maxEntries: 100_000, maxTotalBytes: 20 * 1024 ** 3 };
+const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
+/** Verifies structure and CRCs of every entry; throws InvalidZipError when anything is off. */
+async function inspectZip(file) {
+    const entries = [];
+    let contentsJson;
+    let totalSize = 0;
+    await forEachEntry(file, async (zip, entry) => {
+        entries.push({ name: entry.fileName, size: entry.uncompressedSize, compressedSize: entry.compressedSize, crc32: entry.crc32 });
+        totalSize += entry.uncompressedSize;
+        if (isDirectory(entry))
+            return;
+        const keep = entry.fileName === 'contents.json' && entry.uncompressedSize <= CONTENTS_JSON_LIMIT;
+        const chunks = [];
+        let crc = 0;
+        for await (const chunk of await openEntry(zip, entry)) {
+            crc = (0,external_node_zlib_.crc32)(chunk, crc);
+            if (keep)
+                chunks.push(chunk);
+        }
+        if (crc >>> 0 !== entry.crc32 >>> 0) {
+            throw new InvalidZipError(`entry "${entry.fileName}" is corrupt: CRC-32 ${hex(crc)} where the ZIP says ${hex(entry.crc32)}`);
+        }
+        if (keep) {
+            try {
+                contentsJson = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            }
+            catch {
+                contentsJson = Buffer.concat(chunks).toString('utf8');
+            }
+        }
+    });
+    return { entries, totalSize, contentsJson };
+}
+/** Extracts into `dir`, refusing entries that would land outside it, links, and ZIP bombs. */
+async function extractZip(file, dir, limits = EXTRACT_LIMITS, signal) {
+    const root = external_node_path_.resolve(dir);
+    await (0,promises_.mkdir)(root, { recursive: true });
+    let count = 0;
+    let written = 0;
+    await forEachEntry(file, async (zip, entry) => {
+        if (signal?.aborted)
+            throw new ExtractAborted();
+        if (++count > limits.maxEntries)
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
+        const target = safeTarget(root, entry);
+        if (isDirectory(entry)) {
+            await (0,promises_.mkdir)(target, { recursive: true });
+            return;
+        }
+        await (0,promises_.mkdir)(external_node_path_.dirname(target), { recursive: true });
+        const stream = await openEntry(zip, entry);
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(stream, async function* (source) {
+            for await (const chunk of source) {
+                written += chunk.length;
+                if (written > limits.maxTotalBytes) {
+                    throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
+                }
+                yield chunk;
+            }
+        }, (0,external_node_fs_.createWriteStream)(target, { flags: 'wx' }), { signal }).catch((e) => {
+            throw signal?.aborted ? new ExtractAborted() : e;
+        });
+    }).catch((e) => {
+        if (e instanceof ExtractAborted)
+            throw abortReason(signal);
+        throw e;
+    });
+    return count;
+}
+/** Marks an extraction stopped by the run's signal, so that it is not taken for a broken ZIP. */
+class ExtractAborted extends InvalidZipError {
+    constructor() {
+        super('extraction stopped', false);
+    }
+}
+function safeTarget(root, entry) {
+    const name = entry.fileName;
+    const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+    if (mode === 0o120000)
+        throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`, false);
+    if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
+        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
+    }
+    const target = external_node_path_.resolve(root, name);
+    if (target !== root && !target.startsWith(root + external_node_path_.sep)) {
+        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
+    }
+    return target;
+}
+function isDirectory(entry) {
+    return entry.fileName.endsWith('/');
+}
+function hex(n) {
+    return (n >>> 0).toString(16).padStart(8, '0');
+}
+function openEntry(zip, entry) {
+    return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(asZipError(err)) : resolve(stream))));
+}
+/** Visits entries one at a time (lazyEntries), closing the file on success and failure. */
+function forEachEntry(file, visit) {
+    return new Promise((resolve, reject) => {
+        yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
+            if (err || !zip)
+                return reject(asZipError(err ?? new Error('cannot open')));
+            let settled = false;
+            const finish = (e) => {
+                if (settled)
+                    return;
+                settled = true;
+                zip.close();
+                if (e)
+                    reject(asZipError(e));
+                else
+                    resolve();
+            };
+            zip.on('error', finish);
+            zip.on('end', () => finish());
+            zip.on('entry', (entry) => {
+                visit(zip, entry).then(() => zip.readEntry(), e => finish(e));
+            });
+            zip.readEntry();
+        });
+    });
+}
+function asZipError(e) {
+    if (e instanceof InvalidZipError)
+        return e;
+    // A system error of the file system (ENOSPC, EACCES …) is about the disk, not the ZIP.
+    if (e instanceof Error && /^E[A-Z]+$/.test(String(e.code)))
+        return e;
+    const message = e instanceof Error ? e.message : String(e);
+    // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
+    const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message);
+    return new InvalidZipError(hostile ? `refusing the ZIP: ${message}` : `not a valid ZIP: ${message}`, !hostile);
+}
+
+;// CONCATENATED MODULE: ./src/engine/download.ts
+// Streams the export to disk, hashing on the way, then verifies the ZIP before it takes its final
+// name: the file at the returned path is only ever a complete, verified ZIP.
+//
+// grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
+// marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
+// {"error": {…}} + delimiter. So the bytes after the ZIP's end record may be a delimiter: they are
+// held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
+// after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
+
+
+
+
+
+
+
+
+
+
+
+/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
+const MAX_HELD = 64;
+const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
+/** Creates the folder the export goes to and proves it writable, before anything is ordered. */
+async function prepareFolder(dir) {
+    try {
+        await (0,promises_.mkdir)(dir, { recursive: true });
+        const probe = external_node_path_.join(dir, `.octoplant-write-test-${process.pid}`);
+        await (0,promises_.writeFile)(probe, '');
+        await (0,promises_.rm)(probe, { force: true });
+    }
+    catch (e) {
+        throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
+    }
+}
+/** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
+const WRITE_HIGH_WATER_MARK = 1024 * 1024;
+/** Every try of the download failed (cut, corrupt, or a stream error each time). */
+class DownloadFailedError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DownloadFailedError';
+    }
+}
+/** The file system has no room for the export (checked up front, or found full while writing). */
+class DiskSpaceError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DiskSpaceError';
+    }
+}
+async function freeSpace(dir) {
+    const s = await (0,promises_.statfs)(dir);
+    return s.bavail * s.bsize;
+}
+async function saveZip(body, file, contentLength, o = {}) {
+    const { signal, logger } = o;
+    const dir = external_node_path_.dirname(file);
+    await (0,promises_.mkdir)(dir, { recursive: true });
+    const free = o.freeSpace ?? freeSpace;
+    const pathSetting = o.setting?.('path') ?? 'the path input';
+    const factor = o.spaceFactor ?? 1;
+    const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : '';
+    if (contentLength !== undefined) {
+        const available = await free(dir);
+        if (available < contentLength * factor) {
+            body.destroy();
+            throw new DiskSpaceError(`not enough free disk space in ${dir}: the export needs ${formatBytes(contentLength * factor)}${withExtract} and ${formatBytes(available)} are free. Free space there, or set ${pathSetting} to a folder on a larger disk`);
+        }
+    }
+    const partial = `${file}.partial`;
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let size = 0;
+    /** Delimiter-like bytes at the end of what arrived so far, not yet hashed or written. */
+    let held = Buffer.alloc(0);
+    logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
+    const started = performance.now();
+    const every = o.progressEveryMs ?? 10_000;
+    let lastProgress = started;
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* (source) {
+            const pass = (bytes) => {
+                hash.update(bytes);
+                size += bytes.length;
+                const now = performance.now();
+                if (now - lastProgress >= every) {
+                    lastProgress = now;
+                    const of = contentLength ? ` of ${formatBytes(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : '';
+                    logger?.info(`Downloading: ${formatBytes(size)}${of} received, ${formatRate(size, now - started)}.`);
+                }
+                return bytes;
+            };
+            for await (const chunk of source) {
+                let cut = chunk.length;
+                while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
+                    cut--;
+                if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
+                    held = Buffer.concat([held, chunk]);
+                    continue;
+                }
+                if (held.length)
+                    yield pass(held);
+                if (cut === 0) {
+                    held = Buffer.alloc(0);
+                    yield pass(chunk);
+                    continue;
+                }
+                yield pass(chunk.subarray(0, cut));
+                held = Buffer.from(chunk.subarray(cut));
+            }
+        }, (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_HIGH_WATER_MARK }), { signal });
+        if (contentLength !== undefined && size + held.length !== contentLength) {
+            throw new InvalidZipError(`the download ended after ${size + held.length} of ${contentLength} bytes`);
+        }
+        let droppedTrailer = 0;
+        if (held.length) {
+            if (await endsAtEndRecord(partial, size)) {
+                droppedTrailer = held.length;
+                logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
+            }
+            else {
+                // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
+                await (0,promises_.appendFile)(partial, held);
+                hash.update(held);
+                size += held.length;
+            }
+        }
+        const streamed = performance.now();
+        const report = await inspectZip(partial).catch(async (e) => {
+            throw (await streamErrorAtEnd(partial, size)) ?? e;
+        });
+        await (0,promises_.rename)(partial, file);
+        const verifyMs = performance.now() - streamed;
+        return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer };
+    }
+    catch (e) {
+        if (e.code === 'ENOSPC') {
+            const left = await free(dir).catch(() => 0);
+            await (0,promises_.rm)(partial, { force: true });
+            const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
+            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} were written, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
+                `The partial file was removed. Free space there, or set ${pathSetting} to a folder on a larger disk`);
+        }
+        await (0,promises_.rm)(partial, { force: true });
+        throw e;
+    }
+}
+/** The ZIP's end-of-central-directory record (22 bytes and its comment) ends exactly at `size`. */
+async function endsAtEndRecord(file, size) {
+    const tail = await readTail(file, size, 22 + 0xffff);
+    for (let i = tail.length - 22; i >= 0; i--) {
+        if (tail.readUInt32LE(i) === 0x06054b50 && i + 22 + tail.readUInt16LE(i + 20) === tail.length)
+            return true;
+    }
+    return false;
+}
+/** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the
+ *  body, as an error that says so; undefined when the end is anything else. */
+async function streamErrorAtEnd(file, size) {
+    const tail = await readTail(file, size, 16 * 1024);
+    const text = tail.toString('latin1').trimEnd();
+    if (!text.endsWith('}'))
+        return undefined;
+    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
+        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
+            continue;
+        try {
+            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
+            if (!status)
+                return undefined;
+            return new InvalidZipError(`the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message || '(no message)'}`);
+        }
+        catch {
+            continue;
+        }
+    }
+    return undefined;
+}
+async function readTail(file, size, most) {
+    const length = Math.min(size, most);
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const buffer = Buffer.alloc(length);
+        await handle.read(buffer, 0, length, size - length);
+        return buffer;
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Tries of a download in all: a lasting 503 costs this many GETs, with backoff between them. */
+const DOWNLOAD_ATTEMPTS = 4;
+/** Backoff before try n+1: base·2^(n-1), half of it fixed and half jittered (0.25–0.5 s, 0.5–1 s, 1–2 s). */
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 8_000;
+/** Stream errors of a body cut mid-way: the export is fetched again. */
+const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
+function worthAnotherTry(e) {
+    if (e instanceof InvalidZipError)
+        return e.retryable;
+    return isTransientError(e) || CUT_CODES.has(e.code ?? '');
+}
+/** Opens the download and saves it; a transient error status, a cut, short, corrupt or invalid body
+ *  is discarded and fetched again after a backoff (honouring Retry-After), at most `attempts` times
+ *  in all and never past the deadline. */
+async function downloadZip(open, file, o = {}) {
+    const attempts = o.attempts ?? DOWNLOAD_ATTEMPTS;
+    const clock = o.clock ?? systemClock;
+    const random = o.random ?? Math.random;
+    for (let attempt = 1;; attempt++) {
+        try {
+            const { body, contentLength } = await open();
+            return { ...(await saveZip(body, file, contentLength, o)), attempts: attempt };
+        }
+        catch (e) {
+            if (o.signal?.aborted)
+                throw abortReason(o.signal);
+            if (!worthAnotherTry(e))
+                throw e;
+            const message = e.message;
+            if (attempt >= attempts) {
+                throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`);
+            }
+            const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+            const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, base / 2 + (random() * base) / 2);
+            if (o.deadline !== undefined && clock.now() + delay >= o.deadline) {
+                throw new DownloadFailedError(`the download failed ${attempt} times and no time is left to try again before the timeout; the last time: ${message}`);
+            }
+            o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again in ${(delay / 1000).toFixed(1)}s`);
+            await clock.sleep(delay, o.signal);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/octoplant/client.ts
+
+
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
+const RENEW_MARGIN_MS = 30_000;
+/** The server refused the credentials; retrying will not help. */
+class AuthenticationError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'AuthenticationError';
+    }
+}
+class OctoplantClient {
+    options;
+    token;
+    refreshToken;
+    /** Clock time at which to sign in again before the token expires. */
+    renewAt = Infinity;
+    constructor(options) {
+        this.options = options;
+    }
+    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
+     *  Throws AuthenticationError when the server refuses the credentials. */
+    async authenticate(signal) {
+        const { username, password, clientId, clientSecret } = this.options.credentials;
+        const client = { client_id: clientId, client_secret: clientSecret };
+        let answer;
+        if (this.refreshToken) {
+            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
+        }
+        try {
+            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
+        }
+        catch (e) {
+            if (e instanceof OctoplantError && e.httpStatus === 404) {
+                throw new OctoplantError("the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
+                    `behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+            }
+            if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
+                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
+                    'Check the username and password inputs (a domain account is DOMAIN\\user) and, if you changed them, client-id and client-secret.');
+            }
+            throw e;
+        }
+        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
+            throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
+        }
+        this.options.onSecret?.(answer.access_token);
+        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
+            this.options.onSecret?.(answer.refresh_token);
+            this.refreshToken = answer.refresh_token;
+        }
+        this.token = answer.access_token;
+        const lifetimeMs = Number(answer.expires_in) * 1000;
+        this.renewAt =
+            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
+                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
+                : Infinity;
+    }
+    requestToken(form, signal) {
+        // Asking for a token twice is harmless: the call may be repeated.
+        return this.options.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true, signal });
+    }
+    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
+     *  not a reason to sign in again. */
+    status(path, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
+    }
+    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
+     *  and an ambiguous failure says so. */
+    async placeOrder(exportContents, signal) {
+        try {
+            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.order, token, json: { exportContents }, idempotent: false, signal }), signal);
+        }
+        catch (e) {
+            const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429);
+            if (!isTransientError(e) || refused)
+                throw e;
+            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
+                'It was not sent again, so that no second export is made. If octoplant shows the order, re-run with order-name set to it; otherwise re-run the job.');
+        }
+    }
+    getOrder(name, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path: API_PATHS.orderOf(name), token, signal }), signal);
+    }
+    async cancelOrder(name, signal) {
+        await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.cancelOf(name), token, idempotent: true, signal }), signal);
+    }
+    /** One try: the caller's loop (download.ts) owns the retries of a download, so that they do not
+     *  multiply with the request layer's. */
+    download(name, signal) {
+        return this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token, attempts: 1, signal }), signal);
+    }
+    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
+     *  a second 401 in a row is final. */
+    async authorized(call, signal, renewOn401 = true) {
+        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
+            await this.authenticate(signal);
+        try {
+            return await call(this.token);
+        }
+        catch (e) {
+            if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED))
+                throw e;
+            await this.authenticate(signal);
+            return call(this.token);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/poller.ts
+
+class DeadlineError extends Error {
+    waitedMs;
+    lastState;
+    constructor(waitedMs, lastState, lastFailure) {
+        super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''}): the timeout input was reached`);
+        this.waitedMs = waitedMs;
+        this.lastState = lastState;
+        this.name = 'DeadlineError';
+    }
+}
+const MIN_POLL_INTERVAL_MS = 1000;
+const POLL_FRACTION = 0.15;
+/** Consecutive STATE_UNSPECIFIED answers before the order counts as unknown to the server. */
+const UNSPECIFIED_LIMIT = 3;
+function nextPollDelay(elapsedMs, maxIntervalMs) {
+    return Math.min(maxIntervalMs, Math.max(MIN_POLL_INTERVAL_MS, Math.round(elapsedMs * POLL_FRACTION)));
+}
+async function waitForOrder(o) {
+    const seen = { state: o.initialState };
+    try {
+        return await poll(o, seen);
+    }
+    catch (e) {
+        // The run's timeout may fire during the last poll, before the deadline check below sees it.
+        const reason = o.signal?.reason;
+        if (o.signal?.aborted && reason instanceof DOMException && reason.name === 'TimeoutError') {
+            throw new DeadlineError(o.clock.now() - o.startedAt, seen.state, seen.failure);
+        }
+        throw e;
+    }
+}
+async function poll(o, seen) {
+    const { clock, logger } = o;
+    const heartbeatMs = o.heartbeatMs ?? 60_000;
+    let polls = 0;
+    let lastKey = '';
+    let lastLogAt = clock.now();
+    let runningSince;
+    let unspecified = 0;
+    let lastState = o.initialState;
+    let failures = 0;
+    for (;;) {
+        o.signal?.throwIfAborted();
+        let operation;
+        try {
+            operation = await o.getOrder(o.name);
+            polls++;
+        }
+        catch (e) {
+            polls++;
+            const now = clock.now();
+            if (!o.isTransient?.(e))
+                throw e;
+            seen.failure = e.message;
+            if (now >= o.deadline)
+                throw new DeadlineError(now - o.startedAt, lastState, e.message);
+            // The request layer already retried; the server may be restarting. Keep waiting.
+            if (failures++ === 0 || now - lastLogAt >= heartbeatMs) {
+                logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
+                lastLogAt = now;
+            }
+            await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline - now), o.signal);
+            continue;
+        }
+        failures = 0;
+        const now = clock.now();
+        o.onUpdate?.(operation);
+        const state = operation.metadata?.state;
+        lastState = state ?? lastState;
+        seen.state = lastState;
+        seen.failure = undefined;
+        if (state === 'STATE_RUNNING' && runningSince === undefined)
+            runningSince = now;
+        const line = describeProgress(operation);
+        const key = `${state}|${operation.metadata?.currentSubProcess ?? ''}|${operation.metadata?.finishedSubProcesses ?? ''}`;
+        if (key !== lastKey) {
+            logger.info(`${formatDuration(now - o.startedAt)}: ${line}`);
+            lastKey = key;
+            lastLogAt = now;
+        }
+        else if (now - lastLogAt >= heartbeatMs) {
+            logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`);
+            lastLogAt = now;
+        }
+        if (isDone(operation)) {
+            const start = runningSince ?? now;
+            return { operation, polls, queuedMs: start - o.startedAt, runningMs: now - start };
+        }
+        unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
+        if (unspecified >= UNSPECIFIED_LIMIT) {
+            throw new Error(`the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check order-name, or the order may have expired`);
+        }
+        const remaining = o.deadline - now;
+        if (remaining <= 0)
+            throw new DeadlineError(now - o.startedAt, lastState);
+        await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
+    }
+}
+/** The order is over: `done` says so (the vendor's own loop waits for it alone), or it failed — a
+ *  failed order never recovers, so STATE_FAILED ends the wait even while `done` still says false.
+ *  STATE_SUCCEEDED with `done: false` is polled again. */
+function isDone(op) {
+    return op.done === true || op.metadata?.state === 'STATE_FAILED';
+}
+/** Done and succeeded, as the vendor's page has it: `done: true` with STATE_SUCCEEDED (or, where a
+ *  server sends no state, a response and no error). */
+function succeeded(op) {
+    if (op.done !== true || hasError(op))
+        return false;
+    const state = op.metadata?.state;
+    return state === 'STATE_SUCCEEDED' || (!state && !!op.response);
+}
+/** An error result with a code other than OK or a message (protojson may write `"error": null`). */
+function hasError(op) {
+    return !!op.error && (!!op.error.code || !!op.error.message);
+}
+function toCount(v) {
+    const n = typeof v === 'string' ? Number(v) : v;
+    return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+/** "STATE_RUNNING, 2 of 5 steps (40 %), now: Export project tree" */
+function describeProgress(op) {
+    const m = op.metadata ?? {};
+    const parts = [m.state ?? 'no state'];
+    const finished = toCount(m.finishedSubProcesses);
+    const open = toCount(m.openSubProcesses);
+    if (finished !== undefined && open !== undefined && finished + open > 0) {
+        parts.push(`${finished} of ${finished + open} steps (${Math.round((100 * finished) / (finished + open))} %)`);
+    }
+    if (m.currentSubProcess)
+        parts.push(`now: ${m.currentSubProcess}`);
+    return parts.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/engine/preflight.ts
+
+/** A probe that takes longer than this is left out. */
+const PROBE_TIMEOUT_MS = 10_000;
+/** The spec's MaintenanceReason values, in words. */
+const REASONS = {
+    PLAIN: 'switched on by a user',
+    ARCHIVE_MANAGER: 'the archive manager is modifying the server archive',
+    SERVER_SYNC: 'a server sync is running',
+    PARALLELSERVER_LOSS: 'the parallel server cannot be reached',
+    DISK_LOW: 'the server is low on disk space'
+};
+/** Reads the three status calls at once, each bounded by `timeoutMs` and the run's signal; each
+ *  failure is a debug line. */
+async function lookAtServer(client, logger, o = {}) {
+    const probe = async (path) => {
+        const limit = AbortSignal.timeout(o.timeoutMs ?? PROBE_TIMEOUT_MS);
+        try {
+            return await client.status(path, o.signal ? AbortSignal.any([o.signal, limit]) : limit);
+        }
+        catch (e) {
+            o.signal?.throwIfAborted();
+            logger.debug(`optional GET ${path} not read, carrying on: ${e.message}`);
+            return undefined;
+        }
+    };
+    const [api, versiondog, maintenance] = await Promise.all([
+        probe(API_PATHS.apiVersion),
+        probe(API_PATHS.versiondogVersion),
+        probe(API_PATHS.maintenanceMode)
+    ]);
+    const info = {
+        apiVersion: textOf(api?.version),
+        versiondogVersion: textOf(versiondog?.version),
+        maintenance: maintenance?.active === true ? maintenance : undefined
+    };
+    const versions = describeVersions(info);
+    if (versions)
+        logger.info(`Server: ${versions}.`);
+    if (info.maintenance) {
+        logger.warning(`octoplant is in maintenance mode (${describeMaintenance(info.maintenance)}). Check-ins are blocked in this mode but reads still work, ` +
+            'so the export is ordered anyway; if the server refuses it, its own message follows.');
+    }
+    return info;
+}
+/** "octoplant API 1.2.0, versiondog 10.1.0", or '' when neither is known. */
+function describeVersions(info) {
+    return [info.apiVersion && `octoplant API ${info.apiVersion}`, info.versiondogVersion && `versiondog ${info.versiondogVersion}`]
+        .filter(Boolean)
+        .join(', ');
+}
+/** "reason DISK_LOW: the server is low on disk space, since …, from PC-7, by user <uuid>" */
+function describeMaintenance(m) {
+    const reason = textOf(m.reason) ?? 'UNSPECIFIED';
+    return [
+        `reason ${reason}${REASONS[reason] ? `: ${REASONS[reason]}` : ''}`,
+        textOf(m.activatedAt) && `since ${m.activatedAt}`,
+        textOf(m.computerName) && `from ${m.computerName}`,
+        textOf(m.activatedBy?.id?.data) && `by user ${m.activatedBy?.id?.data}`
+    ]
+        .filter(Boolean)
+        .join(', ');
+}
+/** A non-empty string, or undefined (protojson writes unset strings as "" and messages as null). */
+function textOf(v) {
+    return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/engine/export.ts
+// The export engine: sign in → look at the server → place or resume the order → wait → download and
+// verify → extract → the front end's finishing step (the Action's upload), all under one deadline and
+// one abort signal. It knows no host: what happens is reported through ExportHost, and the outcome,
+// failure included, comes back as an ExportReport. Failures say what to do next.
+
+
+
+
+
+
+
+
+
+
+/** The job was cancelled while the export ran. */
+class CancelledError extends Error {
+    constructor(signal) {
+        super(`the job was cancelled (${signal})`);
+        this.name = 'CancelledError';
+    }
+}
+/** The time a cancel of the order may take after the run gave up on it. */
+const CANCEL_TIMEOUT_MS = 5_000;
+async function runExport(settings, host, deps) {
+    const { clock } = deps;
+    const startedAt = clock.now();
+    const deadline = startedAt + settings.timeoutMs;
+    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)]);
+    const report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
+    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
+    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() });
+    /** The last answer about the order. */
+    let current;
+    const observe = (op) => {
+        current = op;
+        const state = op.metadata?.state;
+        if (state && state !== report.state) {
+            report.state = state;
+            host.stateChanged(state);
+        }
+    };
+    try {
+        // Sign in, and look at the server: versions and maintenance mode inform, never block.
+        await client.authenticate(signal);
+        host.info(`Signed in as ${settings.username}.`);
+        report.serverInfo = await lookAtServer(client, host, { signal });
+        // Place the order, or take the named one.
+        let name;
+        if (settings.orderName) {
+            name = settings.orderName;
+            host.info(`Resuming order ${name}; no new order is placed.`);
+        }
+        else {
+            host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`);
+            const placed = await client.placeOrder(settings.exportContents, signal);
+            if (!placed.name)
+                throw new Error('the server accepted the order but returned no order name');
+            name = placed.name;
+            host.info(`Order ${name} placed.`);
+            observe(placed);
+        }
+        report.orderName = name;
+        host.orderNamed(name);
+        // Wait until it is done.
+        const waited = await waitForOrder({
+            name,
+            getOrder: n => client.getOrder(n, signal),
+            clock,
+            startedAt: clock.now(),
+            deadline,
+            maxIntervalMs: settings.maxPollIntervalMs,
+            logger: host,
+            signal,
+            isTransient: isTransientError,
+            initialState: current?.metadata?.state,
+            onUpdate: observe
+        });
+        Object.assign(report, { polls: waited.polls });
+        Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs });
+        if (!succeeded(waited.operation))
+            throw orderFailed(name, waited.operation);
+        // Download, verify, extract, finish.
+        const zipFile = external_node_path_.join(settings.path, `${settings.artifactName ?? `octoplant-export-${name}`}.zip`);
+        const saved = await downloadZip(() => client.download(name, signal), zipFile, {
+            signal,
+            clock,
+            deadline,
+            logger: host,
+            spaceFactor: settings.extract ? 2 : 1,
+            setting: name => host.setting(name)
+        });
+        Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
+        report.zip = { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entries, contentsJson: saved.report.contentsJson };
+        host.info(`Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified.` +
+            ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
+            `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
+        host.zipSaved(saved);
+        if (settings.extract) {
+            const dir = external_node_path_.join(settings.path, name);
+            const count = await extractZip(saved.path, dir, undefined, signal).catch((e) => {
+                if (e.code !== 'ENOSPC')
+                    throw e;
+                throw new DiskSpaceError(`the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`);
+            });
+            report.extractPath = dir;
+            host.extracted(dir);
+            host.info(`Extracted ${count} entries into ${dir}.`);
+        }
+        if (deps.finish)
+            await export_abortable(deps.finish(saved, signal), signal);
+    }
+    catch (e) {
+        report.error = await wayBack(e, clock.now() - startedAt);
+    }
+    finally {
+        transport.close();
+        report.durations.total = clock.now() - startedAt;
+    }
+    return report;
+    /** The failure in words, with what to do next; cancels the order when giving up on it. */
+    async function wayBack(e, elapsedMs) {
+        const name = report.orderName;
+        let next = '';
+        // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
+        const hostileZip = e instanceof InvalidZipError && !e.retryable;
+        if (name && current && succeeded(current)) {
+            if (!hostileZip) {
+                report.orderOutcome = 'finished';
+                next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`;
+            }
+        }
+        else if (name && isGivingUp(e)) {
+            const why = await cancelOrder(name);
+            report.orderOutcome = why ? 'left-running' : 'cancelled';
+            next = why
+                ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
+                : `Order ${name} was cancelled on the server; run again to export anew.`;
+        }
+        else if (name && !(current && isDone(current))) {
+            report.orderOutcome = 'left-running';
+            next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`;
+        }
+        const what = explain(e, elapsedMs, host);
+        return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
+    }
+    /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
+     *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
+    async function cancelOrder(name) {
+        if (!settings.cancelOnTimeout)
+            return `${host.setting('cancel-on-timeout', 'false')}`;
+        try {
+            await client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+            host.info(`Cancelled order ${name} on the server.`);
+            return undefined;
+        }
+        catch (e) {
+            return `cancelling it failed: ${e.message}`;
+        }
+    }
+}
+function orderFailed(name, op) {
+    const e = op.error;
+    const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : '';
+    return new Error(`order ${name} failed on the server${during}: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`);
+}
+/** The deadline passed or the job was cancelled while the order was not done. */
+function isGivingUp(e) {
+    return e instanceof DeadlineError || e instanceof CancelledError || (e instanceof DOMException && e.name === 'TimeoutError');
+}
+function explain(e, elapsedMs, host) {
+    if (e instanceof DOMException && e.name === 'TimeoutError')
+        return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`;
+    if (e instanceof CancelledError)
+        return `${e.message} after ${formatDuration(elapsedMs)}`;
+    if (e instanceof AuthenticationError || e instanceof DeadlineError)
+        return e.message;
+    return e instanceof Error ? e.message : String(e);
+}
+/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work may go
+ *  on in the background: the front end exits without waiting for it). */
+function export_abortable(work, signal) {
+    return new Promise((resolve, reject) => {
+        if (signal.aborted)
+            return reject(abortReason(signal));
+        const onAbort = () => reject(abortReason(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
 }
 
 ;// CONCATENATED MODULE: ./node_modules/parse-duration/locale/en.js
@@ -30350,7 +31560,7 @@ const EXPORT_KINDS = {
     }
 };
 
-;// CONCATENATED MODULE: ./src/export-contents.ts
+;// CONCATENATED MODULE: ./src/shared/export-contents.ts
 // Checks an `exportContents` object against the kinds, option names and types of the server's spec.
 // grpc-gateway silently ignores unknown keys, so a typo such as `projectTre` would otherwise place an
 // order that exports nothing; a wrong enum value would only fail at the server.
@@ -30494,56 +31704,11 @@ function editDistance(a, b) {
     return prev[b.length];
 }
 
-;// CONCATENATED MODULE: ./protocol/protocol.ts
-// Wire-level facts of the octoplant Export API (see ../spec and shared/octoplant-export-api.md).
-// This folder is all that the simulator and the product share: names, codes and shapes, no behaviour.
-const PUBLIC_CLIENT_ID = 'public-api';
-/** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
-const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54';
-/** google.rpc.Code names, indexed by their number. */
-const GRPC_CODE_NAMES = [
-    'OK',
-    'CANCELLED',
-    'UNKNOWN',
-    'INVALID_ARGUMENT',
-    'DEADLINE_EXCEEDED',
-    'NOT_FOUND',
-    'ALREADY_EXISTS',
-    'PERMISSION_DENIED',
-    'RESOURCE_EXHAUSTED',
-    'FAILED_PRECONDITION',
-    'ABORTED',
-    'OUT_OF_RANGE',
-    'UNIMPLEMENTED',
-    'INTERNAL',
-    'UNAVAILABLE',
-    'DATA_LOSS',
-    'UNAUTHENTICATED'
-];
-const GrpcCode = Object.fromEntries(GRPC_CODE_NAMES.map((name, i) => [name, i]));
-/** The HTTP status grpc-gateway answers with for each gRPC code. */
-const HTTP_STATUS_OF_GRPC_CODE = (/* unused pure expression or super */ null && ([
-    200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401
-]));
-function grpcCodeName(code) {
-    if (code === undefined)
-        return 'UNKNOWN';
-    return GRPC_CODE_NAMES[code] ?? `code ${code}`;
-}
-const API_PATHS = {
-    token: '/v1/oauth2/token',
-    order: '/v1/order',
-    orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
-    cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
-    downloadOf: (name) => `/v1/order/${encodeURIComponent(name)}/download`,
-    maintenanceMode: '/v1/status/maintenance_mode',
-    apiVersion: '/v1/status/api_version',
-    versiondogVersion: '/v1/status/versiondog_version'
-};
-
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/shared/inputs.ts
 // Reads and validates every input before any network call. Pure: the input getter, the environment
 // and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
+
+
 
 
 
@@ -30563,14 +31728,6 @@ const DEFAULTS = {
     'insecure-skip-tls-verify': 'false',
     'allow-insecure-http': 'false'
 };
-class InputError extends Error {
-    input;
-    constructor(input, problem) {
-        super(`Input '${input}' ${problem}`);
-        this.input = input;
-        this.name = 'InputError';
-    }
-}
 function parseInputs(getInput, ctx) {
     const get = (name) => {
         const v = getInput(name).trim();
@@ -30762,981 +31919,79 @@ function duration(get, name) {
     return ms;
 }
 
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(77030);
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var lib = __nccwpck_require__(44942);
-;// CONCATENATED MODULE: ./src/octoplant/request.ts
-
-
-
-
-
-const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
-/** The server answered with an error status, or with something that is not what the API sends. */
-class OctoplantError extends Error {
-    httpStatus;
-    grpcCode;
-    transient;
-    retryAfterMs;
-    constructor(message, httpStatus, 
-    /** The gRPC code from the body, when there was one. */
-    grpcCode, 
-    /** Worth another try (gateway errors, overload, a proxy's page). */
-    transient = isTransientStatus(httpStatus), 
-    /** From a Retry-After header. */
-    retryAfterMs) {
-        super(message);
-        this.httpStatus = httpStatus;
-        this.grpcCode = grpcCode;
-        this.transient = transient;
-        this.retryAfterMs = retryAfterMs;
-        this.name = 'OctoplantError';
-    }
-}
-/** The request never got an answer: connection, TLS or timeout. */
-class NetworkError extends Error {
-    code;
-    maybeSent;
-    transient;
-    constructor(message, code, 
-    /** False when the request provably never reached the server (refused, unresolved, TLS). */
-    maybeSent = true, transient = true) {
-        super(message);
-        this.code = code;
-        this.maybeSent = maybeSent;
-        this.transient = transient;
-        this.name = 'NetworkError';
-    }
-}
-function isTransientStatus(status) {
-    return status === 429 || status === 502 || status === 503 || status === 504;
-}
-/** A fault that may pass if the same call is made again. */
-function isTransientError(e) {
-    return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
-}
-function createTransport(options) {
-    const http = new lib/* HttpClient */.Qq(options.userAgent ?? 'octoplant-export-action', [], {
-        ignoreSslError: options.ignoreTlsErrors ?? false,
-        socketTimeout: options.socketTimeoutMs ?? 120_000,
-        allowRetries: false,
-        allowRedirects: false,
-        keepAlive: true
-    });
-    const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024;
-    const clock = options.clock ?? systemClock;
-    const retry = options.retry ?? DEFAULT_RETRY;
-    const random = options.random ?? Math.random;
-    /** The server has answered once: a later reset is a fault, not a protocol mistake. */
-    let answered = false;
-    /** The transport's signal, and the call's own when it has one. */
-    function signalOf(o) {
-        if (!o.signal)
-            return options.signal;
-        return options.signal ? AbortSignal.any([options.signal, o.signal]) : o.signal;
-    }
-    async function sendOnce(o, signal) {
-        signal?.throwIfAborted();
-        const headers = { accept: 'application/json' };
-        if (o.token)
-            headers.authorization = `Bearer ${o.token}`;
-        let body = null;
-        if (o.form) {
-            headers['content-type'] = 'application/x-www-form-urlencoded';
-            body = new URLSearchParams(o.form).toString();
-        }
-        else if (o.json !== undefined) {
-            headers['content-type'] = 'application/json';
-            body = JSON.stringify(o.json);
-        }
-        const url = options.baseUrl + o.path;
-        try {
-            const res = await abortable(http.request(o.method, url, body, headers), signal);
-            answered = true;
-            return res.message;
-        }
-        catch (e) {
-            if (signal?.aborted)
-                throw abortReason(signal);
-            const described = describeNetworkError(e, url);
-            // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
-            if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
-                throw new NetworkError(`server-url says http:// but ${new URL(url).host} speaks TLS: use https:// in server-url [${described.message}]`, 'ECONNRESET', false, false);
-            }
-            throw described;
-        }
-    }
-    /** Runs one call, again after a transient fault, as the policy above allows. */
-    async function withRetries(o, call) {
-        const idempotent = o.idempotent ?? o.method === 'GET';
-        const attempts = Math.min(retry.attempts, o.attempts ?? Infinity);
-        const signal = signalOf(o);
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await call(signal);
-            }
-            catch (raw) {
-                if (signal?.aborted)
-                    throw abortReason(signal);
-                const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
-                if (!mayRetry(e, idempotent))
-                    throw e;
-                if (attempts === 1)
-                    throw e;
-                if (attempt >= attempts)
-                    throw withNote(e, `gave up after ${attempt} attempts`);
-                const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-                const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff);
-                if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
-                    throw withNote(e, `no time left to retry before the timeout`);
-                }
-                options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`);
-                await clock.sleep(delay, signal);
-            }
-        }
-    }
-    return {
-        json(o) {
-            return withRetries(o, async (signal) => {
-                const res = await sendOnce(o, signal);
-                const text = await readBounded(res, maxJsonBytes, signal);
-                if (!isSuccess(res.statusCode))
-                    throw decodeError(res, text, o);
-                try {
-                    return JSON.parse(text);
-                }
-                catch {
-                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
-                }
-            });
-        },
-        stream(o) {
-            return withRetries(o, async (signal) => {
-                const res = await sendOnce(o, signal);
-                if (!isSuccess(res.statusCode)) {
-                    const text = await readBounded(res, maxJsonBytes, signal).catch(() => '');
-                    throw decodeError(res, text, o);
-                }
-                const length = Number(res.headers['content-length']);
-                return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
-            });
-        },
-        close: () => http.dispose()
-    };
-}
-function mayRetry(e, idempotent) {
-    if (!e.transient)
-        return false;
-    if (idempotent)
-        return true;
-    // Not idempotent: only when the server cannot have acted on it.
-    return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429;
-}
-function withNote(e, note) {
-    e.message = `${e.message} (${note})`;
-    return e;
-}
-/** Retry-After as seconds or an HTTP date. */
-function retryAfterMs(header, now = Date.now()) {
-    const v = Array.isArray(header) ? header[0] : header;
-    if (!v)
-        return undefined;
-    if (/^\d+$/.test(v.trim()))
-        return Number(v.trim()) * 1000;
-    const at = Date.parse(v);
-    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-function isSuccess(status) {
-    return status !== undefined && status >= 200 && status < 300;
-}
-function abortable(promise, signal) {
-    if (!signal)
-        return promise;
-    return new Promise((resolve, reject) => {
-        const onAbort = () => reject(abortReason(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-}
-async function readBounded(res, limit, signal) {
-    const chunks = [];
-    let size = 0;
-    const read = (async () => {
-        for await (const chunk of res) {
-            size += chunk.length;
-            if (size > limit) {
-                res.destroy();
-                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
-            }
-            chunks.push(chunk);
-        }
-        return Buffer.concat(chunks).toString('utf8');
-    })();
-    return abortable(read, signal);
-}
-/** Turns an error answer into one line: the gRPC code's name and the server's message. */
-function decodeError(res, text, o) {
-    const status = res.statusCode ?? 0;
-    const where = `${o.method} ${o.path}`;
-    const wait = retryAfterMs(res.headers['retry-after']);
-    const transient = isTransientStatus(status);
-    let parsed;
-    try {
-        parsed = JSON.parse(text);
-    }
-    catch {
-        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait);
-    }
-    const s = rpcStatusOf(parsed);
-    if (s && (s.code !== undefined || s.message)) {
-        const name = s.code !== undefined ? `${grpcCodeName(s.code)} (HTTP ${status})` : `HTTP ${status}`;
-        return new OctoplantError(`${where} failed: ${name}: ${s.message || '(no message)'}`, status, s.code, transient, wait);
-    }
-    return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait);
-}
-/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
- *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
-function rpcStatusOf(value) {
-    if (typeof value !== 'object' || value === null)
-        return undefined;
-    const v = value;
-    if (typeof v.error === 'object' && v.error !== null)
-        return rpcStatusOf(v.error);
-    const code = typeof v.code === 'number' ? v.code : undefined;
-    const oauth2 = typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined;
-    const message = typeof v.message === 'string' && v.message ? v.message : oauth2;
-    return code === undefined && message === undefined ? undefined : { code, message };
-}
-function describeNonJson(res, text) {
-    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
-    if (/<html|<!doctype/i.test(text)) {
-        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
-        return `an HTML page${title ? ` ("${title}")` : ''} (${type}), likely from a proxy or web server in front of octoplant`;
-    }
-    return text.trim() === '' ? `an empty body (${type})` : `${type}: "${text.slice(0, 80).replace(/\s+/g, ' ')}"`;
-}
-const TLS_HINTS = {
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
-    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
-    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
-    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
+;// CONCATENATED MODULE: ./src/shared/outputs.ts
+const OUTPUTS = {
+    orderName: 'order-name',
+    state: 'state',
+    zipPath: 'zip-path',
+    zipSize: 'zip-size',
+    zipSha256: 'zip-sha256',
+    extractPath: 'extract-path',
+    artifactName: 'artifact-name',
+    artifactId: 'artifact-id',
+    artifactUrl: 'artifact-url',
+    artifactDigest: 'artifact-digest',
+    errorMessage: 'error-message'
 };
-/** Does a TLS handshake succeed at this host and port (certificate not checked)? */
-function speaksTls(url) {
-    return new Promise(resolve => {
-        const socket = external_node_tls_.connect({ host: url.hostname, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(url.hostname) ? undefined : url.hostname });
-        const done = (yes) => {
-            socket.destroy();
-            resolve(yes);
-        };
-        socket.setTimeout(3000, () => done(false));
-        socket.once('secureConnect', () => done(true));
-        socket.once('error', () => done(false));
-    });
-}
-/** Failures that happen before a request is written: the server cannot have acted on it. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function describeNetworkError(e, url) {
-    // @actions/http-client reports its socket timeout without a code.
-    const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
-    const host = new URL(url).host;
-    const hint = code ? TLS_HINTS[code] : undefined;
-    if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-        return new NetworkError(`server-url says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with allow-insecure-http: true beyond loopback) [${e.message.trim()}]`, code, false, false);
-    }
-    if (hint) {
-        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-            ? 'use the host name the certificate was issued for in server-url'
-            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-                ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
-                : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true";
-        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
-    }
-    const what = {
-        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
-        ENOTFOUND: 'the host name does not resolve',
-        EAI_AGAIN: 'the host name could not be resolved (DNS)',
-        ECONNRESET: 'the connection was reset',
-        ETIMEDOUT: 'the connection timed out',
-        EHOSTUNREACH: 'the host is unreachable',
-        ENETUNREACH: 'the network is unreachable'
-    };
-    const text = (code && what[code]) || e.message || String(e);
-    const maybeSent = !(code && NOT_SENT.has(code));
-    return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
+/** The outputs an export has, whatever the front end: set ones only. */
+function exportOutputs(report) {
+    const values = [
+        [OUTPUTS.orderName, report.orderName],
+        [OUTPUTS.state, report.state],
+        [OUTPUTS.zipPath, report.zip?.path],
+        [OUTPUTS.zipSize, report.zip?.size],
+        [OUTPUTS.zipSha256, report.zip?.sha256],
+        [OUTPUTS.extractPath, report.extractPath],
+        [OUTPUTS.errorMessage, report.error]
+    ];
+    return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 }
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(38522);
-// EXTERNAL MODULE: ./node_modules/yauzl/index.js
-var yauzl = __nccwpck_require__(20663);
-;// CONCATENATED MODULE: ./src/zip.ts
-// Reads a ZIP with yauzl: checks its structure (yauzl refuses bytes after the end record, such as an
-// error JSON appended to a streamed download), every entry's CRC-32, and extracts it safely.
-// yauzl checks sizes but not CRCs, so each entry is streamed through zlib.crc32 here: one pass,
-// constant memory.
+;// CONCATENATED MODULE: ./src/action/artifact.ts
+// Uploads the verified ZIP as a workflow artifact, as is (skipArchive: no second ZIP around it).
+// @actions/artifact is loaded only when an upload will happen: importing it costs ~100 MB of RSS.
 
-
-
-
-
-
-class InvalidZipError extends Error {
-    retryable;
-    constructor(message, 
-    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
-    retryable = true) {
-        super(message);
-        this.retryable = retryable;
-        this.name = 'InvalidZipError';
-    }
+async function loadArtifactClient() {
+    const { DefaultArtifactClient } = await __nccwpck_require__.e(/* import() */ 584).then(__nccwpck_require__.bind(__nccwpck_require__, 20584));
+    return new DefaultArtifactClient();
 }
-/** Limits for extraction, against ZIP bombs; documented in the README. */
-const EXTRACT_LIMITS = { maxEntries: 100_000, maxTotalBytes: 20 * 1024 ** 3 };
-const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
-/** Verifies structure and CRCs of every entry; throws InvalidZipError when anything is off. */
-async function inspectZip(file) {
-    const entries = [];
-    let contentsJson;
-    let totalSize = 0;
-    await forEachEntry(file, async (zip, entry) => {
-        entries.push({ name: entry.fileName, size: entry.uncompressedSize, compressedSize: entry.compressedSize, crc32: entry.crc32 });
-        totalSize += entry.uncompressedSize;
-        if (isDirectory(entry))
-            return;
-        const keep = entry.fileName === 'contents.json' && entry.uncompressedSize <= CONTENTS_JSON_LIMIT;
-        const chunks = [];
-        let crc = 0;
-        for await (const chunk of await openEntry(zip, entry)) {
-            crc = (0,external_node_zlib_.crc32)(chunk, crc);
-            if (keep)
-                chunks.push(chunk);
-        }
-        if (crc >>> 0 !== entry.crc32 >>> 0) {
-            throw new InvalidZipError(`entry "${entry.fileName}" is corrupt: CRC-32 ${hex(crc)} where the ZIP says ${hex(entry.crc32)}`);
-        }
-        if (keep) {
-            try {
-                contentsJson = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            }
-            catch {
-                contentsJson = Buffer.concat(chunks).toString('utf8');
-            }
-        }
-    });
-    return { entries, totalSize, contentsJson };
-}
-/** Extracts into `dir`, refusing entries that would land outside it, links, and ZIP bombs. */
-async function extractZip(file, dir, limits = EXTRACT_LIMITS) {
-    const root = external_node_path_.resolve(dir);
-    await (0,promises_.mkdir)(root, { recursive: true });
-    let count = 0;
-    let written = 0;
-    await forEachEntry(file, async (zip, entry) => {
-        if (++count > limits.maxEntries)
-            throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
-        const target = safeTarget(root, entry);
-        if (isDirectory(entry)) {
-            await (0,promises_.mkdir)(target, { recursive: true });
-            return;
-        }
-        await (0,promises_.mkdir)(external_node_path_.dirname(target), { recursive: true });
-        const stream = await openEntry(zip, entry);
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(stream, async function* (source) {
-            for await (const chunk of source) {
-                written += chunk.length;
-                if (written > limits.maxTotalBytes) {
-                    throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
-                }
-                yield chunk;
-            }
-        }, (0,external_node_fs_.createWriteStream)(target, { flags: 'wx' }));
-    });
-    return count;
-}
-function safeTarget(root, entry) {
-    const name = entry.fileName;
-    const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-    if (mode === 0o120000)
-        throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`, false);
-    if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
-        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
-    }
-    const target = external_node_path_.resolve(root, name);
-    if (target !== root && !target.startsWith(root + external_node_path_.sep)) {
-        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
-    }
-    return target;
-}
-function isDirectory(entry) {
-    return entry.fileName.endsWith('/');
-}
-function hex(n) {
-    return (n >>> 0).toString(16).padStart(8, '0');
-}
-function openEntry(zip, entry) {
-    return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(asZipError(err)) : resolve(stream))));
-}
-/** Visits entries one at a time (lazyEntries), closing the file on success and failure. */
-function forEachEntry(file, visit) {
-    return new Promise((resolve, reject) => {
-        yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
-            if (err || !zip)
-                return reject(asZipError(err ?? new Error('cannot open')));
-            let settled = false;
-            const finish = (e) => {
-                if (settled)
-                    return;
-                settled = true;
-                zip.close();
-                if (e)
-                    reject(asZipError(e));
-                else
-                    resolve();
-            };
-            zip.on('error', finish);
-            zip.on('end', () => finish());
-            zip.on('entry', (entry) => {
-                visit(zip, entry).then(() => zip.readEntry(), e => finish(e));
-            });
-            zip.readEntry();
-        });
-    });
-}
-function asZipError(e) {
-    if (e instanceof InvalidZipError)
-        return e;
-    const message = e instanceof Error ? e.message : String(e);
-    // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
-    const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message);
-    return new InvalidZipError(hostile ? `refusing the ZIP: ${message}` : `not a valid ZIP: ${message}`, !hostile);
-}
-
-;// CONCATENATED MODULE: ./src/download.ts
-// Streams the export to disk, hashing on the way, then verifies the ZIP before it takes its final
-// name: the file at the returned path is only ever a complete, verified ZIP.
-//
-// grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
-// marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
-// {"error": {…}} + delimiter. So the bytes after the ZIP's end record may be a delimiter: they are
-// held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
-// after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
-
-
-
-
-
-
-
-
-
-
-/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
-const MAX_HELD = 64;
-const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
-/** Creates the folder the export goes to and proves it writable, before anything is ordered. */
-async function prepareFolder(dir) {
-    try {
-        await (0,promises_.mkdir)(dir, { recursive: true });
-        const probe = external_node_path_.join(dir, `.octoplant-write-test-${process.pid}`);
-        await (0,promises_.writeFile)(probe, '');
-        await (0,promises_.rm)(probe, { force: true });
-    }
-    catch (e) {
-        throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose another folder, e.g. \${{ runner.temp }}/octoplant`);
-    }
-}
-/** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
-const WRITE_HIGH_WATER_MARK = 1024 * 1024;
-/** Every try of the download failed (cut, corrupt, or a stream error each time). */
-class DownloadFailedError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DownloadFailedError';
-    }
-}
-/** The file system has no room for the export (checked up front, or found full while writing). */
-class DiskSpaceError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DiskSpaceError';
-    }
-}
-async function freeSpace(dir) {
-    const s = await (0,promises_.statfs)(dir);
-    return s.bavail * s.bsize;
-}
-async function saveZip(body, file, contentLength, o = {}) {
-    const { signal, logger } = o;
-    const dir = external_node_path_.dirname(file);
-    await (0,promises_.mkdir)(dir, { recursive: true });
-    const free = o.freeSpace ?? freeSpace;
-    const factor = o.spaceFactor ?? 1;
-    const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : '';
-    if (contentLength !== undefined) {
-        const available = await free(dir);
-        if (available < contentLength * factor) {
-            body.destroy();
-            throw new DiskSpaceError(`not enough free disk space in ${dir}: the export needs ${formatBytes(contentLength * factor)}${withExtract} and ${formatBytes(available)} are free. Free space there, or set the path input to a folder on a larger disk`);
-        }
-    }
-    const partial = `${file}.partial`;
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let size = 0;
-    /** Delimiter-like bytes at the end of what arrived so far, not yet hashed or written. */
-    let held = Buffer.alloc(0);
-    logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
-    const started = performance.now();
-    const every = o.progressEveryMs ?? 10_000;
-    let lastProgress = started;
-    try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* (source) {
-            const pass = (bytes) => {
-                hash.update(bytes);
-                size += bytes.length;
-                const now = performance.now();
-                if (now - lastProgress >= every) {
-                    lastProgress = now;
-                    const of = contentLength ? ` of ${formatBytes(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : '';
-                    logger?.info(`Downloading: ${formatBytes(size)}${of} received, ${formatRate(size, now - started)}.`);
-                }
-                return bytes;
-            };
-            for await (const chunk of source) {
-                let cut = chunk.length;
-                while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
-                    cut--;
-                if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
-                    held = Buffer.concat([held, chunk]);
-                    continue;
-                }
-                if (held.length)
-                    yield pass(held);
-                if (cut === 0) {
-                    held = Buffer.alloc(0);
-                    yield pass(chunk);
-                    continue;
-                }
-                yield pass(chunk.subarray(0, cut));
-                held = Buffer.from(chunk.subarray(cut));
-            }
-        }, (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_HIGH_WATER_MARK }), { signal });
-        if (contentLength !== undefined && size + held.length !== contentLength) {
-            throw new InvalidZipError(`the download ended after ${size + held.length} of ${contentLength} bytes`);
-        }
-        let droppedTrailer = 0;
-        if (held.length) {
-            if (await endsAtEndRecord(partial, size)) {
-                droppedTrailer = held.length;
-                logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
-            }
-            else {
-                // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
-                await (0,promises_.appendFile)(partial, held);
-                hash.update(held);
-                size += held.length;
-            }
-        }
-        const streamed = performance.now();
-        const report = await inspectZip(partial).catch(async (e) => {
-            throw (await streamErrorAtEnd(partial, size)) ?? e;
-        });
-        await (0,promises_.rename)(partial, file);
-        const verifyMs = performance.now() - streamed;
-        return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer };
-    }
-    catch (e) {
-        if (e.code === 'ENOSPC') {
-            const left = await free(dir).catch(() => 0);
-            await (0,promises_.rm)(partial, { force: true });
-            const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
-            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} were written, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
-                'The partial file was removed. Free space there, or set the path input to a folder on a larger disk');
-        }
-        await (0,promises_.rm)(partial, { force: true });
-        throw e;
-    }
-}
-/** The ZIP's end-of-central-directory record (22 bytes and its comment) ends exactly at `size`. */
-async function endsAtEndRecord(file, size) {
-    const tail = await readTail(file, size, 22 + 0xffff);
-    for (let i = tail.length - 22; i >= 0; i--) {
-        if (tail.readUInt32LE(i) === 0x06054b50 && i + 22 + tail.readUInt16LE(i + 20) === tail.length)
-            return true;
-    }
-    return false;
-}
-/** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the
- *  body, as an error that says so; undefined when the end is anything else. */
-async function streamErrorAtEnd(file, size) {
-    const tail = await readTail(file, size, 16 * 1024);
-    const text = tail.toString('latin1').trimEnd();
-    if (!text.endsWith('}'))
-        return undefined;
-    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
-        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
-            continue;
-        try {
-            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
-            if (!status)
-                return undefined;
-            return new InvalidZipError(`the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message || '(no message)'}`);
-        }
-        catch {
-            continue;
-        }
+/** Why an upload cannot happen in this environment, or undefined when it can. */
+function uploadUnavailableReason(env) {
+    if (!env.ACTIONS_RUNTIME_TOKEN) {
+        return 'no artifact service here (ACTIONS_RUNTIME_TOKEN is not set, as outside a GitHub Actions job)';
     }
     return undefined;
 }
-async function readTail(file, size, most) {
-    const length = Math.min(size, most);
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const buffer = Buffer.alloc(length);
-        await handle.read(buffer, 0, length, size - length);
-        return buffer;
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Stream errors of a body cut mid-way: the export is fetched again. */
-const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
-function worthAnotherTry(e) {
-    if (e instanceof InvalidZipError)
-        return e.retryable;
-    return isTransientError(e) || CUT_CODES.has(e.code ?? '');
-}
-/** Opens the download and saves it; a cut, short, corrupt or invalid body is discarded and fetched
- *  again, at most `attempts` times in all. */
-async function downloadZip(open, file, o = {}) {
-    const attempts = o.attempts ?? 3;
-    for (let attempt = 1;; attempt++) {
-        try {
-            const { body, contentLength } = await open();
-            return { ...(await saveZip(body, file, contentLength, o)), attempts: attempt };
-        }
-        catch (e) {
-            if (o.signal?.aborted)
-                throw o.signal.reason;
-            if (!worthAnotherTry(e))
-                throw e;
-            const message = e.message;
-            if (attempt >= attempts) {
-                throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`);
-            }
-            o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/octoplant/client.ts
-
-
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000;
-/** The server refused the credentials; retrying will not help. */
-class AuthenticationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'AuthenticationError';
-    }
-}
-class OctoplantClient {
-    options;
-    token;
-    refreshToken;
-    /** Clock time at which to sign in again before the token expires. */
-    renewAt = Infinity;
-    constructor(options) {
-        this.options = options;
-    }
-    /** The same session (token) over another transport: cleanup after the run's signal aborted. */
-    withTransport(transport) {
-        const other = new OctoplantClient({ ...this.options, transport });
-        other.token = this.token;
-        other.refreshToken = this.refreshToken;
-        other.renewAt = this.renewAt;
-        return other;
-    }
-    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
-     *  Throws AuthenticationError when the server refuses the credentials. */
-    async authenticate() {
-        const { username, password, clientId, clientSecret } = this.options.credentials;
-        const client = { client_id: clientId, client_secret: clientSecret };
-        let answer;
-        if (this.refreshToken) {
-            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }).catch(() => undefined);
-        }
-        try {
-            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client });
-        }
-        catch (e) {
-            if (e instanceof OctoplantError && e.httpStatus === 404) {
-                throw new OctoplantError("the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
-                    `behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
-            }
-            if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
-                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
-                    'Check the username and password inputs (a domain account is DOMAIN\\user) and, if you changed them, client-id and client-secret.');
-            }
-            throw e;
-        }
-        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-            throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
-        }
-        this.options.onSecret?.(answer.access_token);
-        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-            this.options.onSecret?.(answer.refresh_token);
-            this.refreshToken = answer.refresh_token;
-        }
-        this.token = answer.access_token;
-        const lifetimeMs = Number(answer.expires_in) * 1000;
-        this.renewAt =
-            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
-                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
-                : Infinity;
-    }
-    requestToken(form) {
-        // Asking for a token twice is harmless: the call may be repeated.
-        return this.options.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true });
-    }
-    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
-     *  not a reason to sign in again. */
-    status(path, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), false);
-    }
-    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
-     *  and an ambiguous failure says so. */
-    async placeOrder(exportContents) {
-        try {
-            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.order, token, json: { exportContents }, idempotent: false }));
-        }
-        catch (e) {
-            const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429);
-            if (!isTransientError(e) || refused)
-                throw e;
-            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
-                'It was not sent again, so that no second export is made. If octoplant shows the order, re-run with order-name set to it; otherwise re-run the job.');
-        }
-    }
-    getOrder(name) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path: API_PATHS.orderOf(name), token }));
-    }
-    async cancelOrder(name) {
-        await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.cancelOf(name), token, idempotent: true }));
-    }
-    download(name) {
-        return this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token }));
-    }
-    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
-     *  a second 401 in a row is final. */
-    async authorized(call, renewOn401 = true) {
-        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
-            await this.authenticate();
-        try {
-            return await call(this.token);
-        }
-        catch (e) {
-            if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED))
-                throw e;
-            await this.authenticate();
-            return call(this.token);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/poller.ts
-
-class DeadlineError extends Error {
-    waitedMs;
-    lastState;
-    constructor(waitedMs, lastState, lastFailure) {
-        super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''}): the timeout input was reached`);
-        this.waitedMs = waitedMs;
-        this.lastState = lastState;
-        this.name = 'DeadlineError';
-    }
-}
-const MIN_POLL_INTERVAL_MS = 1000;
-const POLL_FRACTION = 0.15;
-/** Consecutive STATE_UNSPECIFIED answers before the order counts as unknown to the server. */
-const UNSPECIFIED_LIMIT = 3;
-function nextPollDelay(elapsedMs, maxIntervalMs) {
-    return Math.min(maxIntervalMs, Math.max(MIN_POLL_INTERVAL_MS, Math.round(elapsedMs * POLL_FRACTION)));
-}
-async function waitForOrder(o) {
-    const { clock, logger } = o;
-    const heartbeatMs = o.heartbeatMs ?? 60_000;
-    let polls = 0;
-    let lastKey = '';
-    let lastLogAt = clock.now();
-    let runningSince;
-    let unspecified = 0;
-    let lastState = o.initialState;
-    let failures = 0;
-    for (;;) {
-        o.signal?.throwIfAborted();
-        let operation;
-        try {
-            operation = await o.getOrder(o.name);
-            polls++;
-        }
-        catch (e) {
-            polls++;
-            const now = clock.now();
-            if (!o.isTransient?.(e))
-                throw e;
-            if (now >= o.deadline)
-                throw new DeadlineError(now - o.startedAt, lastState, e.message);
-            // The request layer already retried; the server may be restarting. Keep waiting.
-            if (failures++ === 0 || now - lastLogAt >= heartbeatMs) {
-                logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
-                lastLogAt = now;
-            }
-            await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline - now), o.signal);
-            continue;
-        }
-        failures = 0;
-        const now = clock.now();
-        o.onUpdate?.(operation);
-        const state = operation.metadata?.state;
-        lastState = state ?? lastState;
-        if (state === 'STATE_RUNNING' && runningSince === undefined)
-            runningSince = now;
-        const line = describeProgress(operation);
-        const key = `${state}|${operation.metadata?.currentSubProcess ?? ''}|${operation.metadata?.finishedSubProcesses ?? ''}`;
-        if (key !== lastKey) {
-            logger.info(`${formatDuration(now - o.startedAt)}: ${line}`);
-            lastKey = key;
-            lastLogAt = now;
-        }
-        else if (now - lastLogAt >= heartbeatMs) {
-            logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`);
-            lastLogAt = now;
-        }
-        if (isDone(operation)) {
-            const start = runningSince ?? now;
-            return { operation, polls, queuedMs: start - o.startedAt, runningMs: now - start };
-        }
-        unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
-        if (unspecified >= UNSPECIFIED_LIMIT) {
-            throw new Error(`the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check order-name, or the order may have expired`);
-        }
-        const remaining = o.deadline - now;
-        if (remaining <= 0)
-            throw new DeadlineError(now - o.startedAt, lastState);
-        await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
-    }
-}
-/** The order is over: `done` says so (the vendor's own loop waits for it alone), or it failed — a
- *  failed order never recovers, so STATE_FAILED ends the wait even while `done` still says false.
- *  STATE_SUCCEEDED with `done: false` is polled again. */
-function isDone(op) {
-    return op.done === true || op.metadata?.state === 'STATE_FAILED';
-}
-/** Done and succeeded, as the vendor's page has it: `done: true` with STATE_SUCCEEDED (or, where a
- *  server sends no state, a response and no error). */
-function succeeded(op) {
-    if (op.done !== true || hasError(op))
+/** GitHub Enterprise Server has no artifact service for @actions/artifact v2+; say so before any work. */
+function isUnsupportedServer(env) {
+    const server = env.GITHUB_SERVER_URL;
+    if (!server)
         return false;
-    const state = op.metadata?.state;
-    return state === 'STATE_SUCCEEDED' || (!state && !!op.response);
+    const host = new URL(server).hostname.toLowerCase();
+    return !(host === 'github.com' || host.endsWith('.ghe.com') || host.endsWith('.localhost') || host === 'localhost');
 }
-/** An error result with a code other than OK or a message (protojson may write `"error": null`). */
-function hasError(op) {
-    return !!op.error && (!!op.error.code || !!op.error.message);
-}
-function toCount(v) {
-    const n = typeof v === 'string' ? Number(v) : v;
-    return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
-}
-/** "STATE_RUNNING, 2 of 5 steps (40 %), now: Export project tree" */
-function describeProgress(op) {
-    const m = op.metadata ?? {};
-    const parts = [m.state ?? 'no state'];
-    const finished = toCount(m.finishedSubProcesses);
-    const open = toCount(m.openSubProcesses);
-    if (finished !== undefined && open !== undefined && finished + open > 0) {
-        parts.push(`${finished} of ${finished + open} steps (${Math.round((100 * finished) / (finished + open))} %)`);
+async function uploadZip(client, zipPath, retentionDays, env) {
+    const name = external_node_path_.basename(zipPath);
+    let result;
+    try {
+        result = await client.uploadArtifact(name, [zipPath], external_node_path_.dirname(zipPath), {
+            skipArchive: true,
+            ...(retentionDays !== undefined ? { retentionDays } : {})
+        });
     }
-    if (m.currentSubProcess)
-        parts.push(`now: ${m.currentSubProcess}`);
-    return parts.join(', ');
-}
-
-;// CONCATENATED MODULE: ./src/preflight.ts
-
-/** A probe that takes longer than this is left out. */
-const PROBE_TIMEOUT_MS = 10_000;
-/** The spec's MaintenanceReason values, in words. */
-const REASONS = {
-    PLAIN: 'switched on by a user',
-    ARCHIVE_MANAGER: 'the archive manager is modifying the server archive',
-    SERVER_SYNC: 'a server sync is running',
-    PARALLELSERVER_LOSS: 'the parallel server cannot be reached',
-    DISK_LOW: 'the server is low on disk space'
-};
-/** Reads the three status calls at once; each failure is a debug line. */
-async function lookAtServer(client, logger, timeoutMs = PROBE_TIMEOUT_MS) {
-    const probe = async (path) => {
-        try {
-            return await client.status(path, AbortSignal.timeout(timeoutMs));
+    catch (e) {
+        const message = e.message;
+        if (/\(409\)|already exists/i.test(message)) {
+            throw new Error(`an artifact named ${name} already exists in this workflow run (${message}). Give each export its own artifact-name, e.g. octoplant-\${{ matrix.server }}, or leave it empty to name it after the order.`);
         }
-        catch (e) {
-            logger.debug(`optional GET ${path} not read, carrying on: ${e.message}`);
-            return undefined;
-        }
-    };
-    const [api, versiondog, maintenance] = await Promise.all([
-        probe(API_PATHS.apiVersion),
-        probe(API_PATHS.versiondogVersion),
-        probe(API_PATHS.maintenanceMode)
-    ]);
-    const info = {
-        apiVersion: textOf(api?.version),
-        versiondogVersion: textOf(versiondog?.version),
-        maintenance: maintenance?.active === true ? maintenance : undefined
-    };
-    const versions = describeVersions(info);
-    if (versions)
-        logger.info(`Server: ${versions}.`);
-    if (info.maintenance) {
-        logger.warning(`octoplant is in maintenance mode (${describeMaintenance(info.maintenance)}). Check-ins are blocked in this mode but reads still work, ` +
-            'so the export is ordered anyway; if the server refuses it, its own message follows.');
+        throw new Error(`uploading the artifact ${name} failed: ${message}. The verified ZIP stays at ${zipPath}.`);
     }
-    return info;
-}
-/** "octoplant API 1.2.0, versiondog 10.1.0", or '' when neither is known. */
-function describeVersions(info) {
-    return [info.apiVersion && `octoplant API ${info.apiVersion}`, info.versiondogVersion && `versiondog ${info.versiondogVersion}`]
-        .filter(Boolean)
-        .join(', ');
-}
-/** "reason DISK_LOW: the server is low on disk space, since …, from PC-7, by user <uuid>" */
-function describeMaintenance(m) {
-    const reason = textOf(m.reason) ?? 'UNSPECIFIED';
-    return [
-        `reason ${reason}${REASONS[reason] ? `: ${REASONS[reason]}` : ''}`,
-        textOf(m.activatedAt) && `since ${m.activatedAt}`,
-        textOf(m.computerName) && `from ${m.computerName}`,
-        textOf(m.activatedBy?.id?.data) && `by user ${m.activatedBy?.id?.data}`
-    ]
-        .filter(Boolean)
-        .join(', ');
-}
-/** A non-empty string, or undefined (protojson writes unset strings as "" and messages as null). */
-function textOf(v) {
-    return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+    const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
+    const url = result.id !== undefined && repo && runId ? `${server}/${repo}/actions/runs/${runId}/artifacts/${result.id}` : undefined;
+    return { name, ...result, url };
 }
 
-;// CONCATENATED MODULE: ./src/summary.ts
+;// CONCATENATED MODULE: ./src/action/summary.ts
 
 
 const MAX_ENTRY_ROWS = 100;
@@ -31764,8 +32019,8 @@ function renderSummary(r) {
         rows.push(['Download', `${formatDuration(d.download)}${r.zip ? ` (${formatRate(r.zip.size, d.download)})` : ''}`]);
     if (d.check !== undefined)
         rows.push(['ZIP check', formatDuration(d.check)]);
-    if (d.upload !== undefined)
-        rows.push(['Upload', formatDuration(d.upload)]);
+    if (r.uploadMs !== undefined)
+        rows.push(['Upload', formatDuration(r.uploadMs)]);
     rows.push(['Total', formatDuration(d.total)]);
     if (r.zip) {
         rows.push(['ZIP', `${code(r.zip.path)}, ${formatBytes(r.zip.size)} (${r.zip.size} bytes)`]);
@@ -31844,10 +32099,10 @@ function code(text) {
     return `\`${cell(text).replace(/`/g, "'")}\``;
 }
 
-;// CONCATENATED MODULE: ./src/main.ts
-// The run, top to bottom as the design draws it:
-// inputs → octoplant client → poller → download (+verify) → artifact → outputs & summary.
-// Side effects come in through RunDeps; defaultDeps() binds them to the real runner.
+;// CONCATENATED MODULE: ./src/action/main.ts
+// The GitHub Action: the front end around the export engine. It reads the inputs (masking secrets
+// first), hands the engine its settings, maps the engine's events to outputs and log lines, uploads
+// the ZIP as an artifact under the engine's deadline, and writes the job summary.
 
 
 
@@ -31858,19 +32113,6 @@ function code(text) {
 
 
 
-
-
-
-
-
-
-/** The job was cancelled while the action ran. */
-class CancelledError extends Error {
-    constructor(signal) {
-        super(`the job was cancelled (${signal})`);
-        this.name = 'CancelledError';
-    }
-}
 function defaultDeps() {
     const job = new AbortController();
     for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -31888,44 +32130,28 @@ function defaultDeps() {
     };
 }
 async function run(deps = defaultDeps()) {
-    const { core, clock } = deps;
-    const startedAt = clock.now();
-    const state = { report: { server: '', resumed: false, durations: { total: 0 } } };
-    let transport;
+    const { core } = deps;
+    let inputs;
     try {
-        const inputs = (state.inputs = await readInputs(deps));
-        state.report.server = inputs.serverUrl;
-        const deadline = startedAt + inputs.timeoutMs;
-        const signal = AbortSignal.any([...(deps.jobSignal ? [deps.jobSignal] : []), AbortSignal.timeout(inputs.timeoutMs)]);
-        transport = createTransport({
-            baseUrl: inputs.serverUrl,
-            ignoreTlsErrors: inputs.insecureSkipTlsVerify,
-            signal,
-            clock,
-            deadline,
-            logger: loggerOf(core)
-        });
-        const client = (state.client = new OctoplantClient({
-            transport,
-            credentials: inputs,
-            onSecret: value => core.setSecret(value),
-            now: () => clock.now()
-        }));
-        // No ::group:: here: state changes and the heartbeat must be visible without expanding anything.
-        core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
-        const orderName = await placeOrResume(client, inputs, state, deps);
-        await waitUntilDone(client, orderName, deadline, signal, state, deps);
-        const zipPath = await download(client, orderName, signal, state, deps);
-        await upload(zipPath, state, deps);
+        inputs = await readInputs(deps);
     }
     catch (e) {
-        await fail(e, clock.now() - startedAt, state, deps);
+        // Refused before any connection: the one-line error says it all, no summary.
+        core.setOutput(OUTPUTS.errorMessage, e.message);
+        core.setFailed(e.message);
+        return;
     }
-    finally {
-        transport?.close();
-        state.report.durations.total = clock.now() - startedAt;
-        await writeSummary(state.report, core);
+    const upload = {};
+    const report = await runExport(inputs, hostFor(core), {
+        clock: deps.clock,
+        signal: deps.jobSignal,
+        finish: (zip, signal) => uploadArtifact(zip, signal, inputs, deps, upload)
+    });
+    if (report.error) {
+        core.setOutput(OUTPUTS.errorMessage, report.error);
+        core.setFailed(report.error);
     }
+    await writeSummary({ ...report, ...upload }, core);
 }
 /** Inputs: everything checked before the first connection (the output folder too); secrets masked
  *  before anything prints. */
@@ -31949,150 +32175,55 @@ async function readInputs(deps) {
     if (inputs.serverUrl.startsWith('http://'))
         core.warning('server-url uses plain http://: the password crosses the network unencrypted.');
     await prepareFolder(inputs.path);
+    core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
     return inputs;
 }
-/** Octoplant client: sign in, look at the server (versions, maintenance mode: informs, never
- *  blocks), then place the order or take the named one. Sets order-name and state as soon as they are known. */
-async function placeOrResume(client, inputs, state, { core }) {
-    await client.authenticate();
-    core.info(`Signed in as ${inputs.username}.`);
-    state.report.serverInfo = await lookAtServer(client, loggerOf(core));
-    let name;
-    if (inputs.orderName) {
-        name = inputs.orderName;
-        state.report.resumed = true;
-        core.info(`Resuming order ${name}; no new order is placed.`);
-    }
-    else {
-        core.info(`Ordering: ${JSON.stringify(inputs.exportContents)}`);
-        const placed = await client.placeOrder(inputs.exportContents);
-        if (!placed.name)
-            throw new Error('the server accepted the order but returned no order name');
-        name = placed.name;
-        core.info(`Order ${name} placed.`);
-        observe(placed, state, core);
-    }
-    state.report.orderName = name;
-    core.setOutput('order-name', name);
-    return name;
+/** The engine's events as outputs (set as soon as known, so a killed step still hands them on) and
+ *  log lines. No ::group::: state changes and the heartbeat must be visible without expanding. */
+function hostFor(core) {
+    return {
+        debug: m => core.debug(m),
+        info: m => core.info(m),
+        warning: m => core.warning(m),
+        secret: v => core.setSecret(v),
+        orderNamed: name => core.setOutput(OUTPUTS.orderName, name),
+        stateChanged: state => core.setOutput(OUTPUTS.state, state),
+        zipSaved: (zip) => {
+            core.setOutput(OUTPUTS.zipPath, zip.path);
+            core.setOutput(OUTPUTS.zipSize, String(zip.size));
+            core.setOutput(OUTPUTS.zipSha256, zip.sha256);
+        },
+        extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
+        setting: (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`)
+    };
 }
-/** Poller: wait until the order is done, under the one deadline; fail when it failed. */
-async function waitUntilDone(client, name, deadline, signal, state, { core, clock }) {
-    const result = await waitForOrder({
-        name,
-        getOrder: n => client.getOrder(n),
-        clock,
-        startedAt: clock.now(),
-        deadline,
-        maxIntervalMs: state.inputs.maxPollIntervalMs,
-        logger: loggerOf(core),
-        signal,
-        isTransient: isTransientError,
-        initialState: state.current?.metadata?.state,
-        onUpdate: op => observe(op, state, core)
-    });
-    Object.assign(state.report, { polls: result.polls });
-    Object.assign(state.report.durations, { queued: result.queuedMs, running: result.runningMs });
-    const op = result.operation;
-    if (!succeeded(op)) {
-        const e = op.error;
-        const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : '';
-        throw new Error(`order ${name} failed on the server${during}: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`);
-    }
-}
-/** Download: stream to disk, hash, verify (fetched again when broken); extract when asked. */
-async function download(client, name, signal, state, { core }) {
-    const inputs = state.inputs;
-    const zipFile = external_node_path_.join(inputs.path, `${inputs.artifactName ?? `octoplant-export-${name}`}.zip`);
-    const saved = await downloadZip(() => client.download(name), zipFile, { signal, logger: loggerOf(core), spaceFactor: inputs.extract ? 2 : 1 });
-    Object.assign(state.report.durations, { download: saved.streamMs, check: saved.verifyMs });
-    state.report.zip = { ...saved, entries: saved.report.entries, contentsJson: saved.report.contentsJson };
-    core.info(`Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified.` +
-        ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
-        `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
-    core.setOutput('zip-path', saved.path);
-    core.setOutput('zip-size', String(saved.size));
-    core.setOutput('zip-sha256', saved.sha256);
-    if (inputs.extract) {
-        const dir = external_node_path_.join(inputs.path, name);
-        const count = await extractZip(saved.path, dir).catch((e) => {
-            if (e.code !== 'ENOSPC')
-                throw e;
-            throw new DiskSpaceError(`the disk filled up while extracting the export into ${dir} (extract: true). The ZIP itself is saved at ${saved.path}. Free space there, or set the path input to a folder on a larger disk`);
-        });
-        state.report.extractPath = dir;
-        core.setOutput('extract-path', dir);
-        core.info(`Extracted ${count} entries into ${dir}.`);
-    }
-    return saved.path;
-}
-/** Artifact: the ZIP as is, when asked and when this job has an artifact service. */
-async function upload(zipPath, state, deps) {
+/** Artifact: the ZIP as is, when asked and when this job has an artifact service; under the run's
+ *  deadline (the engine stops waiting for it when the signal fires). */
+async function uploadArtifact(zip, signal, inputs, deps, into) {
     const { core, clock, env } = deps;
-    const { report, inputs } = state;
     const unavailable = inputs.uploadArtifact ? uploadUnavailableReason(env) : 'upload-artifact is false';
     if (unavailable) {
-        report.artifactSkipped = unavailable;
+        into.artifactSkipped = unavailable;
         if (inputs.uploadArtifact)
-            core.notice(`Artifact upload skipped: ${unavailable}. The ZIP stays at ${zipPath}.`);
+            core.notice(`Artifact upload skipped: ${unavailable}. The ZIP stays at ${zip.path}.`);
         return;
     }
     const started = clock.now();
-    const uploaded = await uploadZip(await deps.loadArtifactClient(), zipPath, inputs.retentionDays, env);
-    report.durations.upload = clock.now() - started;
-    report.artifact = uploaded;
-    core.setOutput('artifact-name', uploaded.name);
+    const client = await deps.loadArtifactClient();
+    signal.throwIfAborted();
+    const uploaded = await uploadZip(client, zip.path, inputs.retentionDays, env);
+    into.uploadMs = clock.now() - started;
+    into.artifact = uploaded;
+    core.setOutput(OUTPUTS.artifactName, uploaded.name);
     if (uploaded.id !== undefined)
-        core.setOutput('artifact-id', String(uploaded.id));
+        core.setOutput(OUTPUTS.artifactId, String(uploaded.id));
     if (uploaded.url)
-        core.setOutput('artifact-url', uploaded.url);
+        core.setOutput(OUTPUTS.artifactUrl, uploaded.url);
     if (uploaded.digest)
-        core.setOutput('artifact-digest', uploaded.digest);
+        core.setOutput(OUTPUTS.artifactDigest, uploaded.digest);
     core.info(`Uploaded artifact ${uploaded.name}${uploaded.id !== undefined ? ` (id ${uploaded.id})` : ''}.`);
 }
-/** Records an answer about the order; the state output follows every change. */
-function observe(op, state, core) {
-    state.current = op;
-    const s = op.metadata?.state;
-    if (s && s !== state.report.state) {
-        state.report.state = s;
-        core.setOutput('state', s);
-    }
-}
-/** Cancels the order when giving up on it, then sets error-message and fails the step with what
- *  went wrong and the way back: the same words in the output, the log and the summary. */
-async function fail(e, elapsedMs, state, { core }) {
-    const { client, report, inputs, current } = state;
-    const name = report.orderName;
-    let next = '';
-    // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
-    const hostileZip = e instanceof InvalidZipError && !e.retryable;
-    if (name && current && succeeded(current)) {
-        if (!hostileZip) {
-            report.orderOutcome = 'finished';
-            next = `The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again.`;
-        }
-    }
-    else if (name && client && inputs && isGivingUp(e)) {
-        const outcome = await cancelOrder(client, name, inputs, core);
-        report.orderOutcome = outcome.cancelled ? 'cancelled' : 'left-running';
-        next = outcome.cancelled
-            ? `Order ${name} was cancelled on the server; run again to export anew.`
-            : `Order ${name} is left running on the server (${outcome.why}); re-run with order-name: ${name} to resume it.`;
-    }
-    else if (name && !(current && isDone(current))) {
-        report.orderOutcome = 'left-running';
-        next = `Order ${name} may still be running on the server; re-run with order-name: ${name} to resume it.`;
-    }
-    const what = explain(e, elapsedMs);
-    const message = next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
-    report.error = message;
-    core.setOutput('error-message', message);
-    core.setFailed(message);
-}
 async function writeSummary(report, core) {
-    if (!report.server)
-        return; // the inputs were refused: the one-line error says it all
     try {
         core.summary.addRaw(renderSummary(report), true);
         await core.summary.write();
@@ -32101,45 +32232,22 @@ async function writeSummary(report, core) {
         core.warning(`could not write the job summary: ${e.message}`);
     }
 }
-function loggerOf(core) {
-    return { debug: m => core.debug(m), info: m => core.info(m), warning: m => core.warning(m) };
-}
-/** The deadline passed or the job was cancelled while the order was not done. */
-function isGivingUp(e) {
-    return e instanceof DeadlineError || e instanceof CancelledError || (e instanceof DOMException && e.name === 'TimeoutError');
-}
-/** Cancels the order (cancel-on-timeout), with a short time of its own: the run's signal has fired. */
-async function cancelOrder(client, name, inputs, core) {
-    if (!inputs.cancelOnTimeout)
-        return { cancelled: false, why: 'cancel-on-timeout: false' };
-    const transport = createTransport({
-        baseUrl: inputs.serverUrl,
-        ignoreTlsErrors: inputs.insecureSkipTlsVerify,
-        signal: AbortSignal.timeout(5000)
-    });
-    try {
-        await client.withTransport(transport).cancelOrder(name);
-        core.info(`Cancelled order ${name} on the server.`);
-        return { cancelled: true };
-    }
-    catch (e) {
-        return { cancelled: false, why: `cancelling it failed: ${e.message}` };
-    }
-    finally {
-        transport.close();
-    }
-}
-function explain(e, elapsedMs) {
-    if (e instanceof DOMException && e.name === 'TimeoutError') {
-        return `gave up after ${formatDuration(elapsedMs)}: the timeout input was reached`;
-    }
-    if (e instanceof CancelledError)
-        return `${e.message} after ${formatDuration(elapsedMs)}`;
-    if (e instanceof AuthenticationError || e instanceof DeadlineError)
-        return e.message;
-    return e instanceof Error ? e.message : String(e);
-}
 
+
+/***/ }),
+
+/***/ 79407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(39857);
+
+await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+// An upload the deadline stopped waiting for may still hold the event loop: exit without it.
+setTimeout(() => process.exit(), 1000).unref();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 

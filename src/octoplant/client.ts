@@ -46,26 +46,17 @@ export class OctoplantClient {
 
   constructor(private readonly options: ClientOptions) {}
 
-  /** The same session (token) over another transport: cleanup after the run's signal aborted. */
-  withTransport(transport: Transport): OctoplantClient {
-    const other = new OctoplantClient({ ...this.options, transport })
-    other.token = this.token
-    other.refreshToken = this.refreshToken
-    other.renewAt = this.renewAt
-    return other
-  }
-
   /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
    *  Throws AuthenticationError when the server refuses the credentials. */
-  async authenticate(): Promise<void> {
+  async authenticate(signal?: AbortSignal): Promise<void> {
     const { username, password, clientId, clientSecret } = this.options.credentials
     const client = { client_id: clientId, client_secret: clientSecret }
     let answer: TokenResponse | undefined
     if (this.refreshToken) {
-      answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }).catch(() => undefined)
+      answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined)
     }
     try {
-      answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client })
+      answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal)
     } catch (e) {
       if (e instanceof OctoplantError && e.httpStatus === 404) {
         throw new OctoplantError(
@@ -100,23 +91,24 @@ export class OctoplantClient {
         : Infinity
   }
 
-  private requestToken(form: Record<string, string>): Promise<TokenResponse> {
+  private requestToken(form: Record<string, string>, signal?: AbortSignal): Promise<TokenResponse> {
     // Asking for a token twice is harmless: the call may be repeated.
-    return this.options.transport.json<TokenResponse>({ method: 'POST', path: API_PATHS.token, form, idempotent: true })
+    return this.options.transport.json<TokenResponse>({ method: 'POST', path: API_PATHS.token, form, idempotent: true, signal })
   }
 
   /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
    *  not a reason to sign in again. */
   status<T>(path: string, signal?: AbortSignal): Promise<T> {
-    return this.authorized(token => this.options.transport.json<T>({ method: 'GET', path, token, attempts: 1, signal }), false)
+    return this.authorized(token => this.options.transport.json<T>({ method: 'GET', path, token, attempts: 1, signal }), signal, false)
   }
 
   /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
    *  and an ambiguous failure says so. */
-  async placeOrder(exportContents: ExportContents): Promise<Operation> {
+  async placeOrder(exportContents: ExportContents, signal?: AbortSignal): Promise<Operation> {
     try {
-      return await this.authorized(token =>
-        this.options.transport.json<Operation>({ method: 'POST', path: API_PATHS.order, token, json: { exportContents }, idempotent: false })
+      return await this.authorized(
+        token => this.options.transport.json<Operation>({ method: 'POST', path: API_PATHS.order, token, json: { exportContents }, idempotent: false, signal }),
+        signal
       )
     } catch (e) {
       const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429)
@@ -128,29 +120,32 @@ export class OctoplantClient {
     }
   }
 
-  getOrder(name: string): Promise<Operation> {
-    return this.authorized(token => this.options.transport.json<Operation>({ method: 'GET', path: API_PATHS.orderOf(name), token }))
+  getOrder(name: string, signal?: AbortSignal): Promise<Operation> {
+    return this.authorized(token => this.options.transport.json<Operation>({ method: 'GET', path: API_PATHS.orderOf(name), token, signal }), signal)
   }
 
-  async cancelOrder(name: string): Promise<void> {
-    await this.authorized(token =>
-      this.options.transport.json<unknown>({ method: 'POST', path: API_PATHS.cancelOf(name), token, idempotent: true })
+  async cancelOrder(name: string, signal?: AbortSignal): Promise<void> {
+    await this.authorized(
+      token => this.options.transport.json<unknown>({ method: 'POST', path: API_PATHS.cancelOf(name), token, idempotent: true, signal }),
+      signal
     )
   }
 
-  download(name: string): Promise<{ body: IncomingMessage; contentLength?: number }> {
-    return this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token }))
+  /** One try: the caller's loop (download.ts) owns the retries of a download, so that they do not
+   *  multiply with the request layer's. */
+  download(name: string, signal?: AbortSignal): Promise<{ body: IncomingMessage; contentLength?: number }> {
+    return this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token, attempts: 1, signal }), signal)
   }
 
   /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
    *  a second 401 in a row is final. */
-  private async authorized<T>(call: (token: string) => Promise<T>, renewOn401 = true): Promise<T> {
-    if (!this.token || (this.options.now && this.options.now() >= this.renewAt)) await this.authenticate()
+  private async authorized<T>(call: (token: string) => Promise<T>, signal: AbortSignal | undefined, renewOn401 = true): Promise<T> {
+    if (!this.token || (this.options.now && this.options.now() >= this.renewAt)) await this.authenticate(signal)
     try {
       return await call(this.token!)
     } catch (e) {
       if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED)) throw e
-      await this.authenticate()
+      await this.authenticate(signal)
       return call(this.token!)
     }
   }

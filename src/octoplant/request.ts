@@ -12,8 +12,8 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { isIP } from 'node:net'
 import * as tls from 'node:tls'
 import { HttpClient } from '@actions/http-client'
-import { abortReason, type Clock, systemClock } from '../clock.js'
-import type { Logger } from '../logger.js'
+import { abortReason, type Clock, systemClock } from '../base/clock.js'
+import type { Logger } from '../base/logger.js'
 import { grpcCodeName, type RpcStatus } from '../../protocol/protocol.js'
 
 export interface RetryPolicy {
@@ -29,8 +29,6 @@ export interface TransportOptions {
   /** Base URL without a trailing slash. */
   baseUrl: string
   ignoreTlsErrors?: boolean
-  /** Aborts every request in flight and refuses new ones (the run's deadline or cancellation). */
-  signal?: AbortSignal
   /** Socket inactivity limit per request. */
   socketTimeoutMs?: number
   /** Largest JSON body accepted. */
@@ -55,7 +53,7 @@ export interface SendOptions {
   idempotent?: boolean
   /** Tries of this call, when fewer than the policy's (an optional probe tries once). */
   attempts?: number
-  /** Aborts this call only (a probe's own time limit), beside the transport's signal. */
+  /** Aborts this call (the run's deadline or cancellation, or a shorter limit of its own). */
   signal?: AbortSignal
 }
 
@@ -122,12 +120,6 @@ export function createTransport(options: TransportOptions): Transport {
   /** The server has answered once: a later reset is a fault, not a protocol mistake. */
   let answered = false
 
-  /** The transport's signal, and the call's own when it has one. */
-  function signalOf(o: SendOptions): AbortSignal | undefined {
-    if (!o.signal) return options.signal
-    return options.signal ? AbortSignal.any([options.signal, o.signal]) : o.signal
-  }
-
   async function sendOnce(o: SendOptions, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     signal?.throwIfAborted()
     const headers: OutgoingHttpHeaders = { accept: 'application/json' }
@@ -165,7 +157,7 @@ export function createTransport(options: TransportOptions): Transport {
   async function withRetries<T>(o: SendOptions, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
     const idempotent = o.idempotent ?? o.method === 'GET'
     const attempts = Math.min(retry.attempts, o.attempts ?? Infinity)
-    const signal = signalOf(o)
+    const signal = o.signal
     for (let attempt = 1; ; attempt++) {
       try {
         return await call(signal)

@@ -1,31 +1,21 @@
 // The job summary as Markdown: a pure function of what the run found out.
 import type { UploadResult } from './artifact.js'
-import { formatBytes, formatDuration, formatRate } from './format.js'
-import { describeMaintenance, describeVersions, type ServerInfo } from './preflight.js'
-import type { ZipEntryInfo } from './zip.js'
+import { formatBytes, formatDuration, formatRate } from '../base/format.js'
+import type { ExportReport } from '../engine/export.js'
+import { describeMaintenance, describeVersions } from '../engine/preflight.js'
+import type { ZipEntryInfo } from '../engine/zip.js'
 
-export interface RunReport {
-  server: string
-  /** What the optional status calls told of the server. */
-  serverInfo?: ServerInfo
-  orderName?: string
-  resumed: boolean
-  /** What became of the order when the run failed after it existed. */
-  orderOutcome?: 'finished' | 'cancelled' | 'left-running'
-  state?: string
-  error?: string
-  durations: { queued?: number; running?: number; download?: number; check?: number; upload?: number; total: number }
-  polls?: number
-  zip?: { path: string; size: number; sha256: string; entries: ZipEntryInfo[]; contentsJson?: unknown }
-  extractPath?: string
+/** The export's report and what the Action added: the artifact. */
+export interface ActionReport extends ExportReport {
   artifact?: UploadResult
   artifactSkipped?: string
+  uploadMs?: number
 }
 
 const MAX_ENTRY_ROWS = 100
 const MAX_CONTENTS_CHARS = 20_000
 
-export function renderSummary(r: RunReport): string {
+export function renderSummary(r: ActionReport): string {
   const ok = !r.error
   const lines: string[] = [`## ${ok ? '✅' : '❌'} octoplant export ${ok ? 'succeeded' : 'failed'}`, '']
   if (r.error) lines.push(`> ${cell(r.error)}`, '')
@@ -40,7 +30,7 @@ export function renderSummary(r: RunReport): string {
   if (r.polls !== undefined) rows.push(['Polls', String(r.polls)])
   if (d.download !== undefined) rows.push(['Download', `${formatDuration(d.download)}${r.zip ? ` (${formatRate(r.zip.size, d.download)})` : ''}`])
   if (d.check !== undefined) rows.push(['ZIP check', formatDuration(d.check)])
-  if (d.upload !== undefined) rows.push(['Upload', formatDuration(d.upload)])
+  if (r.uploadMs !== undefined) rows.push(['Upload', formatDuration(r.uploadMs)])
   rows.push(['Total', formatDuration(d.total)])
   if (r.zip) {
     rows.push(['ZIP', `${code(r.zip.path)}, ${formatBytes(r.zip.size)} (${r.zip.size} bytes)`])
@@ -78,7 +68,7 @@ export function renderSummary(r: RunReport): string {
 }
 
 /** What became of the order, after its name: " — cancelled on the server", … */
-function orderFate(r: RunReport): string {
+function orderFate(r: ActionReport): string {
   const resume = r.orderName ? code(`order-name: ${r.orderName}`) : ''
   switch (r.orderOutcome) {
     case 'finished':

@@ -1,8 +1,8 @@
 // Checks an `exportContents` object against the kinds, option names and types of the server's spec.
 // grpc-gateway silently ignores unknown keys, so a typo such as `projectTre` would otherwise place an
 // order that exports nothing; a wrong enum value would only fail at the server.
-import { EXPORT_KINDS, type OptionType } from '../protocol/export-schema.js'
-import type { ExportContents } from '../protocol/protocol.js'
+import { EXPORT_KINDS, type OptionType } from '../../protocol/export-schema.js'
+import type { ExportContents } from '../../protocol/protocol.js'
 
 export type { ExportContents }
 

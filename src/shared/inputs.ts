@@ -5,7 +5,10 @@ import * as path from 'node:path'
 import parseDuration from 'parse-duration'
 import { parse as parseYaml } from 'yaml'
 import { type ExportContents, validateExportContents } from './export-contents.js'
-import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../protocol/protocol.js'
+import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../../protocol/protocol.js'
+import { type ExportSettings, InputError } from '../engine/settings.js'
+
+export { InputError }
 
 /** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
 export const DEFAULTS = {
@@ -21,41 +24,15 @@ export const DEFAULTS = {
   'allow-insecure-http': 'false'
 } as const
 
-export interface Inputs {
-  /** Base URL without a trailing slash. */
-  serverUrl: string
-  username: string
-  password: string
-  clientId: string
-  clientSecret: string
-  /** The order to place; absent when resuming an existing order (`order-name`). */
-  exportContents?: ExportContents
-  orderName?: string
-  timeoutMs: number
-  maxPollIntervalMs: number
-  cancelOnTimeout: boolean
-  /** Absolute directory the ZIP is written to. */
-  path: string
-  extract: boolean
+/** The Action's inputs: the export's settings and what only the Action does with them. */
+export interface Inputs extends ExportSettings {
   uploadArtifact: boolean
-  /** Chosen name (without `.zip`); absent means `octoplant-export-<order-name>`. */
-  artifactName?: string
   retentionDays?: number
-  /** PEM text of extra trusted certificates. */
+  /** PEM text of extra CA certificates to trust. */
   caCertificates?: string
-  insecureSkipTlsVerify: boolean
   allowInsecureHttp: boolean
 }
 
-export class InputError extends Error {
-  constructor(
-    readonly input: string,
-    problem: string
-  ) {
-    super(`Input '${input}' ${problem}`)
-    this.name = 'InputError'
-  }
-}
 
 export interface InputContext {
   env: Record<string, string | undefined>

@@ -12,11 +12,12 @@ import { appendFile, mkdir, open, rename, rm, statfs, writeFile } from 'node:fs/
 import * as path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { formatBytes, formatRate } from './format.js'
-import { InputError } from './inputs.js'
-import type { Logger } from './logger.js'
-import { grpcCodeName } from '../protocol/protocol.js'
-import { isTransientError, rpcStatusOf } from './octoplant/request.js'
+import { formatBytes, formatRate } from '../base/format.js'
+import { InputError } from './settings.js'
+import type { Logger } from '../base/logger.js'
+import { grpcCodeName } from '../../protocol/protocol.js'
+import { isTransientError, OctoplantError, rpcStatusOf } from '../octoplant/request.js'
+import { abortReason, type Clock, systemClock } from '../base/clock.js'
 import { InvalidZipError, inspectZip, type ZipReport } from './zip.js'
 
 export interface SavedZip {
@@ -43,7 +44,7 @@ export async function prepareFolder(dir: string): Promise<void> {
     await writeFile(probe, '')
     await rm(probe, { force: true })
   } catch (e) {
-    throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${(e as Error).message}). Choose another folder, e.g. \${{ runner.temp }}/octoplant`)
+    throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${(e as Error).message}). Choose a folder the runner's user may write to`)
   }
 }
 
@@ -75,6 +76,8 @@ export interface SaveOptions {
   freeSpace?: (dir: string) => Promise<number>
   /** A progress line at most this often (default 10 s): only long downloads show one. */
   progressEveryMs?: number
+  /** How the front end names a setting in a message (default: "the path input"). */
+  setting?: (name: string) => string
 }
 
 async function freeSpace(dir: string): Promise<number> {
@@ -87,6 +90,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   const dir = path.dirname(file)
   await mkdir(dir, { recursive: true })
   const free = o.freeSpace ?? freeSpace
+  const pathSetting = o.setting?.('path') ?? 'the path input'
   const factor = o.spaceFactor ?? 1
   const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : ''
   if (contentLength !== undefined) {
@@ -94,7 +98,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
     if (available < contentLength * factor) {
       body.destroy()
       throw new DiskSpaceError(
-        `not enough free disk space in ${dir}: the export needs ${formatBytes(contentLength * factor)}${withExtract} and ${formatBytes(available)} are free. Free space there, or set the path input to a folder on a larger disk`
+        `not enough free disk space in ${dir}: the export needs ${formatBytes(contentLength * factor)}${withExtract} and ${formatBytes(available)} are free. Free space there, or set ${pathSetting} to a folder on a larger disk`
       )
     }
   }
@@ -171,7 +175,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
       const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`
       throw new DiskSpaceError(
         `the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} were written, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
-          'The partial file was removed. Free space there, or set the path input to a folder on a larger disk'
+          `The partial file was removed. Free space there, or set ${pathSetting} to a folder on a larger disk`
       )
     }
     await rm(partial, { force: true })
@@ -222,9 +226,20 @@ async function readTail(file: string, size: number, most: number): Promise<Buffe
 }
 
 export interface DownloadOptions extends SaveOptions {
-  /** Tries in all (a broken or invalid download is fetched again). */
+  /** Tries in all: the only retry loop of a download (the request layer makes one try of it). */
   attempts?: number
+  /** Waits between tries, and the absolute time past which no try waits. */
+  clock?: Clock
+  deadline?: number
+  /** Jitter source, [0, 1). */
+  random?: () => number
 }
+
+/** Tries of a download in all: a lasting 503 costs this many GETs, with backoff between them. */
+export const DOWNLOAD_ATTEMPTS = 4
+/** Backoff before try n+1: base·2^(n-1), half of it fixed and half jittered (0.25–0.5 s, 0.5–1 s, 1–2 s). */
+const BACKOFF_BASE_MS = 500
+const BACKOFF_MAX_MS = 8_000
 
 /** Stream errors of a body cut mid-way: the export is fetched again. */
 const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED'])
@@ -234,26 +249,35 @@ function worthAnotherTry(e: unknown): boolean {
   return isTransientError(e) || CUT_CODES.has((e as NodeJS.ErrnoException).code ?? '')
 }
 
-/** Opens the download and saves it; a cut, short, corrupt or invalid body is discarded and fetched
- *  again, at most `attempts` times in all. */
+/** Opens the download and saves it; a transient error status, a cut, short, corrupt or invalid body
+ *  is discarded and fetched again after a backoff (honouring Retry-After), at most `attempts` times
+ *  in all and never past the deadline. */
 export async function downloadZip(
   open: () => Promise<{ body: Readable; contentLength?: number }>,
   file: string,
   o: DownloadOptions = {}
 ): Promise<SavedZip & { attempts: number }> {
-  const attempts = o.attempts ?? 3
+  const attempts = o.attempts ?? DOWNLOAD_ATTEMPTS
+  const clock = o.clock ?? systemClock
+  const random = o.random ?? Math.random
   for (let attempt = 1; ; attempt++) {
     try {
       const { body, contentLength } = await open()
       return { ...(await saveZip(body, file, contentLength, o)), attempts: attempt }
     } catch (e) {
-      if (o.signal?.aborted) throw o.signal.reason
+      if (o.signal?.aborted) throw abortReason(o.signal)
       if (!worthAnotherTry(e)) throw e
       const message = (e as Error).message
       if (attempt >= attempts) {
         throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`)
       }
-      o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again`)
+      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1))
+      const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, base / 2 + (random() * base) / 2)
+      if (o.deadline !== undefined && clock.now() + delay >= o.deadline) {
+        throw new DownloadFailedError(`the download failed ${attempt} times and no time is left to try again before the timeout; the last time: ${message}`)
+      }
+      o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again in ${(delay / 1000).toFixed(1)}s`)
+      await clock.sleep(delay, o.signal)
     }
   }
 }

@@ -2,9 +2,9 @@
 // informs the log and the job summary; nothing it finds, and no failure of it, decides whether the
 // export runs (an export account may lack the right to read the status, an older server may not
 // have a call, and in maintenance mode reads still work).
-import type { Logger } from './logger.js'
-import type { OctoplantClient } from './octoplant/client.js'
-import { API_PATHS, type MaintenanceMode, type VersionAnswer } from '../protocol/protocol.js'
+import type { Logger } from '../base/logger.js'
+import type { OctoplantClient } from '../octoplant/client.js'
+import { API_PATHS, type MaintenanceMode, type VersionAnswer } from '../../protocol/protocol.js'
 
 export interface ServerInfo {
   apiVersion?: string
@@ -25,12 +25,19 @@ const REASONS: Record<string, string> = {
   DISK_LOW: 'the server is low on disk space'
 }
 
-/** Reads the three status calls at once; each failure is a debug line. */
-export async function lookAtServer(client: OctoplantClient, logger: Logger, timeoutMs = PROBE_TIMEOUT_MS): Promise<ServerInfo> {
+/** Reads the three status calls at once, each bounded by `timeoutMs` and the run's signal; each
+ *  failure is a debug line. */
+export async function lookAtServer(
+  client: OctoplantClient,
+  logger: Logger,
+  o: { signal?: AbortSignal; timeoutMs?: number } = {}
+): Promise<ServerInfo> {
   const probe = async <T>(path: string): Promise<T | undefined> => {
+    const limit = AbortSignal.timeout(o.timeoutMs ?? PROBE_TIMEOUT_MS)
     try {
-      return await client.status<T>(path, AbortSignal.timeout(timeoutMs))
+      return await client.status<T>(path, o.signal ? AbortSignal.any([o.signal, limit]) : limit)
     } catch (e) {
+      o.signal?.throwIfAborted()
       logger.debug(`optional GET ${path} not read, carrying on: ${(e as Error).message}`)
       return undefined
     }

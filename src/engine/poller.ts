@@ -1,10 +1,10 @@
 // Polls an order until it is done, under one deadline. The gap between two polls grows with the time
 // already waited (15 % of it, at least 1 s, at most max-poll-interval): the end of an export is then
 // noticed within about 15 % of its run time, with few requests for long exports.
-import type { Clock } from './clock.js'
-import { formatDuration } from './format.js'
-import type { Logger } from './logger.js'
-import type { Operation, OrderState } from '../protocol/protocol.js'
+import type { Clock } from '../base/clock.js'
+import { formatDuration } from '../base/format.js'
+import type { Logger } from '../base/logger.js'
+import type { Operation, OrderState } from '../../protocol/protocol.js'
 
 export interface PollOptions {
   name: string
@@ -58,6 +58,26 @@ export function nextPollDelay(elapsedMs: number, maxIntervalMs: number): number 
 }
 
 export async function waitForOrder(o: PollOptions): Promise<PollResult> {
+  const seen: Seen = { state: o.initialState }
+  try {
+    return await poll(o, seen)
+  } catch (e) {
+    // The run's timeout may fire during the last poll, before the deadline check below sees it.
+    const reason: unknown = o.signal?.reason
+    if (o.signal?.aborted && reason instanceof DOMException && reason.name === 'TimeoutError') {
+      throw new DeadlineError(o.clock.now() - o.startedAt, seen.state, seen.failure)
+    }
+    throw e
+  }
+}
+
+/** The last state seen, and the last poll's failure while polls fail. */
+interface Seen {
+  state?: OrderState
+  failure?: string
+}
+
+async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
   const { clock, logger } = o
   const heartbeatMs = o.heartbeatMs ?? 60_000
   let polls = 0
@@ -79,6 +99,7 @@ export async function waitForOrder(o: PollOptions): Promise<PollResult> {
       polls++
       const now = clock.now()
       if (!o.isTransient?.(e)) throw e
+      seen.failure = (e as Error).message
       if (now >= o.deadline) throw new DeadlineError(now - o.startedAt, lastState, (e as Error).message)
       // The request layer already retried; the server may be restarting. Keep waiting.
       if (failures++ === 0 || now - lastLogAt >= heartbeatMs) {
@@ -93,6 +114,8 @@ export async function waitForOrder(o: PollOptions): Promise<PollResult> {
     o.onUpdate?.(operation)
     const state = operation.metadata?.state
     lastState = state ?? lastState
+    seen.state = lastState
+    seen.failure = undefined
     if (state === 'STATE_RUNNING' && runningSince === undefined) runningSince = now
 
     const line = describeProgress(operation)

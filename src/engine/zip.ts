@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { crc32 } from 'node:zlib'
 import yauzl, { type Entry, type ZipFile } from 'yauzl'
+import { abortReason } from '../base/clock.js'
 
 export interface ZipEntryInfo {
   name: string
@@ -76,12 +77,13 @@ export async function inspectZip(file: string): Promise<ZipReport> {
 }
 
 /** Extracts into `dir`, refusing entries that would land outside it, links, and ZIP bombs. */
-export async function extractZip(file: string, dir: string, limits: ZipLimits = EXTRACT_LIMITS): Promise<number> {
+export async function extractZip(file: string, dir: string, limits: ZipLimits = EXTRACT_LIMITS, signal?: AbortSignal): Promise<number> {
   const root = path.resolve(dir)
   await mkdir(root, { recursive: true })
   let count = 0
   let written = 0
   await forEachEntry(file, async (zip, entry) => {
+    if (signal?.aborted) throw new ExtractAborted()
     if (++count > limits.maxEntries) throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false)
     const target = safeTarget(root, entry)
     if (isDirectory(entry)) {
@@ -101,10 +103,23 @@ export async function extractZip(file: string, dir: string, limits: ZipLimits = 
           yield chunk
         }
       },
-      createWriteStream(target, { flags: 'wx' })
-    )
+      createWriteStream(target, { flags: 'wx' }),
+      { signal }
+    ).catch((e: unknown) => {
+      throw signal?.aborted ? new ExtractAborted() : e
+    })
+  }).catch((e: unknown) => {
+    if (e instanceof ExtractAborted) throw abortReason(signal!)
+    throw e
   })
   return count
+}
+
+/** Marks an extraction stopped by the run's signal, so that it is not taken for a broken ZIP. */
+class ExtractAborted extends InvalidZipError {
+  constructor() {
+    super('extraction stopped', false)
+  }
 }
 
 function safeTarget(root: string, entry: Entry): string {
@@ -163,6 +178,8 @@ function forEachEntry(file: string, visit: (zip: ZipFile, entry: Entry) => Promi
 
 function asZipError(e: unknown): Error {
   if (e instanceof InvalidZipError) return e
+  // A system error of the file system (ENOSPC, EACCES …) is about the disk, not the ZIP.
+  if (e instanceof Error && /^E[A-Z]+$/.test(String((e as NodeJS.ErrnoException).code))) return e
   const message = e instanceof Error ? e.message : String(e)
   // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
   const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message)

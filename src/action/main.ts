@@ -1,0 +1,156 @@
+// The GitHub Action: the front end around the export engine. It reads the inputs (masking secrets
+// first), hands the engine its settings, maps the engine's events to outputs and log lines, uploads
+// the ZIP as an artifact under the engine's deadline, and writes the job summary.
+import { readFileSync, realpathSync } from 'node:fs'
+import * as tls from 'node:tls'
+import * as core from '@actions/core'
+import { type Clock, systemClock } from '../base/clock.js'
+import { prepareFolder, type SavedZip } from '../engine/download.js'
+import { CancelledError, type ExportHost, runExport } from '../engine/export.js'
+import { type Inputs, parseInputs } from '../shared/inputs.js'
+import { OUTPUTS } from '../shared/outputs.js'
+import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadZip } from './artifact.js'
+import { type ActionReport, renderSummary } from './summary.js'
+
+/** The part of @actions/core the run uses. */
+export type ActionCore = Pick<
+  typeof core,
+  'getInput' | 'setOutput' | 'setSecret' | 'setFailed' | 'info' | 'warning' | 'notice' | 'debug'
+> & { summary: { addRaw(text: string, addEOL?: boolean): unknown; write(): Promise<unknown> } }
+
+export interface RunDeps {
+  core: ActionCore
+  env: Record<string, string | undefined>
+  clock: Clock
+  readFile: (file: string) => string
+  realpath?: (file: string) => string
+  loadArtifactClient: () => Promise<ArtifactClientLike>
+  /** Adds PEM certificates to the trust store of every TLS connection of the process. */
+  trustCertificates: (pem: string) => void
+  /** Aborts when the job is cancelled (SIGINT/SIGTERM from the runner). */
+  jobSignal?: AbortSignal
+}
+
+export function defaultDeps(): RunDeps {
+  const job = new AbortController()
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => job.abort(new CancelledError(sig)))
+  }
+  return {
+    core,
+    env: process.env,
+    clock: systemClock,
+    readFile: file => readFileSync(file, 'utf8'),
+    realpath: file => realpathSync(file),
+    loadArtifactClient,
+    trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
+    jobSignal: job.signal
+  }
+}
+
+export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
+  const { core } = deps
+  let inputs: Inputs
+  try {
+    inputs = await readInputs(deps)
+  } catch (e) {
+    // Refused before any connection: the one-line error says it all, no summary.
+    core.setOutput(OUTPUTS.errorMessage, (e as Error).message)
+    core.setFailed((e as Error).message)
+    return
+  }
+  const upload: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs'> = {}
+  const report = await runExport(inputs, hostFor(core), {
+    clock: deps.clock,
+    signal: deps.jobSignal,
+    finish: (zip, signal) => uploadArtifact(zip, signal, inputs, deps, upload)
+  })
+  if (report.error) {
+    core.setOutput(OUTPUTS.errorMessage, report.error)
+    core.setFailed(report.error)
+  }
+  await writeSummary({ ...report, ...upload }, core)
+}
+
+/** Inputs: everything checked before the first connection (the output folder too); secrets masked
+ *  before anything prints. */
+async function readInputs(deps: RunDeps): Promise<Inputs> {
+  const { core, env } = deps
+  // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
+  const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
+  const password = getInput('password')
+  if (password) core.setSecret(password)
+  const inputs = parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath })
+  core.setSecret(inputs.clientSecret)
+  if (inputs.uploadArtifact && isUnsupportedServer(env)) {
+    throw new Error(
+      `upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`
+    )
+  }
+  if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
+  if (inputs.insecureSkipTlsVerify) {
+    core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.')
+  }
+  if (inputs.serverUrl.startsWith('http://')) core.warning('server-url uses plain http://: the password crosses the network unencrypted.')
+  await prepareFolder(inputs.path)
+  core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
+  return inputs
+}
+
+/** The engine's events as outputs (set as soon as known, so a killed step still hands them on) and
+ *  log lines. No ::group::: state changes and the heartbeat must be visible without expanding. */
+function hostFor(core: ActionCore): ExportHost {
+  return {
+    debug: m => core.debug(m),
+    info: m => core.info(m),
+    warning: m => core.warning(m),
+    secret: v => core.setSecret(v),
+    orderNamed: name => core.setOutput(OUTPUTS.orderName, name),
+    stateChanged: state => core.setOutput(OUTPUTS.state, state),
+    zipSaved: (zip: SavedZip) => {
+      core.setOutput(OUTPUTS.zipPath, zip.path)
+      core.setOutput(OUTPUTS.zipSize, String(zip.size))
+      core.setOutput(OUTPUTS.zipSha256, zip.sha256)
+    },
+    extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
+    setting: (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`)
+  }
+}
+
+/** Artifact: the ZIP as is, when asked and when this job has an artifact service; under the run's
+ *  deadline (the engine stops waiting for it when the signal fires). */
+async function uploadArtifact(
+  zip: SavedZip,
+  signal: AbortSignal,
+  inputs: Inputs,
+  deps: RunDeps,
+  into: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs'>
+): Promise<void> {
+  const { core, clock, env } = deps
+  const unavailable = inputs.uploadArtifact ? uploadUnavailableReason(env) : 'upload-artifact is false'
+  if (unavailable) {
+    into.artifactSkipped = unavailable
+    if (inputs.uploadArtifact) core.notice(`Artifact upload skipped: ${unavailable}. The ZIP stays at ${zip.path}.`)
+    return
+  }
+  const started = clock.now()
+  const client = await deps.loadArtifactClient()
+  signal.throwIfAborted()
+  const uploaded = await uploadZip(client, zip.path, inputs.retentionDays, env)
+  into.uploadMs = clock.now() - started
+  into.artifact = uploaded
+  core.setOutput(OUTPUTS.artifactName, uploaded.name)
+  if (uploaded.id !== undefined) core.setOutput(OUTPUTS.artifactId, String(uploaded.id))
+  if (uploaded.url) core.setOutput(OUTPUTS.artifactUrl, uploaded.url)
+  if (uploaded.digest) core.setOutput(OUTPUTS.artifactDigest, uploaded.digest)
+  core.info(`Uploaded artifact ${uploaded.name}${uploaded.id !== undefined ? ` (id ${uploaded.id})` : ''}.`)
+}
+
+async function writeSummary(report: ActionReport, core: ActionCore): Promise<void> {
+  try {
+    core.summary.addRaw(renderSummary(report), true)
+    await core.summary.write()
+  } catch (e) {
+    core.warning(`could not write the job summary: ${(e as Error).message}`)
+  }
+}

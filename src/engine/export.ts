@@ -1,0 +1,235 @@
+// The export engine: sign in → look at the server → place or resume the order → wait → download and
+// verify → extract → the front end's finishing step (the Action's upload), all under one deadline and
+// one abort signal. It knows no host: what happens is reported through ExportHost, and the outcome,
+// failure included, comes back as an ExportReport. Failures say what to do next.
+import * as path from 'node:path'
+import { grpcCodeName, type Operation, type OrderState } from '../../protocol/protocol.js'
+import { AuthenticationError, OctoplantClient } from '../octoplant/client.js'
+import { createTransport, isTransientError } from '../octoplant/request.js'
+import { abortReason, type Clock } from '../base/clock.js'
+import { DiskSpaceError, downloadZip, type SavedZip } from './download.js'
+import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/format.js'
+import type { Logger } from '../base/logger.js'
+import { DeadlineError, isDone, succeeded, waitForOrder } from './poller.js'
+import { lookAtServer, type ServerInfo } from './preflight.js'
+import type { ExportSettings } from './settings.js'
+import { extractZip, InvalidZipError, type ZipEntryInfo } from './zip.js'
+
+/** What the engine tells its front end while it runs. */
+export interface ExportHost extends Logger {
+  /** A value no log may show (each token the server issues), before it is used. */
+  secret(value: string): void
+  /** The order's name, as soon as it is known (placed, or taken from the settings). */
+  orderNamed(name: string): void
+  /** Every change of the order's state. */
+  stateChanged(state: OrderState): void
+  /** The verified ZIP, and the folder it was extracted to. */
+  zipSaved(zip: SavedZip): void
+  extracted(dir: string): void
+  /** How this front end names a setting in a message: "order-name: X" (Action), "--order-name X" (CLI). */
+  setting(name: string, value?: string): string
+}
+
+export interface ExportDeps {
+  clock: Clock
+  /** Aborts when the job or the person cancels (SIGINT/SIGTERM). */
+  signal?: AbortSignal
+  /** Work on the saved ZIP under the same deadline and signal (the Action's artifact upload). */
+  finish?: (zip: SavedZip, signal: AbortSignal) => Promise<void>
+}
+
+/** What the run found out: the front ends turn it into outputs, a summary or a JSON document. */
+export interface ExportReport {
+  server: string
+  serverInfo?: ServerInfo
+  orderName?: string
+  resumed: boolean
+  state?: OrderState
+  /** What became of the order when the run failed after it existed. */
+  orderOutcome?: 'finished' | 'cancelled' | 'left-running'
+  /** The failure with the way back; absent on success. */
+  error?: string
+  durations: { queued?: number; running?: number; download?: number; check?: number; total: number }
+  polls?: number
+  zip?: { path: string; size: number; sha256: string; entries: ZipEntryInfo[]; contentsJson?: unknown }
+  extractPath?: string
+}
+
+/** The job was cancelled while the export ran. */
+export class CancelledError extends Error {
+  constructor(signal: string) {
+    super(`the job was cancelled (${signal})`)
+    this.name = 'CancelledError'
+  }
+}
+
+/** The time a cancel of the order may take after the run gave up on it. */
+const CANCEL_TIMEOUT_MS = 5_000
+
+export async function runExport(settings: ExportSettings, host: ExportHost, deps: ExportDeps): Promise<ExportReport> {
+  const { clock } = deps
+  const startedAt = clock.now()
+  const deadline = startedAt + settings.timeoutMs
+  const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)])
+  const report: ExportReport = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } }
+  const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host })
+  const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() })
+  /** The last answer about the order. */
+  let current: Operation | undefined
+  const observe = (op: Operation) => {
+    current = op
+    const state = op.metadata?.state
+    if (state && state !== report.state) {
+      report.state = state
+      host.stateChanged(state)
+    }
+  }
+
+  try {
+    // Sign in, and look at the server: versions and maintenance mode inform, never block.
+    await client.authenticate(signal)
+    host.info(`Signed in as ${settings.username}.`)
+    report.serverInfo = await lookAtServer(client, host, { signal })
+
+    // Place the order, or take the named one.
+    let name: string
+    if (settings.orderName) {
+      name = settings.orderName
+      host.info(`Resuming order ${name}; no new order is placed.`)
+    } else {
+      host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`)
+      const placed = await client.placeOrder(settings.exportContents!, signal)
+      if (!placed.name) throw new Error('the server accepted the order but returned no order name')
+      name = placed.name
+      host.info(`Order ${name} placed.`)
+      observe(placed)
+    }
+    report.orderName = name
+    host.orderNamed(name)
+
+    // Wait until it is done.
+    const waited = await waitForOrder({
+      name,
+      getOrder: n => client.getOrder(n, signal),
+      clock,
+      startedAt: clock.now(),
+      deadline,
+      maxIntervalMs: settings.maxPollIntervalMs,
+      logger: host,
+      signal,
+      isTransient: isTransientError,
+      initialState: current?.metadata?.state,
+      onUpdate: observe
+    })
+    Object.assign(report, { polls: waited.polls })
+    Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs })
+    if (!succeeded(waited.operation)) throw orderFailed(name, waited.operation)
+
+    // Download, verify, extract, finish.
+    const zipFile = path.join(settings.path, `${settings.artifactName ?? `octoplant-export-${name}`}.zip`)
+    const saved = await downloadZip(() => client.download(name, signal), zipFile, {
+      signal,
+      clock,
+      deadline,
+      logger: host,
+      spaceFactor: settings.extract ? 2 : 1,
+      setting: name => host.setting(name)
+    })
+    Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs })
+    report.zip = { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entries, contentsJson: saved.report.contentsJson }
+    host.info(
+      `Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified.` +
+        ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
+        `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`
+    )
+    host.zipSaved(saved)
+    if (settings.extract) {
+      const dir = path.join(settings.path, name)
+      const count = await extractZip(saved.path, dir, undefined, signal).catch((e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
+        throw new DiskSpaceError(
+          `the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`
+        )
+      })
+      report.extractPath = dir
+      host.extracted(dir)
+      host.info(`Extracted ${count} entries into ${dir}.`)
+    }
+    if (deps.finish) await abortable(deps.finish(saved, signal), signal)
+  } catch (e) {
+    report.error = await wayBack(e, clock.now() - startedAt)
+  } finally {
+    transport.close()
+    report.durations.total = clock.now() - startedAt
+  }
+  return report
+
+  /** The failure in words, with what to do next; cancels the order when giving up on it. */
+  async function wayBack(e: unknown, elapsedMs: number): Promise<string> {
+    const name = report.orderName
+    let next = ''
+    // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
+    const hostileZip = e instanceof InvalidZipError && !e.retryable
+    if (name && current && succeeded(current)) {
+      if (!hostileZip) {
+        report.orderOutcome = 'finished'
+        next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`
+      }
+    } else if (name && isGivingUp(e)) {
+      const why = await cancelOrder(name)
+      report.orderOutcome = why ? 'left-running' : 'cancelled'
+      next = why
+        ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
+        : `Order ${name} was cancelled on the server; run again to export anew.`
+    } else if (name && !(current && isDone(current))) {
+      report.orderOutcome = 'left-running'
+      next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`
+    }
+    const what = explain(e, elapsedMs, host)
+    return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what
+  }
+
+  /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
+   *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
+  async function cancelOrder(name: string): Promise<string | undefined> {
+    if (!settings.cancelOnTimeout) return `${host.setting('cancel-on-timeout', 'false')}`
+    try {
+      await client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS))
+      host.info(`Cancelled order ${name} on the server.`)
+      return undefined
+    } catch (e) {
+      return `cancelling it failed: ${(e as Error).message}`
+    }
+  }
+}
+
+function orderFailed(name: string, op: Operation): Error {
+  const e = op.error
+  const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : ''
+  return new Error(
+    `order ${name} failed on the server${during}: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`
+  )
+}
+
+/** The deadline passed or the job was cancelled while the order was not done. */
+function isGivingUp(e: unknown): boolean {
+  return e instanceof DeadlineError || e instanceof CancelledError || (e instanceof DOMException && e.name === 'TimeoutError')
+}
+
+function explain(e: unknown, elapsedMs: number, host: ExportHost): string {
+  if (e instanceof DOMException && e.name === 'TimeoutError') return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`
+  if (e instanceof CancelledError) return `${e.message} after ${formatDuration(elapsedMs)}`
+  if (e instanceof AuthenticationError || e instanceof DeadlineError) return e.message
+  return e instanceof Error ? e.message : String(e)
+}
+
+/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work may go
+ *  on in the background: the front end exits without waiting for it). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(abortReason(signal))
+    const onAbort = () => reject(abortReason(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}

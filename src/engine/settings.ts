@@ -1,0 +1,36 @@
+// What an export needs, whatever the front end: the Action reads it from its inputs, the command line
+// from its options and environment. Names follow action.yml's inputs.
+import type { ExportContents } from '../../protocol/protocol.js'
+
+export interface ExportSettings {
+  /** Base URL without a trailing slash. */
+  serverUrl: string
+  username: string
+  password: string
+  clientId: string
+  clientSecret: string
+  /** The order to place; absent when resuming an existing order (orderName). */
+  exportContents?: ExportContents
+  orderName?: string
+  /** One deadline for the whole run, the front end's finishing work included. */
+  timeoutMs: number
+  maxPollIntervalMs: number
+  cancelOnTimeout: boolean
+  /** Absolute directory the ZIP is written to. */
+  path: string
+  extract: boolean
+  /** The ZIP's file name without .zip; default octoplant-export-<order name>. */
+  artifactName?: string
+  insecureSkipTlsVerify: boolean
+}
+
+/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render. */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    readonly problem: string
+  ) {
+    super(`Input '${input}' ${problem}`)
+    this.name = 'InputError'
+  }
+}

@@ -1,0 +1,31 @@
+// The outputs, by the names action.yml gives them (a test holds the two equal). The command line
+// prints the export's part of them as its JSON document, under the same keys.
+import type { ExportReport } from '../engine/export.js'
+
+export const OUTPUTS = {
+  orderName: 'order-name',
+  state: 'state',
+  zipPath: 'zip-path',
+  zipSize: 'zip-size',
+  zipSha256: 'zip-sha256',
+  extractPath: 'extract-path',
+  artifactName: 'artifact-name',
+  artifactId: 'artifact-id',
+  artifactUrl: 'artifact-url',
+  artifactDigest: 'artifact-digest',
+  errorMessage: 'error-message'
+} as const
+
+/** The outputs an export has, whatever the front end: set ones only. */
+export function exportOutputs(report: ExportReport): Record<string, string> {
+  const values: [string, string | number | undefined][] = [
+    [OUTPUTS.orderName, report.orderName],
+    [OUTPUTS.state, report.state],
+    [OUTPUTS.zipPath, report.zip?.path],
+    [OUTPUTS.zipSize, report.zip?.size],
+    [OUTPUTS.zipSha256, report.zip?.sha256],
+    [OUTPUTS.extractPath, report.extractPath],
+    [OUTPUTS.errorMessage, report.error]
+  ]
+  return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]))
+}
