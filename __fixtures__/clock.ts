@@ -1,5 +1,5 @@
 // A clock that only moves when a sleep is awaited: waiting is tested without waiting.
-import type { Clock } from '../src/clock.js'
+import type { Clock } from '../src/base/clock.js'
 
 export interface FakeClock extends Clock {
   sleeps: number[]

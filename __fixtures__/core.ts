@@ -1,5 +1,5 @@
 // A stand-in for @actions/core that records what the run says, for in-process tests of run().
-import type { ActionCore } from '../src/main.js'
+import type { ActionCore } from '../src/action/main.js'
 
 export interface FakeCore extends ActionCore {
   inputs: Record<string, string>
