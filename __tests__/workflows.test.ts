@@ -18,7 +18,8 @@ const action = parse(readFileSync(path.join(root, 'action.yml'), 'utf8')) as {
 }
 const files = [
   ...readdirSync(path.join(root, '.github/workflows')).map(f => `.github/workflows/${f}`),
-  ...readdirSync(path.join(root, 'examples')).map(f => `examples/${f}`)
+  // GitHub workflows only; examples/other-ci/ holds GitLab, Jenkins and Azure DevOps (other-ci.test.ts).
+  ...readdirSync(path.join(root, 'examples'), { withFileTypes: true }).filter(f => f.isFile()).map(f => `examples/${f.name}`)
 ]
 
 interface Step {

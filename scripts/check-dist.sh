@@ -4,8 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# --no-cache: ncc's cache in ~/.cache/ncc outlives clones and once made licenses.txt differ.
-ncc build src/index.ts -o "$tmp" --license licenses.txt --no-cache >/dev/null
+bash scripts/build.sh "$tmp" >/dev/null
 if ! diff -r "$tmp" dist >/dev/null; then
   echo "dist/ is stale: run 'npm run build' and commit dist/." >&2
   diff -r -q "$tmp" dist >&2 || true

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Entry point of the octoplant-export command (bundled to dist/cli/index.js).
+import { readFileSync, realpathSync } from 'node:fs'
+import * as tls from 'node:tls'
+import { systemClock } from '../base/clock.js'
+import { CancelledError } from '../engine/export.js'
+import { main } from './main.js'
+
+const cancel = new AbortController()
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => cancel.abort(new CancelledError(sig)))
+
+process.exitCode = await main({
+  argv: process.argv.slice(2),
+  env: process.env,
+  cwd: process.cwd(),
+  stdout: text => void process.stdout.write(text),
+  stderr: text => void process.stderr.write(text),
+  readFile: file => readFileSync(file, 'utf8'),
+  realpath: file => realpathSync(file),
+  clock: systemClock,
+  trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
+  signal: cancel.signal,
+  version: versionOfPackage()
+})
+// Nothing may hold the command open once it has answered.
+setTimeout(() => process.exit(), 1000).unref()
+
+function versionOfPackage(): string {
+  try {
+    // dist/cli/index.js → the package's own package.json, two folders up.
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}

@@ -1,0 +1,215 @@
+// `octoplant-export`: the command-line front end around the export engine, for GitLab, Jenkins,
+// Azure DevOps or a shell. Options mirror the Action's inputs (same names and meanings), each also
+// read from an OCTOPLANT_* environment variable; the password only from OCTOPLANT_PASSWORD or
+// --password-file. Human progress goes to stderr; stdout carries exactly one JSON document with the
+// Action's output names as keys, also on failure. Exit codes: 0 success, 1 the export (or check)
+// failed, 2 bad usage or input (refused before any connection).
+import { parseArgs } from 'node:util'
+import type { Clock } from '../base/clock.js'
+import { checkServer } from '../engine/check.js'
+import { prepareFolder } from '../engine/download.js'
+import { type ExportHost, runExport } from '../engine/export.js'
+import { describeMaintenance, describeVersions } from '../engine/preflight.js'
+import { InputError } from '../engine/settings.js'
+import { type Inputs, parseInputs } from '../shared/inputs.js'
+import { exportOutputs, OUTPUTS } from '../shared/outputs.js'
+
+export interface CliDeps {
+  argv: string[]
+  env: Record<string, string | undefined>
+  cwd: string
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+  readFile: (file: string) => string
+  realpath?: (file: string) => string
+  clock: Clock
+  /** Adds PEM certificates to the trust store of every TLS connection of the process. */
+  trustCertificates: (pem: string) => void
+  /** Aborts on Ctrl-C or SIGTERM: the order is cancelled as the Action does. */
+  signal?: AbortSignal
+  version: string
+}
+
+/** The Action's inputs that the command line takes, with what they mean here. */
+const STRING_OPTIONS = {
+  'server-url': 'octoplant API address, e.g. https://octoplant.plant.local:64023',
+  username: 'octoplant user the export runs as (DOMAIN\\user for a Windows domain)',
+  'client-id': 'OAuth2 client id (default: the vendor\'s public-api)',
+  'client-secret': 'OAuth2 client secret (default: the vendor\'s published one)',
+  'export-contents': 'what to export, JSON or YAML (default {"projectTree": {}})',
+  'order-file': 'a JSON or YAML file with the export contents, inside the current folder',
+  'order-name': 'fetch this existing order instead of placing a new one',
+  timeout: 'one deadline for the whole run, e.g. 90s, 15m, 1h30m (default 30m, at most 24d)',
+  'max-poll-interval': 'longest gap between two polls (default 30s)',
+  path: 'folder the ZIP is written to (default ./octoplant-export)',
+  'artifact-name': 'the ZIP\'s file name without .zip (default octoplant-export-<order name>)',
+  'ca-certificate': 'PEM text or file of a CA (or the server\'s self-signed certificate) to trust'
+} as const
+const BOOLEAN_OPTIONS = {
+  'cancel-on-timeout': 'cancel the order on the server when giving up (default true; --no-cancel-on-timeout)',
+  extract: 'also unpack the ZIP into <path>/<order name>/ (default false)',
+  'insecure-skip-tls-verify': 'do not check the server certificate (warns; use --ca-certificate instead)',
+  'allow-insecure-http': 'allow http:// to hosts other than loopback (the password crosses unencrypted)'
+} as const
+
+/** Shorter secrets are not masked: hiding "x" would mangle every word that holds one. */
+const MIN_MASKED = 4
+
+/** OCTOPLANT_SERVER_URL for server-url. */
+export const envName = (option: string) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')}`
+
+export function usage(version: string): string {
+  const line = (name: string, text: string) => `  --${name.padEnd(26)} ${text}\n${' '.repeat(31)}(env ${envName(name)})`
+  return [
+    `octoplant-export ${version}: export from an octoplant server, verify the ZIP, keep it on disk.`,
+    '',
+    'Usage:',
+    '  octoplant-export [options]          place an export (or fetch --order-name), wait, download, verify',
+    '  octoplant-export check [options]    sign in, read the server version and maintenance mode, check',
+    '                                      the export contents, then stop (a dry run)',
+    '',
+    'Options (each also from the environment variable shown):',
+    ...Object.entries(STRING_OPTIONS).map(([n, t]) => line(n, t)),
+    ...Object.entries(BOOLEAN_OPTIONS).map(([n, t]) => line(n, t)),
+    `  --password-file FILE         a file holding the password; or set OCTOPLANT_PASSWORD.`,
+    '                               Never an argument: process lists show arguments.',
+    '  --verbose                    debug lines on stderr too (env OCTOPLANT_VERBOSE=true)',
+    '  --help, --version',
+    '',
+    'Output: progress on stderr; on stdout one JSON document with the keys of the GitHub Action\'s',
+    `outputs (${[OUTPUTS.orderName, OUTPUTS.state, OUTPUTS.zipPath, OUTPUTS.zipSize, OUTPUTS.zipSha256, OUTPUTS.extractPath, OUTPUTS.errorMessage].join(', ')}),`,
+    'also on failure. Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input',
+    '(refused before any connection). Ctrl-C or SIGTERM cancels the order on the server.',
+    ''
+  ].join('\n')
+}
+
+export async function main(deps: CliDeps): Promise<number> {
+  const secrets = new Set<string>()
+  /** Every line this command writes passes here: secrets never leave, nor does a runner command. */
+  const clean = (text: string) => {
+    let out = text
+    for (const s of secrets) if (s.length >= MIN_MASKED) out = out.split(s).join('***')
+    return out.replace(/^::/gm, ': :')
+  }
+  const log = (text: string) => deps.stderr(`${clean(text)}\n`)
+  const print = (value: unknown) => deps.stdout(`${clean(JSON.stringify(value, null, 2))}\n`)
+
+  let args: ReturnType<typeof parse>
+  try {
+    args = parse(deps.argv)
+  } catch (e) {
+    log(`octoplant-export: ${(e as Error).message}\nRun octoplant-export --help for the options.`)
+    print({ [OUTPUTS.errorMessage]: (e as Error).message })
+    return 2
+  }
+  if (args.values.help) {
+    deps.stdout(usage(deps.version))
+    return 0
+  }
+  if (args.values.version) {
+    deps.stdout(`${deps.version}\n`)
+    return 0
+  }
+  const verbose = args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true'
+
+  // Settings: option, else environment variable, else the Action's default.
+  let inputs: Inputs
+  const command = args.positionals[0] ?? 'export'
+  try {
+    if (args.positionals.length > 1 || !['export', 'check'].includes(command)) {
+      throw new Error(`unknown command "${args.positionals.join(' ')}": use no command (export) or check`)
+    }
+    const password = readPassword(args.values['password-file'], deps)
+    secrets.add(password)
+    const getInput = (name: string): string => {
+      if (name === 'password') return password
+      const value = (args.values as Record<string, string | boolean | undefined>)[name]
+      if (value !== undefined) return String(value)
+      return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '')
+    }
+    // The current folder stands where the Action has its workspace (order-file must lie inside it).
+    inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath })
+    secrets.add(inputs.clientSecret)
+    if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
+    if (command === 'export') await prepareFolder(inputs.path)
+  } catch (e) {
+    const message = e instanceof InputError ? `--${e.input} (or ${envName(e.input)}) ${e.problem}` : (e as Error).message
+    log(`octoplant-export: ${message}`)
+    print({ [OUTPUTS.errorMessage]: message })
+    return 2
+  }
+  if (inputs.insecureSkipTlsVerify) log('warning: --insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.')
+  if (inputs.serverUrl.startsWith('http://')) log('warning: the server URL uses plain http://: the password crosses the network unencrypted.')
+
+  const logger = {
+    debug: (m: string) => void (verbose && log(`debug: ${m}`)),
+    info: (m: string) => log(m),
+    warning: (m: string) => log(`warning: ${m}`),
+    secret: (v: string) => void secrets.add(v)
+  }
+
+  if (command === 'check') {
+    const checked = await checkServer(inputs, logger, { clock: deps.clock, signal: deps.signal })
+    const info = checked.serverInfo
+    print({
+      server: checked.server,
+      'signed-in': checked.signedIn,
+      ...(info && describeVersions(info) ? { 'server-version': describeVersions(info) } : {}),
+      ...(info ? { 'maintenance-mode': info.maintenance ? describeMaintenance(info.maintenance) : 'off or not readable' } : {}),
+      'export-contents': inputs.exportContents ?? null,
+      ...(checked.error ? { [OUTPUTS.errorMessage]: checked.error } : {})
+    })
+    if (checked.error) log(`error: ${checked.error}`)
+    else log(`Ready to export from ${inputs.serverUrl}.`)
+    return checked.error ? 1 : 0
+  }
+
+  log(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
+  const host: ExportHost = {
+    ...logger,
+    orderNamed: () => undefined,
+    stateChanged: () => undefined,
+    zipSaved: () => undefined,
+    extracted: () => undefined,
+    setting: (name, value) => (value === undefined ? `--${name}` : `--${name} ${value}`)
+  }
+  const report = await runExport(inputs, host, { clock: deps.clock, signal: deps.signal })
+  print(exportOutputs(report))
+  if (report.error) log(`error: ${report.error}`)
+  return report.error ? 1 : 0
+}
+
+function parse(argv: string[]) {
+  if (argv.some(a => a === '--password' || a.startsWith('--password='))) {
+    throw new Error('--password is not taken: process lists show arguments. Set OCTOPLANT_PASSWORD, or pass --password-file FILE')
+  }
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    allowNegative: true,
+    strict: true,
+    options: {
+      ...Object.fromEntries(Object.keys(STRING_OPTIONS).map(n => [n, { type: 'string' as const }])),
+      ...Object.fromEntries(Object.keys(BOOLEAN_OPTIONS).map(n => [n, { type: 'boolean' as const }])),
+      'password-file': { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' }
+    }
+  })
+}
+
+/** OCTOPLANT_PASSWORD, or the file's text without its final line break. */
+function readPassword(file: string | undefined, deps: CliDeps): string {
+  if (file) {
+    try {
+      return deps.readFile(file).replace(/\r?\n$/, '')
+    } catch (e) {
+      throw new InputError('password-file', `cannot be read: ${(e as Error).message}`)
+    }
+  }
+  const password = deps.env.OCTOPLANT_PASSWORD ?? ''
+  if (!password) throw new InputError('password', 'is required: set OCTOPLANT_PASSWORD (from your CI system\'s secret store), or pass --password-file FILE')
+  return password
+}
