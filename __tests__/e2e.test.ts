@@ -76,6 +76,15 @@ describe('the bundled action, run as the runner runs it', () => {
     expect(visibleChannels(run)).not.toContain(password)
   })
 
+  it('refuses to run outside GitHub Actions, where ::add-mask:: would print the password', async () => {
+    const sim = await simulator()
+    const run = await runLocally({ inputs: inputsFor(sim), env: { GITHUB_ACTIONS: undefined } })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain('::error::this is the GitHub Action (dist/index.js) and GITHUB_ACTIONS is not set: outside GitHub Actions, run the octoplant-export command')
+    expect(run.stdout + run.stderr).not.toContain(password)
+    expect(sim.requests).toHaveLength(0)
+  })
+
   it.each(['SIGINT', 'SIGTERM'] as const)('cancels the order on the server when the runner cancels the job (%s)', async signal => {
     const sim = await simulator({ runningMs: 60_000 })
     const run = await runLocally({

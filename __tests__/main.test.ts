@@ -49,7 +49,7 @@ function setup(sim: Simulator, inputs: Record<string, string> = {}, env: Record<
   const job = new AbortController()
   const deps: RunDeps = {
     core,
-    env: { GITHUB_WORKSPACE: tmpdir(), ...env },
+    env: { GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: tmpdir(), ...env },
     clock: systemClock,
     readFile: f => readFileSync(f, 'utf8'),
     loadArtifactClient: async () => artifactClient,

@@ -29932,7 +29932,11 @@ var lib = __nccwpck_require__(44942);
 
 
 
-const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+const RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+/** Socket inactivity limit per request. */
+const SOCKET_TIMEOUT_MS = 120_000;
+/** Largest JSON body accepted: no API answer comes near it. */
+const MAX_JSON_BYTES = 1024 * 1024;
 /** The server answered with an error status, or with something that is not what the API sends. */
 class OctoplantError extends Error {
     httpStatus;
@@ -29977,16 +29981,15 @@ function isTransientError(e) {
     return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
 }
 function createTransport(options) {
-    const http = new lib/* HttpClient */.Qq(options.userAgent ?? 'octoplant-export-action', [], {
+    const http = new lib/* HttpClient */.Qq('octoplant-export-action', [], {
         ignoreSslError: options.ignoreTlsErrors ?? false,
-        socketTimeout: options.socketTimeoutMs ?? 120_000,
+        socketTimeout: SOCKET_TIMEOUT_MS,
         allowRetries: false,
         allowRedirects: false,
         keepAlive: true
     });
-    const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024;
     const clock = options.clock ?? systemClock;
-    const retry = options.retry ?? DEFAULT_RETRY;
+    const retry = RETRY;
     const random = options.random ?? Math.random;
     /** The server has answered once: a later reset is a fault, not a protocol mistake. */
     let answered = false;
@@ -30054,7 +30057,7 @@ function createTransport(options) {
         json(o) {
             return withRetries(o, async (signal) => {
                 const res = await sendOnce(o, signal);
-                const text = await readBounded(res, maxJsonBytes, signal);
+                const text = await readBounded(res, MAX_JSON_BYTES, signal);
                 if (!isSuccess(res.statusCode))
                     throw decodeError(res, text, o);
                 try {
@@ -30069,7 +30072,7 @@ function createTransport(options) {
             return withRetries(o, async (signal) => {
                 const res = await sendOnce(o, signal);
                 if (!isSuccess(res.statusCode)) {
-                    const text = await readBounded(res, maxJsonBytes, signal).catch(() => '');
+                    const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
                     throw decodeError(res, text, o);
                 }
                 const length = Number(res.headers['content-length']);
@@ -30441,6 +30444,9 @@ class DiskSpaceError extends Error {
         this.name = 'DiskSpaceError';
     }
 }
+/** A progress line at most this often: only long downloads show one. */
+const PROGRESS_EVERY_MS = 10_000;
+/** Free bytes of the file system that holds `dir`. */
 async function freeSpace(dir) {
     const s = await (0,promises_.statfs)(dir);
     return s.bavail * s.bsize;
@@ -30449,12 +30455,11 @@ async function saveZip(body, file, contentLength, o = {}) {
     const { signal, logger } = o;
     const dir = external_node_path_.dirname(file);
     await (0,promises_.mkdir)(dir, { recursive: true });
-    const free = o.freeSpace ?? freeSpace;
     const pathSetting = o.setting?.('path') ?? 'the path input';
     const factor = o.spaceFactor ?? 1;
     const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : '';
     if (contentLength !== undefined) {
-        const available = await free(dir);
+        const available = await freeSpace(dir);
         if (available < contentLength * factor) {
             body.destroy();
             throw new DiskSpaceError(`not enough free disk space in ${dir}: the export needs ${formatBytes(contentLength * factor)}${withExtract} and ${formatBytes(available)} are free. Free space there, or set ${pathSetting} to a folder on a larger disk`);
@@ -30467,7 +30472,7 @@ async function saveZip(body, file, contentLength, o = {}) {
     let held = Buffer.alloc(0);
     logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
     const started = performance.now();
-    const every = o.progressEveryMs ?? 10_000;
+    const every = PROGRESS_EVERY_MS;
     let lastProgress = started;
     try {
         await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* (source) {
@@ -30527,7 +30532,7 @@ async function saveZip(body, file, contentLength, o = {}) {
     }
     catch (e) {
         if (e.code === 'ENOSPC') {
-            const left = await free(dir).catch(() => 0);
+            const left = await freeSpace(dir).catch(() => 0);
             await (0,promises_.rm)(partial, { force: true });
             const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
             throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} were written, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
@@ -30596,7 +30601,7 @@ function worthAnotherTry(e) {
  *  is discarded and fetched again after a backoff (honouring Retry-After), at most `attempts` times
  *  in all and never past the deadline. */
 async function downloadZip(open, file, o = {}) {
-    const attempts = o.attempts ?? DOWNLOAD_ATTEMPTS;
+    const attempts = DOWNLOAD_ATTEMPTS;
     const clock = o.clock ?? systemClock;
     const random = o.random ?? Math.random;
     for (let attempt = 1;; attempt++) {
@@ -30748,6 +30753,8 @@ class DeadlineError extends Error {
 }
 const MIN_POLL_INTERVAL_MS = 1000;
 const POLL_FRACTION = 0.15;
+/** A log line while nothing changes, at most this often. */
+const HEARTBEAT_MS = 60_000;
 /** Consecutive STATE_UNSPECIFIED answers before the order counts as unknown to the server. */
 const UNSPECIFIED_LIMIT = 3;
 function nextPollDelay(elapsedMs, maxIntervalMs) {
@@ -30769,7 +30776,6 @@ async function waitForOrder(o) {
 }
 async function poll(o, seen) {
     const { clock, logger } = o;
-    const heartbeatMs = o.heartbeatMs ?? 60_000;
     let polls = 0;
     let lastKey = '';
     let lastLogAt = clock.now();
@@ -30793,7 +30799,7 @@ async function poll(o, seen) {
             if (now >= o.deadline)
                 throw new DeadlineError(now - o.startedAt, lastState, e.message);
             // The request layer already retried; the server may be restarting. Keep waiting.
-            if (failures++ === 0 || now - lastLogAt >= heartbeatMs) {
+            if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
                 logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
                 lastLogAt = now;
             }
@@ -30816,7 +30822,7 @@ async function poll(o, seen) {
             lastKey = key;
             lastLogAt = now;
         }
-        else if (now - lastLogAt >= heartbeatMs) {
+        else if (now - lastLogAt >= HEARTBEAT_MS) {
             logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`);
             lastLogAt = now;
         }
@@ -32131,6 +32137,11 @@ function defaultDeps() {
 }
 async function run(deps = defaultDeps()) {
     const { core } = deps;
+    if (deps.env.GITHUB_ACTIONS !== 'true') {
+        // Outside a runner nobody reads ::add-mask::, and the line itself would show the password.
+        core.setFailed('this is the GitHub Action (dist/index.js) and GITHUB_ACTIONS is not set: outside GitHub Actions, run the octoplant-export command (dist/cli/index.js, see "Other CI systems" in the README)');
+        return;
+    }
     let inputs;
     try {
         inputs = await readInputs(deps);

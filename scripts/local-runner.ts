@@ -49,6 +49,7 @@ export async function runLocally(o: LocalRunOptions): Promise<LocalRun> {
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    GITHUB_ACTIONS: 'true',
     RUNNER_TEMP: tempDir,
     GITHUB_WORKSPACE: tempDir,
     ...files,

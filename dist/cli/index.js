@@ -31129,6 +31129,9 @@ class DiskSpaceError extends Error {
         this.name = 'DiskSpaceError';
     }
 }
+/** A progress line at most this often: only long downloads show one. */
+const PROGRESS_EVERY_MS = 10_000;
+/** Free bytes of the file system that holds `dir`. */
 async function freeSpace(dir) {
     const s = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.statfs)(dir);
     return s.bavail * s.bsize;
@@ -31137,12 +31140,11 @@ async function saveZip(body, file, contentLength, o = {}) {
     const { signal, logger } = o;
     const dir = node_path__WEBPACK_IMPORTED_MODULE_3__.dirname(file);
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.mkdir)(dir, { recursive: true });
-    const free = o.freeSpace ?? freeSpace;
     const pathSetting = o.setting?.('path') ?? 'the path input';
     const factor = o.spaceFactor ?? 1;
     const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : '';
     if (contentLength !== undefined) {
-        const available = await free(dir);
+        const available = await freeSpace(dir);
         if (available < contentLength * factor) {
             body.destroy();
             throw new DiskSpaceError(`not enough free disk space in ${dir}: the export needs ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength * factor)}${withExtract} and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${pathSetting} to a folder on a larger disk`);
@@ -31155,7 +31157,7 @@ async function saveZip(body, file, contentLength, o = {}) {
     let held = Buffer.alloc(0);
     logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength)}).`);
     const started = performance.now();
-    const every = o.progressEveryMs ?? 10_000;
+    const every = PROGRESS_EVERY_MS;
     let lastProgress = started;
     try {
         await (0,node_stream_promises__WEBPACK_IMPORTED_MODULE_4__.pipeline)(body, async function* (source) {
@@ -31215,7 +31217,7 @@ async function saveZip(body, file, contentLength, o = {}) {
     }
     catch (e) {
         if (e.code === 'ENOSPC') {
-            const left = await free(dir).catch(() => 0);
+            const left = await freeSpace(dir).catch(() => 0);
             await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(partial, { force: true });
             const total = contentLength === undefined ? '' : ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength)}`;
             throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(size)}${total} were written, the ZIP needs more${withExtract}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(left)} were free. ` +
@@ -31284,7 +31286,7 @@ function worthAnotherTry(e) {
  *  is discarded and fetched again after a backoff (honouring Retry-After), at most `attempts` times
  *  in all and never past the deadline. */
 async function downloadZip(open, file, o = {}) {
-    const attempts = o.attempts ?? DOWNLOAD_ATTEMPTS;
+    const attempts = DOWNLOAD_ATTEMPTS;
     const clock = o.clock ?? _base_clock_js__WEBPACK_IMPORTED_MODULE_8__/* .systemClock */ .m;
     const random = o.random ?? Math.random;
     for (let attempt = 1;; attempt++) {
@@ -31353,6 +31355,8 @@ class DeadlineError extends Error {
 }
 const MIN_POLL_INTERVAL_MS = 1000;
 const POLL_FRACTION = 0.15;
+/** A log line while nothing changes, at most this often. */
+const HEARTBEAT_MS = 60_000;
 /** Consecutive STATE_UNSPECIFIED answers before the order counts as unknown to the server. */
 const UNSPECIFIED_LIMIT = 3;
 function nextPollDelay(elapsedMs, maxIntervalMs) {
@@ -31374,7 +31378,6 @@ async function waitForOrder(o) {
 }
 async function poll(o, seen) {
     const { clock, logger } = o;
-    const heartbeatMs = o.heartbeatMs ?? 60_000;
     let polls = 0;
     let lastKey = '';
     let lastLogAt = clock.now();
@@ -31398,7 +31401,7 @@ async function poll(o, seen) {
             if (now >= o.deadline)
                 throw new DeadlineError(now - o.startedAt, lastState, e.message);
             // The request layer already retried; the server may be restarting. Keep waiting.
-            if (failures++ === 0 || now - lastLogAt >= heartbeatMs) {
+            if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
                 logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
                 lastLogAt = now;
             }
@@ -31421,7 +31424,7 @@ async function poll(o, seen) {
             lastKey = key;
             lastLogAt = now;
         }
-        else if (now - lastLogAt >= heartbeatMs) {
+        else if (now - lastLogAt >= HEARTBEAT_MS) {
             logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: still ${line}`);
             lastLogAt = now;
         }
@@ -32903,7 +32906,11 @@ var protocol = __nccwpck_require__(9983);
 
 
 
-const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+const RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+/** Socket inactivity limit per request. */
+const SOCKET_TIMEOUT_MS = 120_000;
+/** Largest JSON body accepted: no API answer comes near it. */
+const MAX_JSON_BYTES = 1024 * 1024;
 /** The server answered with an error status, or with something that is not what the API sends. */
 class OctoplantError extends Error {
     httpStatus;
@@ -32948,16 +32955,15 @@ function isTransientError(e) {
     return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
 }
 function createTransport(options) {
-    const http = new HttpClient(options.userAgent ?? 'octoplant-export-action', [], {
+    const http = new HttpClient('octoplant-export-action', [], {
         ignoreSslError: options.ignoreTlsErrors ?? false,
-        socketTimeout: options.socketTimeoutMs ?? 120_000,
+        socketTimeout: SOCKET_TIMEOUT_MS,
         allowRetries: false,
         allowRedirects: false,
         keepAlive: true
     });
-    const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024;
     const clock = options.clock ?? base_clock/* systemClock */.m;
-    const retry = options.retry ?? DEFAULT_RETRY;
+    const retry = RETRY;
     const random = options.random ?? Math.random;
     /** The server has answered once: a later reset is a fault, not a protocol mistake. */
     let answered = false;
@@ -33025,7 +33031,7 @@ function createTransport(options) {
         json(o) {
             return withRetries(o, async (signal) => {
                 const res = await sendOnce(o, signal);
-                const text = await readBounded(res, maxJsonBytes, signal);
+                const text = await readBounded(res, MAX_JSON_BYTES, signal);
                 if (!isSuccess(res.statusCode))
                     throw decodeError(res, text, o);
                 try {
@@ -33040,7 +33046,7 @@ function createTransport(options) {
             return withRetries(o, async (signal) => {
                 const res = await sendOnce(o, signal);
                 if (!isSuccess(res.statusCode)) {
-                    const text = await readBounded(res, maxJsonBytes, signal).catch(() => '');
+                    const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
                     throw decodeError(res, text, o);
                 }
                 const length = Number(res.headers['content-length']);

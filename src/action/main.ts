@@ -50,6 +50,13 @@ export function defaultDeps(): RunDeps {
 
 export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
   const { core } = deps
+  if (deps.env.GITHUB_ACTIONS !== 'true') {
+    // Outside a runner nobody reads ::add-mask::, and the line itself would show the password.
+    core.setFailed(
+      'this is the GitHub Action (dist/index.js) and GITHUB_ACTIONS is not set: outside GitHub Actions, run the octoplant-export command (dist/cli/index.js, see "Other CI systems" in the README)'
+    )
+    return
+  }
   let inputs: Inputs
   try {
     inputs = await readInputs(deps)

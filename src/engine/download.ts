@@ -72,14 +72,14 @@ export interface SaveOptions {
   logger?: Logger
   /** Room needed per byte of ZIP: 2 when the ZIP is extracted beside itself. */
   spaceFactor?: number
-  /** Free bytes of the file system that holds `dir` (a seam for tests; fs.statfs by default). */
-  freeSpace?: (dir: string) => Promise<number>
-  /** A progress line at most this often (default 10 s): only long downloads show one. */
-  progressEveryMs?: number
   /** How the front end names a setting in a message (default: "the path input"). */
   setting?: (name: string) => string
 }
 
+/** A progress line at most this often: only long downloads show one. */
+const PROGRESS_EVERY_MS = 10_000
+
+/** Free bytes of the file system that holds `dir`. */
 async function freeSpace(dir: string): Promise<number> {
   const s = await statfs(dir)
   return s.bavail * s.bsize
@@ -89,12 +89,11 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   const { signal, logger } = o
   const dir = path.dirname(file)
   await mkdir(dir, { recursive: true })
-  const free = o.freeSpace ?? freeSpace
   const pathSetting = o.setting?.('path') ?? 'the path input'
   const factor = o.spaceFactor ?? 1
   const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : ''
   if (contentLength !== undefined) {
-    const available = await free(dir)
+    const available = await freeSpace(dir)
     if (available < contentLength * factor) {
       body.destroy()
       throw new DiskSpaceError(
@@ -109,7 +108,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   let held = Buffer.alloc(0)
   logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
   const started = performance.now()
-  const every = o.progressEveryMs ?? 10_000
+  const every = PROGRESS_EVERY_MS
   let lastProgress = started
   try {
     await pipeline(
@@ -170,7 +169,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
     return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
-      const left = await free(dir).catch(() => 0)
+      const left = await freeSpace(dir).catch(() => 0)
       await rm(partial, { force: true })
       const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`
       throw new DiskSpaceError(
@@ -226,8 +225,6 @@ async function readTail(file: string, size: number, most: number): Promise<Buffe
 }
 
 export interface DownloadOptions extends SaveOptions {
-  /** Tries in all: the only retry loop of a download (the request layer makes one try of it). */
-  attempts?: number
   /** Waits between tries, and the absolute time past which no try waits. */
   clock?: Clock
   deadline?: number
@@ -257,7 +254,7 @@ export async function downloadZip(
   file: string,
   o: DownloadOptions = {}
 ): Promise<SavedZip & { attempts: number }> {
-  const attempts = o.attempts ?? DOWNLOAD_ATTEMPTS
+  const attempts = DOWNLOAD_ATTEMPTS
   const clock = o.clock ?? systemClock
   const random = o.random ?? Math.random
   for (let attempt = 1; ; attempt++) {

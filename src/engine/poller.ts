@@ -19,8 +19,6 @@ export interface PollOptions {
   signal?: AbortSignal
   /** Called with every answer (the action sets the `state` output from it). */
   onUpdate?: (operation: Operation) => void
-  /** A log line while nothing changes, at most this often. */
-  heartbeatMs?: number
   /** The state known before the first poll (from placing the order). */
   initialState?: OrderState
   /** A failed poll that passes this test is logged and polled again (until the deadline). */
@@ -50,6 +48,8 @@ export class DeadlineError extends Error {
 
 const MIN_POLL_INTERVAL_MS = 1000
 const POLL_FRACTION = 0.15
+/** A log line while nothing changes, at most this often. */
+const HEARTBEAT_MS = 60_000
 /** Consecutive STATE_UNSPECIFIED answers before the order counts as unknown to the server. */
 const UNSPECIFIED_LIMIT = 3
 
@@ -79,7 +79,6 @@ interface Seen {
 
 async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
   const { clock, logger } = o
-  const heartbeatMs = o.heartbeatMs ?? 60_000
   let polls = 0
   let lastKey = ''
   let lastLogAt = clock.now()
@@ -102,7 +101,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
       seen.failure = (e as Error).message
       if (now >= o.deadline) throw new DeadlineError(now - o.startedAt, lastState, (e as Error).message)
       // The request layer already retried; the server may be restarting. Keep waiting.
-      if (failures++ === 0 || now - lastLogAt >= heartbeatMs) {
+      if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
         logger.warning(`polling order ${o.name} failed (${(e as Error).message}); still waiting`)
         lastLogAt = now
       }
@@ -124,7 +123,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
       logger.info(`${formatDuration(now - o.startedAt)}: ${line}`)
       lastKey = key
       lastLogAt = now
-    } else if (now - lastLogAt >= heartbeatMs) {
+    } else if (now - lastLogAt >= HEARTBEAT_MS) {
       logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`)
       lastLogAt = now
     }

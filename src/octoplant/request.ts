@@ -16,28 +16,26 @@ import { abortReason, type Clock, systemClock } from '../base/clock.js'
 import type { Logger } from '../base/logger.js'
 import { grpcCodeName, type RpcStatus } from '../../protocol/protocol.js'
 
-export interface RetryPolicy {
+interface RetryPolicy {
   /** Tries of one call, the first included. */
   attempts: number
   baseDelayMs: number
   maxDelayMs: number
 }
 
-const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 }
+const RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 }
+/** Socket inactivity limit per request. */
+const SOCKET_TIMEOUT_MS = 120_000
+/** Largest JSON body accepted: no API answer comes near it. */
+const MAX_JSON_BYTES = 1024 * 1024
 
 export interface TransportOptions {
   /** Base URL without a trailing slash. */
   baseUrl: string
   ignoreTlsErrors?: boolean
-  /** Socket inactivity limit per request. */
-  socketTimeoutMs?: number
-  /** Largest JSON body accepted. */
-  maxJsonBytes?: number
-  userAgent?: string
   clock?: Clock
   /** Absolute clock time past which no retry waits. */
   deadline?: number
-  retry?: RetryPolicy
   /** Jitter source, [0, 1). */
   random?: () => number
   logger?: Logger
@@ -106,16 +104,15 @@ export interface Transport {
 }
 
 export function createTransport(options: TransportOptions): Transport {
-  const http = new HttpClient(options.userAgent ?? 'octoplant-export-action', [], {
+  const http = new HttpClient('octoplant-export-action', [], {
     ignoreSslError: options.ignoreTlsErrors ?? false,
-    socketTimeout: options.socketTimeoutMs ?? 120_000,
+    socketTimeout: SOCKET_TIMEOUT_MS,
     allowRetries: false,
     allowRedirects: false,
     keepAlive: true
   })
-  const maxJsonBytes = options.maxJsonBytes ?? 1024 * 1024
   const clock = options.clock ?? systemClock
-  const retry = options.retry ?? DEFAULT_RETRY
+  const retry = RETRY
   const random = options.random ?? Math.random
   /** The server has answered once: a later reset is a fault, not a protocol mistake. */
   let answered = false
@@ -182,7 +179,7 @@ export function createTransport(options: TransportOptions): Transport {
     json<T>(o: SendOptions): Promise<T> {
       return withRetries(o, async signal => {
         const res = await sendOnce(o, signal)
-        const text = await readBounded(res, maxJsonBytes, signal)
+        const text = await readBounded(res, MAX_JSON_BYTES, signal)
         if (!isSuccess(res.statusCode)) throw decodeError(res, text, o)
         try {
           return JSON.parse(text) as T
@@ -200,7 +197,7 @@ export function createTransport(options: TransportOptions): Transport {
       return withRetries(o, async signal => {
         const res = await sendOnce(o, signal)
         if (!isSuccess(res.statusCode)) {
-          const text = await readBounded(res, maxJsonBytes, signal).catch(() => '')
+          const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '')
           throw decodeError(res, text, o)
         }
         const length = Number(res.headers['content-length'])
