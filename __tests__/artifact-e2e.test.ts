@@ -2,7 +2,7 @@
 // @actions/artifact and a results-service fake; the test downloads the artifact back through
 // @actions/artifact and compares it with the export.
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -60,6 +60,12 @@ describe('the artifact, in a real blob store', () => {
     // Not zipped again: the stored object opens as the export, with contents.json at its root.
     const entries = (await inspectZip(path.join(dir, outputs['artifact-name']))).entries.map(e => e.name)
     expect(entries).toEqual(['contents.json', 'projectTree.json', 'payload.bin'])
+
+    // Without skipDecompress (actions/download-artifact's default, skip-decompress: false) the ZIP is
+    // unpacked into the folder: what the README tells a later job.
+    const unpacked = mkdtempSync(path.join(tmpdir(), 'artifact-'))
+    await client.downloadArtifact(artifact.id, { path: unpacked })
+    expect(readdirSync(unpacked).sort()).toEqual(['contents.json', 'payload.bin', 'projectTree.json'])
   })
 
   it('says to choose another artifact-name when the name is taken in this run', async () => {

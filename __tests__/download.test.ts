@@ -158,10 +158,10 @@ describe('extracting', () => {
     const { writeFileSync } = await import('node:fs')
     writeFileSync(zip, await makeZip({ 'a.bin': '0'.repeat(1_000_000), 'b.bin': '0'.repeat(10) }))
     expect(statSize(zip)).toBeLessThan(5_000)
-    await expect(extractZip(zip, path.join(d, 'x'), { maxEntries: 10, maxTotalBytes: 100_000 })).rejects.toThrow(
+    await expect(extractZip(zip, path.join(d, 'x'), { limits: { maxEntries: 10, maxTotalBytes: 100_000 } })).rejects.toThrow(
       'refusing to extract: more than 100000 bytes uncompressed'
     )
-    await expect(extractZip(zip, path.join(d, 'y'), { maxEntries: 1, maxTotalBytes: 10_000_000 })).rejects.toThrow(
+    await expect(extractZip(zip, path.join(d, 'y'), { limits: { maxEntries: 1, maxTotalBytes: 10_000_000 } })).rejects.toThrow(
       'refusing to extract: more than 1 entries'
     )
   })

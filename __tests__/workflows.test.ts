@@ -34,10 +34,8 @@ type Workflow = { on: unknown; jobs: Record<string, { 'runs-on': unknown; steps:
 const isOurs = (uses?: string) => uses === './' || /(^|\/)octoplant-export-action@/.test(uses ?? '')
 
 describe.each(files)('%s', file => {
-  const text = readFileSync(path.join(root, file), 'utf8')
-  const workflow = parse(text) as Workflow
-
   it('is a workflow: a trigger, and jobs with runs-on and steps', () => {
+    const workflow = parse(readFileSync(path.join(root, file), 'utf8')) as Workflow
     expect(workflow.on).toBeDefined()
     expect(Object.keys(workflow.jobs).length).toBeGreaterThan(0)
     for (const job of Object.values(workflow.jobs)) {
@@ -45,6 +43,14 @@ describe.each(files)('%s', file => {
       expect(job.steps.length).toBeGreaterThan(0)
     }
   })
+})
+
+// The workflows that run this action: our CI's self-test and every example.
+const usingTheAction = files.filter(f => f.startsWith('examples/') || f === '.github/workflows/ci.yml')
+
+describe.each(usingTheAction)('%s, using the action', file => {
+  const text = readFileSync(path.join(root, file), 'utf8')
+  const workflow = parse(text) as Workflow
 
   it('passes only inputs action.yml has, and every required one', () => {
     const steps = Object.values(workflow.jobs).flatMap(j => j.steps).filter(s => isOurs(s.uses))
@@ -113,5 +119,47 @@ describe('the compliance example', () => {
     expect(result.code).toBe(1)
     expect(result.stdout).toContain('job results that differ: 1\n')
     expect(result.stdout).toContain('::error::1 job result(s) differ from the archived version')
+  })
+})
+
+describe('the release machinery', () => {
+  const release = parse(readFileSync(path.join(root, '.github/workflows/release.yml'), 'utf8')) as Workflow & { on: { push: { tags: string[] } } }
+  const runs = (job: string) => release.jobs[job].steps.map(s => s.run ?? s.uses ?? '').join('\n')
+
+  it('runs on version tags, checks the tag, the tests and dist/ before releasing', () => {
+    expect(release.on.push.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+'])
+    expect(runs('check')).toContain('require("./package.json").version')
+    expect(runs('check')).toContain('npm test')
+    expect(runs('check')).toContain('npm run check-dist')
+    expect((release.jobs.release as unknown as { needs: string }).needs).toBe('check')
+  })
+
+  it('creates the release from the changelog with the tarball, and moves the major tag', () => {
+    expect(runs('release')).toContain('npm pack')
+    expect(runs('release')).toMatch(/bash scripts\/release-notes\.sh .*> notes\.md\n\s*gh release create "\$GITHUB_REF_NAME" .*--notes-file notes\.md .*octoplant-export-action-\*\.tgz/)
+    expect(runs('release')).toContain('git push -f origin "refs/tags/$major"')
+  })
+
+  it('has a changelog section for the version in package.json', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }
+    const { stdout } = await promisify(execFile)('bash', [path.join(root, 'scripts/release-notes.sh'), version])
+    expect(stdout).toContain('### Added')
+    await expect(promisify(execFile)('bash', [path.join(root, 'scripts/release-notes.sh'), '0.0.0'])).rejects.toThrow(/no section for 0\.0\.0/)
+  })
+
+  it('scans the code with CodeQL and keeps dependencies fresh, grouped and weekly', () => {
+    const codeql = readFileSync(path.join(root, '.github/workflows/codeql.yml'), 'utf8')
+    expect(codeql).toContain('github/codeql-action/init@')
+    expect(codeql).toContain('languages: javascript-typescript')
+    const dependabot = parse(readFileSync(path.join(root, '.github/dependabot.yml'), 'utf8')) as {
+      version: number
+      updates: { 'package-ecosystem': string; schedule: { interval: string }; groups: Record<string, unknown> }[]
+    }
+    expect(dependabot.version).toBe(2)
+    expect(dependabot.updates.map(u => u['package-ecosystem']).sort()).toEqual(['github-actions', 'npm'])
+    for (const u of dependabot.updates) {
+      expect(u.schedule.interval).toBe('weekly')
+      expect(Object.keys(u.groups).length).toBeGreaterThan(0)
+    }
   })
 })

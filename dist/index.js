@@ -30290,9 +30290,13 @@ async function inspectZip(file) {
     });
     return { entries, totalSize, contentsJson };
 }
-/** Extracts into `dir`, refusing entries that would land outside it, links, and ZIP bombs. */
-async function extractZip(file, dir, limits = EXTRACT_LIMITS, signal) {
-    const root = external_node_path_.resolve(dir);
+/** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
+ *  links, and ZIP bombs. */
+async function extractZip(file, dir, o = {}) {
+    const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
+    const root = rules.path.resolve(dir);
+    if (o.names)
+        checkEntryNames(root, o.names, rules);
     await (0,promises_.mkdir)(root, { recursive: true });
     let count = 0;
     let written = 0;
@@ -30301,7 +30305,7 @@ async function extractZip(file, dir, limits = EXTRACT_LIMITS, signal) {
             throw new ExtractAborted();
         if (++count > limits.maxEntries)
             throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
-        const target = safeTarget(root, entry);
+        const target = safeTarget(root, entry, rules);
         if (isDirectory(entry)) {
             await (0,promises_.mkdir)(target, { recursive: true });
             return;
@@ -30332,19 +30336,61 @@ class ExtractAborted extends InvalidZipError {
         super('extraction stopped', false);
     }
 }
-function safeTarget(root, entry) {
-    const name = entry.fileName;
-    const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-    if (mode === 0o120000)
-        throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`, false);
-    if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
+function hostRules(platform = process.platform) {
+    return { path: platform === 'win32' ? external_node_path_.win32 : external_node_path_.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' };
+}
+/** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
+function windowsNameProblem(segment) {
+    if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(segment))
+        return `"${segment.split('.')[0]}" is a device name on Windows`;
+    if (/[. ]$/.test(segment))
+        return 'Windows drops a dot or space at the end of a name';
+    if (/[<>:"|?*]/.test(segment) || [...segment].some(c => c.charCodeAt(0) < 32)) {
+        return 'it holds a character Windows does not allow in names (< > : " | ? * or a control character)';
+    }
+}
+/** Where an entry lands below `root`, or an InvalidZipError when it cannot be written there as it
+ *  is: a path that leaves the folder (also through a drive letter or a backslash), a name the
+ *  platform cannot hold. */
+function entryTarget(root, name, rules) {
+    const segments = name.split(/[\\/]/).filter(s => s !== '');
+    if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
         throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
     }
-    const target = external_node_path_.resolve(root, name);
-    if (target !== root && !target.startsWith(root + external_node_path_.sep)) {
+    if (rules.windowsNames) {
+        for (const segment of segments) {
+            const problem = windowsNameProblem(segment);
+            if (problem)
+                throw new InvalidZipError(`refusing to extract "${name}": it cannot be written on Windows as it is (${problem})`, false);
+        }
+    }
+    const target = rules.path.resolve(root, ...segments);
+    if (target !== root && !target.startsWith(root + rules.path.sep)) {
         throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
     }
     return target;
+}
+/** Checks every entry name before anything is written: each must have a target (entryTarget), and
+ *  on a case-insensitive file system no two may differ only in letter case. */
+function checkEntryNames(root, names, rules) {
+    const seen = new Map();
+    for (const name of names) {
+        const target = entryTarget(root, name, rules);
+        if (!rules.caseInsensitive)
+            continue;
+        const key = target.toLowerCase();
+        const other = seen.get(key);
+        if (other !== undefined && other !== name && !(other.endsWith('/') && name.endsWith('/'))) {
+            throw new InvalidZipError(`refusing to extract "${name}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`, false);
+        }
+        seen.set(key, name);
+    }
+}
+function safeTarget(root, entry, rules) {
+    const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+    if (mode === 0o120000)
+        throw new InvalidZipError(`refusing to extract "${entry.fileName}": it is a symbolic link`, false);
+    return entryTarget(root, entry.fileName, rules);
 }
 function isDirectory(entry) {
     return entry.fileName.endsWith('/');
@@ -31044,7 +31090,8 @@ async function runExport(settings, host, deps) {
         host.zipSaved(saved);
         if (settings.extract) {
             const dir = external_node_path_.join(settings.path, name);
-            const count = await extractZip(saved.path, dir, undefined, signal).catch((e) => {
+            const names = saved.report.entries.map(e => e.name);
+            const count = await extractZip(saved.path, dir, { signal, names }).catch((e) => {
                 if (e.code !== 'ENOSPC')
                     throw e;
                 throw new DiskSpaceError(`the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`);
@@ -31721,6 +31768,7 @@ function editDistance(a, b) {
 
 
 
+
 /** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
 const DEFAULTS = {
     'client-id': PUBLIC_CLIENT_ID,
@@ -31766,6 +31814,10 @@ function parseInputs(getInput, ctx) {
     if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
         throw new InputError('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
     }
+    // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
+    const windowsProblem = artifactName && windowsNameProblem(`${artifactName}.zip`);
+    if (windowsProblem)
+        throw new InputError('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`);
     let retentionDays;
     const retention = get('retention-days');
     if (retention !== '') {
@@ -31775,7 +31827,8 @@ function parseInputs(getInput, ctx) {
         }
     }
     const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp';
-    const dir = get('path') || external_node_path_.join(tempDir, 'octoplant-export');
+    const paths = ctx.path ?? external_node_path_;
+    const dir = get('path') || paths.join(tempDir, 'octoplant-export');
     return {
         serverUrl,
         username,
@@ -31787,7 +31840,7 @@ function parseInputs(getInput, ctx) {
         timeoutMs,
         maxPollIntervalMs,
         cancelOnTimeout: bool(get, 'cancel-on-timeout'),
-        path: external_node_path_.resolve(workspace, dir),
+        path: paths.resolve(workspace, dir),
         extract: bool(get, 'extract'),
         uploadArtifact: bool(get, 'upload-artifact'),
         artifactName,
@@ -31870,7 +31923,8 @@ function readCaCertificates(value, ctx, workspace) {
 }
 /** order-file must lie in the workspace or the runner's temp folder (links resolved). */
 function checkInside(input, file, ctx, workspace) {
-    const resolved = external_node_path_.resolve(workspace, file);
+    const paths = ctx.path ?? external_node_path_;
+    const resolved = paths.resolve(workspace, file);
     let real = resolved;
     try {
         real = ctx.realpath ? ctx.realpath(resolved) : resolved;
@@ -31878,13 +31932,15 @@ function checkInside(input, file, ctx, workspace) {
     catch {
         return; // does not exist: readText says so
     }
-    const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r) => !!r).map(r => external_node_path_.resolve(r)))];
-    if (!roots.some(root => real === root || real.startsWith(root + external_node_path_.sep))) {
+    const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r) => !!r).map(r => paths.resolve(r)))];
+    // Windows compares paths without regard to letter case.
+    const same = paths === external_node_path_.win32 ? (s) => s.toLowerCase() : (s) => s;
+    if (!roots.some(root => same(real) === same(root) || same(real).startsWith(same(root + paths.sep)))) {
         throw new InputError(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`);
     }
 }
 function readText(input, file, ctx, workspace) {
-    const resolved = external_node_path_.resolve(workspace, file);
+    const resolved = (ctx.path ?? external_node_path_).resolve(workspace, file);
     try {
         return ctx.readFile(resolved);
     }

@@ -30605,9 +30605,12 @@ function editDistance(a, b) {
 
 // EXTERNAL MODULE: ./protocol/protocol.ts
 var protocol = __nccwpck_require__(9983);
+// EXTERNAL MODULE: ./src/engine/zip.ts
+var zip = __nccwpck_require__(2709);
 ;// CONCATENATED MODULE: ./src/shared/inputs.ts
 // Reads and validates every input before any network call. Pure: the input getter, the environment
 // and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
+
 
 
 
@@ -30661,6 +30664,10 @@ function parseInputs(getInput, ctx) {
     if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
         throw new settings/* InputError */.d('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
     }
+    // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
+    const windowsProblem = artifactName && (0,zip/* windowsNameProblem */.g3)(`${artifactName}.zip`);
+    if (windowsProblem)
+        throw new settings/* InputError */.d('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`);
     let retentionDays;
     const retention = get('retention-days');
     if (retention !== '') {
@@ -30670,7 +30677,8 @@ function parseInputs(getInput, ctx) {
         }
     }
     const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp';
-    const dir = get('path') || external_node_path_.join(tempDir, 'octoplant-export');
+    const paths = ctx.path ?? external_node_path_;
+    const dir = get('path') || paths.join(tempDir, 'octoplant-export');
     return {
         serverUrl,
         username,
@@ -30682,7 +30690,7 @@ function parseInputs(getInput, ctx) {
         timeoutMs,
         maxPollIntervalMs,
         cancelOnTimeout: bool(get, 'cancel-on-timeout'),
-        path: external_node_path_.resolve(workspace, dir),
+        path: paths.resolve(workspace, dir),
         extract: bool(get, 'extract'),
         uploadArtifact: bool(get, 'upload-artifact'),
         artifactName,
@@ -30765,7 +30773,8 @@ function readCaCertificates(value, ctx, workspace) {
 }
 /** order-file must lie in the workspace or the runner's temp folder (links resolved). */
 function checkInside(input, file, ctx, workspace) {
-    const resolved = external_node_path_.resolve(workspace, file);
+    const paths = ctx.path ?? external_node_path_;
+    const resolved = paths.resolve(workspace, file);
     let real = resolved;
     try {
         real = ctx.realpath ? ctx.realpath(resolved) : resolved;
@@ -30773,13 +30782,15 @@ function checkInside(input, file, ctx, workspace) {
     catch {
         return; // does not exist: readText says so
     }
-    const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r) => !!r).map(r => external_node_path_.resolve(r)))];
-    if (!roots.some(root => real === root || real.startsWith(root + external_node_path_.sep))) {
+    const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r) => !!r).map(r => paths.resolve(r)))];
+    // Windows compares paths without regard to letter case.
+    const same = paths === external_node_path_.win32 ? (s) => s.toLowerCase() : (s) => s;
+    if (!roots.some(root => same(real) === same(root) || same(real).startsWith(same(root + paths.sep)))) {
         throw new settings/* InputError */.d(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`);
     }
 }
 function readText(input, file, ctx, workspace) {
-    const resolved = external_node_path_.resolve(workspace, file);
+    const resolved = (ctx.path ?? external_node_path_).resolve(workspace, file);
     try {
         return ctx.readFile(resolved);
     }
@@ -31582,7 +31593,8 @@ async function runExport(settings, host, deps) {
         host.zipSaved(saved);
         if (settings.extract) {
             const dir = external_node_path_.join(settings.path, name);
-            const count = await (0,zip/* extractZip */.JE)(saved.path, dir, undefined, signal).catch((e) => {
+            const names = saved.report.entries.map(e => e.name);
+            const count = await (0,zip/* extractZip */.JE)(saved.path, dir, { signal, names }).catch((e) => {
                 if (e.code !== 'ENOSPC')
                     throw e;
                 throw new download/* DiskSpaceError */.O6(`the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`);
@@ -31782,8 +31794,10 @@ class InputError extends Error {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   JE: () => (/* binding */ extractZip),
 /* harmony export */   XQ: () => (/* binding */ InvalidZipError),
+/* harmony export */   g3: () => (/* binding */ windowsNameProblem),
 /* harmony export */   wo: () => (/* binding */ inspectZip)
 /* harmony export */ });
+/* unused harmony exports hostRules, entryTarget, checkEntryNames */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
@@ -31852,9 +31866,13 @@ async function inspectZip(file) {
     });
     return { entries, totalSize, contentsJson };
 }
-/** Extracts into `dir`, refusing entries that would land outside it, links, and ZIP bombs. */
-async function extractZip(file, dir, limits = EXTRACT_LIMITS, signal) {
-    const root = node_path__WEBPACK_IMPORTED_MODULE_2__.resolve(dir);
+/** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
+ *  links, and ZIP bombs. */
+async function extractZip(file, dir, o = {}) {
+    const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
+    const root = rules.path.resolve(dir);
+    if (o.names)
+        checkEntryNames(root, o.names, rules);
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(root, { recursive: true });
     let count = 0;
     let written = 0;
@@ -31863,7 +31881,7 @@ async function extractZip(file, dir, limits = EXTRACT_LIMITS, signal) {
             throw new ExtractAborted();
         if (++count > limits.maxEntries)
             throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
-        const target = safeTarget(root, entry);
+        const target = safeTarget(root, entry, rules);
         if (isDirectory(entry)) {
             await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(target, { recursive: true });
             return;
@@ -31894,19 +31912,61 @@ class ExtractAborted extends InvalidZipError {
         super('extraction stopped', false);
     }
 }
-function safeTarget(root, entry) {
-    const name = entry.fileName;
-    const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-    if (mode === 0o120000)
-        throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`, false);
-    if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
+function hostRules(platform = process.platform) {
+    return { path: platform === 'win32' ? node_path__WEBPACK_IMPORTED_MODULE_2__.win32 : node_path__WEBPACK_IMPORTED_MODULE_2__.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' };
+}
+/** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
+function windowsNameProblem(segment) {
+    if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(segment))
+        return `"${segment.split('.')[0]}" is a device name on Windows`;
+    if (/[. ]$/.test(segment))
+        return 'Windows drops a dot or space at the end of a name';
+    if (/[<>:"|?*]/.test(segment) || [...segment].some(c => c.charCodeAt(0) < 32)) {
+        return 'it holds a character Windows does not allow in names (< > : " | ? * or a control character)';
+    }
+}
+/** Where an entry lands below `root`, or an InvalidZipError when it cannot be written there as it
+ *  is: a path that leaves the folder (also through a drive letter or a backslash), a name the
+ *  platform cannot hold. */
+function entryTarget(root, name, rules) {
+    const segments = name.split(/[\\/]/).filter(s => s !== '');
+    if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
         throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
     }
-    const target = node_path__WEBPACK_IMPORTED_MODULE_2__.resolve(root, name);
-    if (target !== root && !target.startsWith(root + node_path__WEBPACK_IMPORTED_MODULE_2__.sep)) {
+    if (rules.windowsNames) {
+        for (const segment of segments) {
+            const problem = windowsNameProblem(segment);
+            if (problem)
+                throw new InvalidZipError(`refusing to extract "${name}": it cannot be written on Windows as it is (${problem})`, false);
+        }
+    }
+    const target = rules.path.resolve(root, ...segments);
+    if (target !== root && !target.startsWith(root + rules.path.sep)) {
         throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
     }
     return target;
+}
+/** Checks every entry name before anything is written: each must have a target (entryTarget), and
+ *  on a case-insensitive file system no two may differ only in letter case. */
+function checkEntryNames(root, names, rules) {
+    const seen = new Map();
+    for (const name of names) {
+        const target = entryTarget(root, name, rules);
+        if (!rules.caseInsensitive)
+            continue;
+        const key = target.toLowerCase();
+        const other = seen.get(key);
+        if (other !== undefined && other !== name && !(other.endsWith('/') && name.endsWith('/'))) {
+            throw new InvalidZipError(`refusing to extract "${name}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`, false);
+        }
+        seen.set(key, name);
+    }
+}
+function safeTarget(root, entry, rules) {
+    const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+    if (mode === 0o120000)
+        throw new InvalidZipError(`refusing to extract "${entry.fileName}": it is a symbolic link`, false);
+    return entryTarget(root, entry.fileName, rules);
 }
 function isDirectory(entry) {
     return entry.fileName.endsWith('/');

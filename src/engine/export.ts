@@ -145,7 +145,8 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
     host.zipSaved(saved)
     if (settings.extract) {
       const dir = path.join(settings.path, name)
-      const count = await extractZip(saved.path, dir, undefined, signal).catch((e: unknown) => {
+      const names = saved.report.entries.map(e => e.name)
+      const count = await extractZip(saved.path, dir, { signal, names }).catch((e: unknown) => {
         if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
         throw new DiskSpaceError(
           `the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`

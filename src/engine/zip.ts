@@ -76,16 +76,28 @@ export async function inspectZip(file: string): Promise<ZipReport> {
   return { entries, totalSize, contentsJson }
 }
 
-/** Extracts into `dir`, refusing entries that would land outside it, links, and ZIP bombs. */
-export async function extractZip(file: string, dir: string, limits: ZipLimits = EXTRACT_LIMITS, signal?: AbortSignal): Promise<number> {
-  const root = path.resolve(dir)
+export interface ExtractOptions {
+  limits?: ZipLimits
+  signal?: AbortSignal
+  /** The platform's naming rules (this runner's by default). */
+  rules?: PathRules
+  /** Every entry name (from the check of the ZIP): checked before anything is written. */
+  names?: string[]
+}
+
+/** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
+ *  links, and ZIP bombs. */
+export async function extractZip(file: string, dir: string, o: ExtractOptions = {}): Promise<number> {
+  const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o
+  const root = rules.path.resolve(dir)
+  if (o.names) checkEntryNames(root, o.names, rules)
   await mkdir(root, { recursive: true })
   let count = 0
   let written = 0
   await forEachEntry(file, async (zip, entry) => {
     if (signal?.aborted) throw new ExtractAborted()
     if (++count > limits.maxEntries) throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false)
-    const target = safeTarget(root, entry)
+    const target = safeTarget(root, entry, rules)
     if (isDirectory(entry)) {
       await mkdir(target, { recursive: true })
       return
@@ -122,18 +134,72 @@ class ExtractAborted extends InvalidZipError {
   }
 }
 
-function safeTarget(root: string, entry: Entry): string {
-  const name = entry.fileName
-  const mode = (entry.externalFileAttributes >>> 16) & 0o170000
-  if (mode === 0o120000) throw new InvalidZipError(`refusing to extract "${name}": it is a symbolic link`, false)
-  if (/^([a-zA-Z]:|[\\/])/.test(name) || name.split(/[\\/]/).includes('..')) {
+/** How the runner's platform names files: its path module, whether Windows' naming rules apply, and
+ *  whether two names that differ only in letter case are the same file (Windows, and macOS's
+ *  default file system). */
+export interface PathRules {
+  path: typeof path.posix
+  windowsNames: boolean
+  caseInsensitive: boolean
+}
+
+export function hostRules(platform: NodeJS.Platform = process.platform): PathRules {
+  return { path: platform === 'win32' ? path.win32 : path.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' }
+}
+
+/** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
+export function windowsNameProblem(segment: string): string | undefined {
+  if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(segment)) return `"${segment.split('.')[0]}" is a device name on Windows`
+  if (/[. ]$/.test(segment)) return 'Windows drops a dot or space at the end of a name'
+  if (/[<>:"|?*]/.test(segment) || [...segment].some(c => c.charCodeAt(0) < 32)) {
+    return 'it holds a character Windows does not allow in names (< > : " | ? * or a control character)'
+  }
+}
+
+/** Where an entry lands below `root`, or an InvalidZipError when it cannot be written there as it
+ *  is: a path that leaves the folder (also through a drive letter or a backslash), a name the
+ *  platform cannot hold. */
+export function entryTarget(root: string, name: string, rules: PathRules): string {
+  const segments = name.split(/[\\/]/).filter(s => s !== '')
+  if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
     throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false)
   }
-  const target = path.resolve(root, name)
-  if (target !== root && !target.startsWith(root + path.sep)) {
+  if (rules.windowsNames) {
+    for (const segment of segments) {
+      const problem = windowsNameProblem(segment)
+      if (problem) throw new InvalidZipError(`refusing to extract "${name}": it cannot be written on Windows as it is (${problem})`, false)
+    }
+  }
+  const target = rules.path.resolve(root, ...segments)
+  if (target !== root && !target.startsWith(root + rules.path.sep)) {
     throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false)
   }
   return target
+}
+
+/** Checks every entry name before anything is written: each must have a target (entryTarget), and
+ *  on a case-insensitive file system no two may differ only in letter case. */
+export function checkEntryNames(root: string, names: string[], rules: PathRules): void {
+  const seen = new Map<string, string>()
+  for (const name of names) {
+    const target = entryTarget(root, name, rules)
+    if (!rules.caseInsensitive) continue
+    const key = target.toLowerCase()
+    const other = seen.get(key)
+    if (other !== undefined && other !== name && !(other.endsWith('/') && name.endsWith('/'))) {
+      throw new InvalidZipError(
+        `refusing to extract "${name}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`,
+        false
+      )
+    }
+    seen.set(key, name)
+  }
+}
+
+function safeTarget(root: string, entry: Entry, rules: PathRules): string {
+  const mode = (entry.externalFileAttributes >>> 16) & 0o170000
+  if (mode === 0o120000) throw new InvalidZipError(`refusing to extract "${entry.fileName}": it is a symbolic link`, false)
+  return entryTarget(root, entry.fileName, rules)
 }
 
 function isDirectory(entry: Entry): boolean {

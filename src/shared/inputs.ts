@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml'
 import { type ExportContents, validateExportContents } from './export-contents.js'
 import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../../protocol/protocol.js'
 import { type ExportSettings, InputError } from '../engine/settings.js'
+import { windowsNameProblem } from '../engine/zip.js'
 
 export { InputError }
 
@@ -39,6 +40,8 @@ export interface InputContext {
   readFile: (file: string) => string
   /** Resolves links, so that order-file cannot point out of the workspace through one. */
   realpath?: (file: string) => string
+  /** Path rules of the runner's platform (node:path by default; tests pass path.win32). */
+  path?: typeof path.posix
 }
 
 export function parseInputs(getInput: (name: string) => string, ctx: InputContext): Inputs {
@@ -77,6 +80,9 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
   if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
     throw new InputError('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`)
   }
+  // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
+  const windowsProblem = artifactName && windowsNameProblem(`${artifactName}.zip`)
+  if (windowsProblem) throw new InputError('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`)
   let retentionDays: number | undefined
   const retention = get('retention-days')
   if (retention !== '') {
@@ -87,7 +93,8 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
   }
 
   const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp'
-  const dir = get('path') || path.join(tempDir, 'octoplant-export')
+  const paths = ctx.path ?? path
+  const dir = get('path') || paths.join(tempDir, 'octoplant-export')
 
   return {
     serverUrl,
@@ -100,7 +107,7 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
     timeoutMs,
     maxPollIntervalMs,
     cancelOnTimeout: bool(get, 'cancel-on-timeout'),
-    path: path.resolve(workspace, dir),
+    path: paths.resolve(workspace, dir),
     extract: bool(get, 'extract'),
     uploadArtifact: bool(get, 'upload-artifact'),
     artifactName,
@@ -190,21 +197,24 @@ function readCaCertificates(value: string, ctx: InputContext, workspace: string)
 
 /** order-file must lie in the workspace or the runner's temp folder (links resolved). */
 function checkInside(input: string, file: string, ctx: InputContext, workspace: string): void {
-  const resolved = path.resolve(workspace, file)
+  const paths = ctx.path ?? path
+  const resolved = paths.resolve(workspace, file)
   let real = resolved
   try {
     real = ctx.realpath ? ctx.realpath(resolved) : resolved
   } catch {
     return // does not exist: readText says so
   }
-  const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r): r is string => !!r).map(r => path.resolve(r)))]
-  if (!roots.some(root => real === root || real.startsWith(root + path.sep))) {
+  const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r): r is string => !!r).map(r => paths.resolve(r)))]
+  // Windows compares paths without regard to letter case.
+  const same = paths === path.win32 ? (s: string) => s.toLowerCase() : (s: string) => s
+  if (!roots.some(root => same(real) === same(root) || same(real).startsWith(same(root + paths.sep)))) {
     throw new InputError(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`)
   }
 }
 
 function readText(input: string, file: string, ctx: InputContext, workspace: string): string {
-  const resolved = path.resolve(workspace, file)
+  const resolved = (ctx.path ?? path).resolve(workspace, file)
   try {
     return ctx.readFile(resolved)
   } catch (e) {
