@@ -29803,6 +29803,19 @@ function abortReason(signal) {
     const reason = signal.reason;
     return reason instanceof Error ? reason : new Error(String(reason));
 }
+/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work itself
+ *  may go on: the caller stops waiting for it). */
+function abortable(work, signal) {
+    if (!signal)
+        return work;
+    return new Promise((resolve, reject) => {
+        if (signal.aborted)
+            return reject(abortReason(signal));
+        const onAbort = () => reject(abortReason(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
 const systemClock = {
     now: () => Date.now(),
     sleep: (ms, signal) => new Promise((resolve, reject) => {
@@ -30106,15 +30119,6 @@ function retryAfterMs(header, now = Date.now()) {
 }
 function isSuccess(status) {
     return status !== undefined && status >= 200 && status < 300;
-}
-function abortable(promise, signal) {
-    if (!signal)
-        return promise;
-    return new Promise((resolve, reject) => {
-        const onAbort = () => reject(abortReason(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
 }
 async function readBounded(res, limit, signal) {
     const chunks = [];
@@ -31020,8 +31024,7 @@ async function runExport(settings, host, deps) {
     const deadline = startedAt + settings.timeoutMs;
     const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)]);
     const report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
-    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
-    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() });
+    const { transport, client } = connect(settings, host, clock, deadline);
     /** The last answer about the order. */
     let current;
     const observe = (op) => {
@@ -31101,7 +31104,7 @@ async function runExport(settings, host, deps) {
             host.info(`Extracted ${count} entries into ${dir}.`);
         }
         if (deps.finish)
-            await export_abortable(deps.finish(saved, signal), signal);
+            await abortable(deps.finish(saved, signal), signal);
     }
     catch (e) {
         report.error = await wayBack(e, clock.now() - startedAt);
@@ -31152,6 +31155,12 @@ async function runExport(settings, host, deps) {
         }
     }
 }
+/** The request layer and the API client for these settings; tokens go to host.secret first. */
+function connect(settings, host, clock, deadline) {
+    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
+    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() });
+    return { transport, client };
+}
 function orderFailed(name, op) {
     const e = op.error;
     const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : '';
@@ -31169,17 +31178,6 @@ function explain(e, elapsedMs, host) {
     if (e instanceof AuthenticationError || e instanceof DeadlineError)
         return e.message;
     return e instanceof Error ? e.message : String(e);
-}
-/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work may go
- *  on in the background: the front end exits without waiting for it). */
-function export_abortable(work, signal) {
-    return new Promise((resolve, reject) => {
-        if (signal.aborted)
-            return reject(abortReason(signal));
-        const onAbort = () => reject(abortReason(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
 }
 
 ;// CONCATENATED MODULE: ./node_modules/parse-duration/locale/en.js

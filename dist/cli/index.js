@@ -29847,13 +29847,27 @@ const API_PATHS = {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   J: () => (/* binding */ abortReason),
-/* harmony export */   m: () => (/* binding */ systemClock)
+/* harmony export */   Js: () => (/* binding */ abortReason),
+/* harmony export */   ZC: () => (/* binding */ abortable),
+/* harmony export */   ml: () => (/* binding */ systemClock)
 /* harmony export */ });
 /** The reason an AbortSignal carries, as an Error (AbortSignal.timeout's is a DOMException). */
 function abortReason(signal) {
     const reason = signal.reason;
     return reason instanceof Error ? reason : new Error(String(reason));
+}
+/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work itself
+ *  may go on: the caller stops waiting for it). */
+function abortable(work, signal) {
+    if (!signal)
+        return work;
+    return new Promise((resolve, reject) => {
+        if (signal.aborted)
+            return reject(abortReason(signal));
+        const onAbort = () => reject(abortReason(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
 }
 const systemClock = {
     now: () => Date.now(),
@@ -29929,7 +29943,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1692);
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_tls__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4031);
-/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5172);
+/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7500);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(431);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 
@@ -29939,7 +29953,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 const cancel = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM'])
-    process.once(sig, () => cancel.abort(new _engine_export_js__WEBPACK_IMPORTED_MODULE_3__/* .CancelledError */ .c(sig)));
+    process.once(sig, () => cancel.abort(new _engine_export_js__WEBPACK_IMPORTED_MODULE_3__/* .CancelledError */ .cc(sig)));
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_4__/* .main */ .iW)({
     argv: process.argv.slice(2),
     env: process.env,
@@ -29948,7 +29962,7 @@ process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_4__/* .main */ .iW
     stderr: text => void process.stderr.write(text),
     readFile: file => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(file, 'utf8'),
     realpath: file => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.realpathSync)(file),
-    clock: _base_clock_js__WEBPACK_IMPORTED_MODULE_2__/* .systemClock */ .m,
+    clock: _base_clock_js__WEBPACK_IMPORTED_MODULE_2__/* .systemClock */ .ml,
     trustCertificates: pem => node_tls__WEBPACK_IMPORTED_MODULE_1__.setDefaultCACertificates([...node_tls__WEBPACK_IMPORTED_MODULE_1__.getCACertificates('default'), pem]),
     signal: cancel.signal,
     version: versionOfPackage()
@@ -29983,28 +29997,16 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
-// EXTERNAL MODULE: ./src/octoplant/client.ts
-var octoplant_client = __nccwpck_require__(7177);
-// EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
-var request = __nccwpck_require__(9184);
 // EXTERNAL MODULE: ./src/engine/preflight.ts
 var preflight = __nccwpck_require__(1541);
+// EXTERNAL MODULE: ./src/engine/export.ts + 2 modules
+var engine_export = __nccwpck_require__(7500);
 ;// CONCATENATED MODULE: ./src/engine/check.ts
-// The dry run: sign in and look at the server, then stop. What a person runs when setting up a new
-// server or secret.
-
 
 
 async function checkServer(settings, host, deps) {
     const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)]);
-    const transport = (0,request/* createTransport */.oO)({
-        baseUrl: settings.serverUrl,
-        ignoreTlsErrors: settings.insecureSkipTlsVerify,
-        clock: deps.clock,
-        deadline: deps.clock.now() + settings.timeoutMs,
-        logger: host
-    });
-    const client = new octoplant_client/* OctoplantClient */.m({ transport, credentials: settings, onSecret: v => host.secret(v), now: () => deps.clock.now() });
+    const { transport, client } = (0,engine_export/* connect */.Ng)(settings, host, deps.clock, deps.clock.now() + settings.timeoutMs);
     try {
         await client.authenticate(signal);
         host.info(`Signed in as ${settings.username}.`);
@@ -30020,8 +30022,6 @@ async function checkServer(settings, host, deps) {
 
 // EXTERNAL MODULE: ./src/engine/download.ts
 var download = __nccwpck_require__(336);
-// EXTERNAL MODULE: ./src/engine/export.ts + 1 modules
-var engine_export = __nccwpck_require__(5172);
 // EXTERNAL MODULE: ./src/engine/settings.ts
 var settings = __nccwpck_require__(4441);
 // EXTERNAL MODULE: external "node:crypto"
@@ -31021,7 +31021,7 @@ async function main(deps) {
         extracted: () => undefined,
         setting: (name, value) => (value === undefined ? `--${name}` : `--${name} ${value}`)
     };
-    const report = await (0,engine_export/* runExport */.M)(inputs, host, { clock: deps.clock, signal: deps.signal });
+    const report = await (0,engine_export/* runExport */.Md)(inputs, host, { clock: deps.clock, signal: deps.signal });
     print(exportOutputs(report));
     if (report.error)
         log(`error: ${report.error}`);
@@ -31298,7 +31298,7 @@ function worthAnotherTry(e) {
  *  in all and never past the deadline. */
 async function downloadZip(open, file, o = {}) {
     const attempts = DOWNLOAD_ATTEMPTS;
-    const clock = o.clock ?? _base_clock_js__WEBPACK_IMPORTED_MODULE_8__/* .systemClock */ .m;
+    const clock = o.clock ?? _base_clock_js__WEBPACK_IMPORTED_MODULE_8__/* .systemClock */ .ml;
     const random = o.random ?? Math.random;
     for (let attempt = 1;; attempt++) {
         try {
@@ -31307,7 +31307,7 @@ async function downloadZip(open, file, o = {}) {
         }
         catch (e) {
             if (o.signal?.aborted)
-                throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_8__/* .abortReason */ .J)(o.signal);
+                throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_8__/* .abortReason */ .Js)(o.signal);
             if (!worthAnotherTry(e))
                 throw e;
             const message = e.message;
@@ -31328,26 +31328,135 @@ async function downloadZip(open, file, o = {}) {
 
 /***/ }),
 
-/***/ 5172:
+/***/ 7500:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  c: () => (/* binding */ CancelledError),
-  M: () => (/* binding */ runExport)
+  cc: () => (/* binding */ CancelledError),
+  Ng: () => (/* binding */ connect),
+  Md: () => (/* binding */ runExport)
 });
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./protocol/protocol.ts
 var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: ./src/octoplant/client.ts
-var octoplant_client = __nccwpck_require__(7177);
 // EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
 var request = __nccwpck_require__(9184);
+;// CONCATENATED MODULE: ./src/octoplant/client.ts
+
+
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
+const RENEW_MARGIN_MS = 30_000;
+/** The server refused the credentials; retrying will not help. */
+class AuthenticationError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'AuthenticationError';
+    }
+}
+class OctoplantClient {
+    options;
+    token;
+    refreshToken;
+    /** Clock time at which to sign in again before the token expires. */
+    renewAt = Infinity;
+    constructor(options) {
+        this.options = options;
+    }
+    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
+     *  Throws AuthenticationError when the server refuses the credentials. */
+    async authenticate(signal) {
+        const { username, password, clientId, clientSecret } = this.options.credentials;
+        const client = { client_id: clientId, client_secret: clientSecret };
+        let answer;
+        if (this.refreshToken) {
+            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
+        }
+        try {
+            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
+        }
+        catch (e) {
+            if (e instanceof request/* OctoplantError */.RV && e.httpStatus === 404) {
+                throw new request/* OctoplantError */.RV("the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
+                    `behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+            }
+            if (e instanceof request/* OctoplantError */.RV && [400, 401, 403].includes(e.httpStatus)) {
+                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
+                    'Check the username and password inputs (a domain account is DOMAIN\\user) and, if you changed them, client-id and client-secret.');
+            }
+            throw e;
+        }
+        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
+            throw new request/* OctoplantError */.RV('the token endpoint answered without an access_token', 200, undefined, false);
+        }
+        this.options.onSecret?.(answer.access_token);
+        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
+            this.options.onSecret?.(answer.refresh_token);
+            this.refreshToken = answer.refresh_token;
+        }
+        this.token = answer.access_token;
+        const lifetimeMs = Number(answer.expires_in) * 1000;
+        this.renewAt =
+            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
+                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
+                : Infinity;
+    }
+    requestToken(form, signal) {
+        // Asking for a token twice is harmless: the call may be repeated.
+        return this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.token, form, idempotent: true, signal });
+    }
+    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
+     *  not a reason to sign in again. */
+    status(path, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
+    }
+    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
+     *  and an ambiguous failure says so. */
+    async placeOrder(exportContents, signal) {
+        try {
+            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.order, token, json: { exportContents }, idempotent: false, signal }), signal);
+        }
+        catch (e) {
+            const refused = (e instanceof request/* NetworkError */.Dr && !e.maybeSent) || (e instanceof request/* OctoplantError */.RV && e.httpStatus === 429);
+            if (!(0,request/* isTransientError */.bV)(e) || refused)
+                throw e;
+            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
+                'It was not sent again, so that no second export is made. If octoplant shows the order, re-run with order-name set to it; otherwise re-run the job.');
+        }
+    }
+    getOrder(name, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path: protocol/* API_PATHS */.Y$.orderOf(name), token, signal }), signal);
+    }
+    async cancelOrder(name, signal) {
+        await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.cancelOf(name), token, idempotent: true, signal }), signal);
+    }
+    /** One try: the caller's loop (download.ts) owns the retries of a download, so that they do not
+     *  multiply with the request layer's. */
+    download(name, signal) {
+        return this.authorized(token => this.options.transport.stream({ method: 'GET', path: protocol/* API_PATHS */.Y$.downloadOf(name), token, attempts: 1, signal }), signal);
+    }
+    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
+     *  a second 401 in a row is final. */
+    async authorized(call, signal, renewOn401 = true) {
+        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
+            await this.authenticate(signal);
+        try {
+            return await call(this.token);
+        }
+        catch (e) {
+            if (!renewOn401 || !(e instanceof request/* OctoplantError */.RV) || (e.httpStatus !== 401 && e.grpcCode !== protocol/* GrpcCode */.gP.UNAUTHENTICATED))
+                throw e;
+            await this.authenticate(signal);
+            return call(this.token);
+        }
+    }
+}
+
 // EXTERNAL MODULE: ./src/base/clock.ts
-var clock = __nccwpck_require__(4031);
+var base_clock = __nccwpck_require__(4031);
 // EXTERNAL MODULE: ./src/engine/download.ts
 var download = __nccwpck_require__(336);
 // EXTERNAL MODULE: ./src/base/format.ts
@@ -31523,8 +31632,7 @@ async function runExport(settings, host, deps) {
     const deadline = startedAt + settings.timeoutMs;
     const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)]);
     const report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
-    const transport = (0,request/* createTransport */.oO)({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
-    const client = new octoplant_client/* OctoplantClient */.m({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() });
+    const { transport, client } = connect(settings, host, clock, deadline);
     /** The last answer about the order. */
     let current;
     const observe = (op) => {
@@ -31604,7 +31712,7 @@ async function runExport(settings, host, deps) {
             host.info(`Extracted ${count} entries into ${dir}.`);
         }
         if (deps.finish)
-            await abortable(deps.finish(saved, signal), signal);
+            await (0,base_clock/* abortable */.ZC)(deps.finish(saved, signal), signal);
     }
     catch (e) {
         report.error = await wayBack(e, clock.now() - startedAt);
@@ -31655,6 +31763,12 @@ async function runExport(settings, host, deps) {
         }
     }
 }
+/** The request layer and the API client for these settings; tokens go to host.secret first. */
+function connect(settings, host, clock, deadline) {
+    const transport = (0,request/* createTransport */.oO)({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
+    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() });
+    return { transport, client };
+}
 function orderFailed(name, op) {
     const e = op.error;
     const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : '';
@@ -31669,20 +31783,9 @@ function explain(e, elapsedMs, host) {
         return `gave up after ${(0,format/* formatDuration */.a3)(elapsedMs)}: ${host.setting('timeout')} was reached`;
     if (e instanceof CancelledError)
         return `${e.message} after ${(0,format/* formatDuration */.a3)(elapsedMs)}`;
-    if (e instanceof octoplant_client/* AuthenticationError */.v || e instanceof DeadlineError)
+    if (e instanceof AuthenticationError || e instanceof DeadlineError)
         return e.message;
     return e instanceof Error ? e.message : String(e);
-}
-/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work may go
- *  on in the background: the front end exits without waiting for it). */
-function abortable(work, signal) {
-    return new Promise((resolve, reject) => {
-        if (signal.aborted)
-            return reject((0,clock/* abortReason */.J)(signal));
-        const onAbort = () => reject((0,clock/* abortReason */.J)(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
 }
 
 
@@ -31901,7 +32004,7 @@ async function extractZip(file, dir, o = {}) {
         });
     }).catch((e) => {
         if (e instanceof ExtractAborted)
-            throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_6__/* .abortReason */ .J)(signal);
+            throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_6__/* .abortReason */ .Js)(signal);
         throw e;
     });
     return count;
@@ -32013,127 +32116,6 @@ function asZipError(e) {
     // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
     const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message);
     return new InvalidZipError(hostile ? `refusing the ZIP: ${message}` : `not a valid ZIP: ${message}`, !hostile);
-}
-
-
-/***/ }),
-
-/***/ 7177:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   m: () => (/* binding */ OctoplantClient),
-/* harmony export */   v: () => (/* binding */ AuthenticationError)
-/* harmony export */ });
-/* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9983);
-/* harmony import */ var _request_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9184);
-
-
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000;
-/** The server refused the credentials; retrying will not help. */
-class AuthenticationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'AuthenticationError';
-    }
-}
-class OctoplantClient {
-    options;
-    token;
-    refreshToken;
-    /** Clock time at which to sign in again before the token expires. */
-    renewAt = Infinity;
-    constructor(options) {
-        this.options = options;
-    }
-    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
-     *  Throws AuthenticationError when the server refuses the credentials. */
-    async authenticate(signal) {
-        const { username, password, clientId, clientSecret } = this.options.credentials;
-        const client = { client_id: clientId, client_secret: clientSecret };
-        let answer;
-        if (this.refreshToken) {
-            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
-        }
-        try {
-            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
-        }
-        catch (e) {
-            if (e instanceof _request_js__WEBPACK_IMPORTED_MODULE_1__/* .OctoplantError */ .RV && e.httpStatus === 404) {
-                throw new _request_js__WEBPACK_IMPORTED_MODULE_1__/* .OctoplantError */ .RV("the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
-                    `behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
-            }
-            if (e instanceof _request_js__WEBPACK_IMPORTED_MODULE_1__/* .OctoplantError */ .RV && [400, 401, 403].includes(e.httpStatus)) {
-                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
-                    'Check the username and password inputs (a domain account is DOMAIN\\user) and, if you changed them, client-id and client-secret.');
-            }
-            throw e;
-        }
-        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-            throw new _request_js__WEBPACK_IMPORTED_MODULE_1__/* .OctoplantError */ .RV('the token endpoint answered without an access_token', 200, undefined, false);
-        }
-        this.options.onSecret?.(answer.access_token);
-        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-            this.options.onSecret?.(answer.refresh_token);
-            this.refreshToken = answer.refresh_token;
-        }
-        this.token = answer.access_token;
-        const lifetimeMs = Number(answer.expires_in) * 1000;
-        this.renewAt =
-            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
-                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
-                : Infinity;
-    }
-    requestToken(form, signal) {
-        // Asking for a token twice is harmless: the call may be repeated.
-        return this.options.transport.json({ method: 'POST', path: _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.token, form, idempotent: true, signal });
-    }
-    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
-     *  not a reason to sign in again. */
-    status(path, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
-    }
-    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
-     *  and an ambiguous failure says so. */
-    async placeOrder(exportContents, signal) {
-        try {
-            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.order, token, json: { exportContents }, idempotent: false, signal }), signal);
-        }
-        catch (e) {
-            const refused = (e instanceof _request_js__WEBPACK_IMPORTED_MODULE_1__/* .NetworkError */ .Dr && !e.maybeSent) || (e instanceof _request_js__WEBPACK_IMPORTED_MODULE_1__/* .OctoplantError */ .RV && e.httpStatus === 429);
-            if (!(0,_request_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransientError */ .bV)(e) || refused)
-                throw e;
-            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
-                'It was not sent again, so that no second export is made. If octoplant shows the order, re-run with order-name set to it; otherwise re-run the job.');
-        }
-    }
-    getOrder(name, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path: _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.orderOf(name), token, signal }), signal);
-    }
-    async cancelOrder(name, signal) {
-        await this.authorized(token => this.options.transport.json({ method: 'POST', path: _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.cancelOf(name), token, idempotent: true, signal }), signal);
-    }
-    /** One try: the caller's loop (download.ts) owns the retries of a download, so that they do not
-     *  multiply with the request layer's. */
-    download(name, signal) {
-        return this.authorized(token => this.options.transport.stream({ method: 'GET', path: _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.downloadOf(name), token, attempts: 1, signal }), signal);
-    }
-    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
-     *  a second 401 in a row is final. */
-    async authorized(call, signal, renewOn401 = true) {
-        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
-            await this.authenticate(signal);
-        try {
-            return await call(this.token);
-        }
-        catch (e) {
-            if (!renewOn401 || !(e instanceof _request_js__WEBPACK_IMPORTED_MODULE_1__/* .OctoplantError */ .RV) || (e.httpStatus !== 401 && e.grpcCode !== _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .GrpcCode */ .gP.UNAUTHENTICATED))
-                throw e;
-            await this.authenticate(signal);
-            return call(this.token);
-        }
-    }
 }
 
 
@@ -33022,7 +33004,7 @@ function createTransport(options) {
         allowRedirects: false,
         keepAlive: true
     });
-    const clock = options.clock ?? base_clock/* systemClock */.m;
+    const clock = options.clock ?? base_clock/* systemClock */.ml;
     const retry = RETRY;
     const random = options.random ?? Math.random;
     /** The server has answered once: a later reset is a fault, not a protocol mistake. */
@@ -33043,13 +33025,13 @@ function createTransport(options) {
         }
         const url = options.baseUrl + o.path;
         try {
-            const res = await abortable(http.request(o.method, url, body, headers), signal);
+            const res = await (0,base_clock/* abortable */.ZC)(http.request(o.method, url, body, headers), signal);
             answered = true;
             return res.message;
         }
         catch (e) {
             if (signal?.aborted)
-                throw (0,base_clock/* abortReason */.J)(signal);
+                throw (0,base_clock/* abortReason */.Js)(signal);
             const described = describeNetworkError(e, url);
             // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
             if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
@@ -33069,7 +33051,7 @@ function createTransport(options) {
             }
             catch (raw) {
                 if (signal?.aborted)
-                    throw (0,base_clock/* abortReason */.J)(signal);
+                    throw (0,base_clock/* abortReason */.Js)(signal);
                 const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
                 if (!mayRetry(e, idempotent))
                     throw e;
@@ -33141,15 +33123,6 @@ function retryAfterMs(header, now = Date.now()) {
 function isSuccess(status) {
     return status !== undefined && status >= 200 && status < 300;
 }
-function abortable(promise, signal) {
-    if (!signal)
-        return promise;
-    return new Promise((resolve, reject) => {
-        const onAbort = () => reject((0,base_clock/* abortReason */.J)(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-}
 async function readBounded(res, limit, signal) {
     const chunks = [];
     let size = 0;
@@ -33164,7 +33137,7 @@ async function readBounded(res, limit, signal) {
         }
         return Buffer.concat(chunks).toString('utf8');
     })();
-    return abortable(read, signal);
+    return (0,base_clock/* abortable */.ZC)(read, signal);
 }
 /** Turns an error answer into one line: the gRPC code's name and the server's message. */
 function decodeError(res, text, o) {

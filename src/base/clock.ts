@@ -4,6 +4,18 @@ export function abortReason(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new Error(String(reason))
 }
 
+/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work itself
+ *  may go on: the caller stops waiting for it). */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(abortReason(signal))
+    const onAbort = () => reject(abortReason(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
 /** Time as the poller and the request layer see it; tests pass a clock they move by hand. */
 export interface Clock {
   now(): number

@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import { grpcCodeName, type Operation, type OrderState } from '../../protocol/protocol.js'
 import { AuthenticationError, OctoplantClient } from '../octoplant/client.js'
 import { createTransport, isTransientError } from '../octoplant/request.js'
-import { abortReason, type Clock } from '../base/clock.js'
+import { abortable, type Clock } from '../base/clock.js'
 import { DiskSpaceError, downloadZip, type SavedZip } from './download.js'
 import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
@@ -72,8 +72,7 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
   const deadline = startedAt + settings.timeoutMs
   const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)])
   const report: ExportReport = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } }
-  const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host })
-  const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() })
+  const { transport, client } = connect(settings, host, clock, deadline)
   /** The last answer about the order. */
   let current: Operation | undefined
   const observe = (op: Operation) => {
@@ -204,6 +203,13 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
   }
 }
 
+/** The request layer and the API client for these settings; tokens go to host.secret first. */
+export function connect(settings: ExportSettings, host: Logger & { secret(value: string): void }, clock: Clock, deadline: number) {
+  const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host })
+  const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() })
+  return { transport, client }
+}
+
 function orderFailed(name: string, op: Operation): Error {
   const e = op.error
   const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : ''
@@ -222,15 +228,4 @@ function explain(e: unknown, elapsedMs: number, host: ExportHost): string {
   if (e instanceof CancelledError) return `${e.message} after ${formatDuration(elapsedMs)}`
   if (e instanceof AuthenticationError || e instanceof DeadlineError) return e.message
   return e instanceof Error ? e.message : String(e)
-}
-
-/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work may go
- *  on in the background: the front end exits without waiting for it). */
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(abortReason(signal))
-    const onAbort = () => reject(abortReason(signal))
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }

@@ -12,7 +12,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { isIP } from 'node:net'
 import * as tls from 'node:tls'
 import { HttpClient } from '@actions/http-client'
-import { abortReason, type Clock, systemClock } from '../base/clock.js'
+import { abortable, abortReason, type Clock, systemClock } from '../base/clock.js'
 import type { Logger } from '../base/logger.js'
 import { grpcCodeName, type RpcStatus } from '../../protocol/protocol.js'
 
@@ -231,15 +231,6 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
 
 function isSuccess(status: number | undefined): boolean {
   return status !== undefined && status >= 200 && status < 300
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal))
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }
 
 async function readBounded(res: IncomingMessage, limit: number, signal?: AbortSignal): Promise<string> {
