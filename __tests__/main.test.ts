@@ -290,12 +290,15 @@ describe('connection mistakes, each in one sentence', () => {
 
 describe('a disk too small for the export (a 1 MiB tmpfs)', () => {
   const mount = path.join(tmpdir(), `octoplant-tmpfs-${process.pid}`)
+  // Root here and in .ci/run; GitHub's runners are not root but have password-less sudo.
+  const asRoot = (command: string, args: string[]) =>
+    process.getuid?.() === 0 ? execFileSync(command, args) : execFileSync('sudo', ['-n', command, ...args])
   beforeAll(() => {
     mkdirSync(mount, { recursive: true })
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount])
+    asRoot('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=1777', 'tmpfs', mount])
   })
   afterAll(() => {
-    execFileSync('umount', [mount])
+    asRoot('umount', [mount])
     rmSync(mount, { recursive: true, force: true })
   })
 
