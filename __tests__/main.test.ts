@@ -325,7 +325,7 @@ describe('a disk too small for the export (a 1 MiB tmpfs)', () => {
     const name = core.outputs['order-name']
     expect(core.failed).toMatch(
       new RegExp(
-        `^the disk filled up while saving the export in ${mount}: [\\d.]+ (KiB|MiB) were written, the ZIP needs more, and [\\d.]+ (B|KiB) were free\\. ` +
+        `^the disk filled up while saving the export in ${mount}: [\\d.]+ (KiB|MiB) had arrived, the ZIP needs more, and [\\d.]+ (B|KiB) were free\\. ` +
           `The partial file was removed\\. Free space there, or set the path input to a folder on a larger disk\\. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again\\.$`
       )
     )

@@ -30585,7 +30585,7 @@ async function saveZip(body, file, contentLength, o = {}) {
             const left = await freeSpace(dir).catch(() => 0);
             await (0,promises_.rm)(partial, { force: true });
             const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
-            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} were written, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
+            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} had arrived, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
                 `The partial file was removed. Free space there, or set ${pathSetting} to a folder on a larger disk`);
         }
         await (0,promises_.rm)(partial, { force: true });

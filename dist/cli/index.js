@@ -31231,7 +31231,7 @@ async function saveZip(body, file, contentLength, o = {}) {
             const left = await freeSpace(dir).catch(() => 0);
             await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(partial, { force: true });
             const total = contentLength === undefined ? '' : ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength)}`;
-            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(size)}${total} were written, the ZIP needs more${withExtract}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(left)} were free. ` +
+            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(size)}${total} had arrived, the ZIP needs more${withExtract}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(left)} were free. ` +
                 `The partial file was removed. Free space there, or set ${pathSetting} to a folder on a larger disk`);
         }
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(partial, { force: true });

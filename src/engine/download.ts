@@ -173,7 +173,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
       await rm(partial, { force: true })
       const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`
       throw new DiskSpaceError(
-        `the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} were written, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
+        `the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} had arrived, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
           `The partial file was removed. Free space there, or set ${pathSetting} to a folder on a larger disk`
       )
     }
