@@ -31299,7 +31299,6 @@ function worthAnotherTry(e) {
 async function downloadZip(open, file, o = {}) {
     const attempts = DOWNLOAD_ATTEMPTS;
     const clock = o.clock ?? _base_clock_js__WEBPACK_IMPORTED_MODULE_8__/* .systemClock */ .ml;
-    const random = o.random ?? Math.random;
     for (let attempt = 1;; attempt++) {
         try {
             const { body, contentLength } = await open();
@@ -31315,7 +31314,7 @@ async function downloadZip(open, file, o = {}) {
                 throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`);
             }
             const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-            const delay = Math.max(e instanceof _octoplant_request_js__WEBPACK_IMPORTED_MODULE_7__/* .OctoplantError */ .RV ? (e.retryAfterMs ?? 0) : 0, base / 2 + (random() * base) / 2);
+            const delay = Math.max(e instanceof _octoplant_request_js__WEBPACK_IMPORTED_MODULE_7__/* .OctoplantError */ .RV ? (e.retryAfterMs ?? 0) : 0, base / 2 + (Math.random() * base) / 2);
             if (o.deadline !== undefined && clock.now() + delay >= o.deadline) {
                 throw new DownloadFailedError(`the download failed ${attempt} times and no time is left to try again before the timeout; the last time: ${message}`);
             }

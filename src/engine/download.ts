@@ -228,8 +228,6 @@ export interface DownloadOptions extends SaveOptions {
   /** Waits between tries, and the absolute time past which no try waits. */
   clock?: Clock
   deadline?: number
-  /** Jitter source, [0, 1). */
-  random?: () => number
 }
 
 /** Tries of a download in all: a lasting 503 costs this many GETs, with backoff between them. */
@@ -256,7 +254,6 @@ export async function downloadZip(
 ): Promise<SavedZip & { attempts: number }> {
   const attempts = DOWNLOAD_ATTEMPTS
   const clock = o.clock ?? systemClock
-  const random = o.random ?? Math.random
   for (let attempt = 1; ; attempt++) {
     try {
       const { body, contentLength } = await open()
@@ -269,7 +266,7 @@ export async function downloadZip(
         throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`)
       }
       const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1))
-      const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, base / 2 + (random() * base) / 2)
+      const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, base / 2 + (Math.random() * base) / 2)
       if (o.deadline !== undefined && clock.now() + delay >= o.deadline) {
         throw new DownloadFailedError(`the download failed ${attempt} times and no time is left to try again before the timeout; the last time: ${message}`)
       }
