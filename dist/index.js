@@ -30506,8 +30506,8 @@ async function saveZip(body, file, contentLength, o = {}) {
     const dir = external_node_path_.dirname(file);
     await (0,promises_.mkdir)(dir, { recursive: true });
     const pathSetting = o.setting?.('path') ?? 'the path input';
-    const factor = o.spaceFactor ?? 1;
-    const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : '';
+    const factor = o.extract ? 2 : 1;
+    const withExtract = o.extract ? ' (the ZIP twice, since extract is true)' : '';
     if (contentLength !== undefined) {
         const available = await freeSpace(dir);
         if (available < contentLength * factor) {
@@ -30522,7 +30522,6 @@ async function saveZip(body, file, contentLength, o = {}) {
     let held = Buffer.alloc(0);
     logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
     const started = performance.now();
-    const every = PROGRESS_EVERY_MS;
     let lastProgress = started;
     try {
         await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* (source) {
@@ -30530,7 +30529,7 @@ async function saveZip(body, file, contentLength, o = {}) {
                 hash.update(bytes);
                 size += bytes.length;
                 const now = performance.now();
-                if (now - lastProgress >= every) {
+                if (now - lastProgress >= PROGRESS_EVERY_MS) {
                     lastProgress = now;
                     const of = contentLength ? ` of ${formatBytes(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : '';
                     logger?.info(`Downloading: ${formatBytes(size)}${of} received, ${formatRate(size, now - started)}.`);
@@ -30830,7 +30829,6 @@ async function poll(o, seen) {
     let lastLogAt = clock.now();
     let runningSince;
     let unspecified = 0;
-    let lastState = o.initialState;
     let failures = 0;
     for (;;) {
         o.signal?.throwIfAborted();
@@ -30846,7 +30844,7 @@ async function poll(o, seen) {
                 throw e;
             seen.failure = e.message;
             if (now >= o.deadline)
-                throw new DeadlineError(now - o.startedAt, lastState, e.message);
+                throw new DeadlineError(now - o.startedAt, seen.state, seen.failure);
             // The request layer already retried; the server may be restarting. Keep waiting.
             if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
                 logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
@@ -30859,8 +30857,7 @@ async function poll(o, seen) {
         const now = clock.now();
         o.onUpdate?.(operation);
         const state = operation.metadata?.state;
-        lastState = state ?? lastState;
-        seen.state = lastState;
+        seen.state = state ?? seen.state;
         seen.failure = undefined;
         if (state === 'STATE_RUNNING' && runningSince === undefined)
             runningSince = now;
@@ -30885,7 +30882,7 @@ async function poll(o, seen) {
         }
         const remaining = o.deadline - now;
         if (remaining <= 0)
-            throw new DeadlineError(now - o.startedAt, lastState);
+            throw new DeadlineError(now - o.startedAt, seen.state);
         await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
     }
 }
@@ -31070,7 +31067,7 @@ async function runExport(settings, host, deps) {
             initialState: current?.metadata?.state,
             onUpdate: observe
         });
-        Object.assign(report, { polls: waited.polls });
+        report.polls = waited.polls;
         Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs });
         if (!succeeded(waited.operation))
             throw orderFailed(name, waited.operation);
@@ -31081,7 +31078,7 @@ async function runExport(settings, host, deps) {
             clock,
             deadline,
             logger: host,
-            spaceFactor: settings.extract ? 2 : 1,
+            extract: settings.extract,
             setting: name => host.setting(name)
         });
         Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });

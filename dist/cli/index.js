@@ -31073,7 +31073,7 @@ function readPassword(file, deps) {
 /* harmony export */   O6: () => (/* binding */ DiskSpaceError),
 /* harmony export */   _6: () => (/* binding */ downloadZip)
 /* harmony export */ });
-/* unused harmony exports DownloadFailedError, saveZip, DOWNLOAD_ATTEMPTS */
+/* unused harmony exports DownloadFailedError, saveZip */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
@@ -31152,8 +31152,8 @@ async function saveZip(body, file, contentLength, o = {}) {
     const dir = node_path__WEBPACK_IMPORTED_MODULE_3__.dirname(file);
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.mkdir)(dir, { recursive: true });
     const pathSetting = o.setting?.('path') ?? 'the path input';
-    const factor = o.spaceFactor ?? 1;
-    const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : '';
+    const factor = o.extract ? 2 : 1;
+    const withExtract = o.extract ? ' (the ZIP twice, since extract is true)' : '';
     if (contentLength !== undefined) {
         const available = await freeSpace(dir);
         if (available < contentLength * factor) {
@@ -31168,7 +31168,6 @@ async function saveZip(body, file, contentLength, o = {}) {
     let held = Buffer.alloc(0);
     logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength)}).`);
     const started = performance.now();
-    const every = PROGRESS_EVERY_MS;
     let lastProgress = started;
     try {
         await (0,node_stream_promises__WEBPACK_IMPORTED_MODULE_4__.pipeline)(body, async function* (source) {
@@ -31176,7 +31175,7 @@ async function saveZip(body, file, contentLength, o = {}) {
                 hash.update(bytes);
                 size += bytes.length;
                 const now = performance.now();
-                if (now - lastProgress >= every) {
+                if (now - lastProgress >= PROGRESS_EVERY_MS) {
                     lastProgress = now;
                     const of = contentLength ? ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : '';
                     logger?.info(`Downloading: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(size)}${of} received, ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatRate */ .CE)(size, now - started)}.`);
@@ -31502,7 +31501,6 @@ async function poll(o, seen) {
     let lastLogAt = clock.now();
     let runningSince;
     let unspecified = 0;
-    let lastState = o.initialState;
     let failures = 0;
     for (;;) {
         o.signal?.throwIfAborted();
@@ -31518,7 +31516,7 @@ async function poll(o, seen) {
                 throw e;
             seen.failure = e.message;
             if (now >= o.deadline)
-                throw new DeadlineError(now - o.startedAt, lastState, e.message);
+                throw new DeadlineError(now - o.startedAt, seen.state, seen.failure);
             // The request layer already retried; the server may be restarting. Keep waiting.
             if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
                 logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
@@ -31531,8 +31529,7 @@ async function poll(o, seen) {
         const now = clock.now();
         o.onUpdate?.(operation);
         const state = operation.metadata?.state;
-        lastState = state ?? lastState;
-        seen.state = lastState;
+        seen.state = state ?? seen.state;
         seen.failure = undefined;
         if (state === 'STATE_RUNNING' && runningSince === undefined)
             runningSince = now;
@@ -31557,7 +31554,7 @@ async function poll(o, seen) {
         }
         const remaining = o.deadline - now;
         if (remaining <= 0)
-            throw new DeadlineError(now - o.startedAt, lastState);
+            throw new DeadlineError(now - o.startedAt, seen.state);
         await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
     }
 }
@@ -31678,7 +31675,7 @@ async function runExport(settings, host, deps) {
             initialState: current?.metadata?.state,
             onUpdate: observe
         });
-        Object.assign(report, { polls: waited.polls });
+        report.polls = waited.polls;
         Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs });
         if (!succeeded(waited.operation))
             throw orderFailed(name, waited.operation);
@@ -31689,7 +31686,7 @@ async function runExport(settings, host, deps) {
             clock,
             deadline,
             logger: host,
-            spaceFactor: settings.extract ? 2 : 1,
+            extract: settings.extract,
             setting: name => host.setting(name)
         });
         Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });

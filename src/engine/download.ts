@@ -70,8 +70,8 @@ export class DiskSpaceError extends Error {
 export interface SaveOptions {
   signal?: AbortSignal
   logger?: Logger
-  /** Room needed per byte of ZIP: 2 when the ZIP is extracted beside itself. */
-  spaceFactor?: number
+  /** The ZIP will be extracted beside itself: it needs twice its size. */
+  extract?: boolean
   /** How the front end names a setting in a message (default: "the path input"). */
   setting?: (name: string) => string
 }
@@ -90,8 +90,8 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   const dir = path.dirname(file)
   await mkdir(dir, { recursive: true })
   const pathSetting = o.setting?.('path') ?? 'the path input'
-  const factor = o.spaceFactor ?? 1
-  const withExtract = factor > 1 ? ` (the ZIP ${factor === 2 ? 'twice' : `${factor} times`}, since extract is true)` : ''
+  const factor = o.extract ? 2 : 1
+  const withExtract = o.extract ? ' (the ZIP twice, since extract is true)' : ''
   if (contentLength !== undefined) {
     const available = await freeSpace(dir)
     if (available < contentLength * factor) {
@@ -108,7 +108,6 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   let held = Buffer.alloc(0)
   logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
   const started = performance.now()
-  const every = PROGRESS_EVERY_MS
   let lastProgress = started
   try {
     await pipeline(
@@ -118,7 +117,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
           hash.update(bytes)
           size += bytes.length
           const now = performance.now()
-          if (now - lastProgress >= every) {
+          if (now - lastProgress >= PROGRESS_EVERY_MS) {
             lastProgress = now
             const of = contentLength ? ` of ${formatBytes(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : ''
             logger?.info(`Downloading: ${formatBytes(size)}${of} received, ${formatRate(size, now - started)}.`)
@@ -231,7 +230,7 @@ export interface DownloadOptions extends SaveOptions {
 }
 
 /** Tries of a download in all: a lasting 503 costs this many GETs, with backoff between them. */
-export const DOWNLOAD_ATTEMPTS = 4
+const DOWNLOAD_ATTEMPTS = 4
 /** Backoff before try n+1: base·2^(n-1), half of it fixed and half jittered (0.25–0.5 s, 0.5–1 s, 1–2 s). */
 const BACKOFF_BASE_MS = 500
 const BACKOFF_MAX_MS = 8_000

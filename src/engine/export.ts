@@ -120,7 +120,7 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       initialState: current?.metadata?.state,
       onUpdate: observe
     })
-    Object.assign(report, { polls: waited.polls })
+    report.polls = waited.polls
     Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs })
     if (!succeeded(waited.operation)) throw orderFailed(name, waited.operation)
 
@@ -131,7 +131,7 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       clock,
       deadline,
       logger: host,
-      spaceFactor: settings.extract ? 2 : 1,
+      extract: settings.extract,
       setting: name => host.setting(name)
     })
     Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs })

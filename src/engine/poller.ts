@@ -84,8 +84,6 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
   let lastLogAt = clock.now()
   let runningSince: number | undefined
   let unspecified = 0
-  let lastState: OrderState | undefined = o.initialState
-
   let failures = 0
 
   for (;;) {
@@ -99,7 +97,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
       const now = clock.now()
       if (!o.isTransient?.(e)) throw e
       seen.failure = (e as Error).message
-      if (now >= o.deadline) throw new DeadlineError(now - o.startedAt, lastState, (e as Error).message)
+      if (now >= o.deadline) throw new DeadlineError(now - o.startedAt, seen.state, seen.failure)
       // The request layer already retried; the server may be restarting. Keep waiting.
       if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
         logger.warning(`polling order ${o.name} failed (${(e as Error).message}); still waiting`)
@@ -112,8 +110,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
     const now = clock.now()
     o.onUpdate?.(operation)
     const state = operation.metadata?.state
-    lastState = state ?? lastState
-    seen.state = lastState
+    seen.state = state ?? seen.state
     seen.failure = undefined
     if (state === 'STATE_RUNNING' && runningSince === undefined) runningSince = now
 
@@ -140,7 +137,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
     }
 
     const remaining = o.deadline - now
-    if (remaining <= 0) throw new DeadlineError(now - o.startedAt, lastState)
+    if (remaining <= 0) throw new DeadlineError(now - o.startedAt, seen.state)
     await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal)
   }
 }
