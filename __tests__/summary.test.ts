@@ -10,6 +10,9 @@ const zip = {
     { name: 'contents.json', size: 400, compressedSize: 200, crc32: 1 },
     { name: 'a|b.csv', size: 2048, compressedSize: 1000, crc32: 2 }
   ],
+  entryCount: 2,
+  totalSize: 2448,
+  folders: [{ folder: '(top level)', count: 2, bytes: 2448 }],
   contentsJson: { files: ['a|b.csv'] }
 }
 
@@ -70,17 +73,22 @@ describe('the job summary', () => {
       { name: 'projectTree/Line 2/b.s7p', size: 1024, compressedSize: 500, crc32: 0 },
       { name: 'jobList.csv', size: 10, compressedSize: 10, crc32: 0 }
     ]
-    const text = renderSummary({ server: 's', resumed: false, durations: { total: 1 }, zip: { ...zip, entries } })
+    const folders = [
+      { folder: '(top level)', count: 2, bytes: 110 },
+      { folder: 'projectTree/', count: 2, bytes: 3072 }
+    ]
+    const text = renderSummary({ server: 's', resumed: false, durations: { total: 1 }, zip: { ...zip, entries, entryCount: 4, totalSize: 3182, folders } })
     const details = text.slice(text.indexOf('<details><summary>ZIP entries: 4, 3.11 KiB uncompressed</summary>'))
     expect(details).toMatch(/\| `\(top level\)` \| 2 \| 110 B \|\n\| `projectTree\/` \| 2 \| 3.00 KiB \|\n\n\| Entry \| Size \| Compressed \|/)
     expect(details.indexOf('</details>')).toBeGreaterThan(details.indexOf('| `jobList.csv` |'))
   })
 
   it('keeps a huge export readable: at most 100 entry rows', () => {
+    // The report lists the first 1000 entries and counts the rest.
     const entries = Array.from({ length: 250 }, (_, i) => ({ name: `f${i}`, size: 1, compressedSize: 1, crc32: 0 }))
-    const text = renderSummary({ server: 's', resumed: false, durations: { total: 1 }, zip: { ...zip, entries } })
+    const text = renderSummary({ server: 's', resumed: false, durations: { total: 1 }, zip: { ...zip, entries, entryCount: 250_000 } })
     expect(text.match(/^\| `f\d+`/gm)).toHaveLength(100)
-    expect(text).toContain('| … 150 more | | |')
+    expect(text).toContain('| … 249900 more | | |')
   })
 
   it('formats sizes and rates, never "0 MiB/s" for a small ZIP', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { makeZip } from '../__fixtures__/zips.js'
-import { checkEntryNames, entryTarget, extractZip, hostRules, inspectZip, InvalidZipError } from '../src/engine/zip.js'
+import { checkEntryNames, entryTarget, extractZip, hostRules, InvalidZipError } from '../src/engine/zip.js'
 import { parseInputs } from '../src/shared/inputs.js'
 
 const windows = hostRules('win32')
@@ -68,10 +68,9 @@ describe('ZIP entries on Windows', () => {
     const zipFile = path.join(mkdtempSync(path.join(tmpdir(), 'win-')), 'e.zip')
     const { writeFileSync } = await import('node:fs')
     writeFileSync(zipFile, await makeZip({ 'contents.json': '{}', 'projectTree/ok.txt': 'ok', 'projectTree/NUL.txt': 'x' }))
-    const names = (await inspectZip(zipFile)).entries.map(e => e.name)
     const target = path.join(path.dirname(zipFile), 'out')
     const strict = { ...hostRules('linux'), windowsNames: true }
-    await expect(extractZip(zipFile, target, { names, rules: strict })).rejects.toThrow('refusing to extract "projectTree/NUL.txt": it cannot be written on Windows as it is')
+    await expect(extractZip(zipFile, target, { rules: strict })).rejects.toThrow('refusing to extract "projectTree/NUL.txt": it cannot be written on Windows as it is')
     expect(existsSync(target)).toBe(false)
   })
 })

@@ -2,68 +2,6 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 3313:
-/***/ ((module) => {
-
-module.exports = Pend;
-
-function Pend() {
-  this.pending = 0;
-  this.max = Infinity;
-  this.listeners = [];
-  this.waiting = [];
-  this.error = null;
-}
-
-Pend.prototype.go = function(fn) {
-  if (this.pending < this.max) {
-    pendGo(this, fn);
-  } else {
-    this.waiting.push(fn);
-  }
-};
-
-Pend.prototype.wait = function(cb) {
-  if (this.pending === 0) {
-    cb(this.error);
-  } else {
-    this.listeners.push(cb);
-  }
-};
-
-Pend.prototype.hold = function() {
-  return pendHold(this);
-};
-
-function pendHold(self) {
-  self.pending += 1;
-  var called = false;
-  return onCb;
-  function onCb(err) {
-    if (called) throw new Error("callback called twice");
-    called = true;
-    self.error = self.error || err;
-    self.pending -= 1;
-    if (self.waiting.length > 0 && self.pending < self.max) {
-      pendGo(self, self.waiting.shift());
-    } else if (self.pending === 0) {
-      var listeners = self.listeners;
-      self.listeners = [];
-      listeners.forEach(cbListener);
-    }
-  }
-  function cbListener(listener) {
-    listener(self.error);
-  }
-}
-
-function pendGo(self, fn) {
-  fn(pendHold(self));
-}
-
-
-/***/ }),
-
 /***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -28433,1356 +28371,6 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4248:
-/***/ ((module) => {
-
-// Adapted from https://github.com/brianloveswords/buffer-crc32/blob/v0.2.13/index.js
-const CRC_TABLE = new Int32Array([
-  0x00000000, 0x77073096, 0xee0e612c, 0x990951ba, 0x076dc419, 0x706af48f, 0xe963a535, 0x9e6495a3,
-  0x0edb8832, 0x79dcb8a4, 0xe0d5e91e, 0x97d2d988, 0x09b64c2b, 0x7eb17cbd, 0xe7b82d07, 0x90bf1d91,
-  0x1db71064, 0x6ab020f2, 0xf3b97148, 0x84be41de, 0x1adad47d, 0x6ddde4eb, 0xf4d4b551, 0x83d385c7,
-  0x136c9856, 0x646ba8c0, 0xfd62f97a, 0x8a65c9ec, 0x14015c4f, 0x63066cd9, 0xfa0f3d63, 0x8d080df5,
-  0x3b6e20c8, 0x4c69105e, 0xd56041e4, 0xa2677172, 0x3c03e4d1, 0x4b04d447, 0xd20d85fd, 0xa50ab56b,
-  0x35b5a8fa, 0x42b2986c, 0xdbbbc9d6, 0xacbcf940, 0x32d86ce3, 0x45df5c75, 0xdcd60dcf, 0xabd13d59,
-  0x26d930ac, 0x51de003a, 0xc8d75180, 0xbfd06116, 0x21b4f4b5, 0x56b3c423, 0xcfba9599, 0xb8bda50f,
-  0x2802b89e, 0x5f058808, 0xc60cd9b2, 0xb10be924, 0x2f6f7c87, 0x58684c11, 0xc1611dab, 0xb6662d3d,
-  0x76dc4190, 0x01db7106, 0x98d220bc, 0xefd5102a, 0x71b18589, 0x06b6b51f, 0x9fbfe4a5, 0xe8b8d433,
-  0x7807c9a2, 0x0f00f934, 0x9609a88e, 0xe10e9818, 0x7f6a0dbb, 0x086d3d2d, 0x91646c97, 0xe6635c01,
-  0x6b6b51f4, 0x1c6c6162, 0x856530d8, 0xf262004e, 0x6c0695ed, 0x1b01a57b, 0x8208f4c1, 0xf50fc457,
-  0x65b0d9c6, 0x12b7e950, 0x8bbeb8ea, 0xfcb9887c, 0x62dd1ddf, 0x15da2d49, 0x8cd37cf3, 0xfbd44c65,
-  0x4db26158, 0x3ab551ce, 0xa3bc0074, 0xd4bb30e2, 0x4adfa541, 0x3dd895d7, 0xa4d1c46d, 0xd3d6f4fb,
-  0x4369e96a, 0x346ed9fc, 0xad678846, 0xda60b8d0, 0x44042d73, 0x33031de5, 0xaa0a4c5f, 0xdd0d7cc9,
-  0x5005713c, 0x270241aa, 0xbe0b1010, 0xc90c2086, 0x5768b525, 0x206f85b3, 0xb966d409, 0xce61e49f,
-  0x5edef90e, 0x29d9c998, 0xb0d09822, 0xc7d7a8b4, 0x59b33d17, 0x2eb40d81, 0xb7bd5c3b, 0xc0ba6cad,
-  0xedb88320, 0x9abfb3b6, 0x03b6e20c, 0x74b1d29a, 0xead54739, 0x9dd277af, 0x04db2615, 0x73dc1683,
-  0xe3630b12, 0x94643b84, 0x0d6d6a3e, 0x7a6a5aa8, 0xe40ecf0b, 0x9309ff9d, 0x0a00ae27, 0x7d079eb1,
-  0xf00f9344, 0x8708a3d2, 0x1e01f268, 0x6906c2fe, 0xf762575d, 0x806567cb, 0x196c3671, 0x6e6b06e7,
-  0xfed41b76, 0x89d32be0, 0x10da7a5a, 0x67dd4acc, 0xf9b9df6f, 0x8ebeeff9, 0x17b7be43, 0x60b08ed5,
-  0xd6d6a3e8, 0xa1d1937e, 0x38d8c2c4, 0x4fdff252, 0xd1bb67f1, 0xa6bc5767, 0x3fb506dd, 0x48b2364b,
-  0xd80d2bda, 0xaf0a1b4c, 0x36034af6, 0x41047a60, 0xdf60efc3, 0xa867df55, 0x316e8eef, 0x4669be79,
-  0xcb61b38c, 0xbc66831a, 0x256fd2a0, 0x5268e236, 0xcc0c7795, 0xbb0b4703, 0x220216b9, 0x5505262f,
-  0xc5ba3bbe, 0xb2bd0b28, 0x2bb45a92, 0x5cb36a04, 0xc2d7ffa7, 0xb5d0cf31, 0x2cd99e8b, 0x5bdeae1d,
-  0x9b64c2b0, 0xec63f226, 0x756aa39c, 0x026d930a, 0x9c0906a9, 0xeb0e363f, 0x72076785, 0x05005713,
-  0x95bf4a82, 0xe2b87a14, 0x7bb12bae, 0x0cb61b38, 0x92d28e9b, 0xe5d5be0d, 0x7cdcefb7, 0x0bdbdf21,
-  0x86d3d2d4, 0xf1d4e242, 0x68ddb3f8, 0x1fda836e, 0x81be16cd, 0xf6b9265b, 0x6fb077e1, 0x18b74777,
-  0x88085ae6, 0xff0f6a70, 0x66063bca, 0x11010b5c, 0x8f659eff, 0xf862ae69, 0x616bffd3, 0x166ccf45,
-  0xa00ae278, 0xd70dd2ee, 0x4e048354, 0x3903b3c2, 0xa7672661, 0xd06016f7, 0x4969474d, 0x3e6e77db,
-  0xaed16a4a, 0xd9d65adc, 0x40df0b66, 0x37d83bf0, 0xa9bcae53, 0xdebb9ec5, 0x47b2cf7f, 0x30b5ffe9,
-  0xbdbdf21c, 0xcabac28a, 0x53b39330, 0x24b4a3a6, 0xbad03605, 0xcdd70693, 0x54de5729, 0x23d967bf,
-  0xb3667a2e, 0xc4614ab8, 0x5d681b02, 0x2a6f2b94, 0xb40bbe37, 0xc30c8ea1, 0x5a05df1b, 0x2d02ef8d,
-]);
-
-function crc32(buf) {
-  let crc = -1;
-  for (let x of buf) {
-    crc = CRC_TABLE[(crc ^ x) & 0xff] ^ (crc >>> 8);
-  }
-  return (crc ^ -1) >>> 0;
-}
-
-module.exports = crc32;
-
-
-/***/ }),
-
-/***/ 3502:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-// This was adapted from https://github.com/andrewrk/node-fd-slicer by Andrew Kelley under the MIT License.
-var fs = __nccwpck_require__(9896);
-var util = __nccwpck_require__(9023);
-var stream = __nccwpck_require__(2203);
-var Readable = stream.Readable;
-var PassThrough = stream.PassThrough;
-var Pend = __nccwpck_require__(3313);
-var EventEmitter = (__nccwpck_require__(4434).EventEmitter);
-
-exports.BufferSlicer = BufferSlicer;
-exports.FdSlicer = FdSlicer;
-
-util.inherits(FdSlicer, EventEmitter);
-function FdSlicer(fd) {
-  EventEmitter.call(this);
-
-  this.fd = fd;
-  this.pend = new Pend();
-  this.pend.max = 1;
-  this.refCount = 0;
-}
-
-FdSlicer.prototype.read = function(buffer, offset, length, position, callback) {
-  var self = this;
-  self.pend.go(function(cb) {
-    fs.read(self.fd, buffer, offset, length, position, function(err, bytesRead, buffer) {
-      cb();
-      callback(err, bytesRead, buffer);
-    });
-  });
-};
-
-FdSlicer.prototype.createReadStream = function(options) {
-  return new ReadStream(this, options);
-};
-
-FdSlicer.prototype.ref = function() {
-  this.refCount += 1;
-};
-
-FdSlicer.prototype.unref = function() {
-  var self = this;
-  self.refCount -= 1;
-  if (self.refCount < 0) throw new Error("invalid unref");
-  if (self.refCount > 0) return;
-
-  fs.close(self.fd, onCloseDone);
-
-  function onCloseDone(err) {
-    if (err) {
-      self.emit('error', err);
-    } else {
-      self.emit('close');
-    }
-  }
-};
-
-util.inherits(ReadStream, Readable);
-function ReadStream(context, options) {
-  options = options || {};
-  Readable.call(this, options);
-
-  this.context = context;
-  this.context.ref();
-
-  this.start = options.start || 0;
-  this.endOffset = options.end;
-  this.pos = this.start;
-}
-
-ReadStream.prototype._read = function(n) {
-  var self = this;
-
-  var toRead = Math.min(self._readableState.highWaterMark, n);
-  if (self.endOffset != null) {
-    toRead = Math.min(toRead, self.endOffset - self.pos);
-  }
-  if (toRead <= 0) {
-    self.push(null);
-    this._cleanup();
-    return;
-  }
-  self.context.pend.go(function(cb) {
-    var buffer = Buffer.allocUnsafe(toRead);
-    fs.read(self.context.fd, buffer, 0, toRead, self.pos, function(err, bytesRead) {
-      if (err) {
-        self.destroy(err);
-      } else if (bytesRead === 0) {
-        self.push(null);
-        self._cleanup();
-      } else {
-        self.pos += bytesRead;
-        self.push(buffer.slice(0, bytesRead));
-      }
-      cb();
-    });
-  });
-};
-
-ReadStream.prototype._destroy = function(err, cb) {
-  // Node 14+ calls this automatically at EOF.
-  this._cleanup();
-  cb(err);
-};
-
-ReadStream.prototype._cleanup = function() {
-  if (this.context != null) {
-    this.context.unref();
-    this.context = null;
-  }
-};
-
-util.inherits(BufferSlicer, EventEmitter);
-function BufferSlicer(buffer) {
-  EventEmitter.call(this);
-
-  this.refCount = 0;
-  this.buffer = buffer;
-}
-
-BufferSlicer.prototype.read = function(buffer, offset, length, position, callback) {
-  if (!(0 <= offset && offset <= buffer.length)) throw new RangeError("offset outside buffer: 0 <= " + offset + " <= " + buffer.length);
-  if (position < 0) throw new RangeError("position is negative: " + position);
-  if (offset + length > buffer.length) {
-    // The caller's buffer can't hold all the bytes they're trying to read.
-    // Clamp the length instead of giving an error.
-    // The callback will be informed of fewer than expected bytes written.
-    length = buffer.length - offset;
-  }
-  if (position + length > this.buffer.length) {
-    // Clamp any attempt to read past the end of the source buffer.
-    length = this.buffer.length - position;
-  }
-  if (length <= 0) {
-    // After any clamping, we're fully out of bounds or otherwise have nothing to do.
-    // This isn't an error; it's just zero bytes written.
-    setImmediate(function() {
-      callback(null, 0);
-    });
-    return;
-  }
-  this.buffer.copy(buffer, offset, position, position + length);
-  setImmediate(function() {
-    callback(null, length);
-  });
-};
-
-BufferSlicer.prototype.createReadStream = function(options) {
-  options = options || {};
-  var readStream = new PassThrough(options);
-  readStream.start = options.start || 0;
-  readStream.endOffset = options.end;
-  // by the time this function returns, we'll be done.
-  readStream.pos = readStream.endOffset || this.buffer.length;
-
-  var entireSlice = this.buffer.slice(readStream.start, readStream.pos);
-  // Cut the buffer into smaller slices for better memory usage when streaming into a zlib inflate stream.
-  // See https://github.com/thejoshwolfe/yauzl/issues/87
-  var maxChunkSize = 0x10000;
-  var offset = 0;
-  while (true) {
-    var nextOffset = offset + maxChunkSize;
-    if (nextOffset >= entireSlice.length) {
-      // last chunk
-      if (offset < entireSlice.length) {
-        readStream.write(entireSlice.slice(offset, entireSlice.length));
-      }
-      break;
-    }
-    readStream.write(entireSlice.slice(offset, nextOffset));
-    offset = nextOffset;
-  }
-
-  readStream.end();
-  return readStream;
-};
-
-BufferSlicer.prototype.ref = function() {
-  this.refCount += 1;
-};
-
-BufferSlicer.prototype.unref = function() {
-  this.refCount -= 1;
-
-  if (this.refCount < 0) {
-    throw new Error("invalid unref");
-  }
-};
-
-
-/***/ }),
-
-/***/ 663:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-var fs = __nccwpck_require__(9896);
-var zlib = __nccwpck_require__(3106);
-var fd_slicer = __nccwpck_require__(3502);
-var util = __nccwpck_require__(9023);
-var EventEmitter = (__nccwpck_require__(4434).EventEmitter);
-var Transform = (__nccwpck_require__(2203).Transform);
-var PassThrough = (__nccwpck_require__(2203).PassThrough);
-var Writable = (__nccwpck_require__(2203).Writable);
-
-// Node 20 added zlib.crc32.
-const crc32 = typeof zlib.crc32 === "function" ? zlib.crc32 : __nccwpck_require__(4248);
-
-exports.open = open;
-exports.fromFd = fromFd;
-exports.fromBuffer = fromBuffer;
-exports.fromRandomAccessReader = fromRandomAccessReader;
-exports.openPromise = openPromise;
-exports.fromFdPromise = fromFdPromise;
-exports.fromBufferPromise = fromBufferPromise;
-exports.fromRandomAccessReaderPromise = fromRandomAccessReaderPromise;
-
-exports.dosDateTimeToDate = dosDateTimeToDate;
-exports.getFileNameLowLevel = getFileNameLowLevel;
-exports.validateFileName = validateFileName;
-exports.parseExtraFields = parseExtraFields;
-exports.ZipFile = ZipFile;
-exports.Entry = Entry;
-exports.LocalFileHeader = LocalFileHeader;
-exports.RandomAccessReader = RandomAccessReader;
-
-function openPromise(path, options) {
-  return new Promise((resolve, reject) => {
-    open(path, {...options, lazyEntries: true}, function(err, zipfile) {
-      if (err) return reject(err);
-      resolve(zipfile);
-    });
-  });
-}
-function fromFdPromise(fd, options) {
-  return new Promise((resolve, reject) => {
-    fromFd(fd, {...options, lazyEntries: true}, function(err, zipfile) {
-      if (err) return reject(err);
-      resolve(zipfile);
-    });
-  });
-}
-function fromBufferPromise(buffer, options) {
-  return new Promise((resolve, reject) => {
-    fromBuffer(buffer, {...options, lazyEntries: true}, function(err, zipfile) {
-      if (err) return reject(err);
-      resolve(zipfile);
-    });
-  });
-}
-function fromRandomAccessReaderPromise(reader, totalSize, options) {
-  return new Promise((resolve, reject) => {
-    fromRandomAccessReader(reader, totalSize, {...options, lazyEntries: true}, function(err, zipfile) {
-      if (err) return reject(err);
-      resolve(zipfile);
-    });
-  });
-}
-
-function open(path, options, callback) {
-  if (typeof options === "function") {
-    callback = options;
-    options = null;
-  }
-  if (options == null) options = {};
-  if (options.autoClose == null) options.autoClose = true;
-  if (options.lazyEntries == null) options.lazyEntries = false;
-  if (options.decodeStrings == null) options.decodeStrings = true;
-  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
-  if (options.strictFileNames == null) options.strictFileNames = false;
-  if (callback == null) callback = defaultCallback;
-  fs.open(path, "r", function(err, fd) {
-    if (err) return callback(err);
-    fromFd(fd, options, function(err, zipfile) {
-      if (err) fs.close(fd, defaultCallback);
-      callback(err, zipfile);
-    });
-  });
-}
-
-function fromFd(fd, options, callback) {
-  if (typeof options === "function") {
-    callback = options;
-    options = null;
-  }
-  if (options == null) options = {};
-  if (options.autoClose == null) options.autoClose = false;
-  if (options.lazyEntries == null) options.lazyEntries = false;
-  if (options.decodeStrings == null) options.decodeStrings = true;
-  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
-  if (options.strictFileNames == null) options.strictFileNames = false;
-  if (callback == null) callback = defaultCallback;
-  fs.fstat(fd, function(err, stats) {
-    if (err) return callback(err);
-    var reader = new fd_slicer.FdSlicer(fd);
-    fromRandomAccessReader(reader, stats.size, options, callback);
-  });
-}
-
-function fromBuffer(buffer, options, callback) {
-  if (typeof options === "function") {
-    callback = options;
-    options = null;
-  }
-  if (options == null) options = {};
-  options.autoClose = false;
-  if (options.lazyEntries == null) options.lazyEntries = false;
-  if (options.decodeStrings == null) options.decodeStrings = true;
-  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
-  if (options.strictFileNames == null) options.strictFileNames = false;
-  var reader = new fd_slicer.BufferSlicer(buffer);
-  fromRandomAccessReader(reader, buffer.length, options, callback);
-}
-
-function fromRandomAccessReader(reader, totalSize, options, callback) {
-  if (typeof options === "function") {
-    callback = options;
-    options = null;
-  }
-  if (options == null) options = {};
-  if (options.autoClose == null) options.autoClose = true;
-  if (options.lazyEntries == null) options.lazyEntries = false;
-  if (options.decodeStrings == null) options.decodeStrings = true;
-  var decodeStrings = !!options.decodeStrings;
-  if (options.validateEntrySizes == null) options.validateEntrySizes = true;
-  if (options.strictFileNames == null) options.strictFileNames = false;
-  if (callback == null) callback = defaultCallback;
-  if (typeof totalSize !== "number") throw new Error("expected totalSize parameter to be a number");
-  if (totalSize > Number.MAX_SAFE_INTEGER) {
-    throw new Error("zip file too large. only file sizes up to 2^52 are supported due to JavaScript's Number type being an IEEE 754 double.");
-  }
-
-  // the matching unref() call is in zipfile.close()
-  reader.ref();
-
-  // eocdr means End of Central Directory Record.
-  // search backwards for the eocdr signature.
-  // the last field of the eocdr is a variable-length comment.
-  // the comment size is encoded in a 2-byte field in the eocdr, which we can't find without trudging backwards through the comment to find it.
-  // as a consequence of this design decision, it's possible to have ambiguous zip file metadata if a coherent eocdr was in the comment.
-  // we search backwards for a eocdr signature, and hope that whoever made the zip file was smart enough to forbid the eocdr signature in the comment.
-  var eocdrWithoutCommentSize = 22;
-  var zip64EocdlSize = 20; // Zip64 end of central directory locator
-  var maxCommentSize = 0xffff; // 2-byte size
-  var bufferSize = Math.min(zip64EocdlSize + eocdrWithoutCommentSize + maxCommentSize, totalSize);
-  var buffer = newBuffer(bufferSize);
-  var bufferReadStart = totalSize - buffer.length;
-  readAndAssertNoEof(reader, buffer, 0, bufferSize, bufferReadStart, function(err) {
-    if (err) return callback(err);
-    for (var i = bufferSize - eocdrWithoutCommentSize; i >= 0; i -= 1) {
-      if (buffer.readUInt32LE(i) !== 0x06054b50) continue;
-      // found eocdr
-      var eocdrBuffer = buffer.subarray(i);
-
-      // 0 - End of central directory signature = 0x06054b50
-      // 4 - Number of this disk
-      var diskNumber = eocdrBuffer.readUInt16LE(4);
-      // 6 - Disk where central directory starts
-      // 8 - Number of central directory records on this disk
-      // 10 - Total number of central directory records
-      var entryCount = eocdrBuffer.readUInt16LE(10);
-      // 12 - Size of central directory (bytes)
-      // 16 - Offset of start of central directory, relative to start of archive
-      var centralDirectoryOffset = eocdrBuffer.readUInt32LE(16);
-      // 20 - Comment length
-      var commentLength = eocdrBuffer.readUInt16LE(20);
-      var expectedCommentLength = eocdrBuffer.length - eocdrWithoutCommentSize;
-      if (commentLength !== expectedCommentLength) {
-        return callback(new Error("Invalid comment length. Expected: " + expectedCommentLength + ". Found: " + commentLength + ". Are there extra bytes at the end of the file? Or is the end of central dir signature `PK☺☻` in the comment?"));
-      }
-      // 22 - Comment
-      // the encoding is always cp437.
-      var comment = decodeStrings ? decodeBuffer(eocdrBuffer.subarray(22), false)
-                                  : eocdrBuffer.subarray(22);
-
-      // Look for a Zip64 end of central directory locator
-      if (i - zip64EocdlSize >= 0 && buffer.readUInt32LE(i - zip64EocdlSize) === 0x07064b50) {
-        // ZIP64 format
-        var zip64EocdlBuffer = buffer.subarray(i - zip64EocdlSize, i - zip64EocdlSize + zip64EocdlSize);
-        // 0 - zip64 end of central dir locator signature = 0x07064b50
-        // 4 - number of the disk with the start of the zip64 end of central directory
-        // 8 - relative offset of the zip64 end of central directory record
-        var zip64EocdrOffset = readUInt64LE(zip64EocdlBuffer, 8);
-        // 16 - total number of disks
-
-        // ZIP64 end of central directory record
-        var zip64EocdrBuffer = newBuffer(56);
-        return readAndAssertNoEof(reader, zip64EocdrBuffer, 0, zip64EocdrBuffer.length, zip64EocdrOffset, function(err) {
-          if (err) return callback(err);
-
-          // 0 - zip64 end of central dir signature                           4 bytes  (0x06064b50)
-          if (zip64EocdrBuffer.readUInt32LE(0) !== 0x06064b50) {
-            return callback(new Error("invalid zip64 end of central directory record signature"));
-          }
-          // 4 - size of zip64 end of central directory record                8 bytes
-          // 12 - version made by                                             2 bytes
-          // 14 - version needed to extract                                   2 bytes
-          // 16 - number of this disk                                         4 bytes
-          diskNumber = zip64EocdrBuffer.readUInt32LE(16);
-          if (diskNumber !== 0) {
-            // Check this only after zip64 overrides. See #118.
-            return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
-          }
-          // 20 - number of the disk with the start of the central directory  4 bytes
-          // 24 - total number of entries in the central directory on this disk         8 bytes
-          // 32 - total number of entries in the central directory            8 bytes
-          entryCount = readUInt64LE(zip64EocdrBuffer, 32);
-          // 40 - size of the central directory                               8 bytes
-          // 48 - offset of start of central directory with respect to the starting disk number     8 bytes
-          centralDirectoryOffset = readUInt64LE(zip64EocdrBuffer, 48);
-          // 56 - zip64 extensible data sector                                (variable size)
-          return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options.autoClose, options.lazyEntries, decodeStrings, options.validateEntrySizes, options.strictFileNames));
-        });
-      }
-
-      // Not ZIP64 format
-      if (diskNumber !== 0) {
-        return callback(new Error("multi-disk zip files are not supported: found disk number: " + diskNumber));
-      }
-      return callback(null, new ZipFile(reader, centralDirectoryOffset, totalSize, entryCount, comment, options.autoClose, options.lazyEntries, decodeStrings, options.validateEntrySizes, options.strictFileNames));
-
-    }
-
-    // Not a zip file.
-    callback(new Error("End of central directory record signature not found. Either not a zip file, or file is truncated."));
-  });
-}
-
-util.inherits(ZipFile, EventEmitter);
-function ZipFile(reader, centralDirectoryOffset, fileSize, entryCount, comment, autoClose, lazyEntries, decodeStrings, validateEntrySizes, strictFileNames) {
-  var self = this;
-  EventEmitter.call(self);
-  self.reader = reader;
-  // forward close events
-  self.reader.on("error", function(err) {
-    // error closing the fd
-    emitError(self, err);
-  });
-  self.reader.once("close", function() {
-    self.emit("close");
-  });
-  self.readEntryCursor = centralDirectoryOffset;
-  self.fileSize = fileSize;
-  self.entryCount = entryCount;
-  self.comment = comment;
-  self.entriesRead = 0;
-  self.autoClose = !!autoClose;
-  self.lazyEntries = !!lazyEntries;
-  self.decodeStrings = !!decodeStrings;
-  self.validateEntrySizes = !!validateEntrySizes;
-  self.strictFileNames = !!strictFileNames;
-  self.isOpen = true;
-  self.emittedError = false;
-  self.hasEachEntryBeenCalled = false;
-
-  if (!self.lazyEntries) self._readEntry();
-}
-ZipFile.prototype.close = function() {
-  if (!this.isOpen) return;
-  this.isOpen = false;
-  this.reader.unref();
-};
-
-function emitErrorAndAutoClose(self, err) {
-  if (self.autoClose) self.close();
-  emitError(self, err);
-}
-function emitError(self, err) {
-  if (self.emittedError) return;
-  self.emittedError = true;
-  self.emit("error", err);
-}
-
-ZipFile.prototype.readEntry = function() {
-  if (!this.lazyEntries) throw new Error("readEntry() called without lazyEntries:true");
-  this._readEntry();
-};
-ZipFile.prototype._readEntry = function() {
-  var self = this;
-  if (self.entryCount === self.entriesRead) {
-    // done with metadata
-    setImmediate(function() {
-      if (self.autoClose) self.close();
-      if (self.emittedError) return;
-      self.emit("end");
-    });
-    return;
-  }
-  if (self.emittedError) return;
-  var buffer = newBuffer(46);
-  readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err) {
-    if (err) return emitErrorAndAutoClose(self, err);
-    if (self.emittedError) return;
-    var entry = new Entry();
-    // 0 - Central directory file header signature
-    var signature = buffer.readUInt32LE(0);
-    if (signature !== 0x02014b50) return emitErrorAndAutoClose(self, new Error("invalid central directory file header signature: 0x" + signature.toString(16)));
-    // 4 - Version made by
-    entry.versionMadeBy = buffer.readUInt16LE(4);
-    // 6 - Version needed to extract (minimum)
-    entry.versionNeededToExtract = buffer.readUInt16LE(6);
-    // 8 - General purpose bit flag
-    entry.generalPurposeBitFlag = buffer.readUInt16LE(8);
-    // 10 - Compression method
-    entry.compressionMethod = buffer.readUInt16LE(10);
-    // 12 - File last modification time
-    entry.lastModFileTime = buffer.readUInt16LE(12);
-    // 14 - File last modification date
-    entry.lastModFileDate = buffer.readUInt16LE(14);
-    // 16 - CRC-32
-    entry.crc32 = buffer.readUInt32LE(16);
-    // 20 - Compressed size
-    entry.compressedSize = buffer.readUInt32LE(20);
-    // 24 - Uncompressed size
-    entry.uncompressedSize = buffer.readUInt32LE(24);
-    // 28 - File name length (n)
-    entry.fileNameLength = buffer.readUInt16LE(28);
-    // 30 - Extra field length (m)
-    entry.extraFieldLength = buffer.readUInt16LE(30);
-    // 32 - File comment length (k)
-    entry.fileCommentLength = buffer.readUInt16LE(32);
-    // 34 - Disk number where file starts
-    // 36 - Internal file attributes
-    entry.internalFileAttributes = buffer.readUInt16LE(36);
-    // 38 - External file attributes
-    entry.externalFileAttributes = buffer.readUInt32LE(38);
-    // 42 - Relative offset of local file header
-    entry.relativeOffsetOfLocalHeader = buffer.readUInt32LE(42);
-
-    if (entry.generalPurposeBitFlag & 0x40) return emitErrorAndAutoClose(self, new Error("strong encryption is not supported"));
-
-    self.readEntryCursor += 46;
-
-    buffer = newBuffer(entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength);
-    readAndAssertNoEof(self.reader, buffer, 0, buffer.length, self.readEntryCursor, function(err) {
-      if (err) return emitErrorAndAutoClose(self, err);
-      if (self.emittedError) return;
-      // 46 - File name
-      entry.fileNameRaw = buffer.subarray(0, entry.fileNameLength);
-      // 46+n - Extra field
-      var fileCommentStart = entry.fileNameLength + entry.extraFieldLength;
-      entry.extraFieldRaw = buffer.subarray(entry.fileNameLength, fileCommentStart);
-      // 46+n+m - File comment
-      entry.fileCommentRaw = buffer.subarray(fileCommentStart, fileCommentStart + entry.fileCommentLength);
-
-      // Parse the extra fields, which we need for processing other fields.
-      try {
-        entry.extraFields = parseExtraFields(entry.extraFieldRaw);
-      } catch (err) {
-        return emitErrorAndAutoClose(self, err);
-      }
-
-      // Interpret strings according to bit flags, extra fields, and options.
-      if (self.decodeStrings) {
-        var isUtf8 = (entry.generalPurposeBitFlag & 0x800) !== 0;
-        entry.fileComment = decodeBuffer(entry.fileCommentRaw, isUtf8);
-        entry.fileName = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, self.strictFileNames);
-        var errorMessage = validateFileName(entry.fileName);
-        if (errorMessage != null) return emitErrorAndAutoClose(self, new Error(errorMessage));
-      } else {
-        entry.fileComment = entry.fileCommentRaw;
-        entry.fileName = entry.fileNameRaw;
-      }
-      // Maintain API compatibility. See https://github.com/thejoshwolfe/yauzl/issues/47
-      entry.comment = entry.fileComment;
-
-      self.readEntryCursor += buffer.length;
-      self.entriesRead += 1;
-
-      // Check for the Zip64 Extended Information Extra Field.
-      for (var i = 0; i < entry.extraFields.length; i++) {
-        var extraField = entry.extraFields[i];
-        if (extraField.id !== 0x0001) continue;
-        // Found it.
-
-        var zip64EiefBuffer = extraField.data;
-        var index = 0;
-        // 0 - Original Size          8 bytes
-        if (entry.uncompressedSize === 0xffffffff) {
-          if (index + 8 > zip64EiefBuffer.length) {
-            return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include uncompressed size"));
-          }
-          entry.uncompressedSize = readUInt64LE(zip64EiefBuffer, index);
-          index += 8;
-        }
-        // 8 - Compressed Size        8 bytes
-        if (entry.compressedSize === 0xffffffff) {
-          if (index + 8 > zip64EiefBuffer.length) {
-            return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include compressed size"));
-          }
-          entry.compressedSize = readUInt64LE(zip64EiefBuffer, index);
-          index += 8;
-        }
-        // 16 - Relative Header Offset 8 bytes
-        if (entry.relativeOffsetOfLocalHeader === 0xffffffff) {
-          if (index + 8 > zip64EiefBuffer.length) {
-            return emitErrorAndAutoClose(self, new Error("zip64 extended information extra field does not include relative header offset"));
-          }
-          entry.relativeOffsetOfLocalHeader = readUInt64LE(zip64EiefBuffer, index);
-          index += 8;
-        }
-        // 24 - Disk Start Number      4 bytes
-
-        break;
-      }
-
-      // validate file size
-      if (self.validateEntrySizes && entry.compressionMethod === 0) {
-        var expectedCompressedSize = entry.uncompressedSize;
-        if (entry.isEncrypted()) {
-          // traditional encryption prefixes the file data with a header
-          expectedCompressedSize += 12;
-        }
-        if (entry.compressedSize !== expectedCompressedSize) {
-          var msg = "compressed/uncompressed size mismatch for stored file: " + entry.compressedSize + " != " + entry.uncompressedSize;
-          return emitErrorAndAutoClose(self, new Error(msg));
-        }
-      }
-
-      self.emit("entry", entry);
-
-      if (!self.lazyEntries) self._readEntry();
-    });
-  });
-};
-
-ZipFile.prototype.eachEntry = function() {
-  const self = this;
-  if (!self.lazyEntries) throw new Error("eachEntry() requires lazyEntries: true");
-  if (self.hasEachEntryBeenCalled) throw new Error("eachEntry() must only be called once per ZipFile");
-  self.hasEachEntryBeenCalled = true;
-
-  let pendingResolveReject = null;
-  self.on("entry", onEntry);
-  self.on("end", onEnd);
-  self.on("error", onError);
-  function cleanup() {
-    self.removeListener("entry", onEntry);
-    self.removeListener("end", onEnd);
-    self.removeListener("error", onError);
-    if (self.autoClose) self.close();
-  }
-
-  function onEntry(entry) {
-    let {resolve} = pendingResolveReject;
-    pendingResolveReject = null;
-    resolve({value: entry});
-  }
-  function onEnd() {
-    let {resolve} = pendingResolveReject;
-    pendingResolveReject = null;
-    cleanup();
-    resolve({done: true});
-  }
-  function onError(err) {
-    let {reject} = pendingResolveReject;
-    pendingResolveReject = null;
-    cleanup();
-    reject(err);
-  }
-
-  return {
-    [Symbol.asyncIterator]() {
-      // Called once by `for await...of`.
-      return this;
-    },
-    next() {
-      // Called on each iteration in a `for await...of`.
-      const promise = new Promise((resolve, reject) => {
-        if (pendingResolveReject != null) throw new Error("next() called before previous Promise was resolved.");
-        pendingResolveReject = {resolve, reject};
-      });
-      self.readEntry();
-      return promise;
-    },
-    return(value) {
-      // Called when breaking, returning, throwing out of a `for await...of`.
-      cleanup();
-      return Promise.resolve({done: true, value});
-    },
-    throw(value) {
-      // Almost never called. Something about `yield*` maybe?
-      cleanup();
-      return Promise.reject(value);
-    },
-  };
-};
-
-ZipFile.prototype.openReadStream = function(entry, options, callback) {
-  var self = this;
-  // parameter validation
-  var relativeStart = 0;
-  var relativeEnd = entry.compressedSize;
-  if (callback == null) {
-    callback = options;
-    options = null;
-  }
-  if (options == null) {
-    options = {};
-  } else {
-    if (options.decodeFileData === false) {
-      // new, simple option
-      if (options.decrypt != null) {
-        throw new Error("cannot use options.decrypt when options.decodeFileData === false");
-      }
-      if (options.decompress != null) {
-        throw new Error("cannot use options.decompress when options.decodeFileData === false");
-      }
-      // start and end are allowed
-    } else {
-      // old, complicated options
-      if (options.decrypt != null) {
-        if (!entry.isEncrypted()) {
-          throw new Error("options.decrypt can only be specified for encrypted entries. See also option decodeFileData.");
-        }
-        if (options.decrypt !== false) throw new Error("invalid options.decrypt value: " + options.decrypt);
-        if (entry.isCompressed()) {
-          if (options.decompress !== false) throw new Error("entry is encrypted and compressed, and options.decompress !== false. See also option decodeFileData.");
-        }
-      }
-      if (options.decompress != null) {
-        if (!entry.isCompressed()) {
-          throw new Error("options.decompress can only be specified for compressed entries. See also option decodeFileData.");
-        }
-        if (!(options.decompress === false || options.decompress === true)) {
-          throw new Error("invalid options.decompress value: " + options.decompress);
-        }
-        decompress = options.decompress;
-      }
-    }
-    if (options.start != null) {
-      relativeStart = options.start;
-      if (relativeStart < 0) throw new Error("options.start < 0");
-      if (relativeStart > entry.compressedSize) throw new Error("options.start > entry.compressedSize");
-    }
-    if (options.end != null) {
-      relativeEnd = options.end;
-      if (relativeEnd < 0) throw new Error("options.end < 0");
-      if (relativeEnd > entry.compressedSize) throw new Error("options.end > entry.compressedSize");
-      if (relativeEnd < relativeStart) throw new Error("options.end < options.start");
-    }
-  }
-  var rawMode = (
-    options.decodeFileData === false || // Explicitly requested raw.
-    (
-      (entry.compressionMethod === 0 || // Naturally without compression.
-        (entry.compressionMethod === 8 && options.decompress === false) // Deprecated compression bypass option.
-      ) &&
-      (!entry.isEncrypted() || // Naturally without encryption.
-        options.decrypt === false // Deprecated encryption bypass option.
-      )
-    )
-  );
-  if (options.start != null || options.end != null) {
-    // Ensure slicing deals with raw data.
-    if (!rawMode) throw new Error("start/end range require options.decodeFileData === false for non-trivial encoded entries.");
-  }
-
-  // any further errors can either be caused by the zipfile,
-  // or were introduced in a minor version of yauzl,
-  // so should be passed to the client rather than thrown.
-  if (!self.isOpen) return callback(new Error("closed"));
-  if (entry.isEncrypted() && !rawMode) {
-    if (options.decrypt !== false) return callback(new Error("entry is encrypted, and options.decodeFileData !== false"));
-  }
-  var decompress;
-  if (rawMode) {
-    decompress = false;
-  } else if (entry.compressionMethod === 8) {
-    // 8 - The file is Deflated
-    decompress = options.decodeFileData !== true;
-  } else {
-    return callback(new Error("unsupported compression method: " + entry.compressionMethod));
-  }
-
-  self.readLocalFileHeader(entry, {minimal: true}, function(err, localFileHeader) {
-    if (err) return callback(err);
-    self.openReadStreamLowLevel(
-      localFileHeader.fileDataStart, entry.compressedSize,
-      relativeStart, relativeEnd,
-      decompress, entry.uncompressedSize,
-      callback);
-  });
-};
-
-ZipFile.prototype.openReadStreamLowLevel = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, callback) {
-  var self = this;
-
-  var fileDataEnd = fileDataStart + compressedSize;
-  var readStream = self.reader.createReadStream({
-    start: fileDataStart + relativeStart,
-    end: fileDataStart + relativeEnd,
-  });
-  var endpointStream = readStream;
-  if (decompress) {
-    var destroyed = false;
-    var inflateFilter = zlib.createInflateRaw();
-    readStream.on("error", function(err) {
-      // setImmediate here because errors can be emitted during the first call to pipe()
-      setImmediate(function() {
-        if (!destroyed) inflateFilter.emit("error", err);
-      });
-    });
-    readStream.pipe(inflateFilter);
-
-    if (self.validateEntrySizes) {
-      endpointStream = new AssertByteCountStream(uncompressedSize);
-      inflateFilter.on("error", function(err) {
-        // forward zlib errors to the client-visible stream
-        setImmediate(function() {
-          if (!destroyed) endpointStream.emit("error", err);
-        });
-      });
-      inflateFilter.pipe(endpointStream);
-    } else {
-      // the zlib filter is the client-visible stream
-      endpointStream = inflateFilter;
-    }
-    // this is part of yauzl's API, so implement this function on the client-visible stream
-    installDestroyFn(endpointStream, function() {
-      destroyed = true;
-      if (inflateFilter !== endpointStream) inflateFilter.unpipe(endpointStream);
-      readStream.unpipe(inflateFilter);
-      // TODO: the inflateFilter may cause a memory leak. see Issue #27.
-      readStream.destroy();
-    });
-  }
-  callback(null, endpointStream);
-};
-
-ZipFile.prototype.readLocalFileHeader = function(entry, options, callback) {
-  var self = this;
-  if (callback == null) {
-    callback = options;
-    options = null;
-  }
-  if (options == null) options = {};
-
-  self.reader.ref();
-  var buffer = newBuffer(30);
-  readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader, function(err) {
-    try {
-      if (err) return callback(err);
-      // 0 - Local file header signature = 0x04034b50
-      var signature = buffer.readUInt32LE(0);
-      if (signature !== 0x04034b50) {
-        return callback(new Error("invalid local file header signature: 0x" + signature.toString(16)));
-      }
-
-      var fileNameLength = buffer.readUInt16LE(26);
-      var extraFieldLength = buffer.readUInt16LE(28);
-      var fileDataStart = entry.relativeOffsetOfLocalHeader + 30 + fileNameLength + extraFieldLength;
-      // We now have enough information to do this bounds check.
-      if (fileDataStart + entry.compressedSize > self.fileSize) {
-        return callback(new Error("file data overflows file bounds: " +
-            fileDataStart + " + " + entry.compressedSize + " > " + self.fileSize));
-      }
-
-      if (options.minimal) {
-        return callback(null, {fileDataStart: fileDataStart});
-      }
-
-      var localFileHeader = new LocalFileHeader();
-      localFileHeader.fileDataStart = fileDataStart;
-
-      // 4 - Version needed to extract (minimum)
-      localFileHeader.versionNeededToExtract = buffer.readUInt16LE(4);
-      // 6 - General purpose bit flag
-      localFileHeader.generalPurposeBitFlag = buffer.readUInt16LE(6);
-      // 8 - Compression method
-      localFileHeader.compressionMethod = buffer.readUInt16LE(8);
-      // 10 - File last modification time
-      localFileHeader.lastModFileTime = buffer.readUInt16LE(10);
-      // 12 - File last modification date
-      localFileHeader.lastModFileDate = buffer.readUInt16LE(12);
-      // 14 - CRC-32
-      localFileHeader.crc32 = buffer.readUInt32LE(14);
-      // 18 - Compressed size
-      localFileHeader.compressedSize = buffer.readUInt32LE(18);
-      // 22 - Uncompressed size
-      localFileHeader.uncompressedSize = buffer.readUInt32LE(22);
-      // 26 - File name length (n)
-      localFileHeader.fileNameLength = fileNameLength;
-      // 28 - Extra field length (m)
-      localFileHeader.extraFieldLength = extraFieldLength;
-      // 30 - File name
-      // 30+n - Extra field
-
-      buffer = newBuffer(fileNameLength + extraFieldLength);
-      self.reader.ref();
-      readAndAssertNoEof(self.reader, buffer, 0, buffer.length, entry.relativeOffsetOfLocalHeader + 30, function(err) {
-        try {
-          if (err) return callback(err);
-          localFileHeader.fileName = buffer.subarray(0, fileNameLength);
-          localFileHeader.extraField = buffer.subarray(fileNameLength);
-          return callback(null, localFileHeader);
-        } finally {
-          self.reader.unref();
-        }
-      });
-    } finally {
-      self.reader.unref();
-    }
-  });
-};
-
-ZipFile.prototype.openReadStreamPromise = function(entry, options) {
-  return new Promise((resolve, reject) => {
-    this.openReadStream(entry, options, function(err, readStream) {
-      if (err) return reject(err);
-      resolve(readStream);
-    });
-  });
-};
-ZipFile.prototype.openReadStreamLowLevelPromise = function(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize) {
-  return new Promise((resolve, reject) => {
-    this.openReadStream(fileDataStart, compressedSize, relativeStart, relativeEnd, decompress, uncompressedSize, function(err, readStream) {
-      if (err) return reject(err);
-      resolve(readStream);
-    });
-  });
-};
-ZipFile.prototype.readLocalFileHeaderPromise = function(entry, options) {
-  return new Promise((resolve, reject) => {
-    this.readLocalFileHeader(entry, options, function(err, localFileHeader) {
-      if (err) return reject(err);
-      resolve(localFileHeader);
-    });
-  });
-};
-
-function Entry() {
-}
-Entry.prototype.getLastModDate = function(options) {
-  if (options == null) options = {};
-
-  if (!options.forceDosFormat) {
-    // Check extended fields.
-    for (var i = 0; i < this.extraFields.length; i++) {
-      var extraField = this.extraFields[i];
-      if (extraField.id === 0x5455) {
-        // Info-ZIP "universal timestamp" extended field (`0x5455` aka `"UT"`).
-        // See the Info-ZIP source code unix/unix.c:set_extra_field() and zipfile.c:ef_scan_ut_time().
-        var data = extraField.data;
-        if (data.length < 5) continue; // Too short.
-        // The flags define which of the three fields are present: mtime, atime, ctime.
-        // We only care about mtime.
-        // Also, ctime is never included in practice.
-        // And also, atime is only included in the local file header for some reason
-        // despite the flags lying about its inclusion in the central header.
-        var flags = data[0];
-        var HAS_MTIME = 1;
-        if (!(flags & HAS_MTIME)) continue; // This will realistically never happen.
-        // Although the positions of all of the fields shift around depending on the presence of other fields,
-        // mtime is always first if present, and that's the only one we care about.
-        var posixTimestamp = data.readInt32LE(1);
-        return new Date(posixTimestamp * 1000);
-      } else if (extraField.id === 0x000a) {
-        var data = extraField.data;
-        if (data.length !== 32) continue; // The length is always the same.
-        // 4 bytes reserved
-        // 2 bytes Tag
-        if (data.readUInt16LE(4) !== 1) continue; // Tag1 is actually the only defined Tag.
-        // 2 bytes Size
-        if (data.readUInt16LE(6) !== 24) continue; // Size is always 24.
-        // 8 bytes Mtime
-        var hundredNanoSecondsSince1601 = data.readUInt32LE(8) + 4294967296 * data.readInt32LE(12);
-        // Convert from NTFS to POSIX milliseconds.
-        // The big number below is the milliseconds between year 1601 and year 1970
-        // (i.e. the negative POSIX timestamp of 1601-01-01 00:00:00Z)
-        var millisecondsSince1970 = hundredNanoSecondsSince1601 / 10000 - 11644473600000;
-        // Note on numeric precision: JavaScript Number objects lose precision above Number.MAX_SAFE_INTEGER,
-        // and NTFS timestamps are typically much bigger than that limit.
-        // (MAX_SAFE_INTEGER would represent 1629-07-17T23:58:45.475Z.)
-        // However, we're losing precision in the conversion from 100nanosecond units to millisecond units anyway,
-        // and the time at which we also lose 1-millisecond precision is year 275760, the JavaScript Date limit (by design).
-        // Up through the year 2057, this conversion only drops 4 bits of precision,
-        // which is well under the 13-14 bits ratio between the milliseconds and 100nanoseconds.
-        return new Date(millisecondsSince1970);
-      }
-    }
-  }
-
-  // Fallback to non-extended encoding.
-  return dosDateTimeToDate(this.lastModFileDate, this.lastModFileTime, options.timezone);
-};
-
-Entry.prototype.canDecodeFileData = function() {
-  return (
-    !this.isEncrypted() &&
-    (this.compressionMethod === 0 || this.compressionMethod === 8)
-  );
-};
-Entry.prototype.isEncrypted = function() {
-  return (this.generalPurposeBitFlag & 0x1) !== 0;
-};
-Entry.prototype.isCompressed = function() {
-  return this.compressionMethod === 8;
-};
-
-function LocalFileHeader() {
-}
-
-function dosDateTimeToDate(date, time, timezone) {
-  var day = date & 0x1f; // 1-31
-  var month = (date >> 5 & 0xf) - 1; // 1-12, 0-11
-  var year = (date >> 9 & 0x7f) + 1980; // 0-128, 1980-2108
-
-  var millisecond = 0;
-  var second = (time & 0x1f) * 2; // 0-29, 0-58 (even numbers)
-  var minute = time >> 5 & 0x3f; // 0-59
-  var hour = time >> 11 & 0x1f; // 0-23
-
-  if (timezone == null || timezone === "local") {
-    return new Date(year, month, day, hour, minute, second, millisecond);
-  } else if (timezone === "UTC") {
-    return new Date(Date.UTC(year, month, day, hour, minute, second, millisecond));
-  } else {
-    throw new Error("unrecognized options.timezone: " + options.timezone);
-  }
-}
-
-function getFileNameLowLevel(generalPurposeBitFlag, fileNameBuffer, extraFields, strictFileNames) {
-  var fileName = null;
-
-  // check for Info-ZIP Unicode Path Extra Field (0x7075)
-  // see https://github.com/thejoshwolfe/yauzl/issues/33
-  for (var i = 0; i < extraFields.length; i++) {
-    var extraField = extraFields[i];
-    if (extraField.id === 0x7075) {
-      if (extraField.data.length < 6) {
-        // too short to be meaningful
-        continue;
-      }
-      // Version       1 byte      version of this extra field, currently 1
-      if (extraField.data.readUInt8(0) !== 1) {
-        // > Changes may not be backward compatible so this extra
-        // > field should not be used if the version is not recognized.
-        continue;
-      }
-      // NameCRC32     4 bytes     File Name Field CRC32 Checksum
-      var oldNameCrc32 = extraField.data.readUInt32LE(1);
-      if (crc32(fileNameBuffer) !== oldNameCrc32) {
-        // > If the CRC check fails, this UTF-8 Path Extra Field should be
-        // > ignored and the File Name field in the header should be used instead.
-        continue;
-      }
-      // UnicodeName   Variable    UTF-8 version of the entry File Name
-      fileName = decodeBuffer(extraField.data.subarray(5), true);
-      break;
-    }
-  }
-
-  if (fileName == null) {
-    // The typical case.
-    var isUtf8 = (generalPurposeBitFlag & 0x800) !== 0;
-    fileName = decodeBuffer(fileNameBuffer, isUtf8);
-  }
-
-  if (!strictFileNames) {
-    // Allow backslash.
-    fileName = fileName.replace(/\\/g, "/");
-  }
-  return fileName;
-}
-
-function validateFileName(fileName) {
-  if (fileName.indexOf("\\") !== -1) {
-    return "invalid characters in fileName: " + fileName;
-  }
-  if (/^[a-zA-Z]:/.test(fileName) || /^\//.test(fileName)) {
-    return "absolute path: " + fileName;
-  }
-  if (fileName.split("/").indexOf("..") !== -1) {
-    return "invalid relative path: " + fileName;
-  }
-  // all good
-  return null;
-}
-
-function parseExtraFields(extraFieldBuffer) {
-  var extraFields = [];
-  var i = 0;
-  while (i < extraFieldBuffer.length - 3) {
-    var headerId = extraFieldBuffer.readUInt16LE(i + 0);
-    var dataSize = extraFieldBuffer.readUInt16LE(i + 2);
-    var dataStart = i + 4;
-    var dataEnd = dataStart + dataSize;
-    if (dataEnd > extraFieldBuffer.length) throw new Error("extra field length exceeds extra field buffer size");
-    var dataBuffer = extraFieldBuffer.subarray(dataStart, dataEnd);
-    extraFields.push({
-      id: headerId,
-      data: dataBuffer,
-    });
-    i = dataEnd;
-  }
-  return extraFields;
-}
-
-function readAndAssertNoEof(reader, buffer, offset, length, position, callback) {
-  if (length === 0) {
-    // fs.read will throw an out-of-bounds error if you try to read 0 bytes from a 0 byte file
-    return setImmediate(function() { callback(null, newBuffer(0)); });
-  }
-  reader.read(buffer, offset, length, position, function(err, bytesRead) {
-    if (err) return callback(err);
-    if (bytesRead < length) {
-      return callback(new Error("unexpected EOF"));
-    }
-    callback();
-  });
-}
-
-util.inherits(AssertByteCountStream, Transform);
-function AssertByteCountStream(byteCount) {
-  Transform.call(this);
-  this.actualByteCount = 0;
-  this.expectedByteCount = byteCount;
-}
-AssertByteCountStream.prototype._transform = function(chunk, encoding, cb) {
-  this.actualByteCount += chunk.length;
-  if (this.actualByteCount > this.expectedByteCount) {
-    var msg = "too many bytes in the stream. expected " + this.expectedByteCount + ". got at least " + this.actualByteCount;
-    return cb(new Error(msg));
-  }
-  cb(null, chunk);
-};
-AssertByteCountStream.prototype._flush = function(cb) {
-  if (this.actualByteCount < this.expectedByteCount) {
-    var msg = "not enough bytes in the stream. expected " + this.expectedByteCount + ". got only " + this.actualByteCount;
-    return cb(new Error(msg));
-  }
-  cb();
-};
-
-util.inherits(RandomAccessReader, EventEmitter);
-function RandomAccessReader() {
-  EventEmitter.call(this);
-  this.refCount = 0;
-}
-RandomAccessReader.prototype.ref = function() {
-  this.refCount += 1;
-};
-RandomAccessReader.prototype.unref = function() {
-  var self = this;
-  self.refCount -= 1;
-
-  if (self.refCount > 0) return;
-  if (self.refCount < 0) throw new Error("invalid unref");
-
-  self.close(onCloseDone);
-
-  function onCloseDone(err) {
-    if (err) return self.emit('error', err);
-    self.emit('close');
-  }
-};
-RandomAccessReader.prototype.createReadStream = function(options) {
-  if (options == null) options = {};
-  var start = options.start;
-  var end = options.end;
-  if (start === end) {
-    var emptyStream = new PassThrough();
-    setImmediate(function() {
-      emptyStream.end();
-    });
-    return emptyStream;
-  }
-  var stream = this._readStreamForRange(start, end);
-
-  var destroyed = false;
-  var refUnrefFilter = new RefUnrefFilter(this);
-  stream.on("error", function(err) {
-    setImmediate(function() {
-      if (!destroyed) refUnrefFilter.emit("error", err);
-    });
-  });
-  installDestroyFn(refUnrefFilter, function() {
-    stream.unpipe(refUnrefFilter);
-    refUnrefFilter.unref();
-    stream.destroy();
-  });
-
-  var byteCounter = new AssertByteCountStream(end - start);
-  refUnrefFilter.on("error", function(err) {
-    setImmediate(function() {
-      if (!destroyed) byteCounter.emit("error", err);
-    });
-  });
-  installDestroyFn(byteCounter, function() {
-    destroyed = true;
-    refUnrefFilter.unpipe(byteCounter);
-    refUnrefFilter.destroy();
-  });
-
-  return stream.pipe(refUnrefFilter).pipe(byteCounter);
-};
-RandomAccessReader.prototype._readStreamForRange = function(start, end) {
-  throw new Error("not implemented");
-};
-RandomAccessReader.prototype.read = function(buffer, offset, length, position, callback) {
-  var readStream = this.createReadStream({start: position, end: position + length});
-  var writeStream = new Writable();
-  var written = 0;
-  writeStream._write = function(chunk, encoding, cb) {
-    chunk.copy(buffer, offset + written, 0, chunk.length);
-    written += chunk.length;
-    cb();
-  };
-  writeStream.on("finish", callback);
-  readStream.on("error", function(error) {
-    callback(error);
-  });
-  readStream.pipe(writeStream);
-};
-RandomAccessReader.prototype.close = function(callback) {
-  setImmediate(callback);
-};
-
-util.inherits(RefUnrefFilter, PassThrough);
-function RefUnrefFilter(context) {
-  PassThrough.call(this);
-  this.context = context;
-  this.context.ref();
-  this.unreffedYet = false;
-}
-RefUnrefFilter.prototype._flush = function(cb) {
-  this.unref();
-  cb();
-};
-RefUnrefFilter.prototype.unref = function(cb) {
-  if (this.unreffedYet) return;
-  this.unreffedYet = true;
-  this.context.unref();
-};
-
-var cp437 = '\u0000☺☻♥♦♣♠•◘○◙♂♀♪♫☼►◄↕‼¶§▬↨↑↓→←∟↔▲▼ !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~⌂ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■ ';
-function decodeBuffer(buffer, isUtf8) {
-  if (isUtf8) {
-    return buffer.toString("utf8");
-  } else {
-    var result = "";
-    for (var i = 0; i < buffer.length; i++) {
-      result += cp437[buffer[i]];
-    }
-    return result;
-  }
-}
-
-function readUInt64LE(buffer, offset) {
-  // There is no native function for this, because we can't actually store 64-bit integers precisely.
-  // after 53 bits, JavaScript's Number type (IEEE 754 double) can't store individual integers anymore.
-  // but since 53 bits is a whole lot more than 32 bits, we do our best anyway.
-  // As of 2020, Node has added support for BigInt, which obviates this whole function,
-  // but yauzl hasn't been updated to depend on BigInt (yet?).
-  var lower32 = buffer.readUInt32LE(offset);
-  var upper32 = buffer.readUInt32LE(offset + 4);
-  // we can't use bitshifting here, because JavaScript bitshifting only works on 32-bit integers.
-  return upper32 * 0x100000000 + lower32;
-  // as long as we're bounds checking the result of this function against the total file size,
-  // we'll catch any overflow errors, because we already made sure the total file size was within reason.
-}
-
-// Node 10 deprecated new Buffer().
-var newBuffer;
-if (typeof Buffer.allocUnsafe === "function") {
-  newBuffer = function(len) {
-    return Buffer.allocUnsafe(len);
-  };
-} else {
-  newBuffer = function(len) {
-    return new Buffer(len);
-  };
-}
-
-// Node 8 introduced a proper destroy() implementation on writable streams.
-function installDestroyFn(stream, fn) {
-  if (typeof stream.destroy === "function") {
-    // New API.
-    stream._destroy = function(err, cb) {
-      fn();
-      if (cb != null) cb(err);
-    };
-  } else {
-    // Old API.
-    stream.destroy = fn;
-  }
-}
-
-function defaultCallback(err) {
-  if (err) throw err;
-}
-
-
-/***/ }),
-
 /***/ 9983:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -30020,8 +28608,8 @@ async function checkServer(settings, host, deps) {
     }
 }
 
-// EXTERNAL MODULE: ./src/engine/download.ts
-var download = __nccwpck_require__(336);
+// EXTERNAL MODULE: ./src/engine/download.ts + 3 modules
+var download = __nccwpck_require__(7195);
 // EXTERNAL MODULE: ./src/engine/settings.ts
 var settings = __nccwpck_require__(4441);
 // EXTERNAL MODULE: external "node:crypto"
@@ -30605,8 +29193,8 @@ function editDistance(a, b) {
 
 // EXTERNAL MODULE: ./protocol/protocol.ts
 var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: ./src/engine/zip.ts
-var zip = __nccwpck_require__(2709);
+// EXTERNAL MODULE: ./src/engine/zip.ts + 1 modules
+var zip = __nccwpck_require__(7476);
 ;// CONCATENATED MODULE: ./src/shared/inputs.ts
 // Reads and validates every input before any network call. Pure: the input getter, the environment
 // and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
@@ -31065,33 +29653,103 @@ function readPassword(file, deps) {
 
 /***/ }),
 
-/***/ 336:
+/***/ 7195:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   G8: () => (/* binding */ prepareFolder),
-/* harmony export */   O6: () => (/* binding */ DiskSpaceError),
-/* harmony export */   _6: () => (/* binding */ downloadZip)
-/* harmony export */ });
-/* unused harmony exports DownloadFailedError, saveZip */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var node_stream_promises__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6466);
-/* harmony import */ var node_stream_promises__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_stream_promises__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var _base_format_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(8378);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4441);
-/* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9983);
-/* harmony import */ var _octoplant_request_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(9184);
-/* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(4031);
-/* harmony import */ var _zip_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(2709);
-// Streams the export to disk, hashing on the way, then verifies the ZIP before it takes its final
-// name: the file at the returned path is only ever a complete, verified ZIP.
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  O6: () => (/* binding */ DiskSpaceError),
+  _6: () => (/* binding */ downloadZip),
+  G8: () => (/* binding */ prepareFolder)
+});
+
+// UNUSED EXPORTS: DownloadFailedError, saveZip
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/base/format.ts
+var format = __nccwpck_require__(8378);
+// EXTERNAL MODULE: ./src/engine/settings.ts
+var settings = __nccwpck_require__(4441);
+// EXTERNAL MODULE: ./protocol/protocol.ts
+var protocol = __nccwpck_require__(9983);
+// EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
+var request = __nccwpck_require__(9184);
+// EXTERNAL MODULE: ./src/base/clock.ts
+var base_clock = __nccwpck_require__(4031);
+;// CONCATENATED MODULE: external "node:v8"
+const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
+var external_node_v8_default = /*#__PURE__*/__nccwpck_require__.n(external_node_v8_namespaceObject);
+;// CONCATENATED MODULE: external "node:vm"
+const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
+var external_node_vm_default = /*#__PURE__*/__nccwpck_require__.n(external_node_vm_namespaceObject);
+;// CONCATENATED MODULE: ./src/base/gc.ts
+// A minor garbage collection now and then, while a large download streams through: each TLS read
+// leaves a dead buffer behind, and V8 collects them only when its young generation fills, which
+// lets the process grow by ~60 MiB at full speed. Collecting every few MiB keeps it flat (measured
+// in BENCHMARKS.md) and costs ~0.15 ms a time.
+//
+// An action cannot pass Node flags (runs.using: node24), so `gc` is obtained at run time: the
+// --expose-gc flag is switched on, a fresh context hands out its `gc`, and the flag is switched off.
+// Node documents changing V8 flags after start as unsupported, so this fails safe: anything unusual
+// (no such flag, no function, a throw when called) gives the old behaviour, never a crash.
+
+
+const nothing = () => { };
+const node = { setFlagsFromString: f => external_node_v8_default().setFlagsFromString(f), runInNewContext: c => external_node_vm_default().runInNewContext(c) };
+let cached;
+/** The process's minor GC, obtained once; a no-op when it cannot be had. */
+function runtimeGc(runtime = node) {
+    if (runtime === node && cached)
+        return cached;
+    let gc = globalThis.gc;
+    if (typeof gc !== 'function') {
+        try {
+            runtime.setFlagsFromString('--expose-gc');
+            try {
+                gc = runtime.runInNewContext('gc');
+            }
+            finally {
+                runtime.setFlagsFromString('--no-expose-gc');
+            }
+        }
+        catch {
+            gc = undefined;
+        }
+    }
+    const collect = typeof gc === 'function' ? failSafe(gc) : nothing;
+    if (runtime === node)
+        cached = collect;
+    return collect;
+}
+/** Calls gc({ type: 'minor' }) until it throws once; then nothing. */
+function failSafe(gc) {
+    let working = true;
+    return () => {
+        if (!working)
+            return;
+        try {
+            gc({ type: 'minor' });
+        }
+        catch {
+            working = false;
+        }
+    };
+}
+
+// EXTERNAL MODULE: ./src/engine/zip.ts + 1 modules
+var zip = __nccwpck_require__(7476);
+;// CONCATENATED MODULE: ./src/engine/download.ts
+// Streams the export to disk, hashing it and verifying the ZIP on the way (one pass: see
+// zip-scan.ts); the file takes its final name once the check is complete, so the file at the
+// returned path is only ever a complete, verified ZIP.
 //
 // grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
 // marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
@@ -31115,17 +29773,21 @@ const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
 /** Creates the folder the export goes to and proves it writable, before anything is ordered. */
 async function prepareFolder(dir) {
     try {
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.mkdir)(dir, { recursive: true });
-        const probe = node_path__WEBPACK_IMPORTED_MODULE_3__.join(dir, `.octoplant-write-test-${process.pid}`);
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(probe, '');
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(probe, { force: true });
+        await (0,promises_.mkdir)(dir, { recursive: true });
+        const probe = external_node_path_.join(dir, `.octoplant-write-test-${process.pid}`);
+        await (0,promises_.writeFile)(probe, '');
+        await (0,promises_.rm)(probe, { force: true });
     }
     catch (e) {
-        throw new _settings_js__WEBPACK_IMPORTED_MODULE_5__/* .InputError */ .d('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
+        throw new settings/* InputError */.d('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
     }
 }
-/** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
-const WRITE_HIGH_WATER_MARK = 1024 * 1024;
+/** Bytes written to the file at a time. */
+const WRITE_BATCH = 1024 * 1024;
+/** A minor GC after this many bytes (see base/gc.ts). */
+const COLLECT_EVERY = 2 * 1024 * 1024;
+/** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
+const READ_ON_AFTER_ERROR = 64 * 1024;
 /** Every try of the download failed (cut, corrupt, or a stream error each time). */
 class DownloadFailedError extends Error {
     constructor(message) {
@@ -31144,13 +29806,13 @@ class DiskSpaceError extends Error {
 const PROGRESS_EVERY_MS = 10_000;
 /** Free bytes of the file system that holds `dir`. */
 async function freeSpace(dir) {
-    const s = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.statfs)(dir);
+    const s = await (0,promises_.statfs)(dir);
     return s.bavail * s.bsize;
 }
 async function saveZip(body, file, contentLength, o = {}) {
     const { signal, logger } = o;
-    const dir = node_path__WEBPACK_IMPORTED_MODULE_3__.dirname(file);
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.mkdir)(dir, { recursive: true });
+    const dir = external_node_path_.dirname(file);
+    await (0,promises_.mkdir)(dir, { recursive: true });
     const pathSetting = o.setting?.('path') ?? 'the path input';
     const factor = o.extract ? 2 : 1;
     const withExtract = o.extract ? ' (the ZIP twice, since extract is true)' : '';
@@ -31158,93 +29820,164 @@ async function saveZip(body, file, contentLength, o = {}) {
         const available = await freeSpace(dir);
         if (available < contentLength * factor) {
             body.destroy();
-            throw new DiskSpaceError(`not enough free disk space in ${dir}: the export needs ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength * factor)}${withExtract} and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${pathSetting} to a folder on a larger disk`);
+            throw new DiskSpaceError(`not enough free disk space in ${dir}: the export needs ${(0,format/* formatBytes */.z3)(contentLength * factor)}${withExtract} and ${(0,format/* formatBytes */.z3)(available)} are free. Free space there, or set ${pathSetting} to a folder on a larger disk`);
         }
     }
     const partial = `${file}.partial`;
-    const hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256');
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const check = new zip/* ZipCheck */.sB();
+    const collect = o.gc ?? runtimeGc();
+    const out = new BatchedFile(partial);
     let size = 0;
-    /** Delimiter-like bytes at the end of what arrived so far, not yet hashed or written. */
+    let sinceCollect = 0;
+    /** The first thing the check found wrong; the stream is read on a little, in case a stream error
+     *  follows (it is named from the file's end), then given up. */
+    let broken;
+    /** Delimiter-like bytes at the end of what arrived so far, not yet passed on. */
     let held = Buffer.alloc(0);
-    logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength)}).`);
+    logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,format/* formatBytes */.z3)(contentLength)}).`);
     const started = performance.now();
     let lastProgress = started;
-    try {
-        await (0,node_stream_promises__WEBPACK_IMPORTED_MODULE_4__.pipeline)(body, async function* (source) {
-            const pass = (bytes) => {
-                hash.update(bytes);
-                size += bytes.length;
-                const now = performance.now();
-                if (now - lastProgress >= PROGRESS_EVERY_MS) {
-                    lastProgress = now;
-                    const of = contentLength ? ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : '';
-                    logger?.info(`Downloading: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(size)}${of} received, ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatRate */ .CE)(size, now - started)}.`);
-                }
-                return bytes;
-            };
-            for await (const chunk of source) {
-                let cut = chunk.length;
-                while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
-                    cut--;
-                if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
-                    held = Buffer.concat([held, chunk]);
-                    continue;
-                }
-                if (held.length)
-                    yield pass(held);
-                if (cut === 0) {
-                    held = Buffer.alloc(0);
-                    yield pass(chunk);
-                    continue;
-                }
-                yield pass(chunk.subarray(0, cut));
-                held = Buffer.from(chunk.subarray(cut));
-            }
-        }, (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.createWriteStream)(partial, { highWaterMark: WRITE_HIGH_WATER_MARK }), { signal });
-        if (contentLength !== undefined && size + held.length !== contentLength) {
-            throw new _zip_js__WEBPACK_IMPORTED_MODULE_9__/* .InvalidZipError */ .XQ(`the download ended after ${size + held.length} of ${contentLength} bytes`);
+    const pass = async (bytes) => {
+        hash.update(bytes);
+        out.write(bytes);
+        size += bytes.length;
+        if (!broken)
+            await check.write(bytes).catch((error) => void (broken = { error, at: size }));
+        sinceCollect += bytes.length;
+        if (sinceCollect >= COLLECT_EVERY) {
+            sinceCollect = 0;
+            collect();
         }
+        const now = performance.now();
+        if (now - lastProgress >= PROGRESS_EVERY_MS) {
+            lastProgress = now;
+            const of = contentLength ? ` of ${(0,format/* formatBytes */.z3)(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : '';
+            logger?.info(`Downloading: ${(0,format/* formatBytes */.z3)(size)}${of} received, ${(0,format/* formatRate */.CE)(size, now - started)}.`);
+        }
+    };
+    const onAbort = () => body.destroy((0,base_clock/* abortReason */.Js)(signal));
+    try {
+        if (signal?.aborted)
+            throw (0,base_clock/* abortReason */.Js)(signal);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        for await (const chunk of body) {
+            let cut = chunk.length;
+            while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
+                cut--;
+            if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
+                held = Buffer.concat([held, chunk]);
+                continue;
+            }
+            if (held.length)
+                await pass(held);
+            held = Buffer.alloc(0);
+            if (cut === 0) {
+                await pass(chunk);
+            }
+            else {
+                await pass(chunk.subarray(0, cut));
+                if (cut < chunk.length)
+                    held = Buffer.from(chunk.subarray(cut));
+            }
+            if (broken && size - broken.at > READ_ON_AFTER_ERROR) {
+                body.destroy();
+                break;
+            }
+        }
+        if (signal?.aborted)
+            throw (0,base_clock/* abortReason */.Js)(signal);
         let droppedTrailer = 0;
         if (held.length) {
-            if (await endsAtEndRecord(partial, size)) {
+            if (check.complete && !broken) {
                 droppedTrailer = held.length;
                 logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
             }
             else {
                 // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
-                await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.appendFile)(partial, held);
-                hash.update(held);
-                size += held.length;
+                await pass(held);
             }
         }
+        out.close();
+        if (contentLength !== undefined && size + droppedTrailer !== contentLength && !broken) {
+            throw new zip/* InvalidZipError */.XQ(`the download ended after ${size + droppedTrailer} of ${contentLength} bytes`);
+        }
         const streamed = performance.now();
-        const report = await (0,_zip_js__WEBPACK_IMPORTED_MODULE_9__/* .inspectZip */ .wo)(partial).catch(async (e) => {
+        const report = await (async () => {
+            if (broken)
+                throw broken.error;
+            return check.finish(partial);
+        })().catch(async (e) => {
             throw (await streamErrorAtEnd(partial, size)) ?? e;
         });
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rename)(partial, file);
+        await (0,promises_.rename)(partial, file);
         const verifyMs = performance.now() - streamed;
         return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer };
     }
     catch (e) {
+        out.discard();
         if (e.code === 'ENOSPC') {
             const left = await freeSpace(dir).catch(() => 0);
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(partial, { force: true });
-            const total = contentLength === undefined ? '' : ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(contentLength)}`;
-            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(size)}${total} had arrived, the ZIP needs more${withExtract}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_10__/* .formatBytes */ .z3)(left)} were free. ` +
+            await (0,promises_.rm)(partial, { force: true });
+            const total = contentLength === undefined ? '' : ` of ${(0,format/* formatBytes */.z3)(contentLength)}`;
+            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${(0,format/* formatBytes */.z3)(size)}${total} had arrived, the ZIP needs more${withExtract}, and ${(0,format/* formatBytes */.z3)(left)} were free. ` +
                 `The partial file was removed. Free space there, or set ${pathSetting} to a folder on a larger disk`);
         }
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(partial, { force: true });
+        await (0,promises_.rm)(partial, { force: true });
         throw e;
     }
-}
-/** The ZIP's end-of-central-directory record (22 bytes and its comment) ends exactly at `size`. */
-async function endsAtEndRecord(file, size) {
-    const tail = await readTail(file, size, 22 + 0xffff);
-    for (let i = tail.length - 22; i >= 0; i--) {
-        if (tail.readUInt32LE(i) === 0x06054b50 && i + 22 + tail.readUInt16LE(i + 20) === tail.length)
-            return true;
+    finally {
+        signal?.removeEventListener('abort', onAbort);
     }
-    return false;
+}
+/** A file written in 1 MiB synchronous writes from one reused buffer: a fast link is not held up by
+ *  small writes, and no write buffer is left for the GC. */
+class BatchedFile {
+    fd;
+    batch = Buffer.allocUnsafe(WRITE_BATCH);
+    used = 0;
+    constructor(file) {
+        this.fd = (0,external_node_fs_.openSync)(file, 'w');
+    }
+    write(bytes) {
+        let at = 0;
+        while (at < bytes.length) {
+            if (this.used === 0 && bytes.length - at >= WRITE_BATCH) {
+                at += (0,external_node_fs_.writeSync)(this.fd, bytes, at);
+                continue;
+            }
+            const n = bytes.copy(this.batch, this.used, at);
+            this.used += n;
+            at += n;
+            if (this.used === WRITE_BATCH)
+                this.flush();
+        }
+    }
+    /** Writes what is batched and closes the file (once; a second call does nothing). */
+    close() {
+        if (this.fd === undefined)
+            return;
+        try {
+            this.flush();
+        }
+        finally {
+            (0,external_node_fs_.closeSync)(this.fd);
+            this.fd = undefined;
+        }
+    }
+    /** Closes the file without writing what is batched (it is being removed). */
+    discard() {
+        if (this.fd === undefined)
+            return;
+        this.used = 0;
+        (0,external_node_fs_.closeSync)(this.fd);
+        this.fd = undefined;
+    }
+    flush() {
+        for (let at = 0; at < this.used;)
+            at += (0,external_node_fs_.writeSync)(this.fd, this.batch, at, this.used - at);
+        this.used = 0;
+    }
 }
 /** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the
  *  body, as an error that says so; undefined when the end is anything else. */
@@ -31257,10 +29990,10 @@ async function streamErrorAtEnd(file, size) {
         if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
             continue;
         try {
-            const status = (0,_octoplant_request_js__WEBPACK_IMPORTED_MODULE_7__/* .rpcStatusOf */ .Vv)(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
+            const status = (0,request/* rpcStatusOf */.Vv)(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
             if (!status)
                 return undefined;
-            return new _zip_js__WEBPACK_IMPORTED_MODULE_9__/* .InvalidZipError */ .XQ(`the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${(0,_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_6__/* .grpcCodeName */ .Lm)(status.code)}: ${status.message || '(no message)'}`);
+            return new zip/* InvalidZipError */.XQ(`the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${(0,protocol/* grpcCodeName */.Lm)(status.code)}: ${status.message || '(no message)'}`);
         }
         catch {
             continue;
@@ -31270,7 +30003,7 @@ async function streamErrorAtEnd(file, size) {
 }
 async function readTail(file, size, most) {
     const length = Math.min(size, most);
-    const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.open)(file, 'r');
+    const handle = await (0,promises_.open)(file, 'r');
     try {
         const buffer = Buffer.alloc(length);
         await handle.read(buffer, 0, length, size - length);
@@ -31288,16 +30021,16 @@ const BACKOFF_MAX_MS = 8_000;
 /** Stream errors of a body cut mid-way: the export is fetched again. */
 const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
 function worthAnotherTry(e) {
-    if (e instanceof _zip_js__WEBPACK_IMPORTED_MODULE_9__/* .InvalidZipError */ .XQ)
+    if (e instanceof zip/* InvalidZipError */.XQ)
         return e.retryable;
-    return (0,_octoplant_request_js__WEBPACK_IMPORTED_MODULE_7__/* .isTransientError */ .bV)(e) || CUT_CODES.has(e.code ?? '');
+    return (0,request/* isTransientError */.bV)(e) || CUT_CODES.has(e.code ?? '');
 }
 /** Opens the download and saves it; a transient error status, a cut, short, corrupt or invalid body
  *  is discarded and fetched again after a backoff (honouring Retry-After), at most `attempts` times
  *  in all and never past the deadline. */
 async function downloadZip(open, file, o = {}) {
     const attempts = DOWNLOAD_ATTEMPTS;
-    const clock = o.clock ?? _base_clock_js__WEBPACK_IMPORTED_MODULE_8__/* .systemClock */ .ml;
+    const clock = o.clock ?? base_clock/* systemClock */.ml;
     for (let attempt = 1;; attempt++) {
         try {
             const { body, contentLength } = await open();
@@ -31305,7 +30038,7 @@ async function downloadZip(open, file, o = {}) {
         }
         catch (e) {
             if (o.signal?.aborted)
-                throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_8__/* .abortReason */ .Js)(o.signal);
+                throw (0,base_clock/* abortReason */.Js)(o.signal);
             if (!worthAnotherTry(e))
                 throw e;
             const message = e.message;
@@ -31313,7 +30046,7 @@ async function downloadZip(open, file, o = {}) {
                 throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`);
             }
             const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-            const delay = Math.max(e instanceof _octoplant_request_js__WEBPACK_IMPORTED_MODULE_7__/* .OctoplantError */ .RV ? (e.retryAfterMs ?? 0) : 0, base / 2 + (Math.random() * base) / 2);
+            const delay = Math.max(e instanceof request/* OctoplantError */.RV ? (e.retryAfterMs ?? 0) : 0, base / 2 + (Math.random() * base) / 2);
             if (o.deadline !== undefined && clock.now() + delay >= o.deadline) {
                 throw new DownloadFailedError(`the download failed ${attempt} times and no time is left to try again before the timeout; the last time: ${message}`);
             }
@@ -31455,8 +30188,8 @@ class OctoplantClient {
 
 // EXTERNAL MODULE: ./src/base/clock.ts
 var base_clock = __nccwpck_require__(4031);
-// EXTERNAL MODULE: ./src/engine/download.ts
-var download = __nccwpck_require__(336);
+// EXTERNAL MODULE: ./src/engine/download.ts + 3 modules
+var download = __nccwpck_require__(7195);
 // EXTERNAL MODULE: ./src/base/format.ts
 var format = __nccwpck_require__(8378);
 ;// CONCATENATED MODULE: ./src/engine/poller.ts
@@ -31596,8 +30329,8 @@ function describeProgress(op) {
 
 // EXTERNAL MODULE: ./src/engine/preflight.ts
 var preflight = __nccwpck_require__(1541);
-// EXTERNAL MODULE: ./src/engine/zip.ts
-var zip = __nccwpck_require__(2709);
+// EXTERNAL MODULE: ./src/engine/zip.ts + 1 modules
+var zip = __nccwpck_require__(7476);
 ;// CONCATENATED MODULE: ./src/engine/export.ts
 // The export engine: sign in → look at the server → place or resume the order → wait → download and
 // verify → extract → the front end's finishing step (the Action's upload), all under one deadline and
@@ -31690,15 +30423,14 @@ async function runExport(settings, host, deps) {
             setting: name => host.setting(name)
         });
         Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
-        report.zip = { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entries, contentsJson: saved.report.contentsJson };
-        host.info(`Saved ${saved.path}: ${(0,format/* formatBytes */.z3)(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified.` +
+        report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };
+        host.info(`Saved ${saved.path}: ${(0,format/* formatBytes */.z3)(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
             ` Received in ${(0,format/* formatSeconds */.Xo)(saved.streamMs)} (${(0,format/* formatRate */.CE)(saved.size, saved.streamMs)}), checked in ${(0,format/* formatSeconds */.Xo)(saved.verifyMs)}` +
             `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
         host.zipSaved(saved);
         if (settings.extract) {
             const dir = external_node_path_.join(settings.path, name);
-            const names = saved.report.entries.map(e => e.name);
-            const count = await (0,zip/* extractZip */.JE)(saved.path, dir, { signal, names }).catch((e) => {
+            const count = await (0,zip/* extractZip */.JE)(saved.path, dir, { signal }).catch((e) => {
                 if (e.code !== 'ENOSPC')
                     throw e;
                 throw new download/* DiskSpaceError */.O6(`the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`);
@@ -31887,39 +30619,58 @@ class InputError extends Error {
 
 /***/ }),
 
-/***/ 2709:
+/***/ 7476:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   JE: () => (/* binding */ extractZip),
-/* harmony export */   XQ: () => (/* binding */ InvalidZipError),
-/* harmony export */   g3: () => (/* binding */ windowsNameProblem),
-/* harmony export */   wo: () => (/* binding */ inspectZip)
-/* harmony export */ });
-/* unused harmony exports hostRules, entryTarget, checkEntryNames */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_stream_promises__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6466);
-/* harmony import */ var node_stream_promises__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_stream_promises__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8522);
-/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_4___default = /*#__PURE__*/__nccwpck_require__.n(node_zlib__WEBPACK_IMPORTED_MODULE_4__);
-/* harmony import */ var yauzl__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(663);
-/* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4031);
-// Reads a ZIP with yauzl: checks its structure (yauzl refuses bytes after the end record, such as an
-// error JSON appended to a streamed download), every entry's CRC-32, and extracts it safely.
-// yauzl checks sizes but not CRCs, so each entry is streamed through zlib.crc32 here: one pass,
-// constant memory.
 
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  XQ: () => (/* reexport */ InvalidZipError),
+  sB: () => (/* binding */ ZipCheck),
+  JE: () => (/* binding */ extractZip),
+  g3: () => (/* binding */ windowsNameProblem)
+});
 
+// UNUSED EXPORTS: checkEntryNames, entryTarget, hostRules, inspectZip
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: ./src/base/clock.ts
+var clock = __nccwpck_require__(4031);
+;// CONCATENATED MODULE: ./src/engine/zip-scan.ts
+// A ZIP read front to back, in one pass, as its bytes arrive: local headers are parsed, each entry is
+// inflated and CRC-checked while it streams past, and the central directory at the end is the
+// authority every entry is compared against. Nothing seeks and nothing opens an entry twice, so the
+// check of a download finishes when the download does, and memory stays small whatever the size or
+// the number of entries (a few typed arrays per entry, no objects).
+//
+// Written by hand over node:zlib: yauzl and node-stream-zip read by random access (a read stream per
+// entry, after the download), unzipper's streaming parser does not settle data descriptors reliably
+// and is slow on many entries, and fflate inflates in JavaScript, several times slower than zlib on
+// large entries, and does not check CRCs when it streams.
+//
+// What one pass cannot settle: a stored entry whose sizes follow its data (a data descriptor) has no
+// end a reader can find. The scan stops there (`unsettledFrom`) and the caller finishes from disk
+// with the central directory's sizes (see zip.ts).
 
-
-
-
+const LOCAL_SIG = 0x04034b50;
+const CENTRAL_SIG = 0x02014b50;
+const EOCD_SIG = 0x06054b50;
+const ZIP64_EOCD_SIG = 0x06064b50;
+const ZIP64_LOCATOR_SIG = 0x07064b50;
+const DESCRIPTOR_SIG = 0x08074b50;
+const STORED = 0;
+const DEFLATED = 8;
+/** Entries whose compressed data is at most this are inflated in one synchronous call. */
+const SYNC_COMPRESSED_MAX = 256 * 1024;
+/** … and whose output is at most this (a larger one is inflated as a stream: bombs stay small). */
+const SYNC_OUTPUT_MAX = 4 * 1024 * 1024;
 class InvalidZipError extends Error {
     retryable;
     constructor(message, 
@@ -31930,89 +30681,944 @@ class InvalidZipError extends Error {
         this.name = 'InvalidZipError';
     }
 }
-/** Limits for extraction, against ZIP bombs; documented in the README. */
-const EXTRACT_LIMITS = { maxEntries: 100_000, maxTotalBytes: 20 * 1024 ** 3 };
-const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
-/** Verifies structure and CRCs of every entry; throws InvalidZipError when anything is off. */
-async function inspectZip(file) {
-    const entries = [];
-    let contentsJson;
-    let totalSize = 0;
-    await forEachEntry(file, async (zip, entry) => {
-        entries.push({ name: entry.fileName, size: entry.uncompressedSize, compressedSize: entry.compressedSize, crc32: entry.crc32 });
-        totalSize += entry.uncompressedSize;
-        if (isDirectory(entry))
+/** Per-entry facts in typed arrays: 36 bytes an entry, and no object per entry for the GC. */
+class EntryTable {
+    count = 0;
+    capacity = 1024;
+    offsets = new Float64Array(this.capacity);
+    compressedSizes = new Float64Array(this.capacity);
+    sizes = new Float64Array(this.capacity);
+    crcs = new Uint32Array(this.capacity);
+    nameHashes = new Uint32Array(this.capacity);
+    /** Set when the central directory named it. */
+    listed = new Uint8Array(this.capacity);
+    add(offset, compressedSize, size, crc, nameHash) {
+        if (this.count === this.capacity)
+            this.grow();
+        const i = this.count++;
+        this.offsets[i] = offset;
+        this.compressedSizes[i] = compressedSize;
+        this.sizes[i] = size;
+        this.crcs[i] = crc;
+        this.nameHashes[i] = nameHash;
+    }
+    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
+    indexOf(offset, hint) {
+        if (hint < this.count && this.offsets[hint] === offset)
+            return hint;
+        let lo = 0;
+        let hi = this.count - 1;
+        while (lo <= hi) {
+            const mid = (lo + hi) >>> 1;
+            const at = this.offsets[mid];
+            if (at === offset)
+                return mid;
+            if (at < offset)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return -1;
+    }
+    /** Puts the entries in offset order (a central directory may list them in any order). */
+    sortByOffset() {
+        let sorted = true;
+        for (let i = 1; i < this.count && sorted; i++)
+            sorted = this.offsets[i - 1] <= this.offsets[i];
+        if (sorted)
             return;
-        const keep = entry.fileName === 'contents.json' && entry.uncompressedSize <= CONTENTS_JSON_LIMIT;
-        const chunks = [];
-        let crc = 0;
-        for await (const chunk of await openEntry(zip, entry)) {
-            crc = (0,node_zlib__WEBPACK_IMPORTED_MODULE_4__.crc32)(chunk, crc);
-            if (keep)
-                chunks.push(chunk);
+        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
+        const permute = (a) => {
+            const b = new a.constructor(a.length);
+            order.forEach((from, to) => (b[to] = a[from]));
+            return b;
+        };
+        this.offsets = permute(this.offsets);
+        this.compressedSizes = permute(this.compressedSizes);
+        this.sizes = permute(this.sizes);
+        this.crcs = permute(this.crcs);
+        this.nameHashes = permute(this.nameHashes);
+        this.listed = permute(this.listed);
+    }
+    grow() {
+        this.capacity *= 2;
+        const grown = (a) => {
+            const b = new a.constructor(this.capacity);
+            b.set(a);
+            return b;
+        };
+        this.offsets = grown(this.offsets);
+        this.compressedSizes = grown(this.compressedSizes);
+        this.sizes = grown(this.sizes);
+        this.crcs = grown(this.crcs);
+        this.nameHashes = grown(this.nameHashes);
+        this.listed = grown(this.listed);
+    }
+}
+/** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
+class ZipScanner {
+    o;
+    table;
+    /** Offset of the first entry the scan could not settle (a stored entry with a data descriptor). */
+    unsettledFrom;
+    /** Bytes after the end record (not part of the ZIP). */
+    trailing = 0;
+    buf = Buffer.alloc(0);
+    /** Offset in the file of buf[0]. */
+    offset;
+    phase = 'header';
+    current;
+    centralStart = -1;
+    centralCount = 0;
+    cursor = 0;
+    centralCursor = 0;
+    /** The input has ended. */
+    final = false;
+    zip64End;
+    constructor(o = {}) {
+        this.o = o;
+        this.table = o.resume?.table ?? new EntryTable();
+        this.offset = o.resume?.offset ?? 0;
+    }
+    /** The end record has been read: the ZIP is complete. */
+    get complete() {
+        return this.phase === 'done';
+    }
+    /** Bytes seen so far, from the start of the file. */
+    get position() {
+        return this.offset + this.buf.length;
+    }
+    async write(chunk) {
+        if (this.phase === 'unsettled')
+            return;
+        if (this.phase === 'done') {
+            this.trailing += chunk.length;
+            return;
         }
-        if (crc >>> 0 !== entry.crc32 >>> 0) {
-            throw new InvalidZipError(`entry "${entry.fileName}" is corrupt: CRC-32 ${hex(crc)} where the ZIP says ${hex(entry.crc32)}`);
+        // Leftover bytes are copied: a caller may reuse its read buffer.
+        this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+        let at = 0;
+        for (;;) {
+            let next = this.step(at);
+            if (typeof next !== 'number')
+                next = await next;
+            if (next < 0)
+                break;
+            at = next;
+            const phase = this.phase;
+            if (phase === 'unsettled') {
+                this.buf = Buffer.alloc(0);
+                return;
+            }
+            if (phase === 'done') {
+                this.trailing += this.buf.length - at;
+                at = this.buf.length;
+                break;
+            }
         }
-        if (keep) {
+        this.offset += at;
+        this.buf = at === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(at));
+    }
+    /** The input has ended: rejects unless the ZIP was complete. */
+    async end() {
+        // What is left is all there is: a descriptor entry's one-call inflate is tried on it now.
+        this.final = true;
+        if (this.buf.length && this.phase !== 'done')
+            await this.write(Buffer.alloc(0));
+        const error = this.incomplete();
+        if (error)
+            throw error;
+    }
+    incomplete() {
+        if (this.phase === 'done' || this.phase === 'unsettled')
+            return undefined;
+        this.current?.inflater?.destroy();
+        const size = this.position;
+        if (size === 0)
+            return new InvalidZipError('not a valid ZIP: the body is empty');
+        const where = this.current ? `inside entry "${this.current.header.name}"` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record";
+        return new InvalidZipError(`not a valid ZIP: it ends after ${size} bytes, ${where}`);
+    }
+    /** One step of parsing at buf[at]: the new position, or -1 when more bytes are needed. */
+    step(at) {
+        const buf = this.buf;
+        const avail = buf.length - at;
+        switch (this.phase) {
+            case 'header': {
+                if (avail < 4)
+                    return -1;
+                const sig = buf.readUInt32LE(at);
+                if (sig === LOCAL_SIG)
+                    return this.localHeader(at);
+                if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
+                    this.phase = 'central';
+                    this.centralStart = this.offset + at;
+                    return at;
+                }
+                throw this.notZip(at);
+            }
+            case 'data':
+                return this.data(at);
+            case 'descriptor':
+                return this.descriptor(at);
+            case 'central':
+                return this.central(at);
+            case 'end':
+                return this.endRecord(at);
+            default:
+                return -1;
+        }
+    }
+    notZip(at) {
+        const where = this.offset + at;
+        if (where === 0) {
+            const start = this.buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+            return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
+        }
+        return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${this.table.count ? `, after ${this.table.count} entries` : ''}`);
+    }
+    localHeader(at) {
+        const buf = this.buf;
+        if (buf.length - at < 30)
+            return -1;
+        const nameLength = buf.readUInt16LE(at + 26);
+        const extraLength = buf.readUInt16LE(at + 28);
+        const end = at + 30 + nameLength + extraLength;
+        if (buf.length < end)
+            return -1;
+        const flags = buf.readUInt16LE(at + 6);
+        const method = buf.readUInt16LE(at + 8);
+        const rawName = buf.subarray(at + 30, at + 30 + nameLength);
+        const name = decodeName(rawName, flags);
+        const offset = this.offset + at;
+        if (flags & 0x1)
+            throw new InvalidZipError(`not a valid ZIP: entry "${name}" is encrypted`, false);
+        if (method !== STORED && method !== DEFLATED) {
+            throw new InvalidZipError(`not a valid ZIP: entry "${name}" uses compression method ${method} (only stored and deflated are read)`, false);
+        }
+        const climbs = climbsOut(name);
+        if (climbs)
+            throw new InvalidZipError(`refusing the ZIP: entry "${name}" ${climbs}`, false);
+        let compressedSize = buf.readUInt32LE(at + 18);
+        let size = buf.readUInt32LE(at + 22);
+        const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
+        if (zip64) {
+            // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
+            let p = 0;
+            if (size === 0xffffffff && zip64.length >= p + 8) {
+                size = readUInt64(zip64, p);
+                p += 8;
+            }
+            if (compressedSize === 0xffffffff && zip64.length >= p + 8)
+                compressedSize = readUInt64(zip64, p);
+        }
+        const descriptor = (flags & 0x8) !== 0;
+        let header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
+        let known = !descriptor;
+        const nameHash = (0,external_node_zlib_.crc32)(rawName);
+        const central = this.o.central;
+        if (central) {
+            const i = central.indexOf(offset, this.centralCursor);
+            if (i < 0)
+                throw new InvalidZipError(`not a valid ZIP: entry "${name}" at offset ${offset} is not in the central directory`);
+            this.centralCursor = i + 1;
+            if (central.nameHashes[i] !== nameHash)
+                throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`);
+            header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] };
+            known = true;
+        }
+        else if (descriptor && method === STORED) {
+            this.unsettledFrom = offset;
+            this.phase = 'unsettled';
+            return end;
+        }
+        this.current = {
+            header,
+            dataStart: this.offset + end,
+            zip64: zip64 !== undefined,
+            sink: this.o.entry?.(header),
+            crc: 0,
+            out: 0,
+            consumed: 0,
+            known,
+            nextTry: 0,
+            nameHash
+        };
+        this.phase = 'data';
+        return end;
+    }
+    output(c, bytes) {
+        c.crc = (0,external_node_zlib_.crc32)(bytes, c.crc);
+        c.out += bytes.length;
+        if (c.known && c.out > c.header.size)
+            throw corrupt(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`);
+        c.sink?.data(bytes);
+    }
+    data(at) {
+        const c = this.current;
+        const buf = this.buf;
+        const avail = buf.length - at;
+        const h = c.header;
+        if (h.method === STORED) {
+            const n = Math.min(avail, h.compressedSize - c.consumed);
+            if (n > 0)
+                this.output(c, buf.subarray(at, at + n));
+            c.consumed += n;
+            if (c.consumed < h.compressedSize)
+                return n > 0 ? at + n : -1;
+            return this.dataEnd(at + n);
+        }
+        if (c.inflater)
+            return this.inflateStreaming(c, at);
+        if (c.known) {
+            if (h.compressedSize > SYNC_COMPRESSED_MAX || h.size > SYNC_OUTPUT_MAX)
+                return this.startStreaming(c, at);
+            if (avail < h.compressedSize)
+                return -1;
+            let inflated;
             try {
-                contentsJson = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+                inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size, true);
+            }
+            catch (e) {
+                throw e === MORE ? corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`) : e;
+            }
+            const { output, consumed } = inflated;
+            if (consumed !== h.compressedSize)
+                throw corrupt(h, `its deflate data ends after ${consumed} of ${h.compressedSize} bytes`);
+            this.output(c, output);
+            c.consumed = consumed;
+            return this.dataEnd(at + consumed);
+        }
+        // Sizes follow the data: inflate what has arrived; when the deflate stream ends inside it, the
+        // entry's end is found. Tried again once twice as many bytes are there, so the work stays linear.
+        if (avail < c.nextTry && !this.final)
+            return -1;
+        const window = Math.min(avail, SYNC_COMPRESSED_MAX);
+        let attempt;
+        try {
+            attempt = inflateOnce(h, buf.subarray(at, at + window), SYNC_OUTPUT_MAX, false);
+        }
+        catch (e) {
+            if (e === MORE)
+                attempt = 'more';
+            else if (e === LARGE)
+                attempt = 'large';
+            else
+                throw e;
+        }
+        if (attempt === 'large' || (attempt === 'more' && window === SYNC_COMPRESSED_MAX))
+            return this.startStreaming(c, at);
+        if (attempt === 'more') {
+            c.nextTry = Math.max(avail * 2, 1024);
+            return -1;
+        }
+        this.output(c, attempt.output);
+        c.consumed = attempt.consumed;
+        return this.dataEnd(at + attempt.consumed);
+    }
+    async startStreaming(c, at) {
+        c.inflater = new Inflater(c.header, bytes => this.output(c, bytes));
+        return this.inflateStreaming(c, at);
+    }
+    async inflateStreaming(c, at) {
+        const inflater = c.inflater;
+        const h = c.header;
+        const avail = this.buf.length - at;
+        if (c.known) {
+            const n = Math.min(avail, h.compressedSize - c.consumed);
+            if (n > 0)
+                await inflater.write(this.buf.subarray(at, at + n));
+            c.consumed += n;
+            if (c.consumed < h.compressedSize)
+                return n > 0 ? at + n : -1;
+            await inflater.end();
+            if (inflater.consumed !== h.compressedSize)
+                throw corrupt(h, `its deflate data ends after ${inflater.consumed} of ${h.compressedSize} bytes`);
+            c.inflater = undefined;
+            return this.dataEnd(at + n);
+        }
+        if (avail === 0)
+            return -1;
+        const before = inflater.consumed;
+        await inflater.write(this.buf.subarray(at));
+        if (inflater.consumed - before === avail && !inflater.ended)
+            return at + avail;
+        // The deflate stream ended inside these bytes.
+        await inflater.end();
+        c.consumed = inflater.consumed;
+        c.inflater = undefined;
+        return this.dataEnd(at + (inflater.consumed - before));
+    }
+    /** The entry's data is read: its descriptor next, or the check. */
+    dataEnd(at) {
+        const c = this.current;
+        if (c.header.descriptor) {
+            this.phase = 'descriptor';
+            return at;
+        }
+        const settled = this.settle(c, c.header.crc32, c.header.compressedSize, c.header.size);
+        return settled ? settled.then(() => at) : at;
+    }
+    descriptor(at) {
+        const c = this.current;
+        const buf = this.buf;
+        if (buf.length - at < 4)
+            return -1;
+        const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0);
+        if (buf.length < p + 20 && !(this.final && buf.length >= p + 12))
+            return -1;
+        // 8-byte sizes belong with a ZIP64 local header, but writers differ (yazl writes them without
+        // one): the width whose sizes match what was read is taken, the header's first.
+        const narrow = { crc: buf.readUInt32LE(p), compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), length: 12 };
+        const wide = buf.length >= p + 20 ? { crc: narrow.crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), length: 20 } : narrow;
+        const fits = (d) => d.compressedSize === c.consumed && d.size === c.out;
+        const [first, second] = c.zip64 ? [wide, narrow] : [narrow, wide];
+        const d = fits(first) ? first : fits(second) ? second : first;
+        // With the central directory's sizes, those are the authority; the descriptor must agree too.
+        const settled = this.settle(c, d.crc, d.compressedSize, d.size);
+        return settled ? settled.then(() => p + d.length) : p + d.length;
+    }
+    /** Checks the entry's CRC and sizes against what the ZIP says, records it, and ends its sink. */
+    settle(c, crc, compressedSize, size) {
+        const h = c.header;
+        if (c.crc >>> 0 !== crc >>> 0)
+            throw corrupt(h, `CRC-32 ${hex(c.crc)} where the ZIP says ${hex(crc)}`);
+        if (c.consumed !== compressedSize || c.out !== size) {
+            throw corrupt(h, `it holds ${c.consumed} compressed and ${c.out} uncompressed bytes where the ZIP says ${compressedSize} and ${size}`);
+        }
+        if (this.o.central && (crc >>> 0 !== h.crc32 >>> 0 || compressedSize !== h.compressedSize || size !== h.size)) {
+            throw corrupt(h, 'its data descriptor and its central directory record disagree');
+        }
+        this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash);
+        this.current = undefined;
+        this.phase = 'header';
+        const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out };
+        const ended = c.sink?.end();
+        if (ended)
+            return ended.then(() => this.o.settled?.(info));
+        this.o.settled?.(info);
+    }
+    central(at) {
+        const buf = this.buf;
+        if (buf.length - at < 4)
+            return -1;
+        const sig = buf.readUInt32LE(at);
+        if (sig !== CENTRAL_SIG) {
+            this.phase = 'end';
+            return at;
+        }
+        const parsed = parseCentralRecord(buf, at);
+        if (!parsed)
+            return -1;
+        const { record, nameHash, end } = parsed;
+        const i = this.table.indexOf(record.offset, this.cursor);
+        if (i < 0)
+            throw new InvalidZipError(`not a valid ZIP: the central directory lists "${record.name}" at offset ${record.offset}, where the ZIP has no entry`);
+        this.cursor = i + 1;
+        const t = this.table;
+        if (t.listed[i])
+            throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
+        t.listed[i] = 1;
+        if (t.nameHashes[i] !== nameHash)
+            throw new InvalidZipError(`not a valid ZIP: the central directory's name "${record.name}" differs from the local header's at offset ${record.offset}`);
+        const header = { name: record.name, offset: record.offset, method: record.method, crc32: record.crc32, compressedSize: record.compressedSize, size: record.size, descriptor: false };
+        if (record.crc32 >>> 0 !== t.crcs[i])
+            throw corrupt(header, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`);
+        if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
+            throw corrupt(header, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
+        }
+        this.centralCount++;
+        return end;
+    }
+    endRecord(at) {
+        const buf = this.buf;
+        if (buf.length - at < 4)
+            return -1;
+        const sig = buf.readUInt32LE(at);
+        if (sig === ZIP64_EOCD_SIG) {
+            if (buf.length - at < 56)
+                return -1;
+            const length = 12 + readUInt64(buf, at + 4);
+            if (buf.length - at < length)
+                return -1;
+            this.zip64End = { count: readUInt64(buf, at + 32), centralSize: readUInt64(buf, at + 40), centralOffset: readUInt64(buf, at + 48) };
+            return at + length;
+        }
+        if (sig === ZIP64_LOCATOR_SIG)
+            return buf.length - at < 20 ? -1 : at + 20;
+        if (sig !== EOCD_SIG)
+            throw new InvalidZipError(`not a valid ZIP: unexpected bytes at offset ${this.offset + at}, inside its central directory`);
+        if (buf.length - at < 22)
+            return -1;
+        const commentLength = buf.readUInt16LE(at + 20);
+        if (buf.length - at < 22 + commentLength)
+            return -1;
+        const eocdCount = buf.readUInt16LE(at + 10);
+        const count = eocdCount === 0xffff && this.zip64End ? this.zip64End.count : eocdCount;
+        const centralOffset = buf.readUInt32LE(at + 16);
+        const start = centralOffset === 0xffffffff && this.zip64End ? this.zip64End.centralOffset : centralOffset;
+        if (count !== this.centralCount || this.centralCount !== this.table.count) {
+            const missing = this.table.count - this.centralCount;
+            throw new InvalidZipError(`not a valid ZIP: its end record counts ${count} entries, its central directory lists ${this.centralCount}` +
+                (missing > 0 ? ` and ${missing} entries are in no central directory record` : ''));
+        }
+        if (start !== this.centralStart && !(this.table.count === 0 && start === 0)) {
+            throw new InvalidZipError(`not a valid ZIP: its end record puts the central directory at offset ${start}, where it is at ${this.centralStart}`);
+        }
+        this.phase = 'done';
+        return at + 22 + commentLength;
+    }
+}
+/** A streaming raw inflater for one large entry: tells how many input bytes the deflate stream used. */
+class Inflater {
+    header;
+    zlib = (0,external_node_zlib_.createInflateRaw)();
+    ended = false;
+    error;
+    finished;
+    constructor(header, onData) {
+        this.header = header;
+        this.finished = new Promise((resolve, reject) => {
+            this.zlib.on('data', (bytes) => {
+                try {
+                    onData(bytes);
+                }
+                catch (e) {
+                    this.error = e;
+                    this.zlib.destroy();
+                }
+            });
+            this.zlib.on('end', () => {
+                this.ended = true;
+                resolve();
+            });
+            this.zlib.on('error', (e) => {
+                this.error ??= e instanceof InvalidZipError ? e : corrupt(header, e.message);
+                reject(this.error);
+            });
+            this.zlib.on('close', () => (this.error ? reject(this.error) : undefined));
+        });
+        this.finished.catch(() => { });
+    }
+    /** Compressed bytes the deflate stream has used. */
+    get consumed() {
+        return this.zlib.bytesWritten;
+    }
+    write(bytes) {
+        if (this.error)
+            return Promise.reject(this.error);
+        return new Promise((resolve, reject) => {
+            this.zlib.write(bytes, e => (e || this.error ? reject(this.error ?? corrupt(this.header, e.message)) : resolve()));
+        });
+    }
+    /** Ends the input and waits for the last output. */
+    async end() {
+        if (!this.ended)
+            this.zlib.end();
+        await this.finished;
+        if (this.error)
+            throw this.error;
+    }
+    destroy() {
+        this.zlib.destroy();
+    }
+}
+const MORE = new Error('more input needed');
+const LARGE = new Error('output too large for one call');
+/** Inflates a whole deflate stream in one call; throws MORE when `bytes` ends before it does and
+ *  LARGE when it inflates to more than `most` bytes. */
+function inflateOnce(h, bytes, most, exact) {
+    try {
+        // The output buffer: the entry's size when known, else a small one (most entries are small).
+        const chunkSize = exact ? Math.max(64, Math.min(most, 1024 * 1024)) : 4096;
+        const { buffer, engine } = (0,external_node_zlib_.inflateRawSync)(bytes, { info: true, chunkSize, maxOutputLength: Math.max(1, most) });
+        return { output: buffer, consumed: engine.bytesWritten };
+    }
+    catch (e) {
+        const code = e.code;
+        if (code === 'Z_BUF_ERROR')
+            throw MORE;
+        if (code === 'ERR_BUFFER_TOO_LARGE') {
+            if (exact)
+                throw corrupt(h, `it inflates to more than the ${h.size} bytes the ZIP says`);
+            throw LARGE;
+        }
+        throw corrupt(h, e.message);
+    }
+}
+function corrupt(h, why) {
+    return new InvalidZipError(`entry "${h.name}" is corrupt: ${why}`);
+}
+/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
+function parseCentralRecord(buf, at) {
+    if (buf.length - at < 46)
+        return undefined;
+    const nameLength = buf.readUInt16LE(at + 28);
+    const extraLength = buf.readUInt16LE(at + 30);
+    const commentLength = buf.readUInt16LE(at + 32);
+    const end = at + 46 + nameLength + extraLength + commentLength;
+    if (buf.length < end)
+        return undefined;
+    const flags = buf.readUInt16LE(at + 8);
+    const rawName = buf.subarray(at + 46, at + 46 + nameLength);
+    let size = buf.readUInt32LE(at + 24);
+    let compressedSize = buf.readUInt32LE(at + 20);
+    let offset = buf.readUInt32LE(at + 42);
+    const zip64 = findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001);
+    if (zip64) {
+        // Central ZIP64 extra: uncompressed size, compressed size, offset, each when its field is full.
+        let p = 0;
+        if (size === 0xffffffff && zip64.length >= p + 8) {
+            size = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (compressedSize === 0xffffffff && zip64.length >= p + 8) {
+            compressedSize = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (offset === 0xffffffff && zip64.length >= p + 8)
+            offset = readUInt64(zip64, p);
+    }
+    const madeOnUnix = buf[at + 5] === 3;
+    const record = {
+        name: decodeName(rawName, flags),
+        offset,
+        method: buf.readUInt16LE(at + 10),
+        crc32: buf.readUInt32LE(at + 16),
+        compressedSize,
+        size,
+        unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 0
+    };
+    return { record, nameHash: (0,external_node_zlib_.crc32)(rawName), end };
+}
+/** Where the central directory is, from the end records in the last bytes of the file. */
+function findCentralDirectory(tail, fileSize) {
+    for (let i = tail.length - 22; i >= 0; i--) {
+        if (tail.readUInt32LE(i) !== EOCD_SIG || i + 22 + tail.readUInt16LE(i + 20) !== tail.length)
+            continue;
+        let count = tail.readUInt16LE(i + 10);
+        let size = tail.readUInt32LE(i + 12);
+        let offset = tail.readUInt32LE(i + 16);
+        const locator = i - 20;
+        if (locator >= 0 && tail.readUInt32LE(locator) === ZIP64_LOCATOR_SIG) {
+            const at = readUInt64(tail, locator + 8) - (fileSize - tail.length);
+            if (at >= 0 && at + 56 <= tail.length && tail.readUInt32LE(at) === ZIP64_EOCD_SIG) {
+                count = readUInt64(tail, at + 32);
+                size = readUInt64(tail, at + 40);
+                offset = readUInt64(tail, at + 48);
+            }
+        }
+        return { offset, size, count };
+    }
+    throw new InvalidZipError('not a valid ZIP: no end record at its end');
+}
+/** Why a name would leave the folder it is extracted to, or undefined. */
+function climbsOut(name) {
+    if (name.startsWith('/') || (name[1] === ':' && /^[a-zA-Z]:/.test(name)))
+        return 'has an absolute path';
+    if (name.includes('..') && name.split('/').includes('..'))
+        return 'has a path that climbs out of the folder ("..")';
+}
+function findExtra(extra, id) {
+    for (let p = 0; p + 4 <= extra.length;) {
+        const length = extra.readUInt16LE(p + 2);
+        if (extra.readUInt16LE(p) === id)
+            return extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
+        p += 4 + length;
+    }
+    return undefined;
+}
+function readUInt64(buf, at) {
+    return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 0x100000000;
+}
+/** Code page 437, the ZIP format's default for names without the UTF-8 flag (bytes 0x80–0xFF). */
+const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+/** The entry name: UTF-8 when flag bit 11 says so (or it is ASCII), else code page 437; backslashes
+ *  (written by some Windows tools) become slashes. */
+function decodeName(raw, flags) {
+    let name;
+    if (flags & 0x800 || isAscii(raw))
+        name = raw.toString('utf8');
+    else
+        name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('');
+    return name.includes('\\') ? name.replace(/\\/g, '/') : name;
+}
+function isAscii(raw) {
+    for (let i = 0; i < raw.length; i++)
+        if (raw[i] >= 0x80)
+            return false;
+    return true;
+}
+function hex(n) {
+    return (n >>> 0).toString(16).padStart(8, '0');
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip.ts
+// The ZIP check and the extraction, both one front-to-back pass of zip-scan.ts: the check runs while
+// the download arrives (ZipCheck) or over a file (inspectZip); the extraction reads the central
+// directory first (every name, link and limit is checked before anything is written), then the file
+// once, in order, writing each entry as it is verified.
+
+
+
+
+
+
+
+/** Limits for extraction, against ZIP bombs; documented in the README. */
+const EXTRACT_LIMITS = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 };
+const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
+/** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
+const LISTED_ENTRIES = 1000;
+const LISTED_FOLDERS = 1000;
+/** Reads of a ZIP from disk, into one reused buffer. */
+const READ_BYTES = 1024 * 1024;
+/** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
+class ZipCheck {
+    scanner;
+    report = { entryCount: 0, totalSize: 0, entries: [], folders: [] };
+    folders = new Map();
+    contents;
+    constructor() {
+        this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) });
+    }
+    /** The ZIP's end record has arrived: any further byte is not part of it. */
+    get complete() {
+        return this.scanner.complete;
+    }
+    write(chunk) {
+        return this.scanner.write(chunk);
+    }
+    /** After the last byte: settles from `file` what the stream could not, and gives the report. */
+    async finish(file) {
+        let scanner = this.scanner;
+        await scanner.end();
+        if (scanner.unsettledFrom !== undefined) {
+            // A stored entry with a data descriptor: the rest is read from disk with the central
+            // directory's sizes, and compared with it as before.
+            const central = await readCentralIndex(file);
+            scanner = new ZipScanner({ central, resume: { table: scanner.table, offset: scanner.unsettledFrom }, settled: h => this.settled(h), entry: h => this.entry(h) });
+            await readFile(file, scanner.position, chunk => scanner.write(chunk));
+            await scanner.end();
+        }
+        if (scanner.trailing > 0)
+            throw new InvalidZipError(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`);
+        this.report.folders = [...this.folders.values()].sort((a, b) => a.folder.localeCompare(b.folder));
+        return this.report;
+    }
+    entry(h) {
+        if (h.name !== 'contents.json')
+            return undefined;
+        const chunks = [];
+        let size = 0;
+        return {
+            data: bytes => {
+                size += bytes.length;
+                if (size <= CONTENTS_JSON_LIMIT)
+                    chunks.push(Buffer.from(bytes));
+            },
+            end: () => {
+                if (size <= CONTENTS_JSON_LIMIT)
+                    this.contents = chunks;
+            }
+        };
+    }
+    settled(h) {
+        const r = this.report;
+        r.entryCount++;
+        r.totalSize += h.size;
+        if (r.entries.length < LISTED_ENTRIES)
+            r.entries.push({ name: h.name, size: h.size, compressedSize: h.compressedSize, crc32: h.crc32 });
+        const slash = h.name.indexOf('/');
+        let key = slash > 0 ? h.name.slice(0, slash + 1) : '(top level)';
+        if (!this.folders.has(key) && this.folders.size >= LISTED_FOLDERS)
+            key = '(other folders)';
+        const f = this.folders.get(key) ?? this.folders.set(key, { folder: key, count: 0, bytes: 0 }).get(key);
+        f.count++;
+        f.bytes += h.size;
+        if (this.contents && h.name === 'contents.json') {
+            const text = Buffer.concat(this.contents).toString('utf8');
+            try {
+                r.contentsJson = JSON.parse(text);
             }
             catch {
-                contentsJson = Buffer.concat(chunks).toString('utf8');
+                r.contentsJson = text;
             }
+            this.contents = undefined;
         }
-    });
-    return { entries, totalSize, contentsJson };
+    }
 }
+/** Verifies structure and CRCs of every entry of a ZIP on disk; throws InvalidZipError when
+ *  anything is off. */
+async function inspectZip(file) {
+    const check = new ZipCheck();
+    await readFile(file, 0, chunk => check.write(chunk));
+    return check.finish(file);
+}
+/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
+async function readFile(file, start, visit, end = Infinity) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const buffer = Buffer.allocUnsafe(READ_BYTES);
+        for (let at = start; at < end;) {
+            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
+            if (bytesRead === 0)
+                break;
+            at += bytesRead;
+            await visit(buffer.subarray(0, bytesRead));
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Calls `visit` for each record of the ZIP's central directory, in its order. */
+async function forEachCentralRecord(file, visit) {
+    const handle = await (0,promises_.open)(file, 'r');
+    let where;
+    try {
+        const { size } = await handle.stat();
+        const length = Math.min(size, 22 + 0xffff + 20 + 56);
+        const tail = Buffer.alloc(length);
+        await handle.read(tail, 0, length, size - length);
+        where = findCentralDirectory(tail, size);
+    }
+    finally {
+        await handle.close();
+    }
+    let pending = Buffer.alloc(0);
+    let count = 0;
+    await readFile(file, where.offset, chunk => {
+        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let at = 0;
+        for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
+            if (buf.readUInt32LE(at) !== 0x02014b50)
+                throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
+            visit(parsed.record, parsed.nameHash);
+            count++;
+        }
+        pending = Buffer.from(buf.subarray(at));
+    }, where.offset + where.size);
+    if (count !== where.count)
+        throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${count}`);
+    return count;
+}
+/** The central directory as an index by local-header offset (typed arrays, 36 bytes an entry). */
+async function readCentralIndex(file, visit) {
+    const index = new EntryTable();
+    await forEachCentralRecord(file, (r, nameHash) => {
+        visit?.(r, index.count);
+        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
+    });
+    index.sortByOffset();
+    return index;
+}
+/** Files at most this large are written whole, several at a time; larger ones are streamed. */
+const SMALL_FILE = 1024 * 1024;
+/** Files being written at once. */
+const WRITES_IN_FLIGHT = 16;
 /** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
- *  links, and ZIP bombs. */
+ *  links, and ZIP bombs: all checked in the central directory before anything is written. Then the
+ *  ZIP is read once, front to back, and each entry is written as it is verified. */
 async function extractZip(file, dir, o = {}) {
     const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
     const root = rules.path.resolve(dir);
-    if (o.names)
-        checkEntryNames(root, o.names, rules);
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(root, { recursive: true });
-    let count = 0;
-    let written = 0;
-    await forEachEntry(file, async (zip, entry) => {
-        if (signal?.aborted)
-            throw new ExtractAborted();
-        if (++count > limits.maxEntries)
+    const names = new NameCheck(root, rules);
+    let total = 0;
+    const central = await readCentralIndex(file, (r, i) => {
+        if (i + 1 > limits.maxEntries)
             throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
-        const target = safeTarget(root, entry, rules);
-        if (isDirectory(entry)) {
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(target, { recursive: true });
-            return;
-        }
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(node_path__WEBPACK_IMPORTED_MODULE_2__.dirname(target), { recursive: true });
-        const stream = await openEntry(zip, entry);
-        await (0,node_stream_promises__WEBPACK_IMPORTED_MODULE_3__.pipeline)(stream, async function* (source) {
-            for await (const chunk of source) {
-                written += chunk.length;
-                if (written > limits.maxTotalBytes) {
-                    throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
-                }
-                yield chunk;
-            }
-        }, (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.createWriteStream)(target, { flags: 'wx' }), { signal }).catch((e) => {
-            throw signal?.aborted ? new ExtractAborted() : e;
-        });
-    }).catch((e) => {
-        if (e instanceof ExtractAborted)
-            throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_6__/* .abortReason */ .Js)(signal);
+        total += r.size;
+        if (total > limits.maxTotalBytes)
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
+        if ((r.unixMode & 0o170000) === 0o120000)
+            throw new InvalidZipError(`refusing to extract "${r.name}": it is a symbolic link`, false);
+        names.add(r.name);
+    }).catch(async (e) => {
+        if (e instanceof CaseTwin)
+            throw e.withOther(await nameAt(file, e.otherIndex));
         throw e;
     });
+    (0,external_node_fs_.mkdirSync)(root, { recursive: true });
+    const made = new Set([root]);
+    const makeDir = (d) => {
+        if (made.has(d))
+            return;
+        (0,external_node_fs_.mkdirSync)(d, { recursive: true });
+        made.add(d);
+    };
+    const writes = new Set();
+    let failed;
+    let written = 0;
+    let count = 0;
+    const grow = (n) => {
+        written += n;
+        // The central directory's sizes were checked against the limit; this holds if it lied.
+        if (written > limits.maxTotalBytes)
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
+    };
+    const sink = (h) => {
+        if (signal?.aborted)
+            throw (0,clock/* abortReason */.Js)(signal);
+        count++;
+        const target = entryTarget(root, h.name, rules);
+        if (h.name.endsWith('/')) {
+            makeDir(target);
+            return undefined;
+        }
+        makeDir(rules.path.dirname(target));
+        if (h.size <= SMALL_FILE) {
+            const data = Buffer.allocUnsafe(h.size);
+            let at = 0;
+            return {
+                data: bytes => {
+                    grow(bytes.length);
+                    at += bytes.copy(data, at);
+                },
+                end: async () => {
+                    const write = (0,promises_.writeFile)(target, data, { flag: 'wx' }).then(() => void writes.delete(write), (e) => void (failed ??= e));
+                    writes.add(write);
+                    if (writes.size >= WRITES_IN_FLIGHT)
+                        await Promise.race(writes);
+                    if (failed)
+                        throw failed;
+                }
+            };
+        }
+        const fd = (0,external_node_fs_.openSync)(target, 'wx');
+        return {
+            data: bytes => {
+                grow(bytes.length);
+                for (let at = 0; at < bytes.length;)
+                    at += (0,external_node_fs_.writeSync)(fd, bytes, at);
+            },
+            end: () => (0,external_node_fs_.closeSync)(fd)
+        };
+    };
+    const scanner = new ZipScanner({ central, entry: sink });
+    try {
+        await readFile(file, 0, chunk => scanner.write(chunk));
+        await scanner.end();
+    }
+    finally {
+        await Promise.all(writes);
+    }
+    if (failed)
+        throw failed;
     return count;
 }
-/** Marks an extraction stopped by the run's signal, so that it is not taken for a broken ZIP. */
-class ExtractAborted extends InvalidZipError {
-    constructor() {
-        super('extraction stopped', false);
-    }
+/** The name of the index-th record of the central directory. */
+async function nameAt(file, index) {
+    let name = '';
+    let i = 0;
+    await forEachCentralRecord(file, r => {
+        if (i++ === index)
+            name = r.name;
+    });
+    return name;
 }
 function hostRules(platform = process.platform) {
-    return { path: platform === 'win32' ? node_path__WEBPACK_IMPORTED_MODULE_2__.win32 : node_path__WEBPACK_IMPORTED_MODULE_2__.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' };
+    return { path: platform === 'win32' ? external_node_path_.win32 : external_node_path_.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' };
 }
 /** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
 function windowsNameProblem(segment) {
@@ -32045,73 +31651,59 @@ function entryTarget(root, name, rules) {
     }
     return target;
 }
+/** Two entries that would be one file on a case-insensitive file system. */
+class CaseTwin extends InvalidZipError {
+    entryName;
+    otherIndex;
+    constructor(entryName, otherIndex) {
+        super(`refusing to extract "${entryName}": it differs from another entry only in letter case`, false);
+        this.entryName = entryName;
+        this.otherIndex = otherIndex;
+    }
+    withOther(other) {
+        if (other === this.entryName)
+            return new InvalidZipError(`refusing to extract "${other}": the ZIP holds it twice`, false);
+        return new InvalidZipError(`refusing to extract "${this.entryName}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`, false);
+    }
+}
+/** Checks entry names one at a time (entryTarget), and on a case-insensitive file system that no two
+ *  differ only in letter case. Keeps a 52-bit hash of each lower-cased path, not the names: memory
+ *  stays small for hundreds of thousands of entries. */
+class NameCheck {
+    root;
+    rules;
+    seen = new Map();
+    index = 0;
+    constructor(root, rules) {
+        this.root = root;
+        this.rules = rules;
+    }
+    add(name) {
+        const target = entryTarget(this.root, name, this.rules);
+        const i = this.index++;
+        if (!this.rules.caseInsensitive)
+            return;
+        const key = Buffer.from(target.toLowerCase());
+        const hash = (0,external_node_zlib_.crc32)(key) * 0x100000 + ((0,external_node_zlib_.crc32)(key, 0x9e3779b9) & 0xfffff);
+        // The value: the index, negative for a folder (two spellings of one folder are harmless).
+        const other = this.seen.get(hash);
+        const folder = name.endsWith('/');
+        if (other !== undefined && !(other < 0 && folder))
+            throw new CaseTwin(name, other < 0 ? -other - 1 : other);
+        this.seen.set(hash, folder ? -i - 1 : i);
+    }
+}
 /** Checks every entry name before anything is written: each must have a target (entryTarget), and
  *  on a case-insensitive file system no two may differ only in letter case. */
 function checkEntryNames(root, names, rules) {
-    const seen = new Map();
-    for (const name of names) {
-        const target = entryTarget(root, name, rules);
-        if (!rules.caseInsensitive)
-            continue;
-        const key = target.toLowerCase();
-        const other = seen.get(key);
-        if (other !== undefined && other !== name && !(other.endsWith('/') && name.endsWith('/'))) {
-            throw new InvalidZipError(`refusing to extract "${name}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`, false);
-        }
-        seen.set(key, name);
+    const check = new NameCheck(root, rules);
+    try {
+        for (const name of names)
+            check.add(name);
     }
-}
-function safeTarget(root, entry, rules) {
-    const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-    if (mode === 0o120000)
-        throw new InvalidZipError(`refusing to extract "${entry.fileName}": it is a symbolic link`, false);
-    return entryTarget(root, entry.fileName, rules);
-}
-function isDirectory(entry) {
-    return entry.fileName.endsWith('/');
-}
-function hex(n) {
-    return (n >>> 0).toString(16).padStart(8, '0');
-}
-function openEntry(zip, entry) {
-    return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(asZipError(err)) : resolve(stream))));
-}
-/** Visits entries one at a time (lazyEntries), closing the file on success and failure. */
-function forEachEntry(file, visit) {
-    return new Promise((resolve, reject) => {
-        yauzl__WEBPACK_IMPORTED_MODULE_5__.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
-            if (err || !zip)
-                return reject(asZipError(err ?? new Error('cannot open')));
-            let settled = false;
-            const finish = (e) => {
-                if (settled)
-                    return;
-                settled = true;
-                zip.close();
-                if (e)
-                    reject(asZipError(e));
-                else
-                    resolve();
-            };
-            zip.on('error', finish);
-            zip.on('end', () => finish());
-            zip.on('entry', (entry) => {
-                visit(zip, entry).then(() => zip.readEntry(), e => finish(e));
-            });
-            zip.readEntry();
-        });
-    });
-}
-function asZipError(e) {
-    if (e instanceof InvalidZipError)
-        return e;
-    // A system error of the file system (ENOSPC, EACCES …) is about the disk, not the ZIP.
-    if (e instanceof Error && /^E[A-Z]+$/.test(String(e.code)))
-        return e;
-    const message = e instanceof Error ? e.message : String(e);
-    // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
-    const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message);
-    return new InvalidZipError(hostile ? `refusing the ZIP: ${message}` : `not a valid ZIP: ${message}`, !hostile);
+    catch (e) {
+        throw e instanceof CaseTwin ? e.withOther(names[e.otherIndex]) : e;
+    }
 }
 
 
@@ -33256,13 +32848,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
 
 /***/ }),
 
-/***/ 9896:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-
-/***/ }),
-
 /***/ 8611:
 /***/ ((module) => {
 
@@ -33403,13 +32988,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream"
 
 /***/ }),
 
-/***/ 6466:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-
-/***/ }),
-
 /***/ 1692:
 /***/ ((module) => {
 
@@ -33459,13 +33037,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
 
 /***/ }),
 
-/***/ 2203:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
-
-/***/ }),
-
 /***/ 3193:
 /***/ ((module) => {
 
@@ -33484,13 +33055,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
-
-/***/ }),
-
-/***/ 3106:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 

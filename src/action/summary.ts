@@ -3,7 +3,6 @@ import type { UploadResult } from './artifact.js'
 import { formatBytes, formatDuration, formatRate } from '../base/format.js'
 import type { ExportReport } from '../engine/export.js'
 import { describeMaintenance, describeVersions } from '../engine/preflight.js'
-import type { ZipEntryInfo } from '../engine/zip.js'
 
 /** The export's report and what the Action added: the artifact. */
 export interface ActionReport extends ExportReport {
@@ -47,16 +46,15 @@ export function renderSummary(r: ActionReport): string {
   lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '')
 
   if (r.zip) {
-    const files = r.zip.entries
-    const total = files.reduce((sum, e) => sum + e.size, 0)
-    lines.push(`<details><summary>ZIP entries: ${files.length}, ${formatBytes(total)} uncompressed</summary>`, '')
+    const { entries, entryCount, totalSize, folders } = r.zip
+    lines.push(`<details><summary>ZIP entries: ${entryCount}, ${formatBytes(totalSize)} uncompressed</summary>`, '')
     lines.push('| Folder | Entries | Size |', '|---|---:|---:|')
-    for (const [folder, { count, bytes }] of rollUp(files)) lines.push(`| ${code(folder)} | ${count} | ${formatBytes(bytes)} |`)
+    for (const { folder, count, bytes } of folders) lines.push(`| ${code(folder)} | ${count} | ${formatBytes(bytes)} |`)
     lines.push('', '| Entry | Size | Compressed |', '|---|---:|---:|')
-    for (const e of files.slice(0, MAX_ENTRY_ROWS)) {
+    for (const e of entries.slice(0, MAX_ENTRY_ROWS)) {
       lines.push(`| ${code(e.name)} | ${formatBytes(e.size)} | ${formatBytes(e.compressedSize)} |`)
     }
-    if (files.length > MAX_ENTRY_ROWS) lines.push(`| … ${files.length - MAX_ENTRY_ROWS} more | | |`)
+    if (entryCount > MAX_ENTRY_ROWS) lines.push(`| … ${entryCount - MAX_ENTRY_ROWS} more | | |`)
     lines.push('', '</details>', '')
     if (r.zip.contentsJson !== undefined) {
       let text = typeof r.zip.contentsJson === 'string' ? r.zip.contentsJson : JSON.stringify(r.zip.contentsJson, null, 2)
@@ -84,19 +82,6 @@ function orderFate(r: ActionReport): string {
 }
 
 /** Entries and uncompressed bytes per top-level folder ("(top level)" for files at the root). */
-function rollUp(entries: ZipEntryInfo[]): [string, { count: number; bytes: number }][] {
-  const folders = new Map<string, { count: number; bytes: number }>()
-  for (const e of entries) {
-    const slash = e.name.indexOf('/')
-    const key = slash > 0 ? `${e.name.slice(0, slash)}/` : '(top level)'
-    const f = folders.get(key) ?? { count: 0, bytes: 0 }
-    f.count++
-    f.bytes += e.size
-    folders.set(key, f)
-  }
-  return [...folders].sort(([a], [b]) => a.localeCompare(b))
-}
-
 /** Text safe inside a table cell. */
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')

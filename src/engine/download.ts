@@ -1,5 +1,6 @@
-// Streams the export to disk, hashing on the way, then verifies the ZIP before it takes its final
-// name: the file at the returned path is only ever a complete, verified ZIP.
+// Streams the export to disk, hashing it and verifying the ZIP on the way (one pass: see
+// zip-scan.ts); the file takes its final name once the check is complete, so the file at the
+// returned path is only ever a complete, verified ZIP.
 //
 // grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
 // marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
@@ -7,18 +8,18 @@
 // held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
 // after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
 import { createHash } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { appendFile, mkdir, open, rename, rm, statfs, writeFile } from 'node:fs/promises'
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { mkdir, open, rename, rm, statfs, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { formatBytes, formatRate } from '../base/format.js'
 import { InputError } from './settings.js'
 import type { Logger } from '../base/logger.js'
 import { grpcCodeName } from '../../protocol/protocol.js'
 import { isTransientError, OctoplantError, rpcStatusOf } from '../octoplant/request.js'
 import { abortReason, type Clock, systemClock } from '../base/clock.js'
-import { InvalidZipError, inspectZip, type ZipReport } from './zip.js'
+import { type Collect, runtimeGc } from '../base/gc.js'
+import { InvalidZipError, ZipCheck, type ZipReport } from './zip.js'
 
 export interface SavedZip {
   path: string
@@ -48,8 +49,12 @@ export async function prepareFolder(dir: string): Promise<void> {
   }
 }
 
-/** Write buffer of the file stream; large enough that a fast link is not held up by small writes. */
-const WRITE_HIGH_WATER_MARK = 1024 * 1024
+/** Bytes written to the file at a time. */
+const WRITE_BATCH = 1024 * 1024
+/** A minor GC after this many bytes (see base/gc.ts). */
+const COLLECT_EVERY = 2 * 1024 * 1024
+/** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
+const READ_ON_AFTER_ERROR = 64 * 1024
 
 /** Every try of the download failed (cut, corrupt, or a stream error each time). */
 export class DownloadFailedError extends Error {
@@ -74,6 +79,8 @@ export interface SaveOptions {
   extract?: boolean
   /** How the front end names a setting in a message (default: "the path input"). */
   setting?: (name: string) => string
+  /** A minor GC, called every few MiB (default: the runtime's, when it can be had). */
+  gc?: Collect
 }
 
 /** A progress line at most this often: only long downloads show one. */
@@ -103,70 +110,87 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   }
   const partial = `${file}.partial`
   const hash = createHash('sha256')
+  const check = new ZipCheck()
+  const collect = o.gc ?? runtimeGc()
+  const out = new BatchedFile(partial)
   let size = 0
-  /** Delimiter-like bytes at the end of what arrived so far, not yet hashed or written. */
+  let sinceCollect = 0
+  /** The first thing the check found wrong; the stream is read on a little, in case a stream error
+   *  follows (it is named from the file's end), then given up. */
+  let broken: { error: unknown; at: number } | undefined
+  /** Delimiter-like bytes at the end of what arrived so far, not yet passed on. */
   let held = Buffer.alloc(0)
   logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
   const started = performance.now()
   let lastProgress = started
-  try {
-    await pipeline(
-      body,
-      async function* (source: AsyncIterable<Buffer>) {
-        const pass = (bytes: Buffer) => {
-          hash.update(bytes)
-          size += bytes.length
-          const now = performance.now()
-          if (now - lastProgress >= PROGRESS_EVERY_MS) {
-            lastProgress = now
-            const of = contentLength ? ` of ${formatBytes(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : ''
-            logger?.info(`Downloading: ${formatBytes(size)}${of} received, ${formatRate(size, now - started)}.`)
-          }
-          return bytes
-        }
-        for await (const chunk of source) {
-          let cut = chunk.length
-          while (cut > 0 && isDelimiterByte(chunk[cut - 1])) cut--
-          if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
-            held = Buffer.concat([held, chunk])
-            continue
-          }
-          if (held.length) yield pass(held)
-          if (cut === 0) {
-            held = Buffer.alloc(0)
-            yield pass(chunk)
-            continue
-          }
-          yield pass(chunk.subarray(0, cut))
-          held = Buffer.from(chunk.subarray(cut))
-        }
-      },
-      createWriteStream(partial, { highWaterMark: WRITE_HIGH_WATER_MARK }),
-      { signal }
-    )
-    if (contentLength !== undefined && size + held.length !== contentLength) {
-      throw new InvalidZipError(`the download ended after ${size + held.length} of ${contentLength} bytes`)
+  const pass = async (bytes: Buffer) => {
+    hash.update(bytes)
+    out.write(bytes)
+    size += bytes.length
+    if (!broken) await check.write(bytes).catch((error: unknown) => void (broken = { error, at: size }))
+    sinceCollect += bytes.length
+    if (sinceCollect >= COLLECT_EVERY) {
+      sinceCollect = 0
+      collect()
     }
+    const now = performance.now()
+    if (now - lastProgress >= PROGRESS_EVERY_MS) {
+      lastProgress = now
+      const of = contentLength ? ` of ${formatBytes(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : ''
+      logger?.info(`Downloading: ${formatBytes(size)}${of} received, ${formatRate(size, now - started)}.`)
+    }
+  }
+  const onAbort = () => body.destroy(abortReason(signal!))
+  try {
+    if (signal?.aborted) throw abortReason(signal)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      let cut = chunk.length
+      while (cut > 0 && isDelimiterByte(chunk[cut - 1])) cut--
+      if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
+        held = Buffer.concat([held, chunk])
+        continue
+      }
+      if (held.length) await pass(held)
+      held = Buffer.alloc(0)
+      if (cut === 0) {
+        await pass(chunk)
+      } else {
+        await pass(chunk.subarray(0, cut))
+        if (cut < chunk.length) held = Buffer.from(chunk.subarray(cut))
+      }
+      if (broken && size - broken.at > READ_ON_AFTER_ERROR) {
+        body.destroy()
+        break
+      }
+    }
+    if (signal?.aborted) throw abortReason(signal)
     let droppedTrailer = 0
     if (held.length) {
-      if (await endsAtEndRecord(partial, size)) {
+      if (check.complete && !broken) {
         droppedTrailer = held.length
         logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`)
       } else {
         // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
-        await appendFile(partial, held)
-        hash.update(held)
-        size += held.length
+        await pass(held)
       }
     }
+    out.close()
+    if (contentLength !== undefined && size + droppedTrailer !== contentLength && !broken) {
+      throw new InvalidZipError(`the download ended after ${size + droppedTrailer} of ${contentLength} bytes`)
+    }
     const streamed = performance.now()
-    const report = await inspectZip(partial).catch(async (e: unknown) => {
+    const report = await (async () => {
+      if (broken) throw broken.error
+      return check.finish(partial)
+    })().catch(async (e: unknown) => {
       throw (await streamErrorAtEnd(partial, size)) ?? e
     })
     await rename(partial, file)
     const verifyMs = performance.now() - streamed
     return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer }
   } catch (e) {
+    out.discard()
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
       const left = await freeSpace(dir).catch(() => 0)
       await rm(partial, { force: true })
@@ -178,16 +202,59 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
     }
     await rm(partial, { force: true })
     throw e
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
   }
 }
 
-/** The ZIP's end-of-central-directory record (22 bytes and its comment) ends exactly at `size`. */
-async function endsAtEndRecord(file: string, size: number): Promise<boolean> {
-  const tail = await readTail(file, size, 22 + 0xffff)
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === 0x06054b50 && i + 22 + tail.readUInt16LE(i + 20) === tail.length) return true
+/** A file written in 1 MiB synchronous writes from one reused buffer: a fast link is not held up by
+ *  small writes, and no write buffer is left for the GC. */
+class BatchedFile {
+  private fd: number | undefined
+  private readonly batch = Buffer.allocUnsafe(WRITE_BATCH)
+  private used = 0
+
+  constructor(file: string) {
+    this.fd = openSync(file, 'w')
   }
-  return false
+
+  write(bytes: Buffer): void {
+    let at = 0
+    while (at < bytes.length) {
+      if (this.used === 0 && bytes.length - at >= WRITE_BATCH) {
+        at += writeSync(this.fd!, bytes, at)
+        continue
+      }
+      const n = bytes.copy(this.batch, this.used, at)
+      this.used += n
+      at += n
+      if (this.used === WRITE_BATCH) this.flush()
+    }
+  }
+
+  /** Writes what is batched and closes the file (once; a second call does nothing). */
+  close(): void {
+    if (this.fd === undefined) return
+    try {
+      this.flush()
+    } finally {
+      closeSync(this.fd)
+      this.fd = undefined
+    }
+  }
+
+  /** Closes the file without writing what is batched (it is being removed). */
+  discard(): void {
+    if (this.fd === undefined) return
+    this.used = 0
+    closeSync(this.fd)
+    this.fd = undefined
+  }
+
+  private flush(): void {
+    for (let at = 0; at < this.used; ) at += writeSync(this.fd!, this.batch, at, this.used - at)
+    this.used = 0
+  }
 }
 
 /** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the

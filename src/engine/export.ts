@@ -13,7 +13,7 @@ import type { Logger } from '../base/logger.js'
 import { DeadlineError, isDone, succeeded, waitForOrder } from './poller.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
 import type { ExportSettings } from './settings.js'
-import { extractZip, InvalidZipError, type ZipEntryInfo } from './zip.js'
+import { extractZip, InvalidZipError, type ZipReport } from './zip.js'
 
 /** What the engine tells its front end while it runs. */
 export interface ExportHost extends Logger {
@@ -51,7 +51,7 @@ export interface ExportReport {
   error?: string
   durations: { queued?: number; running?: number; download?: number; check?: number; total: number }
   polls?: number
-  zip?: { path: string; size: number; sha256: string; entries: ZipEntryInfo[]; contentsJson?: unknown }
+  zip?: { path: string; size: number; sha256: string } & ZipReport
   extractPath?: string
 }
 
@@ -135,17 +135,16 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       setting: name => host.setting(name)
     })
     Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs })
-    report.zip = { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entries, contentsJson: saved.report.contentsJson }
+    report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 }
     host.info(
-      `Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entries.length} entries, CRCs verified.` +
+      `Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
         ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
         `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`
     )
     host.zipSaved(saved)
     if (settings.extract) {
       const dir = path.join(settings.path, name)
-      const names = saved.report.entries.map(e => e.name)
-      const count = await extractZip(saved.path, dir, { signal, names }).catch((e: unknown) => {
+      const count = await extractZip(saved.path, dir, { signal }).catch((e: unknown) => {
         if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
         throw new DiskSpaceError(
           `the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`

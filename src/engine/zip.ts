@@ -1,15 +1,15 @@
-// Reads a ZIP with yauzl: checks its structure (yauzl refuses bytes after the end record, such as an
-// error JSON appended to a streamed download), every entry's CRC-32, and extracts it safely.
-// yauzl checks sizes but not CRCs, so each entry is streamed through zlib.crc32 here: one pass,
-// constant memory.
-import { createWriteStream } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+// The ZIP check and the extraction, both one front-to-back pass of zip-scan.ts: the check runs while
+// the download arrives (ZipCheck) or over a file (inspectZip); the extraction reads the central
+// directory first (every name, link and limit is checked before anything is written), then the file
+// once, in order, writing each entry as it is verified.
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { open, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
-import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { crc32 } from 'node:zlib'
-import yauzl, { type Entry, type ZipFile } from 'yauzl'
 import { abortReason } from '../base/clock.js'
+import { EntryTable, findCentralDirectory, InvalidZipError, parseCentralRecord, ZipScanner, type CentralRecord, type EntryHeader, type EntrySink } from './zip-scan.js'
+
+export { InvalidZipError } from './zip-scan.js'
 
 export interface ZipEntryInfo {
   name: string
@@ -18,22 +18,22 @@ export interface ZipEntryInfo {
   crc32: number
 }
 
-export interface ZipReport {
-  entries: ZipEntryInfo[]
-  totalSize: number
-  /** contents.json parsed, when the ZIP holds one (shape unknown: shown, not interpreted). */
-  contentsJson?: unknown
+export interface FolderTotal {
+  /** "name/" for a top-level folder, "(top level)" for files beside them. */
+  folder: string
+  count: number
+  bytes: number
 }
 
-export class InvalidZipError extends Error {
-  constructor(
-    message: string,
-    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
-    readonly retryable = true
-  ) {
-    super(message)
-    this.name = 'InvalidZipError'
-  }
+export interface ZipReport {
+  entryCount: number
+  totalSize: number
+  /** The first entries, in ZIP order (all of them up to LISTED_ENTRIES). */
+  entries: ZipEntryInfo[]
+  /** Entries and bytes by top-level folder, by name. */
+  folders: FolderTotal[]
+  /** contents.json parsed, when the ZIP holds one (shape unknown: shown, not interpreted). */
+  contentsJson?: unknown
 }
 
 export interface ZipLimits {
@@ -42,38 +42,157 @@ export interface ZipLimits {
 }
 
 /** Limits for extraction, against ZIP bombs; documented in the README. */
-const EXTRACT_LIMITS: ZipLimits = { maxEntries: 100_000, maxTotalBytes: 20 * 1024 ** 3 }
+const EXTRACT_LIMITS: ZipLimits = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 }
 
 const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024
+/** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
+const LISTED_ENTRIES = 1000
+const LISTED_FOLDERS = 1000
+/** Reads of a ZIP from disk, into one reused buffer. */
+const READ_BYTES = 1024 * 1024
 
-/** Verifies structure and CRCs of every entry; throws InvalidZipError when anything is off. */
-export async function inspectZip(file: string): Promise<ZipReport> {
-  const entries: ZipEntryInfo[] = []
-  let contentsJson: unknown
-  let totalSize = 0
-  await forEachEntry(file, async (zip, entry) => {
-    entries.push({ name: entry.fileName, size: entry.uncompressedSize, compressedSize: entry.compressedSize, crc32: entry.crc32 })
-    totalSize += entry.uncompressedSize
-    if (isDirectory(entry)) return
-    const keep = entry.fileName === 'contents.json' && entry.uncompressedSize <= CONTENTS_JSON_LIMIT
+/** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
+export class ZipCheck {
+  private readonly scanner: ZipScanner
+  private readonly report: ZipReport = { entryCount: 0, totalSize: 0, entries: [], folders: [] }
+  private readonly folders = new Map<string, FolderTotal>()
+  private contents?: Buffer[]
+
+  constructor() {
+    this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) })
+  }
+
+  /** The ZIP's end record has arrived: any further byte is not part of it. */
+  get complete(): boolean {
+    return this.scanner.complete
+  }
+
+  write(chunk: Buffer): Promise<void> {
+    return this.scanner.write(chunk)
+  }
+
+  /** After the last byte: settles from `file` what the stream could not, and gives the report. */
+  async finish(file: string): Promise<ZipReport> {
+    let scanner = this.scanner
+    await scanner.end()
+    if (scanner.unsettledFrom !== undefined) {
+      // A stored entry with a data descriptor: the rest is read from disk with the central
+      // directory's sizes, and compared with it as before.
+      const central = await readCentralIndex(file)
+      scanner = new ZipScanner({ central, resume: { table: scanner.table, offset: scanner.unsettledFrom }, settled: h => this.settled(h), entry: h => this.entry(h) })
+      await readFile(file, scanner.position, chunk => scanner.write(chunk))
+      await scanner.end()
+    }
+    if (scanner.trailing > 0) throw new InvalidZipError(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`)
+    this.report.folders = [...this.folders.values()].sort((a, b) => a.folder.localeCompare(b.folder))
+    return this.report
+  }
+
+  private entry(h: EntryHeader): EntrySink | undefined {
+    if (h.name !== 'contents.json') return undefined
     const chunks: Buffer[] = []
-    let crc = 0
-    for await (const chunk of await openEntry(zip, entry)) {
-      crc = crc32(chunk as Buffer, crc)
-      if (keep) chunks.push(chunk as Buffer)
-    }
-    if (crc >>> 0 !== entry.crc32 >>> 0) {
-      throw new InvalidZipError(`entry "${entry.fileName}" is corrupt: CRC-32 ${hex(crc)} where the ZIP says ${hex(entry.crc32)}`)
-    }
-    if (keep) {
-      try {
-        contentsJson = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-      } catch {
-        contentsJson = Buffer.concat(chunks).toString('utf8')
+    let size = 0
+    return {
+      data: bytes => {
+        size += bytes.length
+        if (size <= CONTENTS_JSON_LIMIT) chunks.push(Buffer.from(bytes))
+      },
+      end: () => {
+        if (size <= CONTENTS_JSON_LIMIT) this.contents = chunks
       }
     }
+  }
+
+  private settled(h: EntryHeader): void {
+    const r = this.report
+    r.entryCount++
+    r.totalSize += h.size
+    if (r.entries.length < LISTED_ENTRIES) r.entries.push({ name: h.name, size: h.size, compressedSize: h.compressedSize, crc32: h.crc32 })
+    const slash = h.name.indexOf('/')
+    let key = slash > 0 ? h.name.slice(0, slash + 1) : '(top level)'
+    if (!this.folders.has(key) && this.folders.size >= LISTED_FOLDERS) key = '(other folders)'
+    const f = this.folders.get(key) ?? this.folders.set(key, { folder: key, count: 0, bytes: 0 }).get(key)!
+    f.count++
+    f.bytes += h.size
+    if (this.contents && h.name === 'contents.json') {
+      const text = Buffer.concat(this.contents).toString('utf8')
+      try {
+        r.contentsJson = JSON.parse(text)
+      } catch {
+        r.contentsJson = text
+      }
+      this.contents = undefined
+    }
+  }
+}
+
+/** Verifies structure and CRCs of every entry of a ZIP on disk; throws InvalidZipError when
+ *  anything is off. */
+export async function inspectZip(file: string): Promise<ZipReport> {
+  const check = new ZipCheck()
+  await readFile(file, 0, chunk => check.write(chunk))
+  return check.finish(file)
+}
+
+/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
+async function readFile(file: string, start: number, visit: (chunk: Buffer) => Promise<void> | void, end = Infinity): Promise<void> {
+  const handle = await open(file, 'r')
+  try {
+    const buffer = Buffer.allocUnsafe(READ_BYTES)
+    for (let at = start; at < end; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at)
+      if (bytesRead === 0) break
+      at += bytesRead
+      await visit(buffer.subarray(0, bytesRead))
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Calls `visit` for each record of the ZIP's central directory, in its order. */
+async function forEachCentralRecord(file: string, visit: (record: CentralRecord, nameHash: number) => void): Promise<number> {
+  const handle = await open(file, 'r')
+  let where: { offset: number; size: number; count: number }
+  try {
+    const { size } = await handle.stat()
+    const length = Math.min(size, 22 + 0xffff + 20 + 56)
+    const tail = Buffer.alloc(length)
+    await handle.read(tail, 0, length, size - length)
+    where = findCentralDirectory(tail, size)
+  } finally {
+    await handle.close()
+  }
+  let pending = Buffer.alloc(0)
+  let count = 0
+  await readFile(
+    file,
+    where.offset,
+    chunk => {
+      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk
+      let at = 0
+      for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
+        if (buf.readUInt32LE(at) !== 0x02014b50) throw new InvalidZipError('not a valid ZIP: its central directory is damaged')
+        visit(parsed.record, parsed.nameHash)
+        count++
+      }
+      pending = Buffer.from(buf.subarray(at))
+    },
+    where.offset + where.size
+  )
+  if (count !== where.count) throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${count}`)
+  return count
+}
+
+/** The central directory as an index by local-header offset (typed arrays, 36 bytes an entry). */
+async function readCentralIndex(file: string, visit?: (record: CentralRecord, index: number) => void): Promise<EntryTable> {
+  const index = new EntryTable()
+  await forEachCentralRecord(file, (r, nameHash) => {
+    visit?.(r, index.count)
+    index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash)
   })
-  return { entries, totalSize, contentsJson }
+  index.sortByOffset()
+  return index
 }
 
 export interface ExtractOptions {
@@ -81,57 +200,103 @@ export interface ExtractOptions {
   signal?: AbortSignal
   /** The platform's naming rules (this runner's by default). */
   rules?: PathRules
-  /** Every entry name (from the check of the ZIP): checked before anything is written. */
-  names?: string[]
 }
 
+/** Files at most this large are written whole, several at a time; larger ones are streamed. */
+const SMALL_FILE = 1024 * 1024
+/** Files being written at once. */
+const WRITES_IN_FLIGHT = 16
+
 /** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
- *  links, and ZIP bombs. */
+ *  links, and ZIP bombs: all checked in the central directory before anything is written. Then the
+ *  ZIP is read once, front to back, and each entry is written as it is verified. */
 export async function extractZip(file: string, dir: string, o: ExtractOptions = {}): Promise<number> {
   const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o
   const root = rules.path.resolve(dir)
-  if (o.names) checkEntryNames(root, o.names, rules)
-  await mkdir(root, { recursive: true })
-  let count = 0
-  let written = 0
-  await forEachEntry(file, async (zip, entry) => {
-    if (signal?.aborted) throw new ExtractAborted()
-    if (++count > limits.maxEntries) throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false)
-    const target = safeTarget(root, entry, rules)
-    if (isDirectory(entry)) {
-      await mkdir(target, { recursive: true })
-      return
-    }
-    await mkdir(path.dirname(target), { recursive: true })
-    const stream = await openEntry(zip, entry)
-    await pipeline(
-      stream,
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          written += chunk.length
-          if (written > limits.maxTotalBytes) {
-            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false)
-          }
-          yield chunk
-        }
-      },
-      createWriteStream(target, { flags: 'wx' }),
-      { signal }
-    ).catch((e: unknown) => {
-      throw signal?.aborted ? new ExtractAborted() : e
-    })
-  }).catch((e: unknown) => {
-    if (e instanceof ExtractAborted) throw abortReason(signal!)
+  const names = new NameCheck(root, rules)
+  let total = 0
+  const central = await readCentralIndex(file, (r, i) => {
+    if (i + 1 > limits.maxEntries) throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false)
+    total += r.size
+    if (total > limits.maxTotalBytes) throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false)
+    if ((r.unixMode & 0o170000) === 0o120000) throw new InvalidZipError(`refusing to extract "${r.name}": it is a symbolic link`, false)
+    names.add(r.name)
+  }).catch(async (e: unknown) => {
+    if (e instanceof CaseTwin) throw e.withOther(await nameAt(file, e.otherIndex))
     throw e
   })
+  mkdirSync(root, { recursive: true })
+  const made = new Set<string>([root])
+  const makeDir = (d: string) => {
+    if (made.has(d)) return
+    mkdirSync(d, { recursive: true })
+    made.add(d)
+  }
+  const writes = new Set<Promise<void>>()
+  let failed: Error | undefined
+  let written = 0
+  let count = 0
+  const grow = (n: number) => {
+    written += n
+    // The central directory's sizes were checked against the limit; this holds if it lied.
+    if (written > limits.maxTotalBytes) throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false)
+  }
+  const sink = (h: EntryHeader): EntrySink | undefined => {
+    if (signal?.aborted) throw abortReason(signal)
+    count++
+    const target = entryTarget(root, h.name, rules)
+    if (h.name.endsWith('/')) {
+      makeDir(target)
+      return undefined
+    }
+    makeDir(rules.path.dirname(target))
+    if (h.size <= SMALL_FILE) {
+      const data = Buffer.allocUnsafe(h.size)
+      let at = 0
+      return {
+        data: bytes => {
+          grow(bytes.length)
+          at += bytes.copy(data, at)
+        },
+        end: async () => {
+          const write = writeFile(target, data, { flag: 'wx' }).then(
+            () => void writes.delete(write),
+            (e: unknown) => void (failed ??= e as Error)
+          )
+          writes.add(write)
+          if (writes.size >= WRITES_IN_FLIGHT) await Promise.race(writes)
+          if (failed) throw failed
+        }
+      }
+    }
+    const fd = openSync(target, 'wx')
+    return {
+      data: bytes => {
+        grow(bytes.length)
+        for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
+      },
+      end: () => closeSync(fd)
+    }
+  }
+  const scanner = new ZipScanner({ central, entry: sink })
+  try {
+    await readFile(file, 0, chunk => scanner.write(chunk))
+    await scanner.end()
+  } finally {
+    await Promise.all(writes)
+  }
+  if (failed) throw failed
   return count
 }
 
-/** Marks an extraction stopped by the run's signal, so that it is not taken for a broken ZIP. */
-class ExtractAborted extends InvalidZipError {
-  constructor() {
-    super('extraction stopped', false)
-  }
+/** The name of the index-th record of the central directory. */
+async function nameAt(file: string, index: number): Promise<string> {
+  let name = ''
+  let i = 0
+  await forEachCentralRecord(file, r => {
+    if (i++ === index) name = r.name
+  })
+  return name
 }
 
 /** How the runner's platform names files: its path module, whether Windows' naming rules apply, and
@@ -177,77 +342,57 @@ export function entryTarget(root: string, name: string, rules: PathRules): strin
   return target
 }
 
-/** Checks every entry name before anything is written: each must have a target (entryTarget), and
- *  on a case-insensitive file system no two may differ only in letter case. */
-export function checkEntryNames(root: string, names: string[], rules: PathRules): void {
-  const seen = new Map<string, string>()
-  for (const name of names) {
-    const target = entryTarget(root, name, rules)
-    if (!rules.caseInsensitive) continue
-    const key = target.toLowerCase()
-    const other = seen.get(key)
-    if (other !== undefined && other !== name && !(other.endsWith('/') && name.endsWith('/'))) {
-      throw new InvalidZipError(
-        `refusing to extract "${name}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`,
-        false
-      )
-    }
-    seen.set(key, name)
+/** Two entries that would be one file on a case-insensitive file system. */
+class CaseTwin extends InvalidZipError {
+  constructor(
+    readonly entryName: string,
+    readonly otherIndex: number
+  ) {
+    super(`refusing to extract "${entryName}": it differs from another entry only in letter case`, false)
+  }
+
+  withOther(other: string): InvalidZipError {
+    if (other === this.entryName) return new InvalidZipError(`refusing to extract "${other}": the ZIP holds it twice`, false)
+    return new InvalidZipError(
+      `refusing to extract "${this.entryName}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`,
+      false
+    )
   }
 }
 
-function safeTarget(root: string, entry: Entry, rules: PathRules): string {
-  const mode = (entry.externalFileAttributes >>> 16) & 0o170000
-  if (mode === 0o120000) throw new InvalidZipError(`refusing to extract "${entry.fileName}": it is a symbolic link`, false)
-  return entryTarget(root, entry.fileName, rules)
+/** Checks entry names one at a time (entryTarget), and on a case-insensitive file system that no two
+ *  differ only in letter case. Keeps a 52-bit hash of each lower-cased path, not the names: memory
+ *  stays small for hundreds of thousands of entries. */
+class NameCheck {
+  private readonly seen = new Map<number, number>()
+  private index = 0
+
+  constructor(
+    private readonly root: string,
+    private readonly rules: PathRules
+  ) {}
+
+  add(name: string): void {
+    const target = entryTarget(this.root, name, this.rules)
+    const i = this.index++
+    if (!this.rules.caseInsensitive) return
+    const key = Buffer.from(target.toLowerCase())
+    const hash = crc32(key) * 0x100000 + (crc32(key, 0x9e3779b9) & 0xfffff)
+    // The value: the index, negative for a folder (two spellings of one folder are harmless).
+    const other = this.seen.get(hash)
+    const folder = name.endsWith('/')
+    if (other !== undefined && !(other < 0 && folder)) throw new CaseTwin(name, other < 0 ? -other - 1 : other)
+    this.seen.set(hash, folder ? -i - 1 : i)
+  }
 }
 
-function isDirectory(entry: Entry): boolean {
-  return entry.fileName.endsWith('/')
-}
-
-function hex(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0')
-}
-
-function openEntry(zip: ZipFile, entry: Entry): Promise<Readable> {
-  return new Promise((resolve, reject) =>
-    zip.openReadStream(entry, (err, stream) => (err ? reject(asZipError(err)) : resolve(stream)))
-  )
-}
-
-/** Visits entries one at a time (lazyEntries), closing the file on success and failure. */
-function forEachEntry(file: string, visit: (zip: ZipFile, entry: Entry) => Promise<void>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
-      if (err || !zip) return reject(asZipError(err ?? new Error('cannot open')))
-      let settled = false
-      const finish = (e?: unknown) => {
-        if (settled) return
-        settled = true
-        zip.close()
-        if (e) reject(asZipError(e))
-        else resolve()
-      }
-      zip.on('error', finish)
-      zip.on('end', () => finish())
-      zip.on('entry', (entry: Entry) => {
-        visit(zip, entry).then(
-          () => zip.readEntry(),
-          e => finish(e)
-        )
-      })
-      zip.readEntry()
-    })
-  })
-}
-
-function asZipError(e: unknown): Error {
-  if (e instanceof InvalidZipError) return e
-  // A system error of the file system (ENOSPC, EACCES …) is about the disk, not the ZIP.
-  if (e instanceof Error && /^E[A-Z]+$/.test(String((e as NodeJS.ErrnoException).code))) return e
-  const message = e instanceof Error ? e.message : String(e)
-  // yauzl refuses entry names that are absolute or climb out ("invalid relative path: ../x").
-  const hostile = /invalid relative path|absolute path|invalid characters in fileName/.test(message)
-  return new InvalidZipError(hostile ? `refusing the ZIP: ${message}` : `not a valid ZIP: ${message}`, !hostile)
+/** Checks every entry name before anything is written: each must have a target (entryTarget), and
+ *  on a case-insensitive file system no two may differ only in letter case. */
+export function checkEntryNames(root: string, names: string[], rules: PathRules): void {
+  const check = new NameCheck(root, rules)
+  try {
+    for (const name of names) check.add(name)
+  } catch (e) {
+    throw e instanceof CaseTwin ? e.withOther(names[e.otherIndex]) : e
+  }
 }
