@@ -29751,13 +29751,14 @@ async function readCentralIndex(file, visit) {
     index.sortByOffset();
     return index;
 }
-/** Files at most this large are written whole, several at a time; larger ones are streamed. */
-const SMALL_FILE = 1024 * 1024;
-/** Files being written at once. */
-const WRITES_IN_FLIGHT = 16;
 /** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
  *  links, and ZIP bombs: all checked in the central directory before anything is written. Then the
- *  ZIP is read once, front to back, and each entry is written as it is verified. */
+ *  ZIP is read once, front to back, and each entry is written as it is verified.
+ *
+ *  Files are written with synchronous calls, one at a time: open, write, close. Measured on 70,000
+ *  files, that beat every level of concurrency through libuv's thread pool (1, 4, 16 and 64 files
+ *  in flight: each hop costs futex calls that outnumber the file's own) and came within 1.2× of
+ *  unzip, which makes more calls per file (stat, utimes, chmod). */
 async function extractZip(file, dir, o = {}) {
     const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
     const root = rules.path.resolve(dir);
@@ -29785,8 +29786,6 @@ async function extractZip(file, dir, o = {}) {
         (0,external_node_fs_.mkdirSync)(d, { recursive: true });
         made.add(d);
     };
-    const writes = new Set();
-    let failed;
     let written = 0;
     let count = 0;
     const grow = (n) => {
@@ -29805,44 +29804,33 @@ async function extractZip(file, dir, o = {}) {
             return undefined;
         }
         makeDir(rules.path.dirname(target));
-        if (h.size <= SMALL_FILE) {
-            const data = Buffer.allocUnsafe(h.size);
-            let at = 0;
-            return {
-                data: bytes => {
-                    grow(bytes.length);
-                    at += bytes.copy(data, at);
-                },
-                end: async () => {
-                    const write = (0,promises_.writeFile)(target, data, { flag: 'wx' }).then(() => void writes.delete(write), (e) => void (failed ??= e));
-                    writes.add(write);
-                    if (writes.size >= WRITES_IN_FLIGHT)
-                        await Promise.race(writes);
-                    if (failed)
-                        throw failed;
-                }
-            };
-        }
         const fd = (0,external_node_fs_.openSync)(target, 'wx');
+        openFile = fd;
         return {
             data: bytes => {
+                if (signal?.aborted)
+                    throw abortReason(signal);
                 grow(bytes.length);
                 for (let at = 0; at < bytes.length;)
                     at += (0,external_node_fs_.writeSync)(fd, bytes, at);
             },
-            end: () => (0,external_node_fs_.closeSync)(fd)
+            end: () => {
+                openFile = undefined;
+                (0,external_node_fs_.closeSync)(fd);
+            }
         };
     };
+    /** The file being written, closed if the scan stops inside it. */
+    let openFile;
     const scanner = new ZipScanner({ central, entry: sink });
     try {
         await readFile(file, 0, chunk => scanner.write(chunk));
         await scanner.end();
     }
     finally {
-        await Promise.all(writes);
+        if (openFile !== undefined)
+            (0,external_node_fs_.closeSync)(openFile);
     }
-    if (failed)
-        throw failed;
     return count;
 }
 /** The name of the index-th record of the central directory. */

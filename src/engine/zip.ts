@@ -3,7 +3,7 @@
 // directory first (every name, link and limit is checked before anything is written), then the file
 // once, in order, writing each entry as it is verified.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
-import { open, writeFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import * as path from 'node:path'
 import { crc32 } from 'node:zlib'
 import { abortReason } from '../base/clock.js'
@@ -202,14 +202,15 @@ export interface ExtractOptions {
   rules?: PathRules
 }
 
-/** Files at most this large are written whole, several at a time; larger ones are streamed. */
-const SMALL_FILE = 1024 * 1024
-/** Files being written at once. */
-const WRITES_IN_FLIGHT = 16
 
 /** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
  *  links, and ZIP bombs: all checked in the central directory before anything is written. Then the
- *  ZIP is read once, front to back, and each entry is written as it is verified. */
+ *  ZIP is read once, front to back, and each entry is written as it is verified.
+ *
+ *  Files are written with synchronous calls, one at a time: open, write, close. Measured on 70,000
+ *  files, that beat every level of concurrency through libuv's thread pool (1, 4, 16 and 64 files
+ *  in flight: each hop costs futex calls that outnumber the file's own) and came within 1.2× of
+ *  unzip, which makes more calls per file (stat, utimes, chmod). */
 export async function extractZip(file: string, dir: string, o: ExtractOptions = {}): Promise<number> {
   const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o
   const root = rules.path.resolve(dir)
@@ -232,8 +233,6 @@ export async function extractZip(file: string, dir: string, o: ExtractOptions = 
     mkdirSync(d, { recursive: true })
     made.add(d)
   }
-  const writes = new Set<Promise<void>>()
-  let failed: Error | undefined
   let written = 0
   let count = 0
   const grow = (n: number) => {
@@ -250,42 +249,29 @@ export async function extractZip(file: string, dir: string, o: ExtractOptions = 
       return undefined
     }
     makeDir(rules.path.dirname(target))
-    if (h.size <= SMALL_FILE) {
-      const data = Buffer.allocUnsafe(h.size)
-      let at = 0
-      return {
-        data: bytes => {
-          grow(bytes.length)
-          at += bytes.copy(data, at)
-        },
-        end: async () => {
-          const write = writeFile(target, data, { flag: 'wx' }).then(
-            () => void writes.delete(write),
-            (e: unknown) => void (failed ??= e as Error)
-          )
-          writes.add(write)
-          if (writes.size >= WRITES_IN_FLIGHT) await Promise.race(writes)
-          if (failed) throw failed
-        }
-      }
-    }
     const fd = openSync(target, 'wx')
+    openFile = fd
     return {
       data: bytes => {
+        if (signal?.aborted) throw abortReason(signal)
         grow(bytes.length)
         for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
       },
-      end: () => closeSync(fd)
+      end: () => {
+        openFile = undefined
+        closeSync(fd)
+      }
     }
   }
+  /** The file being written, closed if the scan stops inside it. */
+  let openFile: number | undefined
   const scanner = new ZipScanner({ central, entry: sink })
   try {
     await readFile(file, 0, chunk => scanner.write(chunk))
     await scanner.end()
   } finally {
-    await Promise.all(writes)
+    if (openFile !== undefined) closeSync(openFile)
   }
-  if (failed) throw failed
   return count
 }
 
