@@ -206,7 +206,7 @@ describe('hostile answers', () => {
       const run = await runLocally({ inputs: base(sim, { 'ca-certificate': sim.caPem!, extract: 'true' }) })
       note('a ZIP entry named ../evil.sh (extract: true)', run)
       expect(run.code).toBe(1)
-      expect(run.outputs['error-message']).toBe('refusing the ZIP: invalid relative path: ../evil.sh')
+      expect(run.outputs['error-message']).toBe('refusing the ZIP: entry "../evil.sh" has a path that climbs out of the folder ("..")')
       expect(sim.count('GET /v1/order/{name}/download')).toBe(1)
       expect(existsSync(path.join(run.tempDir, 'evil.sh'))).toBe(false)
       expect(existsSync(path.join(run.tempDir, 'octoplant-export', 'evil.sh'))).toBe(false)
