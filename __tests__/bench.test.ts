@@ -18,11 +18,22 @@ describe('npm run bench', () => {
     })
     expect(stdout).toContain('## Download (peak memory, speed against curl on the same TLS loopback)')
     const result = JSON.parse(readFileSync(out, 'utf8'))
+    expect(stdout).toContain('## Many entries (against unzip on the same file; median (min–max) of 1 runs)')
     expect(result.sizes).toHaveLength(1)
     expect(result.sizes[0]).toMatchObject({ sizeMiB: 16 })
-    for (const key of ['actionPeakRssMiB', 'actionReceiveS', 'curlS', 'coldStartMs', 'naivePeakRssMiB']) {
-      expect(result.sizes[0][key], key).toBeGreaterThan(0)
+    for (const key of ['peakRssMiB', 'receiveS', 'curlS', 'overCurl', 'coldStartMs']) {
+      expect(result.sizes[0].runs[0][key], key).toBeGreaterThan(0)
     }
+    expect(result.sizes[0].naivePeakRssMiB).toBeGreaterThan(0)
+    // The many-entry cases: checked against unzip -t, extracted against unzip, on the same file.
+    expect(result.entries.map((r: { entries: number; extract: boolean }) => [r.entries, r.extract])).toEqual([
+      [2000, false],
+      [2000, true]
+    ])
+    for (const row of result.entries) {
+      for (const key of ['peakRssMiB', 'receiveS', 'unzipS', 'overUnzip']) expect(row.runs[0][key], key).toBeGreaterThan(0)
+    }
+    expect(result.entries[1].runs[0].extractS).toBeGreaterThan(0)
     expect(result.polling[0]).toMatchObject({ exportS: 3 })
     expect(result.polling[0].actionPolls).toBeGreaterThan(0)
     expect(result.rezip[0].level6Bytes).toBeGreaterThan(0)

@@ -1,18 +1,23 @@
-// `npm run bench`: the figures of issue 5, measured, not asserted. Prints a table and writes JSON.
-//   npm run bench                   64 MiB, 512 MiB and 2 GiB exports; 10 s and 30 s export runs
+// `npm run bench`: the figures of issues 5 and 12, measured, not asserted. Prints tables, writes JSON.
+//   npm run bench                   64 MiB, 512 MiB and 2 GiB exports against curl; exports of 70,000
+//                                   and 200,000 entries against unzip -t, and 70,000 extracted against
+//                                   unzip; 10 s and 30 s export runs. Each case --runs times (3).
 //   npm run bench -- --full         also a 5 min export run
-//   npm run bench -- --quick        one 16 MiB export and a 3 s run (the smoke test in npm test)
-//   npm run bench -- --only polling one part: download, polling or rezip
+//   npm run bench -- --quick        a 16 MiB export, 2,000 entries and a 3 s run, once (the smoke test in npm test)
+//   npm run bench -- --only entries one part: download, entries, polling or rezip
+// Memory is the peak of the action's whole process tree (scripts/local-runner.ts).
 import { execFile } from 'node:child_process'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem, tmpdir } from 'node:os'
 import * as path from 'node:path'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { createDeflateRaw } from 'node:zlib'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { exportZip } from '../simulator/export-zip.js'
+import { projectTree, zipPieces } from '../simulator/zip-writer.js'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { runLocally } from './local-runner.js'
 
@@ -26,11 +31,15 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     /** Run one part only: download, polling or rezip. */
     only: { type: 'string' },
+    runs: { type: 'string' },
     out: { type: 'string', default: path.join(root, 'bench-results.json') },
     dir: { type: 'string', default: path.join(tmpdir(), 'octoplant-bench') }
   }
 })
 const sizesMiB = values.quick ? [16] : [64, 512, 2048]
+const entryCounts = values.quick ? [2000] : [70_000, 200_000]
+const extractCounts = values.quick ? [2000] : [70_000]
+const runs = Number(values.runs ?? (values.quick ? 1 : 3))
 const runSeconds = values.quick ? [3] : values.full ? [10, 30, 300] : [10, 30]
 mkdirSync(values.dir, { recursive: true })
 
@@ -40,6 +49,15 @@ async function exportFileOf(mib: number): Promise<string> {
   if (existsSync(file)) return file
   const zip = exportZip({ orderName: 'bench', createdAt: new Date(0), exportContents: { projectTree: {} }, payloadBytes: mib * MiB - 4096, compress: false })
   await pipeline(zip.stream, createWriteStream(`${file}.tmp`))
+  renameSync(`${file}.tmp`, file)
+  return file
+}
+
+/** A project-tree export of `count` deflated entries in nested folders (ZIP64 past 65,535), made once. */
+async function entriesFileOf(count: number): Promise<string> {
+  const file = path.join(values.dir, `export-${count}-entries.zip`)
+  if (existsSync(file)) return file
+  await pipeline(Readable.from(zipPieces(projectTree(count))), createWriteStream(`${file}.tmp`))
   renameSync(`${file}.tmp`, file)
   return file
 }
@@ -65,75 +83,136 @@ async function orderForCurl(sim: Simulator, ca: string): Promise<{ url: string; 
   return { url: `${sim.url}/v1/order/${name}/download`, token }
 }
 
+/** One run of the bundled action against the simulator serving `file`: receive, check and extract
+ *  times from its log, and the peak memory of its process tree. */
+async function runAction(file: string, extract: boolean) {
+  const sim = await startSimulator({ exportFile: file, pendingMs: 0, runningMs: 300 })
+  const out = path.join(values.dir, 'out')
+  rmSync(out, { recursive: true, force: true })
+  try {
+    const spawnedAt = Date.now()
+    const action = await runLocally({
+      inputs: { 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem!, 'upload-artifact': 'false', path: out, timeout: '30m', extract: String(extract) },
+      timeoutMs: 30 * 60_000
+    })
+    if (action.code !== 0) throw new Error(`the action failed:\n${action.stdout}\n${action.stderr}`)
+    const m = /Received in ([\d.]+)s \([^)]*\), checked in ([\d.]+)s/.exec(action.stdout)!
+    const x = /Extracted \d+ entries into .* in ([\d.]+)s\./.exec(action.stdout)
+    return {
+      sim,
+      receiveS: Number(m[1]),
+      checkS: Number(m[2]),
+      extractS: x ? Number(x[1]) : undefined,
+      peakRssMiB: round((action.peakRssKiB ?? 0) / 1024, 1),
+      coldStartMs: sim.requests[0].at - spawnedAt
+    }
+  } finally {
+    await sim.stop()
+    rmSync(out, { recursive: true, force: true })
+  }
+}
+
+/** Wall time of a command, in seconds. */
+async function timed(command: string, args: string[]): Promise<number> {
+  const started = performance.now()
+  await run(command, args, { maxBuffer: 64 * 1024 * 1024 })
+  return round((performance.now() - started) / 1000, 3)
+}
+
+interface SizeRun {
+  peakRssMiB: number
+  receiveS: number
+  checkS: number
+  curlS: number
+  /** receive + check ÷ curl, in the same run. */
+  overCurl: number
+  coldStartMs: number
+}
+
 interface SizeRow {
   sizeMiB: number
   zipBytes: number
-  actionPeakRssMiB?: number
-  actionReceiveS: number
-  actionVerifyS: number
-  actionTotalS: number
-  curlS: number
-  receiveOverCurl: number
-  downloadPhaseOverCurl: number
-  coldStartMs: number
+  runs: SizeRun[]
   naivePeakRssMiB?: number
   naiveDownloadS?: number
 }
 
 async function measureSize(mib: number): Promise<SizeRow> {
   const file = await exportFileOf(mib)
-  const zipBytes = statSync(file).size
-  const sim = await startSimulator({ exportFile: file, pendingMs: 0, runningMs: 300 })
-  const ca = caFile(sim)
-  const out = path.join(values.dir, 'out')
-  try {
-    const spawnedAt = Date.now()
-    const action = await runLocally({
-      inputs: { 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem!, 'upload-artifact': 'false', path: out, timeout: '30m' },
-      timeoutMs: 30 * 60_000
-    })
-    if (action.code !== 0) throw new Error(`the action failed:\n${action.stdout}\n${action.stderr}`)
-    const m = /Received in ([\d.]+)s \([^)]*\), checked in ([\d.]+)s/.exec(action.stdout)!
-    const coldStartMs = sim.requests[0].at - spawnedAt
-    rmSync(out, { recursive: true, force: true })
-
-    const { url, token } = await orderForCurl(sim, ca)
-    const target = path.join(values.dir, 'curl.zip')
-    const curlOut = await run('curl', ['-sS', '--fail', '--cacert', ca, '-H', `authorization: Bearer ${token}`, '-o', target, '-w', '%{time_total}', url])
-    const curlS = Number(curlOut.stdout)
-    rmSync(target, { force: true })
-
-    let naive: { peak?: number; downloadS?: number } = {}
-    if (mib <= 512) {
-      const naiveRun = await runLocally({
-        inputs: {},
-        entry: path.join(root, 'scripts/naive-client.mjs'),
-        args: [sim.url, 'versiondog', 'change-it', path.join(values.dir, 'naive.zip')],
-        env: { NODE_EXTRA_CA_CERTS: ca },
-        timeoutMs: 10 * 60_000
-      })
-      if (naiveRun.code === 0) naive = { peak: naiveRun.peakRssKiB, downloadS: JSON.parse(naiveRun.stdout).downloadMs / 1000 }
-      rmSync(path.join(values.dir, 'naive.zip'), { force: true })
+  const row: SizeRow = { sizeMiB: mib, zipBytes: statSync(file).size, runs: [] }
+  for (let r = 0; r < runs; r++) {
+    const action = await runAction(file, false)
+    // curl fetches the same bytes from the same simulator, in the same run.
+    const sim = await startSimulator({ exportFile: file, pendingMs: 0, runningMs: 0 })
+    try {
+      const ca = caFile(sim)
+      const { url, token } = await orderForCurl(sim, ca)
+      const target = path.join(values.dir, 'curl.zip')
+      const curlOut = await run('curl', ['-sS', '--fail', '--cacert', ca, '-H', `authorization: Bearer ${token}`, '-o', target, '-w', '%{time_total}', url])
+      rmSync(target, { force: true })
+      const curlS = round(Number(curlOut.stdout), 3)
+      const { peakRssMiB, receiveS, checkS, coldStartMs } = action
+      row.runs.push({ peakRssMiB, receiveS, checkS, curlS, overCurl: round((receiveS + checkS) / curlS), coldStartMs })
+      if (r === 0 && mib <= 512) {
+        const naiveRun = await runLocally({
+          inputs: {},
+          entry: path.join(root, 'scripts/naive-client.mjs'),
+          args: [sim.url, 'versiondog', 'change-it', path.join(values.dir, 'naive.zip')],
+          env: { NODE_EXTRA_CA_CERTS: ca },
+          timeoutMs: 10 * 60_000
+        })
+        if (naiveRun.code === 0) {
+          row.naivePeakRssMiB = naiveRun.peakRssKiB && round(naiveRun.peakRssKiB / 1024)
+          row.naiveDownloadS = round(JSON.parse(naiveRun.stdout).downloadMs / 1000)
+        }
+        rmSync(path.join(values.dir, 'naive.zip'), { force: true })
+      }
+    } finally {
+      await sim.stop()
     }
-    const receive = Number(m[1])
-    const verify = Number(m[2])
-    return {
-      sizeMiB: mib,
-      zipBytes,
-      actionPeakRssMiB: action.peakRssKiB && round(action.peakRssKiB / 1024),
-      actionReceiveS: receive,
-      actionVerifyS: verify,
-      actionTotalS: round(action.durationMs / 1000),
-      curlS: round(curlS, 3),
-      receiveOverCurl: round(receive / curlS),
-      downloadPhaseOverCurl: round((receive + verify) / curlS),
-      coldStartMs,
-      naivePeakRssMiB: naive.peak && round(naive.peak / 1024),
-      naiveDownloadS: naive.downloadS && round(naive.downloadS)
-    }
-  } finally {
-    await sim.stop()
   }
+  return row
+}
+
+interface EntriesRun {
+  peakRssMiB: number
+  receiveS: number
+  checkS: number
+  extractS?: number
+  /** unzip -t (check) or unzip (extract) on the same file, in the same run. */
+  unzipS: number
+  /** The action's receive + check (+ extract) ÷ unzip's. */
+  overUnzip: number
+}
+
+interface EntriesRow {
+  entries: number
+  zipBytes: number
+  extract: boolean
+  runs: EntriesRun[]
+}
+
+async function measureEntries(count: number, extract: boolean): Promise<EntriesRow> {
+  const file = await entriesFileOf(count)
+  const row: EntriesRow = { entries: count, zipBytes: statSync(file).size, extract, runs: [] }
+  const unzipped = path.join(values.dir, 'unzip-out')
+  for (let r = 0; r < runs; r++) {
+    const action = await runAction(file, extract)
+    rmSync(unzipped, { recursive: true, force: true })
+    const unzipS = extract ? await timed('unzip', ['-q', file, '-d', unzipped]) : await timed('unzip', ['-tq', file])
+    rmSync(unzipped, { recursive: true, force: true })
+    const { peakRssMiB, receiveS, checkS, extractS } = action
+    row.runs.push({ peakRssMiB, receiveS, checkS, extractS, unzipS, overUnzip: round((receiveS + checkS + (extractS ?? 0)) / unzipS) })
+  }
+  return row
+}
+
+/** "median (min–max)" of a figure over the runs. */
+function spread(values: number[], digits = 2): string {
+  const sorted = [...values].sort((a, b) => a - b)
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2
+  const f = (n: number) => round(n, digits).toFixed(digits)
+  return sorted.length === 1 ? f(median) : `${f(median)} (${f(sorted[0])}–${f(sorted[sorted.length - 1])})`
 }
 
 interface PollRow {
@@ -192,8 +271,13 @@ function table(rows: object[]): string {
 const part = (name: string) => !values.only || values.only === name
 const sizes: SizeRow[] = []
 for (const mib of part('download') ? sizesMiB : []) {
-  console.error(`download: ${mib} MiB …`)
+  console.error(`download: ${mib} MiB × ${runs} …`)
   sizes.push(await measureSize(mib))
+}
+const entries: EntriesRow[] = []
+for (const [count, extract] of part('entries') ? [...entryCounts.map(c => [c, false] as const), ...extractCounts.map(c => [c, true] as const)] : []) {
+  console.error(`entries: ${count}${extract ? ', extracted' : ''} × ${runs} …`)
+  entries.push(await measureEntries(count, extract))
 }
 const polling: PollRow[] = []
 for (const s of part('polling') ? runSeconds : []) {
@@ -201,10 +285,32 @@ for (const s of part('polling') ? runSeconds : []) {
   polling.push(await measurePolling(s))
 }
 const rezip = part('rezip') ? [await measureRezip(sizesMiB[Math.min(1, sizesMiB.length - 1)])] : []
-const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 1024 ** 3, 1), node: process.version, date: new Date().toISOString() }
-const result = { machine, sizes, polling, rezip }
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 1024 ** 3, 1), node: process.version, date: new Date().toISOString(), runs }
+const result = { machine, sizes, entries, polling, rezip }
 writeFileSync(values.out, JSON.stringify(result, null, 2))
-console.log(`## Download (peak memory, speed against curl on the same TLS loopback)\n\n${table(sizes)}\n`)
+const sizeTable = sizes.map(r => ({
+  export: `${r.sizeMiB} MiB`,
+  'peak RSS, process tree (MiB)': spread(r.runs.map(x => x.peakRssMiB), 1),
+  'receive + check (s)': spread(r.runs.map(x => x.receiveS + x.checkS)),
+  'of which check (s)': spread(r.runs.map(x => x.checkS)),
+  'curl -o (s)': spread(r.runs.map(x => x.curlS)),
+  '÷ curl': spread(r.runs.map(x => x.overCurl)),
+  'cold start (ms)': spread(r.runs.map(x => x.coldStartMs), 0),
+  'naive client peak RSS (MiB)': r.naivePeakRssMiB,
+  'naive client download (s)': r.naiveDownloadS
+}))
+const entriesTable = entries.map(r => ({
+  export: `${r.entries.toLocaleString('en')} entries (${(r.zipBytes / 1e6).toFixed(1)} MB)${r.extract ? ', extracted' : ''}`,
+  'peak RSS, process tree (MiB)': spread(r.runs.map(x => x.peakRssMiB), 1),
+  'receive + check (s)': spread(r.runs.map(x => x.receiveS + x.checkS)),
+  'of which check after the last byte (s)': spread(r.runs.map(x => x.checkS)),
+  'extract (s)': r.extract ? spread(r.runs.map(x => x.extractS ?? 0)) : '—',
+  peer: r.extract ? 'unzip' : 'unzip -t',
+  'peer (s)': spread(r.runs.map(x => x.unzipS)),
+  '÷ peer': spread(r.runs.map(x => x.overUnzip))
+}))
+console.log(`## Download (peak memory, speed against curl on the same TLS loopback; median (min–max) of ${runs} runs)\n\n${table(sizeTable)}\n`)
+console.log(`## Many entries (against unzip on the same file; median (min–max) of ${runs} runs)\n\n${table(entriesTable)}\n`)
 console.log(`## Polling (real exports of the given run time)\n\n${table(polling)}\n`)
 console.log(`## Artifact: skipArchive against zipping again at level 6\n\n${table(rezip)}\n`)
 console.log(`machine: ${JSON.stringify(machine)}\nwritten to ${values.out}`)

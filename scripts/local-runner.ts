@@ -3,7 +3,7 @@
 // GITHUB_STATE and GITHUB_STEP_SUMMARY command files. Used by `npm run demo`, the end-to-end tests
 // and the benchmark. Measures the child's peak RSS from /proc (VmHWM), where there is one.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
@@ -22,7 +22,7 @@ export interface LocalRun {
   /** The runner's temp folder used for this run (RUNNER_TEMP). */
   tempDir: string
   durationMs: number
-  /** Peak resident memory of the action's process, in KiB (undefined without /proc). */
+  /** Peak resident memory of the action's process tree, in KiB (undefined without /proc). */
   peakRssKiB?: number
 }
 
@@ -65,14 +65,21 @@ export async function runLocally(o: LocalRunOptions): Promise<LocalRun> {
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d))
   child.stderr.on('data', (d: Buffer) => (stderr += d))
+  // Peak memory of the whole process tree: the sum, over the child and every process it started
+  // (workers are threads and count in the child), of each one's peak resident set (VmHWM). Peaks that
+  // did not coincide are added up, so this is an upper bound.
+  const peaks = new Map<number, number>()
   let peakRssKiB: number | undefined
   const sample = () => {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
-      if (m) peakRssKiB = Math.max(peakRssKiB ?? 0, Number(m[1]))
-    } catch {
-      /* exited, or no /proc */
+    for (const pid of [child.pid!, ...descendants(child.pid!)]) {
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+        if (m) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, Number(m[1])))
+      } catch {
+        /* exited, or no /proc */
+      }
     }
+    if (peaks.size) peakRssKiB = [...peaks.values()].reduce((a, b) => a + b, 0)
   }
   const sampler = setInterval(sample, 20)
   if (child.pid) o.onStart?.(child.pid)
@@ -94,6 +101,21 @@ export async function runLocally(o: LocalRunOptions): Promise<LocalRun> {
     durationMs: performance.now() - started,
     peakRssKiB
   }
+}
+
+/** Every process below `pid`, from /proc/<pid>/task/<tid>/children. */
+function descendants(pid: number): number[] {
+  const found: number[] = []
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) {
+        found.push(Number(c), ...descendants(Number(c)))
+      }
+    }
+  } catch {
+    /* exited, or no /proc */
+  }
+  return found
 }
 
 const MASK = '::add-mask::'

@@ -13,8 +13,9 @@ export interface ManyEntry {
 }
 
 export interface ManyOptions {
-  /** Sizes and CRC after the data, in a data descriptor (default: true for deflated entries, as Go writes). */
-  descriptors?: boolean
+  /** Sizes and CRC after the data, in a data descriptor: for every entry (true), none (false), or
+   *  deflated ones (the default). 'unsigned': for every entry, without the optional signature. */
+  descriptors?: boolean | 'unsigned'
 }
 
 /** The ZIP's bytes, piece by piece. */
@@ -26,7 +27,7 @@ export function* zipPieces(entries: Iterable<ManyEntry>, o: ManyOptions = {}): G
     const deflate = e.deflate ?? true
     const body = deflate ? deflateRawSync(e.data) : e.data
     const crc = crc32(e.data)
-    const descriptor = deflate && (o.descriptors ?? true)
+    const descriptor = o.descriptors === undefined ? deflate : o.descriptors !== false
     const name = Buffer.from(e.name)
     const flags = 0x800 | (descriptor ? 0x8 : 0)
     const method = deflate ? 8 : 0
@@ -50,8 +51,9 @@ export function* zipPieces(entries: Iterable<ManyEntry>, o: ManyOptions = {}): G
       d.writeUInt32LE(crc, 4)
       d.writeUInt32LE(body.length, 8)
       d.writeUInt32LE(e.data.length, 12)
-      yield d
-      length += 16
+      const written = o.descriptors === 'unsigned' ? d.subarray(4) : d
+      yield written
+      length += written.length
     }
     const c = Buffer.alloc(46 + name.length)
     c.writeUInt32LE(0x02014b50, 0)

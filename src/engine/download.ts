@@ -9,7 +9,7 @@
 // after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
 import { createHash } from 'node:crypto'
 import { closeSync, openSync, writeSync } from 'node:fs'
-import { mkdir, open, rename, rm, statfs, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, open, rename, rm, statfs, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { Readable } from 'node:stream'
 import { formatBytes, formatRate } from '../base/format.js'
@@ -19,6 +19,7 @@ import { grpcCodeName } from '../../protocol/protocol.js'
 import { isTransientError, OctoplantError, rpcStatusOf } from '../octoplant/request.js'
 import { abortReason, type Clock, systemClock } from '../base/clock.js'
 import { type Collect, runtimeGc } from '../base/gc.js'
+import { findCentralDirectory } from './zip-scan.js'
 import { InvalidZipError, ZipCheck, type ZipReport } from './zip.js'
 
 export interface SavedZip {
@@ -110,8 +111,8 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   }
   const partial = `${file}.partial`
   const hash = createHash('sha256')
-  const check = new ZipCheck()
   const collect = o.gc ?? runtimeGc()
+  const check = new ZipCheck(collect)
   const out = new BatchedFile(partial)
   let size = 0
   let sinceCollect = 0
@@ -165,17 +166,22 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
       }
     }
     if (signal?.aborted) throw abortReason(signal)
+    out.close()
     let droppedTrailer = 0
     if (held.length) {
-      if (check.complete && !broken) {
+      // The check knows where the ZIP ends; when it could not follow it to the end (an entry only
+      // the central directory can settle), the end record on disk tells.
+      if (!broken && (check.complete || (await endsAtEndRecord(partial, size)))) {
         droppedTrailer = held.length
         logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`)
       } else {
         // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
-        await pass(held)
+        await appendFile(partial, held)
+        hash.update(held)
+        size += held.length
+        if (!broken) await check.write(held).catch((error: unknown) => void (broken = { error, at: size }))
       }
     }
-    out.close()
     if (contentLength !== undefined && size + droppedTrailer !== contentLength && !broken) {
       throw new InvalidZipError(`the download ended after ${size + droppedTrailer} of ${contentLength} bytes`)
     }
@@ -254,6 +260,16 @@ class BatchedFile {
   private flush(): void {
     for (let at = 0; at < this.used; ) at += writeSync(this.fd!, this.batch, at, this.used - at)
     this.used = 0
+  }
+}
+
+/** The ZIP's end record (22 bytes and its comment) ends exactly at `size`. */
+async function endsAtEndRecord(file: string, size: number): Promise<boolean> {
+  try {
+    findCentralDirectory(await readTail(file, size, 22 + 0xffff + 20 + 56), size)
+    return true
+  } catch {
+    return false
   }
 }
 

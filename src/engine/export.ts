@@ -49,7 +49,7 @@ export interface ExportReport {
   orderOutcome?: 'finished' | 'cancelled' | 'left-running'
   /** The failure with the way back; absent on success. */
   error?: string
-  durations: { queued?: number; running?: number; download?: number; check?: number; total: number }
+  durations: { queued?: number; running?: number; download?: number; check?: number; extract?: number; total: number }
   polls?: number
   zip?: { path: string; size: number; sha256: string } & ZipReport
   extractPath?: string
@@ -144,6 +144,7 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
     host.zipSaved(saved)
     if (settings.extract) {
       const dir = path.join(settings.path, name)
+      const extractStarted = clock.now()
       const count = await extractZip(saved.path, dir, { signal }).catch((e: unknown) => {
         if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
         throw new DiskSpaceError(
@@ -152,7 +153,8 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       })
       report.extractPath = dir
       host.extracted(dir)
-      host.info(`Extracted ${count} entries into ${dir}.`)
+      report.durations.extract = clock.now() - extractStarted
+      host.info(`Extracted ${count} entries into ${dir} in ${formatSeconds(report.durations.extract)}.`)
     }
     if (deps.finish) await abortable(deps.finish(saved, signal), signal)
   } catch (e) {

@@ -9,10 +9,12 @@
 // and is slow on many entries, and fflate inflates in JavaScript, several times slower than zlib on
 // large entries, and does not check CRCs when it streams.
 //
-// What one pass cannot settle: a stored entry whose sizes follow its data (a data descriptor) has no
-// end a reader can find. The scan stops there (`unsettledFrom`) and the caller finishes from disk
-// with the central directory's sizes (see zip.ts).
-import { createInflateRaw, crc32, inflateRawSync } from 'node:zlib'
+// What one pass cannot settle for sure: a stored entry whose sizes follow its data (a data
+// descriptor) has no length up front. Its end is taken where a signed descriptor follows whose CRC
+// and sizes match what came before; when none does (the signature is optional), the scan marks the
+// entry (`unsettledFrom`) and the caller finishes from disk with the central directory's sizes.
+import { createInflateRaw, crc32 } from 'node:zlib'
+import { type InflateOutcome, RawInflater } from './inflate.js'
 
 export const LOCAL_SIG = 0x04034b50
 export const CENTRAL_SIG = 0x02014b50
@@ -20,6 +22,7 @@ const EOCD_SIG = 0x06054b50
 const ZIP64_EOCD_SIG = 0x06064b50
 const ZIP64_LOCATOR_SIG = 0x07064b50
 const DESCRIPTOR_SIG = 0x08074b50
+const DESCRIPTOR_SIG_BYTES = Buffer.from([0x50, 0x4b, 0x07, 0x08])
 const STORED = 0
 const DEFLATED = 8
 
@@ -154,7 +157,11 @@ export interface ScanOptions {
   central?: EntryTable
   /** Continue a scan that stopped at `offset` (its table holds the entries before). */
   resume?: { table: EntryTable; offset: number }
+  /** A minor GC (base/gc.ts), called every few hundred entries: each leaves a little garbage. */
+  collect?: () => void
 }
+
+const COLLECT_EVERY_ENTRIES = 500
 
 /** The next position to parse at, or -1 for "more bytes needed"; a promise while an inflater works. */
 type Step = number | Promise<number>
@@ -198,6 +205,7 @@ export class ZipScanner {
   /** The input has ended. */
   private final = false
   private zip64End?: { count: number; centralSize: number; centralOffset: number }
+  private readonly inflater = new RawInflater()
 
   constructor(private readonly o: ScanOptions = {}) {
     this.table = o.resume?.table ?? new EntryTable()
@@ -254,6 +262,13 @@ export class ZipScanner {
 
   private incomplete(): InvalidZipError | undefined {
     if (this.phase === 'done' || this.phase === 'unsettled') return undefined
+    const c = this.current
+    if (c && c.header.method === STORED && !c.known) {
+      // No signed descriptor after a stored entry: its end is known only from the central directory.
+      this.unsettledFrom = c.header.offset
+      this.phase = 'unsettled'
+      return undefined
+    }
     this.current?.inflater?.destroy()
     const size = this.position
     if (size === 0) return new InvalidZipError('not a valid ZIP: the body is empty')
@@ -341,10 +356,6 @@ export class ZipScanner {
       if (central.nameHashes[i] !== nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`)
       header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] }
       known = true
-    } else if (descriptor && method === STORED) {
-      this.unsettledFrom = offset
-      this.phase = 'unsettled'
-      return end
     }
     this.current = {
       header,
@@ -374,6 +385,7 @@ export class ZipScanner {
     const buf = this.buf
     const avail = buf.length - at
     const h = c.header
+    if (h.method === STORED && !c.known) return this.seekDescriptor(c, at)
     if (h.method === STORED) {
       const n = Math.min(avail, h.compressedSize - c.consumed)
       if (n > 0) this.output(c, buf.subarray(at, at + n))
@@ -385,30 +397,19 @@ export class ZipScanner {
     if (c.known) {
       if (h.compressedSize > SYNC_COMPRESSED_MAX || h.size > SYNC_OUTPUT_MAX) return this.startStreaming(c, at)
       if (avail < h.compressedSize) return -1
-      let inflated: { output: Buffer; consumed: number }
-      try {
-        inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size, true)
-      } catch (e) {
-        throw e === MORE ? corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`) : e
-      }
-      const { output, consumed } = inflated
-      if (consumed !== h.compressedSize) throw corrupt(h, `its deflate data ends after ${consumed} of ${h.compressedSize} bytes`)
-      this.output(c, output)
-      c.consumed = consumed
-      return this.dataEnd(at + consumed)
+      const inflated = inflateOnce(this.inflater, h, buf.subarray(at, at + h.compressedSize), h.size)
+      if (inflated === 'more') throw corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`)
+      if (inflated === 'large') throw corrupt(h, `it inflates to more than the ${h.size} bytes the ZIP says`)
+      if (inflated.consumed !== h.compressedSize) throw corrupt(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`)
+      this.output(c, inflated.output)
+      c.consumed = inflated.consumed
+      return this.dataEnd(at + inflated.consumed)
     }
     // Sizes follow the data: inflate what has arrived; when the deflate stream ends inside it, the
     // entry's end is found. Tried again once twice as many bytes are there, so the work stays linear.
     if (avail < c.nextTry && !this.final) return -1
     const window = Math.min(avail, SYNC_COMPRESSED_MAX)
-    let attempt: { output: Buffer; consumed: number } | 'more' | 'large'
-    try {
-      attempt = inflateOnce(h, buf.subarray(at, at + window), SYNC_OUTPUT_MAX, false)
-    } catch (e) {
-      if (e === MORE) attempt = 'more'
-      else if (e === LARGE) attempt = 'large'
-      else throw e
-    }
+    const attempt = inflateOnce(this.inflater, h, buf.subarray(at, at + window), SYNC_OUTPUT_MAX)
     if (attempt === 'large' || (attempt === 'more' && window === SYNC_COMPRESSED_MAX)) return this.startStreaming(c, at)
     if (attempt === 'more') {
       c.nextTry = Math.max(avail * 2, 1024)
@@ -417,6 +418,38 @@ export class ZipScanner {
     this.output(c, attempt.output)
     c.consumed = attempt.consumed
     return this.dataEnd(at + attempt.consumed)
+  }
+
+  /** A stored entry whose sizes follow it: its data ends where a signed data descriptor follows whose
+   *  CRC-32 and sizes match the bytes before it (a false match needs a 96-bit coincidence). The
+   *  last bytes are held back in case a descriptor starts there. */
+  private seekDescriptor(c: Current, at: number): Step {
+    const buf = this.buf
+    for (let from = at; ; ) {
+      const p = buf.indexOf(DESCRIPTOR_SIG_BYTES, from)
+      if (p < 0 || (buf.length < p + 24 && !this.final)) {
+        // Keep what could be the start of a descriptor (or the part of its signature seen so far).
+        const keep = p >= 0 ? p : Math.max(at, buf.length - 3)
+        if (keep > at) this.output(c, buf.subarray(at, keep))
+        c.consumed += keep - at
+        return keep > at ? keep : -1
+      }
+      if (buf.length >= p + 16) {
+        const crc = crc32(buf.subarray(at, p), c.crc) >>> 0
+        const length = c.consumed + (p - at)
+        const narrow = buf.readUInt32LE(p + 8) === length % 0x100000000 && buf.readUInt32LE(p + 12) === length % 0x100000000
+        const wide = buf.length >= p + 24 && readUInt64(buf, p + 8) === length && readUInt64(buf, p + 16) === length
+        if (buf.readUInt32LE(p + 4) === crc && (narrow || wide)) {
+          this.output(c, buf.subarray(at, p))
+          c.consumed = length
+          return this.dataEnd(p)
+        }
+      }
+      // Not the descriptor: the bytes up to and including p are data.
+      this.output(c, buf.subarray(at, p + 1))
+      c.consumed += p + 1 - at
+      at = from = p + 1
+    }
   }
 
   private async startStreaming(c: Current, at: number): Promise<number> {
@@ -489,6 +522,7 @@ export class ZipScanner {
       throw corrupt(h, 'its data descriptor and its central directory record disagree')
     }
     this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash)
+    if (this.o.collect && this.table.count % COLLECT_EVERY_ENTRIES === 0) this.o.collect()
     this.current = undefined
     this.phase = 'header'
     const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out }
@@ -616,27 +650,11 @@ class Inflater {
   }
 }
 
-const MORE = new Error('more input needed')
-const LARGE = new Error('output too large for one call')
-
-/** Inflates a whole deflate stream in one call; throws MORE when `bytes` ends before it does and
- *  LARGE when it inflates to more than `most` bytes. */
-function inflateOnce(h: EntryHeader, bytes: Buffer, most: number, exact: boolean): { output: Buffer; consumed: number } {
+/** Inflates a whole deflate stream in one call (see inflate.ts); corrupt data is named as such. */
+function inflateOnce(inflater: RawInflater, h: EntryHeader, bytes: Buffer, most: number): InflateOutcome {
   try {
-    // The output buffer: the entry's size when known, else a small one (most entries are small).
-  const chunkSize = exact ? Math.max(64, Math.min(most, 1024 * 1024)) : 4096
-  const { buffer, engine } = inflateRawSync(bytes, { info: true, chunkSize, maxOutputLength: Math.max(1, most) }) as unknown as {
-      buffer: Buffer
-      engine: { bytesWritten: number }
-    }
-    return { output: buffer, consumed: engine.bytesWritten }
+    return inflater.inflate(bytes, most)
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'Z_BUF_ERROR') throw MORE
-    if (code === 'ERR_BUFFER_TOO_LARGE') {
-      if (exact) throw corrupt(h, `it inflates to more than the ${h.size} bytes the ZIP says`)
-      throw LARGE
-    }
     throw corrupt(h, (e as Error).message)
   }
 }
@@ -680,7 +698,7 @@ export function parseCentralRecord(buf: Buffer, at: number): { record: CentralRe
     crc32: buf.readUInt32LE(at + 16),
     compressedSize,
     size,
-    unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 0
+    unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024
   }
   return { record, nameHash: crc32(rawName), end }
 }

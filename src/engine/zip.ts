@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises'
 import * as path from 'node:path'
 import { crc32 } from 'node:zlib'
 import { abortReason } from '../base/clock.js'
+import { type Collect, runtimeGc } from '../base/gc.js'
 import { EntryTable, findCentralDirectory, InvalidZipError, parseCentralRecord, ZipScanner, type CentralRecord, type EntryHeader, type EntrySink } from './zip-scan.js'
 
 export { InvalidZipError } from './zip-scan.js'
@@ -58,13 +59,18 @@ export class ZipCheck {
   private readonly folders = new Map<string, FolderTotal>()
   private contents?: Buffer[]
 
-  constructor() {
-    this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) })
+  constructor(private readonly collect: Collect = runtimeGc()) {
+    this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h), collect })
   }
 
   /** The ZIP's end record has arrived: any further byte is not part of it. */
   get complete(): boolean {
     return this.scanner.complete
+  }
+
+  /** The stream reached a part only the central directory can settle: finish() reads it from disk. */
+  get unsettled(): boolean {
+    return this.scanner.unsettledFrom !== undefined
   }
 
   write(chunk: Buffer): Promise<void> {
@@ -79,7 +85,8 @@ export class ZipCheck {
       // A stored entry with a data descriptor: the rest is read from disk with the central
       // directory's sizes, and compared with it as before.
       const central = await readCentralIndex(file)
-      scanner = new ZipScanner({ central, resume: { table: scanner.table, offset: scanner.unsettledFrom }, settled: h => this.settled(h), entry: h => this.entry(h) })
+      const resume = { table: scanner.table, offset: scanner.unsettledFrom }
+      scanner = new ZipScanner({ central, resume, settled: h => this.settled(h), entry: h => this.entry(h), collect: this.collect })
       await readFile(file, scanner.position, chunk => scanner.write(chunk))
       await scanner.end()
     }
@@ -265,7 +272,7 @@ export async function extractZip(file: string, dir: string, o: ExtractOptions = 
   }
   /** The file being written, closed if the scan stops inside it. */
   let openFile: number | undefined
-  const scanner = new ZipScanner({ central, entry: sink })
+  const scanner = new ZipScanner({ central, entry: sink, collect: runtimeGc() })
   try {
     await readFile(file, 0, chunk => scanner.write(chunk))
     await scanner.end()
