@@ -254,6 +254,9 @@ describe('the run-time GC', () => {
     expect(flags).toEqual(['--expose-gc', '--no-expose-gc'])
     flags = []
     let calls = 0
+    // With gc handed out, the young generation's growth is switched off too.
+    expect(runtimeGc({ setFlagsFromString: f => void flags.push(f), runInNewContext: () => () => {} })).toBeTypeOf('function')
+    expect(flags).toEqual(['--expose-gc', '--no-expose-gc', '--semi-space-growth-factor=1'])
     const throwing = runtimeGc({
       setFlagsFromString: f => void flags.push(f),
       runInNewContext: () => () => {

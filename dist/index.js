@@ -28859,6 +28859,17 @@ function runtimeGc(runtime = node) {
             gc = undefined;
         }
     }
+    if (typeof gc === 'function') {
+        try {
+            // Keep the young generation at its starting size: V8 grows it when many objects survive its
+            // collections, and the explicit ones make every live object a survivor (measured: 130 → 100
+            // MiB peak while extracting 70,000 entries).
+            runtime.setFlagsFromString('--semi-space-growth-factor=1');
+        }
+        catch {
+            /* the collections alone still help */
+        }
+    }
     const collect = typeof gc === 'function' ? failSafe(gc) : nothing;
     if (runtime === node)
         cached = collect;
@@ -29743,8 +29754,8 @@ const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
 /** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
 const LISTED_ENTRIES = 1000;
 const LISTED_FOLDERS = 1000;
-/** Reads of a ZIP from disk, into one reused buffer. */
-const READ_BYTES = 1024 * 1024;
+/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
+const READ_BYTES = 64 * 1024;
 /** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
 class ZipCheck {
     collect;
@@ -29782,7 +29793,8 @@ class ZipCheck {
         }
         if (scanner.trailing > 0)
             throw new InvalidZipError(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`);
-        this.report.folders = [...this.folders.values()].sort((a, b) => a.folder.localeCompare(b.folder));
+        // By code point: localeCompare would load ICU's collation data, ~8 MB of resident memory.
+        this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
         return this.report;
     }
     entry(h) {
@@ -29920,11 +29932,15 @@ async function extractZip(file, dir, o = {}) {
         throw e;
     });
     (0,external_node_fs_.mkdirSync)(root, { recursive: true });
+    // Folders made lately (a ZIP lists a folder's entries together): a bounded set, since a project
+    // tree can have tens of thousands; making one again is one harmless system call.
     const made = new Set([root]);
     const makeDir = (d) => {
         if (made.has(d))
             return;
         (0,external_node_fs_.mkdirSync)(d, { recursive: true });
+        if (made.size >= 1000)
+            made.clear();
         made.add(d);
     };
     let written = 0;
@@ -30113,7 +30129,7 @@ async function prepareFolder(dir) {
 /** Bytes written to the file at a time. */
 const WRITE_BATCH = 1024 * 1024;
 /** A minor GC after this many bytes (see base/gc.ts). */
-const COLLECT_EVERY = 2 * 1024 * 1024;
+const COLLECT_EVERY = 1024 * 1024;
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
 const READ_ON_AFTER_ERROR = 64 * 1024;
 /** Every try of the download failed (cut, corrupt, or a stream error each time). */

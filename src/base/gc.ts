@@ -40,6 +40,16 @@ export function runtimeGc(runtime: Runtime = node): Collect {
       gc = undefined
     }
   }
+  if (typeof gc === 'function') {
+    try {
+      // Keep the young generation at its starting size: V8 grows it when many objects survive its
+      // collections, and the explicit ones make every live object a survivor (measured: 130 → 100
+      // MiB peak while extracting 70,000 entries).
+      runtime.setFlagsFromString('--semi-space-growth-factor=1')
+    } catch {
+      /* the collections alone still help */
+    }
+  }
   const collect = typeof gc === 'function' ? failSafe(gc as (o: object) => void) : nothing
   if (runtime === node) cached = collect
   return collect

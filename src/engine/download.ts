@@ -53,7 +53,7 @@ export async function prepareFolder(dir: string): Promise<void> {
 /** Bytes written to the file at a time. */
 const WRITE_BATCH = 1024 * 1024
 /** A minor GC after this many bytes (see base/gc.ts). */
-const COLLECT_EVERY = 2 * 1024 * 1024
+const COLLECT_EVERY = 1024 * 1024
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
 const READ_ON_AFTER_ERROR = 64 * 1024
 

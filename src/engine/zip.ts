@@ -49,8 +49,8 @@ const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024
 /** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
 const LISTED_ENTRIES = 1000
 const LISTED_FOLDERS = 1000
-/** Reads of a ZIP from disk, into one reused buffer. */
-const READ_BYTES = 1024 * 1024
+/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
+const READ_BYTES = 64 * 1024
 
 /** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
 export class ZipCheck {
@@ -91,7 +91,8 @@ export class ZipCheck {
       await scanner.end()
     }
     if (scanner.trailing > 0) throw new InvalidZipError(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`)
-    this.report.folders = [...this.folders.values()].sort((a, b) => a.folder.localeCompare(b.folder))
+    // By code point: localeCompare would load ICU's collation data, ~8 MB of resident memory.
+    this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0))
     return this.report
   }
 
@@ -234,10 +235,13 @@ export async function extractZip(file: string, dir: string, o: ExtractOptions = 
     throw e
   })
   mkdirSync(root, { recursive: true })
+  // Folders made lately (a ZIP lists a folder's entries together): a bounded set, since a project
+  // tree can have tens of thousands; making one again is one harmless system call.
   const made = new Set<string>([root])
   const makeDir = (d: string) => {
     if (made.has(d)) return
     mkdirSync(d, { recursive: true })
+    if (made.size >= 1000) made.clear()
     made.add(d)
   }
   let written = 0
