@@ -29051,17 +29051,27 @@ class InvalidZipError extends Error {
         this.name = 'InvalidZipError';
     }
 }
-/** Per-entry facts in typed arrays: 36 bytes an entry, and no object per entry for the GC. */
+/** Per-entry facts in typed arrays: 33 bytes an entry, and no object per entry for the GC. */
 class EntryTable {
     count = 0;
-    capacity = 1024;
-    offsets = new Float64Array(this.capacity);
-    compressedSizes = new Float64Array(this.capacity);
-    sizes = new Float64Array(this.capacity);
-    crcs = new Uint32Array(this.capacity);
-    nameHashes = new Uint32Array(this.capacity);
-    /** Set when the central directory named it. */
-    listed = new Uint8Array(this.capacity);
+    capacity;
+    offsets;
+    compressedSizes;
+    sizes;
+    crcs;
+    nameHashes;
+    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
+    listed;
+    /** `expected`: the number of entries when known (no growing, no slack). */
+    constructor(expected = 1024) {
+        this.capacity = Math.max(16, expected);
+        this.offsets = new Float64Array(this.capacity);
+        this.compressedSizes = new Float64Array(this.capacity);
+        this.sizes = new Float64Array(this.capacity);
+        this.crcs = new Uint32Array(this.capacity);
+        this.nameHashes = new Uint32Array(this.capacity);
+        this.listed = new Uint8Array(this.capacity);
+    }
     add(offset, compressedSize, size, crc, nameHash) {
         if (this.count === this.capacity)
             this.grow();
@@ -29147,10 +29157,17 @@ class ZipScanner {
     final = false;
     zip64End;
     inflater = new RawInflater();
+    /** Entries read and verified. */
+    settledCount;
+    /** Reading with a central directory index and nothing to resume: entries are matched with the
+     *  index, not recorded again. */
+    indexed;
     constructor(o = {}) {
         this.o = o;
         this.table = o.resume?.table ?? new EntryTable();
         this.offset = o.resume?.offset ?? 0;
+        this.settledCount = this.table.count;
+        this.indexed = o.central !== undefined && o.resume === undefined;
     }
     /** The end record has been read: the ZIP is complete. */
     get complete() {
@@ -29303,6 +29320,9 @@ class ZipScanner {
             this.centralCursor = i + 1;
             if (central.nameHashes[i] !== nameHash)
                 throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`);
+            if (central.listed[i])
+                throw new InvalidZipError(`not a valid ZIP: the entry at offset ${offset} appears twice`);
+            central.listed[i] = 1;
             header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] };
             known = true;
         }
@@ -29386,8 +29406,9 @@ class ZipScanner {
         for (let from = at;;) {
             const p = buf.indexOf(DESCRIPTOR_SIG_BYTES, from);
             if (p < 0 || (buf.length < p + 24 && !this.final)) {
-                // Keep what could be the start of a descriptor (or the part of its signature seen so far).
-                const keep = p >= 0 ? p : Math.max(at, buf.length - 3);
+                // Keep what could be the start of a descriptor: from its signature, or the part of one at
+                // the very end (kept bytes are copied with the next chunk, so only those).
+                const keep = p >= 0 ? p : Math.max(at, buf.length - signaturePrefixAtEnd(buf));
                 if (keep > at)
                     this.output(c, buf.subarray(at, keep));
                 c.consumed += keep - at;
@@ -29483,8 +29504,12 @@ class ZipScanner {
         if (this.o.central && (crc >>> 0 !== h.crc32 >>> 0 || compressedSize !== h.compressedSize || size !== h.size)) {
             throw corrupt(h, 'its data descriptor and its central directory record disagree');
         }
-        this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash);
-        if (this.o.collect && this.table.count % COLLECT_EVERY_ENTRIES === 0)
+        // Reading with a central directory index (extraction), the index is the record: every local
+        // entry was matched with it above, and the end checks that none was missing.
+        if (!this.indexed)
+            this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash);
+        this.settledCount++;
+        if (this.o.collect && this.settledCount % COLLECT_EVERY_ENTRIES === 0)
             this.o.collect();
         this.current = undefined;
         this.phase = 'header';
@@ -29507,6 +29532,9 @@ class ZipScanner {
         if (!parsed)
             return -1;
         const { record, nameHash, end } = parsed;
+        this.centralCount++;
+        if (this.indexed)
+            return end;
         const i = this.table.indexOf(record.offset, this.cursor);
         if (i < 0)
             throw new InvalidZipError(`not a valid ZIP: the central directory lists "${record.name}" at offset ${record.offset}, where the ZIP has no entry`);
@@ -29523,7 +29551,6 @@ class ZipScanner {
         if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
             throw corrupt(header, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
         }
-        this.centralCount++;
         return end;
     }
     endRecord(at) {
@@ -29553,12 +29580,13 @@ class ZipScanner {
         const count = eocdCount === 0xffff && this.zip64End ? this.zip64End.count : eocdCount;
         const centralOffset = buf.readUInt32LE(at + 16);
         const start = centralOffset === 0xffffffff && this.zip64End ? this.zip64End.centralOffset : centralOffset;
-        if (count !== this.centralCount || this.centralCount !== this.table.count) {
-            const missing = this.table.count - this.centralCount;
+        const entries = this.indexed ? this.settledCount : this.table.count;
+        if (count !== this.centralCount || this.centralCount !== entries) {
+            const missing = entries - this.centralCount;
             throw new InvalidZipError(`not a valid ZIP: its end record counts ${count} entries, its central directory lists ${this.centralCount}` +
                 (missing > 0 ? ` and ${missing} entries are in no central directory record` : ''));
         }
-        if (start !== this.centralStart && !(this.table.count === 0 && start === 0)) {
+        if (start !== this.centralStart && !(entries === 0 && start === 0)) {
             throw new InvalidZipError(`not a valid ZIP: its end record puts the central directory at offset ${start}, where it is at ${this.centralStart}`);
         }
         this.phase = 'done';
@@ -29725,6 +29753,14 @@ function decodeName(raw, flags) {
         name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('');
     return name.includes('\\') ? name.replace(/\\/g, '/') : name;
 }
+/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
+function signaturePrefixAtEnd(buf) {
+    for (let n = 3; n > 0; n--) {
+        if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n)))
+            return n;
+    }
+    return 0;
+}
 function isAscii(raw) {
     for (let i = 0; i < raw.length; i++)
         if (raw[i] >= 0x80)
@@ -29863,8 +29899,11 @@ async function readFile(file, start, visit, end = Infinity) {
         await handle.close();
     }
 }
-/** Calls `visit` for each record of the ZIP's central directory, in its order. */
-async function forEachCentralRecord(file, visit) {
+/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
+ *  the number of records its end record announces. */
+async function forEachCentralRecord(file, visit, count) {
+    // Each record leaves a little garbage: a minor GC per read keeps a large directory's pass flat.
+    const collect = runtimeGc();
     const handle = await (0,promises_.open)(file, 'r');
     let where;
     try {
@@ -29877,8 +29916,9 @@ async function forEachCentralRecord(file, visit) {
     finally {
         await handle.close();
     }
+    count?.(where.count);
     let pending = Buffer.alloc(0);
-    let count = 0;
+    let seen = 0;
     await readFile(file, where.offset, chunk => {
         const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         let at = 0;
@@ -29886,21 +29926,24 @@ async function forEachCentralRecord(file, visit) {
             if (buf.readUInt32LE(at) !== 0x02014b50)
                 throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
             visit(parsed.record, parsed.nameHash);
-            count++;
+            seen++;
         }
         pending = Buffer.from(buf.subarray(at));
+        collect();
     }, where.offset + where.size);
-    if (count !== where.count)
-        throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${count}`);
-    return count;
+    if (seen !== where.count)
+        throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
+    return seen;
 }
-/** The central directory as an index by local-header offset (typed arrays, 36 bytes an entry). */
+/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
 async function readCentralIndex(file, visit) {
-    const index = new EntryTable();
+    let index = new EntryTable();
     await forEachCentralRecord(file, (r, nameHash) => {
         visit?.(r, index.count);
         index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
-    });
+    }, 
+    // At most a million slots up front: a lying end record cannot reserve more.
+    n => (index = new EntryTable(Math.min(n, 1_000_000))));
     index.sortByOffset();
     return index;
 }

@@ -75,17 +75,28 @@ export interface CentralRecord {
   unixMode: number
 }
 
-/** Per-entry facts in typed arrays: 36 bytes an entry, and no object per entry for the GC. */
+/** Per-entry facts in typed arrays: 33 bytes an entry, and no object per entry for the GC. */
 export class EntryTable {
   count = 0
-  private capacity = 1024
-  offsets = new Float64Array(this.capacity)
-  compressedSizes = new Float64Array(this.capacity)
-  sizes = new Float64Array(this.capacity)
-  crcs = new Uint32Array(this.capacity)
-  nameHashes = new Uint32Array(this.capacity)
-  /** Set when the central directory named it. */
-  listed = new Uint8Array(this.capacity)
+  private capacity: number
+  offsets: Float64Array
+  compressedSizes: Float64Array
+  sizes: Float64Array
+  crcs: Uint32Array
+  nameHashes: Uint32Array
+  /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
+  listed: Uint8Array
+
+  /** `expected`: the number of entries when known (no growing, no slack). */
+  constructor(expected = 1024) {
+    this.capacity = Math.max(16, expected)
+    this.offsets = new Float64Array(this.capacity)
+    this.compressedSizes = new Float64Array(this.capacity)
+    this.sizes = new Float64Array(this.capacity)
+    this.crcs = new Uint32Array(this.capacity)
+    this.nameHashes = new Uint32Array(this.capacity)
+    this.listed = new Uint8Array(this.capacity)
+  }
 
   add(offset: number, compressedSize: number, size: number, crc: number, nameHash: number): void {
     if (this.count === this.capacity) this.grow()
@@ -206,10 +217,17 @@ export class ZipScanner {
   private final = false
   private zip64End?: { count: number; centralSize: number; centralOffset: number }
   private readonly inflater = new RawInflater()
+  /** Entries read and verified. */
+  private settledCount: number
+  /** Reading with a central directory index and nothing to resume: entries are matched with the
+   *  index, not recorded again. */
+  private readonly indexed: boolean
 
   constructor(private readonly o: ScanOptions = {}) {
     this.table = o.resume?.table ?? new EntryTable()
     this.offset = o.resume?.offset ?? 0
+    this.settledCount = this.table.count
+    this.indexed = o.central !== undefined && o.resume === undefined
   }
 
   /** The end record has been read: the ZIP is complete. */
@@ -354,6 +372,8 @@ export class ZipScanner {
       if (i < 0) throw new InvalidZipError(`not a valid ZIP: entry "${name}" at offset ${offset} is not in the central directory`)
       this.centralCursor = i + 1
       if (central.nameHashes[i] !== nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`)
+      if (central.listed[i]) throw new InvalidZipError(`not a valid ZIP: the entry at offset ${offset} appears twice`)
+      central.listed[i] = 1
       header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] }
       known = true
     }
@@ -428,8 +448,9 @@ export class ZipScanner {
     for (let from = at; ; ) {
       const p = buf.indexOf(DESCRIPTOR_SIG_BYTES, from)
       if (p < 0 || (buf.length < p + 24 && !this.final)) {
-        // Keep what could be the start of a descriptor (or the part of its signature seen so far).
-        const keep = p >= 0 ? p : Math.max(at, buf.length - 3)
+        // Keep what could be the start of a descriptor: from its signature, or the part of one at
+        // the very end (kept bytes are copied with the next chunk, so only those).
+        const keep = p >= 0 ? p : Math.max(at, buf.length - signaturePrefixAtEnd(buf))
         if (keep > at) this.output(c, buf.subarray(at, keep))
         c.consumed += keep - at
         return keep > at ? keep : -1
@@ -521,8 +542,11 @@ export class ZipScanner {
     if (this.o.central && (crc >>> 0 !== h.crc32 >>> 0 || compressedSize !== h.compressedSize || size !== h.size)) {
       throw corrupt(h, 'its data descriptor and its central directory record disagree')
     }
-    this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash)
-    if (this.o.collect && this.table.count % COLLECT_EVERY_ENTRIES === 0) this.o.collect()
+    // Reading with a central directory index (extraction), the index is the record: every local
+    // entry was matched with it above, and the end checks that none was missing.
+    if (!this.indexed) this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash)
+    this.settledCount++
+    if (this.o.collect && this.settledCount % COLLECT_EVERY_ENTRIES === 0) this.o.collect()
     this.current = undefined
     this.phase = 'header'
     const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out }
@@ -542,6 +566,8 @@ export class ZipScanner {
     const parsed = parseCentralRecord(buf, at)
     if (!parsed) return -1
     const { record, nameHash, end } = parsed
+    this.centralCount++
+    if (this.indexed) return end
     const i = this.table.indexOf(record.offset, this.cursor)
     if (i < 0) throw new InvalidZipError(`not a valid ZIP: the central directory lists "${record.name}" at offset ${record.offset}, where the ZIP has no entry`)
     this.cursor = i + 1
@@ -554,7 +580,6 @@ export class ZipScanner {
     if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
       throw corrupt(header, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`)
     }
-    this.centralCount++
     return end
   }
 
@@ -578,14 +603,15 @@ export class ZipScanner {
     const count = eocdCount === 0xffff && this.zip64End ? this.zip64End.count : eocdCount
     const centralOffset = buf.readUInt32LE(at + 16)
     const start = centralOffset === 0xffffffff && this.zip64End ? this.zip64End.centralOffset : centralOffset
-    if (count !== this.centralCount || this.centralCount !== this.table.count) {
-      const missing = this.table.count - this.centralCount
+    const entries = this.indexed ? this.settledCount : this.table.count
+    if (count !== this.centralCount || this.centralCount !== entries) {
+      const missing = entries - this.centralCount
       throw new InvalidZipError(
         `not a valid ZIP: its end record counts ${count} entries, its central directory lists ${this.centralCount}` +
           (missing > 0 ? ` and ${missing} entries are in no central directory record` : '')
       )
     }
-    if (start !== this.centralStart && !(this.table.count === 0 && start === 0)) {
+    if (start !== this.centralStart && !(entries === 0 && start === 0)) {
       throw new InvalidZipError(`not a valid ZIP: its end record puts the central directory at offset ${start}, where it is at ${this.centralStart}`)
     }
     this.phase = 'done'
@@ -754,6 +780,14 @@ export function decodeName(raw: Buffer, flags: number): string {
   if (flags & 0x800 || isAscii(raw)) name = raw.toString('utf8')
   else name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('')
   return name.includes('\\') ? name.replace(/\\/g, '/') : name
+}
+
+/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
+function signaturePrefixAtEnd(buf: Buffer): number {
+  for (let n = 3; n > 0; n--) {
+    if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n))) return n
+  }
+  return 0
 }
 
 function isAscii(raw: Buffer): boolean {

@@ -158,8 +158,11 @@ async function readFile(file: string, start: number, visit: (chunk: Buffer) => P
   }
 }
 
-/** Calls `visit` for each record of the ZIP's central directory, in its order. */
-async function forEachCentralRecord(file: string, visit: (record: CentralRecord, nameHash: number) => void): Promise<number> {
+/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
+ *  the number of records its end record announces. */
+async function forEachCentralRecord(file: string, visit: (record: CentralRecord, nameHash: number) => void, count?: (n: number) => void): Promise<number> {
+  // Each record leaves a little garbage: a minor GC per read keeps a large directory's pass flat.
+  const collect = runtimeGc()
   const handle = await open(file, 'r')
   let where: { offset: number; size: number; count: number }
   try {
@@ -171,8 +174,9 @@ async function forEachCentralRecord(file: string, visit: (record: CentralRecord,
   } finally {
     await handle.close()
   }
+  count?.(where.count)
   let pending = Buffer.alloc(0)
-  let count = 0
+  let seen = 0
   await readFile(
     file,
     where.offset,
@@ -182,23 +186,29 @@ async function forEachCentralRecord(file: string, visit: (record: CentralRecord,
       for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
         if (buf.readUInt32LE(at) !== 0x02014b50) throw new InvalidZipError('not a valid ZIP: its central directory is damaged')
         visit(parsed.record, parsed.nameHash)
-        count++
+        seen++
       }
       pending = Buffer.from(buf.subarray(at))
+      collect()
     },
     where.offset + where.size
   )
-  if (count !== where.count) throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${count}`)
-  return count
+  if (seen !== where.count) throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`)
+  return seen
 }
 
-/** The central directory as an index by local-header offset (typed arrays, 36 bytes an entry). */
+/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
 async function readCentralIndex(file: string, visit?: (record: CentralRecord, index: number) => void): Promise<EntryTable> {
-  const index = new EntryTable()
-  await forEachCentralRecord(file, (r, nameHash) => {
-    visit?.(r, index.count)
-    index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash)
-  })
+  let index = new EntryTable()
+  await forEachCentralRecord(
+    file,
+    (r, nameHash) => {
+      visit?.(r, index.count)
+      index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash)
+    },
+    // At most a million slots up front: a lying end record cannot reserve more.
+    n => (index = new EntryTable(Math.min(n, 1_000_000)))
+  )
   index.sortByOffset()
   return index
 }
