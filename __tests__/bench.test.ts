@@ -16,7 +16,7 @@ describe('npm run bench', () => {
       cwd: new URL('..', import.meta.url).pathname,
       timeout: 120_000
     })
-    expect(stdout).toContain('## Download (peak memory, speed against curl on the same TLS loopback)')
+    expect(stdout).toContain('## Download (peak memory, speed against curl on the same TLS loopback; median (min–max) of 1 runs)')
     const result = JSON.parse(readFileSync(out, 'utf8'))
     expect(stdout).toContain('## Many entries (against unzip on the same file; median (min–max) of 1 runs)')
     expect(result.sizes).toHaveLength(1)

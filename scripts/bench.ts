@@ -292,7 +292,7 @@ const sizeTable = sizes.map(r => ({
   export: `${r.sizeMiB} MiB`,
   'peak RSS, process tree (MiB)': spread(r.runs.map(x => x.peakRssMiB), 1),
   'receive + check (s)': spread(r.runs.map(x => x.receiveS + x.checkS)),
-  'of which check (s)': spread(r.runs.map(x => x.checkS)),
+  'of which check after the last byte (s)': spread(r.runs.map(x => x.checkS)),
   'curl -o (s)': spread(r.runs.map(x => x.curlS)),
   '÷ curl': spread(r.runs.map(x => x.overCurl)),
   'cold start (ms)': spread(r.runs.map(x => x.coldStartMs), 0),
