@@ -10,8 +10,8 @@
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
-/** A minor GC, or nothing. */
-export type Collect = () => void
+/** A minor GC (a full one when `full`), or nothing. */
+export type Collect = (full?: boolean) => void
 
 const nothing: Collect = () => {}
 
@@ -50,18 +50,19 @@ export function runtimeGc(runtime: Runtime = node): Collect {
       /* the collections alone still help */
     }
   }
-  const collect = typeof gc === 'function' ? failSafe(gc as (o: object) => void) : nothing
+  const collect = typeof gc === 'function' ? failSafe(gc as (o?: object) => void) : nothing
   if (runtime === node) cached = collect
   return collect
 }
 
-/** Calls gc({ type: 'minor' }) until it throws once; then nothing. */
-function failSafe(gc: (o: object) => void): Collect {
+/** Calls gc({ type: 'minor' }) (or gc() for a full one) until it throws once; then nothing. */
+function failSafe(gc: (o?: object) => void): Collect {
   let working = true
-  return () => {
+  return full => {
     if (!working) return
     try {
-      gc({ type: 'minor' })
+      if (full) gc()
+      else gc({ type: 'minor' })
     } catch {
       working = false
     }
