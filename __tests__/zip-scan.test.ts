@@ -254,8 +254,13 @@ describe('the run-time GC', () => {
     expect(flags).toEqual(['--expose-gc', '--no-expose-gc'])
     flags = []
     let calls = 0
-    // With gc handed out, the young generation's growth is switched off too.
-    expect(runtimeGc({ setFlagsFromString: f => void flags.push(f), runInNewContext: () => () => {} })).toBeTypeOf('function')
+    // With gc handed out, the young generation's growth is switched off too; a minor collection
+    // asks for one, a full one calls gc() plainly.
+    const asked: unknown[] = []
+    const recording = runtimeGc({ setFlagsFromString: f => void flags.push(f), runInNewContext: () => (o?: unknown) => void asked.push(o) })
+    recording()
+    recording(true)
+    expect(asked).toEqual([{ type: 'minor' }, undefined])
     expect(flags).toEqual(['--expose-gc', '--no-expose-gc', '--semi-space-growth-factor=1'])
     const throwing = runtimeGc({
       setFlagsFromString: f => void flags.push(f),

@@ -29139,6 +29139,7 @@ class EntryTable {
     }
 }
 const COLLECT_EVERY_ENTRIES = 500;
+const FULL_COLLECT_EVERY_ENTRIES = 20_000;
 /** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
 class ZipScanner {
     o;
@@ -29513,7 +29514,7 @@ class ZipScanner {
             this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash);
         this.settledCount++;
         if (this.o.collect && this.settledCount % COLLECT_EVERY_ENTRIES === 0)
-            this.o.collect();
+            this.o.collect(this.settledCount % FULL_COLLECT_EVERY_ENTRIES === 0);
         this.current = undefined;
         this.phase = 'header';
         const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out };

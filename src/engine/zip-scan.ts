@@ -168,11 +168,13 @@ export interface ScanOptions {
   central?: EntryTable
   /** Continue a scan that stopped at `offset` (its table holds the entries before). */
   resume?: { table: EntryTable; offset: number }
-  /** A minor GC (base/gc.ts), called every few hundred entries: each leaves a little garbage. */
-  collect?: () => void
+  /** A minor GC (base/gc.ts), called every few hundred entries: each leaves a little garbage; a
+   *  full one (`true`) now and then, for what the minor ones promote. */
+  collect?: (full?: boolean) => void
 }
 
 const COLLECT_EVERY_ENTRIES = 500
+const FULL_COLLECT_EVERY_ENTRIES = 20_000
 
 /** The next position to parse at, or -1 for "more bytes needed"; a promise while an inflater works. */
 type Step = number | Promise<number>
@@ -546,7 +548,7 @@ export class ZipScanner {
     // entry was matched with it above, and the end checks that none was missing.
     if (!this.indexed) this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash)
     this.settledCount++
-    if (this.o.collect && this.settledCount % COLLECT_EVERY_ENTRIES === 0) this.o.collect()
+    if (this.o.collect && this.settledCount % COLLECT_EVERY_ENTRIES === 0) this.o.collect(this.settledCount % FULL_COLLECT_EVERY_ENTRIES === 0)
     this.current = undefined
     this.phase = 'header'
     const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out }
