@@ -29549,7 +29549,7 @@ class ZipScanner {
         t.listed[i] = 1;
         if (t.nameHashes[i] !== nameHash)
             throw new InvalidZipError(`not a valid ZIP: the central directory's name "${record.name}" differs from the local header's at offset ${record.offset}`);
-        const header = { name: record.name, offset: record.offset, method: record.method, crc32: record.crc32, compressedSize: record.compressedSize, size: record.size, descriptor: false };
+        const header = { ...record, descriptor: false };
         if (record.crc32 >>> 0 !== t.crcs[i])
             throw corrupt(header, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`);
         if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {

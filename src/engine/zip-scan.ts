@@ -42,15 +42,20 @@ export class InvalidZipError extends Error {
   }
 }
 
-export interface EntryHeader {
+/** What a ZIP says of one entry, in its local header or its central directory record. */
+interface EntryFacts {
   name: string
   /** Offset of its local header. */
   offset: number
   method: number
-  /** Sizes and CRC-32: the local header's, or the central directory's when reading with it. */
   crc32: number
   compressedSize: number
   size: number
+}
+
+/** An entry as the scan meets it: sizes and CRC-32 from the local header, or from the central
+ *  directory when reading with it. */
+export interface EntryHeader extends EntryFacts {
   /** Sizes and CRC-32 follow the data (general purpose flag bit 3). */
   descriptor: boolean
 }
@@ -64,13 +69,7 @@ export interface EntrySink {
 }
 
 /** What the central directory says of one entry: enough to read it from disk and to extract it. */
-export interface CentralRecord {
-  name: string
-  offset: number
-  method: number
-  crc32: number
-  compressedSize: number
-  size: number
+export interface CentralRecord extends EntryFacts {
   /** Unix mode (high 16 bits of the external attributes) when made on Unix, else 0. */
   unixMode: number
 }
@@ -577,7 +576,7 @@ export class ZipScanner {
     if (t.listed[i]) throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`)
     t.listed[i] = 1
     if (t.nameHashes[i] !== nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory's name "${record.name}" differs from the local header's at offset ${record.offset}`)
-    const header = { name: record.name, offset: record.offset, method: record.method, crc32: record.crc32, compressedSize: record.compressedSize, size: record.size, descriptor: false }
+    const header = { ...record, descriptor: false }
     if (record.crc32 >>> 0 !== t.crcs[i]) throw corrupt(header, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`)
     if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
       throw corrupt(header, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`)
