@@ -223,6 +223,25 @@ describe('the one-pass ZIP check', () => {
     expect(error.message).toMatch(message)
   })
 
+  it('extracts a ZIP whose central directory lists the entries out of order', async () => {
+    const entries: ManyEntry[] = ['a.txt', 'b/c.txt', 'd.txt'].map((name, i) => ({ name, data: text(200 + i, i + 1) }))
+    const bytes = zipBuffer(entries)
+    const end = bytes.length - 22
+    const start = bytes.readUInt32LE(end + 16)
+    const records: Buffer[] = []
+    for (let at = start; at < end; ) {
+      const length = 46 + bytes.readUInt16LE(at + 28) + bytes.readUInt16LE(at + 30) + bytes.readUInt16LE(at + 32)
+      records.push(bytes.subarray(at, at + length))
+      at += length
+    }
+    const reordered = Buffer.concat([bytes.subarray(0, start), ...records.reverse(), bytes.subarray(end)])
+    unzipAgrees(reordered)
+    const d = dir()
+    writeFileSync(path.join(d, 'e.zip'), reordered)
+    expect(await extractZip(path.join(d, 'e.zip'), path.join(d, 'x'))).toBe(3)
+    expect(readFileSync(path.join(d, 'x/b/c.txt')).equals(entries[1].data)).toBe(true)
+  })
+
   it('extracts every form it reads, byte for byte as unzip does', async () => {
     for (const [, make] of forms) {
       const bytes = await make()

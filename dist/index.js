@@ -29111,31 +29111,25 @@ class EntryTable {
         if (sorted)
             return;
         const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
-        const permute = (a) => {
-            const b = new a.constructor(a.length);
-            order.forEach((from, to) => (b[to] = a[from]));
-            return b;
-        };
-        this.offsets = permute(this.offsets);
-        this.compressedSizes = permute(this.compressedSizes);
-        this.sizes = permute(this.sizes);
-        this.crcs = permute(this.crcs);
-        this.nameHashes = permute(this.nameHashes);
-        this.listed = permute(this.listed);
+        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
     }
     grow() {
         this.capacity *= 2;
-        const grown = (a) => {
-            const b = new a.constructor(this.capacity);
-            b.set(a);
+        this.remake(this.capacity, (from, to) => to.set(from));
+    }
+    /** Replaces every column with a new one of `length`, filled by `fill`. */
+    remake(length, fill) {
+        const make = (a) => {
+            const b = new a.constructor(length);
+            fill(a, b);
             return b;
         };
-        this.offsets = grown(this.offsets);
-        this.compressedSizes = grown(this.compressedSizes);
-        this.sizes = grown(this.sizes);
-        this.crcs = grown(this.crcs);
-        this.nameHashes = grown(this.nameHashes);
-        this.listed = grown(this.listed);
+        this.offsets = make(this.offsets);
+        this.compressedSizes = make(this.compressedSizes);
+        this.sizes = make(this.sizes);
+        this.crcs = make(this.crcs);
+        this.nameHashes = make(this.nameHashes);
+        this.listed = make(this.listed);
     }
 }
 const COLLECT_EVERY_ENTRIES = 500;
@@ -29927,7 +29921,7 @@ async function forEachCentralRecord(file, visit, count) {
         const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         let at = 0;
         for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
-            if (buf.readUInt32LE(at) !== 0x02014b50)
+            if (buf.readUInt32LE(at) !== CENTRAL_SIG)
                 throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
             visit(parsed.record, parsed.nameHash);
             seen++;

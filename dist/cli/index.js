@@ -30661,6 +30661,7 @@ class InputError extends Error {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  EZ: () => (/* binding */ CENTRAL_SIG),
   F: () => (/* binding */ EntryTable),
   XQ: () => (/* binding */ InvalidZipError),
   ij: () => (/* binding */ ZipScanner),
@@ -30668,7 +30669,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   eu: () => (/* binding */ parseCentralRecord)
 });
 
-// UNUSED EXPORTS: CENTRAL_SIG, LOCAL_SIG, decodeName
+// UNUSED EXPORTS: decodeName
 
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
@@ -30888,31 +30889,25 @@ class EntryTable {
         if (sorted)
             return;
         const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
-        const permute = (a) => {
-            const b = new a.constructor(a.length);
-            order.forEach((from, to) => (b[to] = a[from]));
-            return b;
-        };
-        this.offsets = permute(this.offsets);
-        this.compressedSizes = permute(this.compressedSizes);
-        this.sizes = permute(this.sizes);
-        this.crcs = permute(this.crcs);
-        this.nameHashes = permute(this.nameHashes);
-        this.listed = permute(this.listed);
+        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
     }
     grow() {
         this.capacity *= 2;
-        const grown = (a) => {
-            const b = new a.constructor(this.capacity);
-            b.set(a);
+        this.remake(this.capacity, (from, to) => to.set(from));
+    }
+    /** Replaces every column with a new one of `length`, filled by `fill`. */
+    remake(length, fill) {
+        const make = (a) => {
+            const b = new a.constructor(length);
+            fill(a, b);
             return b;
         };
-        this.offsets = grown(this.offsets);
-        this.compressedSizes = grown(this.compressedSizes);
-        this.sizes = grown(this.sizes);
-        this.crcs = grown(this.crcs);
-        this.nameHashes = grown(this.nameHashes);
-        this.listed = grown(this.listed);
+        this.offsets = make(this.offsets);
+        this.compressedSizes = make(this.compressedSizes);
+        this.sizes = make(this.sizes);
+        this.crcs = make(this.crcs);
+        this.nameHashes = make(this.nameHashes);
+        this.listed = make(this.listed);
     }
 }
 const COLLECT_EVERY_ENTRIES = 500;
@@ -31727,7 +31722,7 @@ async function forEachCentralRecord(file, visit, count) {
         const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
         let at = 0;
         for (let parsed; (parsed = (0,_zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .parseCentralRecord */ .eu)(buf, at)); at = parsed.end) {
-            if (buf.readUInt32LE(at) !== 0x02014b50)
+            if (buf.readUInt32LE(at) !== _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .CENTRAL_SIG */ .EZ)
                 throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ('not a valid ZIP: its central directory is damaged');
             visit(parsed.record, parsed.nameHash);
             seen++;

@@ -16,7 +16,7 @@
 import { createInflateRaw, crc32 } from 'node:zlib'
 import { type InflateOutcome, RawInflater } from './inflate.js'
 
-export const LOCAL_SIG = 0x04034b50
+const LOCAL_SIG = 0x04034b50
 export const CENTRAL_SIG = 0x02014b50
 const EOCD_SIG = 0x06054b50
 const ZIP64_EOCD_SIG = 0x06064b50
@@ -128,34 +128,31 @@ export class EntryTable {
     for (let i = 1; i < this.count && sorted; i++) sorted = this.offsets[i - 1] <= this.offsets[i]
     if (sorted) return
     const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b])
-    const permute = <T extends Float64Array | Uint32Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(a.length)
-      order.forEach((from, to) => (b[to] = a[from]))
-      return b
-    }
-    this.offsets = permute(this.offsets)
-    this.compressedSizes = permute(this.compressedSizes)
-    this.sizes = permute(this.sizes)
-    this.crcs = permute(this.crcs)
-    this.nameHashes = permute(this.nameHashes)
-    this.listed = permute(this.listed)
+    this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])))
   }
 
   private grow(): void {
     this.capacity *= 2
-    const grown = <T extends Float64Array | Uint32Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(this.capacity)
-      b.set(a)
+    this.remake(this.capacity, (from, to) => to.set(from))
+  }
+
+  /** Replaces every column with a new one of `length`, filled by `fill`. */
+  private remake(length: number, fill: (from: Column, to: Column) => void): void {
+    const make = <T extends Column>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(length)
+      fill(a, b)
       return b
     }
-    this.offsets = grown(this.offsets)
-    this.compressedSizes = grown(this.compressedSizes)
-    this.sizes = grown(this.sizes)
-    this.crcs = grown(this.crcs)
-    this.nameHashes = grown(this.nameHashes)
-    this.listed = grown(this.listed)
+    this.offsets = make(this.offsets)
+    this.compressedSizes = make(this.compressedSizes)
+    this.sizes = make(this.sizes)
+    this.crcs = make(this.crcs)
+    this.nameHashes = make(this.nameHashes)
+    this.listed = make(this.listed)
   }
 }
+
+type Column = Float64Array | Uint32Array | Uint8Array
 
 export interface ScanOptions {
   /** Where each entry's bytes go; undefined: checked only. */

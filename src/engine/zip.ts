@@ -8,7 +8,7 @@ import * as path from 'node:path'
 import { crc32 } from 'node:zlib'
 import { abortReason } from '../base/clock.js'
 import { type Collect, runtimeGc } from '../base/gc.js'
-import { EntryTable, findCentralDirectory, InvalidZipError, parseCentralRecord, ZipScanner, type CentralRecord, type EntryHeader, type EntrySink } from './zip-scan.js'
+import { CENTRAL_SIG, EntryTable, findCentralDirectory, InvalidZipError, parseCentralRecord, ZipScanner, type CentralRecord, type EntryHeader, type EntrySink } from './zip-scan.js'
 
 export { InvalidZipError } from './zip-scan.js'
 
@@ -184,7 +184,7 @@ async function forEachCentralRecord(file: string, visit: (record: CentralRecord,
       const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk
       let at = 0
       for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
-        if (buf.readUInt32LE(at) !== 0x02014b50) throw new InvalidZipError('not a valid ZIP: its central directory is damaged')
+        if (buf.readUInt32LE(at) !== CENTRAL_SIG) throw new InvalidZipError('not a valid ZIP: its central directory is damaged')
         visit(parsed.record, parsed.nameHash)
         seen++
       }
