@@ -28,6 +28,17 @@ describe('saving the download', () => {
     expect(readdirSync(path.dirname(file))).toEqual(['export.zip'])
   })
 
+  it('writes every byte in order while several batches are on their way to disk', async () => {
+    const bytes = await buffer(exportZip({ orderName: 'o2', createdAt: new Date(0), exportContents: { projectTree: {} }, payloadBytes: 7_500_000 }).stream)
+    // Odd-sized chunks, so that batches fill across chunk boundaries, and more batches than buffers.
+    const chunks: Buffer[] = []
+    for (let at = 0, step = 1; at < bytes.length; at += step, step = (step * 7 + 13_001) % 200_003) chunks.push(bytes.subarray(at, at + step))
+    const file = path.join(dir(), 'export.zip')
+    const saved = await saveZip(streamOf(...chunks), file, bytes.length)
+    expect(saved).toMatchObject({ size: bytes.length, sha256: sha256(bytes) })
+    expect(readFileSync(file).equals(bytes)).toBe(true)
+  })
+
   it.each([
     ['an HTML page from a proxy', async () => Buffer.from('<html><title>502 Bad Gateway</title></html>'), /not a valid ZIP/],
     ['an empty body', async () => Buffer.alloc(0), /not a valid ZIP/],

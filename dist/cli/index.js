@@ -29800,8 +29800,9 @@ async function prepareFolder(dir) {
         throw new _settings_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .d('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
     }
 }
-/** Bytes written to the file at a time. */
+/** Bytes written to the file at a time, and how many such buffers may be filling or being written. */
 const WRITE_BATCH = 1024 * 1024;
+const WRITE_BUFFERS = 3;
 /** A minor GC after this many bytes (see base/gc.ts). */
 const COLLECT_EVERY = 1024 * 1024;
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
@@ -29858,7 +29859,7 @@ async function saveZip(body, file, contentLength, o = {}) {
     let lastProgress = started;
     const pass = async (bytes) => {
         hash.update(bytes);
-        out.write(bytes);
+        await out.write(bytes);
         size += bytes.length;
         if (!broken)
             await check.write(bytes).catch((error) => void (broken = { error, at: size }));
@@ -29905,7 +29906,7 @@ async function saveZip(body, file, contentLength, o = {}) {
         }
         if (signal?.aborted)
             throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_7__/* .abortReason */ .Js)(signal);
-        out.close();
+        await out.close();
         let droppedTrailer = 0;
         if (held.length) {
             // The check knows where the ZIP ends; when it could not follow it to the end (an entry only
@@ -29939,7 +29940,7 @@ async function saveZip(body, file, contentLength, o = {}) {
         return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer };
     }
     catch (e) {
-        out.discard();
+        await out.discard();
         if (e.code === 'ENOSPC') {
             const left = await freeSpace(dir).catch(() => 0);
             await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(partial, { force: true });
@@ -29954,54 +29955,99 @@ async function saveZip(body, file, contentLength, o = {}) {
         signal?.removeEventListener('abort', onAbort);
     }
 }
-/** A file written in 1 MiB synchronous writes from one reused buffer: a fast link is not held up by
- *  small writes, and no write buffer is left for the GC. */
+/** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next batch
+ *  fills, so that the system calls do not hold up the thread that receives, hashes and checks. A few
+ *  reused buffers: no write buffer is left for the GC, and memory does not grow when the disk is
+ *  slower than the link (write() then waits for the oldest write). */
 class BatchedFile {
     fd;
-    batch = Buffer.allocUnsafe(WRITE_BATCH);
+    /** Buffers free to fill; the one being filled is `batch`. */
+    spare = [];
+    batch;
     used = 0;
+    position = 0;
+    /** Writes on the thread pool, oldest first; each settles with its buffer back in `spare`. */
+    inFlight = [];
+    failure;
     constructor(file) {
         this.fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(file, 'w');
+        this.batch = Buffer.allocUnsafe(WRITE_BATCH);
+        for (let i = 1; i < WRITE_BUFFERS; i++)
+            this.spare.push(Buffer.allocUnsafe(WRITE_BATCH));
     }
-    write(bytes) {
-        let at = 0;
-        while (at < bytes.length) {
-            if (this.used === 0 && bytes.length - at >= WRITE_BATCH) {
-                at += (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeSync)(this.fd, bytes, at);
-                continue;
-            }
+    /** Takes a copy of `bytes`; waits only when every buffer is being written. */
+    async write(bytes) {
+        for (let at = 0; at < bytes.length;) {
             const n = bytes.copy(this.batch, this.used, at);
             this.used += n;
             at += n;
             if (this.used === WRITE_BATCH)
-                this.flush();
+                await this.flush();
         }
     }
-    /** Writes what is batched and closes the file (once; a second call does nothing). */
-    close() {
+    /** Writes what is batched, waits for every write and closes the file (once; a second call does nothing). */
+    async close() {
         if (this.fd === undefined)
             return;
         try {
-            this.flush();
+            if (this.used > 0)
+                this.send();
+            await this.settle();
+            if (this.failure)
+                throw this.failure;
         }
         finally {
             (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(this.fd);
             this.fd = undefined;
         }
     }
-    /** Closes the file without writing what is batched (it is being removed). */
-    discard() {
+    /** Waits for the writes under way and closes the file without writing what is batched (it is being removed). */
+    async discard() {
         if (this.fd === undefined)
             return;
         this.used = 0;
+        await this.settle();
         (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(this.fd);
         this.fd = undefined;
     }
-    flush() {
-        for (let at = 0; at < this.used;)
-            at += (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeSync)(this.fd, this.batch, at, this.used - at);
+    async flush() {
+        this.send();
+        if (this.spare.length === 0)
+            await this.inFlight[0];
+        if (this.failure)
+            throw this.failure;
+        this.batch = this.spare.pop();
+    }
+    /** Starts writing the batch at its place in the file. */
+    send() {
+        const buffer = this.batch;
+        const length = this.used;
+        const written = positionedWrite(this.fd, buffer, length, this.position).then(() => void 0, (e) => void (this.failure ??= e));
+        const settled = written.finally(() => {
+            this.inFlight.shift();
+            this.spare.push(buffer);
+        });
+        this.inFlight.push(settled);
+        this.position += length;
         this.used = 0;
     }
+    async settle() {
+        while (this.inFlight.length > 0)
+            await this.inFlight[0];
+    }
+}
+/** Writes `length` bytes of `buffer` at `position`, however many system calls it takes. */
+function positionedWrite(fd, buffer, length, position) {
+    return new Promise((resolve, reject) => {
+        const next = (offset) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.write)(fd, buffer, offset, length - offset, position + offset, (e, n) => {
+            if (e)
+                return reject(e);
+            if (offset + n < length)
+                return next(offset + n);
+            resolve();
+        });
+        next(0);
+    });
 }
 /** The ZIP's end record (22 bytes and its comment) ends exactly at `size`. */
 async function endsAtEndRecord(file, size) {

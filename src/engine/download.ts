@@ -8,7 +8,7 @@
 // held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
 // after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
 import { createHash } from 'node:crypto'
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, openSync, write as fsWrite } from 'node:fs'
 import { appendFile, mkdir, open, rename, rm, statfs, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -50,8 +50,9 @@ export async function prepareFolder(dir: string): Promise<void> {
   }
 }
 
-/** Bytes written to the file at a time. */
+/** Bytes written to the file at a time, and how many such buffers may be filling or being written. */
 const WRITE_BATCH = 1024 * 1024
+const WRITE_BUFFERS = 3
 /** A minor GC after this many bytes (see base/gc.ts). */
 const COLLECT_EVERY = 1024 * 1024
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
@@ -126,7 +127,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   let lastProgress = started
   const pass = async (bytes: Buffer) => {
     hash.update(bytes)
-    out.write(bytes)
+    await out.write(bytes)
     size += bytes.length
     if (!broken) await check.write(bytes).catch((error: unknown) => void (broken = { error, at: size }))
     sinceCollect += bytes.length
@@ -166,7 +167,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
       }
     }
     if (signal?.aborted) throw abortReason(signal)
-    out.close()
+    await out.close()
     let droppedTrailer = 0
     if (held.length) {
       // The check knows where the ZIP ends; when it could not follow it to the end (an entry only
@@ -196,7 +197,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
     const verifyMs = performance.now() - streamed
     return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer }
   } catch (e) {
-    out.discard()
+    await out.discard()
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
       const left = await freeSpace(dir).catch(() => 0)
       await rm(partial, { force: true })
@@ -213,54 +214,99 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   }
 }
 
-/** A file written in 1 MiB synchronous writes from one reused buffer: a fast link is not held up by
- *  small writes, and no write buffer is left for the GC. */
+/** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next batch
+ *  fills, so that the system calls do not hold up the thread that receives, hashes and checks. A few
+ *  reused buffers: no write buffer is left for the GC, and memory does not grow when the disk is
+ *  slower than the link (write() then waits for the oldest write). */
 class BatchedFile {
   private fd: number | undefined
-  private readonly batch = Buffer.allocUnsafe(WRITE_BATCH)
+  /** Buffers free to fill; the one being filled is `batch`. */
+  private readonly spare: Buffer[] = []
+  private batch: Buffer
   private used = 0
+  private position = 0
+  /** Writes on the thread pool, oldest first; each settles with its buffer back in `spare`. */
+  private readonly inFlight: Promise<void>[] = []
+  private failure: Error | undefined
 
   constructor(file: string) {
     this.fd = openSync(file, 'w')
+    this.batch = Buffer.allocUnsafe(WRITE_BATCH)
+    for (let i = 1; i < WRITE_BUFFERS; i++) this.spare.push(Buffer.allocUnsafe(WRITE_BATCH))
   }
 
-  write(bytes: Buffer): void {
-    let at = 0
-    while (at < bytes.length) {
-      if (this.used === 0 && bytes.length - at >= WRITE_BATCH) {
-        at += writeSync(this.fd!, bytes, at)
-        continue
-      }
+  /** Takes a copy of `bytes`; waits only when every buffer is being written. */
+  async write(bytes: Buffer): Promise<void> {
+    for (let at = 0; at < bytes.length; ) {
       const n = bytes.copy(this.batch, this.used, at)
       this.used += n
       at += n
-      if (this.used === WRITE_BATCH) this.flush()
+      if (this.used === WRITE_BATCH) await this.flush()
     }
   }
 
-  /** Writes what is batched and closes the file (once; a second call does nothing). */
-  close(): void {
+  /** Writes what is batched, waits for every write and closes the file (once; a second call does nothing). */
+  async close(): Promise<void> {
     if (this.fd === undefined) return
     try {
-      this.flush()
+      if (this.used > 0) this.send()
+      await this.settle()
+      if (this.failure) throw this.failure
     } finally {
       closeSync(this.fd)
       this.fd = undefined
     }
   }
 
-  /** Closes the file without writing what is batched (it is being removed). */
-  discard(): void {
+  /** Waits for the writes under way and closes the file without writing what is batched (it is being removed). */
+  async discard(): Promise<void> {
     if (this.fd === undefined) return
     this.used = 0
+    await this.settle()
     closeSync(this.fd)
     this.fd = undefined
   }
 
-  private flush(): void {
-    for (let at = 0; at < this.used; ) at += writeSync(this.fd!, this.batch, at, this.used - at)
+  private async flush(): Promise<void> {
+    this.send()
+    if (this.spare.length === 0) await this.inFlight[0]
+    if (this.failure) throw this.failure
+    this.batch = this.spare.pop()!
+  }
+
+  /** Starts writing the batch at its place in the file. */
+  private send(): void {
+    const buffer = this.batch
+    const length = this.used
+    const written = positionedWrite(this.fd!, buffer, length, this.position).then(
+      () => void 0,
+      (e: Error) => void (this.failure ??= e)
+    )
+    const settled = written.finally(() => {
+      this.inFlight.shift()
+      this.spare.push(buffer)
+    })
+    this.inFlight.push(settled)
+    this.position += length
     this.used = 0
   }
+
+  private async settle(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight[0]
+  }
+}
+
+/** Writes `length` bytes of `buffer` at `position`, however many system calls it takes. */
+function positionedWrite(fd: number, buffer: Buffer, length: number, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const next = (offset: number) =>
+      fsWrite(fd, buffer, offset, length - offset, position + offset, (e, n) => {
+        if (e) return reject(e)
+        if (offset + n < length) return next(offset + n)
+        resolve()
+      })
+    next(0)
+  })
 }
 
 /** The ZIP's end record (22 bytes and its comment) ends exactly at `size`. */
