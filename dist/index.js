@@ -30394,9 +30394,10 @@ class BatchedFile {
     send() {
         const buffer = this.batch;
         const length = this.used;
-        const written = positionedWrite(this.fd, buffer, length, this.position).then(() => void 0, (e) => void (this.failure ??= e));
-        const settled = written.finally(() => {
-            this.inFlight.shift();
+        const settled = positionedWrite(this.fd, buffer, length, this.position)
+            .catch((e) => void (this.failure ??= e))
+            .then(() => {
+            void this.inFlight.shift(); // this write, the oldest, leaves the queue
             this.spare.push(buffer);
         });
         this.inFlight.push(settled);

@@ -278,14 +278,12 @@ class BatchedFile {
   private send(): void {
     const buffer = this.batch
     const length = this.used
-    const written = positionedWrite(this.fd!, buffer, length, this.position).then(
-      () => void 0,
-      (e: Error) => void (this.failure ??= e)
-    )
-    const settled = written.finally(() => {
-      this.inFlight.shift()
-      this.spare.push(buffer)
-    })
+    const settled = positionedWrite(this.fd!, buffer, length, this.position)
+      .catch((e: Error) => void (this.failure ??= e))
+      .then(() => {
+        void this.inFlight.shift() // this write, the oldest, leaves the queue
+        this.spare.push(buffer)
+      })
     this.inFlight.push(settled)
     this.position += length
     this.used = 0
