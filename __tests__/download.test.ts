@@ -39,6 +39,27 @@ describe('saving the download', () => {
     expect(readFileSync(file).equals(bytes)).toBe(true)
   })
 
+  it("gives each chunk's memory back once it is saved and checked when the chunks are its own, and never touches a caller's", async () => {
+    const bytes = await buffer(exportZip({ orderName: 'o3', createdAt: new Date(0), exportContents: { projectTree: {} }, payloadBytes: 300_000 }).stream)
+    // Each chunk in an ArrayBuffer of its own, as an HTTP response's are (Buffer.from would use Node's pool).
+    const own = (b: Buffer) => {
+      const c = Buffer.alloc(b.length)
+      b.copy(c)
+      return c
+    }
+    const fresh = () => Array.from({ length: Math.ceil(bytes.length / 16_384) }, (_, i) => own(bytes.subarray(i * 16_384, (i + 1) * 16_384)))
+    const owned = fresh()
+    const released = await saveZip(streamOf(...owned), path.join(dir(), 'a.zip'), bytes.length, { releaseChunks: true })
+    expect(readFileSync(released.path).equals(bytes)).toBe(true)
+    expect(released.sha256).toBe(sha256(bytes))
+    expect(owned.map(c => c.buffer.byteLength)).toEqual(owned.map(() => 0))
+
+    const callers = fresh()
+    const kept = await saveZip(streamOf(...callers), path.join(dir(), 'b.zip'), bytes.length)
+    expect(readFileSync(kept.path).equals(bytes)).toBe(true)
+    expect(Buffer.concat(callers).equals(bytes)).toBe(true)
+  })
+
   it.each([
     ['an HTML page from a proxy', async () => Buffer.from('<html><title>502 Bad Gateway</title></html>'), /not a valid ZIP/],
     ['an empty body', async () => Buffer.alloc(0), /not a valid ZIP/],

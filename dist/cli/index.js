@@ -29803,7 +29803,8 @@ async function prepareFolder(dir) {
 /** Bytes written to the file at a time, and how many such buffers may be filling or being written. */
 const WRITE_BATCH = 1024 * 1024;
 const WRITE_BUFFERS = 3;
-/** A minor GC after this many bytes (see base/gc.ts). */
+/** A minor GC after this many bytes (see base/gc.ts); twice as many when each chunk's memory is given
+ *  back at once (releaseChunks), since only the TLS layer's buffers are then left for the GC. */
 const COLLECT_EVERY = 1024 * 1024;
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
 const READ_ON_AFTER_ERROR = 64 * 1024;
@@ -29849,6 +29850,7 @@ async function saveZip(body, file, contentLength, o = {}) {
     const out = new BatchedFile(partial);
     let size = 0;
     let sinceCollect = 0;
+    const collectEvery = o.releaseChunks && canRelease ? 2 * COLLECT_EVERY : COLLECT_EVERY;
     /** The first thing the check found wrong; the stream is read on a little, in case a stream error
      *  follows (it is named from the file's end), then given up. */
     let broken;
@@ -29864,7 +29866,7 @@ async function saveZip(body, file, contentLength, o = {}) {
         if (!broken)
             await check.write(bytes).catch((error) => void (broken = { error, at: size }));
         sinceCollect += bytes.length;
-        if (sinceCollect >= COLLECT_EVERY) {
+        if (sinceCollect >= collectEvery) {
             sinceCollect = 0;
             collect();
         }
@@ -29899,6 +29901,8 @@ async function saveZip(body, file, contentLength, o = {}) {
                 if (cut < chunk.length)
                     held = Buffer.from(chunk.subarray(cut));
             }
+            if (o.releaseChunks)
+                release(chunk);
             if (broken && size - broken.at > READ_ON_AFTER_ERROR) {
                 body.destroy();
                 break;
@@ -29953,6 +29957,21 @@ async function saveZip(body, file, contentLength, o = {}) {
     }
     finally {
         signal?.removeEventListener('abort', onAbort);
+    }
+}
+const canRelease = typeof ArrayBuffer.prototype.transfer === 'function';
+/** Frees a chunk's memory now, when the chunk is the whole of its ArrayBuffer (a pooled slice never
+ *  is): transfer(0) detaches the buffer, which drops its backing store without waiting for a GC. A
+ *  buffer that cannot be detached (Node's pool is not) is left to the GC. */
+function release(chunk) {
+    const buffer = chunk.buffer;
+    if (!canRelease || chunk.byteOffset !== 0 || buffer.byteLength !== chunk.length || buffer instanceof SharedArrayBuffer)
+        return;
+    try {
+        buffer.transfer(0);
+    }
+    catch {
+        /* not detachable: the GC frees it */
     }
 }
 /** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next batch
@@ -30501,7 +30520,8 @@ async function runExport(settings, host, deps) {
             deadline,
             logger: host,
             extract: settings.extract,
-            setting: name => host.setting(name)
+            setting: name => host.setting(name),
+            releaseChunks: true
         });
         Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
         report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };

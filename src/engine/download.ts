@@ -53,7 +53,8 @@ export async function prepareFolder(dir: string): Promise<void> {
 /** Bytes written to the file at a time, and how many such buffers may be filling or being written. */
 const WRITE_BATCH = 1024 * 1024
 const WRITE_BUFFERS = 3
-/** A minor GC after this many bytes (see base/gc.ts). */
+/** A minor GC after this many bytes (see base/gc.ts); twice as many when each chunk's memory is given
+ *  back at once (releaseChunks), since only the TLS layer's buffers are then left for the GC. */
 const COLLECT_EVERY = 1024 * 1024
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
 const READ_ON_AFTER_ERROR = 64 * 1024
@@ -83,6 +84,9 @@ export interface SaveOptions {
   setting?: (name: string) => string
   /** A minor GC, called every few MiB (default: the runtime's, when it can be had). */
   gc?: Collect
+  /** The body's chunks are fresh buffers that nothing else holds (an HTTP response's): each one's
+   *  memory is given back as soon as it is hashed, written and checked, rather than left for a GC. */
+  releaseChunks?: boolean
 }
 
 /** A progress line at most this often: only long downloads show one. */
@@ -117,6 +121,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   const out = new BatchedFile(partial)
   let size = 0
   let sinceCollect = 0
+  const collectEvery = o.releaseChunks && canRelease ? 2 * COLLECT_EVERY : COLLECT_EVERY
   /** The first thing the check found wrong; the stream is read on a little, in case a stream error
    *  follows (it is named from the file's end), then given up. */
   let broken: { error: unknown; at: number } | undefined
@@ -131,7 +136,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
     size += bytes.length
     if (!broken) await check.write(bytes).catch((error: unknown) => void (broken = { error, at: size }))
     sinceCollect += bytes.length
-    if (sinceCollect >= COLLECT_EVERY) {
+    if (sinceCollect >= collectEvery) {
       sinceCollect = 0
       collect()
     }
@@ -161,6 +166,7 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
         await pass(chunk.subarray(0, cut))
         if (cut < chunk.length) held = Buffer.from(chunk.subarray(cut))
       }
+      if (o.releaseChunks) release(chunk)
       if (broken && size - broken.at > READ_ON_AFTER_ERROR) {
         body.destroy()
         break
@@ -211,6 +217,22 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
     throw e
   } finally {
     signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+type Transferable = ArrayBuffer & { transfer?(length: number): ArrayBuffer }
+const canRelease = typeof (ArrayBuffer.prototype as Transferable).transfer === 'function'
+
+/** Frees a chunk's memory now, when the chunk is the whole of its ArrayBuffer (a pooled slice never
+ *  is): transfer(0) detaches the buffer, which drops its backing store without waiting for a GC. A
+ *  buffer that cannot be detached (Node's pool is not) is left to the GC. */
+function release(chunk: Buffer): void {
+  const buffer = chunk.buffer as Transferable
+  if (!canRelease || chunk.byteOffset !== 0 || buffer.byteLength !== chunk.length || buffer instanceof SharedArrayBuffer) return
+  try {
+    buffer.transfer!(0)
+  } catch {
+    /* not detachable: the GC frees it */
   }
 }
 

@@ -132,7 +132,8 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       deadline,
       logger: host,
       extract: settings.extract,
-      setting: name => host.setting(name)
+      setting: name => host.setting(name),
+      releaseChunks: true
     })
     Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs })
     report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 }
