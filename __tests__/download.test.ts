@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import yazl from 'yazl'
 import { makeZip, patch, streamOf } from '../__fixtures__/zips.js'
 import { exportZip } from '../simulator/export-zip.js'
-import { saveZip } from '../src/engine/download.js'
+import { BatchedFile, positionedWrite, saveZip } from '../src/engine/download.js'
 import { extractZip, inspectZip, InvalidZipError } from '../src/engine/zip.js'
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'dl-'))
@@ -151,6 +151,50 @@ describe('saving the download', () => {
     const error = await saveZip(broken, path.join(d, 'e.zip'), undefined).catch(e => e)
     expect(error.message).toMatch(/socket hang up/)
     expect(readdirSync(d)).toEqual([])
+  })
+})
+
+describe('the batched file', () => {
+  const MiB = 1024 * 1024
+
+  it('keeps every byte in its place when the thread pool finishes the writes out of order', async () => {
+    const bytes = randomBytes(9 * MiB + 12_345)
+    const file = path.join(dir(), 'out.bin')
+    let n = 0
+    const finished: number[] = []
+    // Every fourth write is slow, so the writes after it land first.
+    const reversed = async (fd: number, buffer: Buffer, length: number, position: number) => {
+      const index = n++
+      await new Promise(r => setTimeout(r, index % 4 === 0 ? 100 : 0))
+      await positionedWrite(fd, buffer, length, position)
+      finished.push(index)
+    }
+    const out = new BatchedFile(file, reversed)
+    for (let at = 0; at < bytes.length; at += 100_000) {
+      await out.write(bytes.subarray(at, at + 100_000))
+      await new Promise(r => setTimeout(r, 1)) // the next chunk arrives a little later
+    }
+    await out.close()
+    expect(readFileSync(file).equals(bytes)).toBe(true)
+    expect(finished).not.toEqual([...finished].sort((a, b) => a - b))
+  })
+
+  it('reports a failed write, and waits for the writes under way before closing', async () => {
+    const file = path.join(dir(), 'out.bin')
+    let pending = 0
+    const failing = async () => {
+      pending++
+      await new Promise(r => setTimeout(r, 20))
+      pending--
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+    }
+    const out = new BatchedFile(file, failing)
+    const error = await (async () => {
+      for (let i = 0; i < 8; i++) await out.write(Buffer.alloc(MiB / 2))
+    })().catch((e: NodeJS.ErrnoException) => e)
+    expect(error).toMatchObject({ code: 'ENOSPC' })
+    await out.discard()
+    expect(pending).toBe(0)
   })
 })
 

@@ -30349,18 +30349,21 @@ function release(chunk) {
 /** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next batch
  *  fills, so that the system calls do not hold up the thread that receives, hashes and checks. A few
  *  reused buffers: no write buffer is left for the GC, and memory does not grow when the disk is
- *  slower than the link (write() then waits for the oldest write). */
+ *  slower than the link (write() then waits for a write to finish). The thread pool may finish the
+ *  writes in any order; each one has its own place in the file. */
 class BatchedFile {
+    writeAt;
     fd;
     /** Buffers free to fill; the one being filled is `batch`. */
     spare = [];
     batch;
     used = 0;
     position = 0;
-    /** Writes on the thread pool, oldest first; each settles with its buffer back in `spare`. */
-    inFlight = [];
+    /** Writes under way; each leaves the set with its buffer back in `spare`. */
+    inFlight = new Set();
     failure;
-    constructor(file) {
+    constructor(file, writeAt = positionedWrite) {
+        this.writeAt = writeAt;
         this.fd = (0,external_node_fs_.openSync)(file, 'w');
         this.batch = Buffer.allocUnsafe(WRITE_BATCH);
         for (let i = 1; i < WRITE_BUFFERS; i++)
@@ -30383,7 +30386,7 @@ class BatchedFile {
         try {
             if (this.used > 0)
                 this.send();
-            await this.settle();
+            await Promise.all(this.inFlight);
             if (this.failure)
                 throw this.failure;
         }
@@ -30397,14 +30400,14 @@ class BatchedFile {
         if (this.fd === undefined)
             return;
         this.used = 0;
-        await this.settle();
+        await Promise.all(this.inFlight);
         (0,external_node_fs_.closeSync)(this.fd);
         this.fd = undefined;
     }
     async flush() {
         this.send();
-        if (this.spare.length === 0)
-            await this.inFlight[0];
+        while (this.spare.length === 0)
+            await Promise.race(this.inFlight);
         if (this.failure)
             throw this.failure;
         this.batch = this.spare.pop();
@@ -30412,20 +30415,15 @@ class BatchedFile {
     /** Starts writing the batch at its place in the file. */
     send() {
         const buffer = this.batch;
-        const length = this.used;
-        const settled = positionedWrite(this.fd, buffer, length, this.position)
+        const write = this.writeAt(this.fd, buffer, this.used, this.position)
             .catch((e) => void (this.failure ??= e))
             .then(() => {
-            void this.inFlight.shift(); // this write, the oldest, leaves the queue
+            this.inFlight.delete(write);
             this.spare.push(buffer);
         });
-        this.inFlight.push(settled);
-        this.position += length;
+        this.inFlight.add(write);
+        this.position += this.used;
         this.used = 0;
-    }
-    async settle() {
-        while (this.inFlight.length > 0)
-            await this.inFlight[0];
     }
 }
 /** Writes `length` bytes of `buffer` at `position`, however many system calls it takes. */

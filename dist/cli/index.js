@@ -29747,7 +29747,7 @@ function readPassword(file, deps) {
 /* harmony export */   O6: () => (/* binding */ DiskSpaceError),
 /* harmony export */   _6: () => (/* binding */ downloadZip)
 /* harmony export */ });
-/* unused harmony exports DownloadFailedError, saveZip */
+/* unused harmony exports DownloadFailedError, saveZip, BatchedFile, positionedWrite */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
@@ -29977,18 +29977,21 @@ function release(chunk) {
 /** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next batch
  *  fills, so that the system calls do not hold up the thread that receives, hashes and checks. A few
  *  reused buffers: no write buffer is left for the GC, and memory does not grow when the disk is
- *  slower than the link (write() then waits for the oldest write). */
+ *  slower than the link (write() then waits for a write to finish). The thread pool may finish the
+ *  writes in any order; each one has its own place in the file. */
 class BatchedFile {
+    writeAt;
     fd;
     /** Buffers free to fill; the one being filled is `batch`. */
     spare = [];
     batch;
     used = 0;
     position = 0;
-    /** Writes on the thread pool, oldest first; each settles with its buffer back in `spare`. */
-    inFlight = [];
+    /** Writes under way; each leaves the set with its buffer back in `spare`. */
+    inFlight = new Set();
     failure;
-    constructor(file) {
+    constructor(file, writeAt = positionedWrite) {
+        this.writeAt = writeAt;
         this.fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(file, 'w');
         this.batch = Buffer.allocUnsafe(WRITE_BATCH);
         for (let i = 1; i < WRITE_BUFFERS; i++)
@@ -30011,7 +30014,7 @@ class BatchedFile {
         try {
             if (this.used > 0)
                 this.send();
-            await this.settle();
+            await Promise.all(this.inFlight);
             if (this.failure)
                 throw this.failure;
         }
@@ -30025,14 +30028,14 @@ class BatchedFile {
         if (this.fd === undefined)
             return;
         this.used = 0;
-        await this.settle();
+        await Promise.all(this.inFlight);
         (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(this.fd);
         this.fd = undefined;
     }
     async flush() {
         this.send();
-        if (this.spare.length === 0)
-            await this.inFlight[0];
+        while (this.spare.length === 0)
+            await Promise.race(this.inFlight);
         if (this.failure)
             throw this.failure;
         this.batch = this.spare.pop();
@@ -30040,20 +30043,15 @@ class BatchedFile {
     /** Starts writing the batch at its place in the file. */
     send() {
         const buffer = this.batch;
-        const length = this.used;
-        const settled = positionedWrite(this.fd, buffer, length, this.position)
+        const write = this.writeAt(this.fd, buffer, this.used, this.position)
             .catch((e) => void (this.failure ??= e))
             .then(() => {
-            void this.inFlight.shift(); // this write, the oldest, leaves the queue
+            this.inFlight.delete(write);
             this.spare.push(buffer);
         });
-        this.inFlight.push(settled);
-        this.position += length;
+        this.inFlight.add(write);
+        this.position += this.used;
         this.used = 0;
-    }
-    async settle() {
-        while (this.inFlight.length > 0)
-            await this.inFlight[0];
     }
 }
 /** Writes `length` bytes of `buffer` at `position`, however many system calls it takes. */

@@ -239,19 +239,23 @@ function release(chunk: Buffer): void {
 /** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next batch
  *  fills, so that the system calls do not hold up the thread that receives, hashes and checks. A few
  *  reused buffers: no write buffer is left for the GC, and memory does not grow when the disk is
- *  slower than the link (write() then waits for the oldest write). */
-class BatchedFile {
+ *  slower than the link (write() then waits for a write to finish). The thread pool may finish the
+ *  writes in any order; each one has its own place in the file. */
+export class BatchedFile {
   private fd: number | undefined
   /** Buffers free to fill; the one being filled is `batch`. */
   private readonly spare: Buffer[] = []
   private batch: Buffer
   private used = 0
   private position = 0
-  /** Writes on the thread pool, oldest first; each settles with its buffer back in `spare`. */
-  private readonly inFlight: Promise<void>[] = []
+  /** Writes under way; each leaves the set with its buffer back in `spare`. */
+  private readonly inFlight = new Set<Promise<void>>()
   private failure: Error | undefined
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    private readonly writeAt: WriteAt = positionedWrite
+  ) {
     this.fd = openSync(file, 'w')
     this.batch = Buffer.allocUnsafe(WRITE_BATCH)
     for (let i = 1; i < WRITE_BUFFERS; i++) this.spare.push(Buffer.allocUnsafe(WRITE_BATCH))
@@ -272,7 +276,7 @@ class BatchedFile {
     if (this.fd === undefined) return
     try {
       if (this.used > 0) this.send()
-      await this.settle()
+      await Promise.all(this.inFlight)
       if (this.failure) throw this.failure
     } finally {
       closeSync(this.fd)
@@ -284,14 +288,14 @@ class BatchedFile {
   async discard(): Promise<void> {
     if (this.fd === undefined) return
     this.used = 0
-    await this.settle()
+    await Promise.all(this.inFlight)
     closeSync(this.fd)
     this.fd = undefined
   }
 
   private async flush(): Promise<void> {
     this.send()
-    if (this.spare.length === 0) await this.inFlight[0]
+    while (this.spare.length === 0) await Promise.race(this.inFlight)
     if (this.failure) throw this.failure
     this.batch = this.spare.pop()!
   }
@@ -299,25 +303,22 @@ class BatchedFile {
   /** Starts writing the batch at its place in the file. */
   private send(): void {
     const buffer = this.batch
-    const length = this.used
-    const settled = positionedWrite(this.fd!, buffer, length, this.position)
+    const write: Promise<void> = this.writeAt(this.fd!, buffer, this.used, this.position)
       .catch((e: Error) => void (this.failure ??= e))
       .then(() => {
-        void this.inFlight.shift() // this write, the oldest, leaves the queue
+        this.inFlight.delete(write)
         this.spare.push(buffer)
       })
-    this.inFlight.push(settled)
-    this.position += length
+    this.inFlight.add(write)
+    this.position += this.used
     this.used = 0
-  }
-
-  private async settle(): Promise<void> {
-    while (this.inFlight.length > 0) await this.inFlight[0]
   }
 }
 
+type WriteAt = (fd: number, buffer: Buffer, length: number, position: number) => Promise<void>
+
 /** Writes `length` bytes of `buffer` at `position`, however many system calls it takes. */
-function positionedWrite(fd: number, buffer: Buffer, length: number, position: number): Promise<void> {
+export function positionedWrite(fd: number, buffer: Buffer, length: number, position: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const next = (offset: number) =>
       fsWrite(fd, buffer, offset, length - offset, position + offset, (e, n) => {
