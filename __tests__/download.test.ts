@@ -40,7 +40,8 @@ describe('saving the download', () => {
   })
 
   it("gives each chunk's memory back once it is saved and checked when the chunks are its own, and never touches a caller's", async () => {
-    const bytes = await buffer(exportZip({ orderName: 'o3', createdAt: new Date(0), exportContents: { projectTree: {} }, payloadBytes: 300_000 }).stream)
+    // A deflated entry over 4 MiB goes through the streaming inflater (zlib on the thread pool).
+    const bytes = await makeZip({ 'small.txt': 'hello', 'large.txt': randomBytes(3_500_000).toString('base64') })
     // Each chunk in an ArrayBuffer of its own, as an HTTP response's are (Buffer.from would use Node's pool).
     const own = (b: Buffer) => {
       const c = Buffer.alloc(b.length)
@@ -53,11 +54,25 @@ describe('saving the download', () => {
     expect(readFileSync(released.path).equals(bytes)).toBe(true)
     expect(released.sha256).toBe(sha256(bytes))
     expect(owned.map(c => c.buffer.byteLength)).toEqual(owned.map(() => 0))
+    expect(released.report.entries.map(e => e.name)).toEqual(['small.txt', 'large.txt'])
 
     const callers = fresh()
     const kept = await saveZip(streamOf(...callers), path.join(dir(), 'b.zip'), bytes.length)
     expect(readFileSync(kept.path).equals(bytes)).toBe(true)
     expect(Buffer.concat(callers).equals(bytes)).toBe(true)
+  })
+
+  it('runs a minor GC every MiB received, every 2 MiB when the chunks are given back', async () => {
+    const bytes = await buffer(exportZip({ orderName: 'o4', createdAt: new Date(0), exportContents: { projectTree: {} }, payloadBytes: 7_500_000, compress: false }).stream)
+    const chunks = () => Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) => Buffer.from(bytes.subarray(i * 65_536, (i + 1) * 65_536)))
+    const calls = async (releaseChunks: boolean) => {
+      const seen: (boolean | undefined)[] = []
+      await saveZip(streamOf(...chunks()), path.join(dir(), 'g.zip'), bytes.length, { gc: full => void seen.push(full), releaseChunks })
+      return seen
+    }
+    const MiB = 1024 * 1024
+    expect(await calls(false)).toEqual(Array(Math.floor(bytes.length / MiB)).fill(false))
+    expect(await calls(true)).toEqual(Array(Math.floor(bytes.length / (2 * MiB))).fill(false))
   })
 
   it.each([
