@@ -29983,7 +29983,7 @@ function release(chunk) {
     }
 }
 /** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next batch
- *  fills, so that the system calls do not hold up the thread that receives, hashes and checks. A few
+ *  fills, so that the system calls do not hold up the thread that receives, hashes and checks. Two
  *  reused buffers: no write buffer is left for the GC, and memory does not grow when the disk is
  *  slower than the link (write() then waits for a write to finish). The thread pool may finish the
  *  writes in any order; each one has its own place in the file. */
