@@ -172,42 +172,58 @@ describe('saving the download', () => {
 describe('the batched file', () => {
   const MiB = 1024 * 1024
 
-  it('keeps every byte in its place when the thread pool finishes the writes out of order', async () => {
+  it('fills the next block while the previous one is written, with one write at a time, every byte in its place', async () => {
     const bytes = randomBytes(9 * MiB + 12_345)
     const file = path.join(dir(), 'out.bin')
-    let n = 0
-    const finished: number[] = []
-    // Every fourth write is slow, so the writes after it land first.
-    const reversed = async (fd: number, buffer: Buffer, length: number, position: number) => {
-      const index = n++
-      await new Promise(r => setTimeout(r, index % 4 === 0 ? 100 : 0))
+    let writing = 0
+    let mostAtOnce = 0
+    let returnedWhileWriting = 0
+    const slow = async (fd: number, buffer: Buffer, length: number, position: number) => {
+      mostAtOnce = Math.max(mostAtOnce, ++writing)
+      await new Promise(r => setTimeout(r, 5))
       await positionedWrite(fd, buffer, length, position)
-      finished.push(index)
+      writing--
     }
-    const out = new BatchedFile(file, reversed)
+    const out = new BatchedFile(file, slow)
     for (let at = 0; at < bytes.length; at += 100_000) {
       await out.write(bytes.subarray(at, at + 100_000))
-      await new Promise(r => setTimeout(r, 1)) // the next chunk arrives a little later
+      if (writing > 0) returnedWhileWriting++
     }
     await out.close()
     expect(readFileSync(file).equals(bytes)).toBe(true)
-    expect(finished).not.toEqual([...finished].sort((a, b) => a - b))
+    expect(mostAtOnce).toBe(1)
+    expect(returnedWhileWriting).toBeGreaterThan(9)
+    expect(writing).toBe(0)
   })
 
-  it('reports a failed write, and waits for the writes under way before closing', async () => {
-    const file = path.join(dir(), 'out.bin')
-    let pending = 0
+  it('reports a failed write at the next block or at close', async () => {
     const failing = async () => {
-      pending++
       await new Promise(r => setTimeout(r, 20))
-      pending--
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
     }
-    const out = new BatchedFile(file, failing)
+    const atNextBlock = new BatchedFile(path.join(dir(), 'a.bin'), failing)
     const error = await (async () => {
-      for (let i = 0; i < 8; i++) await out.write(Buffer.alloc(MiB / 2))
+      for (let i = 0; i < 8; i++) await atNextBlock.write(Buffer.alloc(MiB / 2))
     })().catch((e: NodeJS.ErrnoException) => e)
     expect(error).toMatchObject({ code: 'ENOSPC' })
+    await atNextBlock.discard()
+
+    const atClose = new BatchedFile(path.join(dir(), 'b.bin'), failing)
+    await atClose.write(Buffer.alloc(100))
+    await expect(atClose.close()).rejects.toMatchObject({ code: 'ENOSPC' })
+  })
+
+  it('waits for the write under way before discarding', async () => {
+    let pending = 0
+    const slow = async (fd: number, buffer: Buffer, length: number, position: number) => {
+      pending++
+      await new Promise(r => setTimeout(r, 30))
+      await positionedWrite(fd, buffer, length, position)
+      pending--
+    }
+    const out = new BatchedFile(path.join(dir(), 'out.bin'), slow)
+    await out.write(Buffer.alloc(MiB + 10))
+    expect(pending).toBe(1)
     await out.discard()
     expect(pending).toBe(0)
   })

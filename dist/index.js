@@ -30172,9 +30172,8 @@ async function prepareFolder(dir) {
         throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
     }
 }
-/** Bytes written to the file at a time, and how many such buffers may be filling or being written. */
+/** Bytes written to the file at a time (two such buffers: one filling, one being written). */
 const WRITE_BATCH = 1024 * 1024;
-const WRITE_BUFFERS = 2;
 /** A minor GC after this many bytes (see base/gc.ts); twice as many when each chunk's memory is given
  *  back at once (releaseChunks), since only the TLS layer's buffers are then left for the GC. */
 const COLLECT_EVERY = 1024 * 1024;
@@ -30224,9 +30223,10 @@ async function saveZip(body, file, contentLength, o = {}) {
     const check = new ZipCheck(collect);
     const out = new BatchedFile(partial);
     let size = 0;
-    let sinceCollect = 0;
-    let sinceFullCollect = 0;
     const collectEvery = o.releaseChunks && canRelease ? 2 * COLLECT_EVERY : COLLECT_EVERY;
+    /** Sizes received at which the next minor and full GC are due. */
+    let nextCollect = collectEvery;
+    let nextFullCollect = FULL_COLLECT_EVERY;
     /** The first thing the check found wrong; the stream is read on a little, in case a stream error
      *  follows (it is named from the file's end), then given up. */
     let broken;
@@ -30241,13 +30241,11 @@ async function saveZip(body, file, contentLength, o = {}) {
         size += bytes.length;
         if (!broken)
             await check.write(bytes).catch((error) => void (broken = { error, at: size }));
-        sinceCollect += bytes.length;
-        if (sinceCollect >= collectEvery) {
-            sinceFullCollect += sinceCollect;
-            sinceCollect = 0;
-            const full = sinceFullCollect >= FULL_COLLECT_EVERY;
+        if (size >= nextCollect) {
+            nextCollect = size + collectEvery;
+            const full = size >= nextFullCollect;
             if (full)
-                sinceFullCollect = 0;
+                nextFullCollect = size + FULL_COLLECT_EVERY;
             collect(full);
         }
         const now = performance.now();
@@ -30345,39 +30343,33 @@ const canRelease = typeof ArrayBuffer.prototype.transfer === 'function';
  *  buffer that cannot be detached (Node's pool is not) is left to the GC. */
 function release(chunk) {
     const buffer = chunk.buffer;
-    if (!canRelease || chunk.byteOffset !== 0 || buffer.byteLength !== chunk.length || buffer instanceof SharedArrayBuffer)
+    if (!canRelease || chunk.byteOffset !== 0 || buffer.byteLength !== chunk.length)
         return;
     try {
         buffer.transfer(0);
     }
     catch {
-        /* not detachable: the GC frees it */
+        /* not detachable (or shared): the GC frees it */
     }
 }
-/** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next batch
- *  fills, so that the system calls do not hold up the thread that receives, hashes and checks. Two
- *  reused buffers: no write buffer is left for the GC, and memory does not grow when the disk is
- *  slower than the link (write() then waits for a write to finish). The thread pool may finish the
- *  writes in any order; each one has its own place in the file. */
+/** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next block
+ *  fills (double buffering), so that the system calls do not hold up the thread that receives,
+ *  hashes and checks. Two reused buffers: no write buffer is left for the GC, and memory does not
+ *  grow when the disk is slower than the link (a full block then waits for the previous write). */
 class BatchedFile {
     writeAt;
     fd;
-    /** Buffers free to fill; the one being filled is `batch`. */
-    spare = [];
-    batch;
+    batch = Buffer.allocUnsafe(WRITE_BATCH);
+    /** The other buffer: being written by `writing`, or free once it settles. */
+    spare = Buffer.allocUnsafe(WRITE_BATCH);
+    writing = Promise.resolve();
     used = 0;
     position = 0;
-    /** Writes under way; each leaves the set with its buffer back in `spare`. */
-    inFlight = new Set();
-    failure;
     constructor(file, writeAt = positionedWrite) {
         this.writeAt = writeAt;
         this.fd = (0,external_node_fs_.openSync)(file, 'w');
-        this.batch = Buffer.allocUnsafe(WRITE_BATCH);
-        for (let i = 1; i < WRITE_BUFFERS; i++)
-            this.spare.push(Buffer.allocUnsafe(WRITE_BATCH));
     }
-    /** Takes a copy of `bytes`; waits only when every buffer is being written. */
+    /** Takes a copy of `bytes`; waits only when a block is full and the previous one is still being written. */
     async write(bytes) {
         for (let at = 0; at < bytes.length;) {
             const n = bytes.copy(this.batch, this.used, at);
@@ -30387,51 +30379,40 @@ class BatchedFile {
                 await this.flush();
         }
     }
-    /** Writes what is batched, waits for every write and closes the file (once; a second call does nothing). */
+    /** Writes what is batched, waits for the writes and closes the file (once; a second call does nothing). */
     async close() {
         if (this.fd === undefined)
             return;
         try {
             if (this.used > 0)
-                this.send();
-            await Promise.all(this.inFlight);
-            if (this.failure)
-                throw this.failure;
+                await this.flush();
+            await this.writing;
         }
         finally {
             (0,external_node_fs_.closeSync)(this.fd);
             this.fd = undefined;
         }
     }
-    /** Waits for the writes under way and closes the file without writing what is batched (it is being removed). */
+    /** Waits for the write under way and closes the file without writing what is batched (it is being removed). */
     async discard() {
         if (this.fd === undefined)
             return;
         this.used = 0;
-        await Promise.all(this.inFlight);
+        await this.writing.catch(() => { });
         (0,external_node_fs_.closeSync)(this.fd);
         this.fd = undefined;
     }
+    /** Waits until the spare buffer is written (throwing if that failed), then starts writing the batch and swaps. */
     async flush() {
-        this.send();
-        while (this.spare.length === 0)
-            await Promise.race(this.inFlight);
-        if (this.failure)
-            throw this.failure;
-        this.batch = this.spare.pop();
-    }
-    /** Starts writing the batch at its place in the file. */
-    send() {
-        const buffer = this.batch;
-        const write = this.writeAt(this.fd, buffer, this.used, this.position)
-            .catch((e) => void (this.failure ??= e))
-            .then(() => {
-            this.inFlight.delete(write);
-            this.spare.push(buffer);
-        });
-        this.inFlight.add(write);
+        await this.writing;
+        const full = this.batch;
+        this.writing = this.writeAt(this.fd, full, this.used, this.position);
+        // Handled here so that a failure waits, unreported, for the next flush or close to throw it.
+        this.writing.catch(() => { });
         this.position += this.used;
         this.used = 0;
+        this.batch = this.spare;
+        this.spare = full;
     }
 }
 /** Writes `length` bytes of `buffer` at `position`, however many system calls it takes. */

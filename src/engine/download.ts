@@ -50,9 +50,8 @@ export async function prepareFolder(dir: string): Promise<void> {
   }
 }
 
-/** Bytes written to the file at a time, and how many such buffers may be filling or being written. */
+/** Bytes written to the file at a time (two such buffers: one filling, one being written). */
 const WRITE_BATCH = 1024 * 1024
-const WRITE_BUFFERS = 2
 /** A minor GC after this many bytes (see base/gc.ts); twice as many when each chunk's memory is given
  *  back at once (releaseChunks), since only the TLS layer's buffers are then left for the GC. */
 const COLLECT_EVERY = 1024 * 1024
@@ -123,9 +122,10 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
   const check = new ZipCheck(collect)
   const out = new BatchedFile(partial)
   let size = 0
-  let sinceCollect = 0
-  let sinceFullCollect = 0
   const collectEvery = o.releaseChunks && canRelease ? 2 * COLLECT_EVERY : COLLECT_EVERY
+  /** Sizes received at which the next minor and full GC are due. */
+  let nextCollect = collectEvery
+  let nextFullCollect = FULL_COLLECT_EVERY
   /** The first thing the check found wrong; the stream is read on a little, in case a stream error
    *  follows (it is named from the file's end), then given up. */
   let broken: { error: unknown; at: number } | undefined
@@ -139,12 +139,10 @@ export async function saveZip(body: Readable, file: string, contentLength: numbe
     await out.write(bytes)
     size += bytes.length
     if (!broken) await check.write(bytes).catch((error: unknown) => void (broken = { error, at: size }))
-    sinceCollect += bytes.length
-    if (sinceCollect >= collectEvery) {
-      sinceFullCollect += sinceCollect
-      sinceCollect = 0
-      const full = sinceFullCollect >= FULL_COLLECT_EVERY
-      if (full) sinceFullCollect = 0
+    if (size >= nextCollect) {
+      nextCollect = size + collectEvery
+      const full = size >= nextFullCollect
+      if (full) nextFullCollect = size + FULL_COLLECT_EVERY
       collect(full)
     }
     const now = performance.now()
@@ -235,40 +233,35 @@ const canRelease = typeof (ArrayBuffer.prototype as Transferable).transfer === '
  *  buffer that cannot be detached (Node's pool is not) is left to the GC. */
 function release(chunk: Buffer): void {
   const buffer = chunk.buffer as Transferable
-  if (!canRelease || chunk.byteOffset !== 0 || buffer.byteLength !== chunk.length || buffer instanceof SharedArrayBuffer) return
+  if (!canRelease || chunk.byteOffset !== 0 || buffer.byteLength !== chunk.length) return
   try {
     buffer.transfer!(0)
   } catch {
-    /* not detachable: the GC frees it */
+    /* not detachable (or shared): the GC frees it */
   }
 }
 
-/** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next batch
- *  fills, so that the system calls do not hold up the thread that receives, hashes and checks. Two
- *  reused buffers: no write buffer is left for the GC, and memory does not grow when the disk is
- *  slower than the link (write() then waits for a write to finish). The thread pool may finish the
- *  writes in any order; each one has its own place in the file. */
+/** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next block
+ *  fills (double buffering), so that the system calls do not hold up the thread that receives,
+ *  hashes and checks. Two reused buffers: no write buffer is left for the GC, and memory does not
+ *  grow when the disk is slower than the link (a full block then waits for the previous write). */
 export class BatchedFile {
   private fd: number | undefined
-  /** Buffers free to fill; the one being filled is `batch`. */
-  private readonly spare: Buffer[] = []
-  private batch: Buffer
+  private batch = Buffer.allocUnsafe(WRITE_BATCH)
+  /** The other buffer: being written by `writing`, or free once it settles. */
+  private spare = Buffer.allocUnsafe(WRITE_BATCH)
+  private writing: Promise<void> = Promise.resolve()
   private used = 0
   private position = 0
-  /** Writes under way; each leaves the set with its buffer back in `spare`. */
-  private readonly inFlight = new Set<Promise<void>>()
-  private failure: Error | undefined
 
   constructor(
     file: string,
     private readonly writeAt: WriteAt = positionedWrite
   ) {
     this.fd = openSync(file, 'w')
-    this.batch = Buffer.allocUnsafe(WRITE_BATCH)
-    for (let i = 1; i < WRITE_BUFFERS; i++) this.spare.push(Buffer.allocUnsafe(WRITE_BATCH))
   }
 
-  /** Takes a copy of `bytes`; waits only when every buffer is being written. */
+  /** Takes a copy of `bytes`; waits only when a block is full and the previous one is still being written. */
   async write(bytes: Buffer): Promise<void> {
     for (let at = 0; at < bytes.length; ) {
       const n = bytes.copy(this.batch, this.used, at)
@@ -278,47 +271,38 @@ export class BatchedFile {
     }
   }
 
-  /** Writes what is batched, waits for every write and closes the file (once; a second call does nothing). */
+  /** Writes what is batched, waits for the writes and closes the file (once; a second call does nothing). */
   async close(): Promise<void> {
     if (this.fd === undefined) return
     try {
-      if (this.used > 0) this.send()
-      await Promise.all(this.inFlight)
-      if (this.failure) throw this.failure
+      if (this.used > 0) await this.flush()
+      await this.writing
     } finally {
       closeSync(this.fd)
       this.fd = undefined
     }
   }
 
-  /** Waits for the writes under way and closes the file without writing what is batched (it is being removed). */
+  /** Waits for the write under way and closes the file without writing what is batched (it is being removed). */
   async discard(): Promise<void> {
     if (this.fd === undefined) return
     this.used = 0
-    await Promise.all(this.inFlight)
+    await this.writing.catch(() => {})
     closeSync(this.fd)
     this.fd = undefined
   }
 
+  /** Waits until the spare buffer is written (throwing if that failed), then starts writing the batch and swaps. */
   private async flush(): Promise<void> {
-    this.send()
-    while (this.spare.length === 0) await Promise.race(this.inFlight)
-    if (this.failure) throw this.failure
-    this.batch = this.spare.pop()!
-  }
-
-  /** Starts writing the batch at its place in the file. */
-  private send(): void {
-    const buffer = this.batch
-    const write: Promise<void> = this.writeAt(this.fd!, buffer, this.used, this.position)
-      .catch((e: Error) => void (this.failure ??= e))
-      .then(() => {
-        this.inFlight.delete(write)
-        this.spare.push(buffer)
-      })
-    this.inFlight.add(write)
+    await this.writing
+    const full = this.batch
+    this.writing = this.writeAt(this.fd!, full, this.used, this.position)
+    // Handled here so that a failure waits, unreported, for the next flush or close to throw it.
+    this.writing.catch(() => {})
     this.position += this.used
     this.used = 0
+    this.batch = this.spare
+    this.spare = full
   }
 }
 
