@@ -8,6 +8,8 @@ export interface FakeCore extends ActionCore {
   logs: string[]
   failed?: string
   summaryText: string
+  /** What saveState saved (the post step reads it). */
+  state: Record<string, string>
 }
 
 export function fakeCore(inputs: Record<string, string>): FakeCore {
@@ -17,6 +19,9 @@ export function fakeCore(inputs: Record<string, string>): FakeCore {
     secrets: [],
     logs: [],
     summaryText: '',
+    state: {},
+    saveState: (name: string, value: unknown) => void (c.state[name] = String(value)),
+    getState: (name: string) => c.state[name] ?? '',
     // Like @actions/core: trimmed unless asked not to.
     getInput: (name: string, options?: { trimWhitespace?: boolean }) =>
       options?.trimWhitespace === false ? (inputs[name] ?? '') : (inputs[name] ?? '').trim(),

@@ -1,7 +1,10 @@
 // ZIPs for tests, made with yazl (the simulator's writer), plus crafted broken ones.
+import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import yazl from 'yazl'
+import { type GatewayBody, gatewayBody } from '../src/octoplant/download-body.js'
+import { ZipCheck, type ZipReport } from '../src/engine/zip/check.js'
 
 export async function makeZip(entries: Record<string, string | { data: string; mode?: number }>, compress = true): Promise<Buffer> {
   const zip = new yazl.ZipFile()
@@ -31,4 +34,16 @@ export function patch(zip: Buffer, from: string, to: string): Buffer {
 
 export function streamOf(...chunks: Buffer[]): Readable {
   return Readable.from(chunks)
+}
+
+/** A download body as the octoplant client hands it over: the gateway's framing around the chunks. */
+export function gatewayOf(contentLength: number | undefined, ...chunks: Buffer[]): GatewayBody {
+  return gatewayBody(streamOf(...chunks), contentLength)
+}
+
+/** Checks a ZIP file on disk as the download check does: every CRC, the central directory, a report. */
+export async function checkZipFile(file: string): Promise<ZipReport> {
+  const check = new ZipCheck()
+  for await (const chunk of createReadStream(file)) await check.write(chunk as Buffer)
+  return check.finish(file)
 }

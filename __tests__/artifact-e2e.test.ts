@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ArtifactBackend, startArtifactBackend } from '../__fixtures__/artifact-backend.js'
 import { runLocally } from '../scripts/local-runner.js'
 import { type Simulator, startSimulator } from '../simulator/server.js'
-import { inspectZip } from '../src/engine/zip.js'
+import { checkZipFile } from '../__fixtures__/zips.js'
 
 let backend: ArtifactBackend
 let sim: Simulator
@@ -58,7 +58,7 @@ describe('the artifact, in a real blob store', () => {
     const back = readFileSync(path.join(dir, outputs['artifact-name']))
     expect(back.equals(zip)).toBe(true)
     // Not zipped again: the stored object opens as the export, with contents.json at its root.
-    const entries = (await inspectZip(path.join(dir, outputs['artifact-name']))).entries.map(e => e.name)
+    const entries = (await checkZipFile(path.join(dir, outputs['artifact-name']))).entries.map(e => e.name)
     expect(entries).toEqual(['contents.json', 'projectTree.json', 'payload.bin'])
 
     // Without skipDecompress (actions/download-artifact's default, skip-decompress: false) the ZIP is

@@ -5,15 +5,14 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { npm, packTarball } from '../__fixtures__/pack.js'
+import { bundled } from '../scripts/local-runner.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
 import { systemClock } from '../src/base/clock.js'
 import { main } from '../src/cli/main.js'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-const BUNDLE = path.join(root, 'dist/cli/index.js')
+const BUNDLE = bundled('cli/index.js')
 const password = `pw-${randomBytes(10).toString('hex')}`
 
 let sims: Simulator[] = []
@@ -161,7 +160,7 @@ describe('octoplant-export refuses bad usage with exit 2, before any connection'
 
   it.each([
     ['a password as an argument', ['--password', 'secret'], {}, /^--password is not taken: process lists show arguments\. Set OCTOPLANT_PASSWORD, or pass --password-file FILE$/],
-    ['no password', [], {}, /^--password \(or OCTOPLANT_PASSWORD\) is required: set OCTOPLANT_PASSWORD/],
+    ['no password', [], {}, /^OCTOPLANT_PASSWORD is required: set OCTOPLANT_PASSWORD/],
     ['a bad duration', ['--timeout', 'forever'], { OCTOPLANT_PASSWORD: 'pw' }, /^--timeout \(or OCTOPLANT_TIMEOUT\) must be a duration/],
     ['a bad duration from the environment', [], { OCTOPLANT_PASSWORD: 'pw', OCTOPLANT_TIMEOUT: '30d' }, /^--timeout \(or OCTOPLANT_TIMEOUT\) must be at most 24d/],
     ['a typo in the export contents', ['--export-contents', '{"projectTre": {}}'], { OCTOPLANT_PASSWORD: 'pw' }, /unknown export kind "projectTre" \(did you mean "projectTree"\?\)/],

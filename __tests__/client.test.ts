@@ -1,6 +1,8 @@
 // The octoplant client against the simulator, over real HTTPS with a CA the simulator made.
 import type { IncomingHttpHeaders } from 'node:http'
 import * as https from 'node:https'
+import { deadlineAfter } from '../src/base/deadline.js'
+import { actionSetting } from '../src/shared/inputs.js'
 import * as tls from 'node:tls'
 import { buffer } from 'node:stream/consumers'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -31,8 +33,9 @@ afterAll(async () => {
 
 /** Retries wait on a fake clock: the policy is tested without its real waits. */
 function clientFor(url: string, password = 'change-it', onSecret?: (s: string) => void, clock = fakeClock()) {
-  const transport = createTransport({ baseUrl: url, clock, random: () => 1 })
+  const transport = createTransport({ baseUrl: url, setting: actionSetting, clock, random: () => 1 })
   const client = new OctoplantClient({
+    setting: actionSetting,
     transport,
     credentials: { username: 'versiondog', password, clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET },
     onSecret
@@ -74,7 +77,7 @@ describe('the octoplant client over HTTPS', () => {
     const { client, transport } = clientFor(sim.url, 'wrong')
     const error = await client.authenticate().catch(e => e)
     expect(error).toBeInstanceOf(AuthenticationError)
-    expect(error.message).toMatch(/^octoplant refused to sign in user "versiondog" \(UNAUTHENTICATED \(HTTP 401\): invalid username or password\)\. Check the username and password/)
+    expect(error.message).toMatch(/^octoplant refused to sign in user "versiondog" \(UNAUTHENTICATED \(HTTP 401\): invalid username or password\)\. Check the username input and the password input/)
     expect(error.message).not.toContain('wrong')
     expect(sim.count('POST /v1/oauth2/token') - before).toBe(1)
     transport.close()
@@ -190,7 +193,7 @@ describe('the retry policy of the request layer', () => {
     expect(s.orders.size).toBe(1)
     transport.close()
     await s.stop()
-    const { retryAfterMs } = await import('../src/octoplant/request.js')
+    const { retryAfterMs } = await import('../src/base/retry.js')
     expect(retryAfterMs('Wed, 21 Oct 2026 07:28:30 GMT', Date.parse('Wed, 21 Oct 2026 07:28:00 GMT'))).toBe(30_000)
     expect(retryAfterMs('soon')).toBeUndefined()
   })
@@ -198,7 +201,7 @@ describe('the retry policy of the request layer', () => {
   it('does not wait past the deadline for a retry', async () => {
     const s = await withFaults(statuses('GET /v1/order/{name}', [503], { retryAfter: '120' }))
     const clock = fakeClock()
-    const transport = createTransport({ baseUrl: s.url, clock, deadline: clock.now() + 60_000 })
+    const transport = createTransport({ baseUrl: s.url, setting: actionSetting, clock, deadline: deadlineAfter(clock, 60_000) })
     const error = (await transport.json({ method: 'GET', path: '/v1/order/x', token: 't' }).catch(e => e)) as Error
     expect(error.message).toMatch(/UNAVAILABLE \(HTTP 503\): simulated 503 \(no time left to retry before the timeout\)$/)
     expect(clock.sleeps).toEqual([])
@@ -243,8 +246,9 @@ describe('the retry policy of the request layer', () => {
       restarted ??= await startSimulator({ port })
       trust(restarted.caPem!)
     }
-    const transport = createTransport({ baseUrl: s.url, clock, random: () => 0.5 })
+    const transport = createTransport({ baseUrl: s.url, setting: actionSetting, clock, random: () => 0.5 })
     const client = new OctoplantClient({
+    setting: actionSetting,
       transport,
       credentials: { username: 'versiondog', password: 'change-it', clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET }
     })
@@ -273,8 +277,9 @@ describe('the retry policy of the request layer', () => {
     trust(s.caPem!)
     const clock = fakeClock()
     const secrets: string[] = []
-    const transport = createTransport({ baseUrl: s.url, clock })
+    const transport = createTransport({ baseUrl: s.url, setting: actionSetting, clock })
     const client = new OctoplantClient({
+    setting: actionSetting,
       transport,
       credentials: { username: 'versiondog', password: 'change-it', clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET },
       onSecret: v => secrets.push(v),
@@ -298,8 +303,9 @@ describe('the retry policy of the request layer', () => {
     const s = await startSimulator({ tokenLifetimeSec: 10 })
     trust(s.caPem!)
     const clock = fakeClock()
-    const transport = createTransport({ baseUrl: s.url, clock })
+    const transport = createTransport({ baseUrl: s.url, setting: actionSetting, clock })
     const client = new OctoplantClient({
+    setting: actionSetting,
       transport,
       credentials: { username: 'versiondog', password: 'change-it', clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET },
       now: () => clock.now()
@@ -412,7 +418,7 @@ describe('the simulator, as the documents describe the server', () => {
   })
 
   it('refuses requests without a token with UNAUTHENTICATED (401)', async () => {
-    const transport = createTransport({ baseUrl: sim.url })
+    const transport = createTransport({ baseUrl: sim.url , setting: actionSetting})
     const error = await transport.json({ method: 'GET', path: '/v1/order/x' }).catch(e => e)
     expect(error).toMatchObject({ httpStatus: 401, grpcCode: 16 })
     transport.close()

@@ -6,10 +6,12 @@ import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
 import yazl from 'yazl'
-import { makeZip, patch, streamOf } from '../__fixtures__/zips.js'
+import { checkZipFile, gatewayOf, makeZip, patch } from '../__fixtures__/zips.js'
 import { exportZip } from '../simulator/export-zip.js'
-import { BatchedFile, positionedWrite, saveZip } from '../src/engine/download.js'
-import { extractZip, inspectZip, InvalidZipError } from '../src/engine/zip.js'
+import { saveZip } from '../src/engine/save-zip.js'
+import { extractZip } from '../src/engine/zip/extract.js'
+import { InvalidZipError } from '../src/engine/zip/format.js'
+import { gatewayBody } from '../src/octoplant/download-body.js'
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'dl-'))
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -20,7 +22,7 @@ describe('saving the download', () => {
       exportZip({ orderName: 'o1', createdAt: new Date(0), exportContents: { projectTree: {}, jobList: { exportType: 'EXPORT_TYPE_JSON' } }, payloadBytes: 3_000_000 }).stream
     )
     const file = path.join(dir(), 'out', 'export.zip')
-    const saved = await saveZip(streamOf(bytes.subarray(0, 1000), bytes.subarray(1000)), file, bytes.length)
+    const saved = await saveZip(gatewayOf(bytes.length, bytes.subarray(0, 1000), bytes.subarray(1000)), file)
     expect(saved).toMatchObject({ path: file, size: bytes.length, sha256: sha256(bytes) })
     expect(readFileSync(file).equals(bytes)).toBe(true)
     expect(saved.report.entries.map(e => e.name)).toEqual(['contents.json', 'projectTree.json', 'jobList.json', 'payload.bin'])
@@ -34,45 +36,20 @@ describe('saving the download', () => {
     const chunks: Buffer[] = []
     for (let at = 0, step = 1; at < bytes.length; at += step, step = (step * 7 + 13_001) % 200_003) chunks.push(bytes.subarray(at, at + step))
     const file = path.join(dir(), 'export.zip')
-    const saved = await saveZip(streamOf(...chunks), file, bytes.length)
+    const saved = await saveZip(gatewayOf(bytes.length, ...chunks), file)
     expect(saved).toMatchObject({ size: bytes.length, sha256: sha256(bytes) })
     expect(readFileSync(file).equals(bytes)).toBe(true)
   })
 
-  it("gives each chunk's memory back once it is saved and checked when the chunks are its own, and never touches a caller's", async () => {
+  it('hands every chunk on as it came: a caller\'s buffers are read, never changed', async () => {
     // A deflated entry over 4 MiB goes through the streaming inflater (zlib on the thread pool).
     const bytes = await makeZip({ 'small.txt': 'hello', 'large.txt': randomBytes(3_500_000).toString('base64') })
-    // Each chunk in an ArrayBuffer of its own, as an HTTP response's are (Buffer.from would use Node's pool).
-    const own = (b: Buffer) => {
-      const c = Buffer.alloc(b.length)
-      b.copy(c)
-      return c
-    }
-    const fresh = () => Array.from({ length: Math.ceil(bytes.length / 16_384) }, (_, i) => own(bytes.subarray(i * 16_384, (i + 1) * 16_384)))
-    const owned = fresh()
-    const released = await saveZip(streamOf(...owned), path.join(dir(), 'a.zip'), bytes.length, { releaseChunks: true })
-    expect(readFileSync(released.path).equals(bytes)).toBe(true)
-    expect(released.sha256).toBe(sha256(bytes))
-    expect(owned.map(c => c.buffer.byteLength)).toEqual(owned.map(() => 0))
-    expect(released.report.entries.map(e => e.name)).toEqual(['small.txt', 'large.txt'])
-
-    const callers = fresh()
-    const kept = await saveZip(streamOf(...callers), path.join(dir(), 'b.zip'), bytes.length)
-    expect(readFileSync(kept.path).equals(bytes)).toBe(true)
-    expect(Buffer.concat(callers).equals(bytes)).toBe(true)
-  })
-
-  it('runs a minor GC every MiB received, every 2 MiB when the chunks are given back', async () => {
-    const bytes = await buffer(exportZip({ orderName: 'o4', createdAt: new Date(0), exportContents: { projectTree: {} }, payloadBytes: 7_500_000, compress: false }).stream)
-    const chunks = () => Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) => Buffer.from(bytes.subarray(i * 65_536, (i + 1) * 65_536)))
-    const calls = async (releaseChunks: boolean) => {
-      const seen: (boolean | undefined)[] = []
-      await saveZip(streamOf(...chunks()), path.join(dir(), 'g.zip'), bytes.length, { gc: full => void seen.push(full), releaseChunks })
-      return seen
-    }
-    const MiB = 1024 * 1024
-    expect(await calls(false)).toEqual(Array(Math.floor(bytes.length / MiB)).fill(false))
-    expect(await calls(true)).toEqual(Array(Math.floor(bytes.length / (2 * MiB))).fill(false))
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 16_384) }, (_, i) => Buffer.from(bytes.subarray(i * 16_384, (i + 1) * 16_384)))
+    const saved = await saveZip(gatewayOf(bytes.length, ...chunks), path.join(dir(), 'b.zip'))
+    expect(readFileSync(saved.path).equals(bytes)).toBe(true)
+    expect(saved.sha256).toBe(sha256(bytes))
+    expect(saved.report.entries.map(e => e.name)).toEqual(['small.txt', 'large.txt'])
+    expect(Buffer.concat(chunks).equals(bytes)).toBe(true)
   })
 
   it.each([
@@ -114,7 +91,7 @@ describe('saving the download', () => {
   ])('refuses %s and leaves no file behind', async (_, body, message) => {
     const d = dir()
     const file = path.join(d, 'export.zip')
-    const error = await saveZip(streamOf(await body()), file, undefined).catch(e => e)
+    const error = await saveZip(gatewayOf(undefined, await body()), file).catch(e => e)
     expect(error).toBeInstanceOf(InvalidZipError)
     expect(error.message).toMatch(message)
     expect(readdirSync(d)).toEqual([])
@@ -130,7 +107,7 @@ describe('saving the download', () => {
     const debug: string[] = []
     const logger = { debug: (m: string) => debug.push(m), info: () => {}, warning: () => {} }
     const received = Buffer.concat(chunks(zip))
-    const saved = await saveZip(streamOf(...chunks(zip)), file, received.length, { logger })
+    const saved = await saveZip(gatewayOf(received.length, ...chunks(zip)), file, { logger })
     expect(saved).toMatchObject({ size: zip.length, sha256: sha256(zip), droppedTrailer: received.length - zip.length })
     expect(readFileSync(file).equals(zip)).toBe(true)
     expect(debug).toEqual([expect.stringMatching(/^dropped \d byte\(s\) after the ZIP's end record: the stream delimiter "(\\r)?\\n(\\n)?"$/)])
@@ -142,7 +119,7 @@ describe('saving the download', () => {
     zip.end({ comment: Buffer.from('octoplant export\n') as unknown as string, forceZip64Format: false }) // yazl takes a Buffer too (its types say string)
     const bytes = await buffer(zip.outputStream as unknown as Readable)
     const file = path.join(dir(), 'export.zip')
-    const saved = await saveZip(streamOf(bytes), file, undefined)
+    const saved = await saveZip(gatewayOf(undefined, bytes), file)
     expect(saved).toMatchObject({ size: bytes.length, sha256: sha256(bytes), droppedTrailer: 0 })
     expect(readFileSync(file).equals(bytes)).toBe(true)
   })
@@ -150,7 +127,7 @@ describe('saving the download', () => {
   it('refuses a body shorter than its Content-Length', async () => {
     const bytes = await makeZip({ 'a.txt': 'hello' })
     const d = dir()
-    const error = await saveZip(streamOf(bytes), path.join(d, 'e.zip'), bytes.length + 10).catch(e => e)
+    const error = await saveZip(gatewayOf(bytes.length + 10, bytes), path.join(d, 'e.zip')).catch(e => e)
     expect(error.message).toBe(`the download ended after ${bytes.length} of ${bytes.length + 10} bytes`)
     expect(readdirSync(d)).toEqual([])
   })
@@ -163,69 +140,9 @@ describe('saving the download', () => {
         this.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
       }
     })
-    const error = await saveZip(broken, path.join(d, 'e.zip'), undefined).catch(e => e)
+    const error = await saveZip(gatewayBody(broken, undefined), path.join(d, 'e.zip')).catch(e => e)
     expect(error.message).toMatch(/socket hang up/)
     expect(readdirSync(d)).toEqual([])
-  })
-})
-
-describe('the batched file', () => {
-  const MiB = 1024 * 1024
-
-  it('fills the next block while the previous one is written, with one write at a time, every byte in its place', async () => {
-    const bytes = randomBytes(9 * MiB + 12_345)
-    const file = path.join(dir(), 'out.bin')
-    let writing = 0
-    let mostAtOnce = 0
-    let returnedWhileWriting = 0
-    const slow = async (fd: number, buffer: Buffer, length: number, position: number) => {
-      mostAtOnce = Math.max(mostAtOnce, ++writing)
-      await new Promise(r => setTimeout(r, 5))
-      await positionedWrite(fd, buffer, length, position)
-      writing--
-    }
-    const out = new BatchedFile(file, slow)
-    for (let at = 0; at < bytes.length; at += 100_000) {
-      await out.write(bytes.subarray(at, at + 100_000))
-      if (writing > 0) returnedWhileWriting++
-    }
-    await out.close()
-    expect(readFileSync(file).equals(bytes)).toBe(true)
-    expect(mostAtOnce).toBe(1)
-    expect(returnedWhileWriting).toBeGreaterThan(9)
-    expect(writing).toBe(0)
-  })
-
-  it('reports a failed write at the next block or at close', async () => {
-    const failing = async () => {
-      await new Promise(r => setTimeout(r, 20))
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
-    }
-    const atNextBlock = new BatchedFile(path.join(dir(), 'a.bin'), failing)
-    const error = await (async () => {
-      for (let i = 0; i < 8; i++) await atNextBlock.write(Buffer.alloc(MiB / 2))
-    })().catch((e: NodeJS.ErrnoException) => e)
-    expect(error).toMatchObject({ code: 'ENOSPC' })
-    await atNextBlock.discard()
-
-    const atClose = new BatchedFile(path.join(dir(), 'b.bin'), failing)
-    await atClose.write(Buffer.alloc(100))
-    await expect(atClose.close()).rejects.toMatchObject({ code: 'ENOSPC' })
-  })
-
-  it('waits for the write under way before discarding', async () => {
-    let pending = 0
-    const slow = async (fd: number, buffer: Buffer, length: number, position: number) => {
-      pending++
-      await new Promise(r => setTimeout(r, 30))
-      await positionedWrite(fd, buffer, length, position)
-      pending--
-    }
-    const out = new BatchedFile(path.join(dir(), 'out.bin'), slow)
-    await out.write(Buffer.alloc(MiB + 10))
-    expect(pending).toBe(1)
-    await out.discard()
-    expect(pending).toBe(0)
   })
 })
 
@@ -233,7 +150,7 @@ describe('extracting', () => {
   it('unpacks every entry into the target folder', async () => {
     const d = dir()
     const zip = path.join(d, 'e.zip')
-    await saveZip(streamOf(await makeZip({ 'contents.json': '{}', 'tree/projectTree.xml': '<tree/>', 'empty/': '' })), zip, undefined)
+    await saveZip(gatewayOf(undefined, await makeZip({ 'contents.json': '{}', 'tree/projectTree.xml': '<tree/>', 'empty/': '' })), zip)
     expect(await extractZip(zip, path.join(d, 'x'))).toBe(3)
     expect(readFileSync(path.join(d, 'x/tree/projectTree.xml'), 'utf8')).toBe('<tree/>')
     expect(lstatSync(path.join(d, 'x/empty')).isDirectory()).toBe(true)
@@ -278,7 +195,7 @@ describe('extracting', () => {
     const zip = path.join(d, 'e.zip')
     const { writeFileSync } = await import('node:fs')
     writeFileSync(zip, await makeZip({ 'contents.json': 'not json' }))
-    expect((await inspectZip(zip)).contentsJson).toBe('not json')
+    expect((await checkZipFile(zip)).contentsJson).toBe('not json')
   })
 })
 

@@ -58,10 +58,10 @@ const rows: Row[] = [
     fault: 'a lasting 503 on the download',
     faults: () => [statuses('GET /v1/order/{name}/download', Array(100).fill(503))],
     ok: false,
-    message: /^the download failed 4 times; the last time: GET \/v1\/order\/[\w-]+\/download failed: UNAVAILABLE \(HTTP 503\): simulated 503\. The export is finished on the server; re-run with order-name: [\w-]+ to fetch it without exporting again\.$/,
+    message: /^the download failed 5 times; the last time: GET \/v1\/order\/[\w-]+\/download failed: UNAVAILABLE \(HTTP 503\): simulated 503\. The export is finished on the server; re-run with order-name: [\w-]+ to fetch it without exporting again\.$/,
     check: (run, s) => {
-      expect(s.count('GET /v1/order/{name}/download')).toBe(4)
-      expect(run.stdout.match(/::warning::download attempt \d of 4 failed .*; downloading again in \d\.\ds/g)).toHaveLength(3)
+      expect(s.count('GET /v1/order/{name}/download')).toBe(5)
+      expect(run.stdout.match(/::warning::download attempt \d of 5 failed .*; downloading again in \d\.\ds/g)).toHaveLength(4)
     }
   },
   { fault: '504 ×1 on the download', faults: () => [statuses('GET /v1/order/{name}/download', [504])], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
@@ -123,7 +123,7 @@ const rows: Row[] = [
     ok: true,
     check: (run, s) => {
       expect(s.count('GET /v1/order/{name}/download')).toBe(2)
-      expect(run.stdout).toMatch(/::warning::download attempt 1 of 4 failed \(the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated\); downloading again in \d\.\ds/)
+      expect(run.stdout).toMatch(/::warning::download attempt 1 of 5 failed \(the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated\); downloading again in \d\.\ds/)
     }
   },
   { fault: 'a byte of the ZIP damaged ×1', faults: () => [corruptDownload(1)], ok: true, check: (_, s) => expect(s.count('GET /v1/order/{name}/download')).toBe(2) },
@@ -131,9 +131,9 @@ const rows: Row[] = [
     fault: 'download broken every time',
     faults: () => [errorAfterZip(100)],
     ok: false,
-    message: /^the download failed 4 times; the last time: the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated/,
+    message: /^the download failed 5 times; the last time: the server broke off the download after \d+ bytes with a stream error: INTERNAL: stream terminated/,
     check: (run, s) => {
-      expect(s.count('GET /v1/order/{name}/download')).toBe(4)
+      expect(s.count('GET /v1/order/{name}/download')).toBe(5)
       expect(run.outputs['zip-path']).toBeUndefined()
     }
   },
@@ -172,9 +172,9 @@ const rows: Row[] = [
     fault: 'the ZIP in 4 KiB messages, "\\n" after each (stock gateway, multi-message stream)',
     sim: { messageBytes: 4096, payloadBytes: 20_000 },
     ok: false,
-    message: /^the download failed 4 times; the last time: (not a valid ZIP|entry ".*" is corrupt)/,
+    message: /^the download failed 5 times; the last time: (not a valid ZIP|entry ".*" is corrupt)/,
     check: (run, s) => {
-      expect(s.count('GET /v1/order/{name}/download')).toBe(4)
+      expect(s.count('GET /v1/order/{name}/download')).toBe(5)
       expect(run.outputs['zip-path']).toBeUndefined()
     }
   },
@@ -199,7 +199,7 @@ const rows: Row[] = [
     fault: 'token refused in OAuth2 form (invalid_grant)',
     sim: { tokenErrors: 'oauth2', users: { versiondog: 'other' } },
     ok: false,
-    message: /^octoplant refused to sign in user "versiondog" \(HTTP 400: invalid_grant: invalid username or password\)\. Check the username and password inputs/,
+    message: /^octoplant refused to sign in user "versiondog" \(HTTP 400: invalid_grant: invalid username or password\)\. Check the username input and the password input/,
     check: (_, s) => {
       expect(s.count('POST /v1/oauth2/token')).toBe(1)
       expect(s.orders.size).toBe(0)

@@ -85,9 +85,9 @@ describe('inputs', () => {
     ['timeout', { timeout: '-5s' }, /must be a duration/],
     ['timeout', { timeout: '30m10' }, /must be a duration/],
     // Past 2^31-1 ms a Node.js timer fires at once: 30d must not end after 30 ms.
-    ['timeout', { timeout: '30d' }, /^Input 'timeout' must be at most 24d \(the longest wait the runtime can time, 2\^31-1 ms\); got "30d"$/],
+    ['timeout', { timeout: '30d' }, /^timeout must be at most 24d \(the longest wait the runtime can time, 2\^31-1 ms\); got "30d"$/],
     ['timeout', { timeout: '1y' }, /must be at most 24d/],
-    ['max-poll-interval', { 'max-poll-interval': '25d' }, /^Input 'max-poll-interval' must be at most 24d/],
+    ['max-poll-interval', { 'max-poll-interval': '25d' }, /^max-poll-interval must be at most 24d/],
     ['max-poll-interval', { 'max-poll-interval': '500ms' }, /at least 1s/],
     ['cancel-on-timeout', { 'cancel-on-timeout': 'yes' }, /must be true or false; got "yes"/],
     ['extract', { extract: '1' }, /must be true or false/],
@@ -108,7 +108,7 @@ describe('inputs', () => {
   ])('refuses a bad %s with a message naming it and the fix', (input, given, message) => {
     const e = errorOf({ ...base, ...given })
     expect(e.input).toBe(input)
-    expect(e.message).toMatch(new RegExp(`^Input '${input}'`))
+    expect(e.message).toMatch(new RegExp(`^${input} `))
     expect(e.message).toMatch(message)
     expect(e.message).not.toContain('change-it')
   })
@@ -149,7 +149,7 @@ describe('inputs', () => {
   it('refuses an order-file outside the workspace and temp folder, also through a link', () => {
     files['/work/outside.yml'] = 'jobList: {}'
     expect(errorOf({ ...base, 'order-file': '../outside.yml' }).message).toBe(
-      "Input 'order-file' must be a file in the workspace (/work/ws or /runner/tmp); /work/outside.yml is outside it"
+      "order-file must be a file in the workspace (/work/ws or /runner/tmp); /work/outside.yml is outside it"
     )
     files['/runner/tmp/order.yml'] = 'jobList: {}'
     expect(parse({ ...base, 'order-file': '/runner/tmp/order.yml' }).exportContents).toEqual({ jobList: {} })
@@ -158,7 +158,7 @@ describe('inputs', () => {
         ...ctx,
         realpath: f => (f === '/work/ws/link.yml' ? '/etc/shadow' : f)
       })
-    expect(throughLink).toThrow("Input 'order-file' must be a file in the workspace (/work/ws or /runner/tmp); /work/ws/link.yml is outside it")
+    expect(throughLink).toThrow("order-file must be a file in the workspace (/work/ws or /runner/tmp); /work/ws/link.yml is outside it")
   })
 
   it('does not need export contents when resuming an order', () => {

@@ -222,7 +222,7 @@ describe('nothing lost once the export has finished; every failure says what to 
     await run(deps)
     const name = core.outputs['order-name']
     expect(core.outputs['error-message']).toMatch(
-      new RegExp(`^the download failed 4 times; .*\\. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again\\.$`)
+      new RegExp(`^the download failed 5 times; .*\\. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again\\.$`)
     )
     expect(core.summaryText).toContain(`| Order | \`${name}\` — finished on the server; fetch it again with \`order-name: ${name}\` |`)
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(0)
@@ -265,14 +265,14 @@ describe('connection mistakes, each in one sentence', () => {
     const sim = await simulator({ protocol: 'http' })
     const { core, deps } = setup(sim, { 'server-url': sim.url.replace('http:', 'https:') })
     await run(deps)
-    expect(core.failed).toMatch(/^server-url says https:\/\/ but 127\.0\.0\.1:\d+ answers in plain HTTP, not TLS: use the octoplant API's TLS port \(64023 by default\) or, if this server really has no TLS, http:\/\/ .*\[.*wrong version number/)
+    expect(core.failed).toMatch(/^the server-url input says https:\/\/ but 127\.0\.0\.1:\d+ answers in plain HTTP, not TLS: use the octoplant API's TLS port \(64023 by default\) or, if this server really has no TLS, http:\/\/ .*\[.*wrong version number/)
   })
 
   it('http:// to a port that speaks TLS, without five bare resets', async () => {
     const sim = await simulator()
     const { core, deps } = setup(sim, { 'server-url': sim.url.replace('https:', 'http:') })
     await run(deps)
-    expect(core.failed).toMatch(/^server-url says http:\/\/ but 127\.0\.0\.1:\d+ speaks TLS: use https:\/\/ in server-url \[could not reach .*ECONNRESET/)
+    expect(core.failed).toMatch(/^the server-url input says http:\/\/ but 127\.0\.0\.1:\d+ speaks TLS: use https:\/\/ there \[could not reach .*ECONNRESET/)
     expect(core.logs.filter(l => l.includes('retrying'))).toEqual([])
   })
 
@@ -282,8 +282,8 @@ describe('connection mistakes, each in one sentence', () => {
     const { core, deps } = setup(sim)
     await run(deps)
     expect(core.failed).toBe(
-      "the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
-        "behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [POST /v1/oauth2/token failed: NOT_FOUND (HTTP 404): Not Found]"
+      "the server at the server-url input answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; " +
+        "behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [POST /v1/oauth2/token failed: NOT_FOUND (HTTP 404): Not Found]"
     )
   })
 })

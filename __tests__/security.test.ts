@@ -49,7 +49,7 @@ describe('TLS', () => {
       what: 'a certificate for another host name',
       cert: async () => issueServerCertificate(await createCertificateAuthority(), { hosts: ['octoplant.other.plant'] }),
       trusted: true,
-      message: /the server's certificate does not name this host \[ERR_TLS_CERT_ALTNAME_INVALID\]; use the host name the certificate was issued for in server-url/
+      message: /the server's certificate does not name this host \[ERR_TLS_CERT_ALTNAME_INVALID\]; use the host name the certificate was issued for in the server-url input/
     },
     {
       what: 'an expired certificate',

@@ -7,7 +7,19 @@ import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { makeZip } from '../__fixtures__/zips.js'
-import { checkEntryNames, entryTarget, extractZip, hostRules, InvalidZipError } from '../src/engine/zip.js'
+import { extractZip } from '../src/engine/zip/extract.js'
+import { InvalidZipError } from '../src/engine/zip/format.js'
+import { entryTarget, hostRules, NameCheck, NameClash, type PathRules } from '../src/engine/zip/path-rules.js'
+
+/** The extraction's check of the names, before anything is written, over a list of names. */
+function checkEntryNames(root: string, names: string[], rules: PathRules): void {
+  const check = new NameCheck(root, rules)
+  try {
+    for (const name of names) check.add(name)
+  } catch (e) {
+    throw e instanceof NameClash ? e.withOther(names[e.otherIndex]) : e
+  }
+}
 import { parseInputs } from '../src/shared/inputs.js'
 
 const windows = hostRules('win32')
@@ -103,11 +115,11 @@ describe('path and order-file inputs as Windows paths', () => {
 
   it('refuses an order-file outside the workspace', () => {
     expect(() => parse({ ...base, 'order-file': 'C:\\Windows\\win.ini' })).toThrow(
-      "Input 'order-file' must be a file in the workspace (D:\\a\\plant\\plant or D:\\a\\_temp); C:\\Windows\\win.ini is outside it"
+      "order-file must be a file in the workspace (D:\\a\\plant\\plant or D:\\a\\_temp); C:\\Windows\\win.ini is outside it"
     )
   })
 
   it.each(['CON', 'nul', 'COM1'])('refuses artifact-name %s, which Windows cannot hold as a file name', name => {
-    expect(() => parse({ ...base, 'artifact-name': name })).toThrow(/^Input 'artifact-name' cannot name a file on Windows: /)
+    expect(() => parse({ ...base, 'artifact-name': name })).toThrow(/^artifact-name cannot name a file on Windows: /)
   })
 })

@@ -10,11 +10,12 @@ import { Readable } from 'node:stream'
 import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
 import yazl from 'yazl'
-import { streamOf } from '../__fixtures__/zips.js'
+import { checkZipFile, gatewayOf } from '../__fixtures__/zips.js'
 import { type ManyEntry, zipBuffer } from '../simulator/zip-writer.js'
-import { runtimeGc } from '../src/base/gc.js'
-import { saveZip } from '../src/engine/download.js'
-import { extractZip, inspectZip, InvalidZipError, ZipCheck } from '../src/engine/zip.js'
+import { saveZip } from '../src/engine/save-zip.js'
+import { ZipCheck } from '../src/engine/zip/check.js'
+import { extractZip } from '../src/engine/zip/extract.js'
+import { InvalidZipError } from '../src/engine/zip/format.js'
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'scan-'))
 
@@ -108,7 +109,7 @@ describe('the one-pass ZIP check', () => {
     const file = path.join(dir(), 'z.zip')
     writeFileSync(file, bytes)
     const verbose = execFileSync('unzip', ['-Zl', file]).toString()
-    const report = await inspectZip(file)
+    const report = await checkZipFile(file)
     for (const e of report.entries) expect(verbose).toMatch(new RegExp(`\\s${e.size}\\s.*${e.name.replace(/[.]/g, '\\.')}$`, 'm'))
     expect(report.folders).toEqual([{ folder: 'src/', count: 4, bytes: 30_000 }])
   })
@@ -133,17 +134,17 @@ describe('the one-pass ZIP check', () => {
     writeFileSync(`${file}.whole`, bytes)
     await check.finish(`${file}.whole`)
     expect(check.unsettled).toBe(signed !== true)
-    const saved = await saveZip(streamOf(bytes.subarray(0, 20_000), bytes.subarray(20_000)), file, undefined)
+    const saved = await saveZip(gatewayOf(undefined, bytes.subarray(0, 20_000), bytes.subarray(20_000)), file)
     expect(saved.report.entries.map(e => [e.name, e.size])).toEqual([['first.txt', 100], ['stored.bin', 50_000], ['last.txt', 100]])
     // With the gateway's delimiter after it, the ZIP's end is still found.
-    const delimited = await saveZip(streamOf(bytes, Buffer.from('\n')), path.join(dir(), 'export.zip'), undefined)
+    const delimited = await saveZip(gatewayOf(undefined, bytes, Buffer.from('\n')), path.join(dir(), 'export.zip'))
     expect(delimited).toMatchObject({ size: bytes.length, droppedTrailer: 1 })
     // The same ZIP with one byte of the stored entry changed is refused, naming it.
     const at = bytes.indexOf(data.subarray(0, 32)) + 20_000
     const damaged = Buffer.from(bytes)
     damaged[at] ^= 0xff
     const d = dir()
-    const error = await saveZip(streamOf(damaged), path.join(d, 'export.zip'), undefined).catch(e => e)
+    const error = await saveZip(gatewayOf(undefined, damaged), path.join(d, 'export.zip')).catch(e => e)
     expect(error).toBeInstanceOf(InvalidZipError)
     expect(error.message).toMatch(/^entry "stored.bin" is corrupt: CRC-32 [0-9a-f]{8} where the ZIP says [0-9a-f]{8}$/)
     expect(readdirSync(d)).toEqual([])
@@ -165,12 +166,12 @@ describe('the one-pass ZIP check', () => {
     damaged[at + 6] = 0x38 // '4' → '8'
     const file = path.join(dir(), 'big.zip')
     writeFileSync(file, bytes)
-    const report = await inspectZip(file)
+    const report = await checkZipFile(file)
     expect(report.entryCount).toBe(70_000)
     expect(report.entries).toHaveLength(1000)
     expect(report.folders).toEqual([{ folder: 'projectTree/', count: 70_000, bytes: report.totalSize }])
     const d = dir()
-    const error = await saveZip(streamOf(damaged), path.join(d, 'export.zip'), undefined).catch(e => e)
+    const error = await saveZip(gatewayOf(undefined, damaged), path.join(d, 'export.zip')).catch(e => e)
     expect(error).toBeInstanceOf(InvalidZipError)
     expect(error.message).toMatch(/^entry "projectTree\/Line 39\/dev49999\/block-49999\.awl" is corrupt: CRC-32 /)
     expect(readdirSync(d)).toEqual([])
@@ -218,7 +219,7 @@ describe('the one-pass ZIP check', () => {
     const bytes = await make()
     const file = path.join(dir(), 'x.zip')
     writeFileSync(file, bytes)
-    const error = await inspectZip(file).catch(e => e)
+    const error = await checkZipFile(file).catch(e => e)
     expect(error).toBeInstanceOf(InvalidZipError)
     expect(error.message).toMatch(message)
   })
@@ -247,70 +248,14 @@ describe('the one-pass ZIP check', () => {
       const bytes = await make()
       const d = dir()
       writeFileSync(path.join(d, 'e.zip'), bytes)
-      await inspectZip(path.join(d, 'e.zip'))
+      await checkZipFile(path.join(d, 'e.zip'))
       const count = await extractZip(path.join(d, 'e.zip'), path.join(d, 'ours'))
       if (count === 0) continue // unzip calls an empty ZIP an error
       execFileSync('unzip', ['-q', path.join(d, 'e.zip'), '-d', path.join(d, 'theirs')])
-      expect(count).toBe((await inspectZip(path.join(d, 'e.zip'))).entryCount)
+      expect(count).toBe((await checkZipFile(path.join(d, 'e.zip'))).entryCount)
       expect(execFileSync('diff', ['-r', path.join(d, 'ours'), path.join(d, 'theirs')], { stdio: 'pipe' }).toString()).toBe('')
     }
   }, 30_000)
-})
-
-describe('the run-time GC', () => {
-  it('falls back to doing nothing when the flag cannot be set or gc is not handed out', () => {
-    const refused = runtimeGc({
-      setFlagsFromString: () => {
-        throw new Error('unsupported')
-      },
-      runInNewContext: () => () => {}
-    })
-    expect(() => refused()).not.toThrow()
-    let flags: string[] = []
-    const absent = runtimeGc({ setFlagsFromString: f => void flags.push(f), runInNewContext: () => undefined })
-    expect(() => absent()).not.toThrow()
-    // The flag is switched off again even when no gc came back.
-    expect(flags).toEqual(['--expose-gc', '--no-expose-gc'])
-    flags = []
-    let calls = 0
-    // With gc handed out, the young generation's growth is switched off too; a minor collection
-    // asks for one, a full one calls gc() plainly.
-    const asked: unknown[] = []
-    const recording = runtimeGc({ setFlagsFromString: f => void flags.push(f), runInNewContext: () => (o?: unknown) => void asked.push(o) })
-    recording()
-    recording(true)
-    expect(asked).toEqual([{ type: 'minor' }, undefined])
-    expect(flags).toEqual(['--expose-gc', '--no-expose-gc', '--semi-space-growth-factor=1'])
-    const throwing = runtimeGc({
-      setFlagsFromString: f => void flags.push(f),
-      runInNewContext: () => () => {
-        calls++
-        throw new Error('gc gone')
-      }
-    })
-    throwing()
-    throwing()
-    // Called once, then never again.
-    expect(calls).toBe(1)
-  })
-
-  it('collects during a download; a gc that throws does not stop it', async () => {
-    const bytes = await yazlZip([{ name: 'a.bin', data: randomBytes(5 * 1024 * 1024), compress: false }])
-    let calls = 0
-    const gc = runtimeGc({
-      setFlagsFromString: () => {},
-      runInNewContext: () => () => {
-        calls++
-        throw new Error('no gc here')
-      }
-    })
-    const saved = await saveZip(streamOf(bytes.subarray(0, 3_000_000), bytes.subarray(3_000_000)), path.join(dir(), 'e.zip'), bytes.length, { gc })
-    expect(saved.report.entries.map(e => e.name)).toEqual(['a.bin'])
-    expect(calls).toBe(1)
-    // The real one: obtained once, and it collects without throwing.
-    expect(runtimeGc()).toBe(runtimeGc())
-    expect(() => runtimeGc()()).not.toThrow()
-  })
 })
 
 function patchAt(bytes: Buffer, at: number): Buffer {

@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 95542:
+/***/ 17890:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28384,7 +28384,7 @@ var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(41692);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
-var core = __nccwpck_require__(77094);
+var lib_core = __nccwpck_require__(77094);
 ;// CONCATENATED MODULE: ./src/base/clock.ts
 /** The reason an AbortSignal carries, as an Error (AbortSignal.timeout's is a DOMException). */
 function abortReason(signal) {
@@ -28404,7 +28404,7 @@ function abortable(work, signal) {
         work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
 }
-const systemClock = {
+const clock_systemClock = {
     now: () => Date.now(),
     sleep: (ms, signal) => new Promise((resolve, reject) => {
         if (signal?.aborted)
@@ -28418,11 +28418,15 @@ const systemClock = {
             resolve();
         }, ms);
         signal?.addEventListener('abort', onAbort, { once: true });
-    })
+    }),
+    timeout: (ms, reason) => {
+        const controller = new AbortController();
+        // Unreferenced: a deadline alone must not keep the process alive.
+        setTimeout(() => controller.abort(reason), ms).unref();
+        return controller.signal;
+    }
 };
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(51455);
 // EXTERNAL MODULE: external "node:path"
@@ -28462,16 +28466,72 @@ function formatSeconds(ms) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/settings.ts
-/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render. */
+/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render
+ *  ("Input 'path' …" in the Action, "--path (or OCTOPLANT_PATH) …" in the command). */
 class InputError extends Error {
     input;
     problem;
     constructor(input, problem) {
-        super(`Input '${input}' ${problem}`);
+        super(`${input} ${problem}`);
         this.input = input;
         this.problem = problem;
         this.name = 'InputError';
     }
+}
+
+;// CONCATENATED MODULE: ./src/engine/disk-space.ts
+// The disk-space policy: the output folder is proven writable before anything is ordered, an export
+// whose size is announced must fit (twice when it will be extracted beside itself), and a disk that
+// fills up while saving or extracting gets a message that says where and what to do.
+
+
+
+
+/** The file system has no room for the export (checked up front, or found full while writing). */
+class DiskSpaceError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DiskSpaceError';
+    }
+}
+/** Creates the folder the export goes to and proves it writable, before anything is ordered. */
+async function prepareFolder(dir) {
+    try {
+        await (0,promises_.mkdir)(dir, { recursive: true });
+        const probe = external_node_path_.join(dir, `.octoplant-write-test-${process.pid}`);
+        await (0,promises_.writeFile)(probe, '');
+        await (0,promises_.rm)(probe, { force: true });
+    }
+    catch (e) {
+        throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
+    }
+}
+/** Free bytes of the file system that holds `dir`. */
+async function freeSpace(dir) {
+    const s = await (0,promises_.statfs)(dir);
+    return s.bavail * s.bsize;
+}
+const twice = (need) => (need.extract ? ' (the ZIP twice, since extract is true)' : '');
+/** Refuses a download whose announced size does not fit. */
+async function ensureRoom(need, contentLength) {
+    if (contentLength === undefined)
+        return;
+    const wanted = contentLength * (need.extract ? 2 : 1);
+    const available = await freeSpace(need.dir);
+    if (available >= wanted)
+        return;
+    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${need.pathSetting} to a folder on a larger disk`);
+}
+/** The disk filled up while saving: what had arrived, what was free, and what to do. */
+async function diskFilledWhileSaving(need, received, contentLength) {
+    const left = await freeSpace(need.dir).catch(() => 0);
+    const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
+    return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${formatBytes(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${formatBytes(left)} were free. ` +
+        `The partial file was removed. Free space there, or set ${need.pathSetting} to a folder on a larger disk`);
+}
+/** The disk filled up while extracting. */
+function diskFilledWhileExtracting(dir, zipPath, pathSetting) {
+    return new DiskSpaceError(`the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${zipPath}. Free space there, or set ${pathSetting} to a folder on a larger disk`);
 }
 
 ;// CONCATENATED MODULE: ./protocol/protocol.ts
@@ -28521,17 +28581,59 @@ const API_PATHS = {
     versiondogVersion: '/v1/status/versiondog_version'
 };
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(77030);
 // EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
 var lib = __nccwpck_require__(44942);
+;// CONCATENATED MODULE: ./src/base/retry.ts
+const RETRY_POLICY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+/** The full-jitter backoff before try `attempt + 1`. */
+function backoffMs(attempt, random, policy = RETRY_POLICY) {
+    return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+}
+/** Runs `call` (with the try's number), again after each transient failure as the policy allows. */
+async function withRetries(call, o) {
+    const attempts = Math.min(RETRY_POLICY.attempts, o.attempts ?? Infinity);
+    const random = o.random ?? Math.random;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await call(attempt);
+        }
+        catch (e) {
+            o.signal?.throwIfAborted();
+            const again = o.retryAfter(e);
+            if (!again || attempts === 1)
+                throw e;
+            if (attempt >= attempts)
+                throw o.giveUp ? o.giveUp(e, { reason: 'attempts', attempt }) : e;
+            const delay = Math.max(again.atLeastMs, backoffMs(attempt, random));
+            if (o.deadline && delay >= o.deadline.remaining())
+                throw o.giveUp ? o.giveUp(e, { reason: 'deadline', attempt }) : e;
+            o.onRetry?.(e, attempt, attempts, delay);
+            await o.clock.sleep(delay, o.signal);
+        }
+    }
+}
+/** Retry-After as seconds or an HTTP date, in ms from `now`. */
+function retryAfterMs(header, now = Date.now()) {
+    const v = Array.isArray(header) ? header[0] : header;
+    if (!v)
+        return undefined;
+    if (/^\d+$/.test(v.trim()))
+        return Number(v.trim()) * 1000;
+    const at = Date.parse(v);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 ;// CONCATENATED MODULE: ./src/octoplant/request.ts
 
 
 
 
 
-const RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+
 /** Socket inactivity limit per request. */
 const SOCKET_TIMEOUT_MS = 120_000;
 /** Largest JSON body accepted: no API answer comes near it. */
@@ -28580,16 +28682,15 @@ function isTransientError(e) {
     return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
 }
 function createTransport(options) {
-    const http = new lib/* HttpClient */.Qq('octoplant-export-action', [], {
+    const http = new lib/* HttpClient */.Qq('octoplant-export-action', [bareIpv6Host], {
         ignoreSslError: options.ignoreTlsErrors ?? false,
         socketTimeout: SOCKET_TIMEOUT_MS,
         allowRetries: false,
         allowRedirects: false,
         keepAlive: true
     });
-    const clock = options.clock ?? systemClock;
-    const retry = RETRY;
-    const random = options.random ?? Math.random;
+    const clock = options.clock ?? clock_systemClock;
+    const { setting } = options;
     /** The server has answered once: a later reset is a fault, not a protocol mistake. */
     let answered = false;
     async function sendOnce(o, signal) {
@@ -28615,46 +28716,32 @@ function createTransport(options) {
         catch (e) {
             if (signal?.aborted)
                 throw abortReason(signal);
-            const described = describeNetworkError(e, url);
+            const described = describeNetworkError(e, url, setting);
             // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
             if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
-                throw new NetworkError(`server-url says http:// but ${new URL(url).host} speaks TLS: use https:// in server-url [${described.message}]`, 'ECONNRESET', false, false);
+                throw new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
             }
             throw described;
         }
     }
-    /** Runs one call, again after a transient fault, as the policy above allows. */
-    async function withRetries(o, call) {
+    /** Runs one call, again after a transient fault, as the policy allows. */
+    function retrying(o, call) {
         const idempotent = o.idempotent ?? o.method === 'GET';
-        const attempts = Math.min(retry.attempts, o.attempts ?? Infinity);
-        const signal = o.signal;
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await call(signal);
-            }
-            catch (raw) {
-                if (signal?.aborted)
-                    throw abortReason(signal);
-                const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
-                if (!mayRetry(e, idempotent))
-                    throw e;
-                if (attempts === 1)
-                    throw e;
-                if (attempt >= attempts)
-                    throw withNote(e, `gave up after ${attempt} attempts`);
-                const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-                const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff);
-                if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
-                    throw withNote(e, `no time left to retry before the timeout`);
-                }
-                options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`);
-                await clock.sleep(delay, signal);
-            }
-        }
+        const known = (raw) => (raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, setting));
+        return withRetries(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
+            clock,
+            deadline: options.deadline,
+            signal: o.signal,
+            attempts: o.attempts,
+            random: options.random,
+            retryAfter: e => (mayRetry(e, idempotent) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
+            onRetry: (e, attempt, attempts, delay) => options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`),
+            giveUp: (e, why) => withNote(e, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
+        });
     }
     return {
         json(o) {
-            return withRetries(o, async (signal) => {
+            return retrying(o, async (signal) => {
                 const res = await sendOnce(o, signal);
                 const text = await readBounded(res, MAX_JSON_BYTES, signal);
                 if (!isSuccess(res.statusCode))
@@ -28663,12 +28750,12 @@ function createTransport(options) {
                     return JSON.parse(text);
                 }
                 catch {
-                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
                 }
             });
         },
         stream(o) {
-            return withRetries(o, async (signal) => {
+            return retrying(o, async (signal) => {
                 const res = await sendOnce(o, signal);
                 if (!isSuccess(res.statusCode)) {
                     const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
@@ -28681,6 +28768,16 @@ function createTransport(options) {
         close: () => http.dispose()
     };
 }
+/** URL.hostname keeps an IPv6 literal's brackets ("[::1]"), and http-client hands it on as the
+ *  socket's host, which then does not resolve: its request handler hook takes them off. */
+const bareIpv6Host = {
+    prepareRequest(options) {
+        if (options.host?.startsWith('[') && options.host.endsWith(']'))
+            options.host = options.host.slice(1, -1);
+    },
+    canHandleAuthentication: () => false,
+    handleAuthentication: () => Promise.reject(new Error('not used'))
+};
 function mayRetry(e, idempotent) {
     if (!e.transient)
         return false;
@@ -28692,16 +28789,6 @@ function mayRetry(e, idempotent) {
 function withNote(e, note) {
     e.message = `${e.message} (${note})`;
     return e;
-}
-/** Retry-After as seconds or an HTTP date. */
-function retryAfterMs(header, now = Date.now()) {
-    const v = Array.isArray(header) ? header[0] : header;
-    if (!v)
-        return undefined;
-    if (/^\d+$/.test(v.trim()))
-        return Number(v.trim()) * 1000;
-    const at = Date.parse(v);
-    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 function isSuccess(status) {
     return status !== undefined && status >= 200 && status < 300;
@@ -28776,7 +28863,8 @@ const TLS_HINTS = {
 /** Does a TLS handshake succeed at this host and port (certificate not checked)? */
 function speaksTls(url) {
     return new Promise(resolve => {
-        const socket = external_node_tls_.connect({ host: url.hostname, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(url.hostname) ? undefined : url.hostname });
+        const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+        const socket = external_node_tls_.connect({ host, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(host) ? undefined : host });
         const done = (yes) => {
             socket.destroy();
             resolve(yes);
@@ -28789,20 +28877,20 @@ function speaksTls(url) {
 /** Failures that happen before a request is written: the server cannot have acted on it. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function describeNetworkError(e, url) {
+function describeNetworkError(e, url, setting) {
     // @actions/http-client reports its socket timeout without a code.
     const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
     const host = new URL(url).host;
     const hint = code ? TLS_HINTS[code] : undefined;
     if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-        return new NetworkError(`server-url says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with allow-insecure-http: true beyond loopback) [${e.message.trim()}]`, code, false, false);
+        return new NetworkError(`${setting('server-url')} says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with ${setting('allow-insecure-http', 'true')} beyond loopback) [${e.message.trim()}]`, code, false, false);
     }
     if (hint) {
         const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-            ? 'use the host name the certificate was issued for in server-url'
+            ? `use the host name the certificate was issued for in ${setting('server-url')}`
             : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-                ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
-                : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true";
+                ? `renew the server certificate (${setting('insecure-skip-tls-verify', 'true')} only as a stopgap)`
+                : `trust the plant's CA with ${setting('ca-certificate')} (PEM text or file), or as a last resort ${setting('insecure-skip-tls-verify', 'true')}`;
         return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
     }
     const what = {
@@ -28819,241 +28907,217 @@ function describeNetworkError(e, url) {
     return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
 }
 
-;// CONCATENATED MODULE: external "node:v8"
-const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
-var external_node_v8_default = /*#__PURE__*/__nccwpck_require__.n(external_node_v8_namespaceObject);
-;// CONCATENATED MODULE: external "node:vm"
-const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
-var external_node_vm_default = /*#__PURE__*/__nccwpck_require__.n(external_node_vm_namespaceObject);
-;// CONCATENATED MODULE: ./src/base/gc.ts
-// A minor garbage collection now and then, while a large download streams through: each TLS read
-// leaves a dead buffer behind, and V8 collects them only when its young generation fills, which
-// lets the process grow by ~60 MiB at full speed. Collecting every few MiB keeps it flat (measured
-// in BENCHMARKS.md) and costs ~0.15 ms a time.
-//
-// An action cannot pass Node flags (runs.using: node24), so `gc` is obtained at run time: the
-// --expose-gc flag is switched on, a fresh context hands out its `gc`, and the flag is switched off.
-// Node documents changing V8 flags after start as unsupported, so this fails safe: anything unusual
-// (no such flag, no function, a throw when called) gives the old behaviour, never a crash.
+;// CONCATENATED MODULE: ./src/octoplant/download-body.ts
+// How grpc-gateway frames the download: a stream of HttpBody messages, each followed by the
+// marshaler's delimiter ("\n" by default), and an error after the 200 header written as
+// {"error": {…}} + delimiter. The ZIP's own bytes pass through untouched; delimiter bytes at the very
+// end are held back (trailer), since only the ZIP check knows whether they belong to the ZIP (a
+// comment may end in a line break) or follow it.
 
 
-const nothing = () => { };
-const node = { setFlagsFromString: f => external_node_v8_default().setFlagsFromString(f), runInNewContext: c => external_node_vm_default().runInNewContext(c) };
-let cached;
-/** The process's minor GC, obtained once; a no-op when it cannot be had. */
-function runtimeGc(runtime = node) {
-    if (runtime === node && cached)
-        return cached;
-    let gc = globalThis.gc;
-    if (typeof gc !== 'function') {
-        try {
-            runtime.setFlagsFromString('--expose-gc');
-            try {
-                gc = runtime.runInNewContext('gc');
-            }
-            finally {
-                runtime.setFlagsFromString('--no-expose-gc');
-            }
-        }
-        catch {
-            gc = undefined;
-        }
-    }
-    if (typeof gc === 'function') {
-        try {
-            // Keep the young generation at its starting size: V8 grows it when many objects survive its
-            // collections, and the explicit ones make every live object a survivor (measured: 130 → 100
-            // MiB peak while extracting 70,000 entries).
-            runtime.setFlagsFromString('--semi-space-growth-factor=1');
-        }
-        catch {
-            /* the collections alone still help */
-        }
-    }
-    const collect = typeof gc === 'function' ? failSafe(gc) : nothing;
-    if (runtime === node)
-        cached = collect;
-    return collect;
+
+/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
+const MAX_HELD = 64;
+const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
+function gatewayBody(response, contentLength) {
+    const holder = new TrailerHold();
+    // pipeline: an error of the response reaches the reader, and a reader that stops ends the response.
+    const body = (0,external_node_stream_.pipeline)(response, holder, () => { });
+    return { body, contentLength, trailer: () => holder.held };
 }
-/** Calls gc({ type: 'minor' }) (or gc() for a full one) until it throws once; then nothing. */
-function failSafe(gc) {
-    let working = true;
-    return full => {
-        if (!working)
-            return;
-        try {
-            if (full)
-                gc();
-            else
-                gc({ type: 'minor' });
+/** Passes bytes on, holding back the delimiter-like bytes at the end of what arrived so far. */
+class TrailerHold extends external_node_stream_.Transform {
+    held = Buffer.alloc(0);
+    _transform(chunk, _encoding, done) {
+        let cut = chunk.length;
+        while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
+            cut--;
+        if (cut === 0 && this.held.length + chunk.length <= MAX_HELD) {
+            this.held = Buffer.concat([this.held, chunk]);
+            return done();
         }
-        catch {
-            working = false;
+        if (this.held.length)
+            this.push(this.held);
+        this.held = Buffer.alloc(0);
+        if (cut === 0) {
+            this.push(chunk);
         }
-    };
+        else {
+            this.push(cut === chunk.length ? chunk : chunk.subarray(0, cut));
+            if (cut < chunk.length)
+                this.held = Buffer.from(chunk.subarray(cut));
+        }
+        done();
+    }
+    _flush(done) {
+        done();
+    }
 }
-
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(38522);
-;// CONCATENATED MODULE: ./src/engine/inflate.ts
-// Inflates the many small deflate streams of a ZIP one after another with one zlib context.
-//
-// node:zlib's public one-call API (inflateRawSync) builds a new zlib context, stream object and
-// output buffer for every call: measured on 70,000 small entries, 0.6 s and 100–150 MB of native
-// memory that only a major GC gives back. Reusing one context through the zlib binding that
-// inflateRawSync itself drives (handle.reset, handle.writeSync and the shared write state) does the
-// same work in 0.05 s at flat memory. That binding is internal to Node, so this fails safe: it is
-// used only when it has the expected shape and passes a self-test at first use; otherwise every call
-// goes through inflateRawSync, slower but the same results.
-
-const OUT_BYTES = 64 * 1024;
-class RawInflater {
-    handle;
-    state;
-    error;
-    out = Buffer.allocUnsafe(OUT_BYTES);
-    constructor(reuse = true) {
-        if (reuse)
-            this.handle = this.reusableHandle();
-    }
-    /** Whether one zlib context is reused (false: one per call, through inflateRawSync). */
-    get reusing() {
-        return this.handle !== undefined;
-    }
-    inflate(input, most) {
-        return this.handle ? this.inflateReusing(this.handle, this.state, input, most) : inflateOneCall(input, most);
-    }
-    inflateReusing(handle, state, input, most) {
-        handle.reset();
-        this.error = undefined;
-        const parts = [];
-        let total = 0;
-        let inOff = 0;
-        for (;;) {
-            const inLen = input.length - inOff;
-            handle.writeSync(external_node_zlib_.constants.Z_FINISH, input, inOff, inLen, this.out, 0, OUT_BYTES);
-            if (this.error !== undefined) {
-                if (this.error === 'unexpected end of file')
-                    return 'more';
-                throw new Error(this.error);
-            }
-            const [availOut, availIn] = state;
-            const produced = OUT_BYTES - availOut;
-            total += produced;
-            if (total > most)
-                return 'large';
-            if (produced)
-                parts.push(Buffer.from(this.out.subarray(0, produced)));
-            inOff += inLen - availIn;
-            // Output space left: the stream ended (an unfinished one reports "unexpected end of file").
-            if (availOut !== 0)
-                return { output: parts.length === 1 ? parts[0] : Buffer.concat(parts, total), consumed: inOff };
-        }
-    }
-    reusableHandle() {
+/** The stream error at the end of a download, as a sentence, when the body's last bytes (`tail`,
+ *  which began `tailOffset` bytes into the body) end in one; undefined when they end otherwise. */
+function streamErrorAtEnd(tail, tailOffset) {
+    const text = tail.toString('latin1').trimEnd();
+    if (!text.endsWith('}'))
+        return undefined;
+    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
+        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
+            continue;
         try {
-            const z = (0,external_node_zlib_.createInflateRaw)();
-            const handle = z._handle;
-            const state = z._writeState;
-            if (!handle || typeof handle.writeSync !== 'function' || typeof handle.reset !== 'function')
+            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
+            if (!status)
                 return undefined;
-            if (!(state instanceof Uint32Array) || state.length !== 2)
-                return undefined;
-            handle.onerror = message => {
-                this.error = message;
-            };
-            this.handle = handle;
-            this.state = state;
-            return selfTest(this) ? handle : undefined;
+            return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message || '(no message)'}`;
         }
         catch {
-            return undefined;
+            continue;
         }
     }
+    return undefined;
 }
-/** The reused context gives what inflateRawSync gives: a stream with bytes after it, one larger than
- *  the output buffer, a cut one, a corrupt one, and a good one after the corrupt one. */
-function selfTest(inflater) {
-    try {
-        const text = Buffer.from('octoplant export '.repeat(5000));
-        const stream = (0,external_node_zlib_.deflateRawSync)(text);
-        const first = inflater.inflate(Buffer.concat([stream, Buffer.from('PK\x07\x08')]), Infinity);
-        if (typeof first !== 'object' || !first.output.equals(text) || first.consumed !== stream.length)
-            return false;
-        if (inflater.inflate(stream.subarray(0, stream.length - 4), Infinity) !== 'more')
-            return false;
-        if (inflater.inflate(stream, 100) !== 'large')
-            return false;
-        let threw = false;
-        try {
-            inflater.inflate(Buffer.from([0xff, 0xff, 0xff, 0xff]), Infinity);
-        }
-        catch {
-            threw = true;
-        }
-        const again = inflater.inflate(stream, Infinity);
-        return threw && typeof again === 'object' && again.output.equals(text);
-    }
-    catch {
-        return false;
-    }
-}
-function inflateOneCall(input, most) {
-    try {
-        const { buffer, engine } = (0,external_node_zlib_.inflateRawSync)(input, { info: true, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) });
-        return { output: buffer, consumed: engine.bytesWritten };
-    }
-    catch (e) {
-        const code = e.code;
-        if (code === 'Z_BUF_ERROR')
-            return 'more';
-        if (code === 'ERR_BUFFER_TOO_LARGE')
-            return 'large';
-        throw e;
-    }
-}
+/** How many bytes of a body's end streamErrorAtEnd needs to see. */
+const STREAM_ERROR_TAIL = 16 * 1024;
 
-;// CONCATENATED MODULE: ./src/engine/zip-scan.ts
-// A ZIP read front to back, in one pass, as its bytes arrive: local headers are parsed, each entry is
-// inflated and CRC-checked while it streams past, and the central directory at the end is the
-// authority every entry is compared against. Nothing seeks and nothing opens an entry twice, so the
-// check of a download finishes when the download does, and memory stays small whatever the size or
-// the number of entries (a few typed arrays per entry, no objects).
-//
-// Written by hand over node:zlib: yauzl and node-stream-zip read by random access (a read stream per
-// entry, after the download), unzipper's streaming parser does not settle data descriptors reliably
-// and is slow on many entries, and fflate inflates in JavaScript, several times slower than zlib on
-// large entries, and does not check CRCs when it streams.
-//
-// What one pass cannot settle for sure: a stored entry whose sizes follow its data (a data
-// descriptor) has no length up front. Its end is taken where a signed descriptor follows whose CRC
-// and sizes match what came before; when none does (the signature is optional), the scan marks the
-// entry (`unsettledFrom`) and the caller finishes from disk with the central directory's sizes.
+;// CONCATENATED MODULE: ./src/octoplant/client.ts
+// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
+// Actions; every request goes through the transport (request.ts).
 
 
-const LOCAL_SIG = 0x04034b50;
-const CENTRAL_SIG = 0x02014b50;
-const EOCD_SIG = 0x06054b50;
-const ZIP64_EOCD_SIG = 0x06064b50;
-const ZIP64_LOCATOR_SIG = 0x07064b50;
-const DESCRIPTOR_SIG = 0x08074b50;
-const DESCRIPTOR_SIG_BYTES = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
-const STORED = 0;
-const DEFLATED = 8;
-/** Entries whose compressed data is at most this are inflated in one synchronous call. */
-const SYNC_COMPRESSED_MAX = 256 * 1024;
-/** … and whose output is at most this (a larger one is inflated as a stream: bombs stay small). */
-const SYNC_OUTPUT_MAX = 4 * 1024 * 1024;
-class InvalidZipError extends Error {
-    retryable;
-    constructor(message, 
-    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
-    retryable = true) {
+
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
+const RENEW_MARGIN_MS = 30_000;
+/** The server refused the credentials; retrying will not help. */
+class AuthenticationError extends Error {
+    constructor(message) {
         super(message);
-        this.retryable = retryable;
-        this.name = 'InvalidZipError';
+        this.name = 'AuthenticationError';
     }
 }
+class OctoplantClient {
+    options;
+    token;
+    refreshToken;
+    /** Clock time at which to sign in again before the token expires. */
+    renewAt = Infinity;
+    setting;
+    constructor(options) {
+        this.options = options;
+        this.setting = options.setting;
+    }
+    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
+     *  Throws AuthenticationError when the server refuses the credentials. */
+    async authenticate(signal) {
+        const { username, password, clientId, clientSecret } = this.options.credentials;
+        const client = { client_id: clientId, client_secret: clientSecret };
+        let answer;
+        if (this.refreshToken) {
+            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
+        }
+        try {
+            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
+        }
+        catch (e) {
+            if (e instanceof OctoplantError && e.httpStatus === 404) {
+                throw new OctoplantError(`the server at ${this.setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
+                    `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+            }
+            if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
+                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
+                    `Check ${this.setting('username')} and ${this.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.setting('client-id')} and ${this.setting('client-secret')}.`);
+            }
+            throw e;
+        }
+        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
+            throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
+        }
+        this.options.onSecret?.(answer.access_token);
+        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
+            this.options.onSecret?.(answer.refresh_token);
+            this.refreshToken = answer.refresh_token;
+        }
+        this.token = answer.access_token;
+        const lifetimeMs = Number(answer.expires_in) * 1000;
+        this.renewAt =
+            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
+                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
+                : Infinity;
+    }
+    requestToken(form, signal) {
+        // Asking for a token twice is harmless: the call may be repeated.
+        return this.options.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true, signal });
+    }
+    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
+     *  not a reason to sign in again. */
+    status(path, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
+    }
+    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
+     *  and an ambiguous failure says so. */
+    async placeOrder(exportContents, signal) {
+        try {
+            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.order, token, json: { exportContents }, idempotent: false, signal }), signal);
+        }
+        catch (e) {
+            const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429);
+            if (!isTransientError(e) || refused)
+                throw e;
+            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
+                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${this.setting('order-name', '<its name>')}; otherwise re-run the job.`);
+        }
+    }
+    getOrder(name, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path: API_PATHS.orderOf(name), token, signal }), signal);
+    }
+    async cancelOrder(name, signal) {
+        await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.cancelOf(name), token, idempotent: true, signal }), signal);
+    }
+    /** The export's bytes as the gateway streams them (see download-body.ts). One try: the caller's
+     *  loop (engine/download.ts) owns the retries of a download, so that they do not multiply with the
+     *  request layer's. */
+    async download(name, signal) {
+        const { body, contentLength } = await this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token, attempts: 1, signal }), signal);
+        return gatewayBody(body, contentLength);
+    }
+    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
+     *  a second 401 in a row is final. */
+    async authorized(call, signal, renewOn401 = true) {
+        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
+            await this.authenticate(signal);
+        try {
+            return await call(this.token);
+        }
+        catch (e) {
+            if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED))
+                throw e;
+            await this.authenticate(signal);
+            return call(this.token);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/base/deadline.ts
+/** The reason the deadline's signal carries. */
+class TimeoutReached extends Error {
+    constructor() {
+        super('the timeout was reached');
+        this.name = 'TimeoutReached';
+    }
+}
+function deadline_deadlineAfter(clock, ms) {
+    const at = clock.now() + ms;
+    return { at, signal: clock.timeout(ms, new TimeoutReached()), remaining: () => Math.max(0, at - clock.now()) };
+}
+/** The signal aborted because the deadline passed (not because the job was cancelled). */
+function timedOut(signal) {
+    return !!signal?.aborted && signal.reason instanceof TimeoutReached;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
+// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
+// bytes each and no object each: what the scan verified, or the central directory as an index.
 /** Per-entry facts in typed arrays: 33 bytes an entry, and no object per entry for the GC. */
 class EntryTable {
     count = 0;
@@ -29132,530 +29196,76 @@ class EntryTable {
         this.listed = make(this.listed);
     }
 }
-const COLLECT_EVERY_ENTRIES = 500;
-const FULL_COLLECT_EVERY_ENTRIES = 20_000;
-/** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
-class ZipScanner {
-    o;
-    table;
-    /** Offset of the first entry the scan could not settle (a stored entry with a data descriptor). */
-    unsettledFrom;
-    /** Bytes after the end record (not part of the ZIP). */
-    trailing = 0;
-    buf = Buffer.alloc(0);
-    /** Offset in the file of buf[0]. */
-    offset;
-    phase = 'header';
-    current;
-    centralStart = -1;
-    centralCount = 0;
-    cursor = 0;
-    centralCursor = 0;
-    /** The input has ended. */
-    final = false;
-    zip64End;
-    inflater = new RawInflater();
-    /** Entries read and verified. */
-    settledCount;
-    /** Reading with a central directory index and nothing to resume: entries are matched with the
-     *  index, not recorded again. */
-    indexed;
-    constructor(o = {}) {
-        this.o = o;
-        this.table = o.resume?.table ?? new EntryTable();
-        this.offset = o.resume?.offset ?? 0;
-        this.settledCount = this.table.count;
-        this.indexed = o.central !== undefined && o.resume === undefined;
-    }
-    /** The end record has been read: the ZIP is complete. */
-    get complete() {
-        return this.phase === 'done';
-    }
-    /** Bytes seen so far, from the start of the file. */
-    get position() {
-        return this.offset + this.buf.length;
-    }
-    async write(chunk) {
-        if (this.phase === 'unsettled')
-            return;
-        if (this.phase === 'done') {
-            this.trailing += chunk.length;
-            return;
-        }
-        // Leftover bytes are copied: a caller may reuse its read buffer.
-        this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-        let at = 0;
-        for (;;) {
-            let next = this.step(at);
-            if (typeof next !== 'number')
-                next = await next;
-            if (next < 0)
-                break;
-            at = next;
-            const phase = this.phase;
-            if (phase === 'unsettled') {
-                this.buf = Buffer.alloc(0);
-                return;
-            }
-            if (phase === 'done') {
-                this.trailing += this.buf.length - at;
-                at = this.buf.length;
-                break;
-            }
-        }
-        this.offset += at;
-        this.buf = at === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(at));
-    }
-    /** The input has ended: rejects unless the ZIP was complete. */
-    async end() {
-        // What is left is all there is: a descriptor entry's one-call inflate is tried on it now.
-        this.final = true;
-        if (this.buf.length && this.phase !== 'done')
-            await this.write(Buffer.alloc(0));
-        const error = this.incomplete();
-        if (error)
-            throw error;
-    }
-    incomplete() {
-        if (this.phase === 'done' || this.phase === 'unsettled')
-            return undefined;
-        const c = this.current;
-        if (c && c.header.method === STORED && !c.known) {
-            // No signed descriptor after a stored entry: its end is known only from the central directory.
-            this.unsettledFrom = c.header.offset;
-            this.phase = 'unsettled';
-            return undefined;
-        }
-        this.current?.inflater?.destroy();
-        const size = this.position;
-        if (size === 0)
-            return new InvalidZipError('not a valid ZIP: the body is empty');
-        const where = this.current ? `inside entry "${this.current.header.name}"` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record";
-        return new InvalidZipError(`not a valid ZIP: it ends after ${size} bytes, ${where}`);
-    }
-    /** One step of parsing at buf[at]: the new position, or -1 when more bytes are needed. */
-    step(at) {
-        const buf = this.buf;
-        const avail = buf.length - at;
-        switch (this.phase) {
-            case 'header': {
-                if (avail < 4)
-                    return -1;
-                const sig = buf.readUInt32LE(at);
-                if (sig === LOCAL_SIG)
-                    return this.localHeader(at);
-                if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
-                    this.phase = 'central';
-                    this.centralStart = this.offset + at;
-                    return at;
-                }
-                throw this.notZip(at);
-            }
-            case 'data':
-                return this.data(at);
-            case 'descriptor':
-                return this.descriptor(at);
-            case 'central':
-                return this.central(at);
-            case 'end':
-                return this.endRecord(at);
-            default:
-                return -1;
-        }
-    }
-    notZip(at) {
-        const where = this.offset + at;
-        if (where === 0) {
-            const start = this.buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
-            return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
-        }
-        return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${this.table.count ? `, after ${this.table.count} entries` : ''}`);
-    }
-    localHeader(at) {
-        const buf = this.buf;
-        if (buf.length - at < 30)
-            return -1;
-        const nameLength = buf.readUInt16LE(at + 26);
-        const extraLength = buf.readUInt16LE(at + 28);
-        const end = at + 30 + nameLength + extraLength;
-        if (buf.length < end)
-            return -1;
-        const flags = buf.readUInt16LE(at + 6);
-        const method = buf.readUInt16LE(at + 8);
-        const rawName = buf.subarray(at + 30, at + 30 + nameLength);
-        const name = decodeName(rawName, flags);
-        const offset = this.offset + at;
-        if (flags & 0x1)
-            throw new InvalidZipError(`not a valid ZIP: entry "${name}" is encrypted`, false);
-        if (method !== STORED && method !== DEFLATED) {
-            throw new InvalidZipError(`not a valid ZIP: entry "${name}" uses compression method ${method} (only stored and deflated are read)`, false);
-        }
-        const climbs = climbsOut(name);
-        if (climbs)
-            throw new InvalidZipError(`refusing the ZIP: entry "${name}" ${climbs}`, false);
-        let compressedSize = buf.readUInt32LE(at + 18);
-        let size = buf.readUInt32LE(at + 22);
-        const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
-        if (zip64) {
-            // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
-            let p = 0;
-            if (size === 0xffffffff && zip64.length >= p + 8) {
-                size = readUInt64(zip64, p);
-                p += 8;
-            }
-            if (compressedSize === 0xffffffff && zip64.length >= p + 8)
-                compressedSize = readUInt64(zip64, p);
-        }
-        const descriptor = (flags & 0x8) !== 0;
-        let header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
-        let known = !descriptor;
-        const nameHash = (0,external_node_zlib_.crc32)(rawName);
-        const central = this.o.central;
-        if (central) {
-            const i = central.indexOf(offset, this.centralCursor);
-            if (i < 0)
-                throw new InvalidZipError(`not a valid ZIP: entry "${name}" at offset ${offset} is not in the central directory`);
-            this.centralCursor = i + 1;
-            if (central.nameHashes[i] !== nameHash)
-                throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`);
-            if (central.listed[i])
-                throw new InvalidZipError(`not a valid ZIP: the entry at offset ${offset} appears twice`);
-            central.listed[i] = 1;
-            header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] };
-            known = true;
-        }
-        this.current = {
-            header,
-            dataStart: this.offset + end,
-            zip64: zip64 !== undefined,
-            sink: this.o.entry?.(header),
-            crc: 0,
-            out: 0,
-            consumed: 0,
-            known,
-            nextTry: 0,
-            nameHash
-        };
-        this.phase = 'data';
-        return end;
-    }
-    output(c, bytes) {
-        c.crc = (0,external_node_zlib_.crc32)(bytes, c.crc);
-        c.out += bytes.length;
-        if (c.known && c.out > c.header.size)
-            throw corrupt(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`);
-        c.sink?.data(bytes);
-    }
-    data(at) {
-        const c = this.current;
-        const buf = this.buf;
-        const avail = buf.length - at;
-        const h = c.header;
-        if (h.method === STORED && !c.known)
-            return this.seekDescriptor(c, at);
-        if (h.method === STORED) {
-            const n = Math.min(avail, h.compressedSize - c.consumed);
-            if (n > 0)
-                this.output(c, buf.subarray(at, at + n));
-            c.consumed += n;
-            if (c.consumed < h.compressedSize)
-                return n > 0 ? at + n : -1;
-            return this.dataEnd(at + n);
-        }
-        if (c.inflater)
-            return this.inflateStreaming(c, at);
-        if (c.known) {
-            if (h.compressedSize > SYNC_COMPRESSED_MAX || h.size > SYNC_OUTPUT_MAX)
-                return this.startStreaming(c, at);
-            if (avail < h.compressedSize)
-                return -1;
-            const inflated = inflateOnce(this.inflater, h, buf.subarray(at, at + h.compressedSize), h.size);
-            if (inflated === 'more')
-                throw corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`);
-            if (inflated === 'large')
-                throw corrupt(h, `it inflates to more than the ${h.size} bytes the ZIP says`);
-            if (inflated.consumed !== h.compressedSize)
-                throw corrupt(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`);
-            this.output(c, inflated.output);
-            c.consumed = inflated.consumed;
-            return this.dataEnd(at + inflated.consumed);
-        }
-        // Sizes follow the data: inflate what has arrived; when the deflate stream ends inside it, the
-        // entry's end is found. Tried again once twice as many bytes are there, so the work stays linear.
-        if (avail < c.nextTry && !this.final)
-            return -1;
-        const window = Math.min(avail, SYNC_COMPRESSED_MAX);
-        const attempt = inflateOnce(this.inflater, h, buf.subarray(at, at + window), SYNC_OUTPUT_MAX);
-        if (attempt === 'large' || (attempt === 'more' && window === SYNC_COMPRESSED_MAX))
-            return this.startStreaming(c, at);
-        if (attempt === 'more') {
-            c.nextTry = Math.max(avail * 2, 1024);
-            return -1;
-        }
-        this.output(c, attempt.output);
-        c.consumed = attempt.consumed;
-        return this.dataEnd(at + attempt.consumed);
-    }
-    /** A stored entry whose sizes follow it: its data ends where a signed data descriptor follows whose
-     *  CRC-32 and sizes match the bytes before it (a false match needs a 96-bit coincidence). The
-     *  last bytes are held back in case a descriptor starts there. */
-    seekDescriptor(c, at) {
-        const buf = this.buf;
-        for (let from = at;;) {
-            const p = buf.indexOf(DESCRIPTOR_SIG_BYTES, from);
-            if (p < 0 || (buf.length < p + 24 && !this.final)) {
-                // Keep what could be the start of a descriptor: from its signature, or the part of one at
-                // the very end (kept bytes are copied with the next chunk, so only those).
-                const keep = p >= 0 ? p : Math.max(at, buf.length - signaturePrefixAtEnd(buf));
-                if (keep > at)
-                    this.output(c, buf.subarray(at, keep));
-                c.consumed += keep - at;
-                return keep > at ? keep : -1;
-            }
-            if (buf.length >= p + 16) {
-                const crc = (0,external_node_zlib_.crc32)(buf.subarray(at, p), c.crc) >>> 0;
-                const length = c.consumed + (p - at);
-                const narrow = buf.readUInt32LE(p + 8) === length % 0x100000000 && buf.readUInt32LE(p + 12) === length % 0x100000000;
-                const wide = buf.length >= p + 24 && readUInt64(buf, p + 8) === length && readUInt64(buf, p + 16) === length;
-                if (buf.readUInt32LE(p + 4) === crc && (narrow || wide)) {
-                    this.output(c, buf.subarray(at, p));
-                    c.consumed = length;
-                    return this.dataEnd(p);
-                }
-            }
-            // Not the descriptor: the bytes up to and including p are data.
-            this.output(c, buf.subarray(at, p + 1));
-            c.consumed += p + 1 - at;
-            at = from = p + 1;
-        }
-    }
-    async startStreaming(c, at) {
-        c.inflater = new Inflater(c.header, bytes => this.output(c, bytes));
-        return this.inflateStreaming(c, at);
-    }
-    async inflateStreaming(c, at) {
-        const inflater = c.inflater;
-        const h = c.header;
-        const avail = this.buf.length - at;
-        if (c.known) {
-            const n = Math.min(avail, h.compressedSize - c.consumed);
-            if (n > 0)
-                await inflater.write(this.buf.subarray(at, at + n));
-            c.consumed += n;
-            if (c.consumed < h.compressedSize)
-                return n > 0 ? at + n : -1;
-            await inflater.end();
-            if (inflater.consumed !== h.compressedSize)
-                throw corrupt(h, `its deflate data ends after ${inflater.consumed} of ${h.compressedSize} bytes`);
-            c.inflater = undefined;
-            return this.dataEnd(at + n);
-        }
-        if (avail === 0)
-            return -1;
-        const before = inflater.consumed;
-        await inflater.write(this.buf.subarray(at));
-        if (inflater.consumed - before === avail && !inflater.ended)
-            return at + avail;
-        // The deflate stream ended inside these bytes.
-        await inflater.end();
-        c.consumed = inflater.consumed;
-        c.inflater = undefined;
-        return this.dataEnd(at + (inflater.consumed - before));
-    }
-    /** The entry's data is read: its descriptor next, or the check. */
-    dataEnd(at) {
-        const c = this.current;
-        if (c.header.descriptor) {
-            this.phase = 'descriptor';
-            return at;
-        }
-        const settled = this.settle(c, c.header.crc32, c.header.compressedSize, c.header.size);
-        return settled ? settled.then(() => at) : at;
-    }
-    descriptor(at) {
-        const c = this.current;
-        const buf = this.buf;
-        if (buf.length - at < 4)
-            return -1;
-        const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0);
-        if (buf.length < p + 20 && !(this.final && buf.length >= p + 12))
-            return -1;
-        // 8-byte sizes belong with a ZIP64 local header, but writers differ (yazl writes them without
-        // one): the width whose sizes match what was read is taken, the header's first.
-        const narrow = { crc: buf.readUInt32LE(p), compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), length: 12 };
-        const wide = buf.length >= p + 20 ? { crc: narrow.crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), length: 20 } : narrow;
-        const fits = (d) => d.compressedSize === c.consumed && d.size === c.out;
-        const [first, second] = c.zip64 ? [wide, narrow] : [narrow, wide];
-        const d = fits(first) ? first : fits(second) ? second : first;
-        // With the central directory's sizes, those are the authority; the descriptor must agree too.
-        const settled = this.settle(c, d.crc, d.compressedSize, d.size);
-        return settled ? settled.then(() => p + d.length) : p + d.length;
-    }
-    /** Checks the entry's CRC and sizes against what the ZIP says, records it, and ends its sink. */
-    settle(c, crc, compressedSize, size) {
-        const h = c.header;
-        if (c.crc >>> 0 !== crc >>> 0)
-            throw corrupt(h, `CRC-32 ${hex(c.crc)} where the ZIP says ${hex(crc)}`);
-        if (c.consumed !== compressedSize || c.out !== size) {
-            throw corrupt(h, `it holds ${c.consumed} compressed and ${c.out} uncompressed bytes where the ZIP says ${compressedSize} and ${size}`);
-        }
-        if (this.o.central && (crc >>> 0 !== h.crc32 >>> 0 || compressedSize !== h.compressedSize || size !== h.size)) {
-            throw corrupt(h, 'its data descriptor and its central directory record disagree');
-        }
-        // Reading with a central directory index (extraction), the index is the record: every local
-        // entry was matched with it above, and the end checks that none was missing.
-        if (!this.indexed)
-            this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash);
-        this.settledCount++;
-        if (this.o.collect && this.settledCount % COLLECT_EVERY_ENTRIES === 0)
-            this.o.collect(this.settledCount % FULL_COLLECT_EVERY_ENTRIES === 0);
-        this.current = undefined;
-        this.phase = 'header';
-        const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out };
-        const ended = c.sink?.end();
-        if (ended)
-            return ended.then(() => this.o.settled?.(info));
-        this.o.settled?.(info);
-    }
-    central(at) {
-        const buf = this.buf;
-        if (buf.length - at < 4)
-            return -1;
-        const sig = buf.readUInt32LE(at);
-        if (sig !== CENTRAL_SIG) {
-            this.phase = 'end';
-            return at;
-        }
-        const parsed = parseCentralRecord(buf, at);
-        if (!parsed)
-            return -1;
-        const { record, nameHash, end } = parsed;
-        this.centralCount++;
-        if (this.indexed)
-            return end;
-        const i = this.table.indexOf(record.offset, this.cursor);
-        if (i < 0)
-            throw new InvalidZipError(`not a valid ZIP: the central directory lists "${record.name}" at offset ${record.offset}, where the ZIP has no entry`);
-        this.cursor = i + 1;
-        const t = this.table;
-        if (t.listed[i])
-            throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
-        t.listed[i] = 1;
-        if (t.nameHashes[i] !== nameHash)
-            throw new InvalidZipError(`not a valid ZIP: the central directory's name "${record.name}" differs from the local header's at offset ${record.offset}`);
-        const header = { ...record, descriptor: false };
-        if (record.crc32 >>> 0 !== t.crcs[i])
-            throw corrupt(header, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`);
-        if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
-            throw corrupt(header, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
-        }
-        return end;
-    }
-    endRecord(at) {
-        const buf = this.buf;
-        if (buf.length - at < 4)
-            return -1;
-        const sig = buf.readUInt32LE(at);
-        if (sig === ZIP64_EOCD_SIG) {
-            if (buf.length - at < 56)
-                return -1;
-            const length = 12 + readUInt64(buf, at + 4);
-            if (buf.length - at < length)
-                return -1;
-            this.zip64End = { count: readUInt64(buf, at + 32), centralSize: readUInt64(buf, at + 40), centralOffset: readUInt64(buf, at + 48) };
-            return at + length;
-        }
-        if (sig === ZIP64_LOCATOR_SIG)
-            return buf.length - at < 20 ? -1 : at + 20;
-        if (sig !== EOCD_SIG)
-            throw new InvalidZipError(`not a valid ZIP: unexpected bytes at offset ${this.offset + at}, inside its central directory`);
-        if (buf.length - at < 22)
-            return -1;
-        const commentLength = buf.readUInt16LE(at + 20);
-        if (buf.length - at < 22 + commentLength)
-            return -1;
-        const eocdCount = buf.readUInt16LE(at + 10);
-        const count = eocdCount === 0xffff && this.zip64End ? this.zip64End.count : eocdCount;
-        const centralOffset = buf.readUInt32LE(at + 16);
-        const start = centralOffset === 0xffffffff && this.zip64End ? this.zip64End.centralOffset : centralOffset;
-        const entries = this.indexed ? this.settledCount : this.table.count;
-        if (count !== this.centralCount || this.centralCount !== entries) {
-            const missing = entries - this.centralCount;
-            throw new InvalidZipError(`not a valid ZIP: its end record counts ${count} entries, its central directory lists ${this.centralCount}` +
-                (missing > 0 ? ` and ${missing} entries are in no central directory record` : ''));
-        }
-        if (start !== this.centralStart && !(entries === 0 && start === 0)) {
-            throw new InvalidZipError(`not a valid ZIP: its end record puts the central directory at offset ${start}, where it is at ${this.centralStart}`);
-        }
-        this.phase = 'done';
-        return at + 22 + commentLength;
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(38522);
+;// CONCATENATED MODULE: ./src/engine/zip/format.ts
+// The ZIP format's records and names: signatures, the facts a local header or a central directory
+// record gives of an entry, the end records that say where the central directory is, and how entry
+// names are decoded. Pure functions over buffers: the scan (scan.ts) and the readers of a file on
+// disk (central.ts) share them.
+
+const LOCAL_SIG = 0x04034b50;
+const CENTRAL_SIG = 0x02014b50;
+const EOCD_SIG = 0x06054b50;
+const ZIP64_EOCD_SIG = 0x06064b50;
+const ZIP64_LOCATOR_SIG = 0x07064b50;
+const DESCRIPTOR_SIG = 0x08074b50;
+const DESCRIPTOR_SIG_BYTES = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+const STORED = 0;
+const DEFLATED = 8;
+class InvalidZipError extends Error {
+    retryable;
+    constructor(message, 
+    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
+    retryable = true) {
+        super(message);
+        this.retryable = retryable;
+        this.name = 'InvalidZipError';
     }
 }
-/** A streaming raw inflater for one large entry: tells how many input bytes the deflate stream used. */
-class Inflater {
-    header;
-    zlib = (0,external_node_zlib_.createInflateRaw)();
-    ended = false;
-    error;
-    finished;
-    constructor(header, onData) {
-        this.header = header;
-        this.finished = new Promise((resolve, reject) => {
-            this.zlib.on('data', (bytes) => {
-                try {
-                    onData(bytes);
-                }
-                catch (e) {
-                    this.error = e;
-                    this.zlib.destroy();
-                }
-            });
-            this.zlib.on('end', () => {
-                this.ended = true;
-                resolve();
-            });
-            this.zlib.on('error', (e) => {
-                this.error ??= e instanceof InvalidZipError ? e : corrupt(header, e.message);
-                reject(this.error);
-            });
-            this.zlib.on('close', () => (this.error ? reject(this.error) : undefined));
-        });
-        this.finished.catch(() => { });
-    }
-    /** Compressed bytes the deflate stream has used. */
-    get consumed() {
-        return this.zlib.bytesWritten;
-    }
-    write(bytes) {
-        if (this.error)
-            return Promise.reject(this.error);
-        return new Promise((resolve, reject) => {
-            this.zlib.write(bytes, e => (e || this.error ? reject(this.error ?? corrupt(this.header, e.message)) : resolve()));
-        });
-    }
-    /** Ends the input and waits for the last output. */
-    async end() {
-        if (!this.ended)
-            this.zlib.end();
-        await this.finished;
-        if (this.error)
-            throw this.error;
-    }
-    destroy() {
-        this.zlib.destroy();
-    }
-}
-/** Inflates a whole deflate stream in one call (see inflate.ts); corrupt data is named as such. */
-function inflateOnce(inflater, h, bytes, most) {
-    try {
-        return inflater.inflate(bytes, most);
-    }
-    catch (e) {
-        throw corrupt(h, e.message);
-    }
-}
+/** The error for an entry whose bytes do not match what the ZIP says of it. */
 function corrupt(h, why) {
     return new InvalidZipError(`entry "${h.name}" is corrupt: ${why}`);
+}
+/** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
+ *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
+function parseLocalHeader(buf, at, offset) {
+    if (buf.length - at < 30)
+        return undefined;
+    const nameLength = buf.readUInt16LE(at + 26);
+    const extraLength = buf.readUInt16LE(at + 28);
+    const end = at + 30 + nameLength + extraLength;
+    if (buf.length < end)
+        return undefined;
+    const flags = buf.readUInt16LE(at + 6);
+    const method = buf.readUInt16LE(at + 8);
+    const rawName = buf.subarray(at + 30, at + 30 + nameLength);
+    const name = decodeName(rawName, flags);
+    if (flags & 0x1)
+        throw new InvalidZipError(`not a valid ZIP: entry "${name}" is encrypted`, false);
+    if (method !== STORED && method !== DEFLATED) {
+        throw new InvalidZipError(`not a valid ZIP: entry "${name}" uses compression method ${method} (only stored and deflated are read)`, false);
+    }
+    const climbs = climbsOut(name);
+    if (climbs)
+        throw new InvalidZipError(`refusing the ZIP: entry "${name}" ${climbs}`, false);
+    let compressedSize = buf.readUInt32LE(at + 18);
+    let size = buf.readUInt32LE(at + 22);
+    const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
+    if (zip64) {
+        // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
+        let p = 0;
+        if (size === 0xffffffff && zip64.length >= p + 8) {
+            size = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (compressedSize === 0xffffffff && zip64.length >= p + 8)
+            compressedSize = readUInt64(zip64, p);
+    }
+    const descriptor = (flags & 0x8) !== 0;
+    const header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
+    return { header, end, nameHash: (0,external_node_zlib_.crc32)(rawName), zip64: zip64 !== undefined };
 }
 /** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
 function parseCentralRecord(buf, at) {
@@ -29751,14 +29361,6 @@ function decodeName(raw, flags) {
         name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('');
     return name.includes('\\') ? name.replace(/\\/g, '/') : name;
 }
-/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
-function signaturePrefixAtEnd(buf) {
-    for (let n = 3; n > 0; n--) {
-        if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n)))
-            return n;
-    }
-    return 0;
-}
 function isAscii(raw) {
     for (let i = 0; i < raw.length; i++)
         if (raw[i] >= 0x80)
@@ -29768,38 +29370,672 @@ function isAscii(raw) {
 function hex(n) {
     return (n >>> 0).toString(16).padStart(8, '0');
 }
+/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
+function signaturePrefixAtEnd(buf) {
+    for (let n = 3; n > 0; n--) {
+        if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n)))
+            return n;
+    }
+    return 0;
+}
+/** A signed data descriptor at buf[p] (its 16 or 24 bytes there) that names this CRC-32 and, as
+ *  both sizes, `length`: the end of a stored entry (a false match needs a 96-bit coincidence). */
+function isSignedDescriptorOf(buf, p, crc, length) {
+    const narrow = buf.readUInt32LE(p + 8) === length % 0x100000000 && buf.readUInt32LE(p + 12) === length % 0x100000000;
+    const wide = buf.length >= p + 24 && readUInt64(buf, p + 8) === length && readUInt64(buf, p + 16) === length;
+    return buf.readUInt32LE(p + 4) === crc && (narrow || wide);
+}
+/** The data descriptor at buf[at], signed or not; undefined when more bytes are needed. `read` is
+ *  what the scan counted, to choose between 4- and 8-byte sizes: they belong with a ZIP64 local
+ *  header, but writers differ (yazl writes them without one), so the width whose sizes match is
+ *  taken, the header's first. `final`: no more bytes will come. */
+function parseDescriptor(buf, at, read) {
+    if (buf.length - at < 4)
+        return undefined;
+    const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0);
+    if (buf.length < p + 20 && !(read.final && buf.length >= p + 12))
+        return undefined;
+    const crc = buf.readUInt32LE(p);
+    const narrow = { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 };
+    const wide = buf.length >= p + 20 ? { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 } : narrow;
+    const fits = (d) => d.compressedSize === read.compressedSize && d.size === read.size;
+    const [first, second] = read.zip64 ? [wide, narrow] : [narrow, wide];
+    return fits(first) ? first : fits(second) ? second : first;
+}
 
-;// CONCATENATED MODULE: ./src/engine/zip.ts
-// The ZIP check and the extraction, both one front-to-back pass of zip-scan.ts: the check runs while
-// the download arrives (ZipCheck) or over a file (inspectZip); the extraction reads the central
-// directory first (every name, link and limit is checked before anything is written), then the file
-// once, in order, writing each entry as it is verified.
+;// CONCATENATED MODULE: ./src/engine/zip/central.ts
+// Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
+// directory, record by record or as an index by local-header offset.
+
+
+
+/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
+const READ_BYTES = 64 * 1024;
+/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
+async function readFile(file, start, visit, end = Infinity) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const buffer = Buffer.allocUnsafe(READ_BYTES);
+        for (let at = start; at < end;) {
+            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
+            if (bytesRead === 0)
+                break;
+            at += bytesRead;
+            await visit(buffer.subarray(0, bytesRead));
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
+ *  the number of records its end record announces. */
+async function forEachCentralRecord(file, visit, count) {
+    const handle = await (0,promises_.open)(file, 'r');
+    let where;
+    try {
+        const { size } = await handle.stat();
+        const length = Math.min(size, 22 + 0xffff + 20 + 56);
+        const tail = Buffer.alloc(length);
+        await handle.read(tail, 0, length, size - length);
+        where = findCentralDirectory(tail, size);
+    }
+    finally {
+        await handle.close();
+    }
+    count?.(where.count);
+    let pending = Buffer.alloc(0);
+    let seen = 0;
+    await readFile(file, where.offset, chunk => {
+        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let at = 0;
+        for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
+            if (buf.readUInt32LE(at) !== CENTRAL_SIG)
+                throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
+            visit(parsed.record, parsed.nameHash);
+            seen++;
+        }
+        pending = Buffer.from(buf.subarray(at));
+    }, where.offset + where.size);
+    if (seen !== where.count)
+        throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
+    return seen;
+}
+/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
+async function readCentralIndex(file, visit) {
+    let index = new EntryTable();
+    await forEachCentralRecord(file, (r, nameHash) => {
+        visit?.(r, index.count);
+        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
+    }, 
+    // At most a million slots up front: a lying end record cannot reserve more.
+    n => (index = new EntryTable(Math.min(n, 1_000_000))));
+    index.sortByOffset();
+    return index;
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/tail-check.ts
+
+class TailCheck {
+    table;
+    indexed;
+    start;
+    count = 0;
+    cursor = 0;
+    zip64End;
+    constructor(
+    /** What the scan verified (or, reading with the index, the index: then nothing is compared). */
+    table, indexed, 
+    /** Offset in the file where the central directory begins. */
+    start) {
+        this.table = table;
+        this.indexed = indexed;
+        this.start = start;
+    }
+    /** The central directory record at buf[at]. */
+    record(buf, at) {
+        if (buf.length - at < 4)
+            return -1;
+        if (buf.readUInt32LE(at) !== CENTRAL_SIG)
+            return 'records-end';
+        const parsed = parseCentralRecord(buf, at);
+        if (!parsed)
+            return -1;
+        this.count++;
+        if (!this.indexed)
+            this.compare(parsed.record, parsed.nameHash);
+        return parsed.end;
+    }
+    compare(record, nameHash) {
+        const t = this.table;
+        const i = t.indexOf(record.offset, this.cursor);
+        if (i < 0)
+            throw new InvalidZipError(`not a valid ZIP: the central directory lists "${record.name}" at offset ${record.offset}, where the ZIP has no entry`);
+        this.cursor = i + 1;
+        if (t.listed[i])
+            throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
+        t.listed[i] = 1;
+        if (t.nameHashes[i] !== nameHash)
+            throw new InvalidZipError(`not a valid ZIP: the central directory's name "${record.name}" differs from the local header's at offset ${record.offset}`);
+        if (record.crc32 >>> 0 !== t.crcs[i])
+            throw corrupt(record, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`);
+        if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
+            throw corrupt(record, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
+        }
+    }
+    /** The ZIP64 end record, its locator, or the end record at buf[at] (`offset`: buf[0]'s place in the
+     *  file); `entries`: how many the scan verified. */
+    endRecord(buf, at, offset, entries) {
+        if (buf.length - at < 4)
+            return -1;
+        const sig = buf.readUInt32LE(at);
+        if (sig === ZIP64_EOCD_SIG) {
+            if (buf.length - at < 56)
+                return -1;
+            const length = 12 + readUInt64(buf, at + 4);
+            if (buf.length - at < length)
+                return -1;
+            this.zip64End = { count: readUInt64(buf, at + 32), centralOffset: readUInt64(buf, at + 48) };
+            return at + length;
+        }
+        if (sig === ZIP64_LOCATOR_SIG)
+            return buf.length - at < 20 ? -1 : at + 20;
+        if (sig !== EOCD_SIG)
+            throw new InvalidZipError(`not a valid ZIP: unexpected bytes at offset ${offset + at}, inside its central directory`);
+        if (buf.length - at < 22)
+            return -1;
+        const commentLength = buf.readUInt16LE(at + 20);
+        if (buf.length - at < 22 + commentLength)
+            return -1;
+        const eocdCount = buf.readUInt16LE(at + 10);
+        const count = eocdCount === 0xffff && this.zip64End ? this.zip64End.count : eocdCount;
+        const centralOffset = buf.readUInt32LE(at + 16);
+        const start = centralOffset === 0xffffffff && this.zip64End ? this.zip64End.centralOffset : centralOffset;
+        if (count !== this.count || this.count !== entries) {
+            const missing = entries - this.count;
+            throw new InvalidZipError(`not a valid ZIP: its end record counts ${count} entries, its central directory lists ${this.count}` +
+                (missing > 0 ? ` and ${missing} entries are in no central directory record` : ''));
+        }
+        if (start !== this.start && !(entries === 0 && start === 0)) {
+            throw new InvalidZipError(`not a valid ZIP: its end record puts the central directory at offset ${start}, where it is at ${this.start}`);
+        }
+        return { done: at + 22 + commentLength };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/inflate.ts
+// Inflating an entry's deflate data with node:zlib's documented API: small entries in one
+// synchronous call, large ones (or ones whose size is not known) as a stream, which also tells how
+// many input bytes the deflate stream used, so that the scan knows where an entry ends when its
+// sizes follow its data.
+
+
+/** Entries whose compressed data is at most this are inflated in one synchronous call. */
+const SYNC_COMPRESSED_MAX = 256 * 1024;
+/** … and whose output is at most this (a larger one is inflated as a stream: bombs stay small). */
+const SYNC_OUTPUT_MAX = 4 * 1024 * 1024;
+/** A streaming raw inflater for one large entry: tells how many input bytes the deflate stream used. */
+class Inflater {
+    header;
+    zlib = (0,external_node_zlib_.createInflateRaw)();
+    ended = false;
+    error;
+    finished;
+    constructor(header, onData) {
+        this.header = header;
+        this.finished = new Promise((resolve, reject) => {
+            this.zlib.on('data', (bytes) => {
+                try {
+                    onData(bytes);
+                }
+                catch (e) {
+                    this.error = e;
+                    this.zlib.destroy();
+                }
+            });
+            this.zlib.on('end', () => {
+                this.ended = true;
+                resolve();
+            });
+            this.zlib.on('error', (e) => {
+                this.error ??= e instanceof InvalidZipError ? e : corrupt(header, e.message);
+                reject(this.error);
+            });
+            this.zlib.on('close', () => (this.error ? reject(this.error) : undefined));
+        });
+        this.finished.catch(() => { });
+    }
+    /** Compressed bytes the deflate stream has used. */
+    get consumed() {
+        return this.zlib.bytesWritten;
+    }
+    write(bytes) {
+        if (this.error)
+            return Promise.reject(this.error);
+        return new Promise((resolve, reject) => {
+            this.zlib.write(bytes, e => (e || this.error ? reject(this.error ?? corrupt(this.header, e.message)) : resolve()));
+        });
+    }
+    /** Ends the input and waits for the last output. */
+    async end() {
+        if (!this.ended)
+            this.zlib.end();
+        await this.finished;
+        if (this.error)
+            throw this.error;
+    }
+    destroy() {
+        this.zlib.destroy();
+    }
+}
+/** Inflates the deflate stream at the start of `bytes` in one synchronous call: its output and the
+ *  input it took; 'more' when the input ends before the stream does, 'large' when the output would
+ *  exceed `most`. Corrupt data throws, named as such.
+ *
+ *  inflateRawSync builds a zlib context per call. That costs more per entry than reusing one, which
+ *  only zlib's internal binding allows; this stays on the documented API (see BENCHMARKS.md). */
+function inflateOnce(h, bytes, most) {
+    try {
+        const { buffer, engine } = (0,external_node_zlib_.inflateRawSync)(bytes, { info: true, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) });
+        return { output: buffer, consumed: engine.bytesWritten };
+    }
+    catch (e) {
+        const code = e.code;
+        if (code === 'Z_BUF_ERROR')
+            return 'more';
+        if (code === 'ERR_BUFFER_TOO_LARGE')
+            return 'large';
+        throw corrupt(h, e.message);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/scan.ts
+// A ZIP read front to back, in one pass, as its bytes arrive: local headers are parsed, each entry is
+// inflated and CRC-checked while it streams past, and the central directory at the end is the
+// authority every entry is compared against. Nothing seeks and nothing opens an entry twice, so the
+// check of a download finishes when the download does, and memory stays small whatever the size or
+// the number of entries (a few typed arrays per entry, no objects).
+//
+// Written by hand over node:zlib's documented API: yauzl and node-stream-zip read by random access (a
+// read stream per entry, after the download), unzipper's streaming parser does not settle data
+// descriptors reliably and is slow on many entries, and fflate inflates in JavaScript, slower than
+// zlib (much slower when the output size is not known in advance) and does not check CRCs when it
+// streams. BENCHMARKS.md has the figures.
+//
+// What one pass cannot settle for sure: a stored entry whose sizes follow its data (a data
+// descriptor) has no length up front. Its end is taken where a signed descriptor follows whose CRC
+// and sizes match what came before; when none does (the signature is optional), the scan marks the
+// entry (`unsettledFrom`) and the caller finishes from disk with the central directory's sizes.
 
 
 
 
 
+/** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
+class ZipScanner {
+    o;
+    table;
+    /** Offset of the first entry the scan could not settle (a stored entry with a data descriptor). */
+    unsettledFrom;
+    /** Bytes after the end record (not part of the ZIP). */
+    trailing = 0;
+    buf = Buffer.alloc(0);
+    /** Offset in the file of buf[0]. */
+    offset;
+    phase = 'header';
+    current;
+    /** The check of the central directory and end records, from where they begin. */
+    tail;
+    centralCursor = 0;
+    /** The input has ended. */
+    final = false;
+    /** Entries read and verified. */
+    settledCount;
+    /** Reading with a central directory index and nothing to resume: entries are matched with the
+     *  index, not recorded again. */
+    indexed;
+    constructor(o = {}) {
+        this.o = o;
+        this.table = o.resume?.table ?? new EntryTable();
+        this.offset = o.resume?.offset ?? 0;
+        this.settledCount = this.table.count;
+        this.indexed = o.central !== undefined && o.resume === undefined;
+    }
+    /** The end record has been read: the ZIP is complete. */
+    get complete() {
+        return this.phase === 'done';
+    }
+    /** Bytes seen so far, from the start of the file. */
+    get position() {
+        return this.offset + this.buf.length;
+    }
+    async write(chunk) {
+        if (this.phase === 'unsettled')
+            return;
+        if (this.phase === 'done') {
+            this.trailing += chunk.length;
+            return;
+        }
+        // Leftover bytes are copied: a caller may reuse its read buffer.
+        this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+        let at = 0;
+        for (;;) {
+            let next = this.step(at);
+            if (typeof next !== 'number')
+                next = await next;
+            if (next < 0)
+                break;
+            at = next;
+            const phase = this.phase;
+            if (phase === 'unsettled') {
+                this.buf = Buffer.alloc(0);
+                return;
+            }
+            if (phase === 'done') {
+                this.trailing += this.buf.length - at;
+                at = this.buf.length;
+                break;
+            }
+        }
+        this.offset += at;
+        this.buf = at === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(at));
+    }
+    /** The input has ended: rejects unless the ZIP was complete. */
+    async end() {
+        // What is left is all there is: a descriptor entry's one-call inflate is tried on it now.
+        this.final = true;
+        if (this.buf.length && this.phase !== 'done')
+            await this.write(Buffer.alloc(0));
+        const error = this.incomplete();
+        if (error)
+            throw error;
+    }
+    incomplete() {
+        if (this.phase === 'done' || this.phase === 'unsettled')
+            return undefined;
+        const c = this.current;
+        if (c && c.header.method === STORED && !c.known) {
+            // No signed descriptor after a stored entry: its end is known only from the central directory.
+            this.unsettledFrom = c.header.offset;
+            this.phase = 'unsettled';
+            return undefined;
+        }
+        this.current?.inflater?.destroy();
+        const size = this.position;
+        if (size === 0)
+            return new InvalidZipError('not a valid ZIP: the body is empty');
+        const where = this.current ? `inside entry "${this.current.header.name}"` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record";
+        return new InvalidZipError(`not a valid ZIP: it ends after ${size} bytes, ${where}`);
+    }
+    /** One step of parsing at buf[at]: the new position, or -1 when more bytes are needed. */
+    step(at) {
+        const buf = this.buf;
+        const avail = buf.length - at;
+        switch (this.phase) {
+            case 'header': {
+                if (avail < 4)
+                    return -1;
+                const sig = buf.readUInt32LE(at);
+                if (sig === LOCAL_SIG)
+                    return this.localHeader(at);
+                if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
+                    this.phase = 'central';
+                    this.tail = new TailCheck(this.table, this.indexed, this.offset + at);
+                    return at;
+                }
+                throw this.notZip(at);
+            }
+            case 'data':
+                return this.data(at);
+            case 'descriptor':
+                return this.descriptor(at);
+            case 'central':
+                return this.central(at);
+            case 'end':
+                return this.endRecord(at);
+            default:
+                return -1;
+        }
+    }
+    notZip(at) {
+        const where = this.offset + at;
+        if (where === 0) {
+            const start = this.buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+            return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
+        }
+        return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${this.table.count ? `, after ${this.table.count} entries` : ''}`);
+    }
+    localHeader(at) {
+        const parsed = parseLocalHeader(this.buf, at, this.offset + at);
+        if (!parsed)
+            return -1;
+        const { end, nameHash, zip64 } = parsed;
+        let header = parsed.header;
+        const { name, offset } = header;
+        let known = !header.descriptor;
+        const central = this.o.central;
+        if (central) {
+            const i = central.indexOf(offset, this.centralCursor);
+            if (i < 0)
+                throw new InvalidZipError(`not a valid ZIP: entry "${name}" at offset ${offset} is not in the central directory`);
+            this.centralCursor = i + 1;
+            if (central.nameHashes[i] !== nameHash)
+                throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`);
+            if (central.listed[i])
+                throw new InvalidZipError(`not a valid ZIP: the entry at offset ${offset} appears twice`);
+            central.listed[i] = 1;
+            header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] };
+            known = true;
+        }
+        this.current = {
+            header,
+            dataStart: this.offset + end,
+            zip64,
+            sink: this.o.entry?.(header),
+            crc: 0,
+            out: 0,
+            consumed: 0,
+            known,
+            nextTry: 0,
+            nameHash
+        };
+        this.phase = 'data';
+        return end;
+    }
+    output(c, bytes) {
+        c.crc = (0,external_node_zlib_.crc32)(bytes, c.crc);
+        c.out += bytes.length;
+        if (c.known && c.out > c.header.size)
+            throw corrupt(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`);
+        c.sink?.data(bytes);
+    }
+    data(at) {
+        const c = this.current;
+        const buf = this.buf;
+        const avail = buf.length - at;
+        const h = c.header;
+        if (h.method === STORED && !c.known)
+            return this.seekDescriptor(c, at);
+        if (h.method === STORED) {
+            const n = Math.min(avail, h.compressedSize - c.consumed);
+            if (n > 0)
+                this.output(c, buf.subarray(at, at + n));
+            c.consumed += n;
+            if (c.consumed < h.compressedSize)
+                return n > 0 ? at + n : -1;
+            return this.dataEnd(at + n);
+        }
+        if (c.inflater)
+            return this.inflateStreaming(c, at);
+        if (c.known) {
+            if (h.compressedSize > SYNC_COMPRESSED_MAX || h.size > SYNC_OUTPUT_MAX)
+                return this.startStreaming(c, at);
+            if (avail < h.compressedSize)
+                return -1;
+            const inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size);
+            if (inflated === 'more')
+                throw corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`);
+            if (inflated === 'large')
+                throw corrupt(h, `it inflates to more than the ${h.size} bytes the ZIP says`);
+            if (inflated.consumed !== h.compressedSize)
+                throw corrupt(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`);
+            this.output(c, inflated.output);
+            c.consumed = inflated.consumed;
+            return this.dataEnd(at + inflated.consumed);
+        }
+        // Sizes follow the data: inflate what has arrived; when the deflate stream ends inside it, the
+        // entry's end is found. Tried again once twice as many bytes are there, so the work stays linear.
+        if (avail < c.nextTry && !this.final)
+            return -1;
+        const window = Math.min(avail, SYNC_COMPRESSED_MAX);
+        const attempt = inflateOnce(h, buf.subarray(at, at + window), SYNC_OUTPUT_MAX);
+        if (attempt === 'large' || (attempt === 'more' && window === SYNC_COMPRESSED_MAX))
+            return this.startStreaming(c, at);
+        if (attempt === 'more') {
+            c.nextTry = Math.max(avail * 2, 1024);
+            return -1;
+        }
+        this.output(c, attempt.output);
+        c.consumed = attempt.consumed;
+        return this.dataEnd(at + attempt.consumed);
+    }
+    /** A stored entry whose sizes follow it: its data ends where a signed data descriptor follows whose
+     *  CRC-32 and sizes match the bytes before it (a false match needs a 96-bit coincidence). The
+     *  last bytes are held back in case a descriptor starts there. */
+    seekDescriptor(c, at) {
+        const buf = this.buf;
+        for (let from = at;;) {
+            const p = buf.indexOf(DESCRIPTOR_SIG_BYTES, from);
+            if (p < 0 || (buf.length < p + 24 && !this.final)) {
+                // Keep what could be the start of a descriptor: from its signature, or the part of one at
+                // the very end (kept bytes are copied with the next chunk, so only those).
+                const keep = p >= 0 ? p : Math.max(at, buf.length - signaturePrefixAtEnd(buf));
+                if (keep > at)
+                    this.output(c, buf.subarray(at, keep));
+                c.consumed += keep - at;
+                return keep > at ? keep : -1;
+            }
+            if (buf.length >= p + 16 && isSignedDescriptorOf(buf, p, (0,external_node_zlib_.crc32)(buf.subarray(at, p), c.crc) >>> 0, c.consumed + (p - at))) {
+                this.output(c, buf.subarray(at, p));
+                c.consumed += p - at;
+                return this.dataEnd(p);
+            }
+            // Not the descriptor: the bytes up to and including p are data.
+            this.output(c, buf.subarray(at, p + 1));
+            c.consumed += p + 1 - at;
+            at = from = p + 1;
+        }
+    }
+    async startStreaming(c, at) {
+        c.inflater = new Inflater(c.header, bytes => this.output(c, bytes));
+        return this.inflateStreaming(c, at);
+    }
+    async inflateStreaming(c, at) {
+        const inflater = c.inflater;
+        const h = c.header;
+        const avail = this.buf.length - at;
+        if (c.known) {
+            const n = Math.min(avail, h.compressedSize - c.consumed);
+            if (n > 0)
+                await inflater.write(this.buf.subarray(at, at + n));
+            c.consumed += n;
+            if (c.consumed < h.compressedSize)
+                return n > 0 ? at + n : -1;
+            await inflater.end();
+            if (inflater.consumed !== h.compressedSize)
+                throw corrupt(h, `its deflate data ends after ${inflater.consumed} of ${h.compressedSize} bytes`);
+            c.inflater = undefined;
+            return this.dataEnd(at + n);
+        }
+        if (avail === 0)
+            return -1;
+        const before = inflater.consumed;
+        await inflater.write(this.buf.subarray(at));
+        if (inflater.consumed - before === avail && !inflater.ended)
+            return at + avail;
+        // The deflate stream ended inside these bytes.
+        await inflater.end();
+        c.consumed = inflater.consumed;
+        c.inflater = undefined;
+        return this.dataEnd(at + (inflater.consumed - before));
+    }
+    /** The entry's data is read: its descriptor next, or the check. */
+    dataEnd(at) {
+        const c = this.current;
+        if (c.header.descriptor) {
+            this.phase = 'descriptor';
+            return at;
+        }
+        const settled = this.settle(c, c.header.crc32, c.header.compressedSize, c.header.size);
+        return settled ? settled.then(() => at) : at;
+    }
+    descriptor(at) {
+        const c = this.current;
+        const d = parseDescriptor(this.buf, at, { compressedSize: c.consumed, size: c.out, zip64: c.zip64, final: this.final });
+        if (!d)
+            return -1;
+        // With the central directory's sizes, those are the authority; the descriptor must agree too.
+        const settled = this.settle(c, d.crc, d.compressedSize, d.size);
+        return settled ? settled.then(() => d.end) : d.end;
+    }
+    /** Checks the entry's CRC and sizes against what the ZIP says, records it, and ends its sink. */
+    settle(c, crc, compressedSize, size) {
+        const h = c.header;
+        if (c.crc >>> 0 !== crc >>> 0)
+            throw corrupt(h, `CRC-32 ${hex(c.crc)} where the ZIP says ${hex(crc)}`);
+        if (c.consumed !== compressedSize || c.out !== size) {
+            throw corrupt(h, `it holds ${c.consumed} compressed and ${c.out} uncompressed bytes where the ZIP says ${compressedSize} and ${size}`);
+        }
+        if (this.o.central && (crc >>> 0 !== h.crc32 >>> 0 || compressedSize !== h.compressedSize || size !== h.size)) {
+            throw corrupt(h, 'its data descriptor and its central directory record disagree');
+        }
+        // Reading with a central directory index (extraction), the index is the record: every local
+        // entry was matched with it above, and the end checks that none was missing.
+        if (!this.indexed)
+            this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash);
+        this.settledCount++;
+        this.current = undefined;
+        this.phase = 'header';
+        const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out };
+        const ended = c.sink?.end();
+        if (ended)
+            return ended.then(() => this.o.settled?.(info));
+        this.o.settled?.(info);
+    }
+    central(at) {
+        const step = this.tail.record(this.buf, at);
+        if (step !== 'records-end')
+            return step;
+        this.phase = 'end';
+        return at;
+    }
+    endRecord(at) {
+        const step = this.tail.endRecord(this.buf, at, this.offset, this.indexed ? this.settledCount : this.table.count);
+        if (typeof step === 'number')
+            return step;
+        this.phase = 'done';
+        return step.done;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/check.ts
+// The check of a download while it arrives: every entry inflated and its CRC-32 compared (scan.ts),
+// the central directory compared with what came before it, and a report of what the ZIP holds.
 
 
 
-/** Limits for extraction, against ZIP bombs; documented in the README. */
-const EXTRACT_LIMITS = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 };
 const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
 /** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
 const LISTED_ENTRIES = 1000;
 const LISTED_FOLDERS = 1000;
-/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
-const READ_BYTES = 64 * 1024;
 /** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
 class ZipCheck {
-    collect;
     scanner;
     report = { entryCount: 0, totalSize: 0, entries: [], folders: [] };
     folders = new Map();
     contents;
-    constructor(collect = runtimeGc()) {
-        this.collect = collect;
-        this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h), collect });
+    constructor() {
+        this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) });
     }
     /** The ZIP's end record has arrived: any further byte is not part of it. */
     get complete() {
@@ -29821,7 +30057,7 @@ class ZipCheck {
             // directory's sizes, and compared with it as before.
             const central = await readCentralIndex(file);
             const resume = { table: scanner.table, offset: scanner.unsettledFrom };
-            scanner = new ZipScanner({ central, resume, settled: h => this.settled(h), entry: h => this.entry(h), collect: this.collect });
+            scanner = new ZipScanner({ central, resume, settled: h => this.settled(h), entry: h => this.entry(h) });
             await readFile(file, scanner.position, chunk => scanner.write(chunk));
             await scanner.end();
         }
@@ -29873,278 +30109,11 @@ class ZipCheck {
         }
     }
 }
-/** Verifies structure and CRCs of every entry of a ZIP on disk; throws InvalidZipError when
- *  anything is off. */
-async function inspectZip(file) {
-    const check = new ZipCheck();
-    await readFile(file, 0, chunk => check.write(chunk));
-    return check.finish(file);
-}
-/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
-async function readFile(file, start, visit, end = Infinity) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const buffer = Buffer.allocUnsafe(READ_BYTES);
-        for (let at = start; at < end;) {
-            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
-            if (bytesRead === 0)
-                break;
-            at += bytesRead;
-            await visit(buffer.subarray(0, bytesRead));
-        }
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
- *  the number of records its end record announces. */
-async function forEachCentralRecord(file, visit, count) {
-    // Each record leaves a little garbage: a minor GC per read keeps a large directory's pass flat.
-    const collect = runtimeGc();
-    const handle = await (0,promises_.open)(file, 'r');
-    let where;
-    try {
-        const { size } = await handle.stat();
-        const length = Math.min(size, 22 + 0xffff + 20 + 56);
-        const tail = Buffer.alloc(length);
-        await handle.read(tail, 0, length, size - length);
-        where = findCentralDirectory(tail, size);
-    }
-    finally {
-        await handle.close();
-    }
-    count?.(where.count);
-    let pending = Buffer.alloc(0);
-    let seen = 0;
-    await readFile(file, where.offset, chunk => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let at = 0;
-        for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
-            if (buf.readUInt32LE(at) !== CENTRAL_SIG)
-                throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
-            visit(parsed.record, parsed.nameHash);
-            seen++;
-        }
-        pending = Buffer.from(buf.subarray(at));
-        collect();
-    }, where.offset + where.size);
-    if (seen !== where.count)
-        throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
-    return seen;
-}
-/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
-async function readCentralIndex(file, visit) {
-    let index = new EntryTable();
-    await forEachCentralRecord(file, (r, nameHash) => {
-        visit?.(r, index.count);
-        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
-    }, 
-    // At most a million slots up front: a lying end record cannot reserve more.
-    n => (index = new EntryTable(Math.min(n, 1_000_000))));
-    index.sortByOffset();
-    return index;
-}
-const FULL_GC_EVERY_ENTRIES = 5000;
-/** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
- *  links, and ZIP bombs: all checked in the central directory before anything is written. Then the
- *  ZIP is read once, front to back, and each entry is written as it is verified.
- *
- *  Files are written with synchronous calls, one at a time: open, write, close. Measured on 70,000
- *  files, that beat every level of concurrency through libuv's thread pool (1, 4, 16 and 64 files
- *  in flight: each hop costs futex calls that outnumber the file's own) and came within 1.2× of
- *  unzip, which makes more calls per file (stat, utimes, chmod). */
-async function extractZip(file, dir, o = {}) {
-    const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
-    const root = rules.path.resolve(dir);
-    const names = new NameCheck(root, rules);
-    let total = 0;
-    const central = await readCentralIndex(file, (r, i) => {
-        if (i + 1 > limits.maxEntries)
-            throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
-        total += r.size;
-        if (total > limits.maxTotalBytes)
-            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
-        if ((r.unixMode & 0o170000) === 0o120000)
-            throw new InvalidZipError(`refusing to extract "${r.name}": it is a symbolic link`, false);
-        names.add(r.name);
-    }).catch(async (e) => {
-        if (e instanceof CaseTwin)
-            throw e.withOther(await nameAt(file, e.otherIndex));
-        throw e;
-    });
-    (0,external_node_fs_.mkdirSync)(root, { recursive: true });
-    // Folders made lately (a ZIP lists a folder's entries together): a bounded set, since a project
-    // tree can have tens of thousands; making one again is one harmless system call.
-    const made = new Set([root]);
-    const makeDir = (d) => {
-        if (made.has(d))
-            return;
-        (0,external_node_fs_.mkdirSync)(d, { recursive: true });
-        if (made.size >= 1000)
-            made.clear();
-        made.add(d);
-    };
-    let written = 0;
-    let count = 0;
-    const grow = (n) => {
-        written += n;
-        // The central directory's sizes were checked against the limit; this holds if it lied.
-        if (written > limits.maxTotalBytes)
-            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
-    };
-    const collect = runtimeGc();
-    const sink = (h) => {
-        if (signal?.aborted)
-            throw abortReason(signal);
-        // What minor GCs promote (each file's few objects) piles up in the old generation while
-        // thousands of files are written: a full GC now and then (~10 ms) keeps the peak flat.
-        if (++count % FULL_GC_EVERY_ENTRIES === 0)
-            collect(true);
-        const target = entryTarget(root, h.name, rules);
-        if (h.name.endsWith('/')) {
-            makeDir(target);
-            return undefined;
-        }
-        makeDir(rules.path.dirname(target));
-        const fd = (0,external_node_fs_.openSync)(target, 'wx');
-        openFile = fd;
-        return {
-            data: bytes => {
-                if (signal?.aborted)
-                    throw abortReason(signal);
-                grow(bytes.length);
-                for (let at = 0; at < bytes.length;)
-                    at += (0,external_node_fs_.writeSync)(fd, bytes, at);
-            },
-            end: () => {
-                openFile = undefined;
-                (0,external_node_fs_.closeSync)(fd);
-            }
-        };
-    };
-    /** The file being written, closed if the scan stops inside it. */
-    let openFile;
-    const scanner = new ZipScanner({ central, entry: sink, collect });
-    try {
-        await readFile(file, 0, chunk => scanner.write(chunk));
-        await scanner.end();
-    }
-    finally {
-        if (openFile !== undefined)
-            (0,external_node_fs_.closeSync)(openFile);
-    }
-    return count;
-}
-/** The name of the index-th record of the central directory. */
-async function nameAt(file, index) {
-    let name = '';
-    let i = 0;
-    await forEachCentralRecord(file, r => {
-        if (i++ === index)
-            name = r.name;
-    });
-    return name;
-}
-function hostRules(platform = process.platform) {
-    return { path: platform === 'win32' ? external_node_path_.win32 : external_node_path_.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' };
-}
-/** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
-function windowsNameProblem(segment) {
-    if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(segment))
-        return `"${segment.split('.')[0]}" is a device name on Windows`;
-    if (/[. ]$/.test(segment))
-        return 'Windows drops a dot or space at the end of a name';
-    if (/[<>:"|?*]/.test(segment) || [...segment].some(c => c.charCodeAt(0) < 32)) {
-        return 'it holds a character Windows does not allow in names (< > : " | ? * or a control character)';
-    }
-}
-/** Where an entry lands below `root`, or an InvalidZipError when it cannot be written there as it
- *  is: a path that leaves the folder (also through a drive letter or a backslash), a name the
- *  platform cannot hold. */
-function entryTarget(root, name, rules) {
-    const segments = name.split(/[\\/]/).filter(s => s !== '');
-    if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
-        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
-    }
-    if (rules.windowsNames) {
-        for (const segment of segments) {
-            const problem = windowsNameProblem(segment);
-            if (problem)
-                throw new InvalidZipError(`refusing to extract "${name}": it cannot be written on Windows as it is (${problem})`, false);
-        }
-    }
-    const target = rules.path.resolve(root, ...segments);
-    if (target !== root && !target.startsWith(root + rules.path.sep)) {
-        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
-    }
-    return target;
-}
-/** Two entries that would be one file on a case-insensitive file system. */
-class CaseTwin extends InvalidZipError {
-    entryName;
-    otherIndex;
-    constructor(entryName, otherIndex) {
-        super(`refusing to extract "${entryName}": it differs from another entry only in letter case`, false);
-        this.entryName = entryName;
-        this.otherIndex = otherIndex;
-    }
-    withOther(other) {
-        if (other === this.entryName)
-            return new InvalidZipError(`refusing to extract "${other}": the ZIP holds it twice`, false);
-        return new InvalidZipError(`refusing to extract "${this.entryName}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`, false);
-    }
-}
-/** Checks entry names one at a time (entryTarget), and on a case-insensitive file system that no two
- *  differ only in letter case. Keeps a 52-bit hash of each lower-cased path, not the names: memory
- *  stays small for hundreds of thousands of entries. */
-class NameCheck {
-    root;
-    rules;
-    seen = new Map();
-    index = 0;
-    constructor(root, rules) {
-        this.root = root;
-        this.rules = rules;
-    }
-    add(name) {
-        const target = entryTarget(this.root, name, this.rules);
-        const i = this.index++;
-        if (!this.rules.caseInsensitive)
-            return;
-        const key = Buffer.from(target.toLowerCase());
-        const hash = (0,external_node_zlib_.crc32)(key) * 0x100000 + ((0,external_node_zlib_.crc32)(key, 0x9e3779b9) & 0xfffff);
-        // The value: the index, negative for a folder (two spellings of one folder are harmless).
-        const other = this.seen.get(hash);
-        const folder = name.endsWith('/');
-        if (other !== undefined && !(other < 0 && folder))
-            throw new CaseTwin(name, other < 0 ? -other - 1 : other);
-        this.seen.set(hash, folder ? -i - 1 : i);
-    }
-}
-/** Checks every entry name before anything is written: each must have a target (entryTarget), and
- *  on a case-insensitive file system no two may differ only in letter case. */
-function checkEntryNames(root, names, rules) {
-    const check = new NameCheck(root, rules);
-    try {
-        for (const name of names)
-            check.add(name);
-    }
-    catch (e) {
-        throw e instanceof CaseTwin ? e.withOther(names[e.otherIndex]) : e;
-    }
-}
 
-;// CONCATENATED MODULE: ./src/engine/download.ts
-// Streams the export to disk, hashing it and verifying the ZIP on the way (one pass: see
-// zip-scan.ts); the file takes its final name once the check is complete, so the file at the
-// returned path is only ever a complete, verified ZIP.
-//
-// grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
-// marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
-// {"error": {…}} + delimiter. So the bytes after the ZIP's end record may be a delimiter: they are
-// held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
-// after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
+;// CONCATENATED MODULE: ./src/engine/save-zip.ts
+// Saving the export: one pass over the body that hashes it, feeds the ZIP check (zip/check.ts) and
+// writes it to disk with the stream's own back-pressure. The file takes its final name once the
+// check is complete, so the file at the returned path is only ever a complete, verified ZIP.
 
 
 
@@ -30156,277 +30125,109 @@ function checkEntryNames(root, names, rules) {
 
 
 
-
-/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
-const MAX_HELD = 64;
-const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
-/** Creates the folder the export goes to and proves it writable, before anything is ordered. */
-async function prepareFolder(dir) {
-    try {
-        await (0,promises_.mkdir)(dir, { recursive: true });
-        const probe = external_node_path_.join(dir, `.octoplant-write-test-${process.pid}`);
-        await (0,promises_.writeFile)(probe, '');
-        await (0,promises_.rm)(probe, { force: true });
-    }
-    catch (e) {
-        throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
-    }
-}
-/** Bytes written to the file at a time (two such buffers: one filling, one being written). */
-const WRITE_BATCH = 1024 * 1024;
-/** A minor GC after this many bytes (see base/gc.ts); twice as many when each chunk's memory is given
- *  back at once (releaseChunks), since only the TLS layer's buffers are then left for the GC. */
-const COLLECT_EVERY = 1024 * 1024;
-/** A full GC after this many bytes: what the minor ones promote would otherwise pile up in the old
- *  generation (measured on 2 GiB: 101 MiB peak without, 94–95 with, at the same speed). */
-const FULL_COLLECT_EVERY = 256 * 1024 * 1024;
+/** Bytes the file stream buffers while a write is under way (then written in one call). */
+const WRITE_BUFFER = 1024 * 1024;
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
 const READ_ON_AFTER_ERROR = 64 * 1024;
-/** Every try of the download failed (cut, corrupt, or a stream error each time). */
-class DownloadFailedError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DownloadFailedError';
-    }
-}
-/** The file system has no room for the export (checked up front, or found full while writing). */
-class DiskSpaceError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DiskSpaceError';
-    }
-}
 /** A progress line at most this often: only long downloads show one. */
 const PROGRESS_EVERY_MS = 10_000;
-/** Free bytes of the file system that holds `dir`. */
-async function freeSpace(dir) {
-    const s = await (0,promises_.statfs)(dir);
-    return s.bavail * s.bsize;
-}
-async function saveZip(body, file, contentLength, o = {}) {
-    const { signal, logger } = o;
-    const dir = external_node_path_.dirname(file);
-    await (0,promises_.mkdir)(dir, { recursive: true });
-    const pathSetting = o.setting?.('path') ?? 'the path input';
-    const factor = o.extract ? 2 : 1;
-    const withExtract = o.extract ? ' (the ZIP twice, since extract is true)' : '';
-    if (contentLength !== undefined) {
-        const available = await freeSpace(dir);
-        if (available < contentLength * factor) {
-            body.destroy();
-            throw new DiskSpaceError(`not enough free disk space in ${dir}: the export needs ${formatBytes(contentLength * factor)}${withExtract} and ${formatBytes(available)} are free. Free space there, or set ${pathSetting} to a folder on a larger disk`);
-        }
-    }
+async function saveZip(download, file, o = {}) {
+    const { contentLength } = download;
+    const need = { dir: external_node_path_.dirname(file), extract: !!o.extract, pathSetting: o.setting?.('path') ?? 'the path input' };
+    await (0,promises_.mkdir)(need.dir, { recursive: true });
+    await ensureRoom(need, contentLength).catch((e) => {
+        download.body.destroy();
+        throw e;
+    });
     const partial = `${file}.partial`;
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const collect = o.gc ?? runtimeGc();
-    const check = new ZipCheck(collect);
-    const out = new BatchedFile(partial);
-    let size = 0;
-    const collectEvery = o.releaseChunks && canRelease ? 2 * COLLECT_EVERY : COLLECT_EVERY;
-    /** Sizes received at which the next minor and full GC are due. */
-    let nextCollect = collectEvery;
-    let nextFullCollect = FULL_COLLECT_EVERY;
-    /** The first thing the check found wrong; the stream is read on a little, in case a stream error
-     *  follows (it is named from the file's end), then given up. */
-    let broken;
-    /** Delimiter-like bytes at the end of what arrived so far, not yet passed on. */
-    let held = Buffer.alloc(0);
-    logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
-    const started = performance.now();
-    let lastProgress = started;
-    const pass = async (bytes) => {
-        hash.update(bytes);
-        await out.write(bytes);
-        size += bytes.length;
-        if (!broken)
-            await check.write(bytes).catch((error) => void (broken = { error, at: size }));
-        if (size >= nextCollect) {
-            nextCollect = size + collectEvery;
-            const full = size >= nextFullCollect;
-            if (full)
-                nextFullCollect = size + FULL_COLLECT_EVERY;
-            collect(full);
-        }
-        const now = performance.now();
-        if (now - lastProgress >= PROGRESS_EVERY_MS) {
-            lastProgress = now;
-            const of = contentLength ? ` of ${formatBytes(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : '';
-            logger?.info(`Downloading: ${formatBytes(size)}${of} received, ${formatRate(size, now - started)}.`);
-        }
-    };
-    const onAbort = () => body.destroy(abortReason(signal));
+    const pass = new CheckedPass(o.logger, contentLength);
+    o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
     try {
-        if (signal?.aborted)
-            throw abortReason(signal);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        for await (const chunk of body) {
-            let cut = chunk.length;
-            while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
-                cut--;
-            if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
-                held = Buffer.concat([held, chunk]);
-                continue;
-            }
-            if (held.length)
-                await pass(held);
-            held = Buffer.alloc(0);
-            if (cut === 0) {
-                await pass(chunk);
-            }
-            else {
-                await pass(chunk.subarray(0, cut));
-                if (cut < chunk.length)
-                    held = Buffer.from(chunk.subarray(cut));
-            }
-            if (o.releaseChunks)
-                release(chunk);
-            if (broken && size - broken.at > READ_ON_AFTER_ERROR) {
-                body.destroy();
-                break;
-            }
-        }
-        if (signal?.aborted)
-            throw abortReason(signal);
-        await out.close();
-        let droppedTrailer = 0;
-        if (held.length) {
-            // The check knows where the ZIP ends; when it could not follow it to the end (an entry only
-            // the central directory can settle), the end record on disk tells.
-            if (!broken && (check.complete || (await endsAtEndRecord(partial, size)))) {
-                droppedTrailer = held.length;
-                logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
-            }
-            else {
-                // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
-                await (0,promises_.appendFile)(partial, held);
-                hash.update(held);
-                size += held.length;
-                if (!broken)
-                    await check.write(held).catch((error) => void (broken = { error, at: size }));
-            }
-        }
-        if (contentLength !== undefined && size + droppedTrailer !== contentLength && !broken) {
-            throw new InvalidZipError(`the download ended after ${size + droppedTrailer} of ${contentLength} bytes`);
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(download.body, source => pass.through(source), (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER }), { signal: o.signal });
+        const droppedTrailer = await pass.settleTrailer(download.trailer(), partial);
+        if (contentLength !== undefined && pass.size + droppedTrailer !== contentLength && !pass.broken) {
+            throw new InvalidZipError(`the download ended after ${pass.size + droppedTrailer} of ${contentLength} bytes`);
         }
         const streamed = performance.now();
-        const report = await (async () => {
-            if (broken)
-                throw broken.error;
-            return check.finish(partial);
-        })().catch(async (e) => {
-            throw (await streamErrorAtEnd(partial, size)) ?? e;
-        });
+        const report = await pass.finish(partial);
         await (0,promises_.rename)(partial, file);
-        const verifyMs = performance.now() - streamed;
-        return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer };
+        return { path: file, size: pass.size, sha256: pass.hash.digest('hex'), report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer };
     }
     catch (e) {
-        await out.discard();
-        if (e.code === 'ENOSPC') {
-            const left = await freeSpace(dir).catch(() => 0);
-            await (0,promises_.rm)(partial, { force: true });
-            const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
-            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${formatBytes(size)}${total} had arrived, the ZIP needs more${withExtract}, and ${formatBytes(left)} were free. ` +
-                `The partial file was removed. Free space there, or set ${pathSetting} to a folder on a larger disk`);
-        }
+        // What was free is read while the partial file still holds its place.
+        const failure = e.code === 'ENOSPC' ? await diskFilledWhileSaving(need, pass.size, contentLength) : e;
         await (0,promises_.rm)(partial, { force: true });
-        throw e;
-    }
-    finally {
-        signal?.removeEventListener('abort', onAbort);
-    }
-}
-const canRelease = typeof ArrayBuffer.prototype.transfer === 'function';
-/** Frees a chunk's memory now, when the chunk is the whole of its ArrayBuffer (a pooled slice never
- *  is): transfer(0) detaches the buffer, which drops its backing store without waiting for a GC. A
- *  buffer that cannot be detached (Node's pool is not) is left to the GC. */
-function release(chunk) {
-    const buffer = chunk.buffer;
-    if (!canRelease || chunk.byteOffset !== 0 || buffer.byteLength !== chunk.length)
-        return;
-    try {
-        buffer.transfer(0);
-    }
-    catch {
-        /* not detachable (or shared): the GC frees it */
+        if (o.signal?.aborted)
+            throw abortReason(o.signal);
+        throw failure;
     }
 }
-/** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next block
- *  fills (double buffering), so that the system calls do not hold up the thread that receives,
- *  hashes and checks. Two reused buffers: no write buffer is left for the GC, and memory does not
- *  grow when the disk is slower than the link (a full block then waits for the previous write). */
-class BatchedFile {
-    writeAt;
-    fd;
-    batch = Buffer.allocUnsafe(WRITE_BATCH);
-    /** The other buffer: being written by `writing`, or free once it settles. */
-    spare = Buffer.allocUnsafe(WRITE_BATCH);
-    writing = Promise.resolve();
-    used = 0;
-    position = 0;
-    constructor(file, writeAt = positionedWrite) {
-        this.writeAt = writeAt;
-        this.fd = (0,external_node_fs_.openSync)(file, 'w');
+/** The one pass: what it hashed and checked so far. */
+class CheckedPass {
+    logger;
+    contentLength;
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    check = new ZipCheck();
+    started = performance.now();
+    size = 0;
+    /** The first thing the check found wrong; the stream is read on a little, in case a stream error
+     *  follows (it is named from the file's end), then given up. */
+    broken;
+    lastProgress = this.started;
+    constructor(logger, contentLength) {
+        this.logger = logger;
+        this.contentLength = contentLength;
     }
-    /** Takes a copy of `bytes`; waits only when a block is full and the previous one is still being written. */
-    async write(bytes) {
-        for (let at = 0; at < bytes.length;) {
-            const n = bytes.copy(this.batch, this.used, at);
-            this.used += n;
-            at += n;
-            if (this.used === WRITE_BATCH)
-                await this.flush();
+    /** Hashes and checks each chunk, then hands it on to be written. */
+    async *through(source) {
+        for await (const chunk of source) {
+            await this.take(chunk);
+            yield chunk;
+            if (this.broken && this.size - this.broken.at > READ_ON_AFTER_ERROR)
+                return;
         }
     }
-    /** Writes what is batched, waits for the writes and closes the file (once; a second call does nothing). */
-    async close() {
-        if (this.fd === undefined)
+    async take(bytes) {
+        this.hash.update(bytes);
+        this.size += bytes.length;
+        if (!this.broken)
+            await this.check.write(bytes).catch((error) => void (this.broken = { error, at: this.size }));
+        const now = performance.now();
+        if (now - this.lastProgress < PROGRESS_EVERY_MS)
             return;
+        this.lastProgress = now;
+        const of = this.contentLength ? ` of ${formatBytes(this.contentLength)} (${Math.floor((100 * this.size) / this.contentLength)} %)` : '';
+        this.logger?.info(`Downloading: ${formatBytes(this.size)}${of} received, ${formatRate(this.size, now - this.started)}.`);
+    }
+    /** The delimiter bytes the gateway left at the end: dropped when the ZIP ends before them, else
+     *  part of the file (a comment that ends in a line break, or not a ZIP: the check decides).
+     *  Returns how many were dropped. */
+    async settleTrailer(held, partial) {
+        if (!held.length)
+            return 0;
+        // The check knows where the ZIP ends; when it could not follow it to the end (an entry only the
+        // central directory can settle), the end record on disk tells.
+        if (!this.broken && (this.check.complete || (await endsAtEndRecord(partial, this.size)))) {
+            this.logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
+            return held.length;
+        }
+        await (0,promises_.appendFile)(partial, held);
+        await this.take(held);
+        return 0;
+    }
+    /** The check's verdict; a stream error at the file's end is named as such. */
+    async finish(partial) {
         try {
-            if (this.used > 0)
-                await this.flush();
-            await this.writing;
+            if (this.broken)
+                throw this.broken.error;
+            return await this.check.finish(partial);
         }
-        finally {
-            (0,external_node_fs_.closeSync)(this.fd);
-            this.fd = undefined;
+        catch (e) {
+            const tail = await readTail(partial, this.size, STREAM_ERROR_TAIL);
+            const streamError = streamErrorAtEnd(tail, this.size - tail.length);
+            throw streamError ? new InvalidZipError(streamError) : e;
         }
     }
-    /** Waits for the write under way and closes the file without writing what is batched (it is being removed). */
-    async discard() {
-        if (this.fd === undefined)
-            return;
-        this.used = 0;
-        await this.writing.catch(() => { });
-        (0,external_node_fs_.closeSync)(this.fd);
-        this.fd = undefined;
-    }
-    /** Waits until the spare buffer is written (throwing if that failed), then starts writing the batch and swaps. */
-    async flush() {
-        await this.writing;
-        const full = this.batch;
-        this.writing = this.writeAt(this.fd, full, this.used, this.position);
-        // Handled here so that a failure waits, unreported, for the next flush or close to throw it.
-        this.writing.catch(() => { });
-        this.position += this.used;
-        this.used = 0;
-        this.batch = this.spare;
-        this.spare = full;
-    }
-}
-/** Writes `length` bytes of `buffer` at `position`, however many system calls it takes. */
-function positionedWrite(fd, buffer, length, position) {
-    return new Promise((resolve, reject) => {
-        const next = (offset) => (0,external_node_fs_.write)(fd, buffer, offset, length - offset, position + offset, (e, n) => {
-            if (e)
-                return reject(e);
-            if (offset + n < length)
-                return next(offset + n);
-            resolve();
-        });
-        next(0);
-    });
 }
 /** The ZIP's end record (22 bytes and its comment) ends exactly at `size`. */
 async function endsAtEndRecord(file, size) {
@@ -30437,28 +30238,6 @@ async function endsAtEndRecord(file, size) {
     catch {
         return false;
     }
-}
-/** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the
- *  body, as an error that says so; undefined when the end is anything else. */
-async function streamErrorAtEnd(file, size) {
-    const tail = await readTail(file, size, 16 * 1024);
-    const text = tail.toString('latin1').trimEnd();
-    if (!text.endsWith('}'))
-        return undefined;
-    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
-        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
-            continue;
-        try {
-            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
-            if (!status)
-                return undefined;
-            return new InvalidZipError(`the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message || '(no message)'}`);
-        }
-        catch {
-            continue;
-        }
-    }
-    return undefined;
 }
 async function readTail(file, size, most) {
     const length = Math.min(size, most);
@@ -30472,11 +30251,19 @@ async function readTail(file, size, most) {
         await handle.close();
     }
 }
-/** Tries of a download in all: a lasting 503 costs this many GETs, with backoff between them. */
-const DOWNLOAD_ATTEMPTS = 4;
-/** Backoff before try n+1: base·2^(n-1), half of it fixed and half jittered (0.25–0.5 s, 0.5–1 s, 1–2 s). */
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 8_000;
+
+;// CONCATENATED MODULE: ./src/engine/download.ts
+
+
+
+
+/** Every try of the download failed (cut, corrupt, or a stream error each time). */
+class DownloadFailedError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DownloadFailedError';
+    }
+}
 /** Stream errors of a body cut mid-way: the export is fetched again. */
 const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
 function worthAnotherTry(e) {
@@ -30484,154 +30271,34 @@ function worthAnotherTry(e) {
         return e.retryable;
     return isTransientError(e) || CUT_CODES.has(e.code ?? '');
 }
-/** Opens the download and saves it; a transient error status, a cut, short, corrupt or invalid body
- *  is discarded and fetched again after a backoff (honouring Retry-After), at most `attempts` times
- *  in all and never past the deadline. */
-async function downloadZip(open, file, o = {}) {
-    const attempts = DOWNLOAD_ATTEMPTS;
-    const clock = o.clock ?? systemClock;
-    for (let attempt = 1;; attempt++) {
-        try {
-            const { body, contentLength } = await open();
-            return { ...(await saveZip(body, file, contentLength, o)), attempts: attempt };
-        }
-        catch (e) {
-            if (o.signal?.aborted)
-                throw abortReason(o.signal);
-            if (!worthAnotherTry(e))
-                throw e;
-            const message = e.message;
-            if (attempt >= attempts) {
-                throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`);
-            }
-            const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-            const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, base / 2 + (Math.random() * base) / 2);
-            if (o.deadline !== undefined && clock.now() + delay >= o.deadline) {
-                throw new DownloadFailedError(`the download failed ${attempt} times and no time is left to try again before the timeout; the last time: ${message}`);
-            }
-            o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again in ${(delay / 1000).toFixed(1)}s`);
-            await clock.sleep(delay, o.signal);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/octoplant/client.ts
-
-
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000;
-/** The server refused the credentials; retrying will not help. */
-class AuthenticationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'AuthenticationError';
-    }
-}
-class OctoplantClient {
-    options;
-    token;
-    refreshToken;
-    /** Clock time at which to sign in again before the token expires. */
-    renewAt = Infinity;
-    constructor(options) {
-        this.options = options;
-    }
-    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
-     *  Throws AuthenticationError when the server refuses the credentials. */
-    async authenticate(signal) {
-        const { username, password, clientId, clientSecret } = this.options.credentials;
-        const client = { client_id: clientId, client_secret: clientSecret };
-        let answer;
-        if (this.refreshToken) {
-            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
-        }
-        try {
-            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
-        }
-        catch (e) {
-            if (e instanceof OctoplantError && e.httpStatus === 404) {
-                throw new OctoplantError("the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
-                    `behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
-            }
-            if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
-                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
-                    'Check the username and password inputs (a domain account is DOMAIN\\user) and, if you changed them, client-id and client-secret.');
-            }
-            throw e;
-        }
-        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-            throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
-        }
-        this.options.onSecret?.(answer.access_token);
-        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-            this.options.onSecret?.(answer.refresh_token);
-            this.refreshToken = answer.refresh_token;
-        }
-        this.token = answer.access_token;
-        const lifetimeMs = Number(answer.expires_in) * 1000;
-        this.renewAt =
-            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
-                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
-                : Infinity;
-    }
-    requestToken(form, signal) {
-        // Asking for a token twice is harmless: the call may be repeated.
-        return this.options.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true, signal });
-    }
-    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
-     *  not a reason to sign in again. */
-    status(path, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
-    }
-    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
-     *  and an ambiguous failure says so. */
-    async placeOrder(exportContents, signal) {
-        try {
-            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.order, token, json: { exportContents }, idempotent: false, signal }), signal);
-        }
-        catch (e) {
-            const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429);
-            if (!isTransientError(e) || refused)
-                throw e;
-            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
-                'It was not sent again, so that no second export is made. If octoplant shows the order, re-run with order-name set to it; otherwise re-run the job.');
-        }
-    }
-    getOrder(name, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path: API_PATHS.orderOf(name), token, signal }), signal);
-    }
-    async cancelOrder(name, signal) {
-        await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.cancelOf(name), token, idempotent: true, signal }), signal);
-    }
-    /** One try: the caller's loop (download.ts) owns the retries of a download, so that they do not
-     *  multiply with the request layer's. */
-    download(name, signal) {
-        return this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token, attempts: 1, signal }), signal);
-    }
-    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
-     *  a second 401 in a row is final. */
-    async authorized(call, signal, renewOn401 = true) {
-        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
-            await this.authenticate(signal);
-        try {
-            return await call(this.token);
-        }
-        catch (e) {
-            if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED))
-                throw e;
-            await this.authenticate(signal);
-            return call(this.token);
-        }
-    }
+async function downloadZip(open, file, o) {
+    let attempts = 0;
+    const saved = await withRetries(async (attempt) => {
+        attempts = attempt;
+        return saveZip(await open(), file, o);
+    }, {
+        clock: o.clock,
+        deadline: o.deadline,
+        signal: o.signal,
+        random: o.random,
+        retryAfter: e => (worthAnotherTry(e) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
+        onRetry: (e, attempt, all, delay) => o.logger?.warning(`download attempt ${attempt} of ${all} failed (${e.message}); downloading again in ${(delay / 1000).toFixed(1)}s`),
+        giveUp: (e, why) => new DownloadFailedError(why.reason === 'attempts'
+            ? `the download failed ${why.attempt} times; the last time: ${e.message}`
+            : `the download failed ${why.attempt} times and no time is left to try again before the timeout; the last time: ${e.message}`)
+    });
+    return { ...saved, attempts };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/poller.ts
 
+
+/** The deadline passed while the order was not done; the front end adds which setting it was. */
 class DeadlineError extends Error {
     waitedMs;
     lastState;
     constructor(waitedMs, lastState, lastFailure) {
-        super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''}): the timeout input was reached`);
+        super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''})`);
         this.waitedMs = waitedMs;
         this.lastState = lastState;
         this.name = 'DeadlineError';
@@ -30652,11 +30319,9 @@ async function waitForOrder(o) {
         return await poll(o, seen);
     }
     catch (e) {
-        // The run's timeout may fire during the last poll, before the deadline check below sees it.
-        const reason = o.signal?.reason;
-        if (o.signal?.aborted && reason instanceof DOMException && reason.name === 'TimeoutError') {
+        // The deadline may fire during a poll or a wait, before the checks below see it.
+        if (timedOut(o.signal))
             throw new DeadlineError(o.clock.now() - o.startedAt, seen.state, seen.failure);
-        }
         throw e;
     }
 }
@@ -30681,14 +30346,14 @@ async function poll(o, seen) {
             if (!o.isTransient?.(e))
                 throw e;
             seen.failure = e.message;
-            if (now >= o.deadline)
+            if (o.deadline.remaining() <= 0)
                 throw new DeadlineError(now - o.startedAt, seen.state, seen.failure);
             // The request layer already retried; the server may be restarting. Keep waiting.
             if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
                 logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
                 lastLogAt = now;
             }
-            await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline - now), o.signal);
+            await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline.remaining()), o.signal);
             continue;
         }
         failures = 0;
@@ -30716,9 +30381,9 @@ async function poll(o, seen) {
         }
         unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
         if (unspecified >= UNSPECIFIED_LIMIT) {
-            throw new Error(`the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check order-name, or the order may have expired`);
+            throw new Error(`the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
         }
-        const remaining = o.deadline - now;
+        const remaining = o.deadline.remaining();
         if (remaining <= 0)
             throw new DeadlineError(now - o.startedAt, seen.state);
         await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
@@ -30828,11 +30493,230 @@ function textOf(v) {
     return typeof v === 'string' && v.trim() ? v.trim() : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/engine/zip/path-rules.ts
+// How the runner's platform names files, and the rules an entry name must pass before anything is
+// written: it stays inside the target folder, the platform can hold it, and no two entries land on
+// the same file.
+
+
+
+function hostRules(platform = process.platform) {
+    return { path: platform === 'win32' ? external_node_path_.win32 : external_node_path_.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' };
+}
+/** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
+function windowsNameProblem(segment) {
+    if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(segment))
+        return `"${segment.split('.')[0]}" is a device name on Windows`;
+    if (/[. ]$/.test(segment))
+        return 'Windows drops a dot or space at the end of a name';
+    if (/[<>:"|?*]/.test(segment) || [...segment].some(c => c.charCodeAt(0) < 32)) {
+        return 'it holds a character Windows does not allow in names (< > : " | ? * or a control character)';
+    }
+}
+/** Where an entry lands below `root`, or an InvalidZipError when it cannot be written there as it
+ *  is: a path that leaves the folder (also through a drive letter or a backslash), a name the
+ *  platform cannot hold. */
+function entryTarget(root, name, rules) {
+    const segments = name.split(/[\\/]/).filter(s => s !== '');
+    if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
+        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
+    }
+    if (rules.windowsNames) {
+        for (const segment of segments) {
+            const problem = windowsNameProblem(segment);
+            if (problem)
+                throw new InvalidZipError(`refusing to extract "${name}": it cannot be written on Windows as it is (${problem})`, false);
+        }
+    }
+    const target = rules.path.resolve(root, ...segments);
+    if (target !== root && !target.startsWith(root + rules.path.sep)) {
+        throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false);
+    }
+    return target;
+}
+/** Two entries that would be one file: the same name twice, or (on a case-insensitive file system)
+ *  names that differ only in letter case. The other entry is named once its name is read again. */
+class NameClash extends InvalidZipError {
+    entryName;
+    otherIndex;
+    constructor(entryName, otherIndex) {
+        super(`refusing to extract "${entryName}": another entry would be written to the same file`, false);
+        this.entryName = entryName;
+        this.otherIndex = otherIndex;
+    }
+    withOther(other) {
+        if (other === this.entryName)
+            return new InvalidZipError(`refusing to extract "${other}": the ZIP holds it twice, and the second copy would overwrite the first`, false);
+        return new InvalidZipError(`refusing to extract "${this.entryName}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`, false);
+    }
+}
+/** Checks entry names one at a time (entryTarget), and that no two land on the same file: the same
+ *  path twice, or on a case-insensitive file system two that differ only in letter case. Keeps a
+ *  52-bit hash of each path, not the names, so memory stays small for hundreds of thousands of
+ *  entries (two different paths share a hash about once in 2^52 pairs). */
+class NameCheck {
+    root;
+    rules;
+    seen = new Map();
+    index = 0;
+    constructor(root, rules) {
+        this.root = root;
+        this.rules = rules;
+    }
+    add(name) {
+        const target = entryTarget(this.root, name, this.rules);
+        const i = this.index++;
+        const key = Buffer.from(this.rules.caseInsensitive ? target.toLowerCase() : target);
+        const hash = (0,external_node_zlib_.crc32)(key) * 0x100000 + ((0,external_node_zlib_.crc32)(key, 0x9e3779b9) & 0xfffff);
+        // The value: the index, negative for a folder (a folder listed twice is harmless).
+        const other = this.seen.get(hash);
+        const folder = name.endsWith('/');
+        if (other !== undefined && !(other < 0 && folder))
+            throw new NameClash(name, other < 0 ? -other - 1 : other);
+        this.seen.set(hash, folder ? -i - 1 : i);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/extract.ts
+// Extraction: the central directory first (every name, link and limit is checked before anything is
+// written), then the file once, front to back, each entry written as it is verified.
+
+
+
+
+
+
+/** Limits for extraction, against ZIP bombs; documented in the README. */
+const EXTRACT_LIMITS = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 };
+/** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
+ *  names the ZIP holds twice, links, and ZIP bombs: all checked in the central directory before
+ *  anything is written. Returns the number of entries.
+ *
+ *  Files are written with synchronous calls, one at a time (open, write, close): fewer hops than
+ *  through libuv's thread pool, and measured faster than any concurrency there (BENCHMARKS.md). */
+async function extractZip(file, dir, o = {}) {
+    const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
+    const root = rules.path.resolve(dir);
+    const central = await checkCentralDirectory(file, root, limits, rules);
+    (0,external_node_fs_.mkdirSync)(root, { recursive: true });
+    const writer = new EntryWriter(root, rules, limits, signal);
+    const scanner = new ZipScanner({ central, entry: h => writer.open(h) });
+    try {
+        await readFile(file, 0, chunk => scanner.write(chunk));
+        await scanner.end();
+    }
+    finally {
+        writer.closeOpenFile();
+    }
+    return writer.count;
+}
+/** The central directory as an index, once every record passed the limits and the name rules. */
+async function checkCentralDirectory(file, root, limits, rules) {
+    const names = new NameCheck(root, rules);
+    let total = 0;
+    return readCentralIndex(file, (r, i) => {
+        if (i + 1 > limits.maxEntries)
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
+        total += r.size;
+        if (total > limits.maxTotalBytes)
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
+        if ((r.unixMode & 0o170000) === 0o120000)
+            throw new InvalidZipError(`refusing to extract "${r.name}": it is a symbolic link`, false);
+        names.add(r.name);
+    }).catch(async (e) => {
+        if (e instanceof NameClash)
+            throw e.withOther(await nameAt(file, e.otherIndex));
+        throw e;
+    });
+}
+/** Writes each verified entry's bytes to its file below the root. */
+class EntryWriter {
+    root;
+    rules;
+    limits;
+    signal;
+    count = 0;
+    written = 0;
+    /** The file being written, closed if the scan stops inside it. */
+    openFile;
+    /** Folders made lately (a ZIP lists a folder's entries together): bounded, since a project tree
+     *  can have tens of thousands; making one again is one harmless system call. */
+    made;
+    constructor(root, rules, limits, signal) {
+        this.root = root;
+        this.rules = rules;
+        this.limits = limits;
+        this.signal = signal;
+        this.made = new Set([root]);
+    }
+    open(h) {
+        this.stopIfAborted();
+        this.count++;
+        const target = entryTarget(this.root, h.name, this.rules);
+        if (h.name.endsWith('/')) {
+            this.makeDir(target);
+            return undefined;
+        }
+        this.makeDir(this.rules.path.dirname(target));
+        // 'wx': the names were checked unique, so an existing file means the folder was not empty.
+        const fd = (0,external_node_fs_.openSync)(target, 'wx');
+        this.openFile = fd;
+        return {
+            data: bytes => {
+                this.stopIfAborted();
+                this.grow(bytes.length);
+                for (let at = 0; at < bytes.length;)
+                    at += (0,external_node_fs_.writeSync)(fd, bytes, at);
+            },
+            end: () => {
+                this.openFile = undefined;
+                (0,external_node_fs_.closeSync)(fd);
+            }
+        };
+    }
+    closeOpenFile() {
+        if (this.openFile !== undefined)
+            (0,external_node_fs_.closeSync)(this.openFile);
+        this.openFile = undefined;
+    }
+    makeDir(d) {
+        if (this.made.has(d))
+            return;
+        (0,external_node_fs_.mkdirSync)(d, { recursive: true });
+        if (this.made.size >= 1000)
+            this.made.clear();
+        this.made.add(d);
+    }
+    /** The central directory's sizes were checked against the limit; this holds if it lied. */
+    grow(n) {
+        this.written += n;
+        if (this.written > this.limits.maxTotalBytes)
+            throw new InvalidZipError(`refusing to extract: more than ${this.limits.maxTotalBytes} bytes uncompressed`, false);
+    }
+    stopIfAborted() {
+        if (this.signal?.aborted)
+            throw abortReason(this.signal);
+    }
+}
+/** The name of the index-th record of the central directory. */
+async function nameAt(file, index) {
+    let name = '';
+    let i = 0;
+    await forEachCentralRecord(file, r => {
+        if (i++ === index)
+            name = r.name;
+    });
+    return name;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/export.ts
 // The export engine: sign in → look at the server → place or resume the order → wait → download and
 // verify → extract → the front end's finishing step (the Action's upload), all under one deadline and
 // one abort signal. It knows no host: what happens is reported through ExportHost, and the outcome,
 // failure included, comes back as an ExportReport. Failures say what to do next.
+
+
+
 
 
 
@@ -30855,10 +30739,10 @@ const CANCEL_TIMEOUT_MS = 5_000;
 async function runExport(settings, host, deps) {
     const { clock } = deps;
     const startedAt = clock.now();
-    const deadline = startedAt + settings.timeoutMs;
-    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)]);
+    const deadline = deadline_deadlineAfter(clock, settings.timeoutMs);
+    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal]);
     const report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
-    const { transport, client } = connect(settings, host, clock, deadline);
+    const { transport, client } = export_connect(settings, host, clock, deadline);
     /** The last answer about the order. */
     let current;
     const observe = (op) => {
@@ -30902,6 +30786,7 @@ async function runExport(settings, host, deps) {
             logger: host,
             signal,
             isTransient: isTransientError,
+            setting: n => host.setting(n),
             initialState: current?.metadata?.state,
             onUpdate: observe
         });
@@ -30917,8 +30802,7 @@ async function runExport(settings, host, deps) {
             deadline,
             logger: host,
             extract: settings.extract,
-            setting: name => host.setting(name),
-            releaseChunks: true
+            setting: name => host.setting(name)
         });
         Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
         report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };
@@ -30932,7 +30816,7 @@ async function runExport(settings, host, deps) {
             const count = await extractZip(saved.path, dir, { signal }).catch((e) => {
                 if (e.code !== 'ENOSPC')
                     throw e;
-                throw new DiskSpaceError(`the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`);
+                throw diskFilledWhileExtracting(dir, saved.path, host.setting('path'));
             });
             report.extractPath = dir;
             host.extracted(dir);
@@ -30992,9 +30876,10 @@ async function runExport(settings, host, deps) {
     }
 }
 /** The request layer and the API client for these settings; tokens go to host.secret first. */
-function connect(settings, host, clock, deadline) {
-    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
-    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() });
+function export_connect(settings, host, clock, deadline) {
+    const setting = (name, value) => host.setting(name, value);
+    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
+    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now(), setting });
     return { transport, client };
 }
 function orderFailed(name, op) {
@@ -31004,14 +30889,16 @@ function orderFailed(name, op) {
 }
 /** The deadline passed or the job was cancelled while the order was not done. */
 function isGivingUp(e) {
-    return e instanceof DeadlineError || e instanceof CancelledError || (e instanceof DOMException && e.name === 'TimeoutError');
+    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof TimeoutReached;
 }
 function explain(e, elapsedMs, host) {
-    if (e instanceof DOMException && e.name === 'TimeoutError')
+    if (e instanceof TimeoutReached)
         return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`;
+    if (e instanceof DeadlineError)
+        return `${e.message}: ${host.setting('timeout')} was reached`;
     if (e instanceof CancelledError)
         return `${e.message} after ${formatDuration(elapsedMs)}`;
-    if (e instanceof AuthenticationError || e instanceof DeadlineError)
+    if (e instanceof AuthenticationError)
         return e.message;
     return e instanceof Error ? e.message : String(e);
 }
@@ -31616,7 +31503,9 @@ const DEFAULTS = {
     'insecure-skip-tls-verify': 'false',
     'allow-insecure-http': 'false'
 };
-function parseInputs(getInput, ctx) {
+/** The Action's words: "the path input", "allow-insecure-http: true". */
+const inputs_actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
+function inputs_parseInputs(getInput, ctx) {
     const get = (name) => {
         const v = getInput(name).trim();
         return v !== '' ? v : (DEFAULTS[name] ?? '');
@@ -31628,8 +31517,9 @@ function parseInputs(getInput, ctx) {
         return v;
     };
     const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
+    const setting = ctx.setting ?? inputs_actionSetting;
     const allowInsecureHttp = bool(get, 'allow-insecure-http');
-    const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp);
+    const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
     const username = required('username', 'set it to the octoplant user the export runs as (DOMAIN\\user for a Windows domain)');
     // Passwords may begin or end with spaces: take this one untrimmed.
     const password = getInput('password');
@@ -31684,7 +31574,7 @@ function parseInputs(getInput, ctx) {
         allowInsecureHttp
     };
 }
-function parseServerUrl(text, allowInsecureHttp) {
+function parseServerUrl(text, allowInsecureHttp, setting) {
     let url;
     try {
         url = new URL(text);
@@ -31696,13 +31586,13 @@ function parseServerUrl(text, allowInsecureHttp) {
         throw new InputError('server-url', `must start with https:// (or http://); got "${url.protocol}"`);
     }
     if (url.username || url.password) {
-        throw new InputError('server-url', 'must not contain credentials: pass them as username and password');
+        throw new InputError('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`);
     }
     if (url.search || url.hash) {
         throw new InputError('server-url', `must be the API's base address without a query or fragment; got "${text}"`);
     }
     if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
-        throw new InputError('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set allow-insecure-http: true if you accept the risk`);
+        throw new InputError('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`);
     }
     return url.href.replace(/\/+$/, '');
 }
@@ -31711,10 +31601,11 @@ function isLoopback(hostname) {
     return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 function readExportContents(getInput, get, ctx, workspace) {
+    const setting = ctx.setting ?? inputs_actionSetting;
     const file = get('order-file');
     const inline = getInput('export-contents').trim();
     if (file && inline) {
-        throw new InputError('order-file', 'and export-contents are both set: give the export contents in one of them only');
+        throw new InputError('order-file', `and ${setting('export-contents')} are both set: give the export contents in one of them only`);
     }
     if (file)
         checkInside('order-file', file, ctx, workspace);
@@ -31841,6 +31732,82 @@ function exportOutputs(report) {
         [OUTPUTS.errorMessage, report.error]
     ];
     return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+}
+
+;// CONCATENATED MODULE: ./src/engine/cancel.ts
+
+
+/** Cancels order `name`; resolves with undefined once cancelled, or with why it could not be. */
+async function cancel_cancelLeftOrder(settings, name, host, deps) {
+    const deadline = deadlineAfter(deps.clock, deps.limitMs);
+    const { transport, client } = connect(settings, host, deps.clock, deadline);
+    try {
+        await client.cancelOrder(name, deadline.signal);
+        return undefined;
+    }
+    catch (e) {
+        return e.message;
+    }
+    finally {
+        transport.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/post.ts
+// The Action's post step: when the main step placed an order and did not finish with it (the runner
+// killed it, or a step timeout did), the order is cancelled on the server, as main itself does when
+// it gives up. It does nothing after a finished run or with cancel-on-timeout: false; it takes at most
+// POST_LIMIT_MS, warns only when the cancel fails, and never fails the job on its own account.
+
+
+
+
+
+
+/** The names main saves its state under (core.saveState), for this step to read. */
+const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' };
+/** The whole step's bound: sign-in and cancel. */
+const POST_LIMIT_MS = 10_000;
+function defaultPostDeps() {
+    return {
+        core,
+        env: process.env,
+        clock: systemClock,
+        readFile: file => readFileSync(file, 'utf8'),
+        realpath: file => realpathSync(file),
+        trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem])
+    };
+}
+async function post(deps = defaultPostDeps()) {
+    const { core } = deps;
+    const name = core.getState(POST_STATE.orderName);
+    if (!name || core.getState(POST_STATE.settled) === 'true')
+        return;
+    if (core.getState(POST_STATE.cancelOnTimeout) !== 'true') {
+        core.info(`Order ${name} may still be running on the server (cancel-on-timeout: false); re-run with order-name: ${name} to fetch it.`);
+        return;
+    }
+    try {
+        const getInput = (input) => core.getInput(input, { trimWhitespace: false });
+        const password = getInput('password');
+        if (password)
+            core.setSecret(password);
+        const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
+        if (inputs.caCertificates)
+            deps.trustCertificates(inputs.caCertificates);
+        core.info(`The main step stopped before it was done with order ${name}: cancelling it on the server.`);
+        const why = await cancelLeftOrder(inputs, name, { ...logTo(core), secret: v => core.setSecret(v), setting: actionSetting }, { clock: deps.clock, limitMs: POST_LIMIT_MS });
+        if (why)
+            core.warning(`Could not cancel order ${name}, which may still be running on the server: ${why}`);
+        else
+            core.info(`Cancelled order ${name} on the server.`);
+    }
+    catch (e) {
+        core.warning(`Could not cancel order ${name}, which may still be running on the server: ${e.message}`);
+    }
+}
+function logTo(core) {
+    return { debug: (m) => core.debug(m), info: (m) => core.info(m), warning: (m) => core.warning(m) };
 }
 
 ;// CONCATENATED MODULE: ./src/action/artifact.ts
@@ -31996,15 +31963,16 @@ function code(text) {
 
 
 
+
 function defaultDeps() {
     const job = new AbortController();
     for (const sig of ['SIGINT', 'SIGTERM']) {
         process.once(sig, () => job.abort(new CancelledError(sig)));
     }
     return {
-        core: core,
+        core: lib_core,
         env: process.env,
-        clock: systemClock,
+        clock: clock_systemClock,
         readFile: file => (0,external_node_fs_.readFileSync)(file, 'utf8'),
         realpath: file => (0,external_node_fs_.realpathSync)(file),
         loadArtifactClient: loadArtifactClient,
@@ -32025,16 +31993,19 @@ async function run(deps = defaultDeps()) {
     }
     catch (e) {
         // Refused before any connection: the one-line error says it all, no summary.
-        core.setOutput(OUTPUTS.errorMessage, e.message);
-        core.setFailed(e.message);
+        const message = e instanceof InputError ? `Input '${e.input}' ${e.problem}` : e.message;
+        core.setOutput(OUTPUTS.errorMessage, message);
+        core.setFailed(message);
         return;
     }
     const upload = {};
-    const report = await runExport(inputs, hostFor(core), {
+    const report = await runExport(inputs, hostFor(core, inputs), {
         clock: deps.clock,
         signal: deps.jobSignal,
         finish: (zip, signal) => uploadArtifact(zip, signal, inputs, deps, upload)
     });
+    // Main is done with the order, whatever became of it: the post step has nothing to undo.
+    core.saveState(POST_STATE.settled, 'true');
     if (report.error) {
         core.setOutput(OUTPUTS.errorMessage, report.error);
         core.setFailed(report.error);
@@ -32050,7 +32021,7 @@ async function readInputs(deps) {
     const password = getInput('password');
     if (password)
         core.setSecret(password);
-    const inputs = parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath });
+    const inputs = inputs_parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath, setting: inputs_actionSetting });
     core.setSecret(inputs.clientSecret);
     if (inputs.uploadArtifact && isUnsupportedServer(env)) {
         throw new Error(`upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`);
@@ -32067,14 +32038,21 @@ async function readInputs(deps) {
     return inputs;
 }
 /** The engine's events as outputs (set as soon as known, so a killed step still hands them on) and
- *  log lines. No ::group::: state changes and the heartbeat must be visible without expanding. */
-function hostFor(core) {
+ *  log lines. No ::group::: state changes and the heartbeat must be visible without expanding. An
+ *  order this run places is saved for the post step at once, so a killed job can still cancel it. */
+function hostFor(core, inputs) {
     return {
         debug: m => core.debug(m),
         info: m => core.info(m),
         warning: m => core.warning(m),
         secret: v => core.setSecret(v),
-        orderNamed: name => core.setOutput(OUTPUTS.orderName, name),
+        orderNamed: name => {
+            core.setOutput(OUTPUTS.orderName, name);
+            if (!inputs.orderName) {
+                core.saveState(POST_STATE.orderName, name);
+                core.saveState(POST_STATE.cancelOnTimeout, String(inputs.cancelOnTimeout));
+            }
+        },
         stateChanged: state => core.setOutput(OUTPUTS.state, state),
         zipSaved: (zip) => {
             core.setOutput(OUTPUTS.zipPath, zip.path);
@@ -32082,7 +32060,7 @@ function hostFor(core) {
             core.setOutput(OUTPUTS.zipSha256, zip.sha256);
         },
         extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
-        setting: (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`)
+        setting: inputs_actionSetting
     };
 }
 /** Artifact: the ZIP as is, when asked and when this job has an artifact service; under the run's
@@ -32128,7 +32106,7 @@ async function writeSummary(report, core) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(95542);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(17890);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.
@@ -44178,18 +44156,6 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/compat get default export */
-/******/ (() => {
-/******/ 	// getDefaultExport function for compatibility with non-harmony modules
-/******/ 	__nccwpck_require__.n = (module) => {
-/******/ 		var getter = module && module.__esModule ?
-/******/ 			() => (module['default']) :
-/******/ 			() => (module);
-/******/ 		__nccwpck_require__.d(getter, { a: getter });
-/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

@@ -1,4 +1,4 @@
-// Runs the bundled action (dist/index.js) in a child process the way the GitHub runner does:
+// Runs the bundled action (dist/index.js, or the test run's fresh build) in a child process the way the GitHub runner does:
 // inputs as INPUT_<NAME> variables (upper-cased, hyphens kept), and the GITHUB_OUTPUT,
 // GITHUB_STATE and GITHUB_STEP_SUMMARY command files. Used by `npm run demo`, the end-to-end tests
 // and the benchmark. Measures the child's peak RSS from /proc (VmHWM), where there is one.
@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const ACTION_ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+const DIST = fileURLToPath(new URL('../dist', import.meta.url))
+
+/** A bundle's path: the ones the test run built from the working tree (its global setup sets
+ *  OCTOPLANT_TEST_BUNDLE), else the committed dist/ (the demo, the benchmark). */
+export function bundled(entry: 'index.js' | 'post/index.js' | 'cli/index.js'): string {
+  return path.join(process.env.OCTOPLANT_TEST_BUNDLE ?? DIST, entry)
+}
+
+export const ACTION_ENTRY = bundled('index.js')
+export const POST_ENTRY = bundled('post/index.js')
 
 export interface LocalRun {
   code: number | null

@@ -28471,8 +28471,41 @@ const systemClock = {
             resolve();
         }, ms);
         signal?.addEventListener('abort', onAbort, { once: true });
-    })
+    }),
+    timeout: (ms, reason) => {
+        const controller = new AbortController();
+        // Unreferenced: a deadline alone must not keep the process alive.
+        setTimeout(() => controller.abort(reason), ms).unref();
+        return controller.signal;
+    }
 };
+
+
+/***/ }),
+
+/***/ 6277:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   d8: () => (/* binding */ deadlineAfter),
+/* harmony export */   g: () => (/* binding */ TimeoutReached),
+/* harmony export */   iU: () => (/* binding */ timedOut)
+/* harmony export */ });
+/** The reason the deadline's signal carries. */
+class TimeoutReached extends Error {
+    constructor() {
+        super('the timeout was reached');
+        this.name = 'TimeoutReached';
+    }
+}
+function deadlineAfter(clock, ms) {
+    const at = clock.now() + ms;
+    return { at, signal: clock.timeout(ms, new TimeoutReached()), remaining: () => Math.max(0, at - clock.now()) };
+}
+/** The signal aborted because the deadline passed (not because the job was cancelled). */
+function timedOut(signal) {
+    return !!signal?.aborted && signal.reason instanceof TimeoutReached;
+}
 
 
 /***/ }),
@@ -28522,92 +28555,6 @@ function formatSeconds(ms) {
 
 /***/ }),
 
-/***/ 741:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  r: () => (/* binding */ runtimeGc)
-});
-
-;// CONCATENATED MODULE: external "node:v8"
-const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
-var external_node_v8_default = /*#__PURE__*/__nccwpck_require__.n(external_node_v8_namespaceObject);
-;// CONCATENATED MODULE: external "node:vm"
-const external_node_vm_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:vm");
-var external_node_vm_default = /*#__PURE__*/__nccwpck_require__.n(external_node_vm_namespaceObject);
-;// CONCATENATED MODULE: ./src/base/gc.ts
-// A minor garbage collection now and then, while a large download streams through: each TLS read
-// leaves a dead buffer behind, and V8 collects them only when its young generation fills, which
-// lets the process grow by ~60 MiB at full speed. Collecting every few MiB keeps it flat (measured
-// in BENCHMARKS.md) and costs ~0.15 ms a time.
-//
-// An action cannot pass Node flags (runs.using: node24), so `gc` is obtained at run time: the
-// --expose-gc flag is switched on, a fresh context hands out its `gc`, and the flag is switched off.
-// Node documents changing V8 flags after start as unsupported, so this fails safe: anything unusual
-// (no such flag, no function, a throw when called) gives the old behaviour, never a crash.
-
-
-const nothing = () => { };
-const node = { setFlagsFromString: f => external_node_v8_default().setFlagsFromString(f), runInNewContext: c => external_node_vm_default().runInNewContext(c) };
-let cached;
-/** The process's minor GC, obtained once; a no-op when it cannot be had. */
-function runtimeGc(runtime = node) {
-    if (runtime === node && cached)
-        return cached;
-    let gc = globalThis.gc;
-    if (typeof gc !== 'function') {
-        try {
-            runtime.setFlagsFromString('--expose-gc');
-            try {
-                gc = runtime.runInNewContext('gc');
-            }
-            finally {
-                runtime.setFlagsFromString('--no-expose-gc');
-            }
-        }
-        catch {
-            gc = undefined;
-        }
-    }
-    if (typeof gc === 'function') {
-        try {
-            // Keep the young generation at its starting size: V8 grows it when many objects survive its
-            // collections, and the explicit ones make every live object a survivor (measured: 130 → 100
-            // MiB peak while extracting 70,000 entries).
-            runtime.setFlagsFromString('--semi-space-growth-factor=1');
-        }
-        catch {
-            /* the collections alone still help */
-        }
-    }
-    const collect = typeof gc === 'function' ? failSafe(gc) : nothing;
-    if (runtime === node)
-        cached = collect;
-    return collect;
-}
-/** Calls gc({ type: 'minor' }) (or gc() for a full one) until it throws once; then nothing. */
-function failSafe(gc) {
-    let working = true;
-    return full => {
-        if (!working)
-            return;
-        try {
-            if (full)
-                gc();
-            else
-                gc({ type: 'minor' });
-        }
-        catch {
-            working = false;
-        }
-    };
-}
-
-
-/***/ }),
-
 /***/ 486:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
@@ -28617,7 +28564,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1692);
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_tls__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4031);
-/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7500);
+/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9660);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(431);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 
@@ -28667,20 +28614,24 @@ __nccwpck_require__.d(__webpack_exports__, {
   iW: () => (/* binding */ main)
 });
 
-// UNUSED EXPORTS: envName, usage
+// UNUSED EXPORTS: cliSetting, envName, usage
 
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
+// EXTERNAL MODULE: ./src/base/deadline.ts
+var base_deadline = __nccwpck_require__(6277);
 // EXTERNAL MODULE: ./src/engine/preflight.ts
 var preflight = __nccwpck_require__(1541);
-// EXTERNAL MODULE: ./src/engine/export.ts + 2 modules
-var engine_export = __nccwpck_require__(7500);
+// EXTERNAL MODULE: ./src/engine/export.ts + 17 modules
+var engine_export = __nccwpck_require__(9660);
 ;// CONCATENATED MODULE: ./src/engine/check.ts
 
 
+
 async function checkServer(settings, host, deps) {
-    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)]);
-    const { transport, client } = (0,engine_export/* connect */.Ng)(settings, host, deps.clock, deps.clock.now() + settings.timeoutMs);
+    const deadline = (0,base_deadline/* deadlineAfter */.d8)(deps.clock, settings.timeoutMs);
+    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal]);
+    const { transport, client } = (0,engine_export/* connect */.Ng)(settings, host, deps.clock, deadline);
     try {
         await client.authenticate(signal);
         host.info(`Signed in as ${settings.username}.`);
@@ -28694,8 +28645,8 @@ async function checkServer(settings, host, deps) {
     }
 }
 
-// EXTERNAL MODULE: ./src/engine/download.ts
-var download = __nccwpck_require__(336);
+// EXTERNAL MODULE: ./src/engine/disk-space.ts
+var disk_space = __nccwpck_require__(9726);
 // EXTERNAL MODULE: ./src/engine/settings.ts
 var settings = __nccwpck_require__(4441);
 // EXTERNAL MODULE: external "node:crypto"
@@ -29279,8 +29230,8 @@ function editDistance(a, b) {
 
 // EXTERNAL MODULE: ./protocol/protocol.ts
 var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: ./src/engine/zip.ts
-var zip = __nccwpck_require__(2709);
+// EXTERNAL MODULE: ./src/engine/zip/path-rules.ts
+var path_rules = __nccwpck_require__(4161);
 ;// CONCATENATED MODULE: ./src/shared/inputs.ts
 // Reads and validates every input before any network call. Pure: the input getter, the environment
 // and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
@@ -29306,6 +29257,8 @@ const DEFAULTS = {
     'insecure-skip-tls-verify': 'false',
     'allow-insecure-http': 'false'
 };
+/** The Action's words: "the path input", "allow-insecure-http: true". */
+const actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
 function parseInputs(getInput, ctx) {
     const get = (name) => {
         const v = getInput(name).trim();
@@ -29318,8 +29271,9 @@ function parseInputs(getInput, ctx) {
         return v;
     };
     const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
+    const setting = ctx.setting ?? actionSetting;
     const allowInsecureHttp = bool(get, 'allow-insecure-http');
-    const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp);
+    const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
     const username = required('username', 'set it to the octoplant user the export runs as (DOMAIN\\user for a Windows domain)');
     // Passwords may begin or end with spaces: take this one untrimmed.
     const password = getInput('password');
@@ -29339,7 +29293,7 @@ function parseInputs(getInput, ctx) {
         throw new settings/* InputError */.d('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
     }
     // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
-    const windowsProblem = artifactName && (0,zip/* windowsNameProblem */.g3)(`${artifactName}.zip`);
+    const windowsProblem = artifactName && (0,path_rules/* windowsNameProblem */.g3)(`${artifactName}.zip`);
     if (windowsProblem)
         throw new settings/* InputError */.d('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`);
     let retentionDays;
@@ -29374,7 +29328,7 @@ function parseInputs(getInput, ctx) {
         allowInsecureHttp
     };
 }
-function parseServerUrl(text, allowInsecureHttp) {
+function parseServerUrl(text, allowInsecureHttp, setting) {
     let url;
     try {
         url = new URL(text);
@@ -29386,13 +29340,13 @@ function parseServerUrl(text, allowInsecureHttp) {
         throw new settings/* InputError */.d('server-url', `must start with https:// (or http://); got "${url.protocol}"`);
     }
     if (url.username || url.password) {
-        throw new settings/* InputError */.d('server-url', 'must not contain credentials: pass them as username and password');
+        throw new settings/* InputError */.d('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`);
     }
     if (url.search || url.hash) {
         throw new settings/* InputError */.d('server-url', `must be the API's base address without a query or fragment; got "${text}"`);
     }
     if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
-        throw new settings/* InputError */.d('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set allow-insecure-http: true if you accept the risk`);
+        throw new settings/* InputError */.d('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`);
     }
     return url.href.replace(/\/+$/, '');
 }
@@ -29401,10 +29355,11 @@ function isLoopback(hostname) {
     return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 function readExportContents(getInput, get, ctx, workspace) {
+    const setting = ctx.setting ?? actionSetting;
     const file = get('order-file');
     const inline = getInput('export-contents').trim();
     if (file && inline) {
-        throw new settings/* InputError */.d('order-file', 'and export-contents are both set: give the export contents in one of them only');
+        throw new settings/* InputError */.d('order-file', `and ${setting('export-contents')} are both set: give the export contents in one of them only`);
     }
     if (file)
         checkInside('order-file', file, ctx, workspace);
@@ -29573,6 +29528,15 @@ const BOOLEAN_OPTIONS = {
 const MIN_MASKED = 4;
 /** OCTOPLANT_SERVER_URL for server-url. */
 const envName = (option) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')}`;
+/** The command's words for a setting, in a syntax it accepts: "--order-name X", "--no-extract",
+ *  and the password by the two ways it is taken. */
+function cliSetting(name, value) {
+    if (name === 'password')
+        return 'OCTOPLANT_PASSWORD (or --password-file)';
+    if (name in BOOLEAN_OPTIONS && value !== undefined)
+        return value === 'false' ? `--no-${name}` : `--${name}`;
+    return value === undefined ? `--${name}` : `--${name} ${value}`;
+}
 function usage(version) {
     const line = (name, text) => `  --${name.padEnd(26)} ${text}\n${' '.repeat(31)}(env ${envName(name)})`;
     return [
@@ -29646,15 +29610,15 @@ async function main(deps) {
             return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '');
         };
         // The current folder stands where the Action has its workspace (order-file must lie inside it).
-        inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath });
+        inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath, setting: cliSetting });
         secrets.add(inputs.clientSecret);
         if (inputs.caCertificates)
             deps.trustCertificates(inputs.caCertificates);
         if (command === 'export')
-            await (0,download/* prepareFolder */.G8)(inputs.path);
+            await (0,disk_space/* prepareFolder */.G8)(inputs.path);
     }
     catch (e) {
-        const message = e instanceof settings/* InputError */.d ? `--${e.input} (or ${envName(e.input)}) ${e.problem}` : e.message;
+        const message = e instanceof settings/* InputError */.d ? `${optionWords(e.input)} ${e.problem}` : e.message;
         log(`octoplant-export: ${message}`);
         print({ [OUTPUTS.errorMessage]: message });
         return 2;
@@ -29667,7 +29631,8 @@ async function main(deps) {
         debug: (m) => void (verbose && log(`debug: ${m}`)),
         info: (m) => log(m),
         warning: (m) => log(`warning: ${m}`),
-        secret: (v) => void secrets.add(v)
+        secret: (v) => void secrets.add(v),
+        setting: cliSetting
     };
     if (command === 'check') {
         const checked = await checkServer(inputs, logger, { clock: deps.clock, signal: deps.signal });
@@ -29692,14 +29657,21 @@ async function main(deps) {
         orderNamed: () => undefined,
         stateChanged: () => undefined,
         zipSaved: () => undefined,
-        extracted: () => undefined,
-        setting: (name, value) => (value === undefined ? `--${name}` : `--${name} ${value}`)
+        extracted: () => undefined
     };
     const report = await (0,engine_export/* runExport */.Md)(inputs, host, { clock: deps.clock, signal: deps.signal });
     print(exportOutputs(report));
     if (report.error)
         log(`error: ${report.error}`);
     return report.error ? 1 : 0;
+}
+/** An option as a refusal names it: with its environment variable where it has one. */
+function optionWords(input) {
+    if (input === 'password')
+        return 'OCTOPLANT_PASSWORD';
+    if (input === 'password-file')
+        return '--password-file';
+    return `--${input} (or ${envName(input)})`;
 }
 function main_parse(argv) {
     if (argv.some(a => a === '--password' || a.startsWith('--password='))) {
@@ -29739,84 +29711,29 @@ function readPassword(file, deps) {
 
 /***/ }),
 
-/***/ 336:
+/***/ 9726:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   G8: () => (/* binding */ prepareFolder),
-/* harmony export */   O6: () => (/* binding */ DiskSpaceError),
-/* harmony export */   _6: () => (/* binding */ downloadZip)
+/* harmony export */   UY: () => (/* binding */ diskFilledWhileExtracting),
+/* harmony export */   WG: () => (/* binding */ ensureRoom),
+/* harmony export */   tF: () => (/* binding */ diskFilledWhileSaving)
 /* harmony export */ });
-/* unused harmony exports DownloadFailedError, saveZip, BatchedFile, positionedWrite */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _base_format_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(8378);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4441);
-/* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9983);
-/* harmony import */ var _octoplant_request_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9184);
-/* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(4031);
-/* harmony import */ var _base_gc_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(741);
-/* harmony import */ var _zip_scan_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(5713);
-/* harmony import */ var _zip_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(2709);
-// Streams the export to disk, hashing it and verifying the ZIP on the way (one pass: see
-// zip-scan.ts); the file takes its final name once the check is complete, so the file at the
-// returned path is only ever a complete, verified ZIP.
-//
-// grpc-gateway frames the download as a stream of HttpBody messages, each followed by the
-// marshaler's delimiter ("\n" by default), and writes an error after the 200 header as
-// {"error": {…}} + delimiter. So the bytes after the ZIP's end record may be a delimiter: they are
-// held back while they arrive, and dropped when the ZIP ends exactly before them; anything else
-// after the end record is kept and the ZIP check refuses it (naming a stream error when it is one).
+/* unused harmony exports DiskSpaceError, freeSpace */
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _base_format_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8378);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4441);
+// The disk-space policy: the output folder is proven writable before anything is ordered, an export
+// whose size is announced must fit (twice when it will be extracted beside itself), and a disk that
+// fills up while saving or extracting gets a message that says where and what to do.
 
 
 
 
-
-
-
-
-
-
-
-
-/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
-const MAX_HELD = 64;
-const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
-/** Creates the folder the export goes to and proves it writable, before anything is ordered. */
-async function prepareFolder(dir) {
-    try {
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.mkdir)(dir, { recursive: true });
-        const probe = node_path__WEBPACK_IMPORTED_MODULE_3__.join(dir, `.octoplant-write-test-${process.pid}`);
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.writeFile)(probe, '');
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(probe, { force: true });
-    }
-    catch (e) {
-        throw new _settings_js__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .d('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
-    }
-}
-/** Bytes written to the file at a time (two such buffers: one filling, one being written). */
-const WRITE_BATCH = 1024 * 1024;
-/** A minor GC after this many bytes (see base/gc.ts); twice as many when each chunk's memory is given
- *  back at once (releaseChunks), since only the TLS layer's buffers are then left for the GC. */
-const COLLECT_EVERY = 1024 * 1024;
-/** A full GC after this many bytes: what the minor ones promote would otherwise pile up in the old
- *  generation (measured on 2 GiB: 101 MiB peak without, 94–95 with, at the same speed). */
-const FULL_COLLECT_EVERY = 256 * 1024 * 1024;
-/** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
-const READ_ON_AFTER_ERROR = 64 * 1024;
-/** Every try of the download failed (cut, corrupt, or a stream error each time). */
-class DownloadFailedError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'DownloadFailedError';
-    }
-}
 /** The file system has no room for the export (checked up front, or found full while writing). */
 class DiskSpaceError extends Error {
     constructor(message) {
@@ -29824,329 +29741,50 @@ class DiskSpaceError extends Error {
         this.name = 'DiskSpaceError';
     }
 }
-/** A progress line at most this often: only long downloads show one. */
-const PROGRESS_EVERY_MS = 10_000;
-/** Free bytes of the file system that holds `dir`. */
-async function freeSpace(dir) {
-    const s = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.statfs)(dir);
-    return s.bavail * s.bsize;
-}
-async function saveZip(body, file, contentLength, o = {}) {
-    const { signal, logger } = o;
-    const dir = node_path__WEBPACK_IMPORTED_MODULE_3__.dirname(file);
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.mkdir)(dir, { recursive: true });
-    const pathSetting = o.setting?.('path') ?? 'the path input';
-    const factor = o.extract ? 2 : 1;
-    const withExtract = o.extract ? ' (the ZIP twice, since extract is true)' : '';
-    if (contentLength !== undefined) {
-        const available = await freeSpace(dir);
-        if (available < contentLength * factor) {
-            body.destroy();
-            throw new DiskSpaceError(`not enough free disk space in ${dir}: the export needs ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_11__/* .formatBytes */ .z3)(contentLength * factor)}${withExtract} and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_11__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${pathSetting} to a folder on a larger disk`);
-        }
-    }
-    const partial = `${file}.partial`;
-    const hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256');
-    const collect = o.gc ?? (0,_base_gc_js__WEBPACK_IMPORTED_MODULE_8__/* .runtimeGc */ .r)();
-    const check = new _zip_js__WEBPACK_IMPORTED_MODULE_10__/* .ZipCheck */ .sB(collect);
-    const out = new BatchedFile(partial);
-    let size = 0;
-    const collectEvery = o.releaseChunks && canRelease ? 2 * COLLECT_EVERY : COLLECT_EVERY;
-    /** Sizes received at which the next minor and full GC are due. */
-    let nextCollect = collectEvery;
-    let nextFullCollect = FULL_COLLECT_EVERY;
-    /** The first thing the check found wrong; the stream is read on a little, in case a stream error
-     *  follows (it is named from the file's end), then given up. */
-    let broken;
-    /** Delimiter-like bytes at the end of what arrived so far, not yet passed on. */
-    let held = Buffer.alloc(0);
-    logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,_base_format_js__WEBPACK_IMPORTED_MODULE_11__/* .formatBytes */ .z3)(contentLength)}).`);
-    const started = performance.now();
-    let lastProgress = started;
-    const pass = async (bytes) => {
-        hash.update(bytes);
-        await out.write(bytes);
-        size += bytes.length;
-        if (!broken)
-            await check.write(bytes).catch((error) => void (broken = { error, at: size }));
-        if (size >= nextCollect) {
-            nextCollect = size + collectEvery;
-            const full = size >= nextFullCollect;
-            if (full)
-                nextFullCollect = size + FULL_COLLECT_EVERY;
-            collect(full);
-        }
-        const now = performance.now();
-        if (now - lastProgress >= PROGRESS_EVERY_MS) {
-            lastProgress = now;
-            const of = contentLength ? ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_11__/* .formatBytes */ .z3)(contentLength)} (${Math.floor((100 * size) / contentLength)} %)` : '';
-            logger?.info(`Downloading: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_11__/* .formatBytes */ .z3)(size)}${of} received, ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_11__/* .formatRate */ .CE)(size, now - started)}.`);
-        }
-    };
-    const onAbort = () => body.destroy((0,_base_clock_js__WEBPACK_IMPORTED_MODULE_7__/* .abortReason */ .Js)(signal));
+/** Creates the folder the export goes to and proves it writable, before anything is ordered. */
+async function prepareFolder(dir) {
     try {
-        if (signal?.aborted)
-            throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_7__/* .abortReason */ .Js)(signal);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        for await (const chunk of body) {
-            let cut = chunk.length;
-            while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
-                cut--;
-            if (cut === 0 && held.length + chunk.length <= MAX_HELD) {
-                held = Buffer.concat([held, chunk]);
-                continue;
-            }
-            if (held.length)
-                await pass(held);
-            held = Buffer.alloc(0);
-            if (cut === 0) {
-                await pass(chunk);
-            }
-            else {
-                await pass(chunk.subarray(0, cut));
-                if (cut < chunk.length)
-                    held = Buffer.from(chunk.subarray(cut));
-            }
-            if (o.releaseChunks)
-                release(chunk);
-            if (broken && size - broken.at > READ_ON_AFTER_ERROR) {
-                body.destroy();
-                break;
-            }
-        }
-        if (signal?.aborted)
-            throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_7__/* .abortReason */ .Js)(signal);
-        await out.close();
-        let droppedTrailer = 0;
-        if (held.length) {
-            // The check knows where the ZIP ends; when it could not follow it to the end (an entry only
-            // the central directory can settle), the end record on disk tells.
-            if (!broken && (check.complete || (await endsAtEndRecord(partial, size)))) {
-                droppedTrailer = held.length;
-                logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
-            }
-            else {
-                // Part of the ZIP (a comment that ends in a line break) or not a ZIP: the check decides.
-                await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.appendFile)(partial, held);
-                hash.update(held);
-                size += held.length;
-                if (!broken)
-                    await check.write(held).catch((error) => void (broken = { error, at: size }));
-            }
-        }
-        if (contentLength !== undefined && size + droppedTrailer !== contentLength && !broken) {
-            throw new _zip_js__WEBPACK_IMPORTED_MODULE_10__/* .InvalidZipError */ .XQ(`the download ended after ${size + droppedTrailer} of ${contentLength} bytes`);
-        }
-        const streamed = performance.now();
-        const report = await (async () => {
-            if (broken)
-                throw broken.error;
-            return check.finish(partial);
-        })().catch(async (e) => {
-            throw (await streamErrorAtEnd(partial, size)) ?? e;
-        });
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rename)(partial, file);
-        const verifyMs = performance.now() - streamed;
-        return { path: file, size, sha256: hash.digest('hex'), report, streamMs: streamed - started, verifyMs, droppedTrailer };
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(dir, { recursive: true });
+        const probe = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dir, `.octoplant-write-test-${process.pid}`);
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(probe, '');
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(probe, { force: true });
     }
     catch (e) {
-        await out.discard();
-        if (e.code === 'ENOSPC') {
-            const left = await freeSpace(dir).catch(() => 0);
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(partial, { force: true });
-            const total = contentLength === undefined ? '' : ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_11__/* .formatBytes */ .z3)(contentLength)}`;
-            throw new DiskSpaceError(`the disk filled up while saving the export in ${dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_11__/* .formatBytes */ .z3)(size)}${total} had arrived, the ZIP needs more${withExtract}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_11__/* .formatBytes */ .z3)(left)} were free. ` +
-                `The partial file was removed. Free space there, or set ${pathSetting} to a folder on a larger disk`);
-        }
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.rm)(partial, { force: true });
-        throw e;
-    }
-    finally {
-        signal?.removeEventListener('abort', onAbort);
+        throw new _settings_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .d('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
     }
 }
-const canRelease = typeof ArrayBuffer.prototype.transfer === 'function';
-/** Frees a chunk's memory now, when the chunk is the whole of its ArrayBuffer (a pooled slice never
- *  is): transfer(0) detaches the buffer, which drops its backing store without waiting for a GC. A
- *  buffer that cannot be detached (Node's pool is not) is left to the GC. */
-function release(chunk) {
-    const buffer = chunk.buffer;
-    if (!canRelease || chunk.byteOffset !== 0 || buffer.byteLength !== chunk.length)
+/** Free bytes of the file system that holds `dir`. */
+async function freeSpace(dir) {
+    const s = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.statfs)(dir);
+    return s.bavail * s.bsize;
+}
+const twice = (need) => (need.extract ? ' (the ZIP twice, since extract is true)' : '');
+/** Refuses a download whose announced size does not fit. */
+async function ensureRoom(need, contentLength) {
+    if (contentLength === undefined)
         return;
-    try {
-        buffer.transfer(0);
-    }
-    catch {
-        /* not detachable (or shared): the GC frees it */
-    }
+    const wanted = contentLength * (need.extract ? 2 : 1);
+    const available = await freeSpace(need.dir);
+    if (available >= wanted)
+        return;
+    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(wanted)}${twice(need)} and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${need.pathSetting} to a folder on a larger disk`);
 }
-/** A file written in 1 MiB positioned writes that run on libuv's thread pool while the next block
- *  fills (double buffering), so that the system calls do not hold up the thread that receives,
- *  hashes and checks. Two reused buffers: no write buffer is left for the GC, and memory does not
- *  grow when the disk is slower than the link (a full block then waits for the previous write). */
-class BatchedFile {
-    writeAt;
-    fd;
-    batch = Buffer.allocUnsafe(WRITE_BATCH);
-    /** The other buffer: being written by `writing`, or free once it settles. */
-    spare = Buffer.allocUnsafe(WRITE_BATCH);
-    writing = Promise.resolve();
-    used = 0;
-    position = 0;
-    constructor(file, writeAt = positionedWrite) {
-        this.writeAt = writeAt;
-        this.fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.openSync)(file, 'w');
-    }
-    /** Takes a copy of `bytes`; waits only when a block is full and the previous one is still being written. */
-    async write(bytes) {
-        for (let at = 0; at < bytes.length;) {
-            const n = bytes.copy(this.batch, this.used, at);
-            this.used += n;
-            at += n;
-            if (this.used === WRITE_BATCH)
-                await this.flush();
-        }
-    }
-    /** Writes what is batched, waits for the writes and closes the file (once; a second call does nothing). */
-    async close() {
-        if (this.fd === undefined)
-            return;
-        try {
-            if (this.used > 0)
-                await this.flush();
-            await this.writing;
-        }
-        finally {
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(this.fd);
-            this.fd = undefined;
-        }
-    }
-    /** Waits for the write under way and closes the file without writing what is batched (it is being removed). */
-    async discard() {
-        if (this.fd === undefined)
-            return;
-        this.used = 0;
-        await this.writing.catch(() => { });
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.closeSync)(this.fd);
-        this.fd = undefined;
-    }
-    /** Waits until the spare buffer is written (throwing if that failed), then starts writing the batch and swaps. */
-    async flush() {
-        await this.writing;
-        const full = this.batch;
-        this.writing = this.writeAt(this.fd, full, this.used, this.position);
-        // Handled here so that a failure waits, unreported, for the next flush or close to throw it.
-        this.writing.catch(() => { });
-        this.position += this.used;
-        this.used = 0;
-        this.batch = this.spare;
-        this.spare = full;
-    }
+/** The disk filled up while saving: what had arrived, what was free, and what to do. */
+async function diskFilledWhileSaving(need, received, contentLength) {
+    const left = await freeSpace(need.dir).catch(() => 0);
+    const total = contentLength === undefined ? '' : ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(contentLength)}`;
+    return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(left)} were free. ` +
+        `The partial file was removed. Free space there, or set ${need.pathSetting} to a folder on a larger disk`);
 }
-/** Writes `length` bytes of `buffer` at `position`, however many system calls it takes. */
-function positionedWrite(fd, buffer, length, position) {
-    return new Promise((resolve, reject) => {
-        const next = (offset) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.write)(fd, buffer, offset, length - offset, position + offset, (e, n) => {
-            if (e)
-                return reject(e);
-            if (offset + n < length)
-                return next(offset + n);
-            resolve();
-        });
-        next(0);
-    });
-}
-/** The ZIP's end record (22 bytes and its comment) ends exactly at `size`. */
-async function endsAtEndRecord(file, size) {
-    try {
-        (0,_zip_scan_js__WEBPACK_IMPORTED_MODULE_9__/* .findCentralDirectory */ .OD)(await readTail(file, size, 22 + 0xffff + 20 + 56), size);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** A grpc-gateway stream error ({"error": {code, message}} after the 200 header) at the end of the
- *  body, as an error that says so; undefined when the end is anything else. */
-async function streamErrorAtEnd(file, size) {
-    const tail = await readTail(file, size, 16 * 1024);
-    const text = tail.toString('latin1').trimEnd();
-    if (!text.endsWith('}'))
-        return undefined;
-    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
-        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
-            continue;
-        try {
-            const status = (0,_octoplant_request_js__WEBPACK_IMPORTED_MODULE_6__/* .rpcStatusOf */ .Vv)(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
-            if (!status)
-                return undefined;
-            return new _zip_js__WEBPACK_IMPORTED_MODULE_10__/* .InvalidZipError */ .XQ(`the server broke off the download after ${size - tail.length + at} bytes with a stream error: ${(0,_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_5__/* .grpcCodeName */ .Lm)(status.code)}: ${status.message || '(no message)'}`);
-        }
-        catch {
-            continue;
-        }
-    }
-    return undefined;
-}
-async function readTail(file, size, most) {
-    const length = Math.min(size, most);
-    const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_2__.open)(file, 'r');
-    try {
-        const buffer = Buffer.alloc(length);
-        await handle.read(buffer, 0, length, size - length);
-        return buffer;
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Tries of a download in all: a lasting 503 costs this many GETs, with backoff between them. */
-const DOWNLOAD_ATTEMPTS = 4;
-/** Backoff before try n+1: base·2^(n-1), half of it fixed and half jittered (0.25–0.5 s, 0.5–1 s, 1–2 s). */
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 8_000;
-/** Stream errors of a body cut mid-way: the export is fetched again. */
-const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
-function worthAnotherTry(e) {
-    if (e instanceof _zip_js__WEBPACK_IMPORTED_MODULE_10__/* .InvalidZipError */ .XQ)
-        return e.retryable;
-    return (0,_octoplant_request_js__WEBPACK_IMPORTED_MODULE_6__/* .isTransientError */ .bV)(e) || CUT_CODES.has(e.code ?? '');
-}
-/** Opens the download and saves it; a transient error status, a cut, short, corrupt or invalid body
- *  is discarded and fetched again after a backoff (honouring Retry-After), at most `attempts` times
- *  in all and never past the deadline. */
-async function downloadZip(open, file, o = {}) {
-    const attempts = DOWNLOAD_ATTEMPTS;
-    const clock = o.clock ?? _base_clock_js__WEBPACK_IMPORTED_MODULE_7__/* .systemClock */ .ml;
-    for (let attempt = 1;; attempt++) {
-        try {
-            const { body, contentLength } = await open();
-            return { ...(await saveZip(body, file, contentLength, o)), attempts: attempt };
-        }
-        catch (e) {
-            if (o.signal?.aborted)
-                throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_7__/* .abortReason */ .Js)(o.signal);
-            if (!worthAnotherTry(e))
-                throw e;
-            const message = e.message;
-            if (attempt >= attempts) {
-                throw new DownloadFailedError(`the download failed ${attempt} times; the last time: ${message}`);
-            }
-            const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-            const delay = Math.max(e instanceof _octoplant_request_js__WEBPACK_IMPORTED_MODULE_6__/* .OctoplantError */ .RV ? (e.retryAfterMs ?? 0) : 0, base / 2 + (Math.random() * base) / 2);
-            if (o.deadline !== undefined && clock.now() + delay >= o.deadline) {
-                throw new DownloadFailedError(`the download failed ${attempt} times and no time is left to try again before the timeout; the last time: ${message}`);
-            }
-            o.logger?.warning(`download attempt ${attempt} of ${attempts} failed (${message}); downloading again in ${(delay / 1000).toFixed(1)}s`);
-            await clock.sleep(delay, o.signal);
-        }
-    }
+/** The disk filled up while extracting. */
+function diskFilledWhileExtracting(dir, zipPath, pathSetting) {
+    return new DiskSpaceError(`the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${zipPath}. Free space there, or set ${pathSetting} to a folder on a larger disk`);
 }
 
 
 /***/ }),
 
-/***/ 7500:
+/***/ 9660:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30161,1853 +29799,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./protocol/protocol.ts
 var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
-var request = __nccwpck_require__(9184);
-;// CONCATENATED MODULE: ./src/octoplant/client.ts
-
-
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000;
-/** The server refused the credentials; retrying will not help. */
-class AuthenticationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'AuthenticationError';
-    }
-}
-class OctoplantClient {
-    options;
-    token;
-    refreshToken;
-    /** Clock time at which to sign in again before the token expires. */
-    renewAt = Infinity;
-    constructor(options) {
-        this.options = options;
-    }
-    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
-     *  Throws AuthenticationError when the server refuses the credentials. */
-    async authenticate(signal) {
-        const { username, password, clientId, clientSecret } = this.options.credentials;
-        const client = { client_id: clientId, client_secret: clientSecret };
-        let answer;
-        if (this.refreshToken) {
-            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
-        }
-        try {
-            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
-        }
-        catch (e) {
-            if (e instanceof request/* OctoplantError */.RV && e.httpStatus === 404) {
-                throw new request/* OctoplantError */.RV("the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
-                    `behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
-            }
-            if (e instanceof request/* OctoplantError */.RV && [400, 401, 403].includes(e.httpStatus)) {
-                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
-                    'Check the username and password inputs (a domain account is DOMAIN\\user) and, if you changed them, client-id and client-secret.');
-            }
-            throw e;
-        }
-        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-            throw new request/* OctoplantError */.RV('the token endpoint answered without an access_token', 200, undefined, false);
-        }
-        this.options.onSecret?.(answer.access_token);
-        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-            this.options.onSecret?.(answer.refresh_token);
-            this.refreshToken = answer.refresh_token;
-        }
-        this.token = answer.access_token;
-        const lifetimeMs = Number(answer.expires_in) * 1000;
-        this.renewAt =
-            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
-                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
-                : Infinity;
-    }
-    requestToken(form, signal) {
-        // Asking for a token twice is harmless: the call may be repeated.
-        return this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.token, form, idempotent: true, signal });
-    }
-    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
-     *  not a reason to sign in again. */
-    status(path, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
-    }
-    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
-     *  and an ambiguous failure says so. */
-    async placeOrder(exportContents, signal) {
-        try {
-            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.order, token, json: { exportContents }, idempotent: false, signal }), signal);
-        }
-        catch (e) {
-            const refused = (e instanceof request/* NetworkError */.Dr && !e.maybeSent) || (e instanceof request/* OctoplantError */.RV && e.httpStatus === 429);
-            if (!(0,request/* isTransientError */.bV)(e) || refused)
-                throw e;
-            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
-                'It was not sent again, so that no second export is made. If octoplant shows the order, re-run with order-name set to it; otherwise re-run the job.');
-        }
-    }
-    getOrder(name, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path: protocol/* API_PATHS */.Y$.orderOf(name), token, signal }), signal);
-    }
-    async cancelOrder(name, signal) {
-        await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.cancelOf(name), token, idempotent: true, signal }), signal);
-    }
-    /** One try: the caller's loop (download.ts) owns the retries of a download, so that they do not
-     *  multiply with the request layer's. */
-    download(name, signal) {
-        return this.authorized(token => this.options.transport.stream({ method: 'GET', path: protocol/* API_PATHS */.Y$.downloadOf(name), token, attempts: 1, signal }), signal);
-    }
-    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
-     *  a second 401 in a row is final. */
-    async authorized(call, signal, renewOn401 = true) {
-        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
-            await this.authenticate(signal);
-        try {
-            return await call(this.token);
-        }
-        catch (e) {
-            if (!renewOn401 || !(e instanceof request/* OctoplantError */.RV) || (e.httpStatus !== 401 && e.grpcCode !== protocol/* GrpcCode */.gP.UNAUTHENTICATED))
-                throw e;
-            await this.authenticate(signal);
-            return call(this.token);
-        }
-    }
-}
-
-// EXTERNAL MODULE: ./src/base/clock.ts
-var base_clock = __nccwpck_require__(4031);
-// EXTERNAL MODULE: ./src/engine/download.ts
-var download = __nccwpck_require__(336);
-// EXTERNAL MODULE: ./src/base/format.ts
-var format = __nccwpck_require__(8378);
-;// CONCATENATED MODULE: ./src/engine/poller.ts
-
-class DeadlineError extends Error {
-    waitedMs;
-    lastState;
-    constructor(waitedMs, lastState, lastFailure) {
-        super(`the order was not done after ${(0,format/* formatDuration */.a3)(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''}): the timeout input was reached`);
-        this.waitedMs = waitedMs;
-        this.lastState = lastState;
-        this.name = 'DeadlineError';
-    }
-}
-const MIN_POLL_INTERVAL_MS = 1000;
-const POLL_FRACTION = 0.15;
-/** A log line while nothing changes, at most this often. */
-const HEARTBEAT_MS = 60_000;
-/** Consecutive STATE_UNSPECIFIED answers before the order counts as unknown to the server. */
-const UNSPECIFIED_LIMIT = 3;
-function nextPollDelay(elapsedMs, maxIntervalMs) {
-    return Math.min(maxIntervalMs, Math.max(MIN_POLL_INTERVAL_MS, Math.round(elapsedMs * POLL_FRACTION)));
-}
-async function waitForOrder(o) {
-    const seen = { state: o.initialState };
-    try {
-        return await poll(o, seen);
-    }
-    catch (e) {
-        // The run's timeout may fire during the last poll, before the deadline check below sees it.
-        const reason = o.signal?.reason;
-        if (o.signal?.aborted && reason instanceof DOMException && reason.name === 'TimeoutError') {
-            throw new DeadlineError(o.clock.now() - o.startedAt, seen.state, seen.failure);
-        }
-        throw e;
-    }
-}
-async function poll(o, seen) {
-    const { clock, logger } = o;
-    let polls = 0;
-    let lastKey = '';
-    let lastLogAt = clock.now();
-    let runningSince;
-    let unspecified = 0;
-    let failures = 0;
-    for (;;) {
-        o.signal?.throwIfAborted();
-        let operation;
-        try {
-            operation = await o.getOrder(o.name);
-            polls++;
-        }
-        catch (e) {
-            polls++;
-            const now = clock.now();
-            if (!o.isTransient?.(e))
-                throw e;
-            seen.failure = e.message;
-            if (now >= o.deadline)
-                throw new DeadlineError(now - o.startedAt, seen.state, seen.failure);
-            // The request layer already retried; the server may be restarting. Keep waiting.
-            if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
-                logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
-                lastLogAt = now;
-            }
-            await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline - now), o.signal);
-            continue;
-        }
-        failures = 0;
-        const now = clock.now();
-        o.onUpdate?.(operation);
-        const state = operation.metadata?.state;
-        seen.state = state ?? seen.state;
-        seen.failure = undefined;
-        if (state === 'STATE_RUNNING' && runningSince === undefined)
-            runningSince = now;
-        const line = describeProgress(operation);
-        const key = `${state}|${operation.metadata?.currentSubProcess ?? ''}|${operation.metadata?.finishedSubProcesses ?? ''}`;
-        if (key !== lastKey) {
-            logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: ${line}`);
-            lastKey = key;
-            lastLogAt = now;
-        }
-        else if (now - lastLogAt >= HEARTBEAT_MS) {
-            logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: still ${line}`);
-            lastLogAt = now;
-        }
-        if (isDone(operation)) {
-            const start = runningSince ?? now;
-            return { operation, polls, queuedMs: start - o.startedAt, runningMs: now - start };
-        }
-        unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
-        if (unspecified >= UNSPECIFIED_LIMIT) {
-            throw new Error(`the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check order-name, or the order may have expired`);
-        }
-        const remaining = o.deadline - now;
-        if (remaining <= 0)
-            throw new DeadlineError(now - o.startedAt, seen.state);
-        await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
-    }
-}
-/** The order is over: `done` says so (the vendor's own loop waits for it alone), or it failed — a
- *  failed order never recovers, so STATE_FAILED ends the wait even while `done` still says false.
- *  STATE_SUCCEEDED with `done: false` is polled again. */
-function isDone(op) {
-    return op.done === true || op.metadata?.state === 'STATE_FAILED';
-}
-/** Done and succeeded, as the vendor's page has it: `done: true` with STATE_SUCCEEDED (or, where a
- *  server sends no state, a response and no error). */
-function succeeded(op) {
-    if (op.done !== true || hasError(op))
-        return false;
-    const state = op.metadata?.state;
-    return state === 'STATE_SUCCEEDED' || (!state && !!op.response);
-}
-/** An error result with a code other than OK or a message (protojson may write `"error": null`). */
-function hasError(op) {
-    return !!op.error && (!!op.error.code || !!op.error.message);
-}
-function toCount(v) {
-    const n = typeof v === 'string' ? Number(v) : v;
-    return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
-}
-/** "STATE_RUNNING, 2 of 5 steps (40 %), now: Export project tree" */
-function describeProgress(op) {
-    const m = op.metadata ?? {};
-    const parts = [m.state ?? 'no state'];
-    const finished = toCount(m.finishedSubProcesses);
-    const open = toCount(m.openSubProcesses);
-    if (finished !== undefined && open !== undefined && finished + open > 0) {
-        parts.push(`${finished} of ${finished + open} steps (${Math.round((100 * finished) / (finished + open))} %)`);
-    }
-    if (m.currentSubProcess)
-        parts.push(`now: ${m.currentSubProcess}`);
-    return parts.join(', ');
-}
-
-// EXTERNAL MODULE: ./src/engine/preflight.ts
-var preflight = __nccwpck_require__(1541);
-// EXTERNAL MODULE: ./src/engine/zip.ts
-var zip = __nccwpck_require__(2709);
-;// CONCATENATED MODULE: ./src/engine/export.ts
-// The export engine: sign in → look at the server → place or resume the order → wait → download and
-// verify → extract → the front end's finishing step (the Action's upload), all under one deadline and
-// one abort signal. It knows no host: what happens is reported through ExportHost, and the outcome,
-// failure included, comes back as an ExportReport. Failures say what to do next.
-
-
-
-
-
-
-
-
-
-
-/** The job was cancelled while the export ran. */
-class CancelledError extends Error {
-    constructor(signal) {
-        super(`the job was cancelled (${signal})`);
-        this.name = 'CancelledError';
-    }
-}
-/** The time a cancel of the order may take after the run gave up on it. */
-const CANCEL_TIMEOUT_MS = 5_000;
-async function runExport(settings, host, deps) {
-    const { clock } = deps;
-    const startedAt = clock.now();
-    const deadline = startedAt + settings.timeoutMs;
-    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)]);
-    const report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
-    const { transport, client } = connect(settings, host, clock, deadline);
-    /** The last answer about the order. */
-    let current;
-    const observe = (op) => {
-        current = op;
-        const state = op.metadata?.state;
-        if (state && state !== report.state) {
-            report.state = state;
-            host.stateChanged(state);
-        }
-    };
-    try {
-        // Sign in, and look at the server: versions and maintenance mode inform, never block.
-        await client.authenticate(signal);
-        host.info(`Signed in as ${settings.username}.`);
-        report.serverInfo = await (0,preflight/* lookAtServer */.IT)(client, host, { signal });
-        // Place the order, or take the named one.
-        let name;
-        if (settings.orderName) {
-            name = settings.orderName;
-            host.info(`Resuming order ${name}; no new order is placed.`);
-        }
-        else {
-            host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`);
-            const placed = await client.placeOrder(settings.exportContents, signal);
-            if (!placed.name)
-                throw new Error('the server accepted the order but returned no order name');
-            name = placed.name;
-            host.info(`Order ${name} placed.`);
-            observe(placed);
-        }
-        report.orderName = name;
-        host.orderNamed(name);
-        // Wait until it is done.
-        const waited = await waitForOrder({
-            name,
-            getOrder: n => client.getOrder(n, signal),
-            clock,
-            startedAt: clock.now(),
-            deadline,
-            maxIntervalMs: settings.maxPollIntervalMs,
-            logger: host,
-            signal,
-            isTransient: request/* isTransientError */.bV,
-            initialState: current?.metadata?.state,
-            onUpdate: observe
-        });
-        report.polls = waited.polls;
-        Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs });
-        if (!succeeded(waited.operation))
-            throw orderFailed(name, waited.operation);
-        // Download, verify, extract, finish.
-        const zipFile = external_node_path_.join(settings.path, `${settings.artifactName ?? `octoplant-export-${name}`}.zip`);
-        const saved = await (0,download/* downloadZip */._6)(() => client.download(name, signal), zipFile, {
-            signal,
-            clock,
-            deadline,
-            logger: host,
-            extract: settings.extract,
-            setting: name => host.setting(name),
-            releaseChunks: true
-        });
-        Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
-        report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };
-        host.info(`Saved ${saved.path}: ${(0,format/* formatBytes */.z3)(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
-            ` Received in ${(0,format/* formatSeconds */.Xo)(saved.streamMs)} (${(0,format/* formatRate */.CE)(saved.size, saved.streamMs)}), checked in ${(0,format/* formatSeconds */.Xo)(saved.verifyMs)}` +
-            `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
-        host.zipSaved(saved);
-        if (settings.extract) {
-            const dir = external_node_path_.join(settings.path, name);
-            const extractStarted = clock.now();
-            const count = await (0,zip/* extractZip */.JE)(saved.path, dir, { signal }).catch((e) => {
-                if (e.code !== 'ENOSPC')
-                    throw e;
-                throw new download/* DiskSpaceError */.O6(`the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`);
-            });
-            report.extractPath = dir;
-            host.extracted(dir);
-            report.durations.extract = clock.now() - extractStarted;
-            host.info(`Extracted ${count} entries into ${dir} in ${(0,format/* formatSeconds */.Xo)(report.durations.extract)}.`);
-        }
-        if (deps.finish)
-            await (0,base_clock/* abortable */.ZC)(deps.finish(saved, signal), signal);
-    }
-    catch (e) {
-        report.error = await wayBack(e, clock.now() - startedAt);
-    }
-    finally {
-        transport.close();
-        report.durations.total = clock.now() - startedAt;
-    }
-    return report;
-    /** The failure in words, with what to do next; cancels the order when giving up on it. */
-    async function wayBack(e, elapsedMs) {
-        const name = report.orderName;
-        let next = '';
-        // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
-        const hostileZip = e instanceof zip/* InvalidZipError */.XQ && !e.retryable;
-        if (name && current && succeeded(current)) {
-            if (!hostileZip) {
-                report.orderOutcome = 'finished';
-                next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`;
-            }
-        }
-        else if (name && isGivingUp(e)) {
-            const why = await cancelOrder(name);
-            report.orderOutcome = why ? 'left-running' : 'cancelled';
-            next = why
-                ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
-                : `Order ${name} was cancelled on the server; run again to export anew.`;
-        }
-        else if (name && !(current && isDone(current))) {
-            report.orderOutcome = 'left-running';
-            next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`;
-        }
-        const what = explain(e, elapsedMs, host);
-        return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
-    }
-    /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
-     *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
-    async function cancelOrder(name) {
-        if (!settings.cancelOnTimeout)
-            return `${host.setting('cancel-on-timeout', 'false')}`;
-        try {
-            await client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
-            host.info(`Cancelled order ${name} on the server.`);
-            return undefined;
-        }
-        catch (e) {
-            return `cancelling it failed: ${e.message}`;
-        }
-    }
-}
-/** The request layer and the API client for these settings; tokens go to host.secret first. */
-function connect(settings, host, clock, deadline) {
-    const transport = (0,request/* createTransport */.oO)({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
-    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() });
-    return { transport, client };
-}
-function orderFailed(name, op) {
-    const e = op.error;
-    const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : '';
-    return new Error(`order ${name} failed on the server${during}: ${e ? `${(0,protocol/* grpcCodeName */.Lm)(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`);
-}
-/** The deadline passed or the job was cancelled while the order was not done. */
-function isGivingUp(e) {
-    return e instanceof DeadlineError || e instanceof CancelledError || (e instanceof DOMException && e.name === 'TimeoutError');
-}
-function explain(e, elapsedMs, host) {
-    if (e instanceof DOMException && e.name === 'TimeoutError')
-        return `gave up after ${(0,format/* formatDuration */.a3)(elapsedMs)}: ${host.setting('timeout')} was reached`;
-    if (e instanceof CancelledError)
-        return `${e.message} after ${(0,format/* formatDuration */.a3)(elapsedMs)}`;
-    if (e instanceof AuthenticationError || e instanceof DeadlineError)
-        return e.message;
-    return e instanceof Error ? e.message : String(e);
-}
-
-
-/***/ }),
-
-/***/ 1541:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   IT: () => (/* binding */ lookAtServer),
-/* harmony export */   Tt: () => (/* binding */ describeVersions),
-/* harmony export */   VD: () => (/* binding */ describeMaintenance)
-/* harmony export */ });
-/* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9983);
-
-/** A probe that takes longer than this is left out. */
-const PROBE_TIMEOUT_MS = 10_000;
-/** The spec's MaintenanceReason values, in words. */
-const REASONS = {
-    PLAIN: 'switched on by a user',
-    ARCHIVE_MANAGER: 'the archive manager is modifying the server archive',
-    SERVER_SYNC: 'a server sync is running',
-    PARALLELSERVER_LOSS: 'the parallel server cannot be reached',
-    DISK_LOW: 'the server is low on disk space'
-};
-/** Reads the three status calls at once, each bounded by `timeoutMs` and the run's signal; each
- *  failure is a debug line. */
-async function lookAtServer(client, logger, o = {}) {
-    const probe = async (path) => {
-        const limit = AbortSignal.timeout(o.timeoutMs ?? PROBE_TIMEOUT_MS);
-        try {
-            return await client.status(path, o.signal ? AbortSignal.any([o.signal, limit]) : limit);
-        }
-        catch (e) {
-            o.signal?.throwIfAborted();
-            logger.debug(`optional GET ${path} not read, carrying on: ${e.message}`);
-            return undefined;
-        }
-    };
-    const [api, versiondog, maintenance] = await Promise.all([
-        probe(_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.apiVersion),
-        probe(_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.versiondogVersion),
-        probe(_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.maintenanceMode)
-    ]);
-    const info = {
-        apiVersion: textOf(api?.version),
-        versiondogVersion: textOf(versiondog?.version),
-        maintenance: maintenance?.active === true ? maintenance : undefined
-    };
-    const versions = describeVersions(info);
-    if (versions)
-        logger.info(`Server: ${versions}.`);
-    if (info.maintenance) {
-        logger.warning(`octoplant is in maintenance mode (${describeMaintenance(info.maintenance)}). Check-ins are blocked in this mode but reads still work, ` +
-            'so the export is ordered anyway; if the server refuses it, its own message follows.');
-    }
-    return info;
-}
-/** "octoplant API 1.2.0, versiondog 10.1.0", or '' when neither is known. */
-function describeVersions(info) {
-    return [info.apiVersion && `octoplant API ${info.apiVersion}`, info.versiondogVersion && `versiondog ${info.versiondogVersion}`]
-        .filter(Boolean)
-        .join(', ');
-}
-/** "reason DISK_LOW: the server is low on disk space, since …, from PC-7, by user <uuid>" */
-function describeMaintenance(m) {
-    const reason = textOf(m.reason) ?? 'UNSPECIFIED';
-    return [
-        `reason ${reason}${REASONS[reason] ? `: ${REASONS[reason]}` : ''}`,
-        textOf(m.activatedAt) && `since ${m.activatedAt}`,
-        textOf(m.computerName) && `from ${m.computerName}`,
-        textOf(m.activatedBy?.id?.data) && `by user ${m.activatedBy?.id?.data}`
-    ]
-        .filter(Boolean)
-        .join(', ');
-}
-/** A non-empty string, or undefined (protojson writes unset strings as "" and messages as null). */
-function textOf(v) {
-    return typeof v === 'string' && v.trim() ? v.trim() : undefined;
-}
-
-
-/***/ }),
-
-/***/ 4441:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   d: () => (/* binding */ InputError)
-/* harmony export */ });
-/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render. */
-class InputError extends Error {
-    input;
-    problem;
-    constructor(input, problem) {
-        super(`Input '${input}' ${problem}`);
-        this.input = input;
-        this.problem = problem;
-        this.name = 'InputError';
-    }
-}
-
-
-/***/ }),
-
-/***/ 5713:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  EZ: () => (/* binding */ CENTRAL_SIG),
-  F: () => (/* binding */ EntryTable),
-  XQ: () => (/* binding */ InvalidZipError),
-  ij: () => (/* binding */ ZipScanner),
-  OD: () => (/* binding */ findCentralDirectory),
-  eu: () => (/* binding */ parseCentralRecord)
-});
-
-// UNUSED EXPORTS: decodeName
-
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/engine/inflate.ts
-// Inflates the many small deflate streams of a ZIP one after another with one zlib context.
-//
-// node:zlib's public one-call API (inflateRawSync) builds a new zlib context, stream object and
-// output buffer for every call: measured on 70,000 small entries, 0.6 s and 100–150 MB of native
-// memory that only a major GC gives back. Reusing one context through the zlib binding that
-// inflateRawSync itself drives (handle.reset, handle.writeSync and the shared write state) does the
-// same work in 0.05 s at flat memory. That binding is internal to Node, so this fails safe: it is
-// used only when it has the expected shape and passes a self-test at first use; otherwise every call
-// goes through inflateRawSync, slower but the same results.
-
-const OUT_BYTES = 64 * 1024;
-class RawInflater {
-    handle;
-    state;
-    error;
-    out = Buffer.allocUnsafe(OUT_BYTES);
-    constructor(reuse = true) {
-        if (reuse)
-            this.handle = this.reusableHandle();
-    }
-    /** Whether one zlib context is reused (false: one per call, through inflateRawSync). */
-    get reusing() {
-        return this.handle !== undefined;
-    }
-    inflate(input, most) {
-        return this.handle ? this.inflateReusing(this.handle, this.state, input, most) : inflateOneCall(input, most);
-    }
-    inflateReusing(handle, state, input, most) {
-        handle.reset();
-        this.error = undefined;
-        const parts = [];
-        let total = 0;
-        let inOff = 0;
-        for (;;) {
-            const inLen = input.length - inOff;
-            handle.writeSync(external_node_zlib_.constants.Z_FINISH, input, inOff, inLen, this.out, 0, OUT_BYTES);
-            if (this.error !== undefined) {
-                if (this.error === 'unexpected end of file')
-                    return 'more';
-                throw new Error(this.error);
-            }
-            const [availOut, availIn] = state;
-            const produced = OUT_BYTES - availOut;
-            total += produced;
-            if (total > most)
-                return 'large';
-            if (produced)
-                parts.push(Buffer.from(this.out.subarray(0, produced)));
-            inOff += inLen - availIn;
-            // Output space left: the stream ended (an unfinished one reports "unexpected end of file").
-            if (availOut !== 0)
-                return { output: parts.length === 1 ? parts[0] : Buffer.concat(parts, total), consumed: inOff };
-        }
-    }
-    reusableHandle() {
-        try {
-            const z = (0,external_node_zlib_.createInflateRaw)();
-            const handle = z._handle;
-            const state = z._writeState;
-            if (!handle || typeof handle.writeSync !== 'function' || typeof handle.reset !== 'function')
-                return undefined;
-            if (!(state instanceof Uint32Array) || state.length !== 2)
-                return undefined;
-            handle.onerror = message => {
-                this.error = message;
-            };
-            this.handle = handle;
-            this.state = state;
-            return selfTest(this) ? handle : undefined;
-        }
-        catch {
-            return undefined;
-        }
-    }
-}
-/** The reused context gives what inflateRawSync gives: a stream with bytes after it, one larger than
- *  the output buffer, a cut one, a corrupt one, and a good one after the corrupt one. */
-function selfTest(inflater) {
-    try {
-        const text = Buffer.from('octoplant export '.repeat(5000));
-        const stream = (0,external_node_zlib_.deflateRawSync)(text);
-        const first = inflater.inflate(Buffer.concat([stream, Buffer.from('PK\x07\x08')]), Infinity);
-        if (typeof first !== 'object' || !first.output.equals(text) || first.consumed !== stream.length)
-            return false;
-        if (inflater.inflate(stream.subarray(0, stream.length - 4), Infinity) !== 'more')
-            return false;
-        if (inflater.inflate(stream, 100) !== 'large')
-            return false;
-        let threw = false;
-        try {
-            inflater.inflate(Buffer.from([0xff, 0xff, 0xff, 0xff]), Infinity);
-        }
-        catch {
-            threw = true;
-        }
-        const again = inflater.inflate(stream, Infinity);
-        return threw && typeof again === 'object' && again.output.equals(text);
-    }
-    catch {
-        return false;
-    }
-}
-function inflateOneCall(input, most) {
-    try {
-        const { buffer, engine } = (0,external_node_zlib_.inflateRawSync)(input, { info: true, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) });
-        return { output: buffer, consumed: engine.bytesWritten };
-    }
-    catch (e) {
-        const code = e.code;
-        if (code === 'Z_BUF_ERROR')
-            return 'more';
-        if (code === 'ERR_BUFFER_TOO_LARGE')
-            return 'large';
-        throw e;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/zip-scan.ts
-// A ZIP read front to back, in one pass, as its bytes arrive: local headers are parsed, each entry is
-// inflated and CRC-checked while it streams past, and the central directory at the end is the
-// authority every entry is compared against. Nothing seeks and nothing opens an entry twice, so the
-// check of a download finishes when the download does, and memory stays small whatever the size or
-// the number of entries (a few typed arrays per entry, no objects).
-//
-// Written by hand over node:zlib: yauzl and node-stream-zip read by random access (a read stream per
-// entry, after the download), unzipper's streaming parser does not settle data descriptors reliably
-// and is slow on many entries, and fflate inflates in JavaScript, several times slower than zlib on
-// large entries, and does not check CRCs when it streams.
-//
-// What one pass cannot settle for sure: a stored entry whose sizes follow its data (a data
-// descriptor) has no length up front. Its end is taken where a signed descriptor follows whose CRC
-// and sizes match what came before; when none does (the signature is optional), the scan marks the
-// entry (`unsettledFrom`) and the caller finishes from disk with the central directory's sizes.
-
-
-const LOCAL_SIG = 0x04034b50;
-const CENTRAL_SIG = 0x02014b50;
-const EOCD_SIG = 0x06054b50;
-const ZIP64_EOCD_SIG = 0x06064b50;
-const ZIP64_LOCATOR_SIG = 0x07064b50;
-const DESCRIPTOR_SIG = 0x08074b50;
-const DESCRIPTOR_SIG_BYTES = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
-const STORED = 0;
-const DEFLATED = 8;
-/** Entries whose compressed data is at most this are inflated in one synchronous call. */
-const SYNC_COMPRESSED_MAX = 256 * 1024;
-/** … and whose output is at most this (a larger one is inflated as a stream: bombs stay small). */
-const SYNC_OUTPUT_MAX = 4 * 1024 * 1024;
-class InvalidZipError extends Error {
-    retryable;
-    constructor(message, 
-    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
-    retryable = true) {
-        super(message);
-        this.retryable = retryable;
-        this.name = 'InvalidZipError';
-    }
-}
-/** Per-entry facts in typed arrays: 33 bytes an entry, and no object per entry for the GC. */
-class EntryTable {
-    count = 0;
-    capacity;
-    offsets;
-    compressedSizes;
-    sizes;
-    crcs;
-    nameHashes;
-    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
-    listed;
-    /** `expected`: the number of entries when known (no growing, no slack). */
-    constructor(expected = 1024) {
-        this.capacity = Math.max(16, expected);
-        this.offsets = new Float64Array(this.capacity);
-        this.compressedSizes = new Float64Array(this.capacity);
-        this.sizes = new Float64Array(this.capacity);
-        this.crcs = new Uint32Array(this.capacity);
-        this.nameHashes = new Uint32Array(this.capacity);
-        this.listed = new Uint8Array(this.capacity);
-    }
-    add(offset, compressedSize, size, crc, nameHash) {
-        if (this.count === this.capacity)
-            this.grow();
-        const i = this.count++;
-        this.offsets[i] = offset;
-        this.compressedSizes[i] = compressedSize;
-        this.sizes[i] = size;
-        this.crcs[i] = crc;
-        this.nameHashes[i] = nameHash;
-    }
-    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
-    indexOf(offset, hint) {
-        if (hint < this.count && this.offsets[hint] === offset)
-            return hint;
-        let lo = 0;
-        let hi = this.count - 1;
-        while (lo <= hi) {
-            const mid = (lo + hi) >>> 1;
-            const at = this.offsets[mid];
-            if (at === offset)
-                return mid;
-            if (at < offset)
-                lo = mid + 1;
-            else
-                hi = mid - 1;
-        }
-        return -1;
-    }
-    /** Puts the entries in offset order (a central directory may list them in any order). */
-    sortByOffset() {
-        let sorted = true;
-        for (let i = 1; i < this.count && sorted; i++)
-            sorted = this.offsets[i - 1] <= this.offsets[i];
-        if (sorted)
-            return;
-        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
-        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
-    }
-    grow() {
-        this.capacity *= 2;
-        this.remake(this.capacity, (from, to) => to.set(from));
-    }
-    /** Replaces every column with a new one of `length`, filled by `fill`. */
-    remake(length, fill) {
-        const make = (a) => {
-            const b = new a.constructor(length);
-            fill(a, b);
-            return b;
-        };
-        this.offsets = make(this.offsets);
-        this.compressedSizes = make(this.compressedSizes);
-        this.sizes = make(this.sizes);
-        this.crcs = make(this.crcs);
-        this.nameHashes = make(this.nameHashes);
-        this.listed = make(this.listed);
-    }
-}
-const COLLECT_EVERY_ENTRIES = 500;
-const FULL_COLLECT_EVERY_ENTRIES = 20_000;
-/** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
-class ZipScanner {
-    o;
-    table;
-    /** Offset of the first entry the scan could not settle (a stored entry with a data descriptor). */
-    unsettledFrom;
-    /** Bytes after the end record (not part of the ZIP). */
-    trailing = 0;
-    buf = Buffer.alloc(0);
-    /** Offset in the file of buf[0]. */
-    offset;
-    phase = 'header';
-    current;
-    centralStart = -1;
-    centralCount = 0;
-    cursor = 0;
-    centralCursor = 0;
-    /** The input has ended. */
-    final = false;
-    zip64End;
-    inflater = new RawInflater();
-    /** Entries read and verified. */
-    settledCount;
-    /** Reading with a central directory index and nothing to resume: entries are matched with the
-     *  index, not recorded again. */
-    indexed;
-    constructor(o = {}) {
-        this.o = o;
-        this.table = o.resume?.table ?? new EntryTable();
-        this.offset = o.resume?.offset ?? 0;
-        this.settledCount = this.table.count;
-        this.indexed = o.central !== undefined && o.resume === undefined;
-    }
-    /** The end record has been read: the ZIP is complete. */
-    get complete() {
-        return this.phase === 'done';
-    }
-    /** Bytes seen so far, from the start of the file. */
-    get position() {
-        return this.offset + this.buf.length;
-    }
-    async write(chunk) {
-        if (this.phase === 'unsettled')
-            return;
-        if (this.phase === 'done') {
-            this.trailing += chunk.length;
-            return;
-        }
-        // Leftover bytes are copied: a caller may reuse its read buffer.
-        this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-        let at = 0;
-        for (;;) {
-            let next = this.step(at);
-            if (typeof next !== 'number')
-                next = await next;
-            if (next < 0)
-                break;
-            at = next;
-            const phase = this.phase;
-            if (phase === 'unsettled') {
-                this.buf = Buffer.alloc(0);
-                return;
-            }
-            if (phase === 'done') {
-                this.trailing += this.buf.length - at;
-                at = this.buf.length;
-                break;
-            }
-        }
-        this.offset += at;
-        this.buf = at === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(at));
-    }
-    /** The input has ended: rejects unless the ZIP was complete. */
-    async end() {
-        // What is left is all there is: a descriptor entry's one-call inflate is tried on it now.
-        this.final = true;
-        if (this.buf.length && this.phase !== 'done')
-            await this.write(Buffer.alloc(0));
-        const error = this.incomplete();
-        if (error)
-            throw error;
-    }
-    incomplete() {
-        if (this.phase === 'done' || this.phase === 'unsettled')
-            return undefined;
-        const c = this.current;
-        if (c && c.header.method === STORED && !c.known) {
-            // No signed descriptor after a stored entry: its end is known only from the central directory.
-            this.unsettledFrom = c.header.offset;
-            this.phase = 'unsettled';
-            return undefined;
-        }
-        this.current?.inflater?.destroy();
-        const size = this.position;
-        if (size === 0)
-            return new InvalidZipError('not a valid ZIP: the body is empty');
-        const where = this.current ? `inside entry "${this.current.header.name}"` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record";
-        return new InvalidZipError(`not a valid ZIP: it ends after ${size} bytes, ${where}`);
-    }
-    /** One step of parsing at buf[at]: the new position, or -1 when more bytes are needed. */
-    step(at) {
-        const buf = this.buf;
-        const avail = buf.length - at;
-        switch (this.phase) {
-            case 'header': {
-                if (avail < 4)
-                    return -1;
-                const sig = buf.readUInt32LE(at);
-                if (sig === LOCAL_SIG)
-                    return this.localHeader(at);
-                if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
-                    this.phase = 'central';
-                    this.centralStart = this.offset + at;
-                    return at;
-                }
-                throw this.notZip(at);
-            }
-            case 'data':
-                return this.data(at);
-            case 'descriptor':
-                return this.descriptor(at);
-            case 'central':
-                return this.central(at);
-            case 'end':
-                return this.endRecord(at);
-            default:
-                return -1;
-        }
-    }
-    notZip(at) {
-        const where = this.offset + at;
-        if (where === 0) {
-            const start = this.buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
-            return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
-        }
-        return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${this.table.count ? `, after ${this.table.count} entries` : ''}`);
-    }
-    localHeader(at) {
-        const buf = this.buf;
-        if (buf.length - at < 30)
-            return -1;
-        const nameLength = buf.readUInt16LE(at + 26);
-        const extraLength = buf.readUInt16LE(at + 28);
-        const end = at + 30 + nameLength + extraLength;
-        if (buf.length < end)
-            return -1;
-        const flags = buf.readUInt16LE(at + 6);
-        const method = buf.readUInt16LE(at + 8);
-        const rawName = buf.subarray(at + 30, at + 30 + nameLength);
-        const name = decodeName(rawName, flags);
-        const offset = this.offset + at;
-        if (flags & 0x1)
-            throw new InvalidZipError(`not a valid ZIP: entry "${name}" is encrypted`, false);
-        if (method !== STORED && method !== DEFLATED) {
-            throw new InvalidZipError(`not a valid ZIP: entry "${name}" uses compression method ${method} (only stored and deflated are read)`, false);
-        }
-        const climbs = climbsOut(name);
-        if (climbs)
-            throw new InvalidZipError(`refusing the ZIP: entry "${name}" ${climbs}`, false);
-        let compressedSize = buf.readUInt32LE(at + 18);
-        let size = buf.readUInt32LE(at + 22);
-        const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
-        if (zip64) {
-            // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
-            let p = 0;
-            if (size === 0xffffffff && zip64.length >= p + 8) {
-                size = readUInt64(zip64, p);
-                p += 8;
-            }
-            if (compressedSize === 0xffffffff && zip64.length >= p + 8)
-                compressedSize = readUInt64(zip64, p);
-        }
-        const descriptor = (flags & 0x8) !== 0;
-        let header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
-        let known = !descriptor;
-        const nameHash = (0,external_node_zlib_.crc32)(rawName);
-        const central = this.o.central;
-        if (central) {
-            const i = central.indexOf(offset, this.centralCursor);
-            if (i < 0)
-                throw new InvalidZipError(`not a valid ZIP: entry "${name}" at offset ${offset} is not in the central directory`);
-            this.centralCursor = i + 1;
-            if (central.nameHashes[i] !== nameHash)
-                throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`);
-            if (central.listed[i])
-                throw new InvalidZipError(`not a valid ZIP: the entry at offset ${offset} appears twice`);
-            central.listed[i] = 1;
-            header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] };
-            known = true;
-        }
-        this.current = {
-            header,
-            dataStart: this.offset + end,
-            zip64: zip64 !== undefined,
-            sink: this.o.entry?.(header),
-            crc: 0,
-            out: 0,
-            consumed: 0,
-            known,
-            nextTry: 0,
-            nameHash
-        };
-        this.phase = 'data';
-        return end;
-    }
-    output(c, bytes) {
-        c.crc = (0,external_node_zlib_.crc32)(bytes, c.crc);
-        c.out += bytes.length;
-        if (c.known && c.out > c.header.size)
-            throw corrupt(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`);
-        c.sink?.data(bytes);
-    }
-    data(at) {
-        const c = this.current;
-        const buf = this.buf;
-        const avail = buf.length - at;
-        const h = c.header;
-        if (h.method === STORED && !c.known)
-            return this.seekDescriptor(c, at);
-        if (h.method === STORED) {
-            const n = Math.min(avail, h.compressedSize - c.consumed);
-            if (n > 0)
-                this.output(c, buf.subarray(at, at + n));
-            c.consumed += n;
-            if (c.consumed < h.compressedSize)
-                return n > 0 ? at + n : -1;
-            return this.dataEnd(at + n);
-        }
-        if (c.inflater)
-            return this.inflateStreaming(c, at);
-        if (c.known) {
-            if (h.compressedSize > SYNC_COMPRESSED_MAX || h.size > SYNC_OUTPUT_MAX)
-                return this.startStreaming(c, at);
-            if (avail < h.compressedSize)
-                return -1;
-            const inflated = inflateOnce(this.inflater, h, buf.subarray(at, at + h.compressedSize), h.size);
-            if (inflated === 'more')
-                throw corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`);
-            if (inflated === 'large')
-                throw corrupt(h, `it inflates to more than the ${h.size} bytes the ZIP says`);
-            if (inflated.consumed !== h.compressedSize)
-                throw corrupt(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`);
-            this.output(c, inflated.output);
-            c.consumed = inflated.consumed;
-            return this.dataEnd(at + inflated.consumed);
-        }
-        // Sizes follow the data: inflate what has arrived; when the deflate stream ends inside it, the
-        // entry's end is found. Tried again once twice as many bytes are there, so the work stays linear.
-        if (avail < c.nextTry && !this.final)
-            return -1;
-        const window = Math.min(avail, SYNC_COMPRESSED_MAX);
-        const attempt = inflateOnce(this.inflater, h, buf.subarray(at, at + window), SYNC_OUTPUT_MAX);
-        if (attempt === 'large' || (attempt === 'more' && window === SYNC_COMPRESSED_MAX))
-            return this.startStreaming(c, at);
-        if (attempt === 'more') {
-            c.nextTry = Math.max(avail * 2, 1024);
-            return -1;
-        }
-        this.output(c, attempt.output);
-        c.consumed = attempt.consumed;
-        return this.dataEnd(at + attempt.consumed);
-    }
-    /** A stored entry whose sizes follow it: its data ends where a signed data descriptor follows whose
-     *  CRC-32 and sizes match the bytes before it (a false match needs a 96-bit coincidence). The
-     *  last bytes are held back in case a descriptor starts there. */
-    seekDescriptor(c, at) {
-        const buf = this.buf;
-        for (let from = at;;) {
-            const p = buf.indexOf(DESCRIPTOR_SIG_BYTES, from);
-            if (p < 0 || (buf.length < p + 24 && !this.final)) {
-                // Keep what could be the start of a descriptor: from its signature, or the part of one at
-                // the very end (kept bytes are copied with the next chunk, so only those).
-                const keep = p >= 0 ? p : Math.max(at, buf.length - signaturePrefixAtEnd(buf));
-                if (keep > at)
-                    this.output(c, buf.subarray(at, keep));
-                c.consumed += keep - at;
-                return keep > at ? keep : -1;
-            }
-            if (buf.length >= p + 16) {
-                const crc = (0,external_node_zlib_.crc32)(buf.subarray(at, p), c.crc) >>> 0;
-                const length = c.consumed + (p - at);
-                const narrow = buf.readUInt32LE(p + 8) === length % 0x100000000 && buf.readUInt32LE(p + 12) === length % 0x100000000;
-                const wide = buf.length >= p + 24 && readUInt64(buf, p + 8) === length && readUInt64(buf, p + 16) === length;
-                if (buf.readUInt32LE(p + 4) === crc && (narrow || wide)) {
-                    this.output(c, buf.subarray(at, p));
-                    c.consumed = length;
-                    return this.dataEnd(p);
-                }
-            }
-            // Not the descriptor: the bytes up to and including p are data.
-            this.output(c, buf.subarray(at, p + 1));
-            c.consumed += p + 1 - at;
-            at = from = p + 1;
-        }
-    }
-    async startStreaming(c, at) {
-        c.inflater = new Inflater(c.header, bytes => this.output(c, bytes));
-        return this.inflateStreaming(c, at);
-    }
-    async inflateStreaming(c, at) {
-        const inflater = c.inflater;
-        const h = c.header;
-        const avail = this.buf.length - at;
-        if (c.known) {
-            const n = Math.min(avail, h.compressedSize - c.consumed);
-            if (n > 0)
-                await inflater.write(this.buf.subarray(at, at + n));
-            c.consumed += n;
-            if (c.consumed < h.compressedSize)
-                return n > 0 ? at + n : -1;
-            await inflater.end();
-            if (inflater.consumed !== h.compressedSize)
-                throw corrupt(h, `its deflate data ends after ${inflater.consumed} of ${h.compressedSize} bytes`);
-            c.inflater = undefined;
-            return this.dataEnd(at + n);
-        }
-        if (avail === 0)
-            return -1;
-        const before = inflater.consumed;
-        await inflater.write(this.buf.subarray(at));
-        if (inflater.consumed - before === avail && !inflater.ended)
-            return at + avail;
-        // The deflate stream ended inside these bytes.
-        await inflater.end();
-        c.consumed = inflater.consumed;
-        c.inflater = undefined;
-        return this.dataEnd(at + (inflater.consumed - before));
-    }
-    /** The entry's data is read: its descriptor next, or the check. */
-    dataEnd(at) {
-        const c = this.current;
-        if (c.header.descriptor) {
-            this.phase = 'descriptor';
-            return at;
-        }
-        const settled = this.settle(c, c.header.crc32, c.header.compressedSize, c.header.size);
-        return settled ? settled.then(() => at) : at;
-    }
-    descriptor(at) {
-        const c = this.current;
-        const buf = this.buf;
-        if (buf.length - at < 4)
-            return -1;
-        const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0);
-        if (buf.length < p + 20 && !(this.final && buf.length >= p + 12))
-            return -1;
-        // 8-byte sizes belong with a ZIP64 local header, but writers differ (yazl writes them without
-        // one): the width whose sizes match what was read is taken, the header's first.
-        const narrow = { crc: buf.readUInt32LE(p), compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), length: 12 };
-        const wide = buf.length >= p + 20 ? { crc: narrow.crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), length: 20 } : narrow;
-        const fits = (d) => d.compressedSize === c.consumed && d.size === c.out;
-        const [first, second] = c.zip64 ? [wide, narrow] : [narrow, wide];
-        const d = fits(first) ? first : fits(second) ? second : first;
-        // With the central directory's sizes, those are the authority; the descriptor must agree too.
-        const settled = this.settle(c, d.crc, d.compressedSize, d.size);
-        return settled ? settled.then(() => p + d.length) : p + d.length;
-    }
-    /** Checks the entry's CRC and sizes against what the ZIP says, records it, and ends its sink. */
-    settle(c, crc, compressedSize, size) {
-        const h = c.header;
-        if (c.crc >>> 0 !== crc >>> 0)
-            throw corrupt(h, `CRC-32 ${hex(c.crc)} where the ZIP says ${hex(crc)}`);
-        if (c.consumed !== compressedSize || c.out !== size) {
-            throw corrupt(h, `it holds ${c.consumed} compressed and ${c.out} uncompressed bytes where the ZIP says ${compressedSize} and ${size}`);
-        }
-        if (this.o.central && (crc >>> 0 !== h.crc32 >>> 0 || compressedSize !== h.compressedSize || size !== h.size)) {
-            throw corrupt(h, 'its data descriptor and its central directory record disagree');
-        }
-        // Reading with a central directory index (extraction), the index is the record: every local
-        // entry was matched with it above, and the end checks that none was missing.
-        if (!this.indexed)
-            this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash);
-        this.settledCount++;
-        if (this.o.collect && this.settledCount % COLLECT_EVERY_ENTRIES === 0)
-            this.o.collect(this.settledCount % FULL_COLLECT_EVERY_ENTRIES === 0);
-        this.current = undefined;
-        this.phase = 'header';
-        const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out };
-        const ended = c.sink?.end();
-        if (ended)
-            return ended.then(() => this.o.settled?.(info));
-        this.o.settled?.(info);
-    }
-    central(at) {
-        const buf = this.buf;
-        if (buf.length - at < 4)
-            return -1;
-        const sig = buf.readUInt32LE(at);
-        if (sig !== CENTRAL_SIG) {
-            this.phase = 'end';
-            return at;
-        }
-        const parsed = parseCentralRecord(buf, at);
-        if (!parsed)
-            return -1;
-        const { record, nameHash, end } = parsed;
-        this.centralCount++;
-        if (this.indexed)
-            return end;
-        const i = this.table.indexOf(record.offset, this.cursor);
-        if (i < 0)
-            throw new InvalidZipError(`not a valid ZIP: the central directory lists "${record.name}" at offset ${record.offset}, where the ZIP has no entry`);
-        this.cursor = i + 1;
-        const t = this.table;
-        if (t.listed[i])
-            throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
-        t.listed[i] = 1;
-        if (t.nameHashes[i] !== nameHash)
-            throw new InvalidZipError(`not a valid ZIP: the central directory's name "${record.name}" differs from the local header's at offset ${record.offset}`);
-        const header = { ...record, descriptor: false };
-        if (record.crc32 >>> 0 !== t.crcs[i])
-            throw corrupt(header, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`);
-        if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
-            throw corrupt(header, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
-        }
-        return end;
-    }
-    endRecord(at) {
-        const buf = this.buf;
-        if (buf.length - at < 4)
-            return -1;
-        const sig = buf.readUInt32LE(at);
-        if (sig === ZIP64_EOCD_SIG) {
-            if (buf.length - at < 56)
-                return -1;
-            const length = 12 + readUInt64(buf, at + 4);
-            if (buf.length - at < length)
-                return -1;
-            this.zip64End = { count: readUInt64(buf, at + 32), centralSize: readUInt64(buf, at + 40), centralOffset: readUInt64(buf, at + 48) };
-            return at + length;
-        }
-        if (sig === ZIP64_LOCATOR_SIG)
-            return buf.length - at < 20 ? -1 : at + 20;
-        if (sig !== EOCD_SIG)
-            throw new InvalidZipError(`not a valid ZIP: unexpected bytes at offset ${this.offset + at}, inside its central directory`);
-        if (buf.length - at < 22)
-            return -1;
-        const commentLength = buf.readUInt16LE(at + 20);
-        if (buf.length - at < 22 + commentLength)
-            return -1;
-        const eocdCount = buf.readUInt16LE(at + 10);
-        const count = eocdCount === 0xffff && this.zip64End ? this.zip64End.count : eocdCount;
-        const centralOffset = buf.readUInt32LE(at + 16);
-        const start = centralOffset === 0xffffffff && this.zip64End ? this.zip64End.centralOffset : centralOffset;
-        const entries = this.indexed ? this.settledCount : this.table.count;
-        if (count !== this.centralCount || this.centralCount !== entries) {
-            const missing = entries - this.centralCount;
-            throw new InvalidZipError(`not a valid ZIP: its end record counts ${count} entries, its central directory lists ${this.centralCount}` +
-                (missing > 0 ? ` and ${missing} entries are in no central directory record` : ''));
-        }
-        if (start !== this.centralStart && !(entries === 0 && start === 0)) {
-            throw new InvalidZipError(`not a valid ZIP: its end record puts the central directory at offset ${start}, where it is at ${this.centralStart}`);
-        }
-        this.phase = 'done';
-        return at + 22 + commentLength;
-    }
-}
-/** A streaming raw inflater for one large entry: tells how many input bytes the deflate stream used. */
-class Inflater {
-    header;
-    zlib = (0,external_node_zlib_.createInflateRaw)();
-    ended = false;
-    error;
-    finished;
-    constructor(header, onData) {
-        this.header = header;
-        this.finished = new Promise((resolve, reject) => {
-            this.zlib.on('data', (bytes) => {
-                try {
-                    onData(bytes);
-                }
-                catch (e) {
-                    this.error = e;
-                    this.zlib.destroy();
-                }
-            });
-            this.zlib.on('end', () => {
-                this.ended = true;
-                resolve();
-            });
-            this.zlib.on('error', (e) => {
-                this.error ??= e instanceof InvalidZipError ? e : corrupt(header, e.message);
-                reject(this.error);
-            });
-            this.zlib.on('close', () => (this.error ? reject(this.error) : undefined));
-        });
-        this.finished.catch(() => { });
-    }
-    /** Compressed bytes the deflate stream has used. */
-    get consumed() {
-        return this.zlib.bytesWritten;
-    }
-    write(bytes) {
-        if (this.error)
-            return Promise.reject(this.error);
-        return new Promise((resolve, reject) => {
-            this.zlib.write(bytes, e => (e || this.error ? reject(this.error ?? corrupt(this.header, e.message)) : resolve()));
-        });
-    }
-    /** Ends the input and waits for the last output. */
-    async end() {
-        if (!this.ended)
-            this.zlib.end();
-        await this.finished;
-        if (this.error)
-            throw this.error;
-    }
-    destroy() {
-        this.zlib.destroy();
-    }
-}
-/** Inflates a whole deflate stream in one call (see inflate.ts); corrupt data is named as such. */
-function inflateOnce(inflater, h, bytes, most) {
-    try {
-        return inflater.inflate(bytes, most);
-    }
-    catch (e) {
-        throw corrupt(h, e.message);
-    }
-}
-function corrupt(h, why) {
-    return new InvalidZipError(`entry "${h.name}" is corrupt: ${why}`);
-}
-/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
-function parseCentralRecord(buf, at) {
-    if (buf.length - at < 46)
-        return undefined;
-    const nameLength = buf.readUInt16LE(at + 28);
-    const extraLength = buf.readUInt16LE(at + 30);
-    const commentLength = buf.readUInt16LE(at + 32);
-    const end = at + 46 + nameLength + extraLength + commentLength;
-    if (buf.length < end)
-        return undefined;
-    const flags = buf.readUInt16LE(at + 8);
-    const rawName = buf.subarray(at + 46, at + 46 + nameLength);
-    let size = buf.readUInt32LE(at + 24);
-    let compressedSize = buf.readUInt32LE(at + 20);
-    let offset = buf.readUInt32LE(at + 42);
-    const zip64 = findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001);
-    if (zip64) {
-        // Central ZIP64 extra: uncompressed size, compressed size, offset, each when its field is full.
-        let p = 0;
-        if (size === 0xffffffff && zip64.length >= p + 8) {
-            size = readUInt64(zip64, p);
-            p += 8;
-        }
-        if (compressedSize === 0xffffffff && zip64.length >= p + 8) {
-            compressedSize = readUInt64(zip64, p);
-            p += 8;
-        }
-        if (offset === 0xffffffff && zip64.length >= p + 8)
-            offset = readUInt64(zip64, p);
-    }
-    const madeOnUnix = buf[at + 5] === 3;
-    const record = {
-        name: decodeName(rawName, flags),
-        offset,
-        method: buf.readUInt16LE(at + 10),
-        crc32: buf.readUInt32LE(at + 16),
-        compressedSize,
-        size,
-        unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024
-    };
-    return { record, nameHash: (0,external_node_zlib_.crc32)(rawName), end };
-}
-/** Where the central directory is, from the end records in the last bytes of the file. */
-function findCentralDirectory(tail, fileSize) {
-    for (let i = tail.length - 22; i >= 0; i--) {
-        if (tail.readUInt32LE(i) !== EOCD_SIG || i + 22 + tail.readUInt16LE(i + 20) !== tail.length)
-            continue;
-        let count = tail.readUInt16LE(i + 10);
-        let size = tail.readUInt32LE(i + 12);
-        let offset = tail.readUInt32LE(i + 16);
-        const locator = i - 20;
-        if (locator >= 0 && tail.readUInt32LE(locator) === ZIP64_LOCATOR_SIG) {
-            const at = readUInt64(tail, locator + 8) - (fileSize - tail.length);
-            if (at >= 0 && at + 56 <= tail.length && tail.readUInt32LE(at) === ZIP64_EOCD_SIG) {
-                count = readUInt64(tail, at + 32);
-                size = readUInt64(tail, at + 40);
-                offset = readUInt64(tail, at + 48);
-            }
-        }
-        return { offset, size, count };
-    }
-    throw new InvalidZipError('not a valid ZIP: no end record at its end');
-}
-/** Why a name would leave the folder it is extracted to, or undefined. */
-function climbsOut(name) {
-    if (name.startsWith('/') || (name[1] === ':' && /^[a-zA-Z]:/.test(name)))
-        return 'has an absolute path';
-    if (name.includes('..') && name.split('/').includes('..'))
-        return 'has a path that climbs out of the folder ("..")';
-}
-function findExtra(extra, id) {
-    for (let p = 0; p + 4 <= extra.length;) {
-        const length = extra.readUInt16LE(p + 2);
-        if (extra.readUInt16LE(p) === id)
-            return extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
-        p += 4 + length;
-    }
-    return undefined;
-}
-function readUInt64(buf, at) {
-    return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 0x100000000;
-}
-/** Code page 437, the ZIP format's default for names without the UTF-8 flag (bytes 0x80–0xFF). */
-const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
-/** The entry name: UTF-8 when flag bit 11 says so (or it is ASCII), else code page 437; backslashes
- *  (written by some Windows tools) become slashes. */
-function decodeName(raw, flags) {
-    let name;
-    if (flags & 0x800 || isAscii(raw))
-        name = raw.toString('utf8');
-    else
-        name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('');
-    return name.includes('\\') ? name.replace(/\\/g, '/') : name;
-}
-/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
-function signaturePrefixAtEnd(buf) {
-    for (let n = 3; n > 0; n--) {
-        if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n)))
-            return n;
-    }
-    return 0;
-}
-function isAscii(raw) {
-    for (let i = 0; i < raw.length; i++)
-        if (raw[i] >= 0x80)
-            return false;
-    return true;
-}
-function hex(n) {
-    return (n >>> 0).toString(16).padStart(8, '0');
-}
-
-
-/***/ }),
-
-/***/ 2709:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   JE: () => (/* binding */ extractZip),
-/* harmony export */   XQ: () => (/* reexport safe */ _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__.XQ),
-/* harmony export */   g3: () => (/* binding */ windowsNameProblem),
-/* harmony export */   sB: () => (/* binding */ ZipCheck)
-/* harmony export */ });
-/* unused harmony exports inspectZip, hostRules, entryTarget, checkEntryNames */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8522);
-/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(node_zlib__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4031);
-/* harmony import */ var _base_gc_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(741);
-/* harmony import */ var _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5713);
-// The ZIP check and the extraction, both one front-to-back pass of zip-scan.ts: the check runs while
-// the download arrives (ZipCheck) or over a file (inspectZip); the extraction reads the central
-// directory first (every name, link and limit is checked before anything is written), then the file
-// once, in order, writing each entry as it is verified.
-
-
-
-
-
-
-
-
-/** Limits for extraction, against ZIP bombs; documented in the README. */
-const EXTRACT_LIMITS = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 };
-const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
-/** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
-const LISTED_ENTRIES = 1000;
-const LISTED_FOLDERS = 1000;
-/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
-const READ_BYTES = 64 * 1024;
-/** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
-class ZipCheck {
-    collect;
-    scanner;
-    report = { entryCount: 0, totalSize: 0, entries: [], folders: [] };
-    folders = new Map();
-    contents;
-    constructor(collect = (0,_base_gc_js__WEBPACK_IMPORTED_MODULE_5__/* .runtimeGc */ .r)()) {
-        this.collect = collect;
-        this.scanner = new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .ZipScanner */ .ij({ entry: h => this.entry(h), settled: h => this.settled(h), collect });
-    }
-    /** The ZIP's end record has arrived: any further byte is not part of it. */
-    get complete() {
-        return this.scanner.complete;
-    }
-    /** The stream reached a part only the central directory can settle: finish() reads it from disk. */
-    get unsettled() {
-        return this.scanner.unsettledFrom !== undefined;
-    }
-    write(chunk) {
-        return this.scanner.write(chunk);
-    }
-    /** After the last byte: settles from `file` what the stream could not, and gives the report. */
-    async finish(file) {
-        let scanner = this.scanner;
-        await scanner.end();
-        if (scanner.unsettledFrom !== undefined) {
-            // A stored entry with a data descriptor: the rest is read from disk with the central
-            // directory's sizes, and compared with it as before.
-            const central = await readCentralIndex(file);
-            const resume = { table: scanner.table, offset: scanner.unsettledFrom };
-            scanner = new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .ZipScanner */ .ij({ central, resume, settled: h => this.settled(h), entry: h => this.entry(h), collect: this.collect });
-            await readFile(file, scanner.position, chunk => scanner.write(chunk));
-            await scanner.end();
-        }
-        if (scanner.trailing > 0)
-            throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`);
-        // By code point: localeCompare would load ICU's collation data, ~8 MB of resident memory.
-        this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
-        return this.report;
-    }
-    entry(h) {
-        if (h.name !== 'contents.json')
-            return undefined;
-        const chunks = [];
-        let size = 0;
-        return {
-            data: bytes => {
-                size += bytes.length;
-                if (size <= CONTENTS_JSON_LIMIT)
-                    chunks.push(Buffer.from(bytes));
-            },
-            end: () => {
-                if (size <= CONTENTS_JSON_LIMIT)
-                    this.contents = chunks;
-            }
-        };
-    }
-    settled(h) {
-        const r = this.report;
-        r.entryCount++;
-        r.totalSize += h.size;
-        if (r.entries.length < LISTED_ENTRIES)
-            r.entries.push({ name: h.name, size: h.size, compressedSize: h.compressedSize, crc32: h.crc32 });
-        const slash = h.name.indexOf('/');
-        let key = slash > 0 ? h.name.slice(0, slash + 1) : '(top level)';
-        if (!this.folders.has(key) && this.folders.size >= LISTED_FOLDERS)
-            key = '(other folders)';
-        const f = this.folders.get(key) ?? this.folders.set(key, { folder: key, count: 0, bytes: 0 }).get(key);
-        f.count++;
-        f.bytes += h.size;
-        if (this.contents && h.name === 'contents.json') {
-            const text = Buffer.concat(this.contents).toString('utf8');
-            try {
-                r.contentsJson = JSON.parse(text);
-            }
-            catch {
-                r.contentsJson = text;
-            }
-            this.contents = undefined;
-        }
-    }
-}
-/** Verifies structure and CRCs of every entry of a ZIP on disk; throws InvalidZipError when
- *  anything is off. */
-async function inspectZip(file) {
-    const check = new ZipCheck();
-    await readFile(file, 0, chunk => check.write(chunk));
-    return check.finish(file);
-}
-/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
-async function readFile(file, start, visit, end = Infinity) {
-    const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.open)(file, 'r');
-    try {
-        const buffer = Buffer.allocUnsafe(READ_BYTES);
-        for (let at = start; at < end;) {
-            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
-            if (bytesRead === 0)
-                break;
-            at += bytesRead;
-            await visit(buffer.subarray(0, bytesRead));
-        }
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
- *  the number of records its end record announces. */
-async function forEachCentralRecord(file, visit, count) {
-    // Each record leaves a little garbage: a minor GC per read keeps a large directory's pass flat.
-    const collect = (0,_base_gc_js__WEBPACK_IMPORTED_MODULE_5__/* .runtimeGc */ .r)();
-    const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.open)(file, 'r');
-    let where;
-    try {
-        const { size } = await handle.stat();
-        const length = Math.min(size, 22 + 0xffff + 20 + 56);
-        const tail = Buffer.alloc(length);
-        await handle.read(tail, 0, length, size - length);
-        where = (0,_zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .findCentralDirectory */ .OD)(tail, size);
-    }
-    finally {
-        await handle.close();
-    }
-    count?.(where.count);
-    let pending = Buffer.alloc(0);
-    let seen = 0;
-    await readFile(file, where.offset, chunk => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let at = 0;
-        for (let parsed; (parsed = (0,_zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .parseCentralRecord */ .eu)(buf, at)); at = parsed.end) {
-            if (buf.readUInt32LE(at) !== _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .CENTRAL_SIG */ .EZ)
-                throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ('not a valid ZIP: its central directory is damaged');
-            visit(parsed.record, parsed.nameHash);
-            seen++;
-        }
-        pending = Buffer.from(buf.subarray(at));
-        collect();
-    }, where.offset + where.size);
-    if (seen !== where.count)
-        throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
-    return seen;
-}
-/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
-async function readCentralIndex(file, visit) {
-    let index = new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .EntryTable */ .F();
-    await forEachCentralRecord(file, (r, nameHash) => {
-        visit?.(r, index.count);
-        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
-    }, 
-    // At most a million slots up front: a lying end record cannot reserve more.
-    n => (index = new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .EntryTable */ .F(Math.min(n, 1_000_000))));
-    index.sortByOffset();
-    return index;
-}
-const FULL_GC_EVERY_ENTRIES = 5000;
-/** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
- *  links, and ZIP bombs: all checked in the central directory before anything is written. Then the
- *  ZIP is read once, front to back, and each entry is written as it is verified.
- *
- *  Files are written with synchronous calls, one at a time: open, write, close. Measured on 70,000
- *  files, that beat every level of concurrency through libuv's thread pool (1, 4, 16 and 64 files
- *  in flight: each hop costs futex calls that outnumber the file's own) and came within 1.2× of
- *  unzip, which makes more calls per file (stat, utimes, chmod). */
-async function extractZip(file, dir, o = {}) {
-    const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
-    const root = rules.path.resolve(dir);
-    const names = new NameCheck(root, rules);
-    let total = 0;
-    const central = await readCentralIndex(file, (r, i) => {
-        if (i + 1 > limits.maxEntries)
-            throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`refusing to extract: more than ${limits.maxEntries} entries`, false);
-        total += r.size;
-        if (total > limits.maxTotalBytes)
-            throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
-        if ((r.unixMode & 0o170000) === 0o120000)
-            throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`refusing to extract "${r.name}": it is a symbolic link`, false);
-        names.add(r.name);
-    }).catch(async (e) => {
-        if (e instanceof CaseTwin)
-            throw e.withOther(await nameAt(file, e.otherIndex));
-        throw e;
-    });
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(root, { recursive: true });
-    // Folders made lately (a ZIP lists a folder's entries together): a bounded set, since a project
-    // tree can have tens of thousands; making one again is one harmless system call.
-    const made = new Set([root]);
-    const makeDir = (d) => {
-        if (made.has(d))
-            return;
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(d, { recursive: true });
-        if (made.size >= 1000)
-            made.clear();
-        made.add(d);
-    };
-    let written = 0;
-    let count = 0;
-    const grow = (n) => {
-        written += n;
-        // The central directory's sizes were checked against the limit; this holds if it lied.
-        if (written > limits.maxTotalBytes)
-            throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
-    };
-    const collect = (0,_base_gc_js__WEBPACK_IMPORTED_MODULE_5__/* .runtimeGc */ .r)();
-    const sink = (h) => {
-        if (signal?.aborted)
-            throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_4__/* .abortReason */ .Js)(signal);
-        // What minor GCs promote (each file's few objects) piles up in the old generation while
-        // thousands of files are written: a full GC now and then (~10 ms) keeps the peak flat.
-        if (++count % FULL_GC_EVERY_ENTRIES === 0)
-            collect(true);
-        const target = entryTarget(root, h.name, rules);
-        if (h.name.endsWith('/')) {
-            makeDir(target);
-            return undefined;
-        }
-        makeDir(rules.path.dirname(target));
-        const fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.openSync)(target, 'wx');
-        openFile = fd;
-        return {
-            data: bytes => {
-                if (signal?.aborted)
-                    throw (0,_base_clock_js__WEBPACK_IMPORTED_MODULE_4__/* .abortReason */ .Js)(signal);
-                grow(bytes.length);
-                for (let at = 0; at < bytes.length;)
-                    at += (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeSync)(fd, bytes, at);
-            },
-            end: () => {
-                openFile = undefined;
-                (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.closeSync)(fd);
-            }
-        };
-    };
-    /** The file being written, closed if the scan stops inside it. */
-    let openFile;
-    const scanner = new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .ZipScanner */ .ij({ central, entry: sink, collect });
-    try {
-        await readFile(file, 0, chunk => scanner.write(chunk));
-        await scanner.end();
-    }
-    finally {
-        if (openFile !== undefined)
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.closeSync)(openFile);
-    }
-    return count;
-}
-/** The name of the index-th record of the central directory. */
-async function nameAt(file, index) {
-    let name = '';
-    let i = 0;
-    await forEachCentralRecord(file, r => {
-        if (i++ === index)
-            name = r.name;
-    });
-    return name;
-}
-function hostRules(platform = process.platform) {
-    return { path: platform === 'win32' ? node_path__WEBPACK_IMPORTED_MODULE_2__.win32 : node_path__WEBPACK_IMPORTED_MODULE_2__.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' };
-}
-/** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
-function windowsNameProblem(segment) {
-    if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(segment))
-        return `"${segment.split('.')[0]}" is a device name on Windows`;
-    if (/[. ]$/.test(segment))
-        return 'Windows drops a dot or space at the end of a name';
-    if (/[<>:"|?*]/.test(segment) || [...segment].some(c => c.charCodeAt(0) < 32)) {
-        return 'it holds a character Windows does not allow in names (< > : " | ? * or a control character)';
-    }
-}
-/** Where an entry lands below `root`, or an InvalidZipError when it cannot be written there as it
- *  is: a path that leaves the folder (also through a drive letter or a backslash), a name the
- *  platform cannot hold. */
-function entryTarget(root, name, rules) {
-    const segments = name.split(/[\\/]/).filter(s => s !== '');
-    if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
-        throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`refusing to extract "${name}": its path leaves the target folder`, false);
-    }
-    if (rules.windowsNames) {
-        for (const segment of segments) {
-            const problem = windowsNameProblem(segment);
-            if (problem)
-                throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`refusing to extract "${name}": it cannot be written on Windows as it is (${problem})`, false);
-        }
-    }
-    const target = rules.path.resolve(root, ...segments);
-    if (target !== root && !target.startsWith(root + rules.path.sep)) {
-        throw new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`refusing to extract "${name}": its path leaves the target folder`, false);
-    }
-    return target;
-}
-/** Two entries that would be one file on a case-insensitive file system. */
-class CaseTwin extends _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ {
-    entryName;
-    otherIndex;
-    constructor(entryName, otherIndex) {
-        super(`refusing to extract "${entryName}": it differs from another entry only in letter case`, false);
-        this.entryName = entryName;
-        this.otherIndex = otherIndex;
-    }
-    withOther(other) {
-        if (other === this.entryName)
-            return new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`refusing to extract "${other}": the ZIP holds it twice`, false);
-        return new _zip_scan_js__WEBPACK_IMPORTED_MODULE_6__/* .InvalidZipError */ .XQ(`refusing to extract "${this.entryName}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`, false);
-    }
-}
-/** Checks entry names one at a time (entryTarget), and on a case-insensitive file system that no two
- *  differ only in letter case. Keeps a 52-bit hash of each lower-cased path, not the names: memory
- *  stays small for hundreds of thousands of entries. */
-class NameCheck {
-    root;
-    rules;
-    seen = new Map();
-    index = 0;
-    constructor(root, rules) {
-        this.root = root;
-        this.rules = rules;
-    }
-    add(name) {
-        const target = entryTarget(this.root, name, this.rules);
-        const i = this.index++;
-        if (!this.rules.caseInsensitive)
-            return;
-        const key = Buffer.from(target.toLowerCase());
-        const hash = (0,node_zlib__WEBPACK_IMPORTED_MODULE_3__.crc32)(key) * 0x100000 + ((0,node_zlib__WEBPACK_IMPORTED_MODULE_3__.crc32)(key, 0x9e3779b9) & 0xfffff);
-        // The value: the index, negative for a folder (two spellings of one folder are harmless).
-        const other = this.seen.get(hash);
-        const folder = name.endsWith('/');
-        if (other !== undefined && !(other < 0 && folder))
-            throw new CaseTwin(name, other < 0 ? -other - 1 : other);
-        this.seen.set(hash, folder ? -i - 1 : i);
-    }
-}
-/** Checks every entry name before anything is written: each must have a target (entryTarget), and
- *  on a case-insensitive file system no two may differ only in letter case. */
-function checkEntryNames(root, names, rules) {
-    const check = new NameCheck(root, rules);
-    try {
-        for (const name of names)
-            check.add(name);
-    }
-    catch (e) {
-        throw e instanceof CaseTwin ? e.withOther(names[e.otherIndex]) : e;
-    }
-}
-
-
-/***/ }),
-
-/***/ 9184:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Dr: () => (/* binding */ NetworkError),
-  RV: () => (/* binding */ OctoplantError),
-  oO: () => (/* binding */ createTransport),
-  bV: () => (/* binding */ isTransientError),
-  Vv: () => (/* binding */ rpcStatusOf)
-});
-
-// UNUSED EXPORTS: retryAfterMs
-
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "node:tls"
@@ -32812,15 +30605,53 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 //# sourceMappingURL=index.js.map
 // EXTERNAL MODULE: ./src/base/clock.ts
 var base_clock = __nccwpck_require__(4031);
-// EXTERNAL MODULE: ./protocol/protocol.ts
-var protocol = __nccwpck_require__(9983);
+;// CONCATENATED MODULE: ./src/base/retry.ts
+const RETRY_POLICY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+/** The full-jitter backoff before try `attempt + 1`. */
+function backoffMs(attempt, random, policy = RETRY_POLICY) {
+    return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+}
+/** Runs `call` (with the try's number), again after each transient failure as the policy allows. */
+async function withRetries(call, o) {
+    const attempts = Math.min(RETRY_POLICY.attempts, o.attempts ?? Infinity);
+    const random = o.random ?? Math.random;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await call(attempt);
+        }
+        catch (e) {
+            o.signal?.throwIfAborted();
+            const again = o.retryAfter(e);
+            if (!again || attempts === 1)
+                throw e;
+            if (attempt >= attempts)
+                throw o.giveUp ? o.giveUp(e, { reason: 'attempts', attempt }) : e;
+            const delay = Math.max(again.atLeastMs, backoffMs(attempt, random));
+            if (o.deadline && delay >= o.deadline.remaining())
+                throw o.giveUp ? o.giveUp(e, { reason: 'deadline', attempt }) : e;
+            o.onRetry?.(e, attempt, attempts, delay);
+            await o.clock.sleep(delay, o.signal);
+        }
+    }
+}
+/** Retry-After as seconds or an HTTP date, in ms from `now`. */
+function retryAfterMs(header, now = Date.now()) {
+    const v = Array.isArray(header) ? header[0] : header;
+    if (!v)
+        return undefined;
+    if (/^\d+$/.test(v.trim()))
+        return Number(v.trim()) * 1000;
+    const at = Date.parse(v);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 ;// CONCATENATED MODULE: ./src/octoplant/request.ts
 
 
 
 
 
-const RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+
 /** Socket inactivity limit per request. */
 const SOCKET_TIMEOUT_MS = 120_000;
 /** Largest JSON body accepted: no API answer comes near it. */
@@ -32869,7 +30700,7 @@ function isTransientError(e) {
     return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
 }
 function createTransport(options) {
-    const http = new HttpClient('octoplant-export-action', [], {
+    const http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
         ignoreSslError: options.ignoreTlsErrors ?? false,
         socketTimeout: SOCKET_TIMEOUT_MS,
         allowRetries: false,
@@ -32877,8 +30708,7 @@ function createTransport(options) {
         keepAlive: true
     });
     const clock = options.clock ?? base_clock/* systemClock */.ml;
-    const retry = RETRY;
-    const random = options.random ?? Math.random;
+    const { setting } = options;
     /** The server has answered once: a later reset is a fault, not a protocol mistake. */
     let answered = false;
     async function sendOnce(o, signal) {
@@ -32904,46 +30734,32 @@ function createTransport(options) {
         catch (e) {
             if (signal?.aborted)
                 throw (0,base_clock/* abortReason */.Js)(signal);
-            const described = describeNetworkError(e, url);
+            const described = describeNetworkError(e, url, setting);
             // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
             if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
-                throw new NetworkError(`server-url says http:// but ${new URL(url).host} speaks TLS: use https:// in server-url [${described.message}]`, 'ECONNRESET', false, false);
+                throw new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
             }
             throw described;
         }
     }
-    /** Runs one call, again after a transient fault, as the policy above allows. */
-    async function withRetries(o, call) {
+    /** Runs one call, again after a transient fault, as the policy allows. */
+    function retrying(o, call) {
         const idempotent = o.idempotent ?? o.method === 'GET';
-        const attempts = Math.min(retry.attempts, o.attempts ?? Infinity);
-        const signal = o.signal;
-        for (let attempt = 1;; attempt++) {
-            try {
-                return await call(signal);
-            }
-            catch (raw) {
-                if (signal?.aborted)
-                    throw (0,base_clock/* abortReason */.Js)(signal);
-                const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
-                if (!mayRetry(e, idempotent))
-                    throw e;
-                if (attempts === 1)
-                    throw e;
-                if (attempt >= attempts)
-                    throw withNote(e, `gave up after ${attempt} attempts`);
-                const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-                const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff);
-                if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
-                    throw withNote(e, `no time left to retry before the timeout`);
-                }
-                options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`);
-                await clock.sleep(delay, signal);
-            }
-        }
+        const known = (raw) => (raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, setting));
+        return withRetries(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
+            clock,
+            deadline: options.deadline,
+            signal: o.signal,
+            attempts: o.attempts,
+            random: options.random,
+            retryAfter: e => (mayRetry(e, idempotent) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
+            onRetry: (e, attempt, attempts, delay) => options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`),
+            giveUp: (e, why) => withNote(e, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
+        });
     }
     return {
         json(o) {
-            return withRetries(o, async (signal) => {
+            return retrying(o, async (signal) => {
                 const res = await sendOnce(o, signal);
                 const text = await readBounded(res, MAX_JSON_BYTES, signal);
                 if (!isSuccess(res.statusCode))
@@ -32952,12 +30768,12 @@ function createTransport(options) {
                     return JSON.parse(text);
                 }
                 catch {
-                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
                 }
             });
         },
         stream(o) {
-            return withRetries(o, async (signal) => {
+            return retrying(o, async (signal) => {
                 const res = await sendOnce(o, signal);
                 if (!isSuccess(res.statusCode)) {
                     const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
@@ -32970,6 +30786,16 @@ function createTransport(options) {
         close: () => http.dispose()
     };
 }
+/** URL.hostname keeps an IPv6 literal's brackets ("[::1]"), and http-client hands it on as the
+ *  socket's host, which then does not resolve: its request handler hook takes them off. */
+const bareIpv6Host = {
+    prepareRequest(options) {
+        if (options.host?.startsWith('[') && options.host.endsWith(']'))
+            options.host = options.host.slice(1, -1);
+    },
+    canHandleAuthentication: () => false,
+    handleAuthentication: () => Promise.reject(new Error('not used'))
+};
 function mayRetry(e, idempotent) {
     if (!e.transient)
         return false;
@@ -32981,16 +30807,6 @@ function mayRetry(e, idempotent) {
 function withNote(e, note) {
     e.message = `${e.message} (${note})`;
     return e;
-}
-/** Retry-After as seconds or an HTTP date. */
-function retryAfterMs(header, now = Date.now()) {
-    const v = Array.isArray(header) ? header[0] : header;
-    if (!v)
-        return undefined;
-    if (/^\d+$/.test(v.trim()))
-        return Number(v.trim()) * 1000;
-    const at = Date.parse(v);
-    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 function isSuccess(status) {
     return status !== undefined && status >= 200 && status < 300;
@@ -33065,7 +30881,8 @@ const TLS_HINTS = {
 /** Does a TLS handshake succeed at this host and port (certificate not checked)? */
 function speaksTls(url) {
     return new Promise(resolve => {
-        const socket = external_node_tls_.connect({ host: url.hostname, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(url.hostname) ? undefined : url.hostname });
+        const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+        const socket = external_node_tls_.connect({ host, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(host) ? undefined : host });
         const done = (yes) => {
             socket.destroy();
             resolve(yes);
@@ -33078,20 +30895,20 @@ function speaksTls(url) {
 /** Failures that happen before a request is written: the server cannot have acted on it. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function describeNetworkError(e, url) {
+function describeNetworkError(e, url, setting) {
     // @actions/http-client reports its socket timeout without a code.
     const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
     const host = new URL(url).host;
     const hint = code ? TLS_HINTS[code] : undefined;
     if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-        return new NetworkError(`server-url says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with allow-insecure-http: true beyond loopback) [${e.message.trim()}]`, code, false, false);
+        return new NetworkError(`${setting('server-url')} says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with ${setting('allow-insecure-http', 'true')} beyond loopback) [${e.message.trim()}]`, code, false, false);
     }
     if (hint) {
         const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-            ? 'use the host name the certificate was issued for in server-url'
+            ? `use the host name the certificate was issued for in ${setting('server-url')}`
             : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-                ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
-                : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true";
+                ? `renew the server certificate (${setting('insecure-skip-tls-verify', 'true')} only as a stopgap)`
+                : `trust the plant's CA with ${setting('ca-certificate')} (PEM text or file), or as a last resort ${setting('insecure-skip-tls-verify', 'true')}`;
         return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
     }
     const what = {
@@ -33106,6 +30923,2078 @@ function describeNetworkError(e, url) {
     const text = (code && what[code]) || e.message || String(e);
     const maybeSent = !(code && NOT_SENT.has(code));
     return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
+}
+
+;// CONCATENATED MODULE: ./src/octoplant/download-body.ts
+// How grpc-gateway frames the download: a stream of HttpBody messages, each followed by the
+// marshaler's delimiter ("\n" by default), and an error after the 200 header written as
+// {"error": {…}} + delimiter. The ZIP's own bytes pass through untouched; delimiter bytes at the very
+// end are held back (trailer), since only the ZIP check knows whether they belong to the ZIP (a
+// comment may end in a line break) or follow it.
+
+
+
+/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
+const MAX_HELD = 64;
+const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
+function gatewayBody(response, contentLength) {
+    const holder = new TrailerHold();
+    // pipeline: an error of the response reaches the reader, and a reader that stops ends the response.
+    const body = (0,external_node_stream_.pipeline)(response, holder, () => { });
+    return { body, contentLength, trailer: () => holder.held };
+}
+/** Passes bytes on, holding back the delimiter-like bytes at the end of what arrived so far. */
+class TrailerHold extends external_node_stream_.Transform {
+    held = Buffer.alloc(0);
+    _transform(chunk, _encoding, done) {
+        let cut = chunk.length;
+        while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
+            cut--;
+        if (cut === 0 && this.held.length + chunk.length <= MAX_HELD) {
+            this.held = Buffer.concat([this.held, chunk]);
+            return done();
+        }
+        if (this.held.length)
+            this.push(this.held);
+        this.held = Buffer.alloc(0);
+        if (cut === 0) {
+            this.push(chunk);
+        }
+        else {
+            this.push(cut === chunk.length ? chunk : chunk.subarray(0, cut));
+            if (cut < chunk.length)
+                this.held = Buffer.from(chunk.subarray(cut));
+        }
+        done();
+    }
+    _flush(done) {
+        done();
+    }
+}
+/** The stream error at the end of a download, as a sentence, when the body's last bytes (`tail`,
+ *  which began `tailOffset` bytes into the body) end in one; undefined when they end otherwise. */
+function streamErrorAtEnd(tail, tailOffset) {
+    const text = tail.toString('latin1').trimEnd();
+    if (!text.endsWith('}'))
+        return undefined;
+    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
+        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
+            continue;
+        try {
+            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
+            if (!status)
+                return undefined;
+            return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${(0,protocol/* grpcCodeName */.Lm)(status.code)}: ${status.message || '(no message)'}`;
+        }
+        catch {
+            continue;
+        }
+    }
+    return undefined;
+}
+/** How many bytes of a body's end streamErrorAtEnd needs to see. */
+const STREAM_ERROR_TAIL = 16 * 1024;
+
+;// CONCATENATED MODULE: ./src/octoplant/client.ts
+// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
+// Actions; every request goes through the transport (request.ts).
+
+
+
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
+const RENEW_MARGIN_MS = 30_000;
+/** The server refused the credentials; retrying will not help. */
+class AuthenticationError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'AuthenticationError';
+    }
+}
+class OctoplantClient {
+    options;
+    token;
+    refreshToken;
+    /** Clock time at which to sign in again before the token expires. */
+    renewAt = Infinity;
+    setting;
+    constructor(options) {
+        this.options = options;
+        this.setting = options.setting;
+    }
+    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
+     *  Throws AuthenticationError when the server refuses the credentials. */
+    async authenticate(signal) {
+        const { username, password, clientId, clientSecret } = this.options.credentials;
+        const client = { client_id: clientId, client_secret: clientSecret };
+        let answer;
+        if (this.refreshToken) {
+            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
+        }
+        try {
+            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
+        }
+        catch (e) {
+            if (e instanceof OctoplantError && e.httpStatus === 404) {
+                throw new OctoplantError(`the server at ${this.setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
+                    `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+            }
+            if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
+                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
+                    `Check ${this.setting('username')} and ${this.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.setting('client-id')} and ${this.setting('client-secret')}.`);
+            }
+            throw e;
+        }
+        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
+            throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
+        }
+        this.options.onSecret?.(answer.access_token);
+        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
+            this.options.onSecret?.(answer.refresh_token);
+            this.refreshToken = answer.refresh_token;
+        }
+        this.token = answer.access_token;
+        const lifetimeMs = Number(answer.expires_in) * 1000;
+        this.renewAt =
+            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
+                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
+                : Infinity;
+    }
+    requestToken(form, signal) {
+        // Asking for a token twice is harmless: the call may be repeated.
+        return this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.token, form, idempotent: true, signal });
+    }
+    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
+     *  not a reason to sign in again. */
+    status(path, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
+    }
+    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
+     *  and an ambiguous failure says so. */
+    async placeOrder(exportContents, signal) {
+        try {
+            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.order, token, json: { exportContents }, idempotent: false, signal }), signal);
+        }
+        catch (e) {
+            const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429);
+            if (!isTransientError(e) || refused)
+                throw e;
+            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
+                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${this.setting('order-name', '<its name>')}; otherwise re-run the job.`);
+        }
+    }
+    getOrder(name, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path: protocol/* API_PATHS */.Y$.orderOf(name), token, signal }), signal);
+    }
+    async cancelOrder(name, signal) {
+        await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.cancelOf(name), token, idempotent: true, signal }), signal);
+    }
+    /** The export's bytes as the gateway streams them (see download-body.ts). One try: the caller's
+     *  loop (engine/download.ts) owns the retries of a download, so that they do not multiply with the
+     *  request layer's. */
+    async download(name, signal) {
+        const { body, contentLength } = await this.authorized(token => this.options.transport.stream({ method: 'GET', path: protocol/* API_PATHS */.Y$.downloadOf(name), token, attempts: 1, signal }), signal);
+        return gatewayBody(body, contentLength);
+    }
+    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
+     *  a second 401 in a row is final. */
+    async authorized(call, signal, renewOn401 = true) {
+        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
+            await this.authenticate(signal);
+        try {
+            return await call(this.token);
+        }
+        catch (e) {
+            if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== protocol/* GrpcCode */.gP.UNAUTHENTICATED))
+                throw e;
+            await this.authenticate(signal);
+            return call(this.token);
+        }
+    }
+}
+
+// EXTERNAL MODULE: ./src/base/deadline.ts
+var base_deadline = __nccwpck_require__(6277);
+// EXTERNAL MODULE: ./src/base/format.ts
+var format = __nccwpck_require__(8378);
+// EXTERNAL MODULE: ./src/engine/disk-space.ts
+var disk_space = __nccwpck_require__(9726);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
+// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
+// bytes each and no object each: what the scan verified, or the central directory as an index.
+/** Per-entry facts in typed arrays: 33 bytes an entry, and no object per entry for the GC. */
+class EntryTable {
+    count = 0;
+    capacity;
+    offsets;
+    compressedSizes;
+    sizes;
+    crcs;
+    nameHashes;
+    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
+    listed;
+    /** `expected`: the number of entries when known (no growing, no slack). */
+    constructor(expected = 1024) {
+        this.capacity = Math.max(16, expected);
+        this.offsets = new Float64Array(this.capacity);
+        this.compressedSizes = new Float64Array(this.capacity);
+        this.sizes = new Float64Array(this.capacity);
+        this.crcs = new Uint32Array(this.capacity);
+        this.nameHashes = new Uint32Array(this.capacity);
+        this.listed = new Uint8Array(this.capacity);
+    }
+    add(offset, compressedSize, size, crc, nameHash) {
+        if (this.count === this.capacity)
+            this.grow();
+        const i = this.count++;
+        this.offsets[i] = offset;
+        this.compressedSizes[i] = compressedSize;
+        this.sizes[i] = size;
+        this.crcs[i] = crc;
+        this.nameHashes[i] = nameHash;
+    }
+    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
+    indexOf(offset, hint) {
+        if (hint < this.count && this.offsets[hint] === offset)
+            return hint;
+        let lo = 0;
+        let hi = this.count - 1;
+        while (lo <= hi) {
+            const mid = (lo + hi) >>> 1;
+            const at = this.offsets[mid];
+            if (at === offset)
+                return mid;
+            if (at < offset)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return -1;
+    }
+    /** Puts the entries in offset order (a central directory may list them in any order). */
+    sortByOffset() {
+        let sorted = true;
+        for (let i = 1; i < this.count && sorted; i++)
+            sorted = this.offsets[i - 1] <= this.offsets[i];
+        if (sorted)
+            return;
+        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
+        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
+    }
+    grow() {
+        this.capacity *= 2;
+        this.remake(this.capacity, (from, to) => to.set(from));
+    }
+    /** Replaces every column with a new one of `length`, filled by `fill`. */
+    remake(length, fill) {
+        const make = (a) => {
+            const b = new a.constructor(length);
+            fill(a, b);
+            return b;
+        };
+        this.offsets = make(this.offsets);
+        this.compressedSizes = make(this.compressedSizes);
+        this.sizes = make(this.sizes);
+        this.crcs = make(this.crcs);
+        this.nameHashes = make(this.nameHashes);
+        this.listed = make(this.listed);
+    }
+}
+
+// EXTERNAL MODULE: ./src/engine/zip/format.ts
+var zip_format = __nccwpck_require__(5207);
+;// CONCATENATED MODULE: ./src/engine/zip/central.ts
+// Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
+// directory, record by record or as an index by local-header offset.
+
+
+
+/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
+const READ_BYTES = 64 * 1024;
+/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
+async function readFile(file, start, visit, end = Infinity) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const buffer = Buffer.allocUnsafe(READ_BYTES);
+        for (let at = start; at < end;) {
+            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
+            if (bytesRead === 0)
+                break;
+            at += bytesRead;
+            await visit(buffer.subarray(0, bytesRead));
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
+ *  the number of records its end record announces. */
+async function forEachCentralRecord(file, visit, count) {
+    const handle = await (0,promises_.open)(file, 'r');
+    let where;
+    try {
+        const { size } = await handle.stat();
+        const length = Math.min(size, 22 + 0xffff + 20 + 56);
+        const tail = Buffer.alloc(length);
+        await handle.read(tail, 0, length, size - length);
+        where = (0,zip_format/* findCentralDirectory */.OD)(tail, size);
+    }
+    finally {
+        await handle.close();
+    }
+    count?.(where.count);
+    let pending = Buffer.alloc(0);
+    let seen = 0;
+    await readFile(file, where.offset, chunk => {
+        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let at = 0;
+        for (let parsed; (parsed = (0,zip_format/* parseCentralRecord */.eu)(buf, at)); at = parsed.end) {
+            if (buf.readUInt32LE(at) !== zip_format/* CENTRAL_SIG */.EZ)
+                throw new zip_format/* InvalidZipError */.XQ('not a valid ZIP: its central directory is damaged');
+            visit(parsed.record, parsed.nameHash);
+            seen++;
+        }
+        pending = Buffer.from(buf.subarray(at));
+    }, where.offset + where.size);
+    if (seen !== where.count)
+        throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
+    return seen;
+}
+/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
+async function readCentralIndex(file, visit) {
+    let index = new EntryTable();
+    await forEachCentralRecord(file, (r, nameHash) => {
+        visit?.(r, index.count);
+        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
+    }, 
+    // At most a million slots up front: a lying end record cannot reserve more.
+    n => (index = new EntryTable(Math.min(n, 1_000_000))));
+    index.sortByOffset();
+    return index;
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/engine/zip/tail-check.ts
+
+class TailCheck {
+    table;
+    indexed;
+    start;
+    count = 0;
+    cursor = 0;
+    zip64End;
+    constructor(
+    /** What the scan verified (or, reading with the index, the index: then nothing is compared). */
+    table, indexed, 
+    /** Offset in the file where the central directory begins. */
+    start) {
+        this.table = table;
+        this.indexed = indexed;
+        this.start = start;
+    }
+    /** The central directory record at buf[at]. */
+    record(buf, at) {
+        if (buf.length - at < 4)
+            return -1;
+        if (buf.readUInt32LE(at) !== zip_format/* CENTRAL_SIG */.EZ)
+            return 'records-end';
+        const parsed = (0,zip_format/* parseCentralRecord */.eu)(buf, at);
+        if (!parsed)
+            return -1;
+        this.count++;
+        if (!this.indexed)
+            this.compare(parsed.record, parsed.nameHash);
+        return parsed.end;
+    }
+    compare(record, nameHash) {
+        const t = this.table;
+        const i = t.indexOf(record.offset, this.cursor);
+        if (i < 0)
+            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory lists "${record.name}" at offset ${record.offset}, where the ZIP has no entry`);
+        this.cursor = i + 1;
+        if (t.listed[i])
+            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
+        t.listed[i] = 1;
+        if (t.nameHashes[i] !== nameHash)
+            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory's name "${record.name}" differs from the local header's at offset ${record.offset}`);
+        if (record.crc32 >>> 0 !== t.crcs[i])
+            throw (0,zip_format/* corrupt */.qb)(record, `CRC-32 ${(0,zip_format/* hex */.uh)(t.crcs[i])} where the ZIP says ${(0,zip_format/* hex */.uh)(record.crc32)}`);
+        if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
+            throw (0,zip_format/* corrupt */.qb)(record, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
+        }
+    }
+    /** The ZIP64 end record, its locator, or the end record at buf[at] (`offset`: buf[0]'s place in the
+     *  file); `entries`: how many the scan verified. */
+    endRecord(buf, at, offset, entries) {
+        if (buf.length - at < 4)
+            return -1;
+        const sig = buf.readUInt32LE(at);
+        if (sig === zip_format/* ZIP64_EOCD_SIG */.sI) {
+            if (buf.length - at < 56)
+                return -1;
+            const length = 12 + (0,zip_format/* readUInt64 */.H0)(buf, at + 4);
+            if (buf.length - at < length)
+                return -1;
+            this.zip64End = { count: (0,zip_format/* readUInt64 */.H0)(buf, at + 32), centralOffset: (0,zip_format/* readUInt64 */.H0)(buf, at + 48) };
+            return at + length;
+        }
+        if (sig === zip_format/* ZIP64_LOCATOR_SIG */.PH)
+            return buf.length - at < 20 ? -1 : at + 20;
+        if (sig !== zip_format/* EOCD_SIG */.I9)
+            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: unexpected bytes at offset ${offset + at}, inside its central directory`);
+        if (buf.length - at < 22)
+            return -1;
+        const commentLength = buf.readUInt16LE(at + 20);
+        if (buf.length - at < 22 + commentLength)
+            return -1;
+        const eocdCount = buf.readUInt16LE(at + 10);
+        const count = eocdCount === 0xffff && this.zip64End ? this.zip64End.count : eocdCount;
+        const centralOffset = buf.readUInt32LE(at + 16);
+        const start = centralOffset === 0xffffffff && this.zip64End ? this.zip64End.centralOffset : centralOffset;
+        if (count !== this.count || this.count !== entries) {
+            const missing = entries - this.count;
+            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: its end record counts ${count} entries, its central directory lists ${this.count}` +
+                (missing > 0 ? ` and ${missing} entries are in no central directory record` : ''));
+        }
+        if (start !== this.start && !(entries === 0 && start === 0)) {
+            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: its end record puts the central directory at offset ${start}, where it is at ${this.start}`);
+        }
+        return { done: at + 22 + commentLength };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/inflate.ts
+// Inflating an entry's deflate data with node:zlib's documented API: small entries in one
+// synchronous call, large ones (or ones whose size is not known) as a stream, which also tells how
+// many input bytes the deflate stream used, so that the scan knows where an entry ends when its
+// sizes follow its data.
+
+
+/** Entries whose compressed data is at most this are inflated in one synchronous call. */
+const SYNC_COMPRESSED_MAX = 256 * 1024;
+/** … and whose output is at most this (a larger one is inflated as a stream: bombs stay small). */
+const SYNC_OUTPUT_MAX = 4 * 1024 * 1024;
+/** A streaming raw inflater for one large entry: tells how many input bytes the deflate stream used. */
+class Inflater {
+    header;
+    zlib = (0,external_node_zlib_.createInflateRaw)();
+    ended = false;
+    error;
+    finished;
+    constructor(header, onData) {
+        this.header = header;
+        this.finished = new Promise((resolve, reject) => {
+            this.zlib.on('data', (bytes) => {
+                try {
+                    onData(bytes);
+                }
+                catch (e) {
+                    this.error = e;
+                    this.zlib.destroy();
+                }
+            });
+            this.zlib.on('end', () => {
+                this.ended = true;
+                resolve();
+            });
+            this.zlib.on('error', (e) => {
+                this.error ??= e instanceof zip_format/* InvalidZipError */.XQ ? e : (0,zip_format/* corrupt */.qb)(header, e.message);
+                reject(this.error);
+            });
+            this.zlib.on('close', () => (this.error ? reject(this.error) : undefined));
+        });
+        this.finished.catch(() => { });
+    }
+    /** Compressed bytes the deflate stream has used. */
+    get consumed() {
+        return this.zlib.bytesWritten;
+    }
+    write(bytes) {
+        if (this.error)
+            return Promise.reject(this.error);
+        return new Promise((resolve, reject) => {
+            this.zlib.write(bytes, e => (e || this.error ? reject(this.error ?? (0,zip_format/* corrupt */.qb)(this.header, e.message)) : resolve()));
+        });
+    }
+    /** Ends the input and waits for the last output. */
+    async end() {
+        if (!this.ended)
+            this.zlib.end();
+        await this.finished;
+        if (this.error)
+            throw this.error;
+    }
+    destroy() {
+        this.zlib.destroy();
+    }
+}
+/** Inflates the deflate stream at the start of `bytes` in one synchronous call: its output and the
+ *  input it took; 'more' when the input ends before the stream does, 'large' when the output would
+ *  exceed `most`. Corrupt data throws, named as such.
+ *
+ *  inflateRawSync builds a zlib context per call. That costs more per entry than reusing one, which
+ *  only zlib's internal binding allows; this stays on the documented API (see BENCHMARKS.md). */
+function inflateOnce(h, bytes, most) {
+    try {
+        const { buffer, engine } = (0,external_node_zlib_.inflateRawSync)(bytes, { info: true, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) });
+        return { output: buffer, consumed: engine.bytesWritten };
+    }
+    catch (e) {
+        const code = e.code;
+        if (code === 'Z_BUF_ERROR')
+            return 'more';
+        if (code === 'ERR_BUFFER_TOO_LARGE')
+            return 'large';
+        throw (0,zip_format/* corrupt */.qb)(h, e.message);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/scan.ts
+// A ZIP read front to back, in one pass, as its bytes arrive: local headers are parsed, each entry is
+// inflated and CRC-checked while it streams past, and the central directory at the end is the
+// authority every entry is compared against. Nothing seeks and nothing opens an entry twice, so the
+// check of a download finishes when the download does, and memory stays small whatever the size or
+// the number of entries (a few typed arrays per entry, no objects).
+//
+// Written by hand over node:zlib's documented API: yauzl and node-stream-zip read by random access (a
+// read stream per entry, after the download), unzipper's streaming parser does not settle data
+// descriptors reliably and is slow on many entries, and fflate inflates in JavaScript, slower than
+// zlib (much slower when the output size is not known in advance) and does not check CRCs when it
+// streams. BENCHMARKS.md has the figures.
+//
+// What one pass cannot settle for sure: a stored entry whose sizes follow its data (a data
+// descriptor) has no length up front. Its end is taken where a signed descriptor follows whose CRC
+// and sizes match what came before; when none does (the signature is optional), the scan marks the
+// entry (`unsettledFrom`) and the caller finishes from disk with the central directory's sizes.
+
+
+
+
+
+/** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
+class ZipScanner {
+    o;
+    table;
+    /** Offset of the first entry the scan could not settle (a stored entry with a data descriptor). */
+    unsettledFrom;
+    /** Bytes after the end record (not part of the ZIP). */
+    trailing = 0;
+    buf = Buffer.alloc(0);
+    /** Offset in the file of buf[0]. */
+    offset;
+    phase = 'header';
+    current;
+    /** The check of the central directory and end records, from where they begin. */
+    tail;
+    centralCursor = 0;
+    /** The input has ended. */
+    final = false;
+    /** Entries read and verified. */
+    settledCount;
+    /** Reading with a central directory index and nothing to resume: entries are matched with the
+     *  index, not recorded again. */
+    indexed;
+    constructor(o = {}) {
+        this.o = o;
+        this.table = o.resume?.table ?? new EntryTable();
+        this.offset = o.resume?.offset ?? 0;
+        this.settledCount = this.table.count;
+        this.indexed = o.central !== undefined && o.resume === undefined;
+    }
+    /** The end record has been read: the ZIP is complete. */
+    get complete() {
+        return this.phase === 'done';
+    }
+    /** Bytes seen so far, from the start of the file. */
+    get position() {
+        return this.offset + this.buf.length;
+    }
+    async write(chunk) {
+        if (this.phase === 'unsettled')
+            return;
+        if (this.phase === 'done') {
+            this.trailing += chunk.length;
+            return;
+        }
+        // Leftover bytes are copied: a caller may reuse its read buffer.
+        this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+        let at = 0;
+        for (;;) {
+            let next = this.step(at);
+            if (typeof next !== 'number')
+                next = await next;
+            if (next < 0)
+                break;
+            at = next;
+            const phase = this.phase;
+            if (phase === 'unsettled') {
+                this.buf = Buffer.alloc(0);
+                return;
+            }
+            if (phase === 'done') {
+                this.trailing += this.buf.length - at;
+                at = this.buf.length;
+                break;
+            }
+        }
+        this.offset += at;
+        this.buf = at === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(at));
+    }
+    /** The input has ended: rejects unless the ZIP was complete. */
+    async end() {
+        // What is left is all there is: a descriptor entry's one-call inflate is tried on it now.
+        this.final = true;
+        if (this.buf.length && this.phase !== 'done')
+            await this.write(Buffer.alloc(0));
+        const error = this.incomplete();
+        if (error)
+            throw error;
+    }
+    incomplete() {
+        if (this.phase === 'done' || this.phase === 'unsettled')
+            return undefined;
+        const c = this.current;
+        if (c && c.header.method === zip_format/* STORED */.SD && !c.known) {
+            // No signed descriptor after a stored entry: its end is known only from the central directory.
+            this.unsettledFrom = c.header.offset;
+            this.phase = 'unsettled';
+            return undefined;
+        }
+        this.current?.inflater?.destroy();
+        const size = this.position;
+        if (size === 0)
+            return new zip_format/* InvalidZipError */.XQ('not a valid ZIP: the body is empty');
+        const where = this.current ? `inside entry "${this.current.header.name}"` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record";
+        return new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: it ends after ${size} bytes, ${where}`);
+    }
+    /** One step of parsing at buf[at]: the new position, or -1 when more bytes are needed. */
+    step(at) {
+        const buf = this.buf;
+        const avail = buf.length - at;
+        switch (this.phase) {
+            case 'header': {
+                if (avail < 4)
+                    return -1;
+                const sig = buf.readUInt32LE(at);
+                if (sig === zip_format/* LOCAL_SIG */.sU)
+                    return this.localHeader(at);
+                if (sig === zip_format/* CENTRAL_SIG */.EZ || sig === zip_format/* ZIP64_EOCD_SIG */.sI || sig === zip_format/* EOCD_SIG */.I9) {
+                    this.phase = 'central';
+                    this.tail = new TailCheck(this.table, this.indexed, this.offset + at);
+                    return at;
+                }
+                throw this.notZip(at);
+            }
+            case 'data':
+                return this.data(at);
+            case 'descriptor':
+                return this.descriptor(at);
+            case 'central':
+                return this.central(at);
+            case 'end':
+                return this.endRecord(at);
+            default:
+                return -1;
+        }
+    }
+    notZip(at) {
+        const where = this.offset + at;
+        if (where === 0) {
+            const start = this.buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+            return new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
+        }
+        return new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: no ZIP header at offset ${where}${this.table.count ? `, after ${this.table.count} entries` : ''}`);
+    }
+    localHeader(at) {
+        const parsed = (0,zip_format/* parseLocalHeader */.o6)(this.buf, at, this.offset + at);
+        if (!parsed)
+            return -1;
+        const { end, nameHash, zip64 } = parsed;
+        let header = parsed.header;
+        const { name, offset } = header;
+        let known = !header.descriptor;
+        const central = this.o.central;
+        if (central) {
+            const i = central.indexOf(offset, this.centralCursor);
+            if (i < 0)
+                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: entry "${name}" at offset ${offset} is not in the central directory`);
+            this.centralCursor = i + 1;
+            if (central.nameHashes[i] !== nameHash)
+                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`);
+            if (central.listed[i])
+                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the entry at offset ${offset} appears twice`);
+            central.listed[i] = 1;
+            header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] };
+            known = true;
+        }
+        this.current = {
+            header,
+            dataStart: this.offset + end,
+            zip64,
+            sink: this.o.entry?.(header),
+            crc: 0,
+            out: 0,
+            consumed: 0,
+            known,
+            nextTry: 0,
+            nameHash
+        };
+        this.phase = 'data';
+        return end;
+    }
+    output(c, bytes) {
+        c.crc = (0,external_node_zlib_.crc32)(bytes, c.crc);
+        c.out += bytes.length;
+        if (c.known && c.out > c.header.size)
+            throw (0,zip_format/* corrupt */.qb)(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`);
+        c.sink?.data(bytes);
+    }
+    data(at) {
+        const c = this.current;
+        const buf = this.buf;
+        const avail = buf.length - at;
+        const h = c.header;
+        if (h.method === zip_format/* STORED */.SD && !c.known)
+            return this.seekDescriptor(c, at);
+        if (h.method === zip_format/* STORED */.SD) {
+            const n = Math.min(avail, h.compressedSize - c.consumed);
+            if (n > 0)
+                this.output(c, buf.subarray(at, at + n));
+            c.consumed += n;
+            if (c.consumed < h.compressedSize)
+                return n > 0 ? at + n : -1;
+            return this.dataEnd(at + n);
+        }
+        if (c.inflater)
+            return this.inflateStreaming(c, at);
+        if (c.known) {
+            if (h.compressedSize > SYNC_COMPRESSED_MAX || h.size > SYNC_OUTPUT_MAX)
+                return this.startStreaming(c, at);
+            if (avail < h.compressedSize)
+                return -1;
+            const inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size);
+            if (inflated === 'more')
+                throw (0,zip_format/* corrupt */.qb)(h, `its deflate data does not end within its ${h.compressedSize} bytes`);
+            if (inflated === 'large')
+                throw (0,zip_format/* corrupt */.qb)(h, `it inflates to more than the ${h.size} bytes the ZIP says`);
+            if (inflated.consumed !== h.compressedSize)
+                throw (0,zip_format/* corrupt */.qb)(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`);
+            this.output(c, inflated.output);
+            c.consumed = inflated.consumed;
+            return this.dataEnd(at + inflated.consumed);
+        }
+        // Sizes follow the data: inflate what has arrived; when the deflate stream ends inside it, the
+        // entry's end is found. Tried again once twice as many bytes are there, so the work stays linear.
+        if (avail < c.nextTry && !this.final)
+            return -1;
+        const window = Math.min(avail, SYNC_COMPRESSED_MAX);
+        const attempt = inflateOnce(h, buf.subarray(at, at + window), SYNC_OUTPUT_MAX);
+        if (attempt === 'large' || (attempt === 'more' && window === SYNC_COMPRESSED_MAX))
+            return this.startStreaming(c, at);
+        if (attempt === 'more') {
+            c.nextTry = Math.max(avail * 2, 1024);
+            return -1;
+        }
+        this.output(c, attempt.output);
+        c.consumed = attempt.consumed;
+        return this.dataEnd(at + attempt.consumed);
+    }
+    /** A stored entry whose sizes follow it: its data ends where a signed data descriptor follows whose
+     *  CRC-32 and sizes match the bytes before it (a false match needs a 96-bit coincidence). The
+     *  last bytes are held back in case a descriptor starts there. */
+    seekDescriptor(c, at) {
+        const buf = this.buf;
+        for (let from = at;;) {
+            const p = buf.indexOf(zip_format/* DESCRIPTOR_SIG_BYTES */.G9, from);
+            if (p < 0 || (buf.length < p + 24 && !this.final)) {
+                // Keep what could be the start of a descriptor: from its signature, or the part of one at
+                // the very end (kept bytes are copied with the next chunk, so only those).
+                const keep = p >= 0 ? p : Math.max(at, buf.length - (0,zip_format/* signaturePrefixAtEnd */.d)(buf));
+                if (keep > at)
+                    this.output(c, buf.subarray(at, keep));
+                c.consumed += keep - at;
+                return keep > at ? keep : -1;
+            }
+            if (buf.length >= p + 16 && (0,zip_format/* isSignedDescriptorOf */.jN)(buf, p, (0,external_node_zlib_.crc32)(buf.subarray(at, p), c.crc) >>> 0, c.consumed + (p - at))) {
+                this.output(c, buf.subarray(at, p));
+                c.consumed += p - at;
+                return this.dataEnd(p);
+            }
+            // Not the descriptor: the bytes up to and including p are data.
+            this.output(c, buf.subarray(at, p + 1));
+            c.consumed += p + 1 - at;
+            at = from = p + 1;
+        }
+    }
+    async startStreaming(c, at) {
+        c.inflater = new Inflater(c.header, bytes => this.output(c, bytes));
+        return this.inflateStreaming(c, at);
+    }
+    async inflateStreaming(c, at) {
+        const inflater = c.inflater;
+        const h = c.header;
+        const avail = this.buf.length - at;
+        if (c.known) {
+            const n = Math.min(avail, h.compressedSize - c.consumed);
+            if (n > 0)
+                await inflater.write(this.buf.subarray(at, at + n));
+            c.consumed += n;
+            if (c.consumed < h.compressedSize)
+                return n > 0 ? at + n : -1;
+            await inflater.end();
+            if (inflater.consumed !== h.compressedSize)
+                throw (0,zip_format/* corrupt */.qb)(h, `its deflate data ends after ${inflater.consumed} of ${h.compressedSize} bytes`);
+            c.inflater = undefined;
+            return this.dataEnd(at + n);
+        }
+        if (avail === 0)
+            return -1;
+        const before = inflater.consumed;
+        await inflater.write(this.buf.subarray(at));
+        if (inflater.consumed - before === avail && !inflater.ended)
+            return at + avail;
+        // The deflate stream ended inside these bytes.
+        await inflater.end();
+        c.consumed = inflater.consumed;
+        c.inflater = undefined;
+        return this.dataEnd(at + (inflater.consumed - before));
+    }
+    /** The entry's data is read: its descriptor next, or the check. */
+    dataEnd(at) {
+        const c = this.current;
+        if (c.header.descriptor) {
+            this.phase = 'descriptor';
+            return at;
+        }
+        const settled = this.settle(c, c.header.crc32, c.header.compressedSize, c.header.size);
+        return settled ? settled.then(() => at) : at;
+    }
+    descriptor(at) {
+        const c = this.current;
+        const d = (0,zip_format/* parseDescriptor */.BA)(this.buf, at, { compressedSize: c.consumed, size: c.out, zip64: c.zip64, final: this.final });
+        if (!d)
+            return -1;
+        // With the central directory's sizes, those are the authority; the descriptor must agree too.
+        const settled = this.settle(c, d.crc, d.compressedSize, d.size);
+        return settled ? settled.then(() => d.end) : d.end;
+    }
+    /** Checks the entry's CRC and sizes against what the ZIP says, records it, and ends its sink. */
+    settle(c, crc, compressedSize, size) {
+        const h = c.header;
+        if (c.crc >>> 0 !== crc >>> 0)
+            throw (0,zip_format/* corrupt */.qb)(h, `CRC-32 ${(0,zip_format/* hex */.uh)(c.crc)} where the ZIP says ${(0,zip_format/* hex */.uh)(crc)}`);
+        if (c.consumed !== compressedSize || c.out !== size) {
+            throw (0,zip_format/* corrupt */.qb)(h, `it holds ${c.consumed} compressed and ${c.out} uncompressed bytes where the ZIP says ${compressedSize} and ${size}`);
+        }
+        if (this.o.central && (crc >>> 0 !== h.crc32 >>> 0 || compressedSize !== h.compressedSize || size !== h.size)) {
+            throw (0,zip_format/* corrupt */.qb)(h, 'its data descriptor and its central directory record disagree');
+        }
+        // Reading with a central directory index (extraction), the index is the record: every local
+        // entry was matched with it above, and the end checks that none was missing.
+        if (!this.indexed)
+            this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash);
+        this.settledCount++;
+        this.current = undefined;
+        this.phase = 'header';
+        const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out };
+        const ended = c.sink?.end();
+        if (ended)
+            return ended.then(() => this.o.settled?.(info));
+        this.o.settled?.(info);
+    }
+    central(at) {
+        const step = this.tail.record(this.buf, at);
+        if (step !== 'records-end')
+            return step;
+        this.phase = 'end';
+        return at;
+    }
+    endRecord(at) {
+        const step = this.tail.endRecord(this.buf, at, this.offset, this.indexed ? this.settledCount : this.table.count);
+        if (typeof step === 'number')
+            return step;
+        this.phase = 'done';
+        return step.done;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/check.ts
+// The check of a download while it arrives: every entry inflated and its CRC-32 compared (scan.ts),
+// the central directory compared with what came before it, and a report of what the ZIP holds.
+
+
+
+const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
+/** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
+const LISTED_ENTRIES = 1000;
+const LISTED_FOLDERS = 1000;
+/** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
+class ZipCheck {
+    scanner;
+    report = { entryCount: 0, totalSize: 0, entries: [], folders: [] };
+    folders = new Map();
+    contents;
+    constructor() {
+        this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) });
+    }
+    /** The ZIP's end record has arrived: any further byte is not part of it. */
+    get complete() {
+        return this.scanner.complete;
+    }
+    /** The stream reached a part only the central directory can settle: finish() reads it from disk. */
+    get unsettled() {
+        return this.scanner.unsettledFrom !== undefined;
+    }
+    write(chunk) {
+        return this.scanner.write(chunk);
+    }
+    /** After the last byte: settles from `file` what the stream could not, and gives the report. */
+    async finish(file) {
+        let scanner = this.scanner;
+        await scanner.end();
+        if (scanner.unsettledFrom !== undefined) {
+            // A stored entry with a data descriptor: the rest is read from disk with the central
+            // directory's sizes, and compared with it as before.
+            const central = await readCentralIndex(file);
+            const resume = { table: scanner.table, offset: scanner.unsettledFrom };
+            scanner = new ZipScanner({ central, resume, settled: h => this.settled(h), entry: h => this.entry(h) });
+            await readFile(file, scanner.position, chunk => scanner.write(chunk));
+            await scanner.end();
+        }
+        if (scanner.trailing > 0)
+            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`);
+        // By code point: localeCompare would load ICU's collation data, ~8 MB of resident memory.
+        this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
+        return this.report;
+    }
+    entry(h) {
+        if (h.name !== 'contents.json')
+            return undefined;
+        const chunks = [];
+        let size = 0;
+        return {
+            data: bytes => {
+                size += bytes.length;
+                if (size <= CONTENTS_JSON_LIMIT)
+                    chunks.push(Buffer.from(bytes));
+            },
+            end: () => {
+                if (size <= CONTENTS_JSON_LIMIT)
+                    this.contents = chunks;
+            }
+        };
+    }
+    settled(h) {
+        const r = this.report;
+        r.entryCount++;
+        r.totalSize += h.size;
+        if (r.entries.length < LISTED_ENTRIES)
+            r.entries.push({ name: h.name, size: h.size, compressedSize: h.compressedSize, crc32: h.crc32 });
+        const slash = h.name.indexOf('/');
+        let key = slash > 0 ? h.name.slice(0, slash + 1) : '(top level)';
+        if (!this.folders.has(key) && this.folders.size >= LISTED_FOLDERS)
+            key = '(other folders)';
+        const f = this.folders.get(key) ?? this.folders.set(key, { folder: key, count: 0, bytes: 0 }).get(key);
+        f.count++;
+        f.bytes += h.size;
+        if (this.contents && h.name === 'contents.json') {
+            const text = Buffer.concat(this.contents).toString('utf8');
+            try {
+                r.contentsJson = JSON.parse(text);
+            }
+            catch {
+                r.contentsJson = text;
+            }
+            this.contents = undefined;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/save-zip.ts
+// Saving the export: one pass over the body that hashes it, feeds the ZIP check (zip/check.ts) and
+// writes it to disk with the stream's own back-pressure. The file takes its final name once the
+// check is complete, so the file at the returned path is only ever a complete, verified ZIP.
+
+
+
+
+
+
+
+
+
+
+
+/** Bytes the file stream buffers while a write is under way (then written in one call). */
+const WRITE_BUFFER = 1024 * 1024;
+/** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
+const READ_ON_AFTER_ERROR = 64 * 1024;
+/** A progress line at most this often: only long downloads show one. */
+const PROGRESS_EVERY_MS = 10_000;
+async function saveZip(download, file, o = {}) {
+    const { contentLength } = download;
+    const need = { dir: external_node_path_.dirname(file), extract: !!o.extract, pathSetting: o.setting?.('path') ?? 'the path input' };
+    await (0,promises_.mkdir)(need.dir, { recursive: true });
+    await (0,disk_space/* ensureRoom */.WG)(need, contentLength).catch((e) => {
+        download.body.destroy();
+        throw e;
+    });
+    const partial = `${file}.partial`;
+    const pass = new CheckedPass(o.logger, contentLength);
+    o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,format/* formatBytes */.z3)(contentLength)}).`);
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(download.body, source => pass.through(source), (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER }), { signal: o.signal });
+        const droppedTrailer = await pass.settleTrailer(download.trailer(), partial);
+        if (contentLength !== undefined && pass.size + droppedTrailer !== contentLength && !pass.broken) {
+            throw new zip_format/* InvalidZipError */.XQ(`the download ended after ${pass.size + droppedTrailer} of ${contentLength} bytes`);
+        }
+        const streamed = performance.now();
+        const report = await pass.finish(partial);
+        await (0,promises_.rename)(partial, file);
+        return { path: file, size: pass.size, sha256: pass.hash.digest('hex'), report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer };
+    }
+    catch (e) {
+        // What was free is read while the partial file still holds its place.
+        const failure = e.code === 'ENOSPC' ? await (0,disk_space/* diskFilledWhileSaving */.tF)(need, pass.size, contentLength) : e;
+        await (0,promises_.rm)(partial, { force: true });
+        if (o.signal?.aborted)
+            throw (0,base_clock/* abortReason */.Js)(o.signal);
+        throw failure;
+    }
+}
+/** The one pass: what it hashed and checked so far. */
+class CheckedPass {
+    logger;
+    contentLength;
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    check = new ZipCheck();
+    started = performance.now();
+    size = 0;
+    /** The first thing the check found wrong; the stream is read on a little, in case a stream error
+     *  follows (it is named from the file's end), then given up. */
+    broken;
+    lastProgress = this.started;
+    constructor(logger, contentLength) {
+        this.logger = logger;
+        this.contentLength = contentLength;
+    }
+    /** Hashes and checks each chunk, then hands it on to be written. */
+    async *through(source) {
+        for await (const chunk of source) {
+            await this.take(chunk);
+            yield chunk;
+            if (this.broken && this.size - this.broken.at > READ_ON_AFTER_ERROR)
+                return;
+        }
+    }
+    async take(bytes) {
+        this.hash.update(bytes);
+        this.size += bytes.length;
+        if (!this.broken)
+            await this.check.write(bytes).catch((error) => void (this.broken = { error, at: this.size }));
+        const now = performance.now();
+        if (now - this.lastProgress < PROGRESS_EVERY_MS)
+            return;
+        this.lastProgress = now;
+        const of = this.contentLength ? ` of ${(0,format/* formatBytes */.z3)(this.contentLength)} (${Math.floor((100 * this.size) / this.contentLength)} %)` : '';
+        this.logger?.info(`Downloading: ${(0,format/* formatBytes */.z3)(this.size)}${of} received, ${(0,format/* formatRate */.CE)(this.size, now - this.started)}.`);
+    }
+    /** The delimiter bytes the gateway left at the end: dropped when the ZIP ends before them, else
+     *  part of the file (a comment that ends in a line break, or not a ZIP: the check decides).
+     *  Returns how many were dropped. */
+    async settleTrailer(held, partial) {
+        if (!held.length)
+            return 0;
+        // The check knows where the ZIP ends; when it could not follow it to the end (an entry only the
+        // central directory can settle), the end record on disk tells.
+        if (!this.broken && (this.check.complete || (await endsAtEndRecord(partial, this.size)))) {
+            this.logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
+            return held.length;
+        }
+        await (0,promises_.appendFile)(partial, held);
+        await this.take(held);
+        return 0;
+    }
+    /** The check's verdict; a stream error at the file's end is named as such. */
+    async finish(partial) {
+        try {
+            if (this.broken)
+                throw this.broken.error;
+            return await this.check.finish(partial);
+        }
+        catch (e) {
+            const tail = await readTail(partial, this.size, STREAM_ERROR_TAIL);
+            const streamError = streamErrorAtEnd(tail, this.size - tail.length);
+            throw streamError ? new zip_format/* InvalidZipError */.XQ(streamError) : e;
+        }
+    }
+}
+/** The ZIP's end record (22 bytes and its comment) ends exactly at `size`. */
+async function endsAtEndRecord(file, size) {
+    try {
+        (0,zip_format/* findCentralDirectory */.OD)(await readTail(file, size, 22 + 0xffff + 20 + 56), size);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+async function readTail(file, size, most) {
+    const length = Math.min(size, most);
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const buffer = Buffer.alloc(length);
+        await handle.read(buffer, 0, length, size - length);
+        return buffer;
+    }
+    finally {
+        await handle.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/download.ts
+
+
+
+
+/** Every try of the download failed (cut, corrupt, or a stream error each time). */
+class DownloadFailedError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'DownloadFailedError';
+    }
+}
+/** Stream errors of a body cut mid-way: the export is fetched again. */
+const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
+function worthAnotherTry(e) {
+    if (e instanceof zip_format/* InvalidZipError */.XQ)
+        return e.retryable;
+    return isTransientError(e) || CUT_CODES.has(e.code ?? '');
+}
+async function downloadZip(open, file, o) {
+    let attempts = 0;
+    const saved = await withRetries(async (attempt) => {
+        attempts = attempt;
+        return saveZip(await open(), file, o);
+    }, {
+        clock: o.clock,
+        deadline: o.deadline,
+        signal: o.signal,
+        random: o.random,
+        retryAfter: e => (worthAnotherTry(e) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
+        onRetry: (e, attempt, all, delay) => o.logger?.warning(`download attempt ${attempt} of ${all} failed (${e.message}); downloading again in ${(delay / 1000).toFixed(1)}s`),
+        giveUp: (e, why) => new DownloadFailedError(why.reason === 'attempts'
+            ? `the download failed ${why.attempt} times; the last time: ${e.message}`
+            : `the download failed ${why.attempt} times and no time is left to try again before the timeout; the last time: ${e.message}`)
+    });
+    return { ...saved, attempts };
+}
+
+;// CONCATENATED MODULE: ./src/engine/poller.ts
+
+
+/** The deadline passed while the order was not done; the front end adds which setting it was. */
+class DeadlineError extends Error {
+    waitedMs;
+    lastState;
+    constructor(waitedMs, lastState, lastFailure) {
+        super(`the order was not done after ${(0,format/* formatDuration */.a3)(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''})`);
+        this.waitedMs = waitedMs;
+        this.lastState = lastState;
+        this.name = 'DeadlineError';
+    }
+}
+const MIN_POLL_INTERVAL_MS = 1000;
+const POLL_FRACTION = 0.15;
+/** A log line while nothing changes, at most this often. */
+const HEARTBEAT_MS = 60_000;
+/** Consecutive STATE_UNSPECIFIED answers before the order counts as unknown to the server. */
+const UNSPECIFIED_LIMIT = 3;
+function nextPollDelay(elapsedMs, maxIntervalMs) {
+    return Math.min(maxIntervalMs, Math.max(MIN_POLL_INTERVAL_MS, Math.round(elapsedMs * POLL_FRACTION)));
+}
+async function waitForOrder(o) {
+    const seen = { state: o.initialState };
+    try {
+        return await poll(o, seen);
+    }
+    catch (e) {
+        // The deadline may fire during a poll or a wait, before the checks below see it.
+        if ((0,base_deadline/* timedOut */.iU)(o.signal))
+            throw new DeadlineError(o.clock.now() - o.startedAt, seen.state, seen.failure);
+        throw e;
+    }
+}
+async function poll(o, seen) {
+    const { clock, logger } = o;
+    let polls = 0;
+    let lastKey = '';
+    let lastLogAt = clock.now();
+    let runningSince;
+    let unspecified = 0;
+    let failures = 0;
+    for (;;) {
+        o.signal?.throwIfAborted();
+        let operation;
+        try {
+            operation = await o.getOrder(o.name);
+            polls++;
+        }
+        catch (e) {
+            polls++;
+            const now = clock.now();
+            if (!o.isTransient?.(e))
+                throw e;
+            seen.failure = e.message;
+            if (o.deadline.remaining() <= 0)
+                throw new DeadlineError(now - o.startedAt, seen.state, seen.failure);
+            // The request layer already retried; the server may be restarting. Keep waiting.
+            if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
+                logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
+                lastLogAt = now;
+            }
+            await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline.remaining()), o.signal);
+            continue;
+        }
+        failures = 0;
+        const now = clock.now();
+        o.onUpdate?.(operation);
+        const state = operation.metadata?.state;
+        seen.state = state ?? seen.state;
+        seen.failure = undefined;
+        if (state === 'STATE_RUNNING' && runningSince === undefined)
+            runningSince = now;
+        const line = describeProgress(operation);
+        const key = `${state}|${operation.metadata?.currentSubProcess ?? ''}|${operation.metadata?.finishedSubProcesses ?? ''}`;
+        if (key !== lastKey) {
+            logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: ${line}`);
+            lastKey = key;
+            lastLogAt = now;
+        }
+        else if (now - lastLogAt >= HEARTBEAT_MS) {
+            logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: still ${line}`);
+            lastLogAt = now;
+        }
+        if (isDone(operation)) {
+            const start = runningSince ?? now;
+            return { operation, polls, queuedMs: start - o.startedAt, runningMs: now - start };
+        }
+        unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
+        if (unspecified >= UNSPECIFIED_LIMIT) {
+            throw new Error(`the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
+        }
+        const remaining = o.deadline.remaining();
+        if (remaining <= 0)
+            throw new DeadlineError(now - o.startedAt, seen.state);
+        await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
+    }
+}
+/** The order is over: `done` says so (the vendor's own loop waits for it alone), or it failed — a
+ *  failed order never recovers, so STATE_FAILED ends the wait even while `done` still says false.
+ *  STATE_SUCCEEDED with `done: false` is polled again. */
+function isDone(op) {
+    return op.done === true || op.metadata?.state === 'STATE_FAILED';
+}
+/** Done and succeeded, as the vendor's page has it: `done: true` with STATE_SUCCEEDED (or, where a
+ *  server sends no state, a response and no error). */
+function succeeded(op) {
+    if (op.done !== true || hasError(op))
+        return false;
+    const state = op.metadata?.state;
+    return state === 'STATE_SUCCEEDED' || (!state && !!op.response);
+}
+/** An error result with a code other than OK or a message (protojson may write `"error": null`). */
+function hasError(op) {
+    return !!op.error && (!!op.error.code || !!op.error.message);
+}
+function toCount(v) {
+    const n = typeof v === 'string' ? Number(v) : v;
+    return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+/** "STATE_RUNNING, 2 of 5 steps (40 %), now: Export project tree" */
+function describeProgress(op) {
+    const m = op.metadata ?? {};
+    const parts = [m.state ?? 'no state'];
+    const finished = toCount(m.finishedSubProcesses);
+    const open = toCount(m.openSubProcesses);
+    if (finished !== undefined && open !== undefined && finished + open > 0) {
+        parts.push(`${finished} of ${finished + open} steps (${Math.round((100 * finished) / (finished + open))} %)`);
+    }
+    if (m.currentSubProcess)
+        parts.push(`now: ${m.currentSubProcess}`);
+    return parts.join(', ');
+}
+
+// EXTERNAL MODULE: ./src/engine/preflight.ts
+var preflight = __nccwpck_require__(1541);
+// EXTERNAL MODULE: ./src/engine/zip/path-rules.ts
+var path_rules = __nccwpck_require__(4161);
+;// CONCATENATED MODULE: ./src/engine/zip/extract.ts
+// Extraction: the central directory first (every name, link and limit is checked before anything is
+// written), then the file once, front to back, each entry written as it is verified.
+
+
+
+
+
+
+/** Limits for extraction, against ZIP bombs; documented in the README. */
+const EXTRACT_LIMITS = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 };
+/** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
+ *  names the ZIP holds twice, links, and ZIP bombs: all checked in the central directory before
+ *  anything is written. Returns the number of entries.
+ *
+ *  Files are written with synchronous calls, one at a time (open, write, close): fewer hops than
+ *  through libuv's thread pool, and measured faster than any concurrency there (BENCHMARKS.md). */
+async function extractZip(file, dir, o = {}) {
+    const { limits = EXTRACT_LIMITS, signal, rules = (0,path_rules/* hostRules */.c)() } = o;
+    const root = rules.path.resolve(dir);
+    const central = await checkCentralDirectory(file, root, limits, rules);
+    (0,external_node_fs_.mkdirSync)(root, { recursive: true });
+    const writer = new EntryWriter(root, rules, limits, signal);
+    const scanner = new ZipScanner({ central, entry: h => writer.open(h) });
+    try {
+        await readFile(file, 0, chunk => scanner.write(chunk));
+        await scanner.end();
+    }
+    finally {
+        writer.closeOpenFile();
+    }
+    return writer.count;
+}
+/** The central directory as an index, once every record passed the limits and the name rules. */
+async function checkCentralDirectory(file, root, limits, rules) {
+    const names = new path_rules/* NameCheck */.Ew(root, rules);
+    let total = 0;
+    return readCentralIndex(file, (r, i) => {
+        if (i + 1 > limits.maxEntries)
+            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract: more than ${limits.maxEntries} entries`, false);
+        total += r.size;
+        if (total > limits.maxTotalBytes)
+            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
+        if ((r.unixMode & 0o170000) === 0o120000)
+            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract "${r.name}": it is a symbolic link`, false);
+        names.add(r.name);
+    }).catch(async (e) => {
+        if (e instanceof path_rules/* NameClash */.tT)
+            throw e.withOther(await nameAt(file, e.otherIndex));
+        throw e;
+    });
+}
+/** Writes each verified entry's bytes to its file below the root. */
+class EntryWriter {
+    root;
+    rules;
+    limits;
+    signal;
+    count = 0;
+    written = 0;
+    /** The file being written, closed if the scan stops inside it. */
+    openFile;
+    /** Folders made lately (a ZIP lists a folder's entries together): bounded, since a project tree
+     *  can have tens of thousands; making one again is one harmless system call. */
+    made;
+    constructor(root, rules, limits, signal) {
+        this.root = root;
+        this.rules = rules;
+        this.limits = limits;
+        this.signal = signal;
+        this.made = new Set([root]);
+    }
+    open(h) {
+        this.stopIfAborted();
+        this.count++;
+        const target = (0,path_rules/* entryTarget */.U2)(this.root, h.name, this.rules);
+        if (h.name.endsWith('/')) {
+            this.makeDir(target);
+            return undefined;
+        }
+        this.makeDir(this.rules.path.dirname(target));
+        // 'wx': the names were checked unique, so an existing file means the folder was not empty.
+        const fd = (0,external_node_fs_.openSync)(target, 'wx');
+        this.openFile = fd;
+        return {
+            data: bytes => {
+                this.stopIfAborted();
+                this.grow(bytes.length);
+                for (let at = 0; at < bytes.length;)
+                    at += (0,external_node_fs_.writeSync)(fd, bytes, at);
+            },
+            end: () => {
+                this.openFile = undefined;
+                (0,external_node_fs_.closeSync)(fd);
+            }
+        };
+    }
+    closeOpenFile() {
+        if (this.openFile !== undefined)
+            (0,external_node_fs_.closeSync)(this.openFile);
+        this.openFile = undefined;
+    }
+    makeDir(d) {
+        if (this.made.has(d))
+            return;
+        (0,external_node_fs_.mkdirSync)(d, { recursive: true });
+        if (this.made.size >= 1000)
+            this.made.clear();
+        this.made.add(d);
+    }
+    /** The central directory's sizes were checked against the limit; this holds if it lied. */
+    grow(n) {
+        this.written += n;
+        if (this.written > this.limits.maxTotalBytes)
+            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract: more than ${this.limits.maxTotalBytes} bytes uncompressed`, false);
+    }
+    stopIfAborted() {
+        if (this.signal?.aborted)
+            throw (0,base_clock/* abortReason */.Js)(this.signal);
+    }
+}
+/** The name of the index-th record of the central directory. */
+async function nameAt(file, index) {
+    let name = '';
+    let i = 0;
+    await forEachCentralRecord(file, r => {
+        if (i++ === index)
+            name = r.name;
+    });
+    return name;
+}
+
+;// CONCATENATED MODULE: ./src/engine/export.ts
+// The export engine: sign in → look at the server → place or resume the order → wait → download and
+// verify → extract → the front end's finishing step (the Action's upload), all under one deadline and
+// one abort signal. It knows no host: what happens is reported through ExportHost, and the outcome,
+// failure included, comes back as an ExportReport. Failures say what to do next.
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The job was cancelled while the export ran. */
+class CancelledError extends Error {
+    constructor(signal) {
+        super(`the job was cancelled (${signal})`);
+        this.name = 'CancelledError';
+    }
+}
+/** The time a cancel of the order may take after the run gave up on it. */
+const CANCEL_TIMEOUT_MS = 5_000;
+async function runExport(settings, host, deps) {
+    const { clock } = deps;
+    const startedAt = clock.now();
+    const deadline = (0,base_deadline/* deadlineAfter */.d8)(clock, settings.timeoutMs);
+    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal]);
+    const report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
+    const { transport, client } = connect(settings, host, clock, deadline);
+    /** The last answer about the order. */
+    let current;
+    const observe = (op) => {
+        current = op;
+        const state = op.metadata?.state;
+        if (state && state !== report.state) {
+            report.state = state;
+            host.stateChanged(state);
+        }
+    };
+    try {
+        // Sign in, and look at the server: versions and maintenance mode inform, never block.
+        await client.authenticate(signal);
+        host.info(`Signed in as ${settings.username}.`);
+        report.serverInfo = await (0,preflight/* lookAtServer */.IT)(client, host, { signal });
+        // Place the order, or take the named one.
+        let name;
+        if (settings.orderName) {
+            name = settings.orderName;
+            host.info(`Resuming order ${name}; no new order is placed.`);
+        }
+        else {
+            host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`);
+            const placed = await client.placeOrder(settings.exportContents, signal);
+            if (!placed.name)
+                throw new Error('the server accepted the order but returned no order name');
+            name = placed.name;
+            host.info(`Order ${name} placed.`);
+            observe(placed);
+        }
+        report.orderName = name;
+        host.orderNamed(name);
+        // Wait until it is done.
+        const waited = await waitForOrder({
+            name,
+            getOrder: n => client.getOrder(n, signal),
+            clock,
+            startedAt: clock.now(),
+            deadline,
+            maxIntervalMs: settings.maxPollIntervalMs,
+            logger: host,
+            signal,
+            isTransient: isTransientError,
+            setting: n => host.setting(n),
+            initialState: current?.metadata?.state,
+            onUpdate: observe
+        });
+        report.polls = waited.polls;
+        Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs });
+        if (!succeeded(waited.operation))
+            throw orderFailed(name, waited.operation);
+        // Download, verify, extract, finish.
+        const zipFile = external_node_path_.join(settings.path, `${settings.artifactName ?? `octoplant-export-${name}`}.zip`);
+        const saved = await downloadZip(() => client.download(name, signal), zipFile, {
+            signal,
+            clock,
+            deadline,
+            logger: host,
+            extract: settings.extract,
+            setting: name => host.setting(name)
+        });
+        Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
+        report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };
+        host.info(`Saved ${saved.path}: ${(0,format/* formatBytes */.z3)(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
+            ` Received in ${(0,format/* formatSeconds */.Xo)(saved.streamMs)} (${(0,format/* formatRate */.CE)(saved.size, saved.streamMs)}), checked in ${(0,format/* formatSeconds */.Xo)(saved.verifyMs)}` +
+            `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
+        host.zipSaved(saved);
+        if (settings.extract) {
+            const dir = external_node_path_.join(settings.path, name);
+            const extractStarted = clock.now();
+            const count = await extractZip(saved.path, dir, { signal }).catch((e) => {
+                if (e.code !== 'ENOSPC')
+                    throw e;
+                throw (0,disk_space/* diskFilledWhileExtracting */.UY)(dir, saved.path, host.setting('path'));
+            });
+            report.extractPath = dir;
+            host.extracted(dir);
+            report.durations.extract = clock.now() - extractStarted;
+            host.info(`Extracted ${count} entries into ${dir} in ${(0,format/* formatSeconds */.Xo)(report.durations.extract)}.`);
+        }
+        if (deps.finish)
+            await (0,base_clock/* abortable */.ZC)(deps.finish(saved, signal), signal);
+    }
+    catch (e) {
+        report.error = await wayBack(e, clock.now() - startedAt);
+    }
+    finally {
+        transport.close();
+        report.durations.total = clock.now() - startedAt;
+    }
+    return report;
+    /** The failure in words, with what to do next; cancels the order when giving up on it. */
+    async function wayBack(e, elapsedMs) {
+        const name = report.orderName;
+        let next = '';
+        // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
+        const hostileZip = e instanceof zip_format/* InvalidZipError */.XQ && !e.retryable;
+        if (name && current && succeeded(current)) {
+            if (!hostileZip) {
+                report.orderOutcome = 'finished';
+                next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`;
+            }
+        }
+        else if (name && isGivingUp(e)) {
+            const why = await cancelOrder(name);
+            report.orderOutcome = why ? 'left-running' : 'cancelled';
+            next = why
+                ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
+                : `Order ${name} was cancelled on the server; run again to export anew.`;
+        }
+        else if (name && !(current && isDone(current))) {
+            report.orderOutcome = 'left-running';
+            next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`;
+        }
+        const what = explain(e, elapsedMs, host);
+        return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
+    }
+    /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
+     *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
+    async function cancelOrder(name) {
+        if (!settings.cancelOnTimeout)
+            return `${host.setting('cancel-on-timeout', 'false')}`;
+        try {
+            await client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+            host.info(`Cancelled order ${name} on the server.`);
+            return undefined;
+        }
+        catch (e) {
+            return `cancelling it failed: ${e.message}`;
+        }
+    }
+}
+/** The request layer and the API client for these settings; tokens go to host.secret first. */
+function connect(settings, host, clock, deadline) {
+    const setting = (name, value) => host.setting(name, value);
+    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
+    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now(), setting });
+    return { transport, client };
+}
+function orderFailed(name, op) {
+    const e = op.error;
+    const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : '';
+    return new Error(`order ${name} failed on the server${during}: ${e ? `${(0,protocol/* grpcCodeName */.Lm)(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`);
+}
+/** The deadline passed or the job was cancelled while the order was not done. */
+function isGivingUp(e) {
+    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof base_deadline/* TimeoutReached */.g;
+}
+function explain(e, elapsedMs, host) {
+    if (e instanceof base_deadline/* TimeoutReached */.g)
+        return `gave up after ${(0,format/* formatDuration */.a3)(elapsedMs)}: ${host.setting('timeout')} was reached`;
+    if (e instanceof DeadlineError)
+        return `${e.message}: ${host.setting('timeout')} was reached`;
+    if (e instanceof CancelledError)
+        return `${e.message} after ${(0,format/* formatDuration */.a3)(elapsedMs)}`;
+    if (e instanceof AuthenticationError)
+        return e.message;
+    return e instanceof Error ? e.message : String(e);
+}
+
+
+/***/ }),
+
+/***/ 1541:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   IT: () => (/* binding */ lookAtServer),
+/* harmony export */   Tt: () => (/* binding */ describeVersions),
+/* harmony export */   VD: () => (/* binding */ describeMaintenance)
+/* harmony export */ });
+/* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9983);
+
+/** A probe that takes longer than this is left out. */
+const PROBE_TIMEOUT_MS = 10_000;
+/** The spec's MaintenanceReason values, in words. */
+const REASONS = {
+    PLAIN: 'switched on by a user',
+    ARCHIVE_MANAGER: 'the archive manager is modifying the server archive',
+    SERVER_SYNC: 'a server sync is running',
+    PARALLELSERVER_LOSS: 'the parallel server cannot be reached',
+    DISK_LOW: 'the server is low on disk space'
+};
+/** Reads the three status calls at once, each bounded by `timeoutMs` and the run's signal; each
+ *  failure is a debug line. */
+async function lookAtServer(client, logger, o = {}) {
+    const probe = async (path) => {
+        const limit = AbortSignal.timeout(o.timeoutMs ?? PROBE_TIMEOUT_MS);
+        try {
+            return await client.status(path, o.signal ? AbortSignal.any([o.signal, limit]) : limit);
+        }
+        catch (e) {
+            o.signal?.throwIfAborted();
+            logger.debug(`optional GET ${path} not read, carrying on: ${e.message}`);
+            return undefined;
+        }
+    };
+    const [api, versiondog, maintenance] = await Promise.all([
+        probe(_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.apiVersion),
+        probe(_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.versiondogVersion),
+        probe(_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.maintenanceMode)
+    ]);
+    const info = {
+        apiVersion: textOf(api?.version),
+        versiondogVersion: textOf(versiondog?.version),
+        maintenance: maintenance?.active === true ? maintenance : undefined
+    };
+    const versions = describeVersions(info);
+    if (versions)
+        logger.info(`Server: ${versions}.`);
+    if (info.maintenance) {
+        logger.warning(`octoplant is in maintenance mode (${describeMaintenance(info.maintenance)}). Check-ins are blocked in this mode but reads still work, ` +
+            'so the export is ordered anyway; if the server refuses it, its own message follows.');
+    }
+    return info;
+}
+/** "octoplant API 1.2.0, versiondog 10.1.0", or '' when neither is known. */
+function describeVersions(info) {
+    return [info.apiVersion && `octoplant API ${info.apiVersion}`, info.versiondogVersion && `versiondog ${info.versiondogVersion}`]
+        .filter(Boolean)
+        .join(', ');
+}
+/** "reason DISK_LOW: the server is low on disk space, since …, from PC-7, by user <uuid>" */
+function describeMaintenance(m) {
+    const reason = textOf(m.reason) ?? 'UNSPECIFIED';
+    return [
+        `reason ${reason}${REASONS[reason] ? `: ${REASONS[reason]}` : ''}`,
+        textOf(m.activatedAt) && `since ${m.activatedAt}`,
+        textOf(m.computerName) && `from ${m.computerName}`,
+        textOf(m.activatedBy?.id?.data) && `by user ${m.activatedBy?.id?.data}`
+    ]
+        .filter(Boolean)
+        .join(', ');
+}
+/** A non-empty string, or undefined (protojson writes unset strings as "" and messages as null). */
+function textOf(v) {
+    return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+}
+
+
+/***/ }),
+
+/***/ 4441:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   d: () => (/* binding */ InputError)
+/* harmony export */ });
+/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render
+ *  ("Input 'path' …" in the Action, "--path (or OCTOPLANT_PATH) …" in the command). */
+class InputError extends Error {
+    input;
+    problem;
+    constructor(input, problem) {
+        super(`${input} ${problem}`);
+        this.input = input;
+        this.problem = problem;
+        this.name = 'InputError';
+    }
+}
+
+
+/***/ }),
+
+/***/ 5207:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BA: () => (/* binding */ parseDescriptor),
+/* harmony export */   EZ: () => (/* binding */ CENTRAL_SIG),
+/* harmony export */   G9: () => (/* binding */ DESCRIPTOR_SIG_BYTES),
+/* harmony export */   H0: () => (/* binding */ readUInt64),
+/* harmony export */   I9: () => (/* binding */ EOCD_SIG),
+/* harmony export */   OD: () => (/* binding */ findCentralDirectory),
+/* harmony export */   PH: () => (/* binding */ ZIP64_LOCATOR_SIG),
+/* harmony export */   SD: () => (/* binding */ STORED),
+/* harmony export */   XQ: () => (/* binding */ InvalidZipError),
+/* harmony export */   d: () => (/* binding */ signaturePrefixAtEnd),
+/* harmony export */   eu: () => (/* binding */ parseCentralRecord),
+/* harmony export */   jN: () => (/* binding */ isSignedDescriptorOf),
+/* harmony export */   o6: () => (/* binding */ parseLocalHeader),
+/* harmony export */   qb: () => (/* binding */ corrupt),
+/* harmony export */   sI: () => (/* binding */ ZIP64_EOCD_SIG),
+/* harmony export */   sU: () => (/* binding */ LOCAL_SIG),
+/* harmony export */   uh: () => (/* binding */ hex)
+/* harmony export */ });
+/* unused harmony exports DESCRIPTOR_SIG, DEFLATED, climbsOut, findExtra, decodeName */
+/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8522);
+/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_zlib__WEBPACK_IMPORTED_MODULE_0__);
+// The ZIP format's records and names: signatures, the facts a local header or a central directory
+// record gives of an entry, the end records that say where the central directory is, and how entry
+// names are decoded. Pure functions over buffers: the scan (scan.ts) and the readers of a file on
+// disk (central.ts) share them.
+
+const LOCAL_SIG = 0x04034b50;
+const CENTRAL_SIG = 0x02014b50;
+const EOCD_SIG = 0x06054b50;
+const ZIP64_EOCD_SIG = 0x06064b50;
+const ZIP64_LOCATOR_SIG = 0x07064b50;
+const DESCRIPTOR_SIG = 0x08074b50;
+const DESCRIPTOR_SIG_BYTES = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+const STORED = 0;
+const DEFLATED = 8;
+class InvalidZipError extends Error {
+    retryable;
+    constructor(message, 
+    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
+    retryable = true) {
+        super(message);
+        this.retryable = retryable;
+        this.name = 'InvalidZipError';
+    }
+}
+/** The error for an entry whose bytes do not match what the ZIP says of it. */
+function corrupt(h, why) {
+    return new InvalidZipError(`entry "${h.name}" is corrupt: ${why}`);
+}
+/** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
+ *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
+function parseLocalHeader(buf, at, offset) {
+    if (buf.length - at < 30)
+        return undefined;
+    const nameLength = buf.readUInt16LE(at + 26);
+    const extraLength = buf.readUInt16LE(at + 28);
+    const end = at + 30 + nameLength + extraLength;
+    if (buf.length < end)
+        return undefined;
+    const flags = buf.readUInt16LE(at + 6);
+    const method = buf.readUInt16LE(at + 8);
+    const rawName = buf.subarray(at + 30, at + 30 + nameLength);
+    const name = decodeName(rawName, flags);
+    if (flags & 0x1)
+        throw new InvalidZipError(`not a valid ZIP: entry "${name}" is encrypted`, false);
+    if (method !== STORED && method !== DEFLATED) {
+        throw new InvalidZipError(`not a valid ZIP: entry "${name}" uses compression method ${method} (only stored and deflated are read)`, false);
+    }
+    const climbs = climbsOut(name);
+    if (climbs)
+        throw new InvalidZipError(`refusing the ZIP: entry "${name}" ${climbs}`, false);
+    let compressedSize = buf.readUInt32LE(at + 18);
+    let size = buf.readUInt32LE(at + 22);
+    const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
+    if (zip64) {
+        // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
+        let p = 0;
+        if (size === 0xffffffff && zip64.length >= p + 8) {
+            size = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (compressedSize === 0xffffffff && zip64.length >= p + 8)
+            compressedSize = readUInt64(zip64, p);
+    }
+    const descriptor = (flags & 0x8) !== 0;
+    const header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
+    return { header, end, nameHash: (0,node_zlib__WEBPACK_IMPORTED_MODULE_0__.crc32)(rawName), zip64: zip64 !== undefined };
+}
+/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
+function parseCentralRecord(buf, at) {
+    if (buf.length - at < 46)
+        return undefined;
+    const nameLength = buf.readUInt16LE(at + 28);
+    const extraLength = buf.readUInt16LE(at + 30);
+    const commentLength = buf.readUInt16LE(at + 32);
+    const end = at + 46 + nameLength + extraLength + commentLength;
+    if (buf.length < end)
+        return undefined;
+    const flags = buf.readUInt16LE(at + 8);
+    const rawName = buf.subarray(at + 46, at + 46 + nameLength);
+    let size = buf.readUInt32LE(at + 24);
+    let compressedSize = buf.readUInt32LE(at + 20);
+    let offset = buf.readUInt32LE(at + 42);
+    const zip64 = findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001);
+    if (zip64) {
+        // Central ZIP64 extra: uncompressed size, compressed size, offset, each when its field is full.
+        let p = 0;
+        if (size === 0xffffffff && zip64.length >= p + 8) {
+            size = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (compressedSize === 0xffffffff && zip64.length >= p + 8) {
+            compressedSize = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (offset === 0xffffffff && zip64.length >= p + 8)
+            offset = readUInt64(zip64, p);
+    }
+    const madeOnUnix = buf[at + 5] === 3;
+    const record = {
+        name: decodeName(rawName, flags),
+        offset,
+        method: buf.readUInt16LE(at + 10),
+        crc32: buf.readUInt32LE(at + 16),
+        compressedSize,
+        size,
+        unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024
+    };
+    return { record, nameHash: (0,node_zlib__WEBPACK_IMPORTED_MODULE_0__.crc32)(rawName), end };
+}
+/** Where the central directory is, from the end records in the last bytes of the file. */
+function findCentralDirectory(tail, fileSize) {
+    for (let i = tail.length - 22; i >= 0; i--) {
+        if (tail.readUInt32LE(i) !== EOCD_SIG || i + 22 + tail.readUInt16LE(i + 20) !== tail.length)
+            continue;
+        let count = tail.readUInt16LE(i + 10);
+        let size = tail.readUInt32LE(i + 12);
+        let offset = tail.readUInt32LE(i + 16);
+        const locator = i - 20;
+        if (locator >= 0 && tail.readUInt32LE(locator) === ZIP64_LOCATOR_SIG) {
+            const at = readUInt64(tail, locator + 8) - (fileSize - tail.length);
+            if (at >= 0 && at + 56 <= tail.length && tail.readUInt32LE(at) === ZIP64_EOCD_SIG) {
+                count = readUInt64(tail, at + 32);
+                size = readUInt64(tail, at + 40);
+                offset = readUInt64(tail, at + 48);
+            }
+        }
+        return { offset, size, count };
+    }
+    throw new InvalidZipError('not a valid ZIP: no end record at its end');
+}
+/** Why a name would leave the folder it is extracted to, or undefined. */
+function climbsOut(name) {
+    if (name.startsWith('/') || (name[1] === ':' && /^[a-zA-Z]:/.test(name)))
+        return 'has an absolute path';
+    if (name.includes('..') && name.split('/').includes('..'))
+        return 'has a path that climbs out of the folder ("..")';
+}
+function findExtra(extra, id) {
+    for (let p = 0; p + 4 <= extra.length;) {
+        const length = extra.readUInt16LE(p + 2);
+        if (extra.readUInt16LE(p) === id)
+            return extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
+        p += 4 + length;
+    }
+    return undefined;
+}
+function readUInt64(buf, at) {
+    return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 0x100000000;
+}
+/** Code page 437, the ZIP format's default for names without the UTF-8 flag (bytes 0x80–0xFF). */
+const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+/** The entry name: UTF-8 when flag bit 11 says so (or it is ASCII), else code page 437; backslashes
+ *  (written by some Windows tools) become slashes. */
+function decodeName(raw, flags) {
+    let name;
+    if (flags & 0x800 || isAscii(raw))
+        name = raw.toString('utf8');
+    else
+        name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('');
+    return name.includes('\\') ? name.replace(/\\/g, '/') : name;
+}
+function isAscii(raw) {
+    for (let i = 0; i < raw.length; i++)
+        if (raw[i] >= 0x80)
+            return false;
+    return true;
+}
+function hex(n) {
+    return (n >>> 0).toString(16).padStart(8, '0');
+}
+/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
+function signaturePrefixAtEnd(buf) {
+    for (let n = 3; n > 0; n--) {
+        if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n)))
+            return n;
+    }
+    return 0;
+}
+/** A signed data descriptor at buf[p] (its 16 or 24 bytes there) that names this CRC-32 and, as
+ *  both sizes, `length`: the end of a stored entry (a false match needs a 96-bit coincidence). */
+function isSignedDescriptorOf(buf, p, crc, length) {
+    const narrow = buf.readUInt32LE(p + 8) === length % 0x100000000 && buf.readUInt32LE(p + 12) === length % 0x100000000;
+    const wide = buf.length >= p + 24 && readUInt64(buf, p + 8) === length && readUInt64(buf, p + 16) === length;
+    return buf.readUInt32LE(p + 4) === crc && (narrow || wide);
+}
+/** The data descriptor at buf[at], signed or not; undefined when more bytes are needed. `read` is
+ *  what the scan counted, to choose between 4- and 8-byte sizes: they belong with a ZIP64 local
+ *  header, but writers differ (yazl writes them without one), so the width whose sizes match is
+ *  taken, the header's first. `final`: no more bytes will come. */
+function parseDescriptor(buf, at, read) {
+    if (buf.length - at < 4)
+        return undefined;
+    const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0);
+    if (buf.length < p + 20 && !(read.final && buf.length >= p + 12))
+        return undefined;
+    const crc = buf.readUInt32LE(p);
+    const narrow = { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 };
+    const wide = buf.length >= p + 20 ? { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 } : narrow;
+    const fits = (d) => d.compressedSize === read.compressedSize && d.size === read.size;
+    const [first, second] = read.zip64 ? [wide, narrow] : [narrow, wide];
+    return fits(first) ? first : fits(second) ? second : first;
+}
+
+
+/***/ }),
+
+/***/ 4161:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ew: () => (/* binding */ NameCheck),
+/* harmony export */   U2: () => (/* binding */ entryTarget),
+/* harmony export */   c: () => (/* binding */ hostRules),
+/* harmony export */   g3: () => (/* binding */ windowsNameProblem),
+/* harmony export */   tT: () => (/* binding */ NameClash)
+/* harmony export */ });
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8522);
+/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_zlib__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _format_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5207);
+// How the runner's platform names files, and the rules an entry name must pass before anything is
+// written: it stays inside the target folder, the platform can hold it, and no two entries land on
+// the same file.
+
+
+
+function hostRules(platform = process.platform) {
+    return { path: platform === 'win32' ? node_path__WEBPACK_IMPORTED_MODULE_0__.win32 : node_path__WEBPACK_IMPORTED_MODULE_0__.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' };
+}
+/** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
+function windowsNameProblem(segment) {
+    if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(segment))
+        return `"${segment.split('.')[0]}" is a device name on Windows`;
+    if (/[. ]$/.test(segment))
+        return 'Windows drops a dot or space at the end of a name';
+    if (/[<>:"|?*]/.test(segment) || [...segment].some(c => c.charCodeAt(0) < 32)) {
+        return 'it holds a character Windows does not allow in names (< > : " | ? * or a control character)';
+    }
+}
+/** Where an entry lands below `root`, or an InvalidZipError when it cannot be written there as it
+ *  is: a path that leaves the folder (also through a drive letter or a backslash), a name the
+ *  platform cannot hold. */
+function entryTarget(root, name, rules) {
+    const segments = name.split(/[\\/]/).filter(s => s !== '');
+    if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
+        throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${name}": its path leaves the target folder`, false);
+    }
+    if (rules.windowsNames) {
+        for (const segment of segments) {
+            const problem = windowsNameProblem(segment);
+            if (problem)
+                throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${name}": it cannot be written on Windows as it is (${problem})`, false);
+        }
+    }
+    const target = rules.path.resolve(root, ...segments);
+    if (target !== root && !target.startsWith(root + rules.path.sep)) {
+        throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${name}": its path leaves the target folder`, false);
+    }
+    return target;
+}
+/** Two entries that would be one file: the same name twice, or (on a case-insensitive file system)
+ *  names that differ only in letter case. The other entry is named once its name is read again. */
+class NameClash extends _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ {
+    entryName;
+    otherIndex;
+    constructor(entryName, otherIndex) {
+        super(`refusing to extract "${entryName}": another entry would be written to the same file`, false);
+        this.entryName = entryName;
+        this.otherIndex = otherIndex;
+    }
+    withOther(other) {
+        if (other === this.entryName)
+            return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${other}": the ZIP holds it twice, and the second copy would overwrite the first`, false);
+        return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${this.entryName}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`, false);
+    }
+}
+/** Checks entry names one at a time (entryTarget), and that no two land on the same file: the same
+ *  path twice, or on a case-insensitive file system two that differ only in letter case. Keeps a
+ *  52-bit hash of each path, not the names, so memory stays small for hundreds of thousands of
+ *  entries (two different paths share a hash about once in 2^52 pairs). */
+class NameCheck {
+    root;
+    rules;
+    seen = new Map();
+    index = 0;
+    constructor(root, rules) {
+        this.root = root;
+        this.rules = rules;
+    }
+    add(name) {
+        const target = entryTarget(this.root, name, this.rules);
+        const i = this.index++;
+        const key = Buffer.from(this.rules.caseInsensitive ? target.toLowerCase() : target);
+        const hash = (0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(key) * 0x100000 + ((0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(key, 0x9e3779b9) & 0xfffff);
+        // The value: the index, negative for a folder (a folder listed twice is harmless).
+        const other = this.seen.get(hash);
+        const folder = name.endsWith('/');
+        if (other !== undefined && !(other < 0 && folder))
+            throw new NameClash(name, other < 0 ? -other - 1 : other);
+        this.seen.set(hash, folder ? -i - 1 : i);
+    }
 }
 
 

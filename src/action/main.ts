@@ -5,17 +5,19 @@ import { readFileSync, realpathSync } from 'node:fs'
 import * as tls from 'node:tls'
 import * as core from '@actions/core'
 import { type Clock, systemClock } from '../base/clock.js'
-import { prepareFolder, type SavedZip } from '../engine/download.js'
+import { prepareFolder } from '../engine/disk-space.js'
 import { CancelledError, type ExportHost, runExport } from '../engine/export.js'
-import { type Inputs, parseInputs } from '../shared/inputs.js'
+import type { SavedZip } from '../engine/save-zip.js'
+import { actionSetting, InputError, type Inputs, parseInputs } from '../shared/inputs.js'
 import { OUTPUTS } from '../shared/outputs.js'
+import { POST_STATE } from './post.js'
 import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadZip } from './artifact.js'
 import { type ActionReport, renderSummary } from './summary.js'
 
 /** The part of @actions/core the run uses. */
 export type ActionCore = Pick<
   typeof core,
-  'getInput' | 'setOutput' | 'setSecret' | 'setFailed' | 'info' | 'warning' | 'notice' | 'debug'
+  'getInput' | 'setOutput' | 'setSecret' | 'setFailed' | 'info' | 'warning' | 'notice' | 'debug' | 'saveState' | 'getState'
 > & { summary: { addRaw(text: string, addEOL?: boolean): unknown; write(): Promise<unknown> } }
 
 export interface RunDeps {
@@ -62,16 +64,19 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
     inputs = await readInputs(deps)
   } catch (e) {
     // Refused before any connection: the one-line error says it all, no summary.
-    core.setOutput(OUTPUTS.errorMessage, (e as Error).message)
-    core.setFailed((e as Error).message)
+    const message = e instanceof InputError ? `Input '${e.input}' ${e.problem}` : (e as Error).message
+    core.setOutput(OUTPUTS.errorMessage, message)
+    core.setFailed(message)
     return
   }
   const upload: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs'> = {}
-  const report = await runExport(inputs, hostFor(core), {
+  const report = await runExport(inputs, hostFor(core, inputs), {
     clock: deps.clock,
     signal: deps.jobSignal,
     finish: (zip, signal) => uploadArtifact(zip, signal, inputs, deps, upload)
   })
+  // Main is done with the order, whatever became of it: the post step has nothing to undo.
+  core.saveState(POST_STATE.settled, 'true')
   if (report.error) {
     core.setOutput(OUTPUTS.errorMessage, report.error)
     core.setFailed(report.error)
@@ -87,7 +92,7 @@ async function readInputs(deps: RunDeps): Promise<Inputs> {
   const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
   const password = getInput('password')
   if (password) core.setSecret(password)
-  const inputs = parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath })
+  const inputs = parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
   core.setSecret(inputs.clientSecret)
   if (inputs.uploadArtifact && isUnsupportedServer(env)) {
     throw new Error(
@@ -105,14 +110,21 @@ async function readInputs(deps: RunDeps): Promise<Inputs> {
 }
 
 /** The engine's events as outputs (set as soon as known, so a killed step still hands them on) and
- *  log lines. No ::group::: state changes and the heartbeat must be visible without expanding. */
-function hostFor(core: ActionCore): ExportHost {
+ *  log lines. No ::group::: state changes and the heartbeat must be visible without expanding. An
+ *  order this run places is saved for the post step at once, so a killed job can still cancel it. */
+function hostFor(core: ActionCore, inputs: Inputs): ExportHost {
   return {
     debug: m => core.debug(m),
     info: m => core.info(m),
     warning: m => core.warning(m),
     secret: v => core.setSecret(v),
-    orderNamed: name => core.setOutput(OUTPUTS.orderName, name),
+    orderNamed: name => {
+      core.setOutput(OUTPUTS.orderName, name)
+      if (!inputs.orderName) {
+        core.saveState(POST_STATE.orderName, name)
+        core.saveState(POST_STATE.cancelOnTimeout, String(inputs.cancelOnTimeout))
+      }
+    },
     stateChanged: state => core.setOutput(OUTPUTS.state, state),
     zipSaved: (zip: SavedZip) => {
       core.setOutput(OUTPUTS.zipPath, zip.path)
@@ -120,7 +132,7 @@ function hostFor(core: ActionCore): ExportHost {
       core.setOutput(OUTPUTS.zipSha256, zip.sha256)
     },
     extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
-    setting: (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`)
+    setting: actionSetting
   }
 }
 

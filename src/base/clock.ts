@@ -16,11 +16,13 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined):
   })
 }
 
-/** Time as the poller and the request layer see it; tests pass a clock they move by hand. */
+/** Time as the engine sees it; tests pass a clock they move by hand. */
 export interface Clock {
   now(): number
   /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>
+  /** A signal that aborts with `reason` once `ms` of this clock's time have passed. */
+  timeout(ms: number, reason: Error): AbortSignal
 }
 
 export const systemClock: Clock = {
@@ -37,5 +39,11 @@ export const systemClock: Clock = {
         resolve()
       }, ms)
       signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    }),
+  timeout: (ms, reason) => {
+    const controller = new AbortController()
+    // Unreferenced: a deadline alone must not keep the process alive.
+    setTimeout(() => controller.abort(reason), ms).unref()
+    return controller.signal
+  }
 }

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util'
 import type { Clock } from '../base/clock.js'
 import { checkServer } from '../engine/check.js'
-import { prepareFolder } from '../engine/download.js'
+import { prepareFolder } from '../engine/disk-space.js'
 import { type ExportHost, runExport } from '../engine/export.js'
 import { describeMaintenance, describeVersions } from '../engine/preflight.js'
 import { InputError } from '../engine/settings.js'
@@ -57,6 +57,14 @@ const MIN_MASKED = 4
 
 /** OCTOPLANT_SERVER_URL for server-url. */
 export const envName = (option: string) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')}`
+
+/** The command's words for a setting, in a syntax it accepts: "--order-name X", "--no-extract",
+ *  and the password by the two ways it is taken. */
+export function cliSetting(name: string, value?: string): string {
+  if (name === 'password') return 'OCTOPLANT_PASSWORD (or --password-file)'
+  if (name in BOOLEAN_OPTIONS && value !== undefined) return value === 'false' ? `--no-${name}` : `--${name}`
+  return value === undefined ? `--${name}` : `--${name} ${value}`
+}
 
 export function usage(version: string): string {
   const line = (name: string, text: string) => `  --${name.padEnd(26)} ${text}\n${' '.repeat(31)}(env ${envName(name)})`
@@ -129,12 +137,12 @@ export async function main(deps: CliDeps): Promise<number> {
       return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '')
     }
     // The current folder stands where the Action has its workspace (order-file must lie inside it).
-    inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath })
+    inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath, setting: cliSetting })
     secrets.add(inputs.clientSecret)
     if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
     if (command === 'export') await prepareFolder(inputs.path)
   } catch (e) {
-    const message = e instanceof InputError ? `--${e.input} (or ${envName(e.input)}) ${e.problem}` : (e as Error).message
+    const message = e instanceof InputError ? `${optionWords(e.input)} ${e.problem}` : (e as Error).message
     log(`octoplant-export: ${message}`)
     print({ [OUTPUTS.errorMessage]: message })
     return 2
@@ -146,7 +154,8 @@ export async function main(deps: CliDeps): Promise<number> {
     debug: (m: string) => void (verbose && log(`debug: ${m}`)),
     info: (m: string) => log(m),
     warning: (m: string) => log(`warning: ${m}`),
-    secret: (v: string) => void secrets.add(v)
+    secret: (v: string) => void secrets.add(v),
+    setting: cliSetting
   }
 
   if (command === 'check') {
@@ -171,13 +180,19 @@ export async function main(deps: CliDeps): Promise<number> {
     orderNamed: () => undefined,
     stateChanged: () => undefined,
     zipSaved: () => undefined,
-    extracted: () => undefined,
-    setting: (name, value) => (value === undefined ? `--${name}` : `--${name} ${value}`)
+    extracted: () => undefined
   }
   const report = await runExport(inputs, host, { clock: deps.clock, signal: deps.signal })
   print(exportOutputs(report))
   if (report.error) log(`error: ${report.error}`)
   return report.error ? 1 : 0
+}
+
+/** An option as a refusal names it: with its environment variable where it has one. */
+function optionWords(input: string): string {
+  if (input === 'password') return 'OCTOPLANT_PASSWORD'
+  if (input === 'password-file') return '--password-file'
+  return `--${input} (or ${envName(input)})`
 }
 
 function parse(argv: string[]) {

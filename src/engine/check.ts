@@ -1,6 +1,7 @@
 // The dry run: sign in and look at the server, then stop. What a person runs when setting up a new
 // server or secret.
 import type { Clock } from '../base/clock.js'
+import { deadlineAfter } from '../base/deadline.js'
 import type { Logger } from '../base/logger.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
 import { connect } from './export.js'
@@ -15,11 +16,12 @@ export interface CheckReport {
 
 export async function checkServer(
   settings: ExportSettings,
-  host: Logger & { secret(value: string): void },
+  host: Logger & { secret(value: string): void; setting(name: string, value?: string): string },
   deps: { clock: Clock; signal?: AbortSignal }
 ): Promise<CheckReport> {
-  const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)])
-  const { transport, client } = connect(settings, host, deps.clock, deps.clock.now() + settings.timeoutMs)
+  const deadline = deadlineAfter(deps.clock, settings.timeoutMs)
+  const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal])
+  const { transport, client } = connect(settings, host, deps.clock, deadline)
   try {
     await client.authenticate(signal)
     host.info(`Signed in as ${settings.username}.`)

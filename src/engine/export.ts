@@ -7,13 +7,18 @@ import { grpcCodeName, type Operation, type OrderState } from '../../protocol/pr
 import { AuthenticationError, OctoplantClient } from '../octoplant/client.js'
 import { createTransport, isTransientError } from '../octoplant/request.js'
 import { abortable, type Clock } from '../base/clock.js'
-import { DiskSpaceError, downloadZip, type SavedZip } from './download.js'
+import { type Deadline, deadlineAfter, TimeoutReached } from '../base/deadline.js'
 import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
+import { diskFilledWhileExtracting } from './disk-space.js'
+import { downloadZip } from './download.js'
 import { DeadlineError, isDone, succeeded, waitForOrder } from './poller.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
+import type { SavedZip } from './save-zip.js'
 import type { ExportSettings } from './settings.js'
-import { extractZip, InvalidZipError, type ZipReport } from './zip.js'
+import type { ZipReport } from './zip/check.js'
+import { extractZip } from './zip/extract.js'
+import { InvalidZipError } from './zip/format.js'
 
 /** What the engine tells its front end while it runs. */
 export interface ExportHost extends Logger {
@@ -69,8 +74,8 @@ const CANCEL_TIMEOUT_MS = 5_000
 export async function runExport(settings: ExportSettings, host: ExportHost, deps: ExportDeps): Promise<ExportReport> {
   const { clock } = deps
   const startedAt = clock.now()
-  const deadline = startedAt + settings.timeoutMs
-  const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), AbortSignal.timeout(settings.timeoutMs)])
+  const deadline = deadlineAfter(clock, settings.timeoutMs)
+  const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal])
   const report: ExportReport = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } }
   const { transport, client } = connect(settings, host, clock, deadline)
   /** The last answer about the order. */
@@ -117,6 +122,7 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       logger: host,
       signal,
       isTransient: isTransientError,
+      setting: n => host.setting(n),
       initialState: current?.metadata?.state,
       onUpdate: observe
     })
@@ -132,8 +138,7 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       deadline,
       logger: host,
       extract: settings.extract,
-      setting: name => host.setting(name),
-      releaseChunks: true
+      setting: name => host.setting(name)
     })
     Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs })
     report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 }
@@ -148,9 +153,7 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       const extractStarted = clock.now()
       const count = await extractZip(saved.path, dir, { signal }).catch((e: unknown) => {
         if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
-        throw new DiskSpaceError(
-          `the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${saved.path}. Free space there, or set ${host.setting('path')} to a folder on a larger disk`
-        )
+        throw diskFilledWhileExtracting(dir, saved.path, host.setting('path'))
       })
       report.extractPath = dir
       host.extracted(dir)
@@ -206,9 +209,10 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
 }
 
 /** The request layer and the API client for these settings; tokens go to host.secret first. */
-export function connect(settings: ExportSettings, host: Logger & { secret(value: string): void }, clock: Clock, deadline: number) {
-  const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host })
-  const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now() })
+export function connect(settings: ExportSettings, host: Pick<ExportHost, 'secret' | 'setting'> & Logger, clock: Clock, deadline: Deadline) {
+  const setting = (name: string, value?: string) => host.setting(name, value)
+  const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting })
+  const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now(), setting })
   return { transport, client }
 }
 
@@ -222,12 +226,13 @@ function orderFailed(name: string, op: Operation): Error {
 
 /** The deadline passed or the job was cancelled while the order was not done. */
 function isGivingUp(e: unknown): boolean {
-  return e instanceof DeadlineError || e instanceof CancelledError || (e instanceof DOMException && e.name === 'TimeoutError')
+  return e instanceof DeadlineError || e instanceof CancelledError || e instanceof TimeoutReached
 }
 
 function explain(e: unknown, elapsedMs: number, host: ExportHost): string {
-  if (e instanceof DOMException && e.name === 'TimeoutError') return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`
+  if (e instanceof TimeoutReached) return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`
+  if (e instanceof DeadlineError) return `${e.message}: ${host.setting('timeout')} was reached`
   if (e instanceof CancelledError) return `${e.message} after ${formatDuration(elapsedMs)}`
-  if (e instanceof AuthenticationError || e instanceof DeadlineError) return e.message
+  if (e instanceof AuthenticationError) return e.message
   return e instanceof Error ? e.message : String(e)
 }

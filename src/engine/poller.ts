@@ -2,6 +2,7 @@
 // already waited (15 % of it, at least 1 s, at most max-poll-interval): the end of an export is then
 // noticed within about 15 % of its run time, with few requests for long exports.
 import type { Clock } from '../base/clock.js'
+import { type Deadline, timedOut } from '../base/deadline.js'
 import { formatDuration } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
 import type { Operation, OrderState } from '../../protocol/protocol.js'
@@ -12,8 +13,8 @@ export interface PollOptions {
   clock: Clock
   /** When the order was placed (or the wait began), in clock time. */
   startedAt: number
-  /** Absolute clock time after which we give up. */
-  deadline: number
+  /** The run's deadline: past it, we give up. */
+  deadline: Deadline
   maxIntervalMs: number
   logger: Logger
   signal?: AbortSignal
@@ -23,6 +24,8 @@ export interface PollOptions {
   initialState?: OrderState
   /** A failed poll that passes this test is logged and polled again (until the deadline). */
   isTransient?: (error: unknown) => boolean
+  /** How the front end names a setting. */
+  setting: (name: string) => string
 }
 
 export interface PollResult {
@@ -33,15 +36,14 @@ export interface PollResult {
   runningMs: number
 }
 
+/** The deadline passed while the order was not done; the front end adds which setting it was. */
 export class DeadlineError extends Error {
   constructor(
     readonly waitedMs: number,
     readonly lastState: OrderState | undefined,
     lastFailure?: string
   ) {
-    super(
-      `the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''}): the timeout input was reached`
-    )
+    super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''})`)
     this.name = 'DeadlineError'
   }
 }
@@ -62,11 +64,8 @@ export async function waitForOrder(o: PollOptions): Promise<PollResult> {
   try {
     return await poll(o, seen)
   } catch (e) {
-    // The run's timeout may fire during the last poll, before the deadline check below sees it.
-    const reason: unknown = o.signal?.reason
-    if (o.signal?.aborted && reason instanceof DOMException && reason.name === 'TimeoutError') {
-      throw new DeadlineError(o.clock.now() - o.startedAt, seen.state, seen.failure)
-    }
+    // The deadline may fire during a poll or a wait, before the checks below see it.
+    if (timedOut(o.signal)) throw new DeadlineError(o.clock.now() - o.startedAt, seen.state, seen.failure)
     throw e
   }
 }
@@ -97,13 +96,13 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
       const now = clock.now()
       if (!o.isTransient?.(e)) throw e
       seen.failure = (e as Error).message
-      if (now >= o.deadline) throw new DeadlineError(now - o.startedAt, seen.state, seen.failure)
+      if (o.deadline.remaining() <= 0) throw new DeadlineError(now - o.startedAt, seen.state, seen.failure)
       // The request layer already retried; the server may be restarting. Keep waiting.
       if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
         logger.warning(`polling order ${o.name} failed (${(e as Error).message}); still waiting`)
         lastLogAt = now
       }
-      await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline - now), o.signal)
+      await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline.remaining()), o.signal)
       continue
     }
     failures = 0
@@ -132,11 +131,11 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
     unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0
     if (unspecified >= UNSPECIFIED_LIMIT) {
       throw new Error(
-        `the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check order-name, or the order may have expired`
+        `the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`
       )
     }
 
-    const remaining = o.deadline - now
+    const remaining = o.deadline.remaining()
     if (remaining <= 0) throw new DeadlineError(now - o.startedAt, seen.state)
     await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal)
   }

@@ -24,13 +24,14 @@ export interface ExportSettings {
   insecureSkipTlsVerify: boolean
 }
 
-/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render. */
+/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render
+ *  ("Input 'path' …" in the Action, "--path (or OCTOPLANT_PATH) …" in the command). */
 export class InputError extends Error {
   constructor(
     readonly input: string,
     readonly problem: string
   ) {
-    super(`Input '${input}' ${problem}`)
+    super(`${input} ${problem}`)
     this.name = 'InputError'
   }
 }

@@ -1,8 +1,8 @@
 // The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
 // Actions; every request goes through the transport (request.ts).
-import type { IncomingMessage } from 'node:http'
 import { API_PATHS, type ExportContents, GrpcCode, type Operation } from '../../protocol/protocol.js'
-import { isTransientError, NetworkError, OctoplantError, type Transport } from './request.js'
+import { type GatewayBody, gatewayBody } from './download-body.js'
+import { isTransientError, NetworkError, OctoplantError, type SettingName, type Transport } from './request.js'
 
 export interface Credentials {
   username: string
@@ -18,6 +18,8 @@ export interface ClientOptions {
   onSecret?: (value: string) => void
   /** Clock time, to renew a token before its expires_in runs out. */
   now?: () => number
+  /** The front end's names of settings, for the hints in error messages. */
+  setting: SettingName
 }
 
 /** Renew a token this long before the server said it expires (half its lifetime when shorter). */
@@ -44,7 +46,11 @@ export class OctoplantClient {
   /** Clock time at which to sign in again before the token expires. */
   private renewAt = Infinity
 
-  constructor(private readonly options: ClientOptions) {}
+  private readonly setting: SettingName
+
+  constructor(private readonly options: ClientOptions) {
+    this.setting = options.setting
+  }
 
   /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
    *  Throws AuthenticationError when the server refuses the credentials. */
@@ -60,8 +66,8 @@ export class OctoplantClient {
     } catch (e) {
       if (e instanceof OctoplantError && e.httpStatus === 404) {
         throw new OctoplantError(
-          "the server at server-url answered, but has no octoplant API at that address: check server-url (octoplant's API listens on port 64023 by default; " +
-            `behind a reverse proxy, server-url needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`,
+          `the server at ${this.setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
+            `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`,
           404,
           e.grpcCode,
           false
@@ -70,7 +76,7 @@ export class OctoplantClient {
       if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
         throw new AuthenticationError(
           `octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
-            'Check the username and password inputs (a domain account is DOMAIN\\user) and, if you changed them, client-id and client-secret.'
+            `Check ${this.setting('username')} and ${this.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.setting('client-id')} and ${this.setting('client-secret')}.`
         )
       }
       throw e
@@ -115,7 +121,7 @@ export class OctoplantClient {
       if (!isTransientError(e) || refused) throw e
       throw new Error(
         `placing the order failed after the request may have reached the server (${(e as Error).message}). ` +
-          'It was not sent again, so that no second export is made. If octoplant shows the order, re-run with order-name set to it; otherwise re-run the job.'
+          `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${this.setting('order-name', '<its name>')}; otherwise re-run the job.`
       )
     }
   }
@@ -131,10 +137,15 @@ export class OctoplantClient {
     )
   }
 
-  /** One try: the caller's loop (download.ts) owns the retries of a download, so that they do not
-   *  multiply with the request layer's. */
-  download(name: string, signal?: AbortSignal): Promise<{ body: IncomingMessage; contentLength?: number }> {
-    return this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token, attempts: 1, signal }), signal)
+  /** The export's bytes as the gateway streams them (see download-body.ts). One try: the caller's
+   *  loop (engine/download.ts) owns the retries of a download, so that they do not multiply with the
+   *  request layer's. */
+  async download(name: string, signal?: AbortSignal): Promise<GatewayBody> {
+    const { body, contentLength } = await this.authorized(
+      token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token, attempts: 1, signal }),
+      signal
+    )
+    return gatewayBody(body, contentLength)
   }
 
   /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;

@@ -3,27 +3,22 @@
 // the run's abort signal and deadline, bounded reading of JSON bodies, the decoding of errors
 // (google.rpc.Status JSON, proxies' HTML pages, network and certificate failures) and retries.
 //
-// Retry policy (AIP-194): transient faults — 502/503/504, 429, connection resets and timeouts, an
-// HTML page where JSON was expected — are retried with exponential backoff and full jitter, at most
-// `retry.attempts` times and never past the deadline; `Retry-After` (seconds or HTTP date) is
-// honoured. Client errors are never retried. A call that is not idempotent (placing an order) is
-// re-sent only when the request provably never reached the server, or the server refused it (429).
+// Retries follow the one policy (base/retry.ts). What is transient here: 502/503/504, 429, connection
+// resets and timeouts, an HTML page where JSON was expected. Client errors are never retried. A call
+// that is not idempotent (placing an order) is re-sent only when the request provably never reached
+// the server, or the server refused it (429).
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { isIP } from 'node:net'
 import * as tls from 'node:tls'
 import { HttpClient } from '@actions/http-client'
 import { abortable, abortReason, type Clock, systemClock } from '../base/clock.js'
+import type { Deadline } from '../base/deadline.js'
 import type { Logger } from '../base/logger.js'
+import { retryAfterMs, withRetries } from '../base/retry.js'
 import { grpcCodeName, type RpcStatus } from '../../protocol/protocol.js'
 
-interface RetryPolicy {
-  /** Tries of one call, the first included. */
-  attempts: number
-  baseDelayMs: number
-  maxDelayMs: number
-}
-
-const RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 }
+/** How a front end names a setting in a message: "server-url" (Action), "--server-url" (command). */
+export type SettingName = (name: string, value?: string) => string
 /** Socket inactivity limit per request. */
 const SOCKET_TIMEOUT_MS = 120_000
 /** Largest JSON body accepted: no API answer comes near it. */
@@ -34,11 +29,13 @@ export interface TransportOptions {
   baseUrl: string
   ignoreTlsErrors?: boolean
   clock?: Clock
-  /** Absolute clock time past which no retry waits. */
-  deadline?: number
+  /** No retry waits past it. */
+  deadline?: Deadline
   /** Jitter source, [0, 1). */
   random?: () => number
   logger?: Logger
+  /** The front end's names of settings, for the hints in error messages. */
+  setting: SettingName
 }
 
 export interface SendOptions {
@@ -104,7 +101,7 @@ export interface Transport {
 }
 
 export function createTransport(options: TransportOptions): Transport {
-  const http = new HttpClient('octoplant-export-action', [], {
+  const http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
     ignoreSslError: options.ignoreTlsErrors ?? false,
     socketTimeout: SOCKET_TIMEOUT_MS,
     allowRetries: false,
@@ -112,8 +109,7 @@ export function createTransport(options: TransportOptions): Transport {
     keepAlive: true
   })
   const clock = options.clock ?? systemClock
-  const retry = RETRY
-  const random = options.random ?? Math.random
+  const { setting } = options
   /** The server has answered once: a later reset is a fault, not a protocol mistake. */
   let answered = false
 
@@ -136,11 +132,11 @@ export function createTransport(options: TransportOptions): Transport {
       return res.message
     } catch (e) {
       if (signal?.aborted) throw abortReason(signal)
-      const described = describeNetworkError(e as NodeJS.ErrnoException, url)
+      const described = describeNetworkError(e as NodeJS.ErrnoException, url, setting)
       // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
       if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
         throw new NetworkError(
-          `server-url says http:// but ${new URL(url).host} speaks TLS: use https:// in server-url [${described.message}]`,
+          `${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`,
           'ECONNRESET',
           false,
           false
@@ -150,34 +146,26 @@ export function createTransport(options: TransportOptions): Transport {
     }
   }
 
-  /** Runs one call, again after a transient fault, as the policy above allows. */
-  async function withRetries<T>(o: SendOptions, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  /** Runs one call, again after a transient fault, as the policy allows. */
+  function retrying<T>(o: SendOptions, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
     const idempotent = o.idempotent ?? o.method === 'GET'
-    const attempts = Math.min(retry.attempts, o.attempts ?? Infinity)
-    const signal = o.signal
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call(signal)
-      } catch (raw) {
-        if (signal?.aborted) throw abortReason(signal)
-        const e = raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw as NodeJS.ErrnoException, options.baseUrl)
-        if (!mayRetry(e, idempotent)) throw e
-        if (attempts === 1) throw e
-        if (attempt >= attempts) throw withNote(e, `gave up after ${attempt} attempts`)
-        const backoff = random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1))
-        const delay = Math.max(e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0, backoff)
-        if (options.deadline !== undefined && clock.now() + delay >= options.deadline) {
-          throw withNote(e, `no time left to retry before the timeout`)
-        }
-        options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`)
-        await clock.sleep(delay, signal)
-      }
-    }
+    const known = (raw: unknown) => (raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw as NodeJS.ErrnoException, options.baseUrl, setting))
+    return withRetries(() => call(o.signal).catch((raw: unknown) => Promise.reject(known(raw))), {
+      clock,
+      deadline: options.deadline,
+      signal: o.signal,
+      attempts: o.attempts,
+      random: options.random,
+      retryAfter: e => (mayRetry(e as OctoplantError | NetworkError, idempotent) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
+      onRetry: (e, attempt, attempts, delay) =>
+        options.logger?.info(`${(e as Error).message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`),
+      giveUp: (e, why) => withNote(e as OctoplantError, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
+    })
   }
 
   return {
     json<T>(o: SendOptions): Promise<T> {
-      return withRetries(o, async signal => {
+      return retrying(o, async signal => {
         const res = await sendOnce(o, signal)
         const text = await readBounded(res, MAX_JSON_BYTES, signal)
         if (!isSuccess(res.statusCode)) throw decodeError(res, text, o)
@@ -185,7 +173,7 @@ export function createTransport(options: TransportOptions): Transport {
           return JSON.parse(text) as T
         } catch {
           throw new OctoplantError(
-            `${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is server-url the octoplant API (port 64023)?`,
+            `${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${setting('server-url')} the octoplant API (port 64023)?`,
             res.statusCode ?? 0,
             undefined,
             true
@@ -194,7 +182,7 @@ export function createTransport(options: TransportOptions): Transport {
       })
     },
     stream(o: SendOptions) {
-      return withRetries(o, async signal => {
+      return retrying(o, async signal => {
         const res = await sendOnce(o, signal)
         if (!isSuccess(res.statusCode)) {
           const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '')
@@ -208,6 +196,16 @@ export function createTransport(options: TransportOptions): Transport {
   }
 }
 
+/** URL.hostname keeps an IPv6 literal's brackets ("[::1]"), and http-client hands it on as the
+ *  socket's host, which then does not resolve: its request handler hook takes them off. */
+const bareIpv6Host = {
+  prepareRequest(options: { host?: string | null }) {
+    if (options.host?.startsWith('[') && options.host.endsWith(']')) options.host = options.host.slice(1, -1)
+  },
+  canHandleAuthentication: () => false,
+  handleAuthentication: () => Promise.reject(new Error('not used'))
+}
+
 function mayRetry(e: OctoplantError | NetworkError, idempotent: boolean): boolean {
   if (!e.transient) return false
   if (idempotent) return true
@@ -218,15 +216,6 @@ function mayRetry(e: OctoplantError | NetworkError, idempotent: boolean): boolea
 function withNote<E extends OctoplantError | NetworkError>(e: E, note: string): E {
   e.message = `${e.message} (${note})`
   return e
-}
-
-/** Retry-After as seconds or an HTTP date. */
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = Array.isArray(header) ? header[0] : header
-  if (!v) return undefined
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000
-  const at = Date.parse(v)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
 function isSuccess(status: number | undefined): boolean {
@@ -306,7 +295,8 @@ const TLS_HINTS: Record<string, string> = {
 /** Does a TLS handshake succeed at this host and port (certificate not checked)? */
 function speaksTls(url: URL): Promise<boolean> {
   return new Promise(resolve => {
-    const socket = tls.connect({ host: url.hostname, port: Number(url.port || 80), rejectUnauthorized: false, servername: isIP(url.hostname) ? undefined : url.hostname })
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+    const socket = tls.connect({ host, port: Number(url.port || 80), rejectUnauthorized: false, servername: isIP(host) ? undefined : host })
     const done = (yes: boolean) => {
       socket.destroy()
       resolve(yes)
@@ -321,14 +311,14 @@ function speaksTls(url: URL): Promise<boolean> {
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
 
-function describeNetworkError(e: NodeJS.ErrnoException, url: string): NetworkError {
+function describeNetworkError(e: NodeJS.ErrnoException, url: string, setting: SettingName): NetworkError {
   // @actions/http-client reports its socket timeout without a code.
   const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined)
   const host = new URL(url).host
   const hint = code ? TLS_HINTS[code] : undefined
   if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     return new NetworkError(
-      `server-url says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with allow-insecure-http: true beyond loopback) [${e.message.trim()}]`,
+      `${setting('server-url')} says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with ${setting('allow-insecure-http', 'true')} beyond loopback) [${e.message.trim()}]`,
       code,
       false,
       false
@@ -337,10 +327,10 @@ function describeNetworkError(e: NodeJS.ErrnoException, url: string): NetworkErr
   if (hint) {
     const fix =
       code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-        ? 'use the host name the certificate was issued for in server-url'
+        ? `use the host name the certificate was issued for in ${setting('server-url')}`
         : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-          ? 'renew the server certificate (insecure-skip-tls-verify: true only as a stopgap)'
-          : "trust the plant's CA with the ca-certificate input (PEM text or file), or as a last resort insecure-skip-tls-verify: true"
+          ? `renew the server certificate (${setting('insecure-skip-tls-verify', 'true')} only as a stopgap)`
+          : `trust the plant's CA with ${setting('ca-certificate')} (PEM text or file), or as a last resort ${setting('insecure-skip-tls-verify', 'true')}`
     return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false)
   }
   const what: Record<string, string> = {

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml'
 import { type ExportContents, validateExportContents } from './export-contents.js'
 import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../../protocol/protocol.js'
 import { type ExportSettings, InputError } from '../engine/settings.js'
-import { windowsNameProblem } from '../engine/zip.js'
+import { windowsNameProblem } from '../engine/zip/path-rules.js'
 
 export { InputError }
 
@@ -42,7 +42,12 @@ export interface InputContext {
   realpath?: (file: string) => string
   /** Path rules of the runner's platform (node:path by default; tests pass path.win32). */
   path?: typeof path.posix
+  /** How the front end names another setting in a hint (default: the Action's "name: value"). */
+  setting?: (name: string, value?: string) => string
 }
+
+/** The Action's words: "the path input", "allow-insecure-http: true". */
+export const actionSetting = (name: string, value?: string) => (value === undefined ? `the ${name} input` : `${name}: ${value}`)
 
 export function parseInputs(getInput: (name: string) => string, ctx: InputContext): Inputs {
   const get = (name: string): string => {
@@ -56,10 +61,12 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
   }
   const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd()
 
+  const setting = ctx.setting ?? actionSetting
   const allowInsecureHttp = bool(get, 'allow-insecure-http')
   const serverUrl = parseServerUrl(
     required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'),
-    allowInsecureHttp
+    allowInsecureHttp,
+    setting
   )
   const username = required('username', 'set it to the octoplant user the export runs as (DOMAIN\\user for a Windows domain)')
   // Passwords may begin or end with spaces: take this one untrimmed.
@@ -118,7 +125,7 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
   }
 }
 
-function parseServerUrl(text: string, allowInsecureHttp: boolean): string {
+function parseServerUrl(text: string, allowInsecureHttp: boolean, setting: (name: string, value?: string) => string): string {
   let url: URL
   try {
     url = new URL(text)
@@ -129,7 +136,7 @@ function parseServerUrl(text: string, allowInsecureHttp: boolean): string {
     throw new InputError('server-url', `must start with https:// (or http://); got "${url.protocol}"`)
   }
   if (url.username || url.password) {
-    throw new InputError('server-url', 'must not contain credentials: pass them as username and password')
+    throw new InputError('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`)
   }
   if (url.search || url.hash) {
     throw new InputError('server-url', `must be the API's base address without a query or fragment; got "${text}"`)
@@ -137,7 +144,7 @@ function parseServerUrl(text: string, allowInsecureHttp: boolean): string {
   if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
     throw new InputError(
       'server-url',
-      `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set allow-insecure-http: true if you accept the risk`
+      `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`
     )
   }
   return url.href.replace(/\/+$/, '')
@@ -154,10 +161,11 @@ function readExportContents(
   ctx: InputContext,
   workspace: string
 ): ExportContents {
+  const setting = ctx.setting ?? actionSetting
   const file = get('order-file')
   const inline = getInput('export-contents').trim()
   if (file && inline) {
-    throw new InputError('order-file', 'and export-contents are both set: give the export contents in one of them only')
+    throw new InputError('order-file', `and ${setting('export-contents')} are both set: give the export contents in one of them only`)
   }
   if (file) checkInside('order-file', file, ctx, workspace)
   const [input, text] = file ? ['order-file', readText('order-file', file, ctx, workspace)] : ['export-contents', get('export-contents')]

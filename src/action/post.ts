@@ -1,0 +1,64 @@
+// The Action's post step: when the main step placed an order and did not finish with it (the runner
+// killed it, or a step timeout did), the order is cancelled on the server, as main itself does when
+// it gives up. It does nothing after a finished run or with cancel-on-timeout: false; it takes at most
+// POST_LIMIT_MS, warns only when the cancel fails, and never fails the job on its own account.
+import * as tls from 'node:tls'
+import { readFileSync, realpathSync } from 'node:fs'
+import * as core from '@actions/core'
+import { type Clock, systemClock } from '../base/clock.js'
+import { cancelLeftOrder } from '../engine/cancel.js'
+import { actionSetting, parseInputs } from '../shared/inputs.js'
+import type { ActionCore } from './main.js'
+
+/** The names main saves its state under (core.saveState), for this step to read. */
+export const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' } as const
+
+/** The whole step's bound: sign-in and cancel. */
+export const POST_LIMIT_MS = 10_000
+
+export interface PostDeps {
+  core: ActionCore
+  env: Record<string, string | undefined>
+  clock: Clock
+  readFile: (file: string) => string
+  realpath?: (file: string) => string
+  trustCertificates: (pem: string) => void
+}
+
+export function defaultPostDeps(): PostDeps {
+  return {
+    core,
+    env: process.env,
+    clock: systemClock,
+    readFile: file => readFileSync(file, 'utf8'),
+    realpath: file => realpathSync(file),
+    trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem])
+  }
+}
+
+export async function post(deps: PostDeps = defaultPostDeps()): Promise<void> {
+  const { core } = deps
+  const name = core.getState(POST_STATE.orderName)
+  if (!name || core.getState(POST_STATE.settled) === 'true') return
+  if (core.getState(POST_STATE.cancelOnTimeout) !== 'true') {
+    core.info(`Order ${name} may still be running on the server (cancel-on-timeout: false); re-run with order-name: ${name} to fetch it.`)
+    return
+  }
+  try {
+    const getInput = (input: string) => core.getInput(input, { trimWhitespace: false })
+    const password = getInput('password')
+    if (password) core.setSecret(password)
+    const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
+    if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
+    core.info(`The main step stopped before it was done with order ${name}: cancelling it on the server.`)
+    const why = await cancelLeftOrder(inputs, name, { ...logTo(core), secret: v => core.setSecret(v), setting: actionSetting }, { clock: deps.clock, limitMs: POST_LIMIT_MS })
+    if (why) core.warning(`Could not cancel order ${name}, which may still be running on the server: ${why}`)
+    else core.info(`Cancelled order ${name} on the server.`)
+  } catch (e) {
+    core.warning(`Could not cancel order ${name}, which may still be running on the server: ${(e as Error).message}`)
+  }
+}
+
+function logTo(core: ActionCore) {
+  return { debug: (m: string) => core.debug(m), info: (m: string) => core.info(m), warning: (m: string) => core.warning(m) }
+}

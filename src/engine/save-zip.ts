@@ -1,0 +1,160 @@
+// Saving the export: one pass over the body that hashes it, feeds the ZIP check (zip/check.ts) and
+// writes it to disk with the stream's own back-pressure. The file takes its final name once the
+// check is complete, so the file at the returned path is only ever a complete, verified ZIP.
+import { createHash } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { appendFile, mkdir, open, rename, rm } from 'node:fs/promises'
+import * as path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { abortReason } from '../base/clock.js'
+import { formatBytes, formatRate } from '../base/format.js'
+import type { Logger } from '../base/logger.js'
+import { type GatewayBody, STREAM_ERROR_TAIL, streamErrorAtEnd } from '../octoplant/download-body.js'
+import { diskFilledWhileSaving, ensureRoom, type SpaceNeed } from './disk-space.js'
+import { ZipCheck, type ZipReport } from './zip/check.js'
+import { findCentralDirectory, InvalidZipError } from './zip/format.js'
+
+export interface SavedZip {
+  path: string
+  size: number
+  sha256: string
+  report: ZipReport
+  /** Time spent receiving and writing, and checking the ZIP afterwards. */
+  streamMs: number
+  verifyMs: number
+  /** Stream delimiter bytes after the ZIP's end record, dropped. */
+  droppedTrailer: number
+}
+
+export interface SaveOptions {
+  signal?: AbortSignal
+  logger?: Logger
+  /** The ZIP will be extracted beside itself: it needs twice its size. */
+  extract?: boolean
+  /** How the front end names a setting in a message (default: "the path input"). */
+  setting?: (name: string) => string
+}
+
+/** Bytes the file stream buffers while a write is under way (then written in one call). */
+const WRITE_BUFFER = 1024 * 1024
+/** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
+const READ_ON_AFTER_ERROR = 64 * 1024
+/** A progress line at most this often: only long downloads show one. */
+const PROGRESS_EVERY_MS = 10_000
+
+export async function saveZip(download: GatewayBody, file: string, o: SaveOptions = {}): Promise<SavedZip> {
+  const { contentLength } = download
+  const need: SpaceNeed = { dir: path.dirname(file), extract: !!o.extract, pathSetting: o.setting?.('path') ?? 'the path input' }
+  await mkdir(need.dir, { recursive: true })
+  await ensureRoom(need, contentLength).catch((e: unknown) => {
+    download.body.destroy()
+    throw e
+  })
+  const partial = `${file}.partial`
+  const pass = new CheckedPass(o.logger, contentLength)
+  o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
+  try {
+    await pipeline(download.body, source => pass.through(source), createWriteStream(partial, { highWaterMark: WRITE_BUFFER }), { signal: o.signal })
+    const droppedTrailer = await pass.settleTrailer(download.trailer(), partial)
+    if (contentLength !== undefined && pass.size + droppedTrailer !== contentLength && !pass.broken) {
+      throw new InvalidZipError(`the download ended after ${pass.size + droppedTrailer} of ${contentLength} bytes`)
+    }
+    const streamed = performance.now()
+    const report = await pass.finish(partial)
+    await rename(partial, file)
+    return { path: file, size: pass.size, sha256: pass.hash.digest('hex'), report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer }
+  } catch (e) {
+    // What was free is read while the partial file still holds its place.
+    const failure = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? await diskFilledWhileSaving(need, pass.size, contentLength) : e
+    await rm(partial, { force: true })
+    if (o.signal?.aborted) throw abortReason(o.signal)
+    throw failure
+  }
+}
+
+/** The one pass: what it hashed and checked so far. */
+class CheckedPass {
+  readonly hash = createHash('sha256')
+  readonly check = new ZipCheck()
+  readonly started = performance.now()
+  size = 0
+  /** The first thing the check found wrong; the stream is read on a little, in case a stream error
+   *  follows (it is named from the file's end), then given up. */
+  broken?: { error: unknown; at: number }
+  private lastProgress = this.started
+
+  constructor(
+    private readonly logger: Logger | undefined,
+    private readonly contentLength: number | undefined
+  ) {}
+
+  /** Hashes and checks each chunk, then hands it on to be written. */
+  async *through(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      await this.take(chunk)
+      yield chunk
+      if (this.broken && this.size - this.broken.at > READ_ON_AFTER_ERROR) return
+    }
+  }
+
+  private async take(bytes: Buffer): Promise<void> {
+    this.hash.update(bytes)
+    this.size += bytes.length
+    if (!this.broken) await this.check.write(bytes).catch((error: unknown) => void (this.broken = { error, at: this.size }))
+    const now = performance.now()
+    if (now - this.lastProgress < PROGRESS_EVERY_MS) return
+    this.lastProgress = now
+    const of = this.contentLength ? ` of ${formatBytes(this.contentLength)} (${Math.floor((100 * this.size) / this.contentLength)} %)` : ''
+    this.logger?.info(`Downloading: ${formatBytes(this.size)}${of} received, ${formatRate(this.size, now - this.started)}.`)
+  }
+
+  /** The delimiter bytes the gateway left at the end: dropped when the ZIP ends before them, else
+   *  part of the file (a comment that ends in a line break, or not a ZIP: the check decides).
+   *  Returns how many were dropped. */
+  async settleTrailer(held: Buffer, partial: string): Promise<number> {
+    if (!held.length) return 0
+    // The check knows where the ZIP ends; when it could not follow it to the end (an entry only the
+    // central directory can settle), the end record on disk tells.
+    if (!this.broken && (this.check.complete || (await endsAtEndRecord(partial, this.size)))) {
+      this.logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`)
+      return held.length
+    }
+    await appendFile(partial, held)
+    await this.take(held)
+    return 0
+  }
+
+  /** The check's verdict; a stream error at the file's end is named as such. */
+  async finish(partial: string): Promise<ZipReport> {
+    try {
+      if (this.broken) throw this.broken.error
+      return await this.check.finish(partial)
+    } catch (e) {
+      const tail = await readTail(partial, this.size, STREAM_ERROR_TAIL)
+      const streamError = streamErrorAtEnd(tail, this.size - tail.length)
+      throw streamError ? new InvalidZipError(streamError) : e
+    }
+  }
+}
+
+/** The ZIP's end record (22 bytes and its comment) ends exactly at `size`. */
+async function endsAtEndRecord(file: string, size: number): Promise<boolean> {
+  try {
+    findCentralDirectory(await readTail(file, size, 22 + 0xffff + 20 + 56), size)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function readTail(file: string, size: number, most: number): Promise<Buffer> {
+  const length = Math.min(size, most)
+  const handle = await open(file, 'r')
+  try {
+    const buffer = Buffer.alloc(length)
+    await handle.read(buffer, 0, length, size - length)
+    return buffer
+  } finally {
+    await handle.close()
+  }
+}

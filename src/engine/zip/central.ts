@@ -1,0 +1,76 @@
+// Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
+// directory, record by record or as an index by local-header offset.
+import { open } from 'node:fs/promises'
+import { EntryTable } from './entry-table.js'
+import { CENTRAL_SIG, type CentralRecord, findCentralDirectory, InvalidZipError, parseCentralRecord } from './format.js'
+
+/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
+const READ_BYTES = 64 * 1024
+
+/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
+export async function readFile(file: string, start: number, visit: (chunk: Buffer) => Promise<void> | void, end = Infinity): Promise<void> {
+  const handle = await open(file, 'r')
+  try {
+    const buffer = Buffer.allocUnsafe(READ_BYTES)
+    for (let at = start; at < end; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at)
+      if (bytesRead === 0) break
+      at += bytesRead
+      await visit(buffer.subarray(0, bytesRead))
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
+ *  the number of records its end record announces. */
+export async function forEachCentralRecord(file: string, visit: (record: CentralRecord, nameHash: number) => void, count?: (n: number) => void): Promise<number> {
+  const handle = await open(file, 'r')
+  let where: { offset: number; size: number; count: number }
+  try {
+    const { size } = await handle.stat()
+    const length = Math.min(size, 22 + 0xffff + 20 + 56)
+    const tail = Buffer.alloc(length)
+    await handle.read(tail, 0, length, size - length)
+    where = findCentralDirectory(tail, size)
+  } finally {
+    await handle.close()
+  }
+  count?.(where.count)
+  let pending = Buffer.alloc(0)
+  let seen = 0
+  await readFile(
+    file,
+    where.offset,
+    chunk => {
+      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk
+      let at = 0
+      for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
+        if (buf.readUInt32LE(at) !== CENTRAL_SIG) throw new InvalidZipError('not a valid ZIP: its central directory is damaged')
+        visit(parsed.record, parsed.nameHash)
+        seen++
+      }
+      pending = Buffer.from(buf.subarray(at))
+    },
+    where.offset + where.size
+  )
+  if (seen !== where.count) throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`)
+  return seen
+}
+
+/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
+export async function readCentralIndex(file: string, visit?: (record: CentralRecord, index: number) => void): Promise<EntryTable> {
+  let index = new EntryTable()
+  await forEachCentralRecord(
+    file,
+    (r, nameHash) => {
+      visit?.(r, index.count)
+      index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash)
+    },
+    // At most a million slots up front: a lying end record cannot reserve more.
+    n => (index = new EntryTable(Math.min(n, 1_000_000)))
+  )
+  index.sortByOffset()
+  return index
+}

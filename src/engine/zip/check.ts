@@ -1,0 +1,118 @@
+// The check of a download while it arrives: every entry inflated and its CRC-32 compared (scan.ts),
+// the central directory compared with what came before it, and a report of what the ZIP holds.
+import { readCentralIndex, readFile } from './central.js'
+import { type EntryHeader, type EntrySink, InvalidZipError } from './format.js'
+import { ZipScanner } from './scan.js'
+
+export interface ZipEntryInfo {
+  name: string
+  size: number
+  compressedSize: number
+  crc32: number
+}
+
+export interface FolderTotal {
+  /** "name/" for a top-level folder, "(top level)" for files beside them. */
+  folder: string
+  count: number
+  bytes: number
+}
+
+export interface ZipReport {
+  entryCount: number
+  totalSize: number
+  /** The first entries, in ZIP order (all of them up to LISTED_ENTRIES). */
+  entries: ZipEntryInfo[]
+  /** Entries and bytes by top-level folder, by name. */
+  folders: FolderTotal[]
+  /** contents.json parsed, when the ZIP holds one (shape unknown: shown, not interpreted). */
+  contentsJson?: unknown
+}
+
+
+const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024
+/** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
+const LISTED_ENTRIES = 1000
+const LISTED_FOLDERS = 1000
+
+/** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
+export class ZipCheck {
+  private readonly scanner: ZipScanner
+  private readonly report: ZipReport = { entryCount: 0, totalSize: 0, entries: [], folders: [] }
+  private readonly folders = new Map<string, FolderTotal>()
+  private contents?: Buffer[]
+
+  constructor() {
+    this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) })
+  }
+
+  /** The ZIP's end record has arrived: any further byte is not part of it. */
+  get complete(): boolean {
+    return this.scanner.complete
+  }
+
+  /** The stream reached a part only the central directory can settle: finish() reads it from disk. */
+  get unsettled(): boolean {
+    return this.scanner.unsettledFrom !== undefined
+  }
+
+  write(chunk: Buffer): Promise<void> {
+    return this.scanner.write(chunk)
+  }
+
+  /** After the last byte: settles from `file` what the stream could not, and gives the report. */
+  async finish(file: string): Promise<ZipReport> {
+    let scanner = this.scanner
+    await scanner.end()
+    if (scanner.unsettledFrom !== undefined) {
+      // A stored entry with a data descriptor: the rest is read from disk with the central
+      // directory's sizes, and compared with it as before.
+      const central = await readCentralIndex(file)
+      const resume = { table: scanner.table, offset: scanner.unsettledFrom }
+      scanner = new ZipScanner({ central, resume, settled: h => this.settled(h), entry: h => this.entry(h) })
+      await readFile(file, scanner.position, chunk => scanner.write(chunk))
+      await scanner.end()
+    }
+    if (scanner.trailing > 0) throw new InvalidZipError(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`)
+    // By code point: localeCompare would load ICU's collation data, ~8 MB of resident memory.
+    this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0))
+    return this.report
+  }
+
+  private entry(h: EntryHeader): EntrySink | undefined {
+    if (h.name !== 'contents.json') return undefined
+    const chunks: Buffer[] = []
+    let size = 0
+    return {
+      data: bytes => {
+        size += bytes.length
+        if (size <= CONTENTS_JSON_LIMIT) chunks.push(Buffer.from(bytes))
+      },
+      end: () => {
+        if (size <= CONTENTS_JSON_LIMIT) this.contents = chunks
+      }
+    }
+  }
+
+  private settled(h: EntryHeader): void {
+    const r = this.report
+    r.entryCount++
+    r.totalSize += h.size
+    if (r.entries.length < LISTED_ENTRIES) r.entries.push({ name: h.name, size: h.size, compressedSize: h.compressedSize, crc32: h.crc32 })
+    const slash = h.name.indexOf('/')
+    let key = slash > 0 ? h.name.slice(0, slash + 1) : '(top level)'
+    if (!this.folders.has(key) && this.folders.size >= LISTED_FOLDERS) key = '(other folders)'
+    const f = this.folders.get(key) ?? this.folders.set(key, { folder: key, count: 0, bytes: 0 }).get(key)!
+    f.count++
+    f.bytes += h.size
+    if (this.contents && h.name === 'contents.json') {
+      const text = Buffer.concat(this.contents).toString('utf8')
+      try {
+        r.contentsJson = JSON.parse(text)
+      } catch {
+        r.contentsJson = text
+      }
+      this.contents = undefined
+    }
+  }
+}
