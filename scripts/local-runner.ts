@@ -42,8 +42,10 @@ export interface LocalRunOptions {
   /** Called once the child has started, e.g. to send it a signal. */
   onStart?: (pid: number) => void
   timeoutMs?: number
-  /** Another script to run in place of the action (the benchmark's naive client). */
+  /** Another script to run in place of the action (the post step, the benchmark's naive client). */
   entry?: string
+  /** State an earlier step saved, handed over as the runner does: STATE_<name> variables. */
+  state?: Record<string, string>
   args?: string[]
 }
 
@@ -63,6 +65,7 @@ export async function runLocally(o: LocalRunOptions): Promise<LocalRun> {
     GITHUB_WORKSPACE: tempDir,
     ...files,
     ...Object.fromEntries(Object.entries(o.inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+    ...Object.fromEntries(Object.entries(o.state ?? {}).map(([k, v]) => [`STATE_${k}`, v])),
     ...o.env
   }
   const started = performance.now()
