@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import yazl from 'yazl'
 import { checkZipFile, gatewayOf, makeZip, patch } from '../__fixtures__/zips.js'
 import { exportZip } from '../simulator/export-zip.js'
+import { zipBuffer } from '../simulator/zip-writer.js'
 import { saveZip } from '../src/engine/save-zip.js'
 import { extractZip } from '../src/engine/zip/extract.js'
 import { InvalidZipError } from '../src/engine/zip/format.js'
@@ -174,6 +175,20 @@ describe('extracting', () => {
     writeFileSync(zip, await makeZip({ 'link': { data: '/etc/passwd', mode: 0o120777 } }))
     const error = await extractZip(zip, path.join(d, 'x')).catch(e => e)
     expect(error.message).toBe('refusing to extract "link": it is a symbolic link')
+  })
+
+  it('refuses a ZIP that holds the same file twice, naming it, before anything is written', async () => {
+    const d = dir()
+    const zip = path.join(d, 'e.zip')
+    const { writeFileSync } = await import('node:fs')
+    const entry = (name: string, data: string) => ({ name, data: Buffer.from(data) })
+    writeFileSync(zip, zipBuffer([entry('a/first.txt', 'one'), entry('tree/block.awl', 'old'), entry('tree/block.awl', 'new')]))
+    // The download check passes it: each copy is a sound entry of its own.
+    expect((await checkZipFile(zip)).entryCount).toBe(3)
+    const error = await extractZip(zip, path.join(d, 'x')).catch(e => e)
+    expect(error).toBeInstanceOf(InvalidZipError)
+    expect(error.message).toBe('refusing to extract "tree/block.awl": the ZIP holds it twice, and the second copy would overwrite the first')
+    expect(existsSync(path.join(d, 'x'))).toBe(false)
   })
 
   it('stops a ZIP bomb at the size and entry limits', async () => {

@@ -116,6 +116,19 @@ describe('plain HTTP', () => {
   })
 })
 
+describe('an IPv6 literal as server-url', () => {
+  it.each(['https', 'http'] as const)('exports from %s://[::1]:port, the IPv6 loopback', async protocol => {
+    await withSim({ protocol, host: '::1' }, async sim => {
+      expect(sim.url).toMatch(new RegExp(`^${protocol}://\\[::1\\]:\\d+$`))
+      const run = await runLocally({ inputs: base(sim, sim.caPem ? { 'ca-certificate': sim.caPem } : {}) })
+      note(`server-url ${protocol}://[::1]:<port>`, run)
+      expect(run.code, run.stdout).toBe(0)
+      expect(run.outputs.state).toBe('STATE_SUCCEEDED')
+      expect(sim.count('GET /v1/order/{name}/download')).toBe(1)
+    })
+  })
+})
+
 describe('a corporate proxy', () => {
   it('carries every call through https_proxy, with the ca-certificate trusted through the tunnel', async () => {
     const ca = await createCertificateAuthority('Plant CA')

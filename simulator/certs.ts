@@ -49,7 +49,7 @@ export interface IssueOptions {
 }
 
 export async function issueServerCertificate(ca: CertificateAuthority, o: IssueOptions = {}): Promise<ServerCertificate> {
-  const hosts = o.hosts ?? ['localhost', '127.0.0.1']
+  const hosts = o.hosts ?? ['localhost', '127.0.0.1', '::1']
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
@@ -73,7 +73,7 @@ export async function issueServerCertificate(ca: CertificateAuthority, o: IssueO
 }
 
 /** A self-signed server certificate, as octoplant makes by default: its own issuer, no CA. */
-export async function selfSignedServerCertificate(hosts = ['localhost', '127.0.0.1']): Promise<ServerCertificate> {
+export async function selfSignedServerCertificate(hosts = ['localhost', '127.0.0.1', '::1']): Promise<ServerCertificate> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),

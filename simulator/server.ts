@@ -87,8 +87,11 @@ export interface SimulatorOptions {
     computerName?: string
     refusesExports?: boolean
   }
-  /** Port on 127.0.0.1; 0 (default) picks a free one. */
+  /** Port on the loopback address; 0 (default) picks a free one. */
   port?: number
+  /** The loopback address to listen on: IPv4 (default) or IPv6 ('::1', in the URL as [::1]). */
+  host?: '127.0.0.1' | '::1'
+
   /** A token stops working after this many uses (tokens that expire during a long poll). */
   tokenMaxUses?: number
   /** Serve this ZIP file for every download instead of generating one (the benchmark's big exports). */
@@ -434,11 +437,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const server = certificate
     ? https.createServer({ cert: certificate.certPem, key: certificate.keyPem }, handler)
     : http.createServer(handler)
-  await new Promise<void>(resolve => server.listen(options.port ?? 0, '127.0.0.1', resolve))
+  const host = options.host ?? '127.0.0.1'
+  await new Promise<void>(resolve => server.listen(options.port ?? 0, host, resolve))
   const port = (server.address() as AddressInfo).port
 
   return {
-    url: `${protocol}://127.0.0.1:${port}`,
+    url: `${protocol}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     caPem: certificate?.caPem,
     options: o,
     requests,
