@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 17890:
+/***/ 46912:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29115,6 +29115,44 @@ function timedOut(signal) {
 var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/engine/zip/carry.ts
+// The bytes a parse could not use yet (a header or an entry cut by the chunk's end), kept for the
+// next chunk in one buffer that is reused: copying the leftover into a fresh buffer for every chunk
+// would leave two dead ArrayBuffers per chunk for the GC.
+/** Smallest store: a few chunks' worth, so that it rarely has to grow. */
+const MIN_STORE = 64 * 1024;
+class Carry {
+    store = Buffer.alloc(0);
+    length = 0;
+    /** The leftover followed by `chunk`, as one buffer: the chunk itself when nothing is left over,
+     *  else a view of the store, valid until the next call. */
+    join(chunk) {
+        if (this.length === 0)
+            return chunk;
+        this.reserve(this.length + chunk.length);
+        chunk.copy(this.store, this.length);
+        return this.store.subarray(0, this.length + chunk.length);
+    }
+    /** Keeps `buf` from `at` on for the next join (buf may be the store's own view); returns it. */
+    keep(buf, at) {
+        const rest = buf.length - at;
+        if (rest > 0) {
+            // No growth when buf is the store: rest is then within it. Buffer.copy moves overlapping bytes.
+            this.reserve(rest);
+            buf.copy(this.store, 0, at);
+        }
+        this.length = rest;
+        return this.store.subarray(0, rest);
+    }
+    reserve(n) {
+        if (n <= this.store.length)
+            return;
+        const bigger = Buffer.allocUnsafe(Math.max(n, 2 * this.store.length, MIN_STORE));
+        this.store.copy(bigger, 0, 0, this.length);
+        this.store = bigger;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
 // Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
 // bytes each and no object each: what the scan verified, or the central directory as an index.
@@ -29409,6 +29447,7 @@ function parseDescriptor(buf, at, read) {
 
 
 
+
 /** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
 const READ_BYTES = 64 * 1024;
 /** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
@@ -29444,10 +29483,10 @@ async function forEachCentralRecord(file, visit, count) {
         await handle.close();
     }
     count?.(where.count);
-    let pending = Buffer.alloc(0);
+    const carry = new Carry();
     let seen = 0;
     await readFile(file, where.offset, chunk => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        const buf = carry.join(chunk);
         let at = 0;
         for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
             if (buf.readUInt32LE(at) !== CENTRAL_SIG)
@@ -29455,7 +29494,7 @@ async function forEachCentralRecord(file, visit, count) {
             visit(parsed.record, parsed.nameHash);
             seen++;
         }
-        pending = Buffer.from(buf.subarray(at));
+        carry.keep(buf, at);
     }, where.offset + where.size);
     if (seen !== where.count)
         throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
@@ -29628,15 +29667,21 @@ class Inflater {
         this.zlib.destroy();
     }
 }
+/** Output buffer of a one-call inflate whose size is not known: small enough to come from Node's
+ *  buffer pool (below half its 8 KiB), so that the many small entries of an export do not each leave
+ *  an ArrayBuffer of zlib's default 16 KiB for the GC; a larger output takes a few of them. */
+const UNKNOWN_SIZE_CHUNK = 2048;
 /** Inflates the deflate stream at the start of `bytes` in one synchronous call: its output and the
  *  input it took; 'more' when the input ends before the stream does, 'large' when the output would
- *  exceed `most`. Corrupt data throws, named as such.
+ *  exceed `most`. `size`: the output's size when the ZIP says it (one output buffer of that size).
+ *  Corrupt data throws, named as such.
  *
  *  inflateRawSync builds a zlib context per call. That costs more per entry than reusing one, which
  *  only zlib's internal binding allows; this stays on the documented API (see BENCHMARKS.md). */
-function inflateOnce(h, bytes, most) {
+function inflateOnce(h, bytes, most, size) {
     try {
-        const { buffer, engine } = (0,external_node_zlib_.inflateRawSync)(bytes, { info: true, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) });
+        const chunkSize = Math.max(64, size ?? UNKNOWN_SIZE_CHUNK);
+        const { buffer, engine } = (0,external_node_zlib_.inflateRawSync)(bytes, { info: true, chunkSize, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) });
         return { output: buffer, consumed: engine.bytesWritten };
     }
     catch (e) {
@@ -29671,6 +29716,7 @@ function inflateOnce(h, bytes, most) {
 
 
 
+
 /** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
 class ZipScanner {
     o;
@@ -29679,7 +29725,9 @@ class ZipScanner {
     unsettledFrom;
     /** Bytes after the end record (not part of the ZIP). */
     trailing = 0;
+    /** What is parsed: the carried-over bytes and the chunk being written. */
     buf = Buffer.alloc(0);
+    carry = new Carry();
     /** Offset in the file of buf[0]. */
     offset;
     phase = 'header';
@@ -29716,8 +29764,8 @@ class ZipScanner {
             this.trailing += chunk.length;
             return;
         }
-        // Leftover bytes are copied: a caller may reuse its read buffer.
-        this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+        // Leftover bytes are copied into the carry: a caller may reuse its read buffer.
+        this.buf = this.carry.join(chunk);
         let at = 0;
         for (;;) {
             let next = this.step(at);
@@ -29728,7 +29776,7 @@ class ZipScanner {
             at = next;
             const phase = this.phase;
             if (phase === 'unsettled') {
-                this.buf = Buffer.alloc(0);
+                this.buf = this.carry.keep(this.buf, this.buf.length);
                 return;
             }
             if (phase === 'done') {
@@ -29738,7 +29786,7 @@ class ZipScanner {
             }
         }
         this.offset += at;
-        this.buf = at === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(at));
+        this.buf = this.carry.keep(this.buf, at);
     }
     /** The input has ended: rejects unless the ZIP was complete. */
     async end() {
@@ -29872,7 +29920,7 @@ class ZipScanner {
                 return this.startStreaming(c, at);
             if (avail < h.compressedSize)
                 return -1;
-            const inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size);
+            const inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size, h.size);
             if (inflated === 'more')
                 throw corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`);
             if (inflated === 'large')
@@ -30126,7 +30174,7 @@ class ZipCheck {
 
 
 /** Bytes the file stream buffers while a write is under way (then written in one call). */
-const WRITE_BUFFER = 1024 * 1024;
+const WRITE_BUFFER = 64 * 1024;
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
 const READ_ON_AFTER_ERROR = 64 * 1024;
 /** A progress line at most this often: only long downloads show one. */
@@ -32106,7 +32154,7 @@ async function writeSummary(report, core) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(17890);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(46912);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.

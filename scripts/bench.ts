@@ -4,7 +4,8 @@
 //                                   unzip; 10 s and 30 s export runs. Each case --runs times (3).
 //   npm run bench -- --full         also a 5 min export run
 //   npm run bench -- --quick        a 16 MiB export, 2,000 entries and a 3 s run, once (the smoke test in npm test)
-//   npm run bench -- --only entries one part: download, entries, polling or rezip
+//   npm run bench -- --only entries one part: download, paced, entries, polling or rezip
+//                                   (paced: 512 MiB over a 1 Gbit/s link the simulator paces, against curl on it)
 // Memory is the peak of the action's whole process tree (scripts/local-runner.ts).
 import { execFile } from 'node:child_process'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -18,7 +19,7 @@ import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { exportZip } from '../simulator/export-zip.js'
 import { projectTree, zipPieces } from '../simulator/zip-writer.js'
-import { startSimulator, type Simulator } from '../simulator/server.js'
+import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
 import { runLocally } from './local-runner.js'
 
 const run = promisify(execFile)
@@ -85,8 +86,8 @@ async function orderForCurl(sim: Simulator, ca: string): Promise<{ url: string; 
 
 /** One run of the bundled action against the simulator serving `file`: receive, check and extract
  *  times from its log, and the peak memory of its process tree. */
-async function runAction(file: string, extract: boolean) {
-  const sim = await startSimulator({ exportFile: file, pendingMs: 0, runningMs: 300 })
+async function runAction(file: string, extract: boolean, simOptions: SimulatorOptions = {}) {
+  const sim = await startSimulator({ exportFile: file, pendingMs: 0, runningMs: 300, ...simOptions })
   const out = path.join(values.dir, 'out')
   rmSync(out, { recursive: true, force: true })
   try {
@@ -131,19 +132,24 @@ interface SizeRun {
 
 interface SizeRow {
   sizeMiB: number
+  /** Over the paced 1 Gbit/s link. */
+  paced: boolean
   zipBytes: number
   runs: SizeRun[]
   naivePeakRssMiB?: number
   naiveDownloadS?: number
 }
 
-async function measureSize(mib: number): Promise<SizeRow> {
+/** A 1 Gbit/s link. */
+const GIGABIT = 125_000_000
+
+async function measureSize(mib: number, simOptions: SimulatorOptions = {}): Promise<SizeRow> {
   const file = await exportFileOf(mib)
-  const row: SizeRow = { sizeMiB: mib, zipBytes: statSync(file).size, runs: [] }
+  const row: SizeRow = { sizeMiB: mib, zipBytes: statSync(file).size, runs: [], paced: !!simOptions.paceBytesPerSecond }
   for (let r = 0; r < runs; r++) {
-    const action = await runAction(file, false)
+    const action = await runAction(file, false, simOptions)
     // curl fetches the same bytes from the same simulator, in the same run.
-    const sim = await startSimulator({ exportFile: file, pendingMs: 0, runningMs: 0 })
+    const sim = await startSimulator({ exportFile: file, pendingMs: 0, runningMs: 0, ...simOptions })
     try {
       const ca = caFile(sim)
       const { url, token } = await orderForCurl(sim, ca)
@@ -153,7 +159,7 @@ async function measureSize(mib: number): Promise<SizeRow> {
       const curlS = round(Number(curlOut.stdout), 3)
       const { peakRssMiB, receiveS, checkS, coldStartMs } = action
       row.runs.push({ peakRssMiB, receiveS, checkS, curlS, overCurl: round((receiveS + checkS) / curlS), coldStartMs })
-      if (r === 0 && mib <= 512) {
+      if (r === 0 && mib <= 512 && !row.paced) {
         const naiveRun = await runLocally({
           inputs: {},
           entry: path.join(root, 'scripts/naive-client.mjs'),
@@ -274,6 +280,10 @@ for (const mib of part('download') ? sizesMiB : []) {
   console.error(`download: ${mib} MiB × ${runs} …`)
   sizes.push(await measureSize(mib))
 }
+for (const mib of part('paced') ? [sizesMiB[Math.min(1, sizesMiB.length - 1)]] : []) {
+  console.error(`paced: ${mib} MiB over 1 Gbit/s × ${runs} …`)
+  sizes.push(await measureSize(mib, { paceBytesPerSecond: GIGABIT }))
+}
 const entries: EntriesRow[] = []
 for (const [count, extract] of part('entries') ? [...entryCounts.map(c => [c, false] as const), ...extractCounts.map(c => [c, true] as const)] : []) {
   console.error(`entries: ${count}${extract ? ', extracted' : ''} × ${runs} …`)
@@ -289,7 +299,7 @@ const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(t
 const result = { machine, sizes, entries, polling, rezip }
 writeFileSync(values.out, JSON.stringify(result, null, 2))
 const sizeTable = sizes.map(r => ({
-  export: `${r.sizeMiB} MiB`,
+  export: `${r.sizeMiB} MiB${r.paced ? ', 1 Gbit/s link' : ''}`,
   'peak RSS, process tree (MiB)': spread(r.runs.map(x => x.peakRssMiB), 1),
   'receive + check (s)': spread(r.runs.map(x => x.receiveS + x.checkS)),
   'of which check after the last byte (s)': spread(r.runs.map(x => x.checkS)),

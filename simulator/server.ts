@@ -15,6 +15,7 @@
 // Fault injection: `intercept(fn)` lets a test take over any request before the simulator answers.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { paced } from './pace.js'
 import { stat } from 'node:fs/promises'
 import * as http from 'node:http'
 import * as https from 'node:https'
@@ -96,6 +97,8 @@ export interface SimulatorOptions {
   tokenMaxUses?: number
   /** Serve this ZIP file for every download instead of generating one (the benchmark's big exports). */
   exportFile?: string
+  /** The download's body at most this fast (a 1 Gbit/s link: 125_000_000), as a plant network is. */
+  paceBytesPerSecond?: number
 }
 
 export interface LoggedRequest {
@@ -362,7 +365,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   function zipOf(order: SimulatedOrder) {
     if (o.exportFile) {
       const file = o.exportFile
-      return { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), size: stat(file).then(s => s.size) }
+      const read = createReadStream(file, { highWaterMark: 1024 * 1024 })
+      const stream: NodeJS.ReadableStream = o.paceBytesPerSecond ? read.pipe(paced(o.paceBytesPerSecond)) : read
+      return { stream, size: stat(file).then(s => s.size) }
     }
     return exportZip({
       orderName: order.name,

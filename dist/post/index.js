@@ -32284,6 +32284,7 @@ function format_parseDescriptor(buf, at, read) {
 
 
 
+
 /** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
 const READ_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
 /** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
@@ -32319,10 +32320,10 @@ async function central_forEachCentralRecord(file, visit, count) {
         await handle.close();
     }
     count?.(where.count);
-    let pending = Buffer.alloc(0);
+    const carry = new Carry();
     let seen = 0;
     await central_readFile(file, where.offset, chunk => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        const buf = carry.join(chunk);
         let at = 0;
         for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
             if (buf.readUInt32LE(at) !== CENTRAL_SIG)
@@ -32330,7 +32331,7 @@ async function central_forEachCentralRecord(file, visit, count) {
             visit(parsed.record, parsed.nameHash);
             seen++;
         }
-        pending = Buffer.from(buf.subarray(at));
+        carry.keep(buf, at);
     }, where.offset + where.size);
     if (seen !== where.count)
         throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
@@ -32503,15 +32504,21 @@ class inflate_Inflater {
         this.zlib.destroy();
     }
 }
+/** Output buffer of a one-call inflate whose size is not known: small enough to come from Node's
+ *  buffer pool (below half its 8 KiB), so that the many small entries of an export do not each leave
+ *  an ArrayBuffer of zlib's default 16 KiB for the GC; a larger output takes a few of them. */
+const UNKNOWN_SIZE_CHUNK = 2048;
 /** Inflates the deflate stream at the start of `bytes` in one synchronous call: its output and the
  *  input it took; 'more' when the input ends before the stream does, 'large' when the output would
- *  exceed `most`. Corrupt data throws, named as such.
+ *  exceed `most`. `size`: the output's size when the ZIP says it (one output buffer of that size).
+ *  Corrupt data throws, named as such.
  *
  *  inflateRawSync builds a zlib context per call. That costs more per entry than reusing one, which
  *  only zlib's internal binding allows; this stays on the documented API (see BENCHMARKS.md). */
-function inflate_inflateOnce(h, bytes, most) {
+function inflate_inflateOnce(h, bytes, most, size) {
     try {
-        const { buffer, engine } = inflateRawSync(bytes, { info: true, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) });
+        const chunkSize = Math.max(64, size ?? UNKNOWN_SIZE_CHUNK);
+        const { buffer, engine } = inflateRawSync(bytes, { info: true, chunkSize, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) });
         return { output: buffer, consumed: engine.bytesWritten };
     }
     catch (e) {
@@ -32546,6 +32553,7 @@ function inflate_inflateOnce(h, bytes, most) {
 
 
 
+
 /** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
 class scan_ZipScanner {
     o;
@@ -32554,7 +32562,9 @@ class scan_ZipScanner {
     unsettledFrom;
     /** Bytes after the end record (not part of the ZIP). */
     trailing = 0;
+    /** What is parsed: the carried-over bytes and the chunk being written. */
     buf = Buffer.alloc(0);
+    carry = new Carry();
     /** Offset in the file of buf[0]. */
     offset;
     phase = 'header';
@@ -32591,8 +32601,8 @@ class scan_ZipScanner {
             this.trailing += chunk.length;
             return;
         }
-        // Leftover bytes are copied: a caller may reuse its read buffer.
-        this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+        // Leftover bytes are copied into the carry: a caller may reuse its read buffer.
+        this.buf = this.carry.join(chunk);
         let at = 0;
         for (;;) {
             let next = this.step(at);
@@ -32603,7 +32613,7 @@ class scan_ZipScanner {
             at = next;
             const phase = this.phase;
             if (phase === 'unsettled') {
-                this.buf = Buffer.alloc(0);
+                this.buf = this.carry.keep(this.buf, this.buf.length);
                 return;
             }
             if (phase === 'done') {
@@ -32613,7 +32623,7 @@ class scan_ZipScanner {
             }
         }
         this.offset += at;
-        this.buf = at === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(at));
+        this.buf = this.carry.keep(this.buf, at);
     }
     /** The input has ended: rejects unless the ZIP was complete. */
     async end() {
@@ -32747,7 +32757,7 @@ class scan_ZipScanner {
                 return this.startStreaming(c, at);
             if (avail < h.compressedSize)
                 return -1;
-            const inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size);
+            const inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size, h.size);
             if (inflated === 'more')
                 throw corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`);
             if (inflated === 'large')
@@ -33001,7 +33011,7 @@ class check_ZipCheck {
 
 
 /** Bytes the file stream buffers while a write is under way (then written in one call). */
-const WRITE_BUFFER = (/* unused pure expression or super */ null && (1024 * 1024));
+const WRITE_BUFFER = (/* unused pure expression or super */ null && (64 * 1024));
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
 const READ_ON_AFTER_ERROR = (/* unused pure expression or super */ null && (64 * 1024));
 /** A progress line at most this often: only long downloads show one. */

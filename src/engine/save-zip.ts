@@ -36,7 +36,7 @@ export interface SaveOptions {
 }
 
 /** Bytes the file stream buffers while a write is under way (then written in one call). */
-const WRITE_BUFFER = 1024 * 1024
+const WRITE_BUFFER = 64 * 1024
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
 const READ_ON_AFTER_ERROR = 64 * 1024
 /** A progress line at most this often: only long downloads show one. */

@@ -1,6 +1,7 @@
 // Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
 // directory, record by record or as an index by local-header offset.
 import { open } from 'node:fs/promises'
+import { Carry } from './carry.js'
 import { EntryTable } from './entry-table.js'
 import { CENTRAL_SIG, type CentralRecord, findCentralDirectory, InvalidZipError, parseCentralRecord } from './format.js'
 
@@ -38,20 +39,20 @@ export async function forEachCentralRecord(file: string, visit: (record: Central
     await handle.close()
   }
   count?.(where.count)
-  let pending = Buffer.alloc(0)
+  const carry = new Carry()
   let seen = 0
   await readFile(
     file,
     where.offset,
     chunk => {
-      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk
+      const buf = carry.join(chunk)
       let at = 0
       for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
         if (buf.readUInt32LE(at) !== CENTRAL_SIG) throw new InvalidZipError('not a valid ZIP: its central directory is damaged')
         visit(parsed.record, parsed.nameHash)
         seen++
       }
-      pending = Buffer.from(buf.subarray(at))
+      carry.keep(buf, at)
     },
     where.offset + where.size
   )

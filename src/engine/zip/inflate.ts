@@ -73,15 +73,22 @@ export interface Inflated {
   consumed: number
 }
 
+/** Output buffer of a one-call inflate whose size is not known: small enough to come from Node's
+ *  buffer pool (below half its 8 KiB), so that the many small entries of an export do not each leave
+ *  an ArrayBuffer of zlib's default 16 KiB for the GC; a larger output takes a few of them. */
+const UNKNOWN_SIZE_CHUNK = 2048
+
 /** Inflates the deflate stream at the start of `bytes` in one synchronous call: its output and the
  *  input it took; 'more' when the input ends before the stream does, 'large' when the output would
- *  exceed `most`. Corrupt data throws, named as such.
+ *  exceed `most`. `size`: the output's size when the ZIP says it (one output buffer of that size).
+ *  Corrupt data throws, named as such.
  *
  *  inflateRawSync builds a zlib context per call. That costs more per entry than reusing one, which
  *  only zlib's internal binding allows; this stays on the documented API (see BENCHMARKS.md). */
-export function inflateOnce(h: EntryHeader, bytes: Buffer, most: number): Inflated | 'more' | 'large' {
+export function inflateOnce(h: EntryHeader, bytes: Buffer, most: number, size?: number): Inflated | 'more' | 'large' {
   try {
-    const { buffer, engine } = inflateRawSync(bytes, { info: true, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) }) as unknown as {
+    const chunkSize = Math.max(64, size ?? UNKNOWN_SIZE_CHUNK)
+    const { buffer, engine } = inflateRawSync(bytes, { info: true, chunkSize, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) }) as unknown as {
       buffer: Buffer
       engine: { bytesWritten: number }
     }

@@ -15,6 +15,7 @@
 // and sizes match what came before; when none does (the signature is optional), the scan marks the
 // entry (`unsettledFrom`) and the caller finishes from disk with the central directory's sizes.
 import { crc32 } from 'node:zlib'
+import { Carry } from './carry.js'
 import { EntryTable } from './entry-table.js'
 import {
   CENTRAL_SIG,
@@ -78,7 +79,9 @@ export class ZipScanner {
   unsettledFrom?: number
   /** Bytes after the end record (not part of the ZIP). */
   trailing = 0
+  /** What is parsed: the carried-over bytes and the chunk being written. */
   private buf: Buffer = Buffer.alloc(0)
+  private readonly carry = new Carry()
   /** Offset in the file of buf[0]. */
   private offset: number
   private phase: Phase = 'header'
@@ -117,8 +120,8 @@ export class ZipScanner {
       this.trailing += chunk.length
       return
     }
-    // Leftover bytes are copied: a caller may reuse its read buffer.
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk
+    // Leftover bytes are copied into the carry: a caller may reuse its read buffer.
+    this.buf = this.carry.join(chunk)
     let at = 0
     for (;;) {
       let next = this.step(at)
@@ -127,7 +130,7 @@ export class ZipScanner {
       at = next
       const phase = this.phase as Phase
       if (phase === 'unsettled') {
-        this.buf = Buffer.alloc(0)
+        this.buf = this.carry.keep(this.buf, this.buf.length)
         return
       }
       if (phase === 'done') {
@@ -137,7 +140,7 @@ export class ZipScanner {
       }
     }
     this.offset += at
-    this.buf = at === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(at))
+    this.buf = this.carry.keep(this.buf, at)
   }
 
   /** The input has ended: rejects unless the ZIP was complete. */
@@ -261,7 +264,7 @@ export class ZipScanner {
     if (c.known) {
       if (h.compressedSize > SYNC_COMPRESSED_MAX || h.size > SYNC_OUTPUT_MAX) return this.startStreaming(c, at)
       if (avail < h.compressedSize) return -1
-      const inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size)
+      const inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size, h.size)
       if (inflated === 'more') throw corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`)
       if (inflated === 'large') throw corrupt(h, `it inflates to more than the ${h.size} bytes the ZIP says`)
       if (inflated.consumed !== h.compressedSize) throw corrupt(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`)
