@@ -309,7 +309,7 @@ describe('a disk too small for the export (a 1 MiB tmpfs)', () => {
     const name = core.outputs['order-name']
     expect(core.failed).toMatch(
       new RegExp(
-        `^not enough free disk space in ${mount}: the export needs 5\\.\\d\\d MiB \\(the ZIP twice, since extract is true\\) and 1\\.00 MiB are free\\. ` +
+        `^not enough free disk space in ${mount}: the export needs 5\\.\\d\\d MiB \\(the ZIP twice, since extract: true\\) and 1\\.00 MiB are free\\. ` +
           `Free space there, or set the path input to a folder on a larger disk\\. The export is finished on the server; re-run with order-name: ${name} to fetch it without exporting again\\.$`
       )
     )

@@ -29758,7 +29758,7 @@ async function freeSpace(dir) {
     const s = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.statfs)(dir);
     return s.bavail * s.bsize;
 }
-const twice = (need) => (need.extract ? ' (the ZIP twice, since extract is true)' : '');
+const twice = (need) => (need.extract ? ` (the ZIP twice, since ${need.setting('extract', 'true')})` : '');
 /** Refuses a download whose announced size does not fit. */
 async function ensureRoom(need, contentLength) {
     if (contentLength === undefined)
@@ -29767,14 +29767,14 @@ async function ensureRoom(need, contentLength) {
     const available = await freeSpace(need.dir);
     if (available >= wanted)
         return;
-    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(wanted)}${twice(need)} and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${need.pathSetting} to a folder on a larger disk`);
+    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(wanted)}${twice(need)} and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
 }
 /** The disk filled up while saving: what had arrived, what was free, and what to do. */
 async function diskFilledWhileSaving(need, received, contentLength) {
     const left = await freeSpace(need.dir).catch(() => 0);
     const total = contentLength === undefined ? '' : ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(contentLength)}`;
     return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(left)} were free. ` +
-        `The partial file was removed. Free space there, or set ${need.pathSetting} to a folder on a larger disk`);
+        `The partial file was removed. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
 }
 /** The disk filled up while extracting. */
 function diskFilledWhileExtracting(dir, zipPath, pathSetting) {
@@ -31988,9 +31988,9 @@ const WRITE_BUFFER = 64 * 1024;
 const READ_ON_AFTER_ERROR = 64 * 1024;
 /** A progress line at most this often: only long downloads show one. */
 const PROGRESS_EVERY_MS = 10_000;
-async function saveZip(download, file, o = {}) {
+async function saveZip(download, file, o) {
     const { contentLength } = download;
-    const need = { dir: external_node_path_.dirname(file), extract: !!o.extract, pathSetting: o.setting?.('path') ?? 'the path input' };
+    const need = { dir: external_node_path_.dirname(file), extract: !!o.extract, setting: o.setting };
     await (0,promises_.mkdir)(need.dir, { recursive: true });
     await (0,disk_space/* ensureRoom */.WG)(need, contentLength).catch((e) => {
         download.body.destroy();
@@ -32511,7 +32511,7 @@ async function runExport(settings, host, deps) {
             deadline,
             logger: host,
             extract: settings.extract,
-            setting: name => host.setting(name)
+            setting: (name, value) => host.setting(name, value)
         });
         Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
         report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };

@@ -32045,7 +32045,7 @@ async function freeSpace(dir) {
     const s = await statfs(dir);
     return s.bavail * s.bsize;
 }
-const twice = (need) => (need.extract ? ' (the ZIP twice, since extract is true)' : '');
+const twice = (need) => (need.extract ? ` (the ZIP twice, since ${need.setting('extract', 'true')})` : '');
 /** Refuses a download whose announced size does not fit. */
 async function disk_space_ensureRoom(need, contentLength) {
     if (contentLength === undefined)
@@ -32054,14 +32054,14 @@ async function disk_space_ensureRoom(need, contentLength) {
     const available = await freeSpace(need.dir);
     if (available >= wanted)
         return;
-    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${need.pathSetting} to a folder on a larger disk`);
+    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
 }
 /** The disk filled up while saving: what had arrived, what was free, and what to do. */
 async function disk_space_diskFilledWhileSaving(need, received, contentLength) {
     const left = await freeSpace(need.dir).catch(() => 0);
     const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
     return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${formatBytes(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${formatBytes(left)} were free. ` +
-        `The partial file was removed. Free space there, or set ${need.pathSetting} to a folder on a larger disk`);
+        `The partial file was removed. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
 }
 /** The disk filled up while extracting. */
 function disk_space_diskFilledWhileExtracting(dir, zipPath, pathSetting) {
@@ -33016,9 +33016,9 @@ const WRITE_BUFFER = (/* unused pure expression or super */ null && (64 * 1024))
 const READ_ON_AFTER_ERROR = (/* unused pure expression or super */ null && (64 * 1024));
 /** A progress line at most this often: only long downloads show one. */
 const PROGRESS_EVERY_MS = 10_000;
-async function save_zip_saveZip(download, file, o = {}) {
+async function save_zip_saveZip(download, file, o) {
     const { contentLength } = download;
-    const need = { dir: path.dirname(file), extract: !!o.extract, pathSetting: o.setting?.('path') ?? 'the path input' };
+    const need = { dir: path.dirname(file), extract: !!o.extract, setting: o.setting };
     await mkdir(need.dir, { recursive: true });
     await ensureRoom(need, contentLength).catch((e) => {
         download.body.destroy();
@@ -33721,7 +33721,7 @@ async function runExport(settings, host, deps) {
             deadline,
             logger: host,
             extract: settings.extract,
-            setting: name => host.setting(name)
+            setting: (name, value) => host.setting(name, value)
         });
         Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
         report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };

@@ -30,8 +30,8 @@ export interface SpaceNeed {
   dir: string
   /** The ZIP will be extracted beside itself: it needs twice its size. */
   extract: boolean
-  /** How the front end names the path setting. */
-  pathSetting: string
+  /** How the front end names a setting. */
+  setting: (name: string, value?: string) => string
 }
 
 /** Free bytes of the file system that holds `dir`. */
@@ -40,7 +40,7 @@ export async function freeSpace(dir: string): Promise<number> {
   return s.bavail * s.bsize
 }
 
-const twice = (need: SpaceNeed) => (need.extract ? ' (the ZIP twice, since extract is true)' : '')
+const twice = (need: SpaceNeed) => (need.extract ? ` (the ZIP twice, since ${need.setting('extract', 'true')})` : '')
 
 /** Refuses a download whose announced size does not fit. */
 export async function ensureRoom(need: SpaceNeed, contentLength: number | undefined): Promise<void> {
@@ -49,7 +49,7 @@ export async function ensureRoom(need: SpaceNeed, contentLength: number | undefi
   const available = await freeSpace(need.dir)
   if (available >= wanted) return
   throw new DiskSpaceError(
-    `not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${need.pathSetting} to a folder on a larger disk`
+    `not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${need.setting('path')} to a folder on a larger disk`
   )
 }
 
@@ -59,7 +59,7 @@ export async function diskFilledWhileSaving(need: SpaceNeed, received: number, c
   const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`
   return new DiskSpaceError(
     `the disk filled up while saving the export in ${need.dir}: ${formatBytes(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${formatBytes(left)} were free. ` +
-      `The partial file was removed. Free space there, or set ${need.pathSetting} to a folder on a larger disk`
+      `The partial file was removed. Free space there, or set ${need.setting('path')} to a folder on a larger disk`
   )
 }
 

@@ -138,7 +138,7 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       deadline,
       logger: host,
       extract: settings.extract,
-      setting: name => host.setting(name)
+      setting: (name, value) => host.setting(name, value)
     })
     Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs })
     report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 }

@@ -31,8 +31,8 @@ export interface SaveOptions {
   logger?: Logger
   /** The ZIP will be extracted beside itself: it needs twice its size. */
   extract?: boolean
-  /** How the front end names a setting in a message (default: "the path input"). */
-  setting?: (name: string) => string
+  /** How the front end names a setting in a message. */
+  setting: (name: string, value?: string) => string
 }
 
 /** Bytes the file stream buffers while a write is under way (then written in one call). */
@@ -42,9 +42,9 @@ const READ_ON_AFTER_ERROR = 64 * 1024
 /** A progress line at most this often: only long downloads show one. */
 const PROGRESS_EVERY_MS = 10_000
 
-export async function saveZip(download: GatewayBody, file: string, o: SaveOptions = {}): Promise<SavedZip> {
+export async function saveZip(download: GatewayBody, file: string, o: SaveOptions): Promise<SavedZip> {
   const { contentLength } = download
-  const need: SpaceNeed = { dir: path.dirname(file), extract: !!o.extract, pathSetting: o.setting?.('path') ?? 'the path input' }
+  const need: SpaceNeed = { dir: path.dirname(file), extract: !!o.extract, setting: o.setting }
   await mkdir(need.dir, { recursive: true })
   await ensureRoom(need, contentLength).catch((e: unknown) => {
     download.body.destroy()
