@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type ArtifactBackend, startArtifactBackend } from '../__fixtures__/artifact-backend.js'
 import { runLocally } from '../scripts/local-runner.js'
 import { type Simulator, startSimulator } from '../simulator/server.js'
@@ -14,6 +14,23 @@ import { checkZipFile } from '../__fixtures__/zips.js'
 let backend: ArtifactBackend
 let sim: Simulator
 const started = performance.now()
+
+/** Runs `work` with this process's stdout held back: @actions/artifact logs every request as a
+ *  ::debug:: line. What it held is written out only when the work fails. */
+async function quietly<T>(work: () => Promise<T>): Promise<T> {
+  const held: string[] = []
+  const write = process.stdout.write.bind(process.stdout)
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => held.push(String(chunk)) > 0) as typeof process.stdout.write)
+  try {
+    return await work()
+  } catch (e) {
+    spy.mockRestore()
+    write(held.join(''))
+    throw e
+  } finally {
+    spy.mockRestore()
+  }
+}
 
 beforeAll(async () => {
   ;[backend, sim] = await Promise.all([startArtifactBackend(), startSimulator({ pendingMs: 100, runningMs: 300, payloadBytes: 3_000_000 })])
@@ -50,10 +67,10 @@ describe('the artifact, in a real blob store', () => {
     Object.assign(process.env, backend.env)
     const { DefaultArtifactClient } = await import('@actions/artifact')
     const client = new DefaultArtifactClient()
-    const { artifact } = await client.getArtifact(outputs['artifact-name'])
+    const { artifact } = await quietly(() => client.getArtifact(outputs['artifact-name']))
     expect(artifact).toMatchObject({ id: Number(outputs['artifact-id']), size: zip.length, digest: `sha256:${sha}` })
     const dir = mkdtempSync(path.join(tmpdir(), 'artifact-'))
-    const result = await client.downloadArtifact(artifact.id, { path: dir, skipDecompress: true, expectedHash: `sha256:${sha}` })
+    const result = await quietly(() => client.downloadArtifact(artifact.id, { path: dir, skipDecompress: true, expectedHash: `sha256:${sha}` }))
     expect(result.digestMismatch).toBe(false)
     const back = readFileSync(path.join(dir, outputs['artifact-name']))
     expect(back.equals(zip)).toBe(true)
@@ -64,7 +81,7 @@ describe('the artifact, in a real blob store', () => {
     // Without skipDecompress (actions/download-artifact's default, skip-decompress: false) the ZIP is
     // unpacked into the folder: what the README tells a later job.
     const unpacked = mkdtempSync(path.join(tmpdir(), 'artifact-'))
-    await client.downloadArtifact(artifact.id, { path: unpacked })
+    await quietly(() => client.downloadArtifact(artifact.id, { path: unpacked }))
     expect(readdirSync(unpacked).sort()).toEqual(['contents.json', 'payload.bin', 'projectTree.json'])
   })
 

@@ -125,3 +125,34 @@ describe('the post step', () => {
     expect(post.durationMs).toBeLessThan(20_000)
   })
 })
+
+describe('the post step after a kill during the download', () => {
+  it('leaves a finished order alone: it can still be fetched with order-name', async () => {
+    const sim = await simulator({ runningMs: 100 })
+    // The download never ends, so main is killed while it is under way.
+    let downloading = false
+    sim.intercept((_req, res, route) => {
+      if (route !== 'GET /v1/order/{name}/download') return false
+      res.writeHead(200, { 'content-type': 'application/zip' })
+      res.write('PK\u0003\u0004')
+      downloading = true
+      return true
+    })
+    const main = await runLocally({
+      inputs: inputsFor(sim),
+      onStart: pid => {
+        const wait = setInterval(() => {
+          if (downloading) {
+            clearInterval(wait)
+            process.kill(pid, 'SIGKILL')
+          }
+        }, 10)
+      }
+    })
+    expect(main.outputs.state).toBe('STATE_SUCCEEDED')
+    const before = sim.requests.length
+    const post = await postAfter(sim, main.state)
+    expect(post.code).toBe(0)
+    expect(sim.requests.length).toBe(before)
+  })
+})

@@ -29279,31 +29279,13 @@ function parseInputs(getInput, ctx) {
     const password = getInput('password');
     if (password === '')
         throw new settings/* InputError */.d('password', 'is required: pass it from a secret, e.g. ${{ secrets.OCTOPLANT_PASSWORD }}');
-    const orderName = get('order-name') || undefined;
-    if (orderName !== undefined && !/^[\w.:@~-]{1,200}$/.test(orderName)) {
-        throw new settings/* InputError */.d('order-name', `must be an order name as the server returned it (letters, digits, - _ . : @ ~); got "${orderName}"`);
-    }
+    const orderName = readOrderName(get);
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
-    const timeoutMs = duration(get, 'timeout');
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
     if (maxPollIntervalMs < 1000)
         throw new settings/* InputError */.d('max-poll-interval', `must be at least 1s; got "${get('max-poll-interval')}"`);
-    const artifactName = get('artifact-name') || undefined;
-    if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
-        throw new settings/* InputError */.d('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
-    }
-    // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
-    const windowsProblem = artifactName && (0,path_rules/* windowsNameProblem */.g3)(`${artifactName}.zip`);
-    if (windowsProblem)
-        throw new settings/* InputError */.d('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`);
-    let retentionDays;
-    const retention = get('retention-days');
-    if (retention !== '') {
-        retentionDays = Number(retention);
-        if (!/^\d+$/.test(retention) || retentionDays < 1 || retentionDays > 90) {
-            throw new settings/* InputError */.d('retention-days', `must be a whole number of days from 1 to 90, or empty for the repository's default; got "${retention}"`);
-        }
-    }
+    const artifactName = readArtifactName(get);
+    const retentionDays = readRetentionDays(get);
     const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp';
     const paths = ctx.path ?? external_node_path_;
     const dir = get('path') || paths.join(tempDir, 'octoplant-export');
@@ -29315,7 +29297,7 @@ function parseInputs(getInput, ctx) {
         clientSecret: get('client-secret'),
         exportContents,
         orderName,
-        timeoutMs,
+        timeoutMs: duration(get, 'timeout'),
         maxPollIntervalMs,
         cancelOnTimeout: bool(get, 'cancel-on-timeout'),
         path: paths.resolve(workspace, dir),
@@ -29327,6 +29309,34 @@ function parseInputs(getInput, ctx) {
         insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
         allowInsecureHttp
     };
+}
+function readOrderName(get) {
+    const orderName = get('order-name') || undefined;
+    if (orderName !== undefined && !/^[\w.:@~-]{1,200}$/.test(orderName)) {
+        throw new settings/* InputError */.d('order-name', `must be an order name as the server returned it (letters, digits, - _ . : @ ~); got "${orderName}"`);
+    }
+    return orderName;
+}
+function readArtifactName(get) {
+    const artifactName = get('artifact-name') || undefined;
+    if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
+        throw new settings/* InputError */.d('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
+    }
+    // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
+    const windowsProblem = artifactName && (0,path_rules/* windowsNameProblem */.g3)(`${artifactName}.zip`);
+    if (windowsProblem)
+        throw new settings/* InputError */.d('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`);
+    return artifactName;
+}
+function readRetentionDays(get) {
+    const retention = get('retention-days');
+    if (retention === '')
+        return undefined;
+    const days = Number(retention);
+    if (!/^\d+$/.test(retention) || days < 1 || days > 90) {
+        throw new settings/* InputError */.d('retention-days', `must be a whole number of days from 1 to 90, or empty for the repository's default; got "${retention}"`);
+    }
+    return days;
 }
 function parseServerUrl(text, allowInsecureHttp, setting) {
     let url;
@@ -29563,106 +29573,118 @@ function usage(version) {
     ].join('\n');
 }
 async function main(deps) {
-    const secrets = new Set();
-    /** Every line this command writes passes here: secrets never leave, nor does a runner command. */
-    const clean = (text) => {
-        let out = text;
-        for (const s of secrets)
-            if (s.length >= MIN_MASKED)
-                out = out.split(s).join('***');
-        return out.replace(/^::/gm, ': :');
-    };
-    const log = (text) => deps.stderr(`${clean(text)}\n`);
-    const print = (value) => deps.stdout(`${clean(JSON.stringify(value, null, 2))}\n`);
+    const out = new Output(deps);
     let args;
     try {
         args = main_parse(deps.argv);
     }
     catch (e) {
-        log(`octoplant-export: ${e.message}\nRun octoplant-export --help for the options.`);
-        print({ [OUTPUTS.errorMessage]: e.message });
+        out.log(`octoplant-export: ${e.message}\nRun octoplant-export --help for the options.`);
+        out.print({ [OUTPUTS.errorMessage]: e.message });
         return 2;
     }
-    if (args.values.help) {
-        deps.stdout(usage(deps.version));
+    if (args.values.help || args.values.version) {
+        deps.stdout(args.values.help ? usage(deps.version) : `${deps.version}\n`);
         return 0;
     }
-    if (args.values.version) {
-        deps.stdout(`${deps.version}\n`);
-        return 0;
-    }
-    const verbose = args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true';
-    // Settings: option, else environment variable, else the Action's default.
-    let inputs;
     const command = args.positionals[0] ?? 'export';
+    let inputs;
     try {
-        if (args.positionals.length > 1 || !['export', 'check'].includes(command)) {
-            throw new Error(`unknown command "${args.positionals.join(' ')}": use no command (export) or check`);
-        }
-        const password = readPassword(args.values['password-file'], deps);
-        secrets.add(password);
-        const getInput = (name) => {
-            if (name === 'password')
-                return password;
-            const value = args.values[name];
-            if (value !== undefined)
-                return String(value);
-            return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '');
-        };
-        // The current folder stands where the Action has its workspace (order-file must lie inside it).
-        inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath, setting: cliSetting });
-        secrets.add(inputs.clientSecret);
-        if (inputs.caCertificates)
-            deps.trustCertificates(inputs.caCertificates);
-        if (command === 'export')
-            await (0,disk_space/* prepareFolder */.G8)(inputs.path);
+        inputs = await readSettings(args, command, deps, out);
     }
     catch (e) {
         const message = e instanceof settings/* InputError */.d ? `${optionWords(e.input)} ${e.problem}` : e.message;
-        log(`octoplant-export: ${message}`);
-        print({ [OUTPUTS.errorMessage]: message });
+        out.log(`octoplant-export: ${message}`);
+        out.print({ [OUTPUTS.errorMessage]: message });
         return 2;
     }
     if (inputs.insecureSkipTlsVerify)
-        log('warning: --insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.');
+        out.log('warning: --insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.');
     if (inputs.serverUrl.startsWith('http://'))
-        log('warning: the server URL uses plain http://: the password crosses the network unencrypted.');
+        out.log('warning: the server URL uses plain http://: the password crosses the network unencrypted.');
+    const verbose = args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true';
     const logger = {
-        debug: (m) => void (verbose && log(`debug: ${m}`)),
-        info: (m) => log(m),
-        warning: (m) => log(`warning: ${m}`),
-        secret: (v) => void secrets.add(v),
+        debug: (m) => void (verbose && out.log(`debug: ${m}`)),
+        info: (m) => out.log(m),
+        warning: (m) => out.log(`warning: ${m}`),
+        secret: (v) => out.secret(v),
         setting: cliSetting
     };
-    if (command === 'check') {
-        const checked = await checkServer(inputs, logger, { clock: deps.clock, signal: deps.signal });
-        const info = checked.serverInfo;
-        print({
-            server: checked.server,
-            'signed-in': checked.signedIn,
-            ...(info && (0,preflight/* describeVersions */.Tt)(info) ? { 'server-version': (0,preflight/* describeVersions */.Tt)(info) } : {}),
-            ...(info ? { 'maintenance-mode': info.maintenance ? (0,preflight/* describeMaintenance */.VD)(info.maintenance) : 'off or not readable' } : {}),
-            'export-contents': inputs.exportContents ?? null,
-            ...(checked.error ? { [OUTPUTS.errorMessage]: checked.error } : {})
-        });
-        if (checked.error)
-            log(`error: ${checked.error}`);
-        else
-            log(`Ready to export from ${inputs.serverUrl}.`);
-        return checked.error ? 1 : 0;
+    return command === 'check' ? runCheck(inputs, logger, deps, out) : runExportCommand(inputs, logger, deps, out);
+}
+/** Everything the command writes passes here: secrets never leave, nor does a runner command. */
+class Output {
+    deps;
+    secrets = new Set();
+    constructor(deps) {
+        this.deps = deps;
     }
-    log(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
-    const host = {
-        ...logger,
-        orderNamed: () => undefined,
-        stateChanged: () => undefined,
-        zipSaved: () => undefined,
-        extracted: () => undefined
+    secret(value) {
+        this.secrets.add(value);
+    }
+    log(text) {
+        this.deps.stderr(`${this.clean(text)}\n`);
+    }
+    print(value) {
+        this.deps.stdout(`${this.clean(JSON.stringify(value, null, 2))}\n`);
+    }
+    clean(text) {
+        let out = text;
+        for (const s of this.secrets)
+            if (s.length >= MIN_MASKED)
+                out = out.split(s).join('***');
+        return out.replace(/^::/gm, ': :');
+    }
+}
+/** Settings: option, else environment variable, else the Action's default; all checked before any
+ *  connection. */
+async function readSettings(args, command, deps, out) {
+    if (args.positionals.length > 1 || !['export', 'check'].includes(command)) {
+        throw new Error(`unknown command "${args.positionals.join(' ')}": use no command (export) or check`);
+    }
+    const password = readPassword(args.values['password-file'], deps);
+    out.secret(password);
+    const getInput = (name) => {
+        if (name === 'password')
+            return password;
+        const value = args.values[name];
+        if (value !== undefined)
+            return String(value);
+        return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '');
     };
+    // The current folder stands where the Action has its workspace (order-file must lie inside it).
+    const inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath, setting: cliSetting });
+    out.secret(inputs.clientSecret);
+    if (inputs.caCertificates)
+        deps.trustCertificates(inputs.caCertificates);
+    if (command === 'export')
+        await (0,disk_space/* prepareFolder */.G8)(inputs.path);
+    return inputs;
+}
+async function runCheck(inputs, logger, deps, out) {
+    const checked = await checkServer(inputs, logger, { clock: deps.clock, signal: deps.signal });
+    const info = checked.serverInfo;
+    out.print({
+        server: checked.server,
+        'signed-in': checked.signedIn,
+        ...(info && (0,preflight/* describeVersions */.Tt)(info) ? { 'server-version': (0,preflight/* describeVersions */.Tt)(info) } : {}),
+        ...(info ? { 'maintenance-mode': info.maintenance ? (0,preflight/* describeMaintenance */.VD)(info.maintenance) : 'off or not readable' } : {}),
+        'export-contents': inputs.exportContents ?? null,
+        ...(checked.error ? { [OUTPUTS.errorMessage]: checked.error } : {})
+    });
+    if (checked.error)
+        out.log(`error: ${checked.error}`);
+    else
+        out.log(`Ready to export from ${inputs.serverUrl}.`);
+    return checked.error ? 1 : 0;
+}
+async function runExportCommand(inputs, logger, deps, out) {
+    out.log(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
+    const host = { ...logger, orderNamed: () => undefined, stateChanged: () => undefined, zipSaved: () => undefined, extracted: () => undefined };
     const report = await (0,engine_export/* runExport */.Md)(inputs, host, { clock: deps.clock, signal: deps.signal });
-    print(exportOutputs(report));
+    out.print(exportOutputs(report));
     if (report.error)
-        log(`error: ${report.error}`);
+        out.log(`error: ${report.error}`);
     return report.error ? 1 : 0;
 }
 /** An option as a refusal names it: with its environment variable where it has one. */
@@ -30604,7 +30626,7 @@ class HttpClient {
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
 // EXTERNAL MODULE: ./src/base/clock.ts
-var base_clock = __nccwpck_require__(4031);
+var clock = __nccwpck_require__(4031);
 ;// CONCATENATED MODULE: ./src/base/retry.ts
 const RETRY_POLICY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
 /** The full-jitter backoff before try `attempt + 1`. */
@@ -30700,18 +30722,54 @@ function isTransientError(e) {
     return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
 }
 function createTransport(options) {
-    const http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
-        ignoreSslError: options.ignoreTlsErrors ?? false,
-        socketTimeout: SOCKET_TIMEOUT_MS,
-        allowRetries: false,
-        allowRedirects: false,
-        keepAlive: true
-    });
-    const clock = options.clock ?? base_clock/* systemClock */.ml;
-    const { setting } = options;
+    return new HttpTransport(options);
+}
+class HttpTransport {
+    options;
+    http;
+    clock;
     /** The server has answered once: a later reset is a fault, not a protocol mistake. */
-    let answered = false;
-    async function sendOnce(o, signal) {
+    answered = false;
+    constructor(options) {
+        this.options = options;
+        this.http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
+            ignoreSslError: options.ignoreTlsErrors ?? false,
+            socketTimeout: SOCKET_TIMEOUT_MS,
+            allowRetries: false,
+            allowRedirects: false,
+            keepAlive: true
+        });
+        this.clock = options.clock ?? clock/* systemClock */.ml;
+    }
+    json(o) {
+        return this.retrying(o, async (signal) => {
+            const res = await this.sendOnce(o, signal);
+            const text = await readBounded(res, MAX_JSON_BYTES, signal);
+            if (!isSuccess(res.statusCode))
+                throw decodeError(res, text, o);
+            try {
+                return JSON.parse(text);
+            }
+            catch {
+                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${this.options.setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+            }
+        });
+    }
+    stream(o) {
+        return this.retrying(o, async (signal) => {
+            const res = await this.sendOnce(o, signal);
+            if (!isSuccess(res.statusCode)) {
+                const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
+                throw decodeError(res, text, o);
+            }
+            const length = Number(res.headers['content-length']);
+            return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
+        });
+    }
+    close() {
+        this.http.dispose();
+    }
+    async sendOnce(o, signal) {
         signal?.throwIfAborted();
         const headers = { accept: 'application/json' };
         if (o.token)
@@ -30725,29 +30783,35 @@ function createTransport(options) {
             headers['content-type'] = 'application/json';
             body = JSON.stringify(o.json);
         }
-        const url = options.baseUrl + o.path;
+        const url = this.options.baseUrl + o.path;
         try {
-            const res = await (0,base_clock/* abortable */.ZC)(http.request(o.method, url, body, headers), signal);
-            answered = true;
+            const res = await (0,clock/* abortable */.ZC)(this.http.request(o.method, url, body, headers), signal);
+            this.answered = true;
             return res.message;
         }
         catch (e) {
             if (signal?.aborted)
-                throw (0,base_clock/* abortReason */.Js)(signal);
-            const described = describeNetworkError(e, url, setting);
-            // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
-            if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
-                throw new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
-            }
-            throw described;
+                throw (0,clock/* abortReason */.Js)(signal);
+            throw await this.unanswered(e, url);
         }
     }
+    /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
+     *  than retrying a reset that will recur. */
+    async unanswered(e, url) {
+        const { setting } = this.options;
+        const described = describeNetworkError(e, url, setting);
+        if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
+            return new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
+        }
+        return described;
+    }
     /** Runs one call, again after a transient fault, as the policy allows. */
-    function retrying(o, call) {
+    retrying(o, call) {
+        const { options } = this;
         const idempotent = o.idempotent ?? o.method === 'GET';
-        const known = (raw) => (raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, setting));
+        const known = (raw) => raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, options.setting);
         return withRetries(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
-            clock,
+            clock: this.clock,
             deadline: options.deadline,
             signal: o.signal,
             attempts: o.attempts,
@@ -30757,34 +30821,6 @@ function createTransport(options) {
             giveUp: (e, why) => withNote(e, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
         });
     }
-    return {
-        json(o) {
-            return retrying(o, async (signal) => {
-                const res = await sendOnce(o, signal);
-                const text = await readBounded(res, MAX_JSON_BYTES, signal);
-                if (!isSuccess(res.statusCode))
-                    throw decodeError(res, text, o);
-                try {
-                    return JSON.parse(text);
-                }
-                catch {
-                    throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
-                }
-            });
-        },
-        stream(o) {
-            return retrying(o, async (signal) => {
-                const res = await sendOnce(o, signal);
-                if (!isSuccess(res.statusCode)) {
-                    const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
-                    throw decodeError(res, text, o);
-                }
-                const length = Number(res.headers['content-length']);
-                return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
-            });
-        },
-        close: () => http.dispose()
-    };
 }
 /** URL.hostname keeps an IPv6 literal's brackets ("[::1]"), and http-client hands it on as the
  *  socket's host, which then does not resolve: its request handler hook takes them off. */
@@ -30825,7 +30861,7 @@ async function readBounded(res, limit, signal) {
         }
         return Buffer.concat(chunks).toString('utf8');
     })();
-    return (0,base_clock/* abortable */.ZC)(read, signal);
+    return (0,clock/* abortable */.ZC)(read, signal);
 }
 /** Turns an error answer into one line: the gRPC code's name and the server's message. */
 function decodeError(res, text, o) {
@@ -31113,7 +31149,7 @@ class OctoplantClient {
 }
 
 // EXTERNAL MODULE: ./src/base/deadline.ts
-var base_deadline = __nccwpck_require__(6277);
+var deadline = __nccwpck_require__(6277);
 // EXTERNAL MODULE: ./src/base/format.ts
 var format = __nccwpck_require__(8378);
 // EXTERNAL MODULE: ./src/engine/disk-space.ts
@@ -31640,7 +31676,7 @@ class ZipScanner {
                     this.tail = new TailCheck(this.table, this.indexed, this.offset + at);
                     return at;
                 }
-                throw this.notZip(at);
+                throw (0,zip_format/* notAZipHeader */.lk)(buf, at, this.offset + at, this.table.count);
             }
             case 'data':
                 return this.data(at);
@@ -31653,14 +31689,6 @@ class ZipScanner {
             default:
                 return -1;
         }
-    }
-    notZip(at) {
-        const where = this.offset + at;
-        if (where === 0) {
-            const start = this.buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
-            return new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
-        }
-        return new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: no ZIP header at offset ${where}${this.table.count ? `, after ${this.table.count} entries` : ''}`);
     }
     localHeader(at) {
         const parsed = (0,zip_format/* parseLocalHeader */.o6)(this.buf, at, this.offset + at);
@@ -32015,7 +32043,7 @@ async function saveZip(download, file, o) {
         const failure = e.code === 'ENOSPC' ? await (0,disk_space/* diskFilledWhileSaving */.tF)(need, pass.size, contentLength) : e;
         await (0,promises_.rm)(partial, { force: true });
         if (o.signal?.aborted)
-            throw (0,base_clock/* abortReason */.Js)(o.signal);
+            throw (0,clock/* abortReason */.Js)(o.signal);
         throw failure;
     }
 }
@@ -32177,7 +32205,7 @@ async function waitForOrder(o) {
     }
     catch (e) {
         // The deadline may fire during a poll or a wait, before the checks below see it.
-        if ((0,base_deadline/* timedOut */.iU)(o.signal))
+        if ((0,deadline/* timedOut */.iU)(o.signal))
             throw new DeadlineError(o.clock.now() - o.startedAt, seen.state, seen.failure);
         throw e;
     }
@@ -32185,8 +32213,7 @@ async function waitForOrder(o) {
 async function poll(o, seen) {
     const { clock, logger } = o;
     let polls = 0;
-    let lastKey = '';
-    let lastLogAt = clock.now();
+    const log = { key: '', at: clock.now() };
     let runningSince;
     let unspecified = 0;
     let failures = 0;
@@ -32206,9 +32233,9 @@ async function poll(o, seen) {
             if (o.deadline.remaining() <= 0)
                 throw new DeadlineError(now - o.startedAt, seen.state, seen.failure);
             // The request layer already retried; the server may be restarting. Keep waiting.
-            if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
+            if (failures++ === 0 || now - log.at >= HEARTBEAT_MS) {
                 logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
-                lastLogAt = now;
+                log.at = now;
             }
             await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline.remaining()), o.signal);
             continue;
@@ -32221,17 +32248,7 @@ async function poll(o, seen) {
         seen.failure = undefined;
         if (state === 'STATE_RUNNING' && runningSince === undefined)
             runningSince = now;
-        const line = describeProgress(operation);
-        const key = `${state}|${operation.metadata?.currentSubProcess ?? ''}|${operation.metadata?.finishedSubProcesses ?? ''}`;
-        if (key !== lastKey) {
-            logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: ${line}`);
-            lastKey = key;
-            lastLogAt = now;
-        }
-        else if (now - lastLogAt >= HEARTBEAT_MS) {
-            logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: still ${line}`);
-            lastLogAt = now;
-        }
+        logProgress(o, operation, now, log);
         if (isDone(operation)) {
             const start = runningSince ?? now;
             return { operation, polls, queuedMs: start - o.startedAt, runningMs: now - start };
@@ -32244,6 +32261,21 @@ async function poll(o, seen) {
         if (remaining <= 0)
             throw new DeadlineError(now - o.startedAt, seen.state);
         await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
+    }
+}
+/** A line when the state or the progress changed, else a heartbeat now and then. */
+function logProgress(o, operation, now, last) {
+    const line = describeProgress(operation);
+    const m = operation.metadata;
+    const key = `${m?.state}|${m?.currentSubProcess ?? ''}|${m?.finishedSubProcesses ?? ''}`;
+    if (key !== last.key) {
+        o.logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: ${line}`);
+        last.key = key;
+        last.at = now;
+    }
+    else if (now - last.at >= HEARTBEAT_MS) {
+        o.logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: still ${line}`);
+        last.at = now;
     }
 }
 /** The order is over: `done` says so (the vendor's own loop waits for it alone), or it failed — a
@@ -32404,7 +32436,7 @@ class EntryWriter {
     }
     stopIfAborted() {
         if (this.signal?.aborted)
-            throw (0,base_clock/* abortReason */.Js)(this.signal);
+            throw (0,clock/* abortReason */.Js)(this.signal);
     }
 }
 /** The name of the index-th record of the central directory. */
@@ -32445,29 +32477,61 @@ class CancelledError extends Error {
 }
 /** The time a cancel of the order may take after the run gave up on it. */
 const CANCEL_TIMEOUT_MS = 5_000;
-async function runExport(settings, host, deps) {
-    const { clock } = deps;
-    const startedAt = clock.now();
-    const deadline = (0,base_deadline/* deadlineAfter */.d8)(clock, settings.timeoutMs);
-    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal]);
-    const report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
-    const { transport, client } = connect(settings, host, clock, deadline);
+function runExport(settings, host, deps) {
+    return new ExportRun(settings, host, deps).run();
+}
+/** One run of the engine: its deadline and signal, its connection, and what it found out so far. */
+class ExportRun {
+    settings;
+    host;
+    deps;
+    startedAt;
+    deadline;
+    signal;
+    report;
+    connection;
     /** The last answer about the order. */
-    let current;
-    const observe = (op) => {
-        current = op;
-        const state = op.metadata?.state;
-        if (state && state !== report.state) {
-            report.state = state;
-            host.stateChanged(state);
+    current;
+    constructor(settings, host, deps) {
+        this.settings = settings;
+        this.host = host;
+        this.deps = deps;
+        this.startedAt = deps.clock.now();
+        this.deadline = (0,deadline/* deadlineAfter */.d8)(deps.clock, settings.timeoutMs);
+        this.signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), this.deadline.signal]);
+        this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
+        this.connection = connect(settings, host, deps.clock, this.deadline);
+    }
+    /** sign in → look at the server → order → wait → download + verify → extract → finish. */
+    async run() {
+        try {
+            await this.signIn();
+            const name = await this.placeOrResume();
+            await this.waitFor(name);
+            const saved = await this.download(name);
+            if (this.settings.extract)
+                await this.extract(saved, name);
+            if (this.deps.finish)
+                await (0,clock/* abortable */.ZC)(this.deps.finish(saved, this.signal), this.signal);
         }
-    };
-    try {
-        // Sign in, and look at the server: versions and maintenance mode inform, never block.
-        await client.authenticate(signal);
-        host.info(`Signed in as ${settings.username}.`);
-        report.serverInfo = await (0,preflight/* lookAtServer */.IT)(client, host, { signal });
-        // Place the order, or take the named one.
+        catch (e) {
+            this.report.error = await this.wayBack(e);
+        }
+        finally {
+            this.connection.transport.close();
+            this.report.durations.total = this.deps.clock.now() - this.startedAt;
+        }
+        return this.report;
+    }
+    /** Versions and maintenance mode inform, never block. */
+    async signIn() {
+        const { client } = this.connection;
+        await client.authenticate(this.signal);
+        this.host.info(`Signed in as ${this.settings.username}.`);
+        this.report.serverInfo = await (0,preflight/* lookAtServer */.IT)(client, this.host, { signal: this.signal });
+    }
+    async placeOrResume() {
+        const { settings, host } = this;
         let name;
         if (settings.orderName) {
             name = settings.orderName;
@@ -32475,76 +32539,82 @@ async function runExport(settings, host, deps) {
         }
         else {
             host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`);
-            const placed = await client.placeOrder(settings.exportContents, signal);
+            const placed = await this.connection.client.placeOrder(settings.exportContents, this.signal);
             if (!placed.name)
                 throw new Error('the server accepted the order but returned no order name');
             name = placed.name;
             host.info(`Order ${name} placed.`);
-            observe(placed);
+            this.observe(placed);
         }
-        report.orderName = name;
+        this.report.orderName = name;
         host.orderNamed(name);
-        // Wait until it is done.
+        return name;
+    }
+    observe(op) {
+        this.current = op;
+        const state = op.metadata?.state;
+        if (state && state !== this.report.state) {
+            this.report.state = state;
+            this.host.stateChanged(state);
+        }
+    }
+    async waitFor(name) {
+        const { clock } = this.deps;
         const waited = await waitForOrder({
             name,
-            getOrder: n => client.getOrder(n, signal),
+            getOrder: n => this.connection.client.getOrder(n, this.signal),
             clock,
             startedAt: clock.now(),
-            deadline,
-            maxIntervalMs: settings.maxPollIntervalMs,
-            logger: host,
-            signal,
+            deadline: this.deadline,
+            maxIntervalMs: this.settings.maxPollIntervalMs,
+            logger: this.host,
+            signal: this.signal,
             isTransient: isTransientError,
-            setting: n => host.setting(n),
-            initialState: current?.metadata?.state,
-            onUpdate: observe
+            setting: n => this.host.setting(n),
+            initialState: this.current?.metadata?.state,
+            onUpdate: op => this.observe(op)
         });
-        report.polls = waited.polls;
-        Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs });
+        this.report.polls = waited.polls;
+        Object.assign(this.report.durations, { queued: waited.queuedMs, running: waited.runningMs });
         if (!succeeded(waited.operation))
             throw orderFailed(name, waited.operation);
-        // Download, verify, extract, finish.
+    }
+    async download(name) {
+        const { settings, host } = this;
         const zipFile = external_node_path_.join(settings.path, `${settings.artifactName ?? `octoplant-export-${name}`}.zip`);
-        const saved = await downloadZip(() => client.download(name, signal), zipFile, {
-            signal,
-            clock,
-            deadline,
+        const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
+            signal: this.signal,
+            clock: this.deps.clock,
+            deadline: this.deadline,
             logger: host,
             extract: settings.extract,
-            setting: (name, value) => host.setting(name, value)
+            setting: (n, value) => host.setting(n, value)
         });
-        Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
-        report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };
+        Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs });
+        this.report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };
         host.info(`Saved ${saved.path}: ${(0,format/* formatBytes */.z3)(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
             ` Received in ${(0,format/* formatSeconds */.Xo)(saved.streamMs)} (${(0,format/* formatRate */.CE)(saved.size, saved.streamMs)}), checked in ${(0,format/* formatSeconds */.Xo)(saved.verifyMs)}` +
             `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
         host.zipSaved(saved);
-        if (settings.extract) {
-            const dir = external_node_path_.join(settings.path, name);
-            const extractStarted = clock.now();
-            const count = await extractZip(saved.path, dir, { signal }).catch((e) => {
-                if (e.code !== 'ENOSPC')
-                    throw e;
-                throw (0,disk_space/* diskFilledWhileExtracting */.UY)(dir, saved.path, host.setting('path'));
-            });
-            report.extractPath = dir;
-            host.extracted(dir);
-            report.durations.extract = clock.now() - extractStarted;
-            host.info(`Extracted ${count} entries into ${dir} in ${(0,format/* formatSeconds */.Xo)(report.durations.extract)}.`);
-        }
-        if (deps.finish)
-            await (0,base_clock/* abortable */.ZC)(deps.finish(saved, signal), signal);
+        return saved;
     }
-    catch (e) {
-        report.error = await wayBack(e, clock.now() - startedAt);
+    async extract(saved, name) {
+        const { clock } = this.deps;
+        const dir = external_node_path_.join(this.settings.path, name);
+        const started = clock.now();
+        const count = await extractZip(saved.path, dir, { signal: this.signal }).catch((e) => {
+            if (e.code !== 'ENOSPC')
+                throw e;
+            throw (0,disk_space/* diskFilledWhileExtracting */.UY)(dir, saved.path, this.host.setting('path'));
+        });
+        this.report.extractPath = dir;
+        this.host.extracted(dir);
+        this.report.durations.extract = clock.now() - started;
+        this.host.info(`Extracted ${count} entries into ${dir} in ${(0,format/* formatSeconds */.Xo)(this.report.durations.extract)}.`);
     }
-    finally {
-        transport.close();
-        report.durations.total = clock.now() - startedAt;
-    }
-    return report;
     /** The failure in words, with what to do next; cancels the order when giving up on it. */
-    async function wayBack(e, elapsedMs) {
+    async wayBack(e) {
+        const { report, host, current } = this;
         const name = report.orderName;
         let next = '';
         // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
@@ -32556,7 +32626,7 @@ async function runExport(settings, host, deps) {
             }
         }
         else if (name && isGivingUp(e)) {
-            const why = await cancelOrder(name);
+            const why = await this.cancelOrder(name);
             report.orderOutcome = why ? 'left-running' : 'cancelled';
             next = why
                 ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
@@ -32566,17 +32636,17 @@ async function runExport(settings, host, deps) {
             report.orderOutcome = 'left-running';
             next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`;
         }
-        const what = explain(e, elapsedMs, host);
+        const what = explain(e, this.deps.clock.now() - this.startedAt, host);
         return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
     }
     /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
      *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
-    async function cancelOrder(name) {
-        if (!settings.cancelOnTimeout)
-            return `${host.setting('cancel-on-timeout', 'false')}`;
+    async cancelOrder(name) {
+        if (!this.settings.cancelOnTimeout)
+            return `${this.host.setting('cancel-on-timeout', 'false')}`;
         try {
-            await client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
-            host.info(`Cancelled order ${name} on the server.`);
+            await this.connection.client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+            this.host.info(`Cancelled order ${name} on the server.`);
             return undefined;
         }
         catch (e) {
@@ -32598,10 +32668,10 @@ function orderFailed(name, op) {
 }
 /** The deadline passed or the job was cancelled while the order was not done. */
 function isGivingUp(e) {
-    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof base_deadline/* TimeoutReached */.g;
+    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof deadline/* TimeoutReached */.g;
 }
 function explain(e, elapsedMs, host) {
-    if (e instanceof base_deadline/* TimeoutReached */.g)
+    if (e instanceof deadline/* TimeoutReached */.g)
         return `gave up after ${(0,format/* formatDuration */.a3)(elapsedMs)}: ${host.setting('timeout')} was reached`;
     if (e instanceof DeadlineError)
         return `${e.message}: ${host.setting('timeout')} was reached`;
@@ -32732,6 +32802,7 @@ class InputError extends Error {
 /* harmony export */   d: () => (/* binding */ signaturePrefixAtEnd),
 /* harmony export */   eu: () => (/* binding */ parseCentralRecord),
 /* harmony export */   jN: () => (/* binding */ isSignedDescriptorOf),
+/* harmony export */   lk: () => (/* binding */ notAZipHeader),
 /* harmony export */   o6: () => (/* binding */ parseLocalHeader),
 /* harmony export */   qb: () => (/* binding */ corrupt),
 /* harmony export */   sI: () => (/* binding */ ZIP64_EOCD_SIG),
@@ -32764,6 +32835,14 @@ class InvalidZipError extends Error {
         this.retryable = retryable;
         this.name = 'InvalidZipError';
     }
+}
+/** The error for bytes at `where` in the file (buf[at]) that start no ZIP record, after `entries`. */
+function notAZipHeader(buf, at, where, entries) {
+    if (where === 0) {
+        const start = buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+        return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
+    }
+    return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${entries ? `, after ${entries} entries` : ''}`);
 }
 /** The error for an entry whose bytes do not match what the ZIP says of it. */
 function corrupt(h, why) {

@@ -31585,18 +31585,54 @@ function request_isTransientError(e) {
     return (e instanceof request_OctoplantError || e instanceof NetworkError) && e.transient;
 }
 function createTransport(options) {
-    const http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
-        ignoreSslError: options.ignoreTlsErrors ?? false,
-        socketTimeout: SOCKET_TIMEOUT_MS,
-        allowRetries: false,
-        allowRedirects: false,
-        keepAlive: true
-    });
-    const clock = options.clock ?? systemClock;
-    const { setting } = options;
+    return new HttpTransport(options);
+}
+class HttpTransport {
+    options;
+    http;
+    clock;
     /** The server has answered once: a later reset is a fault, not a protocol mistake. */
-    let answered = false;
-    async function sendOnce(o, signal) {
+    answered = false;
+    constructor(options) {
+        this.options = options;
+        this.http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
+            ignoreSslError: options.ignoreTlsErrors ?? false,
+            socketTimeout: SOCKET_TIMEOUT_MS,
+            allowRetries: false,
+            allowRedirects: false,
+            keepAlive: true
+        });
+        this.clock = options.clock ?? systemClock;
+    }
+    json(o) {
+        return this.retrying(o, async (signal) => {
+            const res = await this.sendOnce(o, signal);
+            const text = await readBounded(res, MAX_JSON_BYTES, signal);
+            if (!isSuccess(res.statusCode))
+                throw decodeError(res, text, o);
+            try {
+                return JSON.parse(text);
+            }
+            catch {
+                throw new request_OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${this.options.setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+            }
+        });
+    }
+    stream(o) {
+        return this.retrying(o, async (signal) => {
+            const res = await this.sendOnce(o, signal);
+            if (!isSuccess(res.statusCode)) {
+                const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
+                throw decodeError(res, text, o);
+            }
+            const length = Number(res.headers['content-length']);
+            return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
+        });
+    }
+    close() {
+        this.http.dispose();
+    }
+    async sendOnce(o, signal) {
         signal?.throwIfAborted();
         const headers = { accept: 'application/json' };
         if (o.token)
@@ -31610,29 +31646,35 @@ function createTransport(options) {
             headers['content-type'] = 'application/json';
             body = JSON.stringify(o.json);
         }
-        const url = options.baseUrl + o.path;
+        const url = this.options.baseUrl + o.path;
         try {
-            const res = await clock_abortable(http.request(o.method, url, body, headers), signal);
-            answered = true;
+            const res = await clock_abortable(this.http.request(o.method, url, body, headers), signal);
+            this.answered = true;
             return res.message;
         }
         catch (e) {
             if (signal?.aborted)
                 throw clock_abortReason(signal);
-            const described = describeNetworkError(e, url, setting);
-            // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
-            if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
-                throw new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
-            }
-            throw described;
+            throw await this.unanswered(e, url);
         }
     }
+    /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
+     *  than retrying a reset that will recur. */
+    async unanswered(e, url) {
+        const { setting } = this.options;
+        const described = describeNetworkError(e, url, setting);
+        if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
+            return new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
+        }
+        return described;
+    }
     /** Runs one call, again after a transient fault, as the policy allows. */
-    function retrying(o, call) {
+    retrying(o, call) {
+        const { options } = this;
         const idempotent = o.idempotent ?? o.method === 'GET';
-        const known = (raw) => (raw instanceof request_OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, setting));
+        const known = (raw) => raw instanceof request_OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, options.setting);
         return retry_withRetries(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
-            clock,
+            clock: this.clock,
             deadline: options.deadline,
             signal: o.signal,
             attempts: o.attempts,
@@ -31642,34 +31684,6 @@ function createTransport(options) {
             giveUp: (e, why) => withNote(e, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
         });
     }
-    return {
-        json(o) {
-            return retrying(o, async (signal) => {
-                const res = await sendOnce(o, signal);
-                const text = await readBounded(res, MAX_JSON_BYTES, signal);
-                if (!isSuccess(res.statusCode))
-                    throw decodeError(res, text, o);
-                try {
-                    return JSON.parse(text);
-                }
-                catch {
-                    throw new request_OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
-                }
-            });
-        },
-        stream(o) {
-            return retrying(o, async (signal) => {
-                const res = await sendOnce(o, signal);
-                if (!isSuccess(res.statusCode)) {
-                    const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
-                    throw decodeError(res, text, o);
-                }
-                const length = Number(res.headers['content-length']);
-                return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
-            });
-        },
-        close: () => http.dispose()
-    };
 }
 /** URL.hostname keeps an IPv6 literal's brackets ("[::1]"), and http-client hands it on as the
  *  socket's host, which then does not resolve: its request handler hook takes them off. */
@@ -32098,6 +32112,14 @@ class format_InvalidZipError extends Error {
         this.retryable = retryable;
         this.name = 'InvalidZipError';
     }
+}
+/** The error for bytes at `where` in the file (buf[at]) that start no ZIP record, after `entries`. */
+function format_notAZipHeader(buf, at, where, entries) {
+    if (where === 0) {
+        const start = buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+        return new format_InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
+    }
+    return new format_InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${entries ? `, after ${entries} entries` : ''}`);
 }
 /** The error for an entry whose bytes do not match what the ZIP says of it. */
 function format_corrupt(h, why) {
@@ -32668,7 +32690,7 @@ class scan_ZipScanner {
                     this.tail = new TailCheck(this.table, this.indexed, this.offset + at);
                     return at;
                 }
-                throw this.notZip(at);
+                throw notAZipHeader(buf, at, this.offset + at, this.table.count);
             }
             case 'data':
                 return this.data(at);
@@ -32681,14 +32703,6 @@ class scan_ZipScanner {
             default:
                 return -1;
         }
-    }
-    notZip(at) {
-        const where = this.offset + at;
-        if (where === 0) {
-            const start = this.buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
-            return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
-        }
-        return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${this.table.count ? `, after ${this.table.count} entries` : ''}`);
     }
     localHeader(at) {
         const parsed = parseLocalHeader(this.buf, at, this.offset + at);
@@ -33247,8 +33261,7 @@ async function poller_waitForOrder(o) {
 async function poll(o, seen) {
     const { clock, logger } = o;
     let polls = 0;
-    let lastKey = '';
-    let lastLogAt = clock.now();
+    const log = { key: '', at: clock.now() };
     let runningSince;
     let unspecified = 0;
     let failures = 0;
@@ -33268,9 +33281,9 @@ async function poll(o, seen) {
             if (o.deadline.remaining() <= 0)
                 throw new poller_DeadlineError(now - o.startedAt, seen.state, seen.failure);
             // The request layer already retried; the server may be restarting. Keep waiting.
-            if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
+            if (failures++ === 0 || now - log.at >= HEARTBEAT_MS) {
                 logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
-                lastLogAt = now;
+                log.at = now;
             }
             await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline.remaining()), o.signal);
             continue;
@@ -33283,17 +33296,7 @@ async function poll(o, seen) {
         seen.failure = undefined;
         if (state === 'STATE_RUNNING' && runningSince === undefined)
             runningSince = now;
-        const line = describeProgress(operation);
-        const key = `${state}|${operation.metadata?.currentSubProcess ?? ''}|${operation.metadata?.finishedSubProcesses ?? ''}`;
-        if (key !== lastKey) {
-            logger.info(`${formatDuration(now - o.startedAt)}: ${line}`);
-            lastKey = key;
-            lastLogAt = now;
-        }
-        else if (now - lastLogAt >= HEARTBEAT_MS) {
-            logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`);
-            lastLogAt = now;
-        }
+        logProgress(o, operation, now, log);
         if (poller_isDone(operation)) {
             const start = runningSince ?? now;
             return { operation, polls, queuedMs: start - o.startedAt, runningMs: now - start };
@@ -33306,6 +33309,21 @@ async function poll(o, seen) {
         if (remaining <= 0)
             throw new poller_DeadlineError(now - o.startedAt, seen.state);
         await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal);
+    }
+}
+/** A line when the state or the progress changed, else a heartbeat now and then. */
+function logProgress(o, operation, now, last) {
+    const line = describeProgress(operation);
+    const m = operation.metadata;
+    const key = `${m?.state}|${m?.currentSubProcess ?? ''}|${m?.finishedSubProcesses ?? ''}`;
+    if (key !== last.key) {
+        o.logger.info(`${formatDuration(now - o.startedAt)}: ${line}`);
+        last.key = key;
+        last.at = now;
+    }
+    else if (now - last.at >= HEARTBEAT_MS) {
+        o.logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`);
+        last.at = now;
     }
 }
 /** The order is over: `done` says so (the vendor's own loop waits for it alone), or it failed — a
@@ -33655,29 +33673,61 @@ class CancelledError extends Error {
 }
 /** The time a cancel of the order may take after the run gave up on it. */
 const CANCEL_TIMEOUT_MS = 5_000;
-async function runExport(settings, host, deps) {
-    const { clock } = deps;
-    const startedAt = clock.now();
-    const deadline = deadlineAfter(clock, settings.timeoutMs);
-    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal]);
-    const report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
-    const { transport, client } = connect(settings, host, clock, deadline);
+function runExport(settings, host, deps) {
+    return new ExportRun(settings, host, deps).run();
+}
+/** One run of the engine: its deadline and signal, its connection, and what it found out so far. */
+class ExportRun {
+    settings;
+    host;
+    deps;
+    startedAt;
+    deadline;
+    signal;
+    report;
+    connection;
     /** The last answer about the order. */
-    let current;
-    const observe = (op) => {
-        current = op;
-        const state = op.metadata?.state;
-        if (state && state !== report.state) {
-            report.state = state;
-            host.stateChanged(state);
+    current;
+    constructor(settings, host, deps) {
+        this.settings = settings;
+        this.host = host;
+        this.deps = deps;
+        this.startedAt = deps.clock.now();
+        this.deadline = deadlineAfter(deps.clock, settings.timeoutMs);
+        this.signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), this.deadline.signal]);
+        this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
+        this.connection = connect(settings, host, deps.clock, this.deadline);
+    }
+    /** sign in → look at the server → order → wait → download + verify → extract → finish. */
+    async run() {
+        try {
+            await this.signIn();
+            const name = await this.placeOrResume();
+            await this.waitFor(name);
+            const saved = await this.download(name);
+            if (this.settings.extract)
+                await this.extract(saved, name);
+            if (this.deps.finish)
+                await abortable(this.deps.finish(saved, this.signal), this.signal);
         }
-    };
-    try {
-        // Sign in, and look at the server: versions and maintenance mode inform, never block.
-        await client.authenticate(signal);
-        host.info(`Signed in as ${settings.username}.`);
-        report.serverInfo = await lookAtServer(client, host, { signal });
-        // Place the order, or take the named one.
+        catch (e) {
+            this.report.error = await this.wayBack(e);
+        }
+        finally {
+            this.connection.transport.close();
+            this.report.durations.total = this.deps.clock.now() - this.startedAt;
+        }
+        return this.report;
+    }
+    /** Versions and maintenance mode inform, never block. */
+    async signIn() {
+        const { client } = this.connection;
+        await client.authenticate(this.signal);
+        this.host.info(`Signed in as ${this.settings.username}.`);
+        this.report.serverInfo = await lookAtServer(client, this.host, { signal: this.signal });
+    }
+    async placeOrResume() {
+        const { settings, host } = this;
         let name;
         if (settings.orderName) {
             name = settings.orderName;
@@ -33685,76 +33735,82 @@ async function runExport(settings, host, deps) {
         }
         else {
             host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`);
-            const placed = await client.placeOrder(settings.exportContents, signal);
+            const placed = await this.connection.client.placeOrder(settings.exportContents, this.signal);
             if (!placed.name)
                 throw new Error('the server accepted the order but returned no order name');
             name = placed.name;
             host.info(`Order ${name} placed.`);
-            observe(placed);
+            this.observe(placed);
         }
-        report.orderName = name;
+        this.report.orderName = name;
         host.orderNamed(name);
-        // Wait until it is done.
+        return name;
+    }
+    observe(op) {
+        this.current = op;
+        const state = op.metadata?.state;
+        if (state && state !== this.report.state) {
+            this.report.state = state;
+            this.host.stateChanged(state);
+        }
+    }
+    async waitFor(name) {
+        const { clock } = this.deps;
         const waited = await waitForOrder({
             name,
-            getOrder: n => client.getOrder(n, signal),
+            getOrder: n => this.connection.client.getOrder(n, this.signal),
             clock,
             startedAt: clock.now(),
-            deadline,
-            maxIntervalMs: settings.maxPollIntervalMs,
-            logger: host,
-            signal,
+            deadline: this.deadline,
+            maxIntervalMs: this.settings.maxPollIntervalMs,
+            logger: this.host,
+            signal: this.signal,
             isTransient: isTransientError,
-            setting: n => host.setting(n),
-            initialState: current?.metadata?.state,
-            onUpdate: observe
+            setting: n => this.host.setting(n),
+            initialState: this.current?.metadata?.state,
+            onUpdate: op => this.observe(op)
         });
-        report.polls = waited.polls;
-        Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs });
+        this.report.polls = waited.polls;
+        Object.assign(this.report.durations, { queued: waited.queuedMs, running: waited.runningMs });
         if (!succeeded(waited.operation))
             throw orderFailed(name, waited.operation);
-        // Download, verify, extract, finish.
+    }
+    async download(name) {
+        const { settings, host } = this;
         const zipFile = path.join(settings.path, `${settings.artifactName ?? `octoplant-export-${name}`}.zip`);
-        const saved = await downloadZip(() => client.download(name, signal), zipFile, {
-            signal,
-            clock,
-            deadline,
+        const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
+            signal: this.signal,
+            clock: this.deps.clock,
+            deadline: this.deadline,
             logger: host,
             extract: settings.extract,
-            setting: (name, value) => host.setting(name, value)
+            setting: (n, value) => host.setting(n, value)
         });
-        Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs });
-        report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };
+        Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs });
+        this.report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };
         host.info(`Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
             ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
             `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
         host.zipSaved(saved);
-        if (settings.extract) {
-            const dir = path.join(settings.path, name);
-            const extractStarted = clock.now();
-            const count = await extractZip(saved.path, dir, { signal }).catch((e) => {
-                if (e.code !== 'ENOSPC')
-                    throw e;
-                throw diskFilledWhileExtracting(dir, saved.path, host.setting('path'));
-            });
-            report.extractPath = dir;
-            host.extracted(dir);
-            report.durations.extract = clock.now() - extractStarted;
-            host.info(`Extracted ${count} entries into ${dir} in ${formatSeconds(report.durations.extract)}.`);
-        }
-        if (deps.finish)
-            await abortable(deps.finish(saved, signal), signal);
+        return saved;
     }
-    catch (e) {
-        report.error = await wayBack(e, clock.now() - startedAt);
+    async extract(saved, name) {
+        const { clock } = this.deps;
+        const dir = path.join(this.settings.path, name);
+        const started = clock.now();
+        const count = await extractZip(saved.path, dir, { signal: this.signal }).catch((e) => {
+            if (e.code !== 'ENOSPC')
+                throw e;
+            throw diskFilledWhileExtracting(dir, saved.path, this.host.setting('path'));
+        });
+        this.report.extractPath = dir;
+        this.host.extracted(dir);
+        this.report.durations.extract = clock.now() - started;
+        this.host.info(`Extracted ${count} entries into ${dir} in ${formatSeconds(this.report.durations.extract)}.`);
     }
-    finally {
-        transport.close();
-        report.durations.total = clock.now() - startedAt;
-    }
-    return report;
     /** The failure in words, with what to do next; cancels the order when giving up on it. */
-    async function wayBack(e, elapsedMs) {
+    async wayBack(e) {
+        const { report, host, current } = this;
         const name = report.orderName;
         let next = '';
         // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
@@ -33766,7 +33822,7 @@ async function runExport(settings, host, deps) {
             }
         }
         else if (name && isGivingUp(e)) {
-            const why = await cancelOrder(name);
+            const why = await this.cancelOrder(name);
             report.orderOutcome = why ? 'left-running' : 'cancelled';
             next = why
                 ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
@@ -33776,17 +33832,17 @@ async function runExport(settings, host, deps) {
             report.orderOutcome = 'left-running';
             next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`;
         }
-        const what = explain(e, elapsedMs, host);
+        const what = explain(e, this.deps.clock.now() - this.startedAt, host);
         return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
     }
     /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
      *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
-    async function cancelOrder(name) {
-        if (!settings.cancelOnTimeout)
-            return `${host.setting('cancel-on-timeout', 'false')}`;
+    async cancelOrder(name) {
+        if (!this.settings.cancelOnTimeout)
+            return `${this.host.setting('cancel-on-timeout', 'false')}`;
         try {
-            await client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
-            host.info(`Cancelled order ${name} on the server.`);
+            await this.connection.client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+            this.host.info(`Cancelled order ${name} on the server.`);
             return undefined;
         }
         catch (e) {
@@ -34463,31 +34519,13 @@ function parseInputs(getInput, ctx) {
     const password = getInput('password');
     if (password === '')
         throw new settings_InputError('password', 'is required: pass it from a secret, e.g. ${{ secrets.OCTOPLANT_PASSWORD }}');
-    const orderName = get('order-name') || undefined;
-    if (orderName !== undefined && !/^[\w.:@~-]{1,200}$/.test(orderName)) {
-        throw new settings_InputError('order-name', `must be an order name as the server returned it (letters, digits, - _ . : @ ~); got "${orderName}"`);
-    }
+    const orderName = readOrderName(get);
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
-    const timeoutMs = duration(get, 'timeout');
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
     if (maxPollIntervalMs < 1000)
         throw new settings_InputError('max-poll-interval', `must be at least 1s; got "${get('max-poll-interval')}"`);
-    const artifactName = get('artifact-name') || undefined;
-    if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
-        throw new settings_InputError('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
-    }
-    // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
-    const windowsProblem = artifactName && windowsNameProblem(`${artifactName}.zip`);
-    if (windowsProblem)
-        throw new settings_InputError('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`);
-    let retentionDays;
-    const retention = get('retention-days');
-    if (retention !== '') {
-        retentionDays = Number(retention);
-        if (!/^\d+$/.test(retention) || retentionDays < 1 || retentionDays > 90) {
-            throw new settings_InputError('retention-days', `must be a whole number of days from 1 to 90, or empty for the repository's default; got "${retention}"`);
-        }
-    }
+    const artifactName = readArtifactName(get);
+    const retentionDays = readRetentionDays(get);
     const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp';
     const paths = ctx.path ?? external_node_path_namespaceObject;
     const dir = get('path') || paths.join(tempDir, 'octoplant-export');
@@ -34499,7 +34537,7 @@ function parseInputs(getInput, ctx) {
         clientSecret: get('client-secret'),
         exportContents,
         orderName,
-        timeoutMs,
+        timeoutMs: duration(get, 'timeout'),
         maxPollIntervalMs,
         cancelOnTimeout: bool(get, 'cancel-on-timeout'),
         path: paths.resolve(workspace, dir),
@@ -34511,6 +34549,34 @@ function parseInputs(getInput, ctx) {
         insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
         allowInsecureHttp
     };
+}
+function readOrderName(get) {
+    const orderName = get('order-name') || undefined;
+    if (orderName !== undefined && !/^[\w.:@~-]{1,200}$/.test(orderName)) {
+        throw new settings_InputError('order-name', `must be an order name as the server returned it (letters, digits, - _ . : @ ~); got "${orderName}"`);
+    }
+    return orderName;
+}
+function readArtifactName(get) {
+    const artifactName = get('artifact-name') || undefined;
+    if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
+        throw new settings_InputError('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
+    }
+    // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
+    const windowsProblem = artifactName && windowsNameProblem(`${artifactName}.zip`);
+    if (windowsProblem)
+        throw new settings_InputError('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`);
+    return artifactName;
+}
+function readRetentionDays(get) {
+    const retention = get('retention-days');
+    if (retention === '')
+        return undefined;
+    const days = Number(retention);
+    if (!/^\d+$/.test(retention) || days < 1 || days > 90) {
+        throw new settings_InputError('retention-days', `must be a whole number of days from 1 to 90, or empty for the repository's default; got "${retention}"`);
+    }
+    return days;
 }
 function parseServerUrl(text, allowInsecureHttp, setting) {
     let url;

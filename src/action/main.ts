@@ -125,7 +125,11 @@ function hostFor(core: ActionCore, inputs: Inputs): ExportHost {
         core.saveState(POST_STATE.cancelOnTimeout, String(inputs.cancelOnTimeout))
       }
     },
-    stateChanged: state => core.setOutput(OUTPUTS.state, state),
+    stateChanged: state => {
+      core.setOutput(OUTPUTS.state, state)
+      // A finished order is nothing to cancel: one that succeeded can still be fetched with order-name.
+      if (state === 'STATE_SUCCEEDED' || state === 'STATE_FAILED') core.saveState(POST_STATE.settled, 'true')
+    },
     zipSaved: (zip: SavedZip) => {
       core.setOutput(OUTPUTS.zipPath, zip.path)
       core.setOutput(OUTPUTS.zipSize, String(zip.size))

@@ -93,98 +93,113 @@ export function usage(version: string): string {
 }
 
 export async function main(deps: CliDeps): Promise<number> {
-  const secrets = new Set<string>()
-  /** Every line this command writes passes here: secrets never leave, nor does a runner command. */
-  const clean = (text: string) => {
-    let out = text
-    for (const s of secrets) if (s.length >= MIN_MASKED) out = out.split(s).join('***')
-    return out.replace(/^::/gm, ': :')
-  }
-  const log = (text: string) => deps.stderr(`${clean(text)}\n`)
-  const print = (value: unknown) => deps.stdout(`${clean(JSON.stringify(value, null, 2))}\n`)
-
+  const out = new Output(deps)
   let args: ReturnType<typeof parse>
   try {
     args = parse(deps.argv)
   } catch (e) {
-    log(`octoplant-export: ${(e as Error).message}\nRun octoplant-export --help for the options.`)
-    print({ [OUTPUTS.errorMessage]: (e as Error).message })
+    out.log(`octoplant-export: ${(e as Error).message}\nRun octoplant-export --help for the options.`)
+    out.print({ [OUTPUTS.errorMessage]: (e as Error).message })
     return 2
   }
-  if (args.values.help) {
-    deps.stdout(usage(deps.version))
+  if (args.values.help || args.values.version) {
+    deps.stdout(args.values.help ? usage(deps.version) : `${deps.version}\n`)
     return 0
   }
-  if (args.values.version) {
-    deps.stdout(`${deps.version}\n`)
-    return 0
-  }
-  const verbose = args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true'
-
-  // Settings: option, else environment variable, else the Action's default.
-  let inputs: Inputs
   const command = args.positionals[0] ?? 'export'
+  let inputs: Inputs
   try {
-    if (args.positionals.length > 1 || !['export', 'check'].includes(command)) {
-      throw new Error(`unknown command "${args.positionals.join(' ')}": use no command (export) or check`)
-    }
-    const password = readPassword(args.values['password-file'], deps)
-    secrets.add(password)
-    const getInput = (name: string): string => {
-      if (name === 'password') return password
-      const value = (args.values as Record<string, string | boolean | undefined>)[name]
-      if (value !== undefined) return String(value)
-      return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '')
-    }
-    // The current folder stands where the Action has its workspace (order-file must lie inside it).
-    inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath, setting: cliSetting })
-    secrets.add(inputs.clientSecret)
-    if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
-    if (command === 'export') await prepareFolder(inputs.path)
+    inputs = await readSettings(args, command, deps, out)
   } catch (e) {
     const message = e instanceof InputError ? `${optionWords(e.input)} ${e.problem}` : (e as Error).message
-    log(`octoplant-export: ${message}`)
-    print({ [OUTPUTS.errorMessage]: message })
+    out.log(`octoplant-export: ${message}`)
+    out.print({ [OUTPUTS.errorMessage]: message })
     return 2
   }
-  if (inputs.insecureSkipTlsVerify) log('warning: --insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.')
-  if (inputs.serverUrl.startsWith('http://')) log('warning: the server URL uses plain http://: the password crosses the network unencrypted.')
-
+  if (inputs.insecureSkipTlsVerify) out.log('warning: --insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.')
+  if (inputs.serverUrl.startsWith('http://')) out.log('warning: the server URL uses plain http://: the password crosses the network unencrypted.')
+  const verbose = args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true'
   const logger = {
-    debug: (m: string) => void (verbose && log(`debug: ${m}`)),
-    info: (m: string) => log(m),
-    warning: (m: string) => log(`warning: ${m}`),
-    secret: (v: string) => void secrets.add(v),
+    debug: (m: string) => void (verbose && out.log(`debug: ${m}`)),
+    info: (m: string) => out.log(m),
+    warning: (m: string) => out.log(`warning: ${m}`),
+    secret: (v: string) => out.secret(v),
     setting: cliSetting
   }
+  return command === 'check' ? runCheck(inputs, logger, deps, out) : runExportCommand(inputs, logger, deps, out)
+}
 
-  if (command === 'check') {
-    const checked = await checkServer(inputs, logger, { clock: deps.clock, signal: deps.signal })
-    const info = checked.serverInfo
-    print({
-      server: checked.server,
-      'signed-in': checked.signedIn,
-      ...(info && describeVersions(info) ? { 'server-version': describeVersions(info) } : {}),
-      ...(info ? { 'maintenance-mode': info.maintenance ? describeMaintenance(info.maintenance) : 'off or not readable' } : {}),
-      'export-contents': inputs.exportContents ?? null,
-      ...(checked.error ? { [OUTPUTS.errorMessage]: checked.error } : {})
-    })
-    if (checked.error) log(`error: ${checked.error}`)
-    else log(`Ready to export from ${inputs.serverUrl}.`)
-    return checked.error ? 1 : 0
+/** Everything the command writes passes here: secrets never leave, nor does a runner command. */
+class Output {
+  private readonly secrets = new Set<string>()
+
+  constructor(private readonly deps: Pick<CliDeps, 'stdout' | 'stderr'>) {}
+
+  secret(value: string): void {
+    this.secrets.add(value)
   }
 
-  log(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
-  const host: ExportHost = {
-    ...logger,
-    orderNamed: () => undefined,
-    stateChanged: () => undefined,
-    zipSaved: () => undefined,
-    extracted: () => undefined
+  log(text: string): void {
+    this.deps.stderr(`${this.clean(text)}\n`)
   }
+
+  print(value: unknown): void {
+    this.deps.stdout(`${this.clean(JSON.stringify(value, null, 2))}\n`)
+  }
+
+  private clean(text: string): string {
+    let out = text
+    for (const s of this.secrets) if (s.length >= MIN_MASKED) out = out.split(s).join('***')
+    return out.replace(/^::/gm, ': :')
+  }
+}
+
+/** Settings: option, else environment variable, else the Action's default; all checked before any
+ *  connection. */
+async function readSettings(args: ReturnType<typeof parse>, command: string, deps: CliDeps, out: Output): Promise<Inputs> {
+  if (args.positionals.length > 1 || !['export', 'check'].includes(command)) {
+    throw new Error(`unknown command "${args.positionals.join(' ')}": use no command (export) or check`)
+  }
+  const password = readPassword(args.values['password-file'], deps)
+  out.secret(password)
+  const getInput = (name: string): string => {
+    if (name === 'password') return password
+    const value = (args.values as Record<string, string | boolean | undefined>)[name]
+    if (value !== undefined) return String(value)
+    return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '')
+  }
+  // The current folder stands where the Action has its workspace (order-file must lie inside it).
+  const inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath, setting: cliSetting })
+  out.secret(inputs.clientSecret)
+  if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
+  if (command === 'export') await prepareFolder(inputs.path)
+  return inputs
+}
+
+type CliLogger = Parameters<typeof checkServer>[1]
+
+async function runCheck(inputs: Inputs, logger: CliLogger, deps: CliDeps, out: Output): Promise<number> {
+  const checked = await checkServer(inputs, logger, { clock: deps.clock, signal: deps.signal })
+  const info = checked.serverInfo
+  out.print({
+    server: checked.server,
+    'signed-in': checked.signedIn,
+    ...(info && describeVersions(info) ? { 'server-version': describeVersions(info) } : {}),
+    ...(info ? { 'maintenance-mode': info.maintenance ? describeMaintenance(info.maintenance) : 'off or not readable' } : {}),
+    'export-contents': inputs.exportContents ?? null,
+    ...(checked.error ? { [OUTPUTS.errorMessage]: checked.error } : {})
+  })
+  if (checked.error) out.log(`error: ${checked.error}`)
+  else out.log(`Ready to export from ${inputs.serverUrl}.`)
+  return checked.error ? 1 : 0
+}
+
+async function runExportCommand(inputs: Inputs, logger: CliLogger, deps: CliDeps, out: Output): Promise<number> {
+  out.log(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
+  const host: ExportHost = { ...logger, orderNamed: () => undefined, stateChanged: () => undefined, zipSaved: () => undefined, extracted: () => undefined }
   const report = await runExport(inputs, host, { clock: deps.clock, signal: deps.signal })
-  print(exportOutputs(report))
-  if (report.error) log(`error: ${report.error}`)
+  out.print(exportOutputs(report))
+  if (report.error) out.log(`error: ${report.error}`)
   return report.error ? 1 : 0
 }
 

@@ -71,106 +71,146 @@ export class CancelledError extends Error {
 /** The time a cancel of the order may take after the run gave up on it. */
 const CANCEL_TIMEOUT_MS = 5_000
 
-export async function runExport(settings: ExportSettings, host: ExportHost, deps: ExportDeps): Promise<ExportReport> {
-  const { clock } = deps
-  const startedAt = clock.now()
-  const deadline = deadlineAfter(clock, settings.timeoutMs)
-  const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal])
-  const report: ExportReport = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } }
-  const { transport, client } = connect(settings, host, clock, deadline)
+export function runExport(settings: ExportSettings, host: ExportHost, deps: ExportDeps): Promise<ExportReport> {
+  return new ExportRun(settings, host, deps).run()
+}
+
+/** One run of the engine: its deadline and signal, its connection, and what it found out so far. */
+class ExportRun {
+  private readonly startedAt: number
+  private readonly deadline: Deadline
+  private readonly signal: AbortSignal
+  private readonly report: ExportReport
+  private readonly connection: ReturnType<typeof connect>
   /** The last answer about the order. */
-  let current: Operation | undefined
-  const observe = (op: Operation) => {
-    current = op
-    const state = op.metadata?.state
-    if (state && state !== report.state) {
-      report.state = state
-      host.stateChanged(state)
-    }
+  private current?: Operation
+
+  constructor(
+    private readonly settings: ExportSettings,
+    private readonly host: ExportHost,
+    private readonly deps: ExportDeps
+  ) {
+    this.startedAt = deps.clock.now()
+    this.deadline = deadlineAfter(deps.clock, settings.timeoutMs)
+    this.signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), this.deadline.signal])
+    this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } }
+    this.connection = connect(settings, host, deps.clock, this.deadline)
   }
 
-  try {
-    // Sign in, and look at the server: versions and maintenance mode inform, never block.
-    await client.authenticate(signal)
-    host.info(`Signed in as ${settings.username}.`)
-    report.serverInfo = await lookAtServer(client, host, { signal })
+  /** sign in → look at the server → order → wait → download + verify → extract → finish. */
+  async run(): Promise<ExportReport> {
+    try {
+      await this.signIn()
+      const name = await this.placeOrResume()
+      await this.waitFor(name)
+      const saved = await this.download(name)
+      if (this.settings.extract) await this.extract(saved, name)
+      if (this.deps.finish) await abortable(this.deps.finish(saved, this.signal), this.signal)
+    } catch (e) {
+      this.report.error = await this.wayBack(e)
+    } finally {
+      this.connection.transport.close()
+      this.report.durations.total = this.deps.clock.now() - this.startedAt
+    }
+    return this.report
+  }
 
-    // Place the order, or take the named one.
+  /** Versions and maintenance mode inform, never block. */
+  private async signIn(): Promise<void> {
+    const { client } = this.connection
+    await client.authenticate(this.signal)
+    this.host.info(`Signed in as ${this.settings.username}.`)
+    this.report.serverInfo = await lookAtServer(client, this.host, { signal: this.signal })
+  }
+
+  private async placeOrResume(): Promise<string> {
+    const { settings, host } = this
     let name: string
     if (settings.orderName) {
       name = settings.orderName
       host.info(`Resuming order ${name}; no new order is placed.`)
     } else {
       host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`)
-      const placed = await client.placeOrder(settings.exportContents!, signal)
+      const placed = await this.connection.client.placeOrder(settings.exportContents!, this.signal)
       if (!placed.name) throw new Error('the server accepted the order but returned no order name')
       name = placed.name
       host.info(`Order ${name} placed.`)
-      observe(placed)
+      this.observe(placed)
     }
-    report.orderName = name
+    this.report.orderName = name
     host.orderNamed(name)
+    return name
+  }
 
-    // Wait until it is done.
+  private observe(op: Operation): void {
+    this.current = op
+    const state = op.metadata?.state
+    if (state && state !== this.report.state) {
+      this.report.state = state
+      this.host.stateChanged(state)
+    }
+  }
+
+  private async waitFor(name: string): Promise<void> {
+    const { clock } = this.deps
     const waited = await waitForOrder({
       name,
-      getOrder: n => client.getOrder(n, signal),
+      getOrder: n => this.connection.client.getOrder(n, this.signal),
       clock,
       startedAt: clock.now(),
-      deadline,
-      maxIntervalMs: settings.maxPollIntervalMs,
-      logger: host,
-      signal,
+      deadline: this.deadline,
+      maxIntervalMs: this.settings.maxPollIntervalMs,
+      logger: this.host,
+      signal: this.signal,
       isTransient: isTransientError,
-      setting: n => host.setting(n),
-      initialState: current?.metadata?.state,
-      onUpdate: observe
+      setting: n => this.host.setting(n),
+      initialState: this.current?.metadata?.state,
+      onUpdate: op => this.observe(op)
     })
-    report.polls = waited.polls
-    Object.assign(report.durations, { queued: waited.queuedMs, running: waited.runningMs })
+    this.report.polls = waited.polls
+    Object.assign(this.report.durations, { queued: waited.queuedMs, running: waited.runningMs })
     if (!succeeded(waited.operation)) throw orderFailed(name, waited.operation)
+  }
 
-    // Download, verify, extract, finish.
+  private async download(name: string): Promise<SavedZip> {
+    const { settings, host } = this
     const zipFile = path.join(settings.path, `${settings.artifactName ?? `octoplant-export-${name}`}.zip`)
-    const saved = await downloadZip(() => client.download(name, signal), zipFile, {
-      signal,
-      clock,
-      deadline,
+    const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
+      signal: this.signal,
+      clock: this.deps.clock,
+      deadline: this.deadline,
       logger: host,
       extract: settings.extract,
-      setting: (name, value) => host.setting(name, value)
+      setting: (n, value) => host.setting(n, value)
     })
-    Object.assign(report.durations, { download: saved.streamMs, check: saved.verifyMs })
-    report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 }
+    Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs })
+    this.report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 }
     host.info(
       `Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
         ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
         `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`
     )
     host.zipSaved(saved)
-    if (settings.extract) {
-      const dir = path.join(settings.path, name)
-      const extractStarted = clock.now()
-      const count = await extractZip(saved.path, dir, { signal }).catch((e: unknown) => {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
-        throw diskFilledWhileExtracting(dir, saved.path, host.setting('path'))
-      })
-      report.extractPath = dir
-      host.extracted(dir)
-      report.durations.extract = clock.now() - extractStarted
-      host.info(`Extracted ${count} entries into ${dir} in ${formatSeconds(report.durations.extract)}.`)
-    }
-    if (deps.finish) await abortable(deps.finish(saved, signal), signal)
-  } catch (e) {
-    report.error = await wayBack(e, clock.now() - startedAt)
-  } finally {
-    transport.close()
-    report.durations.total = clock.now() - startedAt
+    return saved
   }
-  return report
+
+  private async extract(saved: SavedZip, name: string): Promise<void> {
+    const { clock } = this.deps
+    const dir = path.join(this.settings.path, name)
+    const started = clock.now()
+    const count = await extractZip(saved.path, dir, { signal: this.signal }).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
+      throw diskFilledWhileExtracting(dir, saved.path, this.host.setting('path'))
+    })
+    this.report.extractPath = dir
+    this.host.extracted(dir)
+    this.report.durations.extract = clock.now() - started
+    this.host.info(`Extracted ${count} entries into ${dir} in ${formatSeconds(this.report.durations.extract)}.`)
+  }
 
   /** The failure in words, with what to do next; cancels the order when giving up on it. */
-  async function wayBack(e: unknown, elapsedMs: number): Promise<string> {
+  private async wayBack(e: unknown): Promise<string> {
+    const { report, host, current } = this
     const name = report.orderName
     let next = ''
     // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
@@ -181,7 +221,7 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
         next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`
       }
     } else if (name && isGivingUp(e)) {
-      const why = await cancelOrder(name)
+      const why = await this.cancelOrder(name)
       report.orderOutcome = why ? 'left-running' : 'cancelled'
       next = why
         ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
@@ -190,17 +230,17 @@ export async function runExport(settings: ExportSettings, host: ExportHost, deps
       report.orderOutcome = 'left-running'
       next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`
     }
-    const what = explain(e, elapsedMs, host)
+    const what = explain(e, this.deps.clock.now() - this.startedAt, host)
     return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what
   }
 
   /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
    *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
-  async function cancelOrder(name: string): Promise<string | undefined> {
-    if (!settings.cancelOnTimeout) return `${host.setting('cancel-on-timeout', 'false')}`
+  private async cancelOrder(name: string): Promise<string | undefined> {
+    if (!this.settings.cancelOnTimeout) return `${this.host.setting('cancel-on-timeout', 'false')}`
     try {
-      await client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS))
-      host.info(`Cancelled order ${name} on the server.`)
+      await this.connection.client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS))
+      this.host.info(`Cancelled order ${name} on the server.`)
       return undefined
     } catch (e) {
       return `cancelling it failed: ${(e as Error).message}`

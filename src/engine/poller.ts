@@ -79,8 +79,7 @@ interface Seen {
 async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
   const { clock, logger } = o
   let polls = 0
-  let lastKey = ''
-  let lastLogAt = clock.now()
+  const log: LogMark = { key: '', at: clock.now() }
   let runningSince: number | undefined
   let unspecified = 0
   let failures = 0
@@ -98,9 +97,9 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
       seen.failure = (e as Error).message
       if (o.deadline.remaining() <= 0) throw new DeadlineError(now - o.startedAt, seen.state, seen.failure)
       // The request layer already retried; the server may be restarting. Keep waiting.
-      if (failures++ === 0 || now - lastLogAt >= HEARTBEAT_MS) {
+      if (failures++ === 0 || now - log.at >= HEARTBEAT_MS) {
         logger.warning(`polling order ${o.name} failed (${(e as Error).message}); still waiting`)
-        lastLogAt = now
+        log.at = now
       }
       await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline.remaining()), o.signal)
       continue
@@ -113,16 +112,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
     seen.failure = undefined
     if (state === 'STATE_RUNNING' && runningSince === undefined) runningSince = now
 
-    const line = describeProgress(operation)
-    const key = `${state}|${operation.metadata?.currentSubProcess ?? ''}|${operation.metadata?.finishedSubProcesses ?? ''}`
-    if (key !== lastKey) {
-      logger.info(`${formatDuration(now - o.startedAt)}: ${line}`)
-      lastKey = key
-      lastLogAt = now
-    } else if (now - lastLogAt >= HEARTBEAT_MS) {
-      logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`)
-      lastLogAt = now
-    }
+    logProgress(o, operation, now, log)
 
     if (isDone(operation)) {
       const start = runningSince ?? now
@@ -138,6 +128,27 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
     const remaining = o.deadline.remaining()
     if (remaining <= 0) throw new DeadlineError(now - o.startedAt, seen.state)
     await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), remaining), o.signal)
+  }
+}
+
+/** What the log said last, and when. */
+interface LogMark {
+  key: string
+  at: number
+}
+
+/** A line when the state or the progress changed, else a heartbeat now and then. */
+function logProgress(o: PollOptions, operation: Operation, now: number, last: LogMark): void {
+  const line = describeProgress(operation)
+  const m = operation.metadata
+  const key = `${m?.state}|${m?.currentSubProcess ?? ''}|${m?.finishedSubProcesses ?? ''}`
+  if (key !== last.key) {
+    o.logger.info(`${formatDuration(now - o.startedAt)}: ${line}`)
+    last.key = key
+    last.at = now
+  } else if (now - last.at >= HEARTBEAT_MS) {
+    o.logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`)
+    last.at = now
   }
 }
 

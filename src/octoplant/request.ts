@@ -101,19 +101,61 @@ export interface Transport {
 }
 
 export function createTransport(options: TransportOptions): Transport {
-  const http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
-    ignoreSslError: options.ignoreTlsErrors ?? false,
-    socketTimeout: SOCKET_TIMEOUT_MS,
-    allowRetries: false,
-    allowRedirects: false,
-    keepAlive: true
-  })
-  const clock = options.clock ?? systemClock
-  const { setting } = options
-  /** The server has answered once: a later reset is a fault, not a protocol mistake. */
-  let answered = false
+  return new HttpTransport(options)
+}
 
-  async function sendOnce(o: SendOptions, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+class HttpTransport implements Transport {
+  private readonly http: HttpClient
+  private readonly clock: Clock
+  /** The server has answered once: a later reset is a fault, not a protocol mistake. */
+  private answered = false
+
+  constructor(private readonly options: TransportOptions) {
+    this.http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
+      ignoreSslError: options.ignoreTlsErrors ?? false,
+      socketTimeout: SOCKET_TIMEOUT_MS,
+      allowRetries: false,
+      allowRedirects: false,
+      keepAlive: true
+    })
+    this.clock = options.clock ?? systemClock
+  }
+
+  json<T>(o: SendOptions): Promise<T> {
+    return this.retrying(o, async signal => {
+      const res = await this.sendOnce(o, signal)
+      const text = await readBounded(res, MAX_JSON_BYTES, signal)
+      if (!isSuccess(res.statusCode)) throw decodeError(res, text, o)
+      try {
+        return JSON.parse(text) as T
+      } catch {
+        throw new OctoplantError(
+          `${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${this.options.setting('server-url')} the octoplant API (port 64023)?`,
+          res.statusCode ?? 0,
+          undefined,
+          true
+        )
+      }
+    })
+  }
+
+  stream(o: SendOptions): Promise<{ body: IncomingMessage; contentLength?: number }> {
+    return this.retrying(o, async signal => {
+      const res = await this.sendOnce(o, signal)
+      if (!isSuccess(res.statusCode)) {
+        const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '')
+        throw decodeError(res, text, o)
+      }
+      const length = Number(res.headers['content-length'])
+      return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined }
+    })
+  }
+
+  close(): void {
+    this.http.dispose()
+  }
+
+  private async sendOnce(o: SendOptions, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     signal?.throwIfAborted()
     const headers: OutgoingHttpHeaders = { accept: 'application/json' }
     if (o.token) headers.authorization = `Bearer ${o.token}`
@@ -125,33 +167,36 @@ export function createTransport(options: TransportOptions): Transport {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(o.json)
     }
-    const url = options.baseUrl + o.path
+    const url = this.options.baseUrl + o.path
     try {
-      const res = await abortable(http.request(o.method, url, body, headers), signal)
-      answered = true
+      const res = await abortable(this.http.request(o.method, url, body, headers), signal)
+      this.answered = true
       return res.message
     } catch (e) {
       if (signal?.aborted) throw abortReason(signal)
-      const described = describeNetworkError(e as NodeJS.ErrnoException, url, setting)
-      // A TLS port hangs up on plain HTTP: say so rather than retry a reset that will recur.
-      if (!answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
-        throw new NetworkError(
-          `${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`,
-          'ECONNRESET',
-          false,
-          false
-        )
-      }
-      throw described
+      throw await this.unanswered(e as NodeJS.ErrnoException, url)
     }
   }
 
+  /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
+   *  than retrying a reset that will recur. */
+  private async unanswered(e: NodeJS.ErrnoException, url: string): Promise<NetworkError> {
+    const { setting } = this.options
+    const described = describeNetworkError(e, url, setting)
+    if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
+      return new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false)
+    }
+    return described
+  }
+
   /** Runs one call, again after a transient fault, as the policy allows. */
-  function retrying<T>(o: SendOptions, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  private retrying<T>(o: SendOptions, call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    const { options } = this
     const idempotent = o.idempotent ?? o.method === 'GET'
-    const known = (raw: unknown) => (raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw as NodeJS.ErrnoException, options.baseUrl, setting))
+    const known = (raw: unknown) =>
+      raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw as NodeJS.ErrnoException, options.baseUrl, options.setting)
     return withRetries(() => call(o.signal).catch((raw: unknown) => Promise.reject(known(raw))), {
-      clock,
+      clock: this.clock,
       deadline: options.deadline,
       signal: o.signal,
       attempts: o.attempts,
@@ -161,38 +206,6 @@ export function createTransport(options: TransportOptions): Transport {
         options.logger?.info(`${(e as Error).message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`),
       giveUp: (e, why) => withNote(e as OctoplantError, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
     })
-  }
-
-  return {
-    json<T>(o: SendOptions): Promise<T> {
-      return retrying(o, async signal => {
-        const res = await sendOnce(o, signal)
-        const text = await readBounded(res, MAX_JSON_BYTES, signal)
-        if (!isSuccess(res.statusCode)) throw decodeError(res, text, o)
-        try {
-          return JSON.parse(text) as T
-        } catch {
-          throw new OctoplantError(
-            `${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${setting('server-url')} the octoplant API (port 64023)?`,
-            res.statusCode ?? 0,
-            undefined,
-            true
-          )
-        }
-      })
-    },
-    stream(o: SendOptions) {
-      return retrying(o, async signal => {
-        const res = await sendOnce(o, signal)
-        if (!isSuccess(res.statusCode)) {
-          const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '')
-          throw decodeError(res, text, o)
-        }
-        const length = Number(res.headers['content-length'])
-        return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined }
-      })
-    },
-    close: () => http.dispose()
   }
 }
 

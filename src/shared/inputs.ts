@@ -73,31 +73,14 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
   const password = getInput('password')
   if (password === '') throw new InputError('password', 'is required: pass it from a secret, e.g. ${{ secrets.OCTOPLANT_PASSWORD }}')
 
-  const orderName = get('order-name') || undefined
-  if (orderName !== undefined && !/^[\w.:@~-]{1,200}$/.test(orderName)) {
-    throw new InputError('order-name', `must be an order name as the server returned it (letters, digits, - _ . : @ ~); got "${orderName}"`)
-  }
+  const orderName = readOrderName(get)
   const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace)
 
-  const timeoutMs = duration(get, 'timeout')
   const maxPollIntervalMs = duration(get, 'max-poll-interval')
   if (maxPollIntervalMs < 1000) throw new InputError('max-poll-interval', `must be at least 1s; got "${get('max-poll-interval')}"`)
 
-  const artifactName = get('artifact-name') || undefined
-  if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
-    throw new InputError('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`)
-  }
-  // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
-  const windowsProblem = artifactName && windowsNameProblem(`${artifactName}.zip`)
-  if (windowsProblem) throw new InputError('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`)
-  let retentionDays: number | undefined
-  const retention = get('retention-days')
-  if (retention !== '') {
-    retentionDays = Number(retention)
-    if (!/^\d+$/.test(retention) || retentionDays < 1 || retentionDays > 90) {
-      throw new InputError('retention-days', `must be a whole number of days from 1 to 90, or empty for the repository's default; got "${retention}"`)
-    }
-  }
+  const artifactName = readArtifactName(get)
+  const retentionDays = readRetentionDays(get)
 
   const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp'
   const paths = ctx.path ?? path
@@ -111,7 +94,7 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
     clientSecret: get('client-secret'),
     exportContents,
     orderName,
-    timeoutMs,
+    timeoutMs: duration(get, 'timeout'),
     maxPollIntervalMs,
     cancelOnTimeout: bool(get, 'cancel-on-timeout'),
     path: paths.resolve(workspace, dir),
@@ -123,6 +106,35 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
     insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
     allowInsecureHttp
   }
+}
+
+function readOrderName(get: (name: string) => string): string | undefined {
+  const orderName = get('order-name') || undefined
+  if (orderName !== undefined && !/^[\w.:@~-]{1,200}$/.test(orderName)) {
+    throw new InputError('order-name', `must be an order name as the server returned it (letters, digits, - _ . : @ ~); got "${orderName}"`)
+  }
+  return orderName
+}
+
+function readArtifactName(get: (name: string) => string): string | undefined {
+  const artifactName = get('artifact-name') || undefined
+  if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
+    throw new InputError('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`)
+  }
+  // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
+  const windowsProblem = artifactName && windowsNameProblem(`${artifactName}.zip`)
+  if (windowsProblem) throw new InputError('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`)
+  return artifactName
+}
+
+function readRetentionDays(get: (name: string) => string): number | undefined {
+  const retention = get('retention-days')
+  if (retention === '') return undefined
+  const days = Number(retention)
+  if (!/^\d+$/.test(retention) || days < 1 || days > 90) {
+    throw new InputError('retention-days', `must be a whole number of days from 1 to 90, or empty for the repository's default; got "${retention}"`)
+  }
+  return days
 }
 
 function parseServerUrl(text: string, allowInsecureHttp: boolean, setting: (name: string, value?: string) => string): string {

@@ -57,6 +57,15 @@ export interface CentralRecord extends EntryFacts {
   unixMode: number
 }
 
+/** The error for bytes at `where` in the file (buf[at]) that start no ZIP record, after `entries`. */
+export function notAZipHeader(buf: Buffer, at: number, where: number, entries: number): InvalidZipError {
+  if (where === 0) {
+    const start = buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.')
+    return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`)
+  }
+  return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${entries ? `, after ${entries} entries` : ''}`)
+}
+
 /** The error for an entry whose bytes do not match what the ZIP says of it. */
 export function corrupt(h: { name: string }, why: string): InvalidZipError {
   return new InvalidZipError(`entry "${h.name}" is corrupt: ${why}`)

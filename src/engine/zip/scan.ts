@@ -29,6 +29,7 @@ import {
   LOCAL_SIG,
   parseLocalHeader,
   isSignedDescriptorOf,
+  notAZipHeader,
   parseDescriptor,
   signaturePrefixAtEnd,
   STORED,
@@ -182,7 +183,7 @@ export class ZipScanner {
           this.tail = new TailCheck(this.table, this.indexed, this.offset + at)
           return at
         }
-        throw this.notZip(at)
+        throw notAZipHeader(buf, at, this.offset + at, this.table.count)
       }
       case 'data':
         return this.data(at)
@@ -195,15 +196,6 @@ export class ZipScanner {
       default:
         return -1
     }
-  }
-
-  private notZip(at: number): InvalidZipError {
-    const where = this.offset + at
-    if (where === 0) {
-      const start = this.buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.')
-      return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`)
-    }
-    return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${this.table.count ? `, after ${this.table.count} entries` : ''}`)
   }
 
   private localHeader(at: number): number {
