@@ -160,7 +160,7 @@ describe('octoplant-export refuses bad usage with exit 2, before any connection'
 
   it.each([
     ['a password as an argument', ['--password', 'secret'], {}, /^--password is not taken: process lists show arguments\. Set OCTOPLANT_PASSWORD, or pass --password-file FILE$/],
-    ['no password', [], {}, /^OCTOPLANT_PASSWORD is required: set OCTOPLANT_PASSWORD/],
+    ['no password', [], {}, /^OCTOPLANT_PASSWORD is required with --username: pass it from a secret, or sign in with OCTOPLANT_TOKEN \(or --token-file\) instead$/],
     ['a bad duration', ['--timeout', 'forever'], { OCTOPLANT_PASSWORD: 'pw' }, /^--timeout \(or OCTOPLANT_TIMEOUT\) must be a duration/],
     ['a bad duration from the environment', [], { OCTOPLANT_PASSWORD: 'pw', OCTOPLANT_TIMEOUT: '30d' }, /^--timeout \(or OCTOPLANT_TIMEOUT\) must be at most 24d/],
     ['a typo in the export contents', ['--export-contents', '{"projectTre": {}}'], { OCTOPLANT_PASSWORD: 'pw' }, /unknown export kind "projectTre" \(did you mean "projectTree"\?\)/],

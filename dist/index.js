@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 46912:
+/***/ 67774:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28572,6 +28572,10 @@ function grpcCodeName(code) {
 }
 const API_PATHS = {
     token: '/v1/oauth2/token',
+    /** Body: the user access token as a bare JSON string; answer {token, userId, refreshToken}. */
+    authenticateToken: '/v1/authentication/authenticate_token',
+    /** Body: the refresh token as a bare JSON string; answer {token, refreshToken}. */
+    refreshToken: '/v1/authentication/refresh_token',
     order: '/v1/order',
     orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
     cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
@@ -28991,14 +28995,16 @@ function streamErrorAtEnd(tail, tailOffset) {
 /** How many bytes of a body's end streamErrorAtEnd needs to see. */
 const STREAM_ERROR_TAIL = 16 * 1024;
 
-;// CONCATENATED MODULE: ./src/octoplant/client.ts
-// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
-// Actions; every request goes through the transport (request.ts).
+;// CONCATENATED MODULE: ./src/octoplant/sign-in.ts
+// The two ways of signing in, each giving the session token that goes out as Bearer:
+// - the OAuth2 password grant (username and password), renewed with the refresh grant when the
+//   server issued a refresh token;
+// - a user access token made in the AdminClient, exchanged at authenticate_token (a bare JSON
+//   string in, {token, userId, refreshToken} out) and renewed at refresh_token. Where the exchange
+//   route does not exist (404, or 501 / UNIMPLEMENTED), the access token itself is the Bearer token:
+//   whether the export routes take it directly is not documented, so both are accepted.
 
 
-
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000;
 /** The server refused the credentials; retrying will not help. */
 class AuthenticationError extends Error {
     constructor(message) {
@@ -29006,58 +29012,160 @@ class AuthenticationError extends Error {
         this.name = 'AuthenticationError';
     }
 }
-class OctoplantClient {
-    options;
-    token;
+function signInWith(credentials, deps) {
+    return credentials.accessToken !== undefined ? new AccessTokenSignIn(credentials.accessToken, deps) : new PasswordSignIn(credentials, deps);
+}
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
+const RENEW_MARGIN_MS = 30_000;
+class PasswordSignIn {
+    credentials;
+    deps;
+    way;
     refreshToken;
-    /** Clock time at which to sign in again before the token expires. */
-    renewAt = Infinity;
-    setting;
-    constructor(options) {
-        this.options = options;
-        this.setting = options.setting;
+    constructor(credentials, deps) {
+        this.credentials = credentials;
+        this.deps = deps;
     }
-    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
-     *  Throws AuthenticationError when the server refuses the credentials. */
-    async authenticate(signal) {
-        const { username, password, clientId, clientSecret } = this.options.credentials;
+    /** The refresh grant when the server issued a refresh token, else the password grant. */
+    async session(signal) {
+        const { username, password, clientId, clientSecret } = this.credentials;
         const client = { client_id: clientId, client_secret: clientSecret };
         let answer;
-        if (this.refreshToken) {
-            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
-        }
+        if (this.refreshToken)
+            answer = await this.grant({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
         try {
-            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
+            answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal);
         }
         catch (e) {
-            if (e instanceof OctoplantError && e.httpStatus === 404) {
-                throw new OctoplantError(`the server at ${this.setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
-                    `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
-            }
-            if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
-                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
-                    `Check ${this.setting('username')} and ${this.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.setting('client-id')} and ${this.setting('client-secret')}.`);
-            }
-            throw e;
+            throw refusal(e, this.deps.setting, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
+                `Check ${this.deps.setting('username')} and ${this.deps.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.deps.setting('client-id')} and ${this.deps.setting('client-secret')}.`));
         }
         if (typeof answer.access_token !== 'string' || answer.access_token === '') {
             throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
         }
-        this.options.onSecret?.(answer.access_token);
+        this.deps.onSecret(answer.access_token);
         if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-            this.options.onSecret?.(answer.refresh_token);
+            this.deps.onSecret(answer.refresh_token);
             this.refreshToken = answer.refresh_token;
         }
-        this.token = answer.access_token;
-        const lifetimeMs = Number(answer.expires_in) * 1000;
-        this.renewAt =
-            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
-                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
-                : Infinity;
+        this.way = `user "${username}" and password`;
+        return { token: answer.access_token, renewAt: renewAt(Number(answer.expires_in) * 1000, this.deps.now) };
     }
-    requestToken(form, signal) {
+    grant(form, signal) {
         // Asking for a token twice is harmless: the call may be repeated.
-        return this.options.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true, signal });
+        return this.deps.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true, signal });
+    }
+}
+class AccessTokenSignIn {
+    accessToken;
+    deps;
+    way;
+    refreshToken;
+    /** The exchange route is missing: the access token itself is sent. */
+    asBearer = false;
+    signedIn = false;
+    constructor(accessToken, deps) {
+        this.accessToken = accessToken;
+        this.deps = deps;
+        deps.onSecret(accessToken);
+    }
+    /** The first session by exchange; later ones by refresh token, else by exchanging again. */
+    async session(signal) {
+        if (this.asBearer) {
+            if (this.signedIn)
+                throw this.refused('the server answered UNAUTHENTICATED when it was sent as Bearer');
+            this.signedIn = true;
+            return { token: this.accessToken, renewAt: Infinity };
+        }
+        if (this.refreshToken) {
+            const renewed = await this.call(API_PATHS.refreshToken, this.refreshToken, signal).catch(() => undefined);
+            if (renewed)
+                return this.take(renewed);
+        }
+        try {
+            const answer = await this.call(API_PATHS.authenticateToken, this.accessToken, signal);
+            this.way = 'access token, exchanged for a session token';
+            return this.take(answer);
+        }
+        catch (e) {
+            if (!this.signedIn && exchangeMissing(e)) {
+                this.asBearer = true;
+                this.way = 'access token, sent as Bearer (the server has no token exchange)';
+                return this.session(signal);
+            }
+            throw refusal(e, this.deps.setting, why => this.refused(why));
+        }
+    }
+    call(path, token, signal) {
+        // The body is the token as a bare JSON string; exchanging again is harmless.
+        return this.deps.transport.json({ method: 'POST', path, json: token, idempotent: true, signal });
+    }
+    take(answer) {
+        if (typeof answer.token !== 'string' || answer.token === '')
+            throw new OctoplantError('the token exchange answered without a token', 200, undefined, false);
+        this.deps.onSecret(answer.token);
+        if (typeof answer.refreshToken === 'string' && answer.refreshToken) {
+            this.deps.onSecret(answer.refreshToken);
+            this.refreshToken = answer.refreshToken;
+        }
+        this.signedIn = true;
+        return { token: answer.token, renewAt: Infinity };
+    }
+    refused(why) {
+        return new AuthenticationError(`octoplant refused the access token (${why}): it may have expired or been revoked. ` +
+            `Make a new one in the AdminClient for the CI user and put it in ${this.deps.setting('token')}.`);
+    }
+}
+/** A 404 (no such route) or 501 / UNIMPLEMENTED from the exchange: an older server. */
+function exchangeMissing(e) {
+    return e instanceof OctoplantError && (e.httpStatus === 404 || e.httpStatus === 501 || e.grpcCode === GrpcCode.UNIMPLEMENTED);
+}
+/** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
+function refusal(e, setting, refused) {
+    if (e instanceof OctoplantError && e.httpStatus === 404) {
+        return new OctoplantError(`the server at ${setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
+            `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+    }
+    if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus))
+        return refused(e.message.replace(/^POST \S+ failed: /, ''));
+    return e;
+}
+function renewAt(lifetimeMs, now) {
+    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0 || !now)
+        return Infinity;
+    return now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2);
+}
+
+;// CONCATENATED MODULE: ./src/octoplant/client.ts
+// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
+// Actions; every request goes through the transport (request.ts).
+
+
+
+
+
+class OctoplantClient {
+    options;
+    session;
+    signIn;
+    setting;
+    constructor(options) {
+        this.options = options;
+        this.setting = options.setting;
+        this.signIn = signInWith(options.credentials, {
+            transport: options.transport,
+            onSecret: value => options.onSecret?.(value),
+            now: options.now,
+            setting: options.setting
+        });
+    }
+    /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
+    get signedInWith() {
+        return this.signIn.way;
+    }
+    /** Signs in (or in again). Throws AuthenticationError when the server refuses the credentials. */
+    async authenticate(signal) {
+        this.session = await this.signIn.session(signal);
     }
     /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
      *  not a reason to sign in again. */
@@ -29094,16 +29202,16 @@ class OctoplantClient {
     /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
      *  a second 401 in a row is final. */
     async authorized(call, signal, renewOn401 = true) {
-        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
+        if (!this.session || (this.options.now && this.options.now() >= this.session.renewAt))
             await this.authenticate(signal);
         try {
-            return await call(this.token);
+            return await call(this.session.token);
         }
         catch (e) {
             if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED))
                 throw e;
             await this.authenticate(signal);
-            return call(this.token);
+            return call(this.session.token);
         }
     }
 }
@@ -30852,7 +30960,8 @@ class ExportRun {
     async signIn() {
         const { client } = this.connection;
         await client.authenticate(this.signal);
-        this.host.info(`Signed in as ${this.settings.username}.`);
+        this.report.signedInWith = client.signedInWith;
+        this.host.info(`Signed in with ${client.signedInWith}.`);
         this.report.serverInfo = await lookAtServer(client, this.host, { signal: this.signal });
     }
     async placeOrResume() {
@@ -30983,7 +31092,9 @@ class ExportRun {
 function export_connect(settings, host, clock, deadline) {
     const setting = (name, value) => host.setting(name, value);
     const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
-    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now(), setting });
+    const { username, password, clientId, clientSecret, accessToken } = settings;
+    const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
+    const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
     return { transport, client };
 }
 function orderFailed(name, op) {
@@ -31624,11 +31735,7 @@ function inputs_parseInputs(getInput, ctx) {
     const setting = ctx.setting ?? inputs_actionSetting;
     const allowInsecureHttp = bool(get, 'allow-insecure-http');
     const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
-    const username = required('username', 'set it to the octoplant user the export runs as (DOMAIN\\user for a Windows domain)');
-    // Passwords may begin or end with spaces: take this one untrimmed.
-    const password = getInput('password');
-    if (password === '')
-        throw new InputError('password', 'is required: pass it from a secret, e.g. ${{ secrets.OCTOPLANT_PASSWORD }}');
+    const { username, password, accessToken } = readSignIn(getInput, get, setting);
     const orderName = readOrderName(get);
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
@@ -31643,6 +31750,7 @@ function inputs_parseInputs(getInput, ctx) {
         serverUrl,
         username,
         password,
+        accessToken,
         clientId: get('client-id'),
         clientSecret: get('client-secret'),
         exportContents,
@@ -31659,6 +31767,24 @@ function inputs_parseInputs(getInput, ctx) {
         insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
         allowInsecureHttp
     };
+}
+/** An access token, or a user name and password: one way of signing in, never both. */
+function readSignIn(getInput, get, setting) {
+    const accessToken = get('token') || undefined;
+    // Passwords may begin or end with spaces: take this one untrimmed.
+    const password = getInput('password');
+    if (accessToken && password) {
+        throw new InputError('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
+    }
+    if (accessToken)
+        return { username: get('username'), password: '', accessToken };
+    const username = get('username');
+    if (username === '') {
+        throw new InputError('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
+    }
+    if (password === '')
+        throw new InputError('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
+    return { username, password, accessToken };
 }
 function readOrderName(get) {
     const orderName = get('order-name') || undefined;
@@ -31903,9 +32029,9 @@ async function post(deps = defaultPostDeps()) {
     }
     try {
         const getInput = (input) => core.getInput(input, { trimWhitespace: false });
-        const password = getInput('password');
-        if (password)
-            core.setSecret(password);
+        for (const secret of [getInput('password'), getInput('token').trim()])
+            if (secret)
+                core.setSecret(secret);
         const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
         if (inputs.caCertificates)
             deps.trustCertificates(inputs.caCertificates);
@@ -31981,6 +32107,8 @@ function renderSummary(r) {
     const rows = [['Server', code(r.server)]];
     if (r.serverInfo && describeVersions(r.serverInfo))
         rows.push(['Server version', cell(describeVersions(r.serverInfo))]);
+    if (r.signedInWith)
+        rows.push(['Signed in with', cell(r.signedInWith)]);
     if (r.serverInfo?.maintenance)
         rows.push(['Maintenance mode', `⚠️ on: ${cell(describeMaintenance(r.serverInfo.maintenance))}`]);
     rows.push(['Order', r.orderName ? `${code(r.orderName)}${r.resumed ? ' (resumed)' : ''}${orderFate(r)}` : '—']);
@@ -32132,9 +32260,9 @@ async function readInputs(deps) {
     const { core, env } = deps;
     // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
     const getInput = (name) => core.getInput(name, { trimWhitespace: false });
-    const password = getInput('password');
-    if (password)
-        core.setSecret(password);
+    for (const secret of [getInput('password'), getInput('token').trim()])
+        if (secret)
+            core.setSecret(secret);
     const inputs = inputs_parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath, setting: inputs_actionSetting });
     core.setSecret(inputs.clientSecret);
     if (inputs.uploadArtifact && isUnsupportedServer(env)) {
@@ -32225,7 +32353,7 @@ async function writeSummary(report, core) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(46912);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(67774);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.

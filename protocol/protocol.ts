@@ -87,6 +87,14 @@ export interface MaintenanceMode {
   reason?: string | null
 }
 
+/** auvesy.versiondog.authentication.v1.AuthenticateTokenResponse (only userId is marked required)
+ *  and RefreshTokenResponse. */
+export interface SessionTokenAnswer {
+  token?: string
+  userId?: { id?: { data?: string } }
+  refreshToken?: string
+}
+
 /** auvesy.versiondog.status.v1.ApiVersion and VersiondogVersion. */
 export interface VersionAnswer {
   version?: string | null
@@ -94,6 +102,10 @@ export interface VersionAnswer {
 
 export const API_PATHS = {
   token: '/v1/oauth2/token',
+  /** Body: the user access token as a bare JSON string; answer {token, userId, refreshToken}. */
+  authenticateToken: '/v1/authentication/authenticate_token',
+  /** Body: the refresh token as a bare JSON string; answer {token, refreshToken}. */
+  refreshToken: '/v1/authentication/refresh_token',
   order: '/v1/order',
   orderOf: (name: string) => `/v1/order/${encodeURIComponent(name)}`,
   cancelOf: (name: string) => `/v1/order/${encodeURIComponent(name)}/cancel`,

@@ -95,6 +95,12 @@ export interface SimulatorOptions {
 
   /** A token stops working after this many uses (tokens that expire during a long poll). */
   tokenMaxUses?: number
+  /** User access tokens made in the AdminClient: token → its user, and whether it still works. */
+  accessTokens?: Record<string, { user: string; state?: 'valid' | 'expired' | 'revoked' }>
+  /** POST /v1/authentication/authenticate_token and refresh_token: 'present' (default; export routes
+   *  then take only the session token), or 'absent' (an older server: 404, and the export routes
+   *  take the access token itself as Bearer). */
+  tokenExchange?: 'present' | 'absent'
   /** Serve this ZIP file for every download instead of generating one (the benchmark's big exports). */
   exportFile?: string
   /** The download's body at most this fast (a 1 Gbit/s link: 125_000_000), as a plant network is. */
@@ -174,6 +180,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     versiondogVersion: '10.1.0-acf932ab',
     tokenLifetimeSec: 3600,
     unknownOrder: 'unspecified',
+    accessTokens: {},
+    tokenExchange: 'present',
     ...options
   } as const
   const users = options.users ?? DEFAULT_USERS
@@ -234,7 +242,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://simulator')
-    const route = routeOf(req.method ?? 'GET', url.pathname)
+    // A server without the token exchange does not route its paths: the gateway answers 404.
+    const route = o.tokenExchange === 'absent' && EXCHANGE_PATHS.has(url.pathname) ? 'unknown' : routeOf(req.method ?? 'GET', url.pathname)
     res.on('finish', () => requests.push({ method: req.method ?? '', path: url.pathname, status: res.statusCode, at: Date.now() }))
     res.on('close', () => {
       if (!res.writableFinished) requests.push({ method: req.method ?? '', path: url.pathname, status: -1, at: Date.now() })
@@ -250,6 +259,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (route === 'unknown') return sendStatus(res, GrpcCode.NOT_FOUND, 'Not Found')
       if (!ROUTES.includes(route)) return sendStatus(res, GrpcCode.UNIMPLEMENTED, 'Method Not Allowed')
       if (route === 'POST /v1/oauth2/token') return token(body, req, res)
+      if (route === 'POST /v1/authentication/authenticate_token') return exchangeAccessToken(body, res)
+      if (route === 'POST /v1/authentication/refresh_token') return refreshSession(body, res)
       if (route === 'GET /v1/status/api_version' && o.apiVersion === null) return sendStatus(res, GrpcCode.NOT_FOUND, 'Not Found')
       if (route === 'GET /v1/status/versiondog_version' && o.versiondogVersion === null) return sendStatus(res, GrpcCode.NOT_FOUND, 'Not Found')
       const user = authenticated(req)
@@ -332,8 +343,51 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return sendJson(res, 200, answer)
   }
 
+  /** A token issued for `user`, kept for authenticated(); with a refresh token when asked. */
+  function session(user: string, withRefresh: boolean): { token: string; refreshToken?: string } {
+    const token = randomBytes(24).toString('base64url')
+    issuedTokens.push(token)
+    tokens.set(token, { user, expiresAt: Date.now() + o.tokenLifetimeSec * 1000, uses: 0 })
+    if (!withRefresh) return { token }
+    const refreshToken = randomBytes(24).toString('base64url')
+    issuedTokens.push(refreshToken)
+    refreshTokens.set(refreshToken, user)
+    return { token, refreshToken }
+  }
+
+  /** The body of the token routes: a bare JSON string (the spec's body parameter of type string). */
+  function bareString(body: string): string | undefined {
+    try {
+      const value: unknown = JSON.parse(body)
+      return typeof value === 'string' ? value : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  function exchangeAccessToken(body: string, res: http.ServerResponse) {
+    const given = bareString(body)
+    if (given === undefined) return sendStatus(res, GrpcCode.INVALID_ARGUMENT, 'invalid character in the body: expected a JSON string')
+    const known = o.accessTokens[given]
+    if (!known) return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid access token')
+    if (known.state === 'expired') return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'the access token has expired')
+    if (known.state === 'revoked') return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'the access token was revoked')
+    const { token, refreshToken } = session(known.user, true)
+    return sendJson(res, 200, { token, userId: { id: { data: SIM_USER_ID } }, refreshToken })
+  }
+
+  function refreshSession(body: string, res: http.ServerResponse) {
+    const given = bareString(body)
+    const user = given === undefined ? undefined : refreshTokens.get(given)
+    if (!user) return sendStatus(res, GrpcCode.UNAUTHENTICATED, 'invalid refresh token')
+    return sendJson(res, 200, session(user, true))
+  }
+
   function authenticated(req: http.IncomingMessage): string | undefined {
     const m = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))
+    // An older server without the exchange takes the AdminClient's access token itself.
+    const direct = m && o.tokenExchange === 'absent' ? o.accessTokens[m[1]] : undefined
+    if (direct) return direct.state === undefined || direct.state === 'valid' ? direct.user : undefined
     const t = m && tokens.get(m[1])
     if (!t || t.expiresAt <= Date.now()) return undefined
     if (o.tokenMaxUses !== undefined && ++t.uses > o.tokenMaxUses) return undefined
@@ -471,6 +525,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 /** The routes of the spec's subset that the simulator serves. */
 const ROUTES = [
   'POST /v1/oauth2/token',
+  'POST /v1/authentication/authenticate_token',
+  'POST /v1/authentication/refresh_token',
   'POST /v1/order',
   'GET /v1/order/{name}',
   'POST /v1/order/{name}/cancel',
@@ -480,6 +536,8 @@ const ROUTES = [
   'GET /v1/status/versiondog_version'
 ]
 const PATHS = new Set(ROUTES.map(r => r.split(' ')[1]))
+const EXCHANGE_PATHS = new Set(['/v1/authentication/authenticate_token', '/v1/authentication/refresh_token'])
+const SIM_USER_ID = '6a1f0c3e-0000-4000-8000-00000000c1c1'
 
 /** "GET /v1/order/{name}/download" for "GET /v1/order/abc/download"; 'unknown' for a path the API
  *  does not have (a known path with another method keeps its name: the gateway answers it 501). */

@@ -28419,6 +28419,10 @@ function grpcCodeName(code) {
 }
 const API_PATHS = {
     token: '/v1/oauth2/token',
+    /** Body: the user access token as a bare JSON string; answer {token, userId, refreshToken}. */
+    authenticateToken: '/v1/authentication/authenticate_token',
+    /** Body: the refresh token as a bare JSON string; answer {token, refreshToken}. */
+    refreshToken: '/v1/authentication/refresh_token',
     order: '/v1/order',
     orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
     cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
@@ -28564,7 +28568,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1692);
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_tls__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4031);
-/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(870);
+/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6996);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(431);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 
@@ -28622,8 +28626,8 @@ var external_node_util_ = __nccwpck_require__(7975);
 var base_deadline = __nccwpck_require__(6277);
 // EXTERNAL MODULE: ./src/engine/preflight.ts
 var preflight = __nccwpck_require__(1541);
-// EXTERNAL MODULE: ./src/engine/export.ts + 18 modules
-var engine_export = __nccwpck_require__(870);
+// EXTERNAL MODULE: ./src/engine/export.ts + 19 modules
+var engine_export = __nccwpck_require__(6996);
 ;// CONCATENATED MODULE: ./src/engine/check.ts
 
 
@@ -28634,8 +28638,8 @@ async function checkServer(settings, host, deps) {
     const { transport, client } = (0,engine_export/* connect */.Ng)(settings, host, deps.clock, deadline);
     try {
         await client.authenticate(signal);
-        host.info(`Signed in as ${settings.username}.`);
-        return { server: settings.serverUrl, signedIn: true, serverInfo: await (0,preflight/* lookAtServer */.IT)(client, host, { signal }) };
+        host.info(`Signed in with ${client.signedInWith}.`);
+        return { server: settings.serverUrl, signedIn: true, signedInWith: client.signedInWith, serverInfo: await (0,preflight/* lookAtServer */.IT)(client, host, { signal }) };
     }
     catch (e) {
         return { server: settings.serverUrl, signedIn: false, error: e.message };
@@ -29274,11 +29278,7 @@ function parseInputs(getInput, ctx) {
     const setting = ctx.setting ?? actionSetting;
     const allowInsecureHttp = bool(get, 'allow-insecure-http');
     const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
-    const username = required('username', 'set it to the octoplant user the export runs as (DOMAIN\\user for a Windows domain)');
-    // Passwords may begin or end with spaces: take this one untrimmed.
-    const password = getInput('password');
-    if (password === '')
-        throw new settings/* InputError */.d('password', 'is required: pass it from a secret, e.g. ${{ secrets.OCTOPLANT_PASSWORD }}');
+    const { username, password, accessToken } = readSignIn(getInput, get, setting);
     const orderName = readOrderName(get);
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
@@ -29293,6 +29293,7 @@ function parseInputs(getInput, ctx) {
         serverUrl,
         username,
         password,
+        accessToken,
         clientId: get('client-id'),
         clientSecret: get('client-secret'),
         exportContents,
@@ -29309,6 +29310,24 @@ function parseInputs(getInput, ctx) {
         insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
         allowInsecureHttp
     };
+}
+/** An access token, or a user name and password: one way of signing in, never both. */
+function readSignIn(getInput, get, setting) {
+    const accessToken = get('token') || undefined;
+    // Passwords may begin or end with spaces: take this one untrimmed.
+    const password = getInput('password');
+    if (accessToken && password) {
+        throw new settings/* InputError */.d('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
+    }
+    if (accessToken)
+        return { username: get('username'), password: '', accessToken };
+    const username = get('username');
+    if (username === '') {
+        throw new settings/* InputError */.d('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
+    }
+    if (password === '')
+        throw new settings/* InputError */.d('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
+    return { username, password, accessToken };
 }
 function readOrderName(get) {
     const orderName = get('order-name') || undefined;
@@ -29501,9 +29520,9 @@ function exportOutputs(report) {
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 // `octoplant-export`: the command-line front end around the export engine, for GitLab, Jenkins,
 // Azure DevOps or a shell. Options mirror the Action's inputs (same names and meanings), each also
-// read from an OCTOPLANT_* environment variable; the password only from OCTOPLANT_PASSWORD or
-// --password-file. Human progress goes to stderr; stdout carries exactly one JSON document with the
-// Action's output names as keys, also on failure. Exit codes: 0 success, 1 the export (or check)
+// read from an OCTOPLANT_* environment variable; the secrets only from OCTOPLANT_TOKEN or
+// --token-file, OCTOPLANT_PASSWORD or --password-file. Human progress goes to stderr; stdout carries
+// exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0 success, 1 the export (or check)
 // failed, 2 bad usage or input (refused before any connection).
 
 
@@ -29541,8 +29560,8 @@ const envName = (option) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')
 /** The command's words for a setting, in a syntax it accepts: "--order-name X", "--no-extract",
  *  and the password by the two ways it is taken. */
 function cliSetting(name, value) {
-    if (name === 'password')
-        return 'OCTOPLANT_PASSWORD (or --password-file)';
+    if (name === 'password' || name === 'token')
+        return `${envName(name)} (or --${name}-file)`;
     if (name in BOOLEAN_OPTIONS && value !== undefined)
         return value === 'false' ? `--no-${name}` : `--${name}`;
     return value === undefined ? `--${name}` : `--${name} ${value}`;
@@ -29560,8 +29579,10 @@ function usage(version) {
         'Options (each also from the environment variable shown):',
         ...Object.entries(STRING_OPTIONS).map(([n, t]) => line(n, t)),
         ...Object.entries(BOOLEAN_OPTIONS).map(([n, t]) => line(n, t)),
-        `  --password-file FILE         a file holding the password; or set OCTOPLANT_PASSWORD.`,
-        '                               Never an argument: process lists show arguments.',
+        'Signing in (never an argument: process lists show arguments):',
+        '  --token-file FILE            a file holding a user access token made in the AdminClient (the',
+        '                               recommended way); or set OCTOPLANT_TOKEN. Needs no --username.',
+        '  --password-file FILE         a file holding the password of --username; or set OCTOPLANT_PASSWORD.',
         '  --verbose                    debug lines on stderr too (env OCTOPLANT_VERBOSE=true)',
         '  --help, --version',
         '',
@@ -29642,11 +29663,15 @@ async function readSettings(args, command, deps, out) {
     if (args.positionals.length > 1 || !['export', 'check'].includes(command)) {
         throw new Error(`unknown command "${args.positionals.join(' ')}": use no command (export) or check`);
     }
-    const password = readPassword(args.values['password-file'], deps);
+    const password = readSecret('password', args.values['password-file'], deps);
+    const token = readSecret('token', args.values['token-file'], deps);
     out.secret(password);
+    out.secret(token);
     const getInput = (name) => {
         if (name === 'password')
             return password;
+        if (name === 'token')
+            return token;
         const value = args.values[name];
         if (value !== undefined)
             return String(value);
@@ -29667,6 +29692,7 @@ async function runCheck(inputs, logger, deps, out) {
     out.print({
         server: checked.server,
         'signed-in': checked.signedIn,
+        ...(checked.signedInWith ? { 'signed-in-with': checked.signedInWith } : {}),
         ...(info && (0,preflight/* describeVersions */.Tt)(info) ? { 'server-version': (0,preflight/* describeVersions */.Tt)(info) } : {}),
         ...(info ? { 'maintenance-mode': info.maintenance ? (0,preflight/* describeMaintenance */.VD)(info.maintenance) : 'off or not readable' } : {}),
         'export-contents': inputs.exportContents ?? null,
@@ -29689,15 +29715,17 @@ async function runExportCommand(inputs, logger, deps, out) {
 }
 /** An option as a refusal names it: with its environment variable where it has one. */
 function optionWords(input) {
-    if (input === 'password')
-        return 'OCTOPLANT_PASSWORD';
-    if (input === 'password-file')
-        return '--password-file';
+    if (input === 'password' || input === 'token')
+        return envName(input);
+    if (input === 'password-file' || input === 'token-file')
+        return `--${input}`;
     return `--${input} (or ${envName(input)})`;
 }
 function main_parse(argv) {
-    if (argv.some(a => a === '--password' || a.startsWith('--password='))) {
-        throw new Error('--password is not taken: process lists show arguments. Set OCTOPLANT_PASSWORD, or pass --password-file FILE');
+    for (const secret of ['password', 'token']) {
+        if (argv.some(a => a === `--${secret}` || a.startsWith(`--${secret}=`))) {
+            throw new Error(`--${secret} is not taken: process lists show arguments. Set ${envName(secret)}, or pass --${secret}-file FILE`);
+        }
     }
     return (0,external_node_util_.parseArgs)({
         args: argv,
@@ -29708,26 +29736,24 @@ function main_parse(argv) {
             ...Object.fromEntries(Object.keys(STRING_OPTIONS).map(n => [n, { type: 'string' }])),
             ...Object.fromEntries(Object.keys(BOOLEAN_OPTIONS).map(n => [n, { type: 'boolean' }])),
             'password-file': { type: 'string' },
+            'token-file': { type: 'string' },
             verbose: { type: 'boolean' },
             help: { type: 'boolean', short: 'h' },
             version: { type: 'boolean' }
         }
     });
 }
-/** OCTOPLANT_PASSWORD, or the file's text without its final line break. */
-function readPassword(file, deps) {
+/** A secret from its variable or its file (the file's text without its final line break). */
+function readSecret(name, file, deps) {
     if (file) {
         try {
             return deps.readFile(file).replace(/\r?\n$/, '');
         }
         catch (e) {
-            throw new settings/* InputError */.d('password-file', `cannot be read: ${e.message}`);
+            throw new settings/* InputError */.d(`${name}-file`, `cannot be read: ${e.message}`);
         }
     }
-    const password = deps.env.OCTOPLANT_PASSWORD ?? '';
-    if (!password)
-        throw new settings/* InputError */.d('password', 'is required: set OCTOPLANT_PASSWORD (from your CI system\'s secret store), or pass --password-file FILE');
-    return password;
+    return deps.env[envName(name)] ?? '';
 }
 
 
@@ -29806,7 +29832,7 @@ function diskFilledWhileExtracting(dir, zipPath, pathSetting) {
 
 /***/ }),
 
-/***/ 870:
+/***/ 6996:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31031,14 +31057,16 @@ function streamErrorAtEnd(tail, tailOffset) {
 /** How many bytes of a body's end streamErrorAtEnd needs to see. */
 const STREAM_ERROR_TAIL = 16 * 1024;
 
-;// CONCATENATED MODULE: ./src/octoplant/client.ts
-// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
-// Actions; every request goes through the transport (request.ts).
+;// CONCATENATED MODULE: ./src/octoplant/sign-in.ts
+// The two ways of signing in, each giving the session token that goes out as Bearer:
+// - the OAuth2 password grant (username and password), renewed with the refresh grant when the
+//   server issued a refresh token;
+// - a user access token made in the AdminClient, exchanged at authenticate_token (a bare JSON
+//   string in, {token, userId, refreshToken} out) and renewed at refresh_token. Where the exchange
+//   route does not exist (404, or 501 / UNIMPLEMENTED), the access token itself is the Bearer token:
+//   whether the export routes take it directly is not documented, so both are accepted.
 
 
-
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000;
 /** The server refused the credentials; retrying will not help. */
 class AuthenticationError extends Error {
     constructor(message) {
@@ -31046,58 +31074,160 @@ class AuthenticationError extends Error {
         this.name = 'AuthenticationError';
     }
 }
-class OctoplantClient {
-    options;
-    token;
+function signInWith(credentials, deps) {
+    return credentials.accessToken !== undefined ? new AccessTokenSignIn(credentials.accessToken, deps) : new PasswordSignIn(credentials, deps);
+}
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
+const RENEW_MARGIN_MS = 30_000;
+class PasswordSignIn {
+    credentials;
+    deps;
+    way;
     refreshToken;
-    /** Clock time at which to sign in again before the token expires. */
-    renewAt = Infinity;
-    setting;
-    constructor(options) {
-        this.options = options;
-        this.setting = options.setting;
+    constructor(credentials, deps) {
+        this.credentials = credentials;
+        this.deps = deps;
     }
-    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
-     *  Throws AuthenticationError when the server refuses the credentials. */
-    async authenticate(signal) {
-        const { username, password, clientId, clientSecret } = this.options.credentials;
+    /** The refresh grant when the server issued a refresh token, else the password grant. */
+    async session(signal) {
+        const { username, password, clientId, clientSecret } = this.credentials;
         const client = { client_id: clientId, client_secret: clientSecret };
         let answer;
-        if (this.refreshToken) {
-            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
-        }
+        if (this.refreshToken)
+            answer = await this.grant({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
         try {
-            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
+            answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal);
         }
         catch (e) {
-            if (e instanceof OctoplantError && e.httpStatus === 404) {
-                throw new OctoplantError(`the server at ${this.setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
-                    `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
-            }
-            if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
-                throw new AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
-                    `Check ${this.setting('username')} and ${this.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.setting('client-id')} and ${this.setting('client-secret')}.`);
-            }
-            throw e;
+            throw refusal(e, this.deps.setting, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
+                `Check ${this.deps.setting('username')} and ${this.deps.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.deps.setting('client-id')} and ${this.deps.setting('client-secret')}.`));
         }
         if (typeof answer.access_token !== 'string' || answer.access_token === '') {
             throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
         }
-        this.options.onSecret?.(answer.access_token);
+        this.deps.onSecret(answer.access_token);
         if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-            this.options.onSecret?.(answer.refresh_token);
+            this.deps.onSecret(answer.refresh_token);
             this.refreshToken = answer.refresh_token;
         }
-        this.token = answer.access_token;
-        const lifetimeMs = Number(answer.expires_in) * 1000;
-        this.renewAt =
-            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
-                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
-                : Infinity;
+        this.way = `user "${username}" and password`;
+        return { token: answer.access_token, renewAt: renewAt(Number(answer.expires_in) * 1000, this.deps.now) };
     }
-    requestToken(form, signal) {
+    grant(form, signal) {
         // Asking for a token twice is harmless: the call may be repeated.
-        return this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.token, form, idempotent: true, signal });
+        return this.deps.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.token, form, idempotent: true, signal });
+    }
+}
+class AccessTokenSignIn {
+    accessToken;
+    deps;
+    way;
+    refreshToken;
+    /** The exchange route is missing: the access token itself is sent. */
+    asBearer = false;
+    signedIn = false;
+    constructor(accessToken, deps) {
+        this.accessToken = accessToken;
+        this.deps = deps;
+        deps.onSecret(accessToken);
+    }
+    /** The first session by exchange; later ones by refresh token, else by exchanging again. */
+    async session(signal) {
+        if (this.asBearer) {
+            if (this.signedIn)
+                throw this.refused('the server answered UNAUTHENTICATED when it was sent as Bearer');
+            this.signedIn = true;
+            return { token: this.accessToken, renewAt: Infinity };
+        }
+        if (this.refreshToken) {
+            const renewed = await this.call(protocol/* API_PATHS */.Y$.refreshToken, this.refreshToken, signal).catch(() => undefined);
+            if (renewed)
+                return this.take(renewed);
+        }
+        try {
+            const answer = await this.call(protocol/* API_PATHS */.Y$.authenticateToken, this.accessToken, signal);
+            this.way = 'access token, exchanged for a session token';
+            return this.take(answer);
+        }
+        catch (e) {
+            if (!this.signedIn && exchangeMissing(e)) {
+                this.asBearer = true;
+                this.way = 'access token, sent as Bearer (the server has no token exchange)';
+                return this.session(signal);
+            }
+            throw refusal(e, this.deps.setting, why => this.refused(why));
+        }
+    }
+    call(path, token, signal) {
+        // The body is the token as a bare JSON string; exchanging again is harmless.
+        return this.deps.transport.json({ method: 'POST', path, json: token, idempotent: true, signal });
+    }
+    take(answer) {
+        if (typeof answer.token !== 'string' || answer.token === '')
+            throw new OctoplantError('the token exchange answered without a token', 200, undefined, false);
+        this.deps.onSecret(answer.token);
+        if (typeof answer.refreshToken === 'string' && answer.refreshToken) {
+            this.deps.onSecret(answer.refreshToken);
+            this.refreshToken = answer.refreshToken;
+        }
+        this.signedIn = true;
+        return { token: answer.token, renewAt: Infinity };
+    }
+    refused(why) {
+        return new AuthenticationError(`octoplant refused the access token (${why}): it may have expired or been revoked. ` +
+            `Make a new one in the AdminClient for the CI user and put it in ${this.deps.setting('token')}.`);
+    }
+}
+/** A 404 (no such route) or 501 / UNIMPLEMENTED from the exchange: an older server. */
+function exchangeMissing(e) {
+    return e instanceof OctoplantError && (e.httpStatus === 404 || e.httpStatus === 501 || e.grpcCode === protocol/* GrpcCode */.gP.UNIMPLEMENTED);
+}
+/** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
+function refusal(e, setting, refused) {
+    if (e instanceof OctoplantError && e.httpStatus === 404) {
+        return new OctoplantError(`the server at ${setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
+            `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+    }
+    if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus))
+        return refused(e.message.replace(/^POST \S+ failed: /, ''));
+    return e;
+}
+function renewAt(lifetimeMs, now) {
+    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0 || !now)
+        return Infinity;
+    return now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2);
+}
+
+;// CONCATENATED MODULE: ./src/octoplant/client.ts
+// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
+// Actions; every request goes through the transport (request.ts).
+
+
+
+
+
+class OctoplantClient {
+    options;
+    session;
+    signIn;
+    setting;
+    constructor(options) {
+        this.options = options;
+        this.setting = options.setting;
+        this.signIn = signInWith(options.credentials, {
+            transport: options.transport,
+            onSecret: value => options.onSecret?.(value),
+            now: options.now,
+            setting: options.setting
+        });
+    }
+    /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
+    get signedInWith() {
+        return this.signIn.way;
+    }
+    /** Signs in (or in again). Throws AuthenticationError when the server refuses the credentials. */
+    async authenticate(signal) {
+        this.session = await this.signIn.session(signal);
     }
     /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
      *  not a reason to sign in again. */
@@ -31134,16 +31264,16 @@ class OctoplantClient {
     /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
      *  a second 401 in a row is final. */
     async authorized(call, signal, renewOn401 = true) {
-        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
+        if (!this.session || (this.options.now && this.options.now() >= this.session.renewAt))
             await this.authenticate(signal);
         try {
-            return await call(this.token);
+            return await call(this.session.token);
         }
         catch (e) {
             if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== protocol/* GrpcCode */.gP.UNAUTHENTICATED))
                 throw e;
             await this.authenticate(signal);
-            return call(this.token);
+            return call(this.session.token);
         }
     }
 }
@@ -32527,7 +32657,8 @@ class ExportRun {
     async signIn() {
         const { client } = this.connection;
         await client.authenticate(this.signal);
-        this.host.info(`Signed in as ${this.settings.username}.`);
+        this.report.signedInWith = client.signedInWith;
+        this.host.info(`Signed in with ${client.signedInWith}.`);
         this.report.serverInfo = await (0,preflight/* lookAtServer */.IT)(client, this.host, { signal: this.signal });
     }
     async placeOrResume() {
@@ -32658,7 +32789,9 @@ class ExportRun {
 function connect(settings, host, clock, deadline) {
     const setting = (name, value) => host.setting(name, value);
     const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
-    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now(), setting });
+    const { username, password, clientId, clientSecret, accessToken } = settings;
+    const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
+    const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
     return { transport, client };
 }
 function orderFailed(name, op) {

@@ -28370,7 +28370,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3458:
+/***/ 4331:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31477,6 +31477,10 @@ function protocol_grpcCodeName(code) {
 }
 const protocol_API_PATHS = {
     token: '/v1/oauth2/token',
+    /** Body: the user access token as a bare JSON string; answer {token, userId, refreshToken}. */
+    authenticateToken: '/v1/authentication/authenticate_token',
+    /** Body: the refresh token as a bare JSON string; answer {token, refreshToken}. */
+    refreshToken: '/v1/authentication/refresh_token',
     order: '/v1/order',
     orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
     cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
@@ -31894,73 +31898,177 @@ function download_body_streamErrorAtEnd(tail, tailOffset) {
 /** How many bytes of a body's end streamErrorAtEnd needs to see. */
 const download_body_STREAM_ERROR_TAIL = (/* unused pure expression or super */ null && (16 * 1024));
 
+;// CONCATENATED MODULE: ./src/octoplant/sign-in.ts
+// The two ways of signing in, each giving the session token that goes out as Bearer:
+// - the OAuth2 password grant (username and password), renewed with the refresh grant when the
+//   server issued a refresh token;
+// - a user access token made in the AdminClient, exchanged at authenticate_token (a bare JSON
+//   string in, {token, userId, refreshToken} out) and renewed at refresh_token. Where the exchange
+//   route does not exist (404, or 501 / UNIMPLEMENTED), the access token itself is the Bearer token:
+//   whether the export routes take it directly is not documented, so both are accepted.
+
+
+/** The server refused the credentials; retrying will not help. */
+class sign_in_AuthenticationError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'AuthenticationError';
+    }
+}
+function signInWith(credentials, deps) {
+    return credentials.accessToken !== undefined ? new AccessTokenSignIn(credentials.accessToken, deps) : new PasswordSignIn(credentials, deps);
+}
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
+const RENEW_MARGIN_MS = 30_000;
+class PasswordSignIn {
+    credentials;
+    deps;
+    way;
+    refreshToken;
+    constructor(credentials, deps) {
+        this.credentials = credentials;
+        this.deps = deps;
+    }
+    /** The refresh grant when the server issued a refresh token, else the password grant. */
+    async session(signal) {
+        const { username, password, clientId, clientSecret } = this.credentials;
+        const client = { client_id: clientId, client_secret: clientSecret };
+        let answer;
+        if (this.refreshToken)
+            answer = await this.grant({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
+        try {
+            answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal);
+        }
+        catch (e) {
+            throw refusal(e, this.deps.setting, why => new sign_in_AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
+                `Check ${this.deps.setting('username')} and ${this.deps.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.deps.setting('client-id')} and ${this.deps.setting('client-secret')}.`));
+        }
+        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
+            throw new request_OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
+        }
+        this.deps.onSecret(answer.access_token);
+        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
+            this.deps.onSecret(answer.refresh_token);
+            this.refreshToken = answer.refresh_token;
+        }
+        this.way = `user "${username}" and password`;
+        return { token: answer.access_token, renewAt: renewAt(Number(answer.expires_in) * 1000, this.deps.now) };
+    }
+    grant(form, signal) {
+        // Asking for a token twice is harmless: the call may be repeated.
+        return this.deps.transport.json({ method: 'POST', path: protocol_API_PATHS.token, form, idempotent: true, signal });
+    }
+}
+class AccessTokenSignIn {
+    accessToken;
+    deps;
+    way;
+    refreshToken;
+    /** The exchange route is missing: the access token itself is sent. */
+    asBearer = false;
+    signedIn = false;
+    constructor(accessToken, deps) {
+        this.accessToken = accessToken;
+        this.deps = deps;
+        deps.onSecret(accessToken);
+    }
+    /** The first session by exchange; later ones by refresh token, else by exchanging again. */
+    async session(signal) {
+        if (this.asBearer) {
+            if (this.signedIn)
+                throw this.refused('the server answered UNAUTHENTICATED when it was sent as Bearer');
+            this.signedIn = true;
+            return { token: this.accessToken, renewAt: Infinity };
+        }
+        if (this.refreshToken) {
+            const renewed = await this.call(protocol_API_PATHS.refreshToken, this.refreshToken, signal).catch(() => undefined);
+            if (renewed)
+                return this.take(renewed);
+        }
+        try {
+            const answer = await this.call(protocol_API_PATHS.authenticateToken, this.accessToken, signal);
+            this.way = 'access token, exchanged for a session token';
+            return this.take(answer);
+        }
+        catch (e) {
+            if (!this.signedIn && exchangeMissing(e)) {
+                this.asBearer = true;
+                this.way = 'access token, sent as Bearer (the server has no token exchange)';
+                return this.session(signal);
+            }
+            throw refusal(e, this.deps.setting, why => this.refused(why));
+        }
+    }
+    call(path, token, signal) {
+        // The body is the token as a bare JSON string; exchanging again is harmless.
+        return this.deps.transport.json({ method: 'POST', path, json: token, idempotent: true, signal });
+    }
+    take(answer) {
+        if (typeof answer.token !== 'string' || answer.token === '')
+            throw new request_OctoplantError('the token exchange answered without a token', 200, undefined, false);
+        this.deps.onSecret(answer.token);
+        if (typeof answer.refreshToken === 'string' && answer.refreshToken) {
+            this.deps.onSecret(answer.refreshToken);
+            this.refreshToken = answer.refreshToken;
+        }
+        this.signedIn = true;
+        return { token: answer.token, renewAt: Infinity };
+    }
+    refused(why) {
+        return new sign_in_AuthenticationError(`octoplant refused the access token (${why}): it may have expired or been revoked. ` +
+            `Make a new one in the AdminClient for the CI user and put it in ${this.deps.setting('token')}.`);
+    }
+}
+/** A 404 (no such route) or 501 / UNIMPLEMENTED from the exchange: an older server. */
+function exchangeMissing(e) {
+    return e instanceof request_OctoplantError && (e.httpStatus === 404 || e.httpStatus === 501 || e.grpcCode === GrpcCode.UNIMPLEMENTED);
+}
+/** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
+function refusal(e, setting, refused) {
+    if (e instanceof request_OctoplantError && e.httpStatus === 404) {
+        return new request_OctoplantError(`the server at ${setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
+            `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+    }
+    if (e instanceof request_OctoplantError && [400, 401, 403].includes(e.httpStatus))
+        return refused(e.message.replace(/^POST \S+ failed: /, ''));
+    return e;
+}
+function renewAt(lifetimeMs, now) {
+    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0 || !now)
+        return Infinity;
+    return now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2);
+}
+
 ;// CONCATENATED MODULE: ./src/octoplant/client.ts
 // The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
 // Actions; every request goes through the transport (request.ts).
 
 
 
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000;
-/** The server refused the credentials; retrying will not help. */
-class client_AuthenticationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'AuthenticationError';
-    }
-}
+
+
 class OctoplantClient {
     options;
-    token;
-    refreshToken;
-    /** Clock time at which to sign in again before the token expires. */
-    renewAt = Infinity;
+    session;
+    signIn;
     setting;
     constructor(options) {
         this.options = options;
         this.setting = options.setting;
+        this.signIn = signInWith(options.credentials, {
+            transport: options.transport,
+            onSecret: value => options.onSecret?.(value),
+            now: options.now,
+            setting: options.setting
+        });
     }
-    /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
-     *  Throws AuthenticationError when the server refuses the credentials. */
+    /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
+    get signedInWith() {
+        return this.signIn.way;
+    }
+    /** Signs in (or in again). Throws AuthenticationError when the server refuses the credentials. */
     async authenticate(signal) {
-        const { username, password, clientId, clientSecret } = this.options.credentials;
-        const client = { client_id: clientId, client_secret: clientSecret };
-        let answer;
-        if (this.refreshToken) {
-            answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
-        }
-        try {
-            answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal);
-        }
-        catch (e) {
-            if (e instanceof request_OctoplantError && e.httpStatus === 404) {
-                throw new request_OctoplantError(`the server at ${this.setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
-                    `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
-            }
-            if (e instanceof request_OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
-                throw new client_AuthenticationError(`octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
-                    `Check ${this.setting('username')} and ${this.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.setting('client-id')} and ${this.setting('client-secret')}.`);
-            }
-            throw e;
-        }
-        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-            throw new request_OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
-        }
-        this.options.onSecret?.(answer.access_token);
-        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-            this.options.onSecret?.(answer.refresh_token);
-            this.refreshToken = answer.refresh_token;
-        }
-        this.token = answer.access_token;
-        const lifetimeMs = Number(answer.expires_in) * 1000;
-        this.renewAt =
-            Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
-                ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
-                : Infinity;
-    }
-    requestToken(form, signal) {
-        // Asking for a token twice is harmless: the call may be repeated.
-        return this.options.transport.json({ method: 'POST', path: protocol_API_PATHS.token, form, idempotent: true, signal });
+        this.session = await this.signIn.session(signal);
     }
     /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
      *  not a reason to sign in again. */
@@ -31997,16 +32105,16 @@ class OctoplantClient {
     /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
      *  a second 401 in a row is final. */
     async authorized(call, signal, renewOn401 = true) {
-        if (!this.token || (this.options.now && this.options.now() >= this.renewAt))
+        if (!this.session || (this.options.now && this.options.now() >= this.session.renewAt))
             await this.authenticate(signal);
         try {
-            return await call(this.token);
+            return await call(this.session.token);
         }
         catch (e) {
             if (!renewOn401 || !(e instanceof request_OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED))
                 throw e;
             await this.authenticate(signal);
-            return call(this.token);
+            return call(this.session.token);
         }
     }
 }
@@ -33723,7 +33831,8 @@ class ExportRun {
     async signIn() {
         const { client } = this.connection;
         await client.authenticate(this.signal);
-        this.host.info(`Signed in as ${this.settings.username}.`);
+        this.report.signedInWith = client.signedInWith;
+        this.host.info(`Signed in with ${client.signedInWith}.`);
         this.report.serverInfo = await lookAtServer(client, this.host, { signal: this.signal });
     }
     async placeOrResume() {
@@ -33854,7 +33963,9 @@ class ExportRun {
 function connect(settings, host, clock, deadline) {
     const setting = (name, value) => host.setting(name, value);
     const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
-    const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now(), setting });
+    const { username, password, clientId, clientSecret, accessToken } = settings;
+    const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
+    const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
     return { transport, client };
 }
 function orderFailed(name, op) {
@@ -34514,11 +34625,7 @@ function parseInputs(getInput, ctx) {
     const setting = ctx.setting ?? actionSetting;
     const allowInsecureHttp = bool(get, 'allow-insecure-http');
     const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
-    const username = required('username', 'set it to the octoplant user the export runs as (DOMAIN\\user for a Windows domain)');
-    // Passwords may begin or end with spaces: take this one untrimmed.
-    const password = getInput('password');
-    if (password === '')
-        throw new settings_InputError('password', 'is required: pass it from a secret, e.g. ${{ secrets.OCTOPLANT_PASSWORD }}');
+    const { username, password, accessToken } = readSignIn(getInput, get, setting);
     const orderName = readOrderName(get);
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
@@ -34533,6 +34640,7 @@ function parseInputs(getInput, ctx) {
         serverUrl,
         username,
         password,
+        accessToken,
         clientId: get('client-id'),
         clientSecret: get('client-secret'),
         exportContents,
@@ -34549,6 +34657,24 @@ function parseInputs(getInput, ctx) {
         insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
         allowInsecureHttp
     };
+}
+/** An access token, or a user name and password: one way of signing in, never both. */
+function readSignIn(getInput, get, setting) {
+    const accessToken = get('token') || undefined;
+    // Passwords may begin or end with spaces: take this one untrimmed.
+    const password = getInput('password');
+    if (accessToken && password) {
+        throw new settings_InputError('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
+    }
+    if (accessToken)
+        return { username: get('username'), password: '', accessToken };
+    const username = get('username');
+    if (username === '') {
+        throw new settings_InputError('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
+    }
+    if (password === '')
+        throw new settings_InputError('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
+    return { username, password, accessToken };
 }
 function readOrderName(get) {
     const orderName = get('order-name') || undefined;
@@ -34746,9 +34872,9 @@ async function post(deps = defaultPostDeps()) {
     }
     try {
         const getInput = (input) => core.getInput(input, { trimWhitespace: false });
-        const password = getInput('password');
-        if (password)
-            core.setSecret(password);
+        for (const secret of [getInput('password'), getInput('token').trim()])
+            if (secret)
+                core.setSecret(secret);
         const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
         if (inputs.caCertificates)
             deps.trustCertificates(inputs.caCertificates);
@@ -34774,7 +34900,7 @@ function logTo(core) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3458);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4331);
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .bE)();
 // Nothing may hold the step open once the cancel is settled.

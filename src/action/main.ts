@@ -90,8 +90,7 @@ async function readInputs(deps: RunDeps): Promise<Inputs> {
   const { core, env } = deps
   // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
   const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
-  const password = getInput('password')
-  if (password) core.setSecret(password)
+  for (const secret of [getInput('password'), getInput('token').trim()]) if (secret) core.setSecret(secret)
   const inputs = parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
   core.setSecret(inputs.clientSecret)
   if (inputs.uploadArtifact && isUnsupportedServer(env)) {

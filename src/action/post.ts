@@ -46,8 +46,7 @@ export async function post(deps: PostDeps = defaultPostDeps()): Promise<void> {
   }
   try {
     const getInput = (input: string) => core.getInput(input, { trimWhitespace: false })
-    const password = getInput('password')
-    if (password) core.setSecret(password)
+    for (const secret of [getInput('password'), getInput('token').trim()]) if (secret) core.setSecret(secret)
     const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
     if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
     core.info(`The main step stopped before it was done with order ${name}: cancelling it on the server.`)

@@ -20,6 +20,7 @@ export function renderSummary(r: ActionReport): string {
   if (r.error) lines.push(`> ${cell(r.error)}`, '')
   const rows: [string, string][] = [['Server', code(r.server)]]
   if (r.serverInfo && describeVersions(r.serverInfo)) rows.push(['Server version', cell(describeVersions(r.serverInfo))])
+  if (r.signedInWith) rows.push(['Signed in with', cell(r.signedInWith)])
   if (r.serverInfo?.maintenance) rows.push(['Maintenance mode', `⚠️ on: ${cell(describeMaintenance(r.serverInfo.maintenance))}`])
   rows.push(['Order', r.orderName ? `${code(r.orderName)}${r.resumed ? ' (resumed)' : ''}${orderFate(r)}` : '—'])
   rows.push(['Final state', r.state ? code(r.state) : '—'])

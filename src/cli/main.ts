@@ -1,8 +1,8 @@
 // `octoplant-export`: the command-line front end around the export engine, for GitLab, Jenkins,
 // Azure DevOps or a shell. Options mirror the Action's inputs (same names and meanings), each also
-// read from an OCTOPLANT_* environment variable; the password only from OCTOPLANT_PASSWORD or
-// --password-file. Human progress goes to stderr; stdout carries exactly one JSON document with the
-// Action's output names as keys, also on failure. Exit codes: 0 success, 1 the export (or check)
+// read from an OCTOPLANT_* environment variable; the secrets only from OCTOPLANT_TOKEN or
+// --token-file, OCTOPLANT_PASSWORD or --password-file. Human progress goes to stderr; stdout carries
+// exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0 success, 1 the export (or check)
 // failed, 2 bad usage or input (refused before any connection).
 import { parseArgs } from 'node:util'
 import type { Clock } from '../base/clock.js'
@@ -61,7 +61,7 @@ export const envName = (option: string) => `OCTOPLANT_${option.toUpperCase().rep
 /** The command's words for a setting, in a syntax it accepts: "--order-name X", "--no-extract",
  *  and the password by the two ways it is taken. */
 export function cliSetting(name: string, value?: string): string {
-  if (name === 'password') return 'OCTOPLANT_PASSWORD (or --password-file)'
+  if (name === 'password' || name === 'token') return `${envName(name)} (or --${name}-file)`
   if (name in BOOLEAN_OPTIONS && value !== undefined) return value === 'false' ? `--no-${name}` : `--${name}`
   return value === undefined ? `--${name}` : `--${name} ${value}`
 }
@@ -79,8 +79,10 @@ export function usage(version: string): string {
     'Options (each also from the environment variable shown):',
     ...Object.entries(STRING_OPTIONS).map(([n, t]) => line(n, t)),
     ...Object.entries(BOOLEAN_OPTIONS).map(([n, t]) => line(n, t)),
-    `  --password-file FILE         a file holding the password; or set OCTOPLANT_PASSWORD.`,
-    '                               Never an argument: process lists show arguments.',
+    'Signing in (never an argument: process lists show arguments):',
+    '  --token-file FILE            a file holding a user access token made in the AdminClient (the',
+    '                               recommended way); or set OCTOPLANT_TOKEN. Needs no --username.',
+    '  --password-file FILE         a file holding the password of --username; or set OCTOPLANT_PASSWORD.',
     '  --verbose                    debug lines on stderr too (env OCTOPLANT_VERBOSE=true)',
     '  --help, --version',
     '',
@@ -160,10 +162,13 @@ async function readSettings(args: ReturnType<typeof parse>, command: string, dep
   if (args.positionals.length > 1 || !['export', 'check'].includes(command)) {
     throw new Error(`unknown command "${args.positionals.join(' ')}": use no command (export) or check`)
   }
-  const password = readPassword(args.values['password-file'], deps)
+  const password = readSecret('password', args.values['password-file'], deps)
+  const token = readSecret('token', args.values['token-file'], deps)
   out.secret(password)
+  out.secret(token)
   const getInput = (name: string): string => {
     if (name === 'password') return password
+    if (name === 'token') return token
     const value = (args.values as Record<string, string | boolean | undefined>)[name]
     if (value !== undefined) return String(value)
     return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '')
@@ -184,6 +189,7 @@ async function runCheck(inputs: Inputs, logger: CliLogger, deps: CliDeps, out: O
   out.print({
     server: checked.server,
     'signed-in': checked.signedIn,
+    ...(checked.signedInWith ? { 'signed-in-with': checked.signedInWith } : {}),
     ...(info && describeVersions(info) ? { 'server-version': describeVersions(info) } : {}),
     ...(info ? { 'maintenance-mode': info.maintenance ? describeMaintenance(info.maintenance) : 'off or not readable' } : {}),
     'export-contents': inputs.exportContents ?? null,
@@ -205,14 +211,16 @@ async function runExportCommand(inputs: Inputs, logger: CliLogger, deps: CliDeps
 
 /** An option as a refusal names it: with its environment variable where it has one. */
 function optionWords(input: string): string {
-  if (input === 'password') return 'OCTOPLANT_PASSWORD'
-  if (input === 'password-file') return '--password-file'
+  if (input === 'password' || input === 'token') return envName(input)
+  if (input === 'password-file' || input === 'token-file') return `--${input}`
   return `--${input} (or ${envName(input)})`
 }
 
 function parse(argv: string[]) {
-  if (argv.some(a => a === '--password' || a.startsWith('--password='))) {
-    throw new Error('--password is not taken: process lists show arguments. Set OCTOPLANT_PASSWORD, or pass --password-file FILE')
+  for (const secret of ['password', 'token']) {
+    if (argv.some(a => a === `--${secret}` || a.startsWith(`--${secret}=`))) {
+      throw new Error(`--${secret} is not taken: process lists show arguments. Set ${envName(secret)}, or pass --${secret}-file FILE`)
+    }
   }
   return parseArgs({
     args: argv,
@@ -223,6 +231,7 @@ function parse(argv: string[]) {
       ...Object.fromEntries(Object.keys(STRING_OPTIONS).map(n => [n, { type: 'string' as const }])),
       ...Object.fromEntries(Object.keys(BOOLEAN_OPTIONS).map(n => [n, { type: 'boolean' as const }])),
       'password-file': { type: 'string' },
+      'token-file': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' }
@@ -230,16 +239,14 @@ function parse(argv: string[]) {
   })
 }
 
-/** OCTOPLANT_PASSWORD, or the file's text without its final line break. */
-function readPassword(file: string | undefined, deps: CliDeps): string {
+/** A secret from its variable or its file (the file's text without its final line break). */
+function readSecret(name: 'password' | 'token', file: string | undefined, deps: CliDeps): string {
   if (file) {
     try {
       return deps.readFile(file).replace(/\r?\n$/, '')
     } catch (e) {
-      throw new InputError('password-file', `cannot be read: ${(e as Error).message}`)
+      throw new InputError(`${name}-file`, `cannot be read: ${(e as Error).message}`)
     }
   }
-  const password = deps.env.OCTOPLANT_PASSWORD ?? ''
-  if (!password) throw new InputError('password', 'is required: set OCTOPLANT_PASSWORD (from your CI system\'s secret store), or pass --password-file FILE')
-  return password
+  return deps.env[envName(name)] ?? ''
 }

@@ -10,6 +10,8 @@ import type { ExportSettings } from './settings.js'
 export interface CheckReport {
   server: string
   signedIn: boolean
+  /** How it signed in. */
+  signedInWith?: string
   serverInfo?: ServerInfo
   error?: string
 }
@@ -24,8 +26,8 @@ export async function checkServer(
   const { transport, client } = connect(settings, host, deps.clock, deadline)
   try {
     await client.authenticate(signal)
-    host.info(`Signed in as ${settings.username}.`)
-    return { server: settings.serverUrl, signedIn: true, serverInfo: await lookAtServer(client, host, { signal }) }
+    host.info(`Signed in with ${client.signedInWith}.`)
+    return { server: settings.serverUrl, signedIn: true, signedInWith: client.signedInWith, serverInfo: await lookAtServer(client, host, { signal }) }
   } catch (e) {
     return { server: settings.serverUrl, signedIn: false, error: (e as Error).message }
   } finally {

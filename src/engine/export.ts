@@ -4,7 +4,7 @@
 // failure included, comes back as an ExportReport. Failures say what to do next.
 import * as path from 'node:path'
 import { grpcCodeName, type Operation, type OrderState } from '../../protocol/protocol.js'
-import { AuthenticationError, OctoplantClient } from '../octoplant/client.js'
+import { AuthenticationError, type Credentials, OctoplantClient } from '../octoplant/client.js'
 import { createTransport, isTransientError } from '../octoplant/request.js'
 import { abortable, type Clock } from '../base/clock.js'
 import { type Deadline, deadlineAfter, TimeoutReached } from '../base/deadline.js'
@@ -47,6 +47,8 @@ export interface ExportDeps {
 export interface ExportReport {
   server: string
   serverInfo?: ServerInfo
+  /** How the run signed in ("access token, exchanged for a session token", …). */
+  signedInWith?: string
   orderName?: string
   resumed: boolean
   state?: OrderState
@@ -119,7 +121,8 @@ class ExportRun {
   private async signIn(): Promise<void> {
     const { client } = this.connection
     await client.authenticate(this.signal)
-    this.host.info(`Signed in as ${this.settings.username}.`)
+    this.report.signedInWith = client.signedInWith
+    this.host.info(`Signed in with ${client.signedInWith}.`)
     this.report.serverInfo = await lookAtServer(client, this.host, { signal: this.signal })
   }
 
@@ -252,7 +255,9 @@ class ExportRun {
 export function connect(settings: ExportSettings, host: Pick<ExportHost, 'secret' | 'setting'> & Logger, clock: Clock, deadline: Deadline) {
   const setting = (name: string, value?: string) => host.setting(name, value)
   const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting })
-  const client = new OctoplantClient({ transport, credentials: settings, onSecret: value => host.secret(value), now: () => clock.now(), setting })
+  const { username, password, clientId, clientSecret, accessToken } = settings
+  const credentials: Credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret }
+  const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting })
   return { transport, client }
 }
 

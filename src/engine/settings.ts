@@ -5,10 +5,13 @@ import type { ExportContents } from '../../protocol/protocol.js'
 export interface ExportSettings {
   /** Base URL without a trailing slash. */
   serverUrl: string
+  /** Empty when signing in with an access token. */
   username: string
   password: string
   clientId: string
   clientSecret: string
+  /** A user access token made in the AdminClient: signs in instead of username and password. */
+  accessToken?: string
   /** The order to place; absent when resuming an existing order (orderName). */
   exportContents?: ExportContents
   orderName?: string

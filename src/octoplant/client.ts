@@ -3,18 +3,12 @@
 import { API_PATHS, type ExportContents, GrpcCode, type Operation } from '../../protocol/protocol.js'
 import { type GatewayBody, gatewayBody } from './download-body.js'
 import { isTransientError, NetworkError, OctoplantError, type SettingName, type Transport } from './request.js'
-
-export interface Credentials {
-  username: string
-  password: string
-  clientId: string
-  clientSecret: string
-}
+import { AuthenticationError, type Credentials, type Session, type SignIn, signInWith } from './sign-in.js'
 
 export interface ClientOptions {
   transport: Transport
   credentials: Credentials
-  /** Called with every token received, before it is used (the action masks it). */
+  /** Called with every token received, before it is used (the front ends mask them). */
   onSecret?: (value: string) => void
   /** Clock time, to renew a token before its expires_in runs out. */
   now?: () => number
@@ -22,84 +16,31 @@ export interface ClientOptions {
   setting: SettingName
 }
 
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000
-
-/** The server refused the credentials; retrying will not help. */
-export class AuthenticationError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'AuthenticationError'
-  }
-}
-
-interface TokenResponse {
-  access_token?: unknown
-  refresh_token?: unknown
-  expires_in?: unknown
-  token_type?: unknown
-}
+export { AuthenticationError, type Credentials }
 
 export class OctoplantClient {
-  private token: string | undefined
-  private refreshToken: string | undefined
-  /** Clock time at which to sign in again before the token expires. */
-  private renewAt = Infinity
-
+  private session: Session | undefined
+  private readonly signIn: SignIn
   private readonly setting: SettingName
 
   constructor(private readonly options: ClientOptions) {
     this.setting = options.setting
+    this.signIn = signInWith(options.credentials, {
+      transport: options.transport,
+      onSecret: value => options.onSecret?.(value),
+      now: options.now,
+      setting: options.setting
+    })
   }
 
-  /** Signs in: the refresh grant when the server issued a refresh token, else the password grant.
-   *  Throws AuthenticationError when the server refuses the credentials. */
+  /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
+  get signedInWith(): string | undefined {
+    return this.signIn.way
+  }
+
+  /** Signs in (or in again). Throws AuthenticationError when the server refuses the credentials. */
   async authenticate(signal?: AbortSignal): Promise<void> {
-    const { username, password, clientId, clientSecret } = this.options.credentials
-    const client = { client_id: clientId, client_secret: clientSecret }
-    let answer: TokenResponse | undefined
-    if (this.refreshToken) {
-      answer = await this.requestToken({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined)
-    }
-    try {
-      answer ??= await this.requestToken({ grant_type: 'password', username, password, ...client }, signal)
-    } catch (e) {
-      if (e instanceof OctoplantError && e.httpStatus === 404) {
-        throw new OctoplantError(
-          `the server at ${this.setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
-            `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`,
-          404,
-          e.grpcCode,
-          false
-        )
-      }
-      if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus)) {
-        throw new AuthenticationError(
-          `octoplant refused to sign in user "${username}" (${e.message.replace(/^POST \S+ failed: /, '')}). ` +
-            `Check ${this.setting('username')} and ${this.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.setting('client-id')} and ${this.setting('client-secret')}.`
-        )
-      }
-      throw e
-    }
-    if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-      throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false)
-    }
-    this.options.onSecret?.(answer.access_token)
-    if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-      this.options.onSecret?.(answer.refresh_token)
-      this.refreshToken = answer.refresh_token
-    }
-    this.token = answer.access_token
-    const lifetimeMs = Number(answer.expires_in) * 1000
-    this.renewAt =
-      Number.isFinite(lifetimeMs) && lifetimeMs > 0 && this.options.now
-        ? this.options.now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2)
-        : Infinity
-  }
-
-  private requestToken(form: Record<string, string>, signal?: AbortSignal): Promise<TokenResponse> {
-    // Asking for a token twice is harmless: the call may be repeated.
-    return this.options.transport.json<TokenResponse>({ method: 'POST', path: API_PATHS.token, form, idempotent: true, signal })
+    this.session = await this.signIn.session(signal)
   }
 
   /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
@@ -151,13 +92,13 @@ export class OctoplantClient {
   /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
    *  a second 401 in a row is final. */
   private async authorized<T>(call: (token: string) => Promise<T>, signal: AbortSignal | undefined, renewOn401 = true): Promise<T> {
-    if (!this.token || (this.options.now && this.options.now() >= this.renewAt)) await this.authenticate(signal)
+    if (!this.session || (this.options.now && this.options.now() >= this.session.renewAt)) await this.authenticate(signal)
     try {
-      return await call(this.token!)
+      return await call(this.session!.token)
     } catch (e) {
       if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED)) throw e
       await this.authenticate(signal)
-      return call(this.token!)
+      return call(this.session!.token)
     }
   }
 }

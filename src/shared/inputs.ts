@@ -68,10 +68,7 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
     allowInsecureHttp,
     setting
   )
-  const username = required('username', 'set it to the octoplant user the export runs as (DOMAIN\\user for a Windows domain)')
-  // Passwords may begin or end with spaces: take this one untrimmed.
-  const password = getInput('password')
-  if (password === '') throw new InputError('password', 'is required: pass it from a secret, e.g. ${{ secrets.OCTOPLANT_PASSWORD }}')
+  const { username, password, accessToken } = readSignIn(getInput, get, setting)
 
   const orderName = readOrderName(get)
   const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace)
@@ -90,6 +87,7 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
     serverUrl,
     username,
     password,
+    accessToken,
     clientId: get('client-id'),
     clientSecret: get('client-secret'),
     exportContents,
@@ -106,6 +104,23 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
     insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
     allowInsecureHttp
   }
+}
+
+/** An access token, or a user name and password: one way of signing in, never both. */
+function readSignIn(getInput: (name: string) => string, get: (name: string) => string, setting: (name: string, value?: string) => string) {
+  const accessToken = get('token') || undefined
+  // Passwords may begin or end with spaces: take this one untrimmed.
+  const password = getInput('password')
+  if (accessToken && password) {
+    throw new InputError('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`)
+  }
+  if (accessToken) return { username: get('username'), password: '', accessToken }
+  const username = get('username')
+  if (username === '') {
+    throw new InputError('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`)
+  }
+  if (password === '') throw new InputError('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`)
+  return { username, password, accessToken }
 }
 
 function readOrderName(get: (name: string) => string): string | undefined {
