@@ -1,17 +1,16 @@
 // The command speaks its own language: each failure the engine reports, driven through
 // octoplant-export against the simulator, names settings as flags the command takes (--order-name X,
 // --no-cancel-on-timeout), never as the Action's inputs.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
-import * as tls from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
 import { errorAfterZip, resetConnection } from '../simulator/faults.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
-import { systemClock } from '../src/base/clock.js'
-import { main, usage } from '../src/cli/main.js'
+import { usage } from '../src/cli/main.js'
+import { runCommand } from '../__fixtures__/command.js'
 import { DEFAULTS } from '../src/shared/inputs.js'
 
 let stops: (() => Promise<void>)[] = []
@@ -34,20 +33,8 @@ async function command(argv: string[], sim: { url: string; caPem?: string }, o: 
     writeFileSync(path.join(cwd, 'ca.pem'), sim.caPem)
     env.OCTOPLANT_CA_CERTIFICATE = 'ca.pem'
   }
-  let stdout = ''
-  let stderr = ''
-  const code = await main({
-    argv: [...argv, '--path', path.join(cwd, 'out')],
-    env,
-    cwd,
-    stdout: t => void (stdout += t),
-    stderr: t => void (stderr += t),
-    readFile: f => readFileSync(path.resolve(cwd, f), 'utf8'),
-    clock: systemClock,
-    trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
-    version: 'test'
-  })
-  return { code, stderr, error: (JSON.parse(stdout) as Record<string, string>)['error-message'] ?? '' }
+  const run = await runCommand(argv, env, cwd)
+  return { code: run.code, stderr: run.stderr, error: (run.json['error-message'] as string | undefined) ?? '' }
 }
 
 /** Every flag the command takes, from its own --help. */

@@ -1,15 +1,13 @@
 // Signing in with a user access token made in the AdminClient, through the bundled action and the
 // command, against the simulator in both of its forms: with the token exchange
 // (authenticate_token, refresh_token) and without it (the token itself taken as Bearer).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
-import * as tls from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runLocally, visibleChannels, type LocalRun } from '../scripts/local-runner.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
-import { systemClock } from '../src/base/clock.js'
-import { main } from '../src/cli/main.js'
+import { runCommand } from '../__fixtures__/command.js'
 
 const TOKEN = 'vdog-at-9f3c2a7e41d04b8c9e5f0a1b2c3d4e5f'
 
@@ -107,20 +105,7 @@ describe('the command with OCTOPLANT_TOKEN or --token-file', () => {
   async function command(argv: string[], sim: Simulator, env: Record<string, string>) {
     const cwd = mkdtempSync(path.join(tmpdir(), 'token-cli-'))
     writeFileSync(path.join(cwd, 'ca.pem'), sim.caPem!)
-    let stdout = ''
-    let stderr = ''
-    const code = await main({
-      argv: [...argv, '--path', path.join(cwd, 'out')],
-      env: { OCTOPLANT_SERVER_URL: sim.url, OCTOPLANT_CA_CERTIFICATE: 'ca.pem', ...env },
-      cwd,
-      stdout: t => void (stdout += t),
-      stderr: t => void (stderr += t),
-      readFile: f => readFileSync(path.resolve(cwd, f), 'utf8'),
-      clock: systemClock,
-      trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
-      version: 'test'
-    })
-    return { code, stdout, stderr, cwd, json: JSON.parse(stdout) as Record<string, unknown> }
+    return { ...(await runCommand(argv, { OCTOPLANT_SERVER_URL: sim.url, OCTOPLANT_CA_CERTIFICATE: 'ca.pem', ...env }, cwd)), cwd }
   }
 
   it('exports with OCTOPLANT_TOKEN and no user name', async () => {

@@ -28368,23 +28368,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 67774:
+/***/ 63636:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
+  eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: defaultDeps
+// UNUSED EXPORTS: POST_STATE, defaultDeps, defaultStepDeps, parseActionInputs
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(41692);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
-var lib_core = __nccwpck_require__(77094);
+var core = __nccwpck_require__(77094);
 ;// CONCATENATED MODULE: ./src/base/clock.ts
 /** The reason an AbortSignal carries, as an Error (AbortSignal.timeout's is a DOMException). */
 function abortReason(signal) {
@@ -28404,7 +28404,7 @@ function abortable(work, signal) {
         work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
 }
-const clock_systemClock = {
+const systemClock = {
     now: () => Date.now(),
     sleep: (ms, signal) => new Promise((resolve, reject) => {
         if (signal?.aborted)
@@ -28703,7 +28703,7 @@ class HttpTransport {
             allowRedirects: false,
             keepAlive: true
         });
-        this.clock = options.clock ?? clock_systemClock;
+        this.clock = options.clock ?? systemClock;
     }
     json(o) {
         return this.retrying(o, async (signal) => {
@@ -29224,7 +29224,7 @@ class TimeoutReached extends Error {
         this.name = 'TimeoutReached';
     }
 }
-function deadline_deadlineAfter(clock, ms) {
+function deadlineAfter(clock, ms) {
     const at = clock.now() + ms;
     return { at, signal: clock.timeout(ms, new TimeoutReached()), remaining: () => Math.max(0, at - clock.now()) };
 }
@@ -30930,10 +30930,10 @@ class ExportRun {
         this.host = host;
         this.deps = deps;
         this.startedAt = deps.clock.now();
-        this.deadline = deadline_deadlineAfter(deps.clock, settings.timeoutMs);
+        this.deadline = deadlineAfter(deps.clock, settings.timeoutMs);
         this.signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), this.deadline.signal]);
         this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
-        this.connection = export_connect(settings, host, deps.clock, this.deadline);
+        this.connection = connect(settings, host, deps.clock, this.deadline);
     }
     /** sign in → look at the server → order → wait → download + verify → extract → finish. */
     async run() {
@@ -31089,7 +31089,7 @@ class ExportRun {
     }
 }
 /** The request layer and the API client for these settings; tokens go to host.secret first. */
-function export_connect(settings, host, clock, deadline) {
+function connect(settings, host, clock, deadline) {
     const setting = (name, value) => host.setting(name, value);
     const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
     const { username, password, clientId, clientSecret, accessToken } = settings;
@@ -31719,8 +31719,8 @@ const DEFAULTS = {
     'allow-insecure-http': 'false'
 };
 /** The Action's words: "the path input", "allow-insecure-http: true". */
-const inputs_actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
-function inputs_parseInputs(getInput, ctx) {
+const actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
+function parseInputs(getInput, ctx) {
     const get = (name) => {
         const v = getInput(name).trim();
         return v !== '' ? v : (DEFAULTS[name] ?? '');
@@ -31732,7 +31732,7 @@ function inputs_parseInputs(getInput, ctx) {
         return v;
     };
     const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
-    const setting = ctx.setting ?? inputs_actionSetting;
+    const setting = ctx.setting ?? actionSetting;
     const allowInsecureHttp = bool(get, 'allow-insecure-http');
     const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
     const { username, password, accessToken } = readSignIn(getInput, get, setting);
@@ -31841,7 +31841,7 @@ function isLoopback(hostname) {
     return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 function readExportContents(getInput, get, ctx, workspace) {
-    const setting = ctx.setting ?? inputs_actionSetting;
+    const setting = ctx.setting ?? actionSetting;
     const file = get('order-file');
     const inline = getInput('export-contents').trim();
     if (file && inline) {
@@ -31972,82 +31972,6 @@ function exportOutputs(report) {
         [OUTPUTS.errorMessage, report.error]
     ];
     return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
-}
-
-;// CONCATENATED MODULE: ./src/engine/cancel.ts
-
-
-/** Cancels order `name`; resolves with undefined once cancelled, or with why it could not be. */
-async function cancel_cancelLeftOrder(settings, name, host, deps) {
-    const deadline = deadlineAfter(deps.clock, deps.limitMs);
-    const { transport, client } = connect(settings, host, deps.clock, deadline);
-    try {
-        await client.cancelOrder(name, deadline.signal);
-        return undefined;
-    }
-    catch (e) {
-        return e.message;
-    }
-    finally {
-        transport.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/action/post.ts
-// The Action's post step: when the main step placed an order and did not finish with it (the runner
-// killed it, or a step timeout did), the order is cancelled on the server, as main itself does when
-// it gives up. It does nothing after a finished run or with cancel-on-timeout: false; it takes at most
-// POST_LIMIT_MS, warns only when the cancel fails, and never fails the job on its own account.
-
-
-
-
-
-
-/** The names main saves its state under (core.saveState), for this step to read. */
-const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' };
-/** The whole step's bound: sign-in and cancel. */
-const POST_LIMIT_MS = 10_000;
-function defaultPostDeps() {
-    return {
-        core,
-        env: process.env,
-        clock: systemClock,
-        readFile: file => readFileSync(file, 'utf8'),
-        realpath: file => realpathSync(file),
-        trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem])
-    };
-}
-async function post(deps = defaultPostDeps()) {
-    const { core } = deps;
-    const name = core.getState(POST_STATE.orderName);
-    if (!name || core.getState(POST_STATE.settled) === 'true')
-        return;
-    if (core.getState(POST_STATE.cancelOnTimeout) !== 'true') {
-        core.info(`Order ${name} may still be running on the server (cancel-on-timeout: false); re-run with order-name: ${name} to fetch it.`);
-        return;
-    }
-    try {
-        const getInput = (input) => core.getInput(input, { trimWhitespace: false });
-        for (const secret of [getInput('password'), getInput('token').trim()])
-            if (secret)
-                core.setSecret(secret);
-        const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
-        if (inputs.caCertificates)
-            deps.trustCertificates(inputs.caCertificates);
-        core.info(`The main step stopped before it was done with order ${name}: cancelling it on the server.`);
-        const why = await cancelLeftOrder(inputs, name, { ...logTo(core), secret: v => core.setSecret(v), setting: actionSetting }, { clock: deps.clock, limitMs: POST_LIMIT_MS });
-        if (why)
-            core.warning(`Could not cancel order ${name}, which may still be running on the server: ${why}`);
-        else
-            core.info(`Cancelled order ${name} on the server.`);
-    }
-    catch (e) {
-        core.warning(`Could not cancel order ${name}, which may still be running on the server: ${e.message}`);
-    }
-}
-function logTo(core) {
-    return { debug: (m) => core.debug(m), info: (m) => core.info(m), warning: (m) => core.warning(m) };
 }
 
 ;// CONCATENATED MODULE: ./src/action/artifact.ts
@@ -32205,22 +32129,38 @@ function code(text) {
 
 
 
-
+/** The names main saves its state under (core.saveState), for the post step to read. */
+const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' };
+function defaultStepDeps() {
+    return {
+        core: core,
+        env: process.env,
+        clock: systemClock,
+        readFile: file => (0,external_node_fs_.readFileSync)(file, 'utf8'),
+        realpath: file => (0,external_node_fs_.realpathSync)(file),
+        trustCertificates: pem => external_node_tls_.setDefaultCACertificates([...external_node_tls_.getCACertificates('default'), pem])
+    };
+}
 function defaultDeps() {
     const job = new AbortController();
     for (const sig of ['SIGINT', 'SIGTERM']) {
         process.once(sig, () => job.abort(new CancelledError(sig)));
     }
-    return {
-        core: lib_core,
-        env: process.env,
-        clock: clock_systemClock,
-        readFile: file => (0,external_node_fs_.readFileSync)(file, 'utf8'),
-        realpath: file => (0,external_node_fs_.realpathSync)(file),
-        loadArtifactClient: loadArtifactClient,
-        trustCertificates: pem => external_node_tls_.setDefaultCACertificates([...external_node_tls_.getCACertificates('default'), pem]),
-        jobSignal: job.signal
-    };
+    return { ...defaultStepDeps(), loadArtifactClient: loadArtifactClient, jobSignal: job.signal };
+}
+/** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
+function parseActionInputs(deps) {
+    const { core } = deps;
+    // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
+    const getInput = (name) => core.getInput(name, { trimWhitespace: false });
+    for (const secret of [getInput('password'), getInput('token').trim()])
+        if (secret)
+            core.setSecret(secret);
+    const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
+    core.setSecret(inputs.clientSecret);
+    if (inputs.caCertificates)
+        deps.trustCertificates(inputs.caCertificates);
+    return inputs;
 }
 async function run(deps = defaultDeps()) {
     const { core } = deps;
@@ -32258,18 +32198,10 @@ async function run(deps = defaultDeps()) {
  *  before anything prints. */
 async function readInputs(deps) {
     const { core, env } = deps;
-    // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
-    const getInput = (name) => core.getInput(name, { trimWhitespace: false });
-    for (const secret of [getInput('password'), getInput('token').trim()])
-        if (secret)
-            core.setSecret(secret);
-    const inputs = inputs_parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath, setting: inputs_actionSetting });
-    core.setSecret(inputs.clientSecret);
+    const inputs = parseActionInputs(deps);
     if (inputs.uploadArtifact && isUnsupportedServer(env)) {
         throw new Error(`upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`);
     }
-    if (inputs.caCertificates)
-        deps.trustCertificates(inputs.caCertificates);
     if (inputs.insecureSkipTlsVerify) {
         core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.');
     }
@@ -32307,7 +32239,7 @@ function hostFor(core, inputs) {
             core.setOutput(OUTPUTS.zipSha256, zip.sha256);
         },
         extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
-        setting: inputs_actionSetting
+        setting: actionSetting
     };
 }
 /** Artifact: the ZIP as is, when asked and when this job has an artifact service; under the run's
@@ -32353,9 +32285,9 @@ async function writeSummary(report, core) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(67774);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(63636);
 
-await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
+await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.
 setTimeout(() => process.exit(), 1000).unref();
 

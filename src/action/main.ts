@@ -10,7 +10,6 @@ import { CancelledError, type ExportHost, runExport } from '../engine/export.js'
 import type { SavedZip } from '../engine/save-zip.js'
 import { actionSetting, InputError, type Inputs, parseInputs } from '../shared/inputs.js'
 import { OUTPUTS } from '../shared/outputs.js'
-import { POST_STATE } from './post.js'
 import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadZip } from './artifact.js'
 import { type ActionReport, renderSummary } from './summary.js'
 
@@ -33,21 +32,41 @@ export interface RunDeps {
   jobSignal?: AbortSignal
 }
 
-export function defaultDeps(): RunDeps {
-  const job = new AbortController()
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => job.abort(new CancelledError(sig)))
-  }
+/** The names main saves its state under (core.saveState), for the post step to read. */
+export const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' } as const
+
+/** What both steps of the Action (main and post) take from the runner. */
+export type StepDeps = Pick<RunDeps, 'core' | 'env' | 'clock' | 'readFile' | 'realpath' | 'trustCertificates'>
+
+export function defaultStepDeps(): StepDeps {
   return {
     core,
     env: process.env,
     clock: systemClock,
     readFile: file => readFileSync(file, 'utf8'),
     realpath: file => realpathSync(file),
-    loadArtifactClient,
-    trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
-    jobSignal: job.signal
+    trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem])
   }
+}
+
+export function defaultDeps(): RunDeps {
+  const job = new AbortController()
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => job.abort(new CancelledError(sig)))
+  }
+  return { ...defaultStepDeps(), loadArtifactClient, jobSignal: job.signal }
+}
+
+/** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
+export function parseActionInputs(deps: StepDeps): Inputs {
+  const { core } = deps
+  // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
+  const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
+  for (const secret of [getInput('password'), getInput('token').trim()]) if (secret) core.setSecret(secret)
+  const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
+  core.setSecret(inputs.clientSecret)
+  if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
+  return inputs
 }
 
 export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
@@ -88,17 +107,12 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
  *  before anything prints. */
 async function readInputs(deps: RunDeps): Promise<Inputs> {
   const { core, env } = deps
-  // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
-  const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
-  for (const secret of [getInput('password'), getInput('token').trim()]) if (secret) core.setSecret(secret)
-  const inputs = parseInputs(getInput, { env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
-  core.setSecret(inputs.clientSecret)
+  const inputs = parseActionInputs(deps)
   if (inputs.uploadArtifact && isUnsupportedServer(env)) {
     throw new Error(
       `upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`
     )
   }
-  if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
   if (inputs.insecureSkipTlsVerify) {
     core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.')
   }

@@ -2,41 +2,14 @@
 // killed it, or a step timeout did), the order is cancelled on the server, as main itself does when
 // it gives up. It does nothing after a finished run or with cancel-on-timeout: false; it takes at most
 // POST_LIMIT_MS, warns only when the cancel fails, and never fails the job on its own account.
-import * as tls from 'node:tls'
-import { readFileSync, realpathSync } from 'node:fs'
-import * as core from '@actions/core'
-import { type Clock, systemClock } from '../base/clock.js'
 import { cancelLeftOrder } from '../engine/cancel.js'
-import { actionSetting, parseInputs } from '../shared/inputs.js'
-import type { ActionCore } from './main.js'
-
-/** The names main saves its state under (core.saveState), for this step to read. */
-export const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' } as const
+import { actionSetting } from '../shared/inputs.js'
+import { type ActionCore, defaultStepDeps, parseActionInputs, POST_STATE, type StepDeps } from './main.js'
 
 /** The whole step's bound: sign-in and cancel. */
 export const POST_LIMIT_MS = 10_000
 
-export interface PostDeps {
-  core: ActionCore
-  env: Record<string, string | undefined>
-  clock: Clock
-  readFile: (file: string) => string
-  realpath?: (file: string) => string
-  trustCertificates: (pem: string) => void
-}
-
-export function defaultPostDeps(): PostDeps {
-  return {
-    core,
-    env: process.env,
-    clock: systemClock,
-    readFile: file => readFileSync(file, 'utf8'),
-    realpath: file => realpathSync(file),
-    trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem])
-  }
-}
-
-export async function post(deps: PostDeps = defaultPostDeps()): Promise<void> {
+export async function post(deps: StepDeps = defaultStepDeps()): Promise<void> {
   const { core } = deps
   const name = core.getState(POST_STATE.orderName)
   if (!name || core.getState(POST_STATE.settled) === 'true') return
@@ -45,10 +18,7 @@ export async function post(deps: PostDeps = defaultPostDeps()): Promise<void> {
     return
   }
   try {
-    const getInput = (input: string) => core.getInput(input, { trimWhitespace: false })
-    for (const secret of [getInput('password'), getInput('token').trim()]) if (secret) core.setSecret(secret)
-    const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
-    if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
+    const inputs = parseActionInputs(deps)
     core.info(`The main step stopped before it was done with order ${name}: cancelling it on the server.`)
     const why = await cancelLeftOrder(inputs, name, { ...logTo(core), secret: v => core.setSecret(v), setting: actionSetting }, { clock: deps.clock, limitMs: POST_LIMIT_MS })
     if (why) core.warning(`Could not cancel order ${name}, which may still be running on the server: ${why}`)
