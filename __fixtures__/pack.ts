@@ -17,14 +17,20 @@ export function npm(args: string[], cwd: string): string {
   })
 }
 
-/** The absolute path of a fresh tarball of this checkout, holding the command bundle the test run
- *  built from the working tree (not the committed one, which may be stale). */
-export function packTarball(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'pack-'))
-  const stage = path.join(dir, 'stage')
+/** A folder that holds what npm publishes from this checkout, with the command bundle the test run
+ *  built from the working tree (not the committed one, which may be stale), and nothing else. */
+export function stagePackage(): string {
+  const stage = path.join(mkdtempSync(path.join(tmpdir(), 'pack-')), 'stage')
   mkdirSync(path.join(stage, 'dist'), { recursive: true })
-  for (const file of ['package.json', 'README.md', 'action.yml', 'LICENSE']) cpSync(path.join(root, file), path.join(stage, file))
+  for (const file of ['package.json', 'README.md', 'LICENSE']) cpSync(path.join(root, file), path.join(stage, file))
   cpSync(path.dirname(bundled('cli/index.js')), path.join(stage, 'dist/cli'), { recursive: true })
+  return stage
+}
+
+/** The absolute path of a fresh tarball of this checkout: the one a release attaches and publishes. */
+export function packTarball(): string {
+  const stage = stagePackage()
+  const dir = path.dirname(stage)
   const name = npm(['pack', '--silent', '--pack-destination', dir], stage).trim().split('\n').pop()!
   return path.join(dir, name)
 }

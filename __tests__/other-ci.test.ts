@@ -13,7 +13,7 @@ import { startSimulator, type Simulator } from '../simulator/server.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const read = (file: string) => readFileSync(path.join(root, 'examples/other-ci', file), 'utf8')
-const password = 'n1ghtly-backup-pw'
+const token = 'ci-user-access-token-n1ghtly'
 
 interface Example {
   /** The settings the file gives the command. */
@@ -34,7 +34,7 @@ function gitlab(): Example {
 function jenkins(): Example {
   const text = read('Jenkinsfile')
   expect(text).toMatch(/triggers \{ cron\('[^']+'\) \}/)
-  expect(text).toMatch(/withCredentials\(\[string\(credentialsId: '[\w-]+', variable: 'OCTOPLANT_PASSWORD'\)\]\)/)
+  expect(text).toMatch(/withCredentials\(\[string\(credentialsId: '[\w-]+', variable: 'OCTOPLANT_TOKEN'\)\]\)/)
   const environment = /environment \{([^}]*)\}/.exec(text)![1]
   // Groovy single-quoted strings: \\ is one backslash.
   const variables = Object.fromEntries([...environment.matchAll(/^\s*(\w+) = '([^']*)'/gm)].map(m => [m[1], m[2].replace(/\\\\/g, '\\')]))
@@ -53,7 +53,7 @@ function azure(): Example {
   expect(pipeline.schedules[0].cron).toBeTruthy()
   const step = pipeline.steps.find(s => s.script)!
   // A secret variable reaches the script only through env:.
-  expect(step.env?.OCTOPLANT_PASSWORD).toMatch(/^\$\(\w+\)$/)
+  expect(step.env?.OCTOPLANT_TOKEN).toMatch(/^\$\(\w+\)$/)
   return { variables: pipeline.variables, script: step.script!, archived: pipeline.steps.filter(s => s.publish).map(s => s.publish!) }
 }
 
@@ -61,7 +61,7 @@ let sim: Simulator
 let tarball: string
 beforeAll(async () => {
   tarball = packTarball()
-  sim = await startSimulator({ pendingMs: 100, runningMs: 400, users: { 'PLANT\\svc-octoplant-backup': password } })
+  sim = await startSimulator({ pendingMs: 100, runningMs: 400, accessTokens: { [token]: { user: 'PLANT\\svc-octoplant-backup' } } })
 }, 120_000)
 afterAll(async () => sim?.stop())
 
@@ -73,6 +73,10 @@ describe.each([
   it('runs its command line against the simulator and archives what it wrote', async () => {
     const example = load()
     expect(example.variables.OCTOPLANT_SERVER_URL).toMatch(/^https:\/\//)
+    // Installed by name from npm, signed in with a token (no user name, no password).
+    expect(example.variables.OCTOPLANT_EXPORT_PACKAGE).toBe('octoplant-export@1')
+    expect(example.script).toMatch(/^npx --yes --package "\$OCTOPLANT_EXPORT_PACKAGE" octoplant-export /)
+    expect(example.variables.OCTOPLANT_USERNAME).toBeUndefined()
     const cwd = mkdtempSync(path.join(tmpdir(), 'ci-'))
     writeFileSync(path.join(cwd, example.variables.OCTOPLANT_CA_CERTIFICATE), sim.caPem!)
     const env = {
@@ -81,10 +85,10 @@ describe.each([
       npm_config_offline: 'true',
       npm_config_update_notifier: 'false',
       ...example.variables,
-      // Here, not the plant's: the simulator and this checkout's tarball.
+      // Here, not the plant's: the simulator and this checkout's tarball in place of the registry's.
       OCTOPLANT_SERVER_URL: sim.url,
       OCTOPLANT_EXPORT_PACKAGE: tarball,
-      OCTOPLANT_PASSWORD: password
+      OCTOPLANT_TOKEN: token
     }
     const child = spawn('bash', ['-c', example.script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
@@ -105,6 +109,8 @@ describe.each([
       const re = new RegExp(`^${glob.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`)
       expect(readdirSync(target).filter(f => re.test(f)), pattern).toContain(path.basename(result['zip-path']))
     }
-    expect(stderr).not.toContain(password)
+    expect(stderr).toMatch(/Signed in with access token/)
+    expect(stderr).not.toContain(token)
+    for (const issued of sim.issuedTokens) expect(stderr + readFileSync(path.join(cwd, 'export.json'), 'utf8')).not.toContain(issued)
   })
 })

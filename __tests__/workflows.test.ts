@@ -71,6 +71,10 @@ describe.each(usingTheAction)('%s, using the action', file => {
   })
 })
 
+/** The example's secrets.OCTOPLANT_TOKEN, here: an access token the simulator knows. */
+const CI_TOKEN = 'compliance-ci-token'
+const simulatorOptions = { pendingMs: 50, runningMs: 100, accessTokens: { [CI_TOKEN]: { user: 'versiondog' } } }
+
 describe('the compliance example', () => {
   const workflow = parse(readFileSync(path.join(root, 'examples/compliance-check.yml'), 'utf8')) as Workflow
   const steps = workflow.jobs.compliance.steps as (Step & { name?: string })[]
@@ -83,7 +87,7 @@ describe('the compliance example', () => {
   async function exportAndCheck(sim: Simulator): Promise<{ code: number; stdout: string }> {
     const inputs = Object.fromEntries(Object.entries(exportStep.with!).map(([k, v]) => [k, String(v)]))
     const run = await runLocally({
-      inputs: { ...inputs, 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem! }
+      inputs: { ...inputs, 'server-url': sim.url, token: CI_TOKEN, 'ca-certificate': sim.caPem! }
     })
     expect(run.code, run.stdout).toBe(0)
     const script = check.run!.replace(/\$\{\{ steps\.export\.outputs\.([\w-]+) \}\}/g, (_, o: string) => run.outputs[o])
@@ -97,13 +101,13 @@ describe('the compliance example', () => {
   }
 
   it('passes when every job result is ok', async () => {
-    const sim = await startSimulator({ pendingMs: 50, runningMs: 100 })
+    const sim = await startSimulator(simulatorOptions)
     sims.push(sim)
     expect(await exportAndCheck(sim)).toEqual({ code: 0, stdout: 'job results that differ: 0\n' })
   })
 
   it('fails the workflow when a job result differs from the archive', async () => {
-    const sim = await startSimulator({ pendingMs: 50, runningMs: 100 })
+    const sim = await startSimulator(simulatorOptions)
     sims.push(sim)
     const differing = await makeZip({
       'contents.json': JSON.stringify({ files: ['unequalJobResults.json'] }),
@@ -136,8 +140,16 @@ describe('the release machinery', () => {
 
   it('creates the release from the changelog with the tarball, and moves the major tag', () => {
     expect(runs('release')).toContain('npm pack')
-    expect(runs('release')).toMatch(/bash scripts\/release-notes\.sh .*> notes\.md\n\s*gh release create "\$GITHUB_REF_NAME" .*--notes-file notes\.md .*octoplant-export-action-\*\.tgz/)
+    expect(runs('release')).toMatch(/bash scripts\/release-notes\.sh .*> notes\.md\n\s*gh release create "\$GITHUB_REF_NAME" .*--notes-file notes\.md .*octoplant-export-\*\.tgz/)
     expect(runs('release')).toContain('git push -f origin "refs/tags/$major"')
+  })
+
+  it('publishes the command to npm by name with provenance, after the checks', () => {
+    const publish = release.jobs.publish as unknown as { needs: string; permissions: Record<string, string> }
+    expect(publish.needs).toBe('check')
+    expect(publish.permissions['id-token']).toBe('write')
+    expect(runs('publish')).toContain('npm publish --provenance --access public')
+    expect(runs('publish')).toContain('repository.url=git+https://github.com/${GITHUB_REPOSITORY}.git')
   })
 
   it('has a changelog section for the version in package.json', async () => {

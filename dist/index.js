@@ -30310,7 +30310,7 @@ async function saveZip(download, file, o) {
         throw e;
     });
     const partial = `${file}.partial`;
-    const pass = new CheckedPass(o.logger, contentLength);
+    const pass = new CheckedPass(o.logger, contentLength, o.onBytes);
     o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
     try {
         await (0,external_node_stream_promises_namespaceObject.pipeline)(download.body, source => pass.through(source), (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER }), { signal: o.signal });
@@ -30336,6 +30336,7 @@ async function saveZip(download, file, o) {
 class CheckedPass {
     logger;
     contentLength;
+    onBytes;
     hash = (0,external_node_crypto_.createHash)('sha256');
     check = new ZipCheck();
     started = performance.now();
@@ -30344,9 +30345,10 @@ class CheckedPass {
      *  follows (it is named from the file's end), then given up. */
     broken;
     lastProgress = this.started;
-    constructor(logger, contentLength) {
+    constructor(logger, contentLength, onBytes) {
         this.logger = logger;
         this.contentLength = contentLength;
+        this.onBytes = onBytes;
     }
     /** Hashes and checks each chunk, then hands it on to be written. */
     async *through(source) {
@@ -30362,6 +30364,7 @@ class CheckedPass {
         this.size += bytes.length;
         if (!this.broken)
             await this.check.write(bytes).catch((error) => void (this.broken = { error, at: this.size }));
+        this.onBytes?.(this.size, this.contentLength);
         const now = performance.now();
         if (now - this.lastProgress < PROGRESS_EVERY_MS)
             return;
@@ -30991,6 +30994,7 @@ class ExportRun {
             this.report.state = state;
             this.host.stateChanged(state);
         }
+        this.host.progress?.({ stage: 'waiting', order: describeProgress(op) });
     }
     async waitFor(name) {
         const { clock } = this.deps;
@@ -31022,7 +31026,8 @@ class ExportRun {
             deadline: this.deadline,
             logger: host,
             extract: settings.extract,
-            setting: (n, value) => host.setting(n, value)
+            setting: (n, value) => host.setting(n, value),
+            onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
         });
         Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs });
         this.report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };

@@ -416,20 +416,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return sendJson(res, 200, operationOf(order))
   }
 
-  function zipOf(order: SimulatedOrder) {
-    if (o.exportFile) {
-      const file = o.exportFile
-      const read = createReadStream(file, { highWaterMark: 1024 * 1024 })
-      const stream: NodeJS.ReadableStream = o.paceBytesPerSecond ? read.pipe(paced(o.paceBytesPerSecond)) : read
-      return { stream, size: stat(file).then(s => s.size) }
-    }
-    return exportZip({
-      orderName: order.name,
-      createdAt: new Date(order.createdAt),
-      exportContents: order.exportContents,
-      payloadBytes: o.payloadBytes,
-      compress: o.compress
-    })
+  function zipOf(order: SimulatedOrder): { stream: NodeJS.ReadableStream; size: Promise<number | undefined> } {
+    const zip = o.exportFile
+      ? { stream: createReadStream(o.exportFile, { highWaterMark: 1024 * 1024 }), size: stat(o.exportFile).then(s => s.size) }
+      : exportZip({
+          orderName: order.name,
+          createdAt: new Date(order.createdAt),
+          exportContents: order.exportContents,
+          payloadBytes: o.payloadBytes,
+          compress: o.compress
+        })
+    return o.paceBytesPerSecond ? { stream: zip.stream.pipe(paced(o.paceBytesPerSecond)), size: zip.size } : zip
   }
 
   function maintenanceMode() {

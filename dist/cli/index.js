@@ -28569,7 +28569,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_tls__WEBPACK_IMPORTED_MODULE_1__);
 /* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4031);
 /* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6996);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(431);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3099);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 
 
@@ -28590,7 +28590,8 @@ process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_4__/* .main */ .iW
     clock: _base_clock_js__WEBPACK_IMPORTED_MODULE_2__/* .systemClock */ .ml,
     trustCertificates: pem => node_tls__WEBPACK_IMPORTED_MODULE_1__.setDefaultCACertificates([...node_tls__WEBPACK_IMPORTED_MODULE_1__.getCACertificates('default'), pem]),
     signal: cancel.signal,
-    version: versionOfPackage()
+    version: versionOfPackage(),
+    terminal: process.stderr.isTTY ? { write: text => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined
 });
 // Nothing may hold the command open once it has answered.
 setTimeout(() => process.exit(), 1000).unref();
@@ -28609,7 +28610,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 431:
+/***/ 3099:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29517,6 +29518,94 @@ function exportOutputs(report) {
     return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 }
 
+// EXTERNAL MODULE: ./src/base/format.ts
+var format = __nccwpck_require__(8378);
+;// CONCATENATED MODULE: ./src/cli/status-line.ts
+
+/** Back to the line's start and erase it. */
+const ERASE_LINE = '\r\x1b[2K';
+/** The download reports every chunk: the line is redrawn at most this often. */
+const REDRAW_EVERY_MS = 200;
+/** Redrawn this often while nothing is reported, so the time waited moves. */
+const TICK_MS = 1000;
+class StatusLine {
+    terminal;
+    clock;
+    shown = '';
+    lastDraw = Number.NEGATIVE_INFINITY;
+    ticker;
+    waitingSince;
+    order = '';
+    download;
+    constructor(terminal, clock) {
+        this.terminal = terminal;
+        this.clock = clock;
+    }
+    update(p) {
+        const now = this.clock.now();
+        if (p.stage === 'waiting') {
+            this.waitingSince ??= now;
+            this.order = p.order;
+        }
+        else if (!this.download || p.received < this.download.received) {
+            // The first bytes, or a download started again after a failed try.
+            this.download = { since: now, received: p.received, total: p.total };
+        }
+        else {
+            this.download.received = p.received;
+            this.download.total = p.total;
+        }
+        this.ticker ??= setInterval(() => this.draw(this.clock.now()), TICK_MS).unref();
+        if (now - this.lastDraw >= REDRAW_EVERY_MS)
+            this.draw(now);
+    }
+    /** A finished line (with its line break), written above the status line. */
+    log(line) {
+        this.terminal.write(this.shown ? `${ERASE_LINE}${line}${this.shown}` : line);
+    }
+    /** Gone for good: nothing is redrawn after this. */
+    clear() {
+        clearInterval(this.ticker);
+        this.ticker = undefined;
+        if (this.shown)
+            this.terminal.write(ERASE_LINE);
+        this.shown = '';
+        this.waitingSince = undefined;
+        this.download = undefined;
+    }
+    draw(now) {
+        const text = this.describe(now);
+        if (!text)
+            return;
+        this.shown = fit(text, this.terminal.columns());
+        this.terminal.write(`${ERASE_LINE}${this.shown}`);
+        this.lastDraw = now;
+    }
+    /** "Downloading 12.0 MiB of 512 MiB (2 %), 40.0 MiB/s, 12s left" or "Waited 1m5s: STATE_RUNNING, …" */
+    describe(now) {
+        const d = this.download;
+        if (d) {
+            const ms = now - d.since;
+            const parts = [`Downloading ${(0,format/* formatBytes */.z3)(d.received)}`, (0,format/* formatRate */.CE)(d.received, ms)];
+            if (d.total !== undefined) {
+                parts[0] += ` of ${(0,format/* formatBytes */.z3)(d.total)} (${Math.floor((100 * d.received) / Math.max(d.total, 1))} %)`;
+                if (d.received > 0 && ms > 0)
+                    parts.push(`${(0,format/* formatDuration */.a3)(((d.total - d.received) * ms) / d.received)} left`);
+            }
+            return parts.join(', ');
+        }
+        if (this.waitingSince === undefined)
+            return undefined;
+        return `Waited ${(0,format/* formatDuration */.a3)(now - this.waitingSince)}: ${this.order}`;
+    }
+}
+/** Cut to the terminal's width less one column: a line that fills it wraps on some terminals, and a
+ *  wrapped line cannot be erased in place. */
+function fit(text, columns) {
+    const width = Math.max(columns - 1, 10);
+    return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 // `octoplant-export`: the command-line front end around the export engine, for GitLab, Jenkins,
 // Azure DevOps or a shell. Options mirror the Action's inputs (same names and meanings), each also
@@ -29524,6 +29613,7 @@ function exportOutputs(report) {
 // --token-file, OCTOPLANT_PASSWORD or --password-file. Human progress goes to stderr; stdout carries
 // exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0 success, 1 the export (or check)
 // failed, 2 bad usage or input (refused before any connection).
+
 
 
 
@@ -29584,12 +29674,14 @@ function usage(version) {
         '                               recommended way); or set OCTOPLANT_TOKEN. Needs no --username.',
         '  --password-file FILE         a file holding the password of --username; or set OCTOPLANT_PASSWORD.',
         '  --verbose                    debug lines on stderr too (env OCTOPLANT_VERBOSE=true)',
+        '  --quiet                      only errors on stderr (env OCTOPLANT_QUIET=true); the JSON as always',
         '  --help, --version',
         '',
         'Output: progress on stderr; on stdout one JSON document with the keys of the GitHub Action\'s',
         `outputs (${[OUTPUTS.orderName, OUTPUTS.state, OUTPUTS.zipPath, OUTPUTS.zipSize, OUTPUTS.zipSha256, OUTPUTS.extractPath, OUTPUTS.errorMessage].join(', ')}),`,
         'also on failure. Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input',
         '(refused before any connection). Ctrl-C or SIGTERM cancels the order on the server.',
+        'At a terminal, one status line shows the state, the time waited and the download; NO_COLOR is honoured.',
         ''
     ].join('\n');
 }
@@ -29619,35 +29711,58 @@ async function main(deps) {
         out.print({ [OUTPUTS.errorMessage]: message });
         return 2;
     }
-    if (inputs.insecureSkipTlsVerify)
-        out.log('warning: --insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.');
-    if (inputs.serverUrl.startsWith('http://'))
-        out.log('warning: the server URL uses plain http://: the password crosses the network unencrypted.');
-    const verbose = args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true';
+    const quiet = args.values.quiet === true || deps.env.OCTOPLANT_QUIET === 'true';
+    const verbose = !quiet && (args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true');
+    if (!quiet && deps.terminal)
+        out.status = new StatusLine(deps.terminal, deps.clock);
     const logger = {
         debug: (m) => void (verbose && out.log(`debug: ${m}`)),
-        info: (m) => out.log(m),
-        warning: (m) => out.log(`warning: ${m}`),
+        info: (m) => void (!quiet && out.log(m)),
+        warning: (m) => void (!quiet && out.log(`${out.paint('yellow', 'warning:')} ${m}`)),
         secret: (v) => out.secret(v),
         setting: cliSetting
     };
+    if (inputs.insecureSkipTlsVerify)
+        logger.warning('--insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.');
+    if (inputs.serverUrl.startsWith('http://'))
+        logger.warning('the server URL uses plain http://: the password crosses the network unencrypted.');
     return command === 'check' ? runCheck(inputs, logger, deps, out) : runExportCommand(inputs, logger, deps, out);
 }
 /** Everything the command writes passes here: secrets never leave, nor does a runner command. */
 class Output {
     deps;
     secrets = new Set();
+    /** The live line at a terminal, unless --quiet. */
+    status;
+    color;
     constructor(deps) {
         this.deps = deps;
+        // https://no-color.org: any value but the empty one turns colour off.
+        this.color = !!deps.terminal && !deps.env.NO_COLOR;
     }
     secret(value) {
         this.secrets.add(value);
     }
     log(text) {
-        this.deps.stderr(`${this.clean(text)}\n`);
+        const line = `${this.clean(text)}\n`;
+        if (this.status)
+            this.status.log(line);
+        else
+            this.deps.stderr(line);
+    }
+    /** A final line: the status line is cleared first, for good. */
+    error(text) {
+        this.status?.clear();
+        this.status = undefined;
+        this.log(`${this.paint('red', 'error:')} ${text}`);
     }
     print(value) {
+        this.status?.clear();
+        this.status = undefined;
         this.deps.stdout(`${this.clean(JSON.stringify(value, null, 2))}\n`);
+    }
+    paint(color, text) {
+        return this.color ? (0,external_node_util_.styleText)(color, text, { validateStream: false }) : text;
     }
     clean(text) {
         let out = text;
@@ -29699,18 +29814,25 @@ async function runCheck(inputs, logger, deps, out) {
         ...(checked.error ? { [OUTPUTS.errorMessage]: checked.error } : {})
     });
     if (checked.error)
-        out.log(`error: ${checked.error}`);
+        out.error(checked.error);
     else
-        out.log(`Ready to export from ${inputs.serverUrl}.`);
+        logger.info(`Ready to export from ${inputs.serverUrl}.`);
     return checked.error ? 1 : 0;
 }
 async function runExportCommand(inputs, logger, deps, out) {
-    out.log(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
-    const host = { ...logger, orderNamed: () => undefined, stateChanged: () => undefined, zipSaved: () => undefined, extracted: () => undefined };
+    logger.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
+    const host = {
+        ...logger,
+        orderNamed: () => undefined,
+        stateChanged: () => undefined,
+        zipSaved: () => undefined,
+        extracted: () => undefined,
+        progress: out.status && (p => out.status?.update(p))
+    };
     const report = await (0,engine_export/* runExport */.Md)(inputs, host, { clock: deps.clock, signal: deps.signal });
     out.print(exportOutputs(report));
     if (report.error)
-        out.log(`error: ${report.error}`);
+        out.error(report.error);
     return report.error ? 1 : 0;
 }
 /** An option as a refusal names it: with its environment variable where it has one. */
@@ -29738,6 +29860,7 @@ function main_parse(argv) {
             'password-file': { type: 'string' },
             'token-file': { type: 'string' },
             verbose: { type: 'boolean' },
+            quiet: { type: 'boolean', short: 'q' },
             help: { type: 'boolean', short: 'h' },
             version: { type: 'boolean' }
         }
@@ -32155,7 +32278,7 @@ async function saveZip(download, file, o) {
         throw e;
     });
     const partial = `${file}.partial`;
-    const pass = new CheckedPass(o.logger, contentLength);
+    const pass = new CheckedPass(o.logger, contentLength, o.onBytes);
     o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,format/* formatBytes */.z3)(contentLength)}).`);
     try {
         await (0,external_node_stream_promises_namespaceObject.pipeline)(download.body, source => pass.through(source), (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER }), { signal: o.signal });
@@ -32181,6 +32304,7 @@ async function saveZip(download, file, o) {
 class CheckedPass {
     logger;
     contentLength;
+    onBytes;
     hash = (0,external_node_crypto_.createHash)('sha256');
     check = new ZipCheck();
     started = performance.now();
@@ -32189,9 +32313,10 @@ class CheckedPass {
      *  follows (it is named from the file's end), then given up. */
     broken;
     lastProgress = this.started;
-    constructor(logger, contentLength) {
+    constructor(logger, contentLength, onBytes) {
         this.logger = logger;
         this.contentLength = contentLength;
+        this.onBytes = onBytes;
     }
     /** Hashes and checks each chunk, then hands it on to be written. */
     async *through(source) {
@@ -32207,6 +32332,7 @@ class CheckedPass {
         this.size += bytes.length;
         if (!this.broken)
             await this.check.write(bytes).catch((error) => void (this.broken = { error, at: this.size }));
+        this.onBytes?.(this.size, this.contentLength);
         const now = performance.now();
         if (now - this.lastProgress < PROGRESS_EVERY_MS)
             return;
@@ -32688,6 +32814,7 @@ class ExportRun {
             this.report.state = state;
             this.host.stateChanged(state);
         }
+        this.host.progress?.({ stage: 'waiting', order: describeProgress(op) });
     }
     async waitFor(name) {
         const { clock } = this.deps;
@@ -32719,7 +32846,8 @@ class ExportRun {
             deadline: this.deadline,
             logger: host,
             extract: settings.extract,
-            setting: (n, value) => host.setting(n, value)
+            setting: (n, value) => host.setting(n, value),
+            onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
         });
         Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs });
         this.report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };

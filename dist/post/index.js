@@ -30154,7 +30154,7 @@ async function save_zip_saveZip(download, file, o) {
         throw e;
     });
     const partial = `${file}.partial`;
-    const pass = new CheckedPass(o.logger, contentLength);
+    const pass = new CheckedPass(o.logger, contentLength, o.onBytes);
     o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
     try {
         await pipeline(download.body, source => pass.through(source), createWriteStream(partial, { highWaterMark: WRITE_BUFFER }), { signal: o.signal });
@@ -30180,6 +30180,7 @@ async function save_zip_saveZip(download, file, o) {
 class CheckedPass {
     logger;
     contentLength;
+    onBytes;
     hash = createHash('sha256');
     check = new ZipCheck();
     started = performance.now();
@@ -30188,9 +30189,10 @@ class CheckedPass {
      *  follows (it is named from the file's end), then given up. */
     broken;
     lastProgress = this.started;
-    constructor(logger, contentLength) {
+    constructor(logger, contentLength, onBytes) {
         this.logger = logger;
         this.contentLength = contentLength;
+        this.onBytes = onBytes;
     }
     /** Hashes and checks each chunk, then hands it on to be written. */
     async *through(source) {
@@ -30206,6 +30208,7 @@ class CheckedPass {
         this.size += bytes.length;
         if (!this.broken)
             await this.check.write(bytes).catch((error) => void (this.broken = { error, at: this.size }));
+        this.onBytes?.(this.size, this.contentLength);
         const now = performance.now();
         if (now - this.lastProgress < PROGRESS_EVERY_MS)
             return;
@@ -30428,7 +30431,7 @@ async function poll(o, seen) {
 }
 /** A line when the state or the progress changed, else a heartbeat now and then. */
 function logProgress(o, operation, now, last) {
-    const line = describeProgress(operation);
+    const line = poller_describeProgress(operation);
     const m = operation.metadata;
     const key = `${m?.state}|${m?.currentSubProcess ?? ''}|${m?.finishedSubProcesses ?? ''}`;
     if (key !== last.key) {
@@ -30464,7 +30467,7 @@ function toCount(v) {
     return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 /** "STATE_RUNNING, 2 of 5 steps (40 %), now: Export project tree" */
-function describeProgress(op) {
+function poller_describeProgress(op) {
     const m = op.metadata ?? {};
     const parts = [m.state ?? 'no state'];
     const finished = toCount(m.finishedSubProcesses);
@@ -30869,6 +30872,7 @@ class ExportRun {
             this.report.state = state;
             this.host.stateChanged(state);
         }
+        this.host.progress?.({ stage: 'waiting', order: describeProgress(op) });
     }
     async waitFor(name) {
         const { clock } = this.deps;
@@ -30900,7 +30904,8 @@ class ExportRun {
             deadline: this.deadline,
             logger: host,
             extract: settings.extract,
-            setting: (n, value) => host.setting(n, value)
+            setting: (n, value) => host.setting(n, value),
+            onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
         });
         Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs });
         this.report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };

@@ -20,7 +20,8 @@ process.exitCode = await main({
   clock: systemClock,
   trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
   signal: cancel.signal,
-  version: versionOfPackage()
+  version: versionOfPackage(),
+  terminal: process.stderr.isTTY ? { write: text => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined
 })
 // Nothing may hold the command open once it has answered.
 setTimeout(() => process.exit(), 1000).unref()

@@ -4,7 +4,7 @@
 // --token-file, OCTOPLANT_PASSWORD or --password-file. Human progress goes to stderr; stdout carries
 // exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0 success, 1 the export (or check)
 // failed, 2 bad usage or input (refused before any connection).
-import { parseArgs } from 'node:util'
+import { parseArgs, styleText } from 'node:util'
 import type { Clock } from '../base/clock.js'
 import { checkServer } from '../engine/check.js'
 import { prepareFolder } from '../engine/disk-space.js'
@@ -13,6 +13,7 @@ import { describeMaintenance, describeVersions } from '../engine/preflight.js'
 import { InputError } from '../engine/settings.js'
 import { type Inputs, parseInputs } from '../shared/inputs.js'
 import { exportOutputs, OUTPUTS } from '../shared/outputs.js'
+import { StatusLine, type Terminal } from './status-line.js'
 
 export interface CliDeps {
   argv: string[]
@@ -28,6 +29,8 @@ export interface CliDeps {
   /** Aborts on Ctrl-C or SIGTERM: the order is cancelled as the Action does. */
   signal?: AbortSignal
   version: string
+  /** Present when stderr is a terminal: a live status line is drawn there. */
+  terminal?: Terminal
 }
 
 /** The Action's inputs that the command line takes, with what they mean here. */
@@ -84,12 +87,14 @@ export function usage(version: string): string {
     '                               recommended way); or set OCTOPLANT_TOKEN. Needs no --username.',
     '  --password-file FILE         a file holding the password of --username; or set OCTOPLANT_PASSWORD.',
     '  --verbose                    debug lines on stderr too (env OCTOPLANT_VERBOSE=true)',
+    '  --quiet                      only errors on stderr (env OCTOPLANT_QUIET=true); the JSON as always',
     '  --help, --version',
     '',
     'Output: progress on stderr; on stdout one JSON document with the keys of the GitHub Action\'s',
     `outputs (${[OUTPUTS.orderName, OUTPUTS.state, OUTPUTS.zipPath, OUTPUTS.zipSize, OUTPUTS.zipSha256, OUTPUTS.extractPath, OUTPUTS.errorMessage].join(', ')}),`,
     'also on failure. Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input',
     '(refused before any connection). Ctrl-C or SIGTERM cancels the order on the server.',
+    'At a terminal, one status line shows the state, the time waited and the download; NO_COLOR is honoured.',
     ''
   ].join('\n')
 }
@@ -118,35 +123,58 @@ export async function main(deps: CliDeps): Promise<number> {
     out.print({ [OUTPUTS.errorMessage]: message })
     return 2
   }
-  if (inputs.insecureSkipTlsVerify) out.log('warning: --insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.')
-  if (inputs.serverUrl.startsWith('http://')) out.log('warning: the server URL uses plain http://: the password crosses the network unencrypted.')
-  const verbose = args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true'
+  const quiet = args.values.quiet === true || deps.env.OCTOPLANT_QUIET === 'true'
+  const verbose = !quiet && (args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true')
+  if (!quiet && deps.terminal) out.status = new StatusLine(deps.terminal, deps.clock)
   const logger = {
     debug: (m: string) => void (verbose && out.log(`debug: ${m}`)),
-    info: (m: string) => out.log(m),
-    warning: (m: string) => out.log(`warning: ${m}`),
+    info: (m: string) => void (!quiet && out.log(m)),
+    warning: (m: string) => void (!quiet && out.log(`${out.paint('yellow', 'warning:')} ${m}`)),
     secret: (v: string) => out.secret(v),
     setting: cliSetting
   }
+  if (inputs.insecureSkipTlsVerify) logger.warning('--insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.')
+  if (inputs.serverUrl.startsWith('http://')) logger.warning('the server URL uses plain http://: the password crosses the network unencrypted.')
   return command === 'check' ? runCheck(inputs, logger, deps, out) : runExportCommand(inputs, logger, deps, out)
 }
 
 /** Everything the command writes passes here: secrets never leave, nor does a runner command. */
 class Output {
   private readonly secrets = new Set<string>()
+  /** The live line at a terminal, unless --quiet. */
+  status?: StatusLine
+  private readonly color: boolean
 
-  constructor(private readonly deps: Pick<CliDeps, 'stdout' | 'stderr'>) {}
+  constructor(private readonly deps: Pick<CliDeps, 'stdout' | 'stderr' | 'terminal' | 'env'>) {
+    // https://no-color.org: any value but the empty one turns colour off.
+    this.color = !!deps.terminal && !deps.env.NO_COLOR
+  }
 
   secret(value: string): void {
     this.secrets.add(value)
   }
 
   log(text: string): void {
-    this.deps.stderr(`${this.clean(text)}\n`)
+    const line = `${this.clean(text)}\n`
+    if (this.status) this.status.log(line)
+    else this.deps.stderr(line)
+  }
+
+  /** A final line: the status line is cleared first, for good. */
+  error(text: string): void {
+    this.status?.clear()
+    this.status = undefined
+    this.log(`${this.paint('red', 'error:')} ${text}`)
   }
 
   print(value: unknown): void {
+    this.status?.clear()
+    this.status = undefined
     this.deps.stdout(`${this.clean(JSON.stringify(value, null, 2))}\n`)
+  }
+
+  paint(color: 'red' | 'yellow', text: string): string {
+    return this.color ? styleText(color, text, { validateStream: false }) : text
   }
 
   private clean(text: string): string {
@@ -195,17 +223,24 @@ async function runCheck(inputs: Inputs, logger: CliLogger, deps: CliDeps, out: O
     'export-contents': inputs.exportContents ?? null,
     ...(checked.error ? { [OUTPUTS.errorMessage]: checked.error } : {})
   })
-  if (checked.error) out.log(`error: ${checked.error}`)
-  else out.log(`Ready to export from ${inputs.serverUrl}.`)
+  if (checked.error) out.error(checked.error)
+  else logger.info(`Ready to export from ${inputs.serverUrl}.`)
   return checked.error ? 1 : 0
 }
 
 async function runExportCommand(inputs: Inputs, logger: CliLogger, deps: CliDeps, out: Output): Promise<number> {
-  out.log(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
-  const host: ExportHost = { ...logger, orderNamed: () => undefined, stateChanged: () => undefined, zipSaved: () => undefined, extracted: () => undefined }
+  logger.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
+  const host: ExportHost = {
+    ...logger,
+    orderNamed: () => undefined,
+    stateChanged: () => undefined,
+    zipSaved: () => undefined,
+    extracted: () => undefined,
+    progress: out.status && (p => out.status?.update(p))
+  }
   const report = await runExport(inputs, host, { clock: deps.clock, signal: deps.signal })
   out.print(exportOutputs(report))
-  if (report.error) out.log(`error: ${report.error}`)
+  if (report.error) out.error(report.error)
   return report.error ? 1 : 0
 }
 
@@ -233,6 +268,7 @@ function parse(argv: string[]) {
       'password-file': { type: 'string' },
       'token-file': { type: 'string' },
       verbose: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' }
     }

@@ -12,7 +12,7 @@ import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/
 import type { Logger } from '../base/logger.js'
 import { diskFilledWhileExtracting } from './disk-space.js'
 import { downloadZip } from './download.js'
-import { DeadlineError, isDone, succeeded, waitForOrder } from './poller.js'
+import { DeadlineError, describeProgress, isDone, succeeded, waitForOrder } from './poller.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
 import type { SavedZip } from './save-zip.js'
 import type { ExportSettings } from './settings.js'
@@ -31,9 +31,14 @@ export interface ExportHost extends Logger {
   /** The verified ZIP, and the folder it was extracted to. */
   zipSaved(zip: SavedZip): void
   extracted(dir: string): void
+  /** Where the run is, for a live status line: often (every chunk of the download), so cheap. */
+  progress?(update: ExportProgress): void
   /** How this front end names a setting in a message: "order-name: X" (Action), "--order-name X" (CLI). */
   setting(name: string, value?: string): string
 }
+
+/** The order's state and the server's progress while waiting; the bytes received while downloading. */
+export type ExportProgress = { stage: 'waiting'; order: string } | { stage: 'downloading'; received: number; total?: number }
 
 export interface ExportDeps {
   clock: Clock
@@ -152,6 +157,7 @@ class ExportRun {
       this.report.state = state
       this.host.stateChanged(state)
     }
+    this.host.progress?.({ stage: 'waiting', order: describeProgress(op) })
   }
 
   private async waitFor(name: string): Promise<void> {
@@ -184,7 +190,8 @@ class ExportRun {
       deadline: this.deadline,
       logger: host,
       extract: settings.extract,
-      setting: (n, value) => host.setting(n, value)
+      setting: (n, value) => host.setting(n, value),
+      onBytes: host.progress && ((received, total) => host.progress!({ stage: 'downloading', received, total }))
     })
     Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs })
     this.report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 }

@@ -33,6 +33,8 @@ export interface SaveOptions {
   extract?: boolean
   /** How the front end names a setting in a message. */
   setting: (name: string, value?: string) => string
+  /** Bytes received so far, after every chunk (a live status line). */
+  onBytes?: (received: number, total: number | undefined) => void
 }
 
 /** Bytes the file stream buffers while a write is under way (then written in one call). */
@@ -51,7 +53,7 @@ export async function saveZip(download: GatewayBody, file: string, o: SaveOption
     throw e
   })
   const partial = `${file}.partial`
-  const pass = new CheckedPass(o.logger, contentLength)
+  const pass = new CheckedPass(o.logger, contentLength, o.onBytes)
   o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
   try {
     await pipeline(download.body, source => pass.through(source), createWriteStream(partial, { highWaterMark: WRITE_BUFFER }), { signal: o.signal })
@@ -85,7 +87,8 @@ class CheckedPass {
 
   constructor(
     private readonly logger: Logger | undefined,
-    private readonly contentLength: number | undefined
+    private readonly contentLength: number | undefined,
+    private readonly onBytes?: SaveOptions['onBytes']
   ) {}
 
   /** Hashes and checks each chunk, then hands it on to be written. */
@@ -101,6 +104,7 @@ class CheckedPass {
     this.hash.update(bytes)
     this.size += bytes.length
     if (!this.broken) await this.check.write(bytes).catch((error: unknown) => void (this.broken = { error, at: this.size }))
+    this.onBytes?.(this.size, this.contentLength)
     const now = performance.now()
     if (now - this.lastProgress < PROGRESS_EVERY_MS) return
     this.lastProgress = now
