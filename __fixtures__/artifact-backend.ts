@@ -5,6 +5,9 @@
 //   URL), FinalizeArtifact (records size and sha256 after checking the blob), ListArtifacts and
 //   GetSignedArtifactURL (for downloads). It checks the ACTIONS_RUNTIME_TOKEN it minted, whose
 //   `scp` claim holds Actions.Results:<runId>:<jobId>, as the library reads it.
+// - GitHub's REST API for artifacts of other runs, as @actions/github's Octokit calls it (base URL
+//   GITHUB_API_URL): List artifacts for a repository (filtered by name, newest first) and Download an
+//   artifact (a 302 to the blob's signed URL), behind the github-token it hands out.
 // Everything listens on 127.0.0.1 and stops with stop().
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -21,9 +24,12 @@ const ACCOUNT = 'devstoreaccount1'
 const ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 const CONTAINER = 'actions-results'
 const SERVICE = '/twirp/github.actions.results.api.v1.ArtifactService/'
+const REPOSITORY = 'plant-it/octoplant-backups'
 
 export interface StoredArtifact {
   id: number
+  /** The workflow run that uploaded it (the backend's runId at the time). */
+  runId: number
   name: string
   blobName: string
   size?: number
@@ -37,6 +43,10 @@ export interface ArtifactBackend {
   env: Record<string, string>
   artifacts: StoredArtifact[]
   calls: string[]
+  /** The run the next uploads belong to; a test moves it on to be a later run. */
+  runId: number
+  /** The token the REST API takes (github-token). */
+  githubToken: string
   azuriteStartMs: number
   stop(): Promise<void>
 }
@@ -102,11 +112,11 @@ export async function startArtifactBackend(): Promise<ArtifactBackend> {
   const methods: Record<string, (req: Record<string, unknown>) => Promise<[number, object]>> = {
     async CreateArtifact(r) {
       const name = String(r.name)
-      if (artifacts.some(a => a.name === name && a.finalized)) {
+      if (artifacts.some(a => a.name === name && a.finalized && a.runId === backend.runId)) {
         return [409, { code: 'already_exists', msg: `an artifact with this name already exists on the workflow run: ${name}` }]
       }
-      const blobName = `${runBackendId}/${jobBackendId}/${name}`
-      artifacts.push({ id: nextId++, name, blobName, finalized: false, createdAt: new Date().toISOString() })
+      const blobName = `${runBackendId}/${jobBackendId}/${backend.runId}/${name}`
+      artifacts.push({ id: nextId++, runId: backend.runId, name, blobName, finalized: false, createdAt: new Date().toISOString() })
       return [200, { ok: true, signed_upload_url: sas(blobName, 'cw') }]
     },
     async FinalizeArtifact(r) {
@@ -121,7 +131,7 @@ export async function startArtifactBackend(): Promise<ArtifactBackend> {
     },
     async ListArtifacts(r) {
       const list = artifacts.filter(
-        a => a.finalized && (r.name_filter === undefined || a.name === r.name_filter) && (r.id_filter === undefined || String(a.id) === String(r.id_filter))
+        a => a.finalized && a.runId === backend.runId && (r.name_filter === undefined || a.name === r.name_filter) && (r.id_filter === undefined || String(a.id) === String(r.id_filter))
       )
       return [
         200,
@@ -139,7 +149,7 @@ export async function startArtifactBackend(): Promise<ArtifactBackend> {
       ]
     },
     async GetSignedArtifactURL(r) {
-      const a = artifacts.find(x => x.name === r.name && x.finalized)
+      const a = artifacts.find(x => x.name === r.name && x.finalized && x.runId === backend.runId)
       if (!a) return [404, { code: 'not_found', msg: 'artifact not found' }]
       return [200, { signed_url: sas(a.blobName, 'r', a.name) }]
     }
@@ -151,7 +161,8 @@ export async function startArtifactBackend(): Promise<ArtifactBackend> {
       res.end(JSON.stringify(body))
     }
     const method = req.url?.startsWith(SERVICE) ? req.url.slice(SERVICE.length) : ''
-    calls.push(method || String(req.url))
+    calls.push(method || `${req.method} ${String(req.url)}`)
+    if (req.url?.startsWith('/repos/')) return rest(req, res)
     if (req.method !== 'POST' || !methods[method]) return send(404, { code: 'bad_route', msg: `no handler for ${req.method} ${req.url}` })
     if (req.headers.authorization !== `Bearer ${token}`) return send(401, { code: 'unauthenticated', msg: 'bad runtime token' })
     let body = ''
@@ -167,17 +178,53 @@ export async function startArtifactBackend(): Promise<ArtifactBackend> {
       send(500, { code: 'internal', msg: (e as Error).message })
     }
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const resultsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
 
-  return {
+  /** GitHub's REST API, the two artifact routes: the listing (newest first) and the download. */
+  function rest(req: http.IncomingMessage, res: http.ServerResponse) {
+    const send = (status: number, body: object, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers })
+      res.end(JSON.stringify(body))
+    }
+    const auth = req.headers.authorization ?? ''
+    if (auth !== `token ${backend.githubToken}` && auth !== `Bearer ${backend.githubToken}`) return send(401, { message: 'Bad credentials' })
+    const url = new URL(req.url!, 'http://localhost')
+    const m = /^\/repos\/([^/]+)\/([^/]+)\/actions\/artifacts(?:\/(\d+)\/zip)?$/.exec(url.pathname)
+    if (!m || `${m[1]}/${m[2]}` !== REPOSITORY || req.method !== 'GET') return send(404, { message: 'Not Found' })
+    const finalized = artifacts.filter(a => a.finalized)
+    if (m[3]) {
+      const a = finalized.find(x => String(x.id) === m[3])
+      if (!a) return send(404, { message: 'Not Found' })
+      return send(302, {}, { location: sas(a.blobName, 'r', a.name) })
+    }
+    const name = url.searchParams.get('name')
+    const list = finalized.filter(a => name === null || a.name === name).reverse()
+    send(200, {
+      total_count: list.length,
+      artifacts: list.map(a => ({
+        id: a.id,
+        name: a.name,
+        size_in_bytes: a.size,
+        expired: false,
+        created_at: a.createdAt,
+        workflow_run: { id: a.runId, repository_id: 1, head_branch: 'main' }
+      }))
+    })
+  }
+
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  const backend: ArtifactBackend = {
     env: {
       ACTIONS_RUNTIME_TOKEN: token,
-      ACTIONS_RESULTS_URL: resultsUrl,
+      ACTIONS_RESULTS_URL: `${baseUrl}/`,
       GITHUB_SERVER_URL: 'https://github.com',
-      GITHUB_REPOSITORY: 'plant-it/octoplant-backups',
+      GITHUB_API_URL: baseUrl,
+      GITHUB_REPOSITORY: REPOSITORY,
       GITHUB_RUN_ID: '4242'
     },
+    runId: 4242,
+    githubToken: `ghs_${randomUUID().replace(/-/g, '')}`,
     artifacts,
     calls,
     azuriteStartMs: azurite.startMs,
@@ -189,4 +236,5 @@ export async function startArtifactBackend(): Promise<ArtifactBackend> {
       rmSync(azurite.location, { recursive: true, force: true })
     }
   }
+  return backend
 }

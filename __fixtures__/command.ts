@@ -18,7 +18,8 @@ export async function runCommand(argv: string[], env: Record<string, string>, cw
     readFile: f => readFileSync(path.resolve(cwd, f), 'utf8'),
     clock: systemClock,
     trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
-    version: 'test'
+    version: 'test',
+    host: { hostname: 'test-host' }
   })
   return { code, stdout, stderr, json: JSON.parse(stdout) as Record<string, unknown> }
 }

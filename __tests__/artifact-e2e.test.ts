@@ -10,6 +10,7 @@ import { type ArtifactBackend, startArtifactBackend } from '../__fixtures__/arti
 import { runLocally } from '../scripts/local-runner.js'
 import { type Simulator, startSimulator } from '../simulator/server.js'
 import { checkZipFile } from '../__fixtures__/zips.js'
+import { projectFiles } from '../simulator/export-zip.js'
 
 let backend: ArtifactBackend
 let sim: Simulator
@@ -76,13 +77,47 @@ describe('the artifact, in a real blob store', () => {
     expect(back.equals(zip)).toBe(true)
     // Not zipped again: the stored object opens as the export, with contents.json at its root.
     const entries = (await checkZipFile(path.join(dir, outputs['artifact-name']))).entries.map(e => e.name)
-    expect(entries).toEqual(['contents.json', 'projectTree.json', 'payload.bin'])
+    expect(entries).toEqual(['contents.json', 'projectTree.json', ...projectFiles(0).map(([name]) => name), 'payload.bin'])
 
     // Without skipDecompress (actions/download-artifact's default, skip-decompress: false) the ZIP is
     // unpacked into the folder: what the README tells a later job.
     const unpacked = mkdtempSync(path.join(tmpdir(), 'artifact-'))
     await quietly(() => client.downloadArtifact(artifact.id, { path: unpacked }))
-    expect(readdirSync(unpacked).sort()).toEqual(['contents.json', 'payload.bin', 'projectTree.json'])
+    expect(readdirSync(unpacked).sort()).toEqual(['contents.json', 'payload.bin', 'projectTree', 'projectTree.json'])
+  })
+
+  it('compare-with-previous: the next run finds the last run\'s record through GitHub\'s API and reports the changes', async () => {
+    const changing = await startSimulator({ pendingMs: 50, runningMs: 150, changingTree: true })
+    try {
+      const common = inputs({ 'server-url': changing.url, 'ca-certificate': changing.caPem!, 'artifact-name': 'line-2', 'compare-with-previous': 'true', 'github-token': backend.githubToken })
+      backend.runId = 5001
+      const first = await runLocally({ inputs: common, env: { ...backend.env, GITHUB_RUN_ID: '5001' } })
+      expect(first.code, first.stdout).toBe(0)
+      expect(first.stdout).toContain('No earlier line-2 export in this repository.')
+      expect(backend.artifacts.filter(a => a.runId === 5001).map(a => a.name)).toEqual(['line-2.zip', 'line-2.record.json', 'line-2.manifest.sha256'])
+
+      backend.runId = 5002
+      const second = await runLocally({ inputs: common, env: { ...backend.env, GITHUB_RUN_ID: '5002' } })
+      expect(second.code, second.stdout).toBe(0)
+      expect(second.stdout).toMatch(/Comparing with the previous export's record .*line-2\.record\.json\./)
+      expect(second.outputs).toMatchObject({ 'entries-added': '1', 'entries-removed': '1', 'entries-changed': '1' })
+      expect(backend.calls).toContain('GET /repos/plant-it/octoplant-backups/actions/artifacts?name=line-2.record.json&per_page=100')
+      const previousId = backend.artifacts.find(a => a.runId === 5001 && a.name === 'line-2.record.json')!.id
+      expect(backend.calls).toContain(`GET /repos/plant-it/octoplant-backups/actions/artifacts/${previousId}/zip`)
+      const report = JSON.parse(readFileSync(second.outputs['changes-path'], 'utf8')) as { comparedWith: { orderName: string }; comparedBy: string }
+      expect(report).toMatchObject({ comparedWith: { orderName: first.outputs['order-name'] }, comparedBy: 'sha256' })
+      expect(backend.artifacts.filter(a => a.runId === 5002).map(a => a.name)).toContain('line-2.changes.json')
+
+      // A token that may not read the artifacts: the export still succeeds, and says why there is no report.
+      backend.runId = 5003
+      const denied = await runLocally({ inputs: { ...common, 'github-token': 'ghs_wrong' }, env: { ...backend.env, GITHUB_RUN_ID: '5003' } })
+      expect(denied.code, denied.stdout).toBe(0)
+      expect(denied.stdout).toMatch(/::warning::no change report: the previous export could not be fetched: .*Bad credentials/)
+      expect(denied.outputs['entries-added']).toBeUndefined()
+    } finally {
+      backend.runId = 4242
+      await changing.stop()
+    }
   })
 
   it('says to choose another artifact-name when the name is taken in this run', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type ArtifactClientLike, isUnsupportedServer, uploadUnavailableReason, uploadZip } from '../src/action/artifact.js'
+import { type ArtifactClientLike, isUnsupportedServer, uploadUnavailableReason, uploadFile } from '../src/action/artifact.js'
 
 function recordingClient(answer = { id: 42, size: 1234, digest: 'sha256:abc' }) {
   const calls: unknown[][] = []
@@ -16,7 +16,7 @@ describe('the artifact upload', () => {
   it('uploads the ZIP as is (skipArchive), named after the file, with the retention asked for', async () => {
     const { client, calls } = recordingClient()
     const env = { GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'plant/backups', GITHUB_RUN_ID: '77' }
-    const result = await uploadZip(client, '/tmp/x/octoplant-export-o1.zip', 14, env)
+    const result = await uploadFile(client, '/tmp/x/octoplant-export-o1.zip', 14, env)
     expect(calls).toEqual([['octoplant-export-o1.zip', ['/tmp/x/octoplant-export-o1.zip'], '/tmp/x', { skipArchive: true, retentionDays: 14 }]])
     expect(result).toEqual({
       name: 'octoplant-export-o1.zip',
@@ -29,7 +29,7 @@ describe('the artifact upload', () => {
 
   it("leaves retention to the repository's default when none is given", async () => {
     const { client, calls } = recordingClient()
-    await uploadZip(client, '/tmp/a.zip', undefined, {})
+    await uploadFile(client, '/tmp/a.zip', undefined, {})
     expect(calls[0][3]).toEqual({ skipArchive: true })
   })
 

@@ -7,7 +7,7 @@ import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
 import yazl from 'yazl'
 import { checkZipFile, gatewayOf, makeZip, patch } from '../__fixtures__/zips.js'
-import { exportZip } from '../simulator/export-zip.js'
+import { exportZip, projectFiles } from '../simulator/export-zip.js'
 import { zipBuffer } from '../simulator/zip-writer.js'
 import { saveZip } from '../src/engine/save-zip.js'
 import { actionSetting } from '../src/shared/inputs.js'
@@ -27,7 +27,13 @@ describe('saving the download', () => {
     const saved = await saveZip(gatewayOf(bytes.length, bytes.subarray(0, 1000), bytes.subarray(1000)), file, { setting: actionSetting })
     expect(saved).toMatchObject({ path: file, size: bytes.length, sha256: sha256(bytes) })
     expect(readFileSync(file).equals(bytes)).toBe(true)
-    expect(saved.report.entries.map(e => e.name)).toEqual(['contents.json', 'projectTree.json', 'jobList.json', 'payload.bin'])
+    expect(saved.report.entries.map(e => e.name)).toEqual([
+      'contents.json',
+      'projectTree.json',
+      'jobList.json',
+      ...projectFiles(0).map(([name]) => name),
+      'payload.bin'
+    ])
     expect(saved.report.contentsJson).toMatchObject({ orderName: 'o1', files: ['projectTree.json', 'jobList.json'] })
     expect(readdirSync(path.dirname(file))).toEqual(['export.zip'])
   })

@@ -235,9 +235,10 @@ describe('nothing lost once the export has finished; every failure says what to 
     expect(core.failed).toBeUndefined()
     expect(core.logs.filter(l => l.startsWith('group:'))).toEqual([])
     expect(core.logs.some(l => /^\d+(ms|s): STATE_(PENDING|RUNNING)/.test(l))).toBe(true)
-    expect(core.logs.filter(l => l.startsWith('Downloading'))).toEqual(['Downloading the export (196.1 KiB).'])
+    // 200,000 payload bytes, stored, and the project tree's small files: a size the server announced.
+    expect(core.logs.filter(l => l.startsWith('Downloading'))).toEqual(['Downloading the export (197.3 KiB).'])
     expect(core.logs.find(l => l.startsWith('Saved '))).toMatch(
-      /^Saved .*: 196\.1 KiB \(\d+ bytes\), sha256 [0-9a-f]{64}, 3 entries, CRCs verified\. Received in \d+\.\d\ds \([\d.]+ (KiB|MiB|GiB)\/s\), checked in \d+\.\d\ds\.$/
+      /^Saved .*: 197\.3 KiB \(\d+ bytes\), sha256 [0-9a-f]{64}, 9 entries, CRCs verified\. Received in \d+\.\d\ds \([\d.]+ (KiB|MiB|GiB)\/s\), checked in \d+\.\d\ds\.$/
     )
   })
 })

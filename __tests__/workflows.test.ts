@@ -2,14 +2,16 @@
 // every required input is passed, every output they read exists. The compliance example's check runs
 // for real against an export of the simulator.
 import { execFile } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { makeZip } from '../__fixtures__/zips.js'
+import { type ArtifactBackend, startArtifactBackend } from '../__fixtures__/artifact-backend.js'
 import { runLocally } from '../scripts/local-runner.js'
-import { type Simulator, startSimulator } from '../simulator/server.js'
+import { type Simulator, type SimulatorOptions, startSimulator } from '../simulator/server.js'
+import { extractZip } from '../src/engine/zip/extract.js'
 
 const root = new URL('..', import.meta.url).pathname
 const action = parse(readFileSync(path.join(root, 'action.yml'), 'utf8')) as {
@@ -73,56 +75,76 @@ describe.each(usingTheAction)('%s, using the action', file => {
 
 /** The example's secrets.OCTOPLANT_TOKEN, here: an access token the simulator knows. */
 const CI_TOKEN = 'compliance-ci-token'
-const simulatorOptions = { pendingMs: 50, runningMs: 100, accessTokens: { [CI_TOKEN]: { user: 'versiondog' } } }
 
-describe('the compliance example', () => {
-  const workflow = parse(readFileSync(path.join(root, 'examples/compliance-check.yml'), 'utf8')) as Workflow
+describe('the compliance example, run step by step against the simulator and a real artifact store', () => {
+  const workflow = parse(readFileSync(path.join(root, 'examples/compliance-check.yml'), 'utf8')) as Workflow & { env: Record<string, string> }
   const steps = workflow.jobs.compliance.steps as (Step & { name?: string })[]
-  const exportStep = steps.find(s => s.id === 'export')!
-  const check = steps.find(s => s.name === 'Fail when any job result differs from the archive')!
+  const verify = workflow.jobs.verify.steps as (Step & { name?: string })[]
+  const exportName = workflow.env.EXPORT_NAME
+  let backend: ArtifactBackend
   const sims: Simulator[] = []
-  afterAll(() => Promise.all(sims.map(s => s.stop())))
+  beforeAll(async () => void (backend = await startArtifactBackend()), 60_000)
+  afterAll(() => Promise.all([backend?.stop(), ...sims.map(s => s.stop())]))
 
-  /** Runs the example's export step against the simulator, then its check step with bash. */
-  async function exportAndCheck(sim: Simulator): Promise<{ code: number; stdout: string }> {
-    const inputs = Object.fromEntries(Object.entries(exportStep.with!).map(([k, v]) => [k, String(v)]))
-    const run = await runLocally({
-      inputs: { ...inputs, 'server-url': sim.url, token: CI_TOKEN, 'ca-certificate': sim.caPem! }
-    })
-    expect(run.code, run.stdout).toBe(0)
-    const script = check.run!.replace(/\$\{\{ steps\.export\.outputs\.([\w-]+) \}\}/g, (_, o: string) => run.outputs[o])
-    try {
-      const { stdout } = await promisify(execFile)('bash', ['-e', '-c', script], { env: { ...process.env, EXPORT: run.outputs['extract-path'] } })
-      return { code: 0, stdout }
-    } catch (e) {
-      const failed = e as { code: number; stdout: string }
-      return { code: failed.code, stdout: failed.stdout }
-    }
+  async function simulator(o: SimulatorOptions) {
+    const sim = await startSimulator({ pendingMs: 50, runningMs: 100, accessTokens: { [CI_TOKEN]: { user: 'versiondog' } }, ...o })
+    sims.push(sim)
+    return sim
   }
 
-  it('passes when every job result is ok', async () => {
-    const sim = await startSimulator(simulatorOptions)
-    sims.push(sim)
-    expect(await exportAndCheck(sim)).toEqual({ code: 0, stdout: 'job results that differ: 0\n' })
+  /** One of the compliance job's export steps, as the runner would run it in run `runId`. */
+  async function runStep(id: string, sim: Simulator, runId: number) {
+    const step = steps.find(s => s.id === id)!
+    const inputs = Object.fromEntries(
+      Object.entries(step.with!).map(([k, v]) => [k, String(v).replace('${{ env.EXPORT_NAME }}', exportName)])
+    )
+    backend.runId = runId
+    return runLocally({
+      inputs: { ...inputs, 'server-url': sim.url, token: CI_TOKEN, 'ca-certificate': sim.caPem!, 'github-token': backend.githubToken },
+      env: { ...backend.env, GITHUB_RUN_ID: String(runId) }
+    })
+  }
+
+  it('the job results step passes when no job differs, and fails naming the jobs when some do, keeping the evidence', async () => {
+    const calm = await runStep('job-results', await simulator({ jobs: [] }), 7001)
+    expect(calm.code, calm.stdout).toBe(0)
+    expect(calm.outputs['unequal-job-results']).toBe('0')
+    const failing = await runStep('job-results', await simulator({}), 7002)
+    expect(failing.code).toBe(1)
+    expect(failing.stdout).toMatch(/::error::fail-on: unequal-job-results: the unequalJobResults export \(unequalJobResults\.csv\) lists 2 job\(s\) with differences or errors: "Nightly upload Line 1 HMI/)
+    expect(backend.artifacts.filter(a => a.runId === 7002).map(a => a.name)).toEqual([
+      `${exportName}-job-results.zip`,
+      `${exportName}-job-results.record.json`,
+      `${exportName}-job-results.manifest.sha256`
+    ])
   })
 
-  it('fails the workflow when a job result differs from the archive', async () => {
-    const sim = await startSimulator(simulatorOptions)
-    sims.push(sim)
-    const differing = await makeZip({
-      'contents.json': JSON.stringify({ files: ['unequalJobResults.json'] }),
-      'unequalJobResults.json': JSON.stringify({ items: [{ id: 'c1', name: 'Line 1/PLC', status: 'ok' }, { id: 'c2', name: 'Line 2/HMI', status: 'unequal' }] })
+  it('the tree step makes a baseline, then fails on a change; the verify job proves the kept export against its manifest', async () => {
+    const plant = await simulator({ changingTree: true })
+    const baseline = await runStep('tree', plant, 7101)
+    expect(baseline.code, baseline.stdout).toBe(0)
+    expect(baseline.stdout).toContain('No previous export to compare with: this export is the baseline.')
+    const changed = await runStep('tree', plant, 7102)
+    expect(changed.code).toBe(1)
+    expect(changed.stdout).toMatch(/::error::fail-on: changes: 3 entries differ from the previous export [\w-]+ of [^:]+:\d\d:[\d.]+Z: 1 added/)
+    expect(changed.outputs).toMatchObject({ 'entries-added': '1', 'entries-removed': '1', 'entries-changed': '1' })
+
+    // The verify job, on a clean folder: download-artifact unpacks the ZIP artifact and saves the
+    // manifest as its file; then the step's script runs as written.
+    const work = mkdtempSync(path.join(tmpdir(), 'verify-'))
+    expect(verify.map(s => s.with?.name)).toEqual(['${{ env.EXPORT_NAME }}.zip', '${{ env.EXPORT_NAME }}.manifest.sha256', undefined])
+    await extractZip(changed.outputs['zip-path'], path.join(work, 'export'))
+    mkdirSync(path.join(work, 'evidence'))
+    copyFileSync(changed.outputs['manifest-path'], path.join(work, 'evidence', `${exportName}.manifest.sha256`))
+    const script = verify.at(-1)!.run!
+    const passed = await promisify(execFile)('bash', ['-e', '-c', script], { cwd: work, env: { ...process.env, EXPORT_NAME: exportName } })
+    expect(passed.stdout).toBe(`all 8 files match the manifest\n`)
+    // The same script fails on a file changed after the export.
+    writeFileSync(path.join(work, 'export/projectTree/Plant/Line 1/HMI TP1200/Screens.xml'), '<screens/>')
+    await expect(promisify(execFile)('bash', ['-e', '-c', script], { cwd: work, env: { ...process.env, EXPORT_NAME: exportName } })).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining('Screens.xml: FAILED')
     })
-    sim.intercept((_req, res, route) => {
-      if (route !== 'GET /v1/order/{name}/download') return false
-      res.writeHead(200, { 'content-type': 'application/zip' })
-      res.end(differing)
-      return true
-    })
-    const result = await exportAndCheck(sim)
-    expect(result.code).toBe(1)
-    expect(result.stdout).toContain('job results that differ: 1\n')
-    expect(result.stdout).toContain('::error::1 job result(s) differ from the archived version')
   })
 })
 

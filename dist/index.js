@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 63636:
+/***/ 39273:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29237,6 +29237,128 @@ function timedOut(signal) {
 var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/engine/evidence/line-file.ts
+// A text file written line by line from synchronous code (the ZIP scan's callbacks), in blocks:
+// lines gather in memory and go to disk with one write call per block, so a 200,000-entry manifest
+// costs a few dozen writes and holds at most one block in memory.
+
+
+/** Characters gathered before they are written. */
+const BLOCK = 64 * 1024;
+class LineFile {
+    path;
+    fd;
+    pending = [];
+    pendingChars = 0;
+    hash;
+    /** `hashed`: the SHA-256 of everything written is kept (the manifest's own digest). */
+    constructor(path, hashed = false) {
+        this.path = path;
+        this.fd = (0,external_node_fs_.openSync)(path, 'w');
+        if (hashed)
+            this.hash = (0,external_node_crypto_.createHash)('sha256');
+    }
+    write(text) {
+        this.pending.push(text);
+        this.pendingChars += text.length;
+        if (this.pendingChars >= BLOCK)
+            this.flush();
+    }
+    /** Closes the file; the SHA-256 of its bytes when hashed. */
+    close() {
+        this.flush();
+        (0,external_node_fs_.closeSync)(this.fd);
+        return this.hash?.digest('hex');
+    }
+    /** Closes the file without writing what is pending (the run failed; the caller removes it). */
+    abandon() {
+        this.pending = [];
+        try {
+            (0,external_node_fs_.closeSync)(this.fd);
+        }
+        catch {
+            // closed already
+        }
+    }
+    flush() {
+        if (!this.pending.length)
+            return;
+        const block = Buffer.from(this.pending.join(''), 'utf8');
+        this.pending = [];
+        this.pendingChars = 0;
+        this.hash?.update(block);
+        for (let at = 0; at < block.length;)
+            at += (0,external_node_fs_.writeSync)(this.fd, block, at);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/manifest.ts
+// The manifest: the SHA-256 of every file entry's uncompressed bytes, in the format of `sha256sum`
+// (`<hex>  <path>`, paths as in the ZIP, UTF-8), so that `sha256sum -c` in the extracted folder checks
+// the unpacked export. It is made in the pass that already inflates every entry to check its CRC-32:
+// each entry's bytes are hashed as they stream past, and nothing is read twice.
+//
+// Beside it, one line per file entry with its size, CRC-32 and SHA-256 (the entry list), which the
+// export record and the change report are made from without holding the entries in memory.
+
+
+
+class ManifestWriter {
+    manifest;
+    list;
+    digest = '';
+    files = 0;
+    constructor(manifestPath, entryListPath) {
+        this.manifest = new LineFile(manifestPath, true);
+        this.list = new LineFile(entryListPath);
+    }
+    /** The sink that hashes one entry's bytes; none for a directory. */
+    sink(name) {
+        if (name.endsWith('/'))
+            return undefined;
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        return {
+            data: bytes => void hash.update(bytes),
+            end: () => void (this.digest = hash.digest('hex'))
+        };
+    }
+    /** The entry is verified: its line in the manifest and in the entry list. */
+    settled(entry) {
+        if (entry.name.endsWith('/'))
+            return;
+        this.manifest.write(sha256sumLine(this.digest, entry.name));
+        this.list.write(`${JSON.stringify([entry.name, entry.size, crcHex(entry.crc32), this.digest])}\n`);
+        this.files++;
+    }
+    finish() {
+        const sha256 = this.manifest.close();
+        this.list.close();
+        return { path: this.manifest.path, sha256, files: this.files, entryList: this.list.path };
+    }
+    /** The download failed: nothing of it stays. */
+    discard() {
+        for (const file of [this.manifest, this.list]) {
+            file.abandon();
+            (0,external_node_fs_.rmSync)(file.path, { force: true });
+        }
+    }
+}
+/** `sha256sum`'s line: a name holding a backslash or a line break is escaped, and the line then
+ *  starts with a backslash (GNU coreutils' rule, which `sha256sum -c` reads back). */
+function sha256sumLine(hex, name) {
+    if (!/[\\\n\r]/.test(name))
+        return `${hex}  ${name}\n`;
+    return `\\${hex}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`;
+}
+function crcHex(crc) {
+    return (crc >>> 0).toString(16).padStart(8, '0');
+}
+/** Reads an entry list line: [path, size, crc32, sha256]. */
+function parseEntryLine(line) {
+    const [path, size, crc32, sha256] = JSON.parse(line);
+    return { path, size, crc32, sha256 };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/zip/carry.ts
 // The bytes a parse could not use yet (a header or an entry cut by the chunk's end), kept for the
 // next chunk in one buffer that is reused: copying the leftover into a fresh buffer for every chunk
@@ -30195,16 +30317,20 @@ class ZipScanner {
 
 
 const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
+/** A kept entry larger than this is named without its bytes. */
+const KEPT_LIMIT = 64 * 1024 * 1024;
 /** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
 const LISTED_ENTRIES = 1000;
 const LISTED_FOLDERS = 1000;
 /** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
 class ZipCheck {
+    o;
     scanner;
-    report = { entryCount: 0, totalSize: 0, entries: [], folders: [] };
+    report = { entryCount: 0, totalSize: 0, entries: [], folders: [], kept: [] };
     folders = new Map();
     contents;
-    constructor() {
+    constructor(o = {}) {
+        this.o = o;
         this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) });
     }
     /** The ZIP's end record has arrived: any further byte is not part of it. */
@@ -30237,24 +30363,31 @@ class ZipCheck {
         this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
         return this.report;
     }
+    /** Where an entry's bytes go: the manifest's hash, and a copy where the run reads them later. */
     entry(h) {
-        if (h.name !== 'contents.json')
-            return undefined;
-        const chunks = [];
-        let size = 0;
+        const sinks = [];
+        const digest = this.o.manifest?.sink(h.name);
+        if (digest)
+            sinks.push(digest);
+        if (h.name === 'contents.json')
+            sinks.push(copyOf(CONTENTS_JSON_LIMIT, chunks => (this.contents = chunks)));
+        if (this.o.keep?.(h.name)) {
+            const kept = { name: h.name };
+            this.report.kept.push(kept);
+            sinks.push(copyOf(KEPT_LIMIT, chunks => (kept.bytes = Buffer.concat(chunks))));
+        }
+        if (sinks.length < 2)
+            return sinks[0];
         return {
-            data: bytes => {
-                size += bytes.length;
-                if (size <= CONTENTS_JSON_LIMIT)
-                    chunks.push(Buffer.from(bytes));
-            },
+            data: bytes => sinks.forEach(s => s.data(bytes)),
             end: () => {
-                if (size <= CONTENTS_JSON_LIMIT)
-                    this.contents = chunks;
+                const pending = sinks.map(s => s.end()).filter(p => p !== undefined);
+                return pending.length ? Promise.all(pending).then(() => undefined) : undefined;
             }
         };
     }
     settled(h) {
+        this.o.manifest?.settled(h);
         const r = this.report;
         r.entryCount++;
         r.totalSize += h.size;
@@ -30279,11 +30412,28 @@ class ZipCheck {
         }
     }
 }
+/** A sink that copies an entry's bytes, and hands them on at its end unless they exceed `limit`. */
+function copyOf(limit, done) {
+    const chunks = [];
+    let size = 0;
+    return {
+        data: bytes => {
+            size += bytes.length;
+            if (size <= limit)
+                chunks.push(Buffer.from(bytes));
+        },
+        end: () => {
+            if (size <= limit)
+                done(chunks);
+        }
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/engine/save-zip.ts
 // Saving the export: one pass over the body that hashes it, feeds the ZIP check (zip/check.ts) and
 // writes it to disk with the stream's own back-pressure. The file takes its final name once the
 // check is complete, so the file at the returned path is only ever a complete, verified ZIP.
+
 
 
 
@@ -30310,10 +30460,12 @@ async function saveZip(download, file, o) {
         throw e;
     });
     const partial = `${file}.partial`;
-    const pass = new CheckedPass(o.logger, contentLength, o.onBytes);
+    const manifest = o.manifest && new ManifestWriter(o.manifest.path, o.manifest.entryList);
+    const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.logger, contentLength, o.onBytes);
     o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
+    const out = (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER });
     try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(download.body, source => pass.through(source), (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER }), { signal: o.signal });
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(download.body, source => pass.through(source), out, { signal: o.signal });
         const droppedTrailer = await pass.settleTrailer(download.trailer(), partial);
         if (contentLength !== undefined && pass.size + droppedTrailer !== contentLength && !pass.broken) {
             throw new InvalidZipError(`the download ended after ${pass.size + droppedTrailer} of ${contentLength} bytes`);
@@ -30321,11 +30473,16 @@ async function saveZip(download, file, o) {
         const streamed = performance.now();
         const report = await pass.finish(partial);
         await (0,promises_.rename)(partial, file);
-        return { path: file, size: pass.size, sha256: pass.hash.digest('hex'), report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer };
+        const sha256 = pass.hash.digest('hex');
+        return { path: file, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer, manifest: manifest?.finish() };
     }
     catch (e) {
+        manifest?.discard();
         // What was free is read while the partial file still holds its place.
         const failure = e.code === 'ENOSPC' ? await diskFilledWhileSaving(need, pass.size, contentLength) : e;
+        // A stream that failed early may still be opening its file: removed only once it is closed.
+        if (!out.closed)
+            await new Promise(resolve => out.once('close', () => resolve()));
         await (0,promises_.rm)(partial, { force: true });
         if (o.signal?.aborted)
             throw abortReason(o.signal);
@@ -30334,18 +30491,19 @@ async function saveZip(download, file, o) {
 }
 /** The one pass: what it hashed and checked so far. */
 class CheckedPass {
+    check;
     logger;
     contentLength;
     onBytes;
     hash = (0,external_node_crypto_.createHash)('sha256');
-    check = new ZipCheck();
     started = performance.now();
     size = 0;
     /** The first thing the check found wrong; the stream is read on a little, in case a stream error
      *  follows (it is named from the file's end), then given up. */
     broken;
     lastProgress = this.started;
-    constructor(logger, contentLength, onBytes) {
+    constructor(check, logger, contentLength, onBytes) {
+        this.check = check;
         this.logger = logger;
         this.contentLength = contentLength;
         this.onBytes = onBytes;
@@ -30461,6 +30619,2291 @@ async function downloadZip(open, file, o) {
             : `the download failed ${why.attempt} times and no time is left to try again before the timeout; the last time: ${e.message}`)
     });
     return { ...saved, attempts };
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/gate.ts
+const GATE_CHECKS = ['unequal-job-results', 'changes'];
+/** Items named in a failure message. */
+const NAMED = 3;
+/** The gate's verdict: why it fails, or undefined when it passes. `setting` names fail-on the front
+ *  end's way ("fail-on: changes", "--fail-on changes"). */
+function judgeGate(failOn, f, setting) {
+    const failures = [];
+    if (failOn.includes('unequal-job-results')) {
+        const why = f.jobResults
+            ? f.jobResults.count > 0
+                ? `the unequalJobResults export (${f.jobResults.file}) lists ${f.jobResults.count} job(s) with differences or errors: ${named(f.jobResults.first, f.jobResults.count)}`
+                : undefined
+            : `the unequalJobResults export cannot be counted, so the gate fails closed: ${f.jobResultsProblem ?? 'it was not found'}`;
+        if (why)
+            failures.push(`${setting('fail-on', 'unequal-job-results')}: ${why}`);
+    }
+    if (failOn.includes('changes') && !f.noPrevious) {
+        const c = f.changes;
+        const total = c ? c.counts.added + c.counts.removed + c.counts.changed : 0;
+        const why = c
+            ? total > 0
+                ? `${total} entr${total === 1 ? 'y' : 'ies'} differ from ${describePrevious(c)}: ${['added', 'removed', 'changed']
+                    .filter(k => c.counts[k] > 0)
+                    .map(k => `${c.counts[k]} ${k} (${named(c.first[k].map(x => x.path), c.counts[k])})`)
+                    .join(', ')}`
+                : undefined
+            : `the change report could not be made, so the gate fails closed: ${f.changesProblem ?? 'no comparison was made'}`;
+        if (why)
+            failures.push(`${setting('fail-on', 'changes')}: ${why}`);
+    }
+    return failures.length ? failures.join('; ') : undefined;
+}
+function describePrevious(c) {
+    const p = c.comparedWith;
+    if (p.kind === 'zip')
+        return `the previous ZIP ${p.file}`;
+    return `the previous export${p.orderName ? ` ${p.orderName}` : ''}${p.finishedAt ? ` of ${p.finishedAt}` : ''}`;
+}
+function named(items, count) {
+    const shown = items.slice(0, NAMED).map(i => `"${i}"`).join(', ');
+    return count > NAMED ? `${shown} and ${count - NAMED} more` : shown;
+}
+
+;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/api/CsvError.js
+class CsvError extends Error {
+  constructor(code, message, options, ...contexts) {
+    if (Array.isArray(message)) message = message.join(" ").trim();
+    super(message);
+    if (Error.captureStackTrace !== undefined) {
+      Error.captureStackTrace(this, CsvError);
+    }
+    this.code = code;
+    for (const context of contexts) {
+      for (const key in context) {
+        const value = context[key];
+        this[key] = Buffer.isBuffer(value)
+          ? value.toString(options.encoding)
+          : value == null
+            ? value
+            : JSON.parse(JSON.stringify(value));
+      }
+    }
+  }
+}
+
+
+
+;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/utils/is_object.js
+const is_object = function (obj) {
+  return typeof obj === "object" && obj !== null && !Array.isArray(obj);
+};
+
+
+
+;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/api/normalize_columns_array.js
+
+
+
+const normalize_columns_array = function (columns) {
+  const normalizedColumns = [];
+  for (let i = 0, l = columns.length; i < l; i++) {
+    const column = columns[i];
+    if (column === undefined || column === null || column === false) {
+      normalizedColumns[i] = { disabled: true };
+    } else if (typeof column === "string" || typeof column === "number") {
+      normalizedColumns[i] = { name: `${column}` };
+    } else if (is_object(column)) {
+      if (typeof column.name !== "string") {
+        throw new CsvError("CSV_OPTION_COLUMNS_MISSING_NAME", [
+          "Option columns missing name:",
+          `property "name" is required at position ${i}`,
+          "when column is an object literal",
+        ]);
+      }
+      normalizedColumns[i] = column;
+    } else {
+      throw new CsvError("CSV_INVALID_COLUMN_DEFINITION", [
+        "Invalid column definition:",
+        "expect a string or a literal object,",
+        `got ${JSON.stringify(column)} at position ${i}`,
+      ]);
+    }
+  }
+  return normalizedColumns;
+};
+
+
+
+;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/utils/ResizeableBuffer.js
+class ResizeableBuffer {
+  constructor(size = 100) {
+    this.size = size;
+    this.length = 0;
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  prepend(val) {
+    if (Buffer.isBuffer(val)) {
+      const length = this.length + val.length;
+      if (length >= this.size) {
+        this.resize();
+        if (length >= this.size) {
+          throw Error("INVALID_BUFFER_STATE");
+        }
+      }
+      const buf = this.buf;
+      this.buf = Buffer.allocUnsafe(this.size);
+      val.copy(this.buf, 0);
+      buf.copy(this.buf, val.length);
+      this.length += val.length;
+    } else {
+      const length = this.length++;
+      if (length === this.size) {
+        this.resize();
+      }
+      const buf = this.clone();
+      this.buf[0] = val;
+      buf.copy(this.buf, 1, 0, length);
+    }
+  }
+  append(val) {
+    const length = this.length++;
+    if (length === this.size) {
+      this.resize();
+    }
+    this.buf[length] = val;
+  }
+  clone() {
+    return Buffer.from(this.buf.slice(0, this.length));
+  }
+  resize() {
+    const length = this.length;
+    this.size = this.size * 2;
+    const buf = Buffer.allocUnsafe(this.size);
+    this.buf.copy(buf, 0, 0, length);
+    this.buf = buf;
+  }
+  toString(encoding) {
+    if (encoding) {
+      return this.buf.slice(0, this.length).toString(encoding);
+    } else {
+      return Uint8Array.prototype.slice.call(this.buf.slice(0, this.length));
+    }
+  }
+  toJSON() {
+    return this.toString("utf8");
+  }
+  reset() {
+    this.length = 0;
+  }
+}
+
+/* harmony default export */ const utils_ResizeableBuffer = (ResizeableBuffer);
+
+;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/api/init_state.js
+
+
+// white space characters
+// https://en.wikipedia.org/wiki/Whitespace_character
+// https://developer.mozilla.org/en-US/docs/Web/JavaScript/Guide/Regular_Expressions/Character_Classes#Types
+// \f\n\r\t\v\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff
+const np = 12;
+const cr = 13; // `\r`, carriage return, 0x0D in hexadécimal, 13 in decimal
+const nl = 10; // `\n`, newline, 0x0A in hexadecimal, 10 in decimal
+const space = 32;
+const tab = 9;
+
+const init_state = function (options) {
+  return {
+    bomSkipped: false,
+    bufBytesStart: 0,
+    castField: options.cast_function,
+    commenting: false,
+    // Current error encountered by a record
+    error: undefined,
+    enabled: options.from_line === 1,
+    escaping: false,
+    escapeIsQuote:
+      Buffer.isBuffer(options.escape) &&
+      Buffer.isBuffer(options.quote) &&
+      Buffer.compare(options.escape, options.quote) === 0,
+    // columns can be `false`, `true`, `Array`
+    expectedRecordLength: Array.isArray(options.columns)
+      ? options.columns.length
+      : undefined,
+    field: new utils_ResizeableBuffer(20),
+    firstLineToHeaders: options.cast_first_line_to_header,
+    needMoreDataSize: Math.max(
+      // Skip if the remaining buffer smaller than comment
+      options.comment !== null ? options.comment.length : 0,
+      // Skip if the remaining buffer can be delimiter
+      ...options.delimiter.map((delimiter) => delimiter.length),
+      // Skip if the remaining buffer can be escape sequence
+      options.quote !== null ? options.quote.length : 0,
+    ),
+    previousBuf: undefined,
+    quoting: false,
+    stop: false,
+    rawBuffer: new utils_ResizeableBuffer(100),
+    record: [],
+    recordHasError: false,
+    record_length: 0,
+    recordDelimiterMaxLength:
+      options.record_delimiter.length === 0
+        ? 0
+        : Math.max(...options.record_delimiter.map((v) => v.length)),
+    trimChars: [
+      Buffer.from(" ", options.encoding)[0],
+      Buffer.from("\t", options.encoding)[0],
+    ],
+    wasQuoting: false,
+    wasRowDelimiter: false,
+    timchars: [
+      Buffer.from(Buffer.from([cr], "utf8").toString(), options.encoding),
+      Buffer.from(Buffer.from([nl], "utf8").toString(), options.encoding),
+      Buffer.from(Buffer.from([np], "utf8").toString(), options.encoding),
+      Buffer.from(Buffer.from([space], "utf8").toString(), options.encoding),
+      Buffer.from(Buffer.from([tab], "utf8").toString(), options.encoding),
+    ],
+  };
+};
+
+
+
+;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/utils/underscore.js
+const underscore = function (str) {
+  return str.replace(/([A-Z])/g, function (_, match) {
+    return "_" + match.toLowerCase();
+  });
+};
+
+
+
+;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/api/normalize_options.js
+
+
+
+
+const normalize_options = function (opts) {
+  const options = {};
+  // Merge with user options
+  for (const opt in opts) {
+    options[underscore(opt)] = opts[opt];
+  }
+  // Normalize option `encoding`
+  // Note: defined first because other options depends on it
+  // to convert chars/strings into buffers.
+  if (options.encoding === undefined || options.encoding === true) {
+    options.encoding = "utf8";
+  } else if (options.encoding === null || options.encoding === false) {
+    options.encoding = null;
+  } else if (
+    typeof options.encoding !== "string" &&
+    options.encoding !== null
+  ) {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_ENCODING",
+      [
+        "Invalid option encoding:",
+        "encoding must be a string or null to return a buffer,",
+        `got ${JSON.stringify(options.encoding)}`,
+      ],
+      options,
+    );
+  }
+  // Normalize option `bom`
+  if (
+    options.bom === undefined ||
+    options.bom === null ||
+    options.bom === false
+  ) {
+    options.bom = false;
+  } else if (options.bom !== true) {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_BOM",
+      [
+        "Invalid option bom:",
+        "bom must be true,",
+        `got ${JSON.stringify(options.bom)}`,
+      ],
+      options,
+    );
+  }
+  // Normalize option `cast`
+  options.cast_function = null;
+  if (
+    options.cast === undefined ||
+    options.cast === null ||
+    options.cast === false ||
+    options.cast === ""
+  ) {
+    options.cast = undefined;
+  } else if (typeof options.cast === "function") {
+    options.cast_function = options.cast;
+    options.cast = true;
+  } else if (options.cast !== true) {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_CAST",
+      [
+        "Invalid option cast:",
+        "cast must be true or a function,",
+        `got ${JSON.stringify(options.cast)}`,
+      ],
+      options,
+    );
+  }
+  // Normalize option `cast_date`
+  if (
+    options.cast_date === undefined ||
+    options.cast_date === null ||
+    options.cast_date === false ||
+    options.cast_date === ""
+  ) {
+    options.cast_date = false;
+  } else if (options.cast_date === true) {
+    options.cast_date = function (value) {
+      const date = Date.parse(value);
+      return !isNaN(date) ? new Date(date) : value;
+    };
+  } else if (typeof options.cast_date !== "function") {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_CAST_DATE",
+      [
+        "Invalid option cast_date:",
+        "cast_date must be true or a function,",
+        `got ${JSON.stringify(options.cast_date)}`,
+      ],
+      options,
+    );
+  }
+  // Normalize option `columns`
+  options.cast_first_line_to_header = undefined;
+  if (options.columns === true) {
+    // Fields in the first line are converted as-is to columns
+    options.cast_first_line_to_header = undefined;
+  } else if (typeof options.columns === "function") {
+    options.cast_first_line_to_header = options.columns;
+    options.columns = true;
+  } else if (Array.isArray(options.columns)) {
+    options.columns = normalize_columns_array(options.columns);
+  } else if (
+    options.columns === undefined ||
+    options.columns === null ||
+    options.columns === false
+  ) {
+    options.columns = false;
+  } else {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_COLUMNS",
+      [
+        "Invalid option columns:",
+        "expect an array, a function or true,",
+        `got ${JSON.stringify(options.columns)}`,
+      ],
+      options,
+    );
+  }
+  // Normalize option `group_columns_by_name`
+  if (
+    options.group_columns_by_name === undefined ||
+    options.group_columns_by_name === null ||
+    options.group_columns_by_name === false
+  ) {
+    options.group_columns_by_name = false;
+  } else if (options.group_columns_by_name !== true) {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_GROUP_COLUMNS_BY_NAME",
+      [
+        "Invalid option group_columns_by_name:",
+        "expect an boolean,",
+        `got ${JSON.stringify(options.group_columns_by_name)}`,
+      ],
+      options,
+    );
+  } else if (options.columns === false) {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_GROUP_COLUMNS_BY_NAME",
+      [
+        "Invalid option group_columns_by_name:",
+        "the `columns` mode must be activated.",
+      ],
+      options,
+    );
+  }
+  // Normalize option `comment`
+  if (
+    options.comment === undefined ||
+    options.comment === null ||
+    options.comment === false ||
+    options.comment === ""
+  ) {
+    options.comment = null;
+  } else {
+    if (typeof options.comment === "string") {
+      options.comment = Buffer.from(options.comment, options.encoding);
+    }
+    if (!Buffer.isBuffer(options.comment)) {
+      throw new CsvError(
+        "CSV_INVALID_OPTION_COMMENT",
+        [
+          "Invalid option comment:",
+          "comment must be a buffer or a string,",
+          `got ${JSON.stringify(options.comment)}`,
+        ],
+        options,
+      );
+    }
+  }
+  // Normalize option `comment_no_infix`
+  if (
+    options.comment_no_infix === undefined ||
+    options.comment_no_infix === null ||
+    options.comment_no_infix === false
+  ) {
+    options.comment_no_infix = false;
+  } else if (options.comment_no_infix !== true) {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_COMMENT",
+      [
+        "Invalid option comment_no_infix:",
+        "value must be a boolean,",
+        `got ${JSON.stringify(options.comment_no_infix)}`,
+      ],
+      options,
+    );
+  }
+  // Normalize option `delimiter`
+  const delimiter_json = JSON.stringify(options.delimiter);
+  if (!Array.isArray(options.delimiter))
+    options.delimiter = [options.delimiter];
+  if (options.delimiter.length === 0) {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_DELIMITER",
+      [
+        "Invalid option delimiter:",
+        "delimiter must be a non empty string or buffer or array of string|buffer,",
+        `got ${delimiter_json}`,
+      ],
+      options,
+    );
+  }
+  options.delimiter = options.delimiter.map(function (delimiter) {
+    if (delimiter === undefined || delimiter === null || delimiter === false) {
+      return Buffer.from(",", options.encoding);
+    }
+    if (typeof delimiter === "string") {
+      delimiter = Buffer.from(delimiter, options.encoding);
+    }
+    if (!Buffer.isBuffer(delimiter) || delimiter.length === 0) {
+      throw new CsvError(
+        "CSV_INVALID_OPTION_DELIMITER",
+        [
+          "Invalid option delimiter:",
+          "delimiter must be a non empty string or buffer or array of string|buffer,",
+          `got ${delimiter_json}`,
+        ],
+        options,
+      );
+    }
+    return delimiter;
+  });
+  // Normalize option `escape`
+  if (options.escape === undefined || options.escape === true) {
+    options.escape = Buffer.from('"', options.encoding);
+  } else if (typeof options.escape === "string") {
+    options.escape = Buffer.from(options.escape, options.encoding);
+  } else if (options.escape === null || options.escape === false) {
+    options.escape = null;
+  }
+  if (options.escape !== null) {
+    if (!Buffer.isBuffer(options.escape)) {
+      throw new Error(
+        `Invalid Option: escape must be a buffer, a string or a boolean, got ${JSON.stringify(options.escape)}`,
+      );
+    }
+  }
+  // Normalize option `from`
+  if (options.from === undefined || options.from === null) {
+    options.from = 1;
+  } else {
+    if (typeof options.from === "string" && /\d+/.test(options.from)) {
+      options.from = parseInt(options.from);
+    }
+    if (Number.isInteger(options.from)) {
+      if (options.from < 0) {
+        throw new Error(
+          `Invalid Option: from must be a positive integer, got ${JSON.stringify(opts.from)}`,
+        );
+      }
+    } else {
+      throw new Error(
+        `Invalid Option: from must be an integer, got ${JSON.stringify(options.from)}`,
+      );
+    }
+  }
+  // Normalize option `from_line`
+  if (options.from_line === undefined || options.from_line === null) {
+    options.from_line = 1;
+  } else {
+    if (
+      typeof options.from_line === "string" &&
+      /\d+/.test(options.from_line)
+    ) {
+      options.from_line = parseInt(options.from_line);
+    }
+    if (Number.isInteger(options.from_line)) {
+      if (options.from_line <= 0) {
+        throw new Error(
+          `Invalid Option: from_line must be a positive integer greater than 0, got ${JSON.stringify(opts.from_line)}`,
+        );
+      }
+    } else {
+      throw new Error(
+        `Invalid Option: from_line must be an integer, got ${JSON.stringify(opts.from_line)}`,
+      );
+    }
+  }
+  // Normalize options `ignore_last_delimiters`
+  if (
+    options.ignore_last_delimiters === undefined ||
+    options.ignore_last_delimiters === null
+  ) {
+    options.ignore_last_delimiters = false;
+  } else if (typeof options.ignore_last_delimiters === "number") {
+    options.ignore_last_delimiters = Math.floor(options.ignore_last_delimiters);
+    if (options.ignore_last_delimiters === 0) {
+      options.ignore_last_delimiters = false;
+    }
+  } else if (typeof options.ignore_last_delimiters !== "boolean") {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_IGNORE_LAST_DELIMITERS",
+      [
+        "Invalid option `ignore_last_delimiters`:",
+        "the value must be a boolean value or an integer,",
+        `got ${JSON.stringify(options.ignore_last_delimiters)}`,
+      ],
+      options,
+    );
+  }
+  if (options.ignore_last_delimiters === true && options.columns === false) {
+    throw new CsvError(
+      "CSV_IGNORE_LAST_DELIMITERS_REQUIRES_COLUMNS",
+      [
+        "The option `ignore_last_delimiters`",
+        "requires the activation of the `columns` option",
+      ],
+      options,
+    );
+  }
+  // Normalize option `info`
+  if (
+    options.info === undefined ||
+    options.info === null ||
+    options.info === false
+  ) {
+    options.info = false;
+  } else if (options.info !== true) {
+    throw new Error(
+      `Invalid Option: info must be true, got ${JSON.stringify(options.info)}`,
+    );
+  }
+  // Normalize option `max_record_size`
+  if (
+    options.max_record_size === undefined ||
+    options.max_record_size === null ||
+    options.max_record_size === false
+  ) {
+    options.max_record_size = 0;
+  } else if (
+    Number.isInteger(options.max_record_size) &&
+    options.max_record_size >= 0
+  ) {
+    // Great, nothing to do
+  } else if (
+    typeof options.max_record_size === "string" &&
+    /\d+/.test(options.max_record_size)
+  ) {
+    options.max_record_size = parseInt(options.max_record_size);
+  } else {
+    throw new Error(
+      `Invalid Option: max_record_size must be a positive integer, got ${JSON.stringify(options.max_record_size)}`,
+    );
+  }
+  // Normalize option `objname`
+  if (
+    options.objname === undefined ||
+    options.objname === null ||
+    options.objname === false
+  ) {
+    options.objname = undefined;
+  } else if (Buffer.isBuffer(options.objname)) {
+    if (options.objname.length === 0) {
+      throw new Error(`Invalid Option: objname must be a non empty buffer`);
+    }
+    if (options.encoding === null) {
+      // Don't call `toString`, leave objname as a buffer
+    } else {
+      options.objname = options.objname.toString(options.encoding);
+    }
+  } else if (typeof options.objname === "string") {
+    if (options.objname.length === 0) {
+      throw new Error(`Invalid Option: objname must be a non empty string`);
+    }
+    // Great, nothing to do
+  } else if (typeof options.objname === "number") {
+    // if(options.objname.length === 0){
+    //   throw new Error(`Invalid Option: objname must be a non empty string`);
+    // }
+    // Great, nothing to do
+  } else {
+    throw new Error(
+      `Invalid Option: objname must be a string or a buffer, got ${options.objname}`,
+    );
+  }
+  if (options.objname !== undefined) {
+    if (typeof options.objname === "number") {
+      if (options.columns !== false) {
+        throw Error(
+          "Invalid Option: objname index cannot be combined with columns or be defined as a field",
+        );
+      }
+    } else {
+      // A string or a buffer
+      if (options.columns === false) {
+        throw Error(
+          "Invalid Option: objname field must be combined with columns or be defined as an index",
+        );
+      }
+    }
+  }
+  // Normalize option `on_record`
+  if (options.on_record === undefined || options.on_record === null) {
+    options.on_record = undefined;
+  } else if (typeof options.on_record !== "function") {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_ON_RECORD",
+      [
+        "Invalid option `on_record`:",
+        "expect a function,",
+        `got ${JSON.stringify(options.on_record)}`,
+      ],
+      options,
+    );
+  }
+  // Normalize option `on_skip`
+  // options.on_skip ??= (err, chunk) => {
+  //   this.emit('skip', err, chunk);
+  // };
+  if (
+    options.on_skip !== undefined &&
+    options.on_skip !== null &&
+    typeof options.on_skip !== "function"
+  ) {
+    throw new Error(
+      `Invalid Option: on_skip must be a function, got ${JSON.stringify(options.on_skip)}`,
+    );
+  }
+  // Normalize option `quote`
+  if (
+    options.quote === null ||
+    options.quote === false ||
+    options.quote === ""
+  ) {
+    options.quote = null;
+  } else {
+    if (options.quote === undefined || options.quote === true) {
+      options.quote = Buffer.from('"', options.encoding);
+    } else if (typeof options.quote === "string") {
+      options.quote = Buffer.from(options.quote, options.encoding);
+    }
+    if (!Buffer.isBuffer(options.quote)) {
+      throw new Error(
+        `Invalid Option: quote must be a buffer or a string, got ${JSON.stringify(options.quote)}`,
+      );
+    }
+  }
+  // Normalize option `raw`
+  if (
+    options.raw === undefined ||
+    options.raw === null ||
+    options.raw === false
+  ) {
+    options.raw = false;
+  } else if (options.raw !== true) {
+    throw new Error(
+      `Invalid Option: raw must be true, got ${JSON.stringify(options.raw)}`,
+    );
+  }
+  // Normalize option `record_delimiter`
+  if (options.record_delimiter === undefined) {
+    options.record_delimiter = [];
+  } else if (
+    typeof options.record_delimiter === "string" ||
+    Buffer.isBuffer(options.record_delimiter)
+  ) {
+    if (options.record_delimiter.length === 0) {
+      throw new CsvError(
+        "CSV_INVALID_OPTION_RECORD_DELIMITER",
+        [
+          "Invalid option `record_delimiter`:",
+          "value must be a non empty string or buffer,",
+          `got ${JSON.stringify(options.record_delimiter)}`,
+        ],
+        options,
+      );
+    }
+    options.record_delimiter = [options.record_delimiter];
+  } else if (!Array.isArray(options.record_delimiter)) {
+    throw new CsvError(
+      "CSV_INVALID_OPTION_RECORD_DELIMITER",
+      [
+        "Invalid option `record_delimiter`:",
+        "value must be a string, a buffer or array of string|buffer,",
+        `got ${JSON.stringify(options.record_delimiter)}`,
+      ],
+      options,
+    );
+  }
+  options.record_delimiter = options.record_delimiter.map(function (rd, i) {
+    if (typeof rd !== "string" && !Buffer.isBuffer(rd)) {
+      throw new CsvError(
+        "CSV_INVALID_OPTION_RECORD_DELIMITER",
+        [
+          "Invalid option `record_delimiter`:",
+          "value must be a string, a buffer or array of string|buffer",
+          `at index ${i},`,
+          `got ${JSON.stringify(rd)}`,
+        ],
+        options,
+      );
+    } else if (rd.length === 0) {
+      throw new CsvError(
+        "CSV_INVALID_OPTION_RECORD_DELIMITER",
+        [
+          "Invalid option `record_delimiter`:",
+          "value must be a non empty string or buffer",
+          `at index ${i},`,
+          `got ${JSON.stringify(rd)}`,
+        ],
+        options,
+      );
+    }
+    if (typeof rd === "string") {
+      rd = Buffer.from(rd, options.encoding);
+    }
+    return rd;
+  });
+  // Normalize option `relax_column_count`
+  if (typeof options.relax_column_count === "boolean") {
+    // Great, nothing to do
+  } else if (
+    options.relax_column_count === undefined ||
+    options.relax_column_count === null
+  ) {
+    options.relax_column_count = false;
+  } else {
+    throw new Error(
+      `Invalid Option: relax_column_count must be a boolean, got ${JSON.stringify(options.relax_column_count)}`,
+    );
+  }
+  if (typeof options.relax_column_count_less === "boolean") {
+    // Great, nothing to do
+  } else if (
+    options.relax_column_count_less === undefined ||
+    options.relax_column_count_less === null
+  ) {
+    options.relax_column_count_less = false;
+  } else {
+    throw new Error(
+      `Invalid Option: relax_column_count_less must be a boolean, got ${JSON.stringify(options.relax_column_count_less)}`,
+    );
+  }
+  if (typeof options.relax_column_count_more === "boolean") {
+    // Great, nothing to do
+  } else if (
+    options.relax_column_count_more === undefined ||
+    options.relax_column_count_more === null
+  ) {
+    options.relax_column_count_more = false;
+  } else {
+    throw new Error(
+      `Invalid Option: relax_column_count_more must be a boolean, got ${JSON.stringify(options.relax_column_count_more)}`,
+    );
+  }
+  // Normalize option `relax_quotes`
+  if (typeof options.relax_quotes === "boolean") {
+    // Great, nothing to do
+  } else if (
+    options.relax_quotes === undefined ||
+    options.relax_quotes === null
+  ) {
+    options.relax_quotes = false;
+  } else {
+    throw new Error(
+      `Invalid Option: relax_quotes must be a boolean, got ${JSON.stringify(options.relax_quotes)}`,
+    );
+  }
+  // Normalize option `skip_empty_lines`
+  if (typeof options.skip_empty_lines === "boolean") {
+    // Great, nothing to do
+  } else if (
+    options.skip_empty_lines === undefined ||
+    options.skip_empty_lines === null
+  ) {
+    options.skip_empty_lines = false;
+  } else {
+    throw new Error(
+      `Invalid Option: skip_empty_lines must be a boolean, got ${JSON.stringify(options.skip_empty_lines)}`,
+    );
+  }
+  // Normalize option `skip_records_with_empty_values`
+  if (typeof options.skip_records_with_empty_values === "boolean") {
+    // Great, nothing to do
+  } else if (
+    options.skip_records_with_empty_values === undefined ||
+    options.skip_records_with_empty_values === null
+  ) {
+    options.skip_records_with_empty_values = false;
+  } else {
+    throw new Error(
+      `Invalid Option: skip_records_with_empty_values must be a boolean, got ${JSON.stringify(options.skip_records_with_empty_values)}`,
+    );
+  }
+  // Normalize option `skip_records_with_error`
+  if (typeof options.skip_records_with_error === "boolean") {
+    // Great, nothing to do
+  } else if (
+    options.skip_records_with_error === undefined ||
+    options.skip_records_with_error === null
+  ) {
+    options.skip_records_with_error = false;
+  } else {
+    throw new Error(
+      `Invalid Option: skip_records_with_error must be a boolean, got ${JSON.stringify(options.skip_records_with_error)}`,
+    );
+  }
+  // Normalize option `rtrim`
+  if (
+    options.rtrim === undefined ||
+    options.rtrim === null ||
+    options.rtrim === false
+  ) {
+    options.rtrim = false;
+  } else if (options.rtrim !== true) {
+    throw new Error(
+      `Invalid Option: rtrim must be a boolean, got ${JSON.stringify(options.rtrim)}`,
+    );
+  }
+  // Normalize option `ltrim`
+  if (
+    options.ltrim === undefined ||
+    options.ltrim === null ||
+    options.ltrim === false
+  ) {
+    options.ltrim = false;
+  } else if (options.ltrim !== true) {
+    throw new Error(
+      `Invalid Option: ltrim must be a boolean, got ${JSON.stringify(options.ltrim)}`,
+    );
+  }
+  // Normalize option `trim`
+  if (
+    options.trim === undefined ||
+    options.trim === null ||
+    options.trim === false
+  ) {
+    options.trim = false;
+  } else if (options.trim !== true) {
+    throw new Error(
+      `Invalid Option: trim must be a boolean, got ${JSON.stringify(options.trim)}`,
+    );
+  }
+  // Normalize options `trim`, `ltrim` and `rtrim`
+  if (options.trim === true && opts.ltrim !== false) {
+    options.ltrim = true;
+  } else if (options.ltrim !== true) {
+    options.ltrim = false;
+  }
+  if (options.trim === true && opts.rtrim !== false) {
+    options.rtrim = true;
+  } else if (options.rtrim !== true) {
+    options.rtrim = false;
+  }
+  // Normalize option `to`
+  if (options.to === undefined || options.to === null) {
+    options.to = -1;
+  } else if (options.to !== -1) {
+    if (typeof options.to === "string" && /\d+/.test(options.to)) {
+      options.to = parseInt(options.to);
+    }
+    if (Number.isInteger(options.to)) {
+      if (options.to <= 0) {
+        throw new Error(
+          `Invalid Option: to must be a positive integer greater than 0, got ${JSON.stringify(opts.to)}`,
+        );
+      }
+    } else {
+      throw new Error(
+        `Invalid Option: to must be an integer, got ${JSON.stringify(opts.to)}`,
+      );
+    }
+  }
+  // Normalize option `to_line`
+  if (options.to_line === undefined || options.to_line === null) {
+    options.to_line = -1;
+  } else if (options.to_line !== -1) {
+    if (typeof options.to_line === "string" && /\d+/.test(options.to_line)) {
+      options.to_line = parseInt(options.to_line);
+    }
+    if (Number.isInteger(options.to_line)) {
+      if (options.to_line <= 0) {
+        throw new Error(
+          `Invalid Option: to_line must be a positive integer greater than 0, got ${JSON.stringify(opts.to_line)}`,
+        );
+      }
+    } else {
+      throw new Error(
+        `Invalid Option: to_line must be an integer, got ${JSON.stringify(opts.to_line)}`,
+      );
+    }
+  }
+  return options;
+};
+
+
+
+;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/api/index.js
+
+
+
+
+
+const isRecordEmpty = function (record) {
+  return record.every(
+    (field) =>
+      field == null || (field.toString && field.toString().trim() === ""),
+  );
+};
+
+const api_cr = 13; // `\r`, carriage return, 0x0D in hexadécimal, 13 in decimal
+const api_nl = 10; // `\n`, newline, 0x0A in hexadecimal, 10 in decimal
+
+const boms = {
+  // Note, the following are equals:
+  // Buffer.from("\ufeff")
+  // Buffer.from([239, 187, 191])
+  // Buffer.from('EFBBBF', 'hex')
+  utf8: Buffer.from([239, 187, 191]),
+  // Note, the following are equals:
+  // Buffer.from "\ufeff", 'utf16le
+  // Buffer.from([255, 254])
+  utf16le: Buffer.from([255, 254]),
+};
+
+const transform = function (original_options = {}) {
+  const info = {
+    bytes: 0,
+    bytes_records: 0,
+    comment_lines: 0,
+    empty_lines: 0,
+    invalid_field_length: 0,
+    lines: 1,
+    records: 0,
+  };
+  const options = normalize_options(original_options);
+  return {
+    info: info,
+    original_options: original_options,
+    options: options,
+    state: init_state(options),
+    __needMoreData: function (i, bufLen, end) {
+      if (end) return false;
+      const { encoding, escape, quote } = this.options;
+      const { quoting, needMoreDataSize, recordDelimiterMaxLength } =
+        this.state;
+      const numOfCharLeft = bufLen - i - 1;
+      const requiredLength = Math.max(
+        needMoreDataSize,
+        // Skip if the remaining buffer smaller than record delimiter
+        // If "record_delimiter" is yet to be discovered:
+        // 1. It is equals to `[]` and "recordDelimiterMaxLength" equals `0`
+        // 2. We set the length to windows line ending in the current encoding
+        // Note, that encoding is known from user or bom discovery at that point
+        // recordDelimiterMaxLength,
+        recordDelimiterMaxLength === 0
+          ? Buffer.from("\r\n", encoding).length
+          : recordDelimiterMaxLength,
+        // Skip if remaining buffer can be an escaped quote
+        quoting ? (escape === null ? 0 : escape.length) + quote.length : 0,
+        // Skip if remaining buffer can be record delimiter following the closing quote
+        quoting ? quote.length + recordDelimiterMaxLength : 0,
+      );
+      return numOfCharLeft < requiredLength;
+    },
+    // Central parser implementation
+    parse: function (nextBuf, end, push, close) {
+      const {
+        bom,
+        comment_no_infix,
+        encoding,
+        from_line,
+        ltrim,
+        max_record_size,
+        raw,
+        relax_quotes,
+        rtrim,
+        skip_empty_lines,
+        to,
+        to_line,
+      } = this.options;
+      let { comment, escape, quote, record_delimiter } = this.options;
+      const { bomSkipped, previousBuf, rawBuffer, escapeIsQuote } = this.state;
+      let buf;
+      if (previousBuf === undefined) {
+        if (nextBuf === undefined) {
+          // Handle empty string
+          close();
+          return;
+        } else {
+          buf = nextBuf;
+        }
+      } else if (previousBuf !== undefined && nextBuf === undefined) {
+        buf = previousBuf;
+      } else {
+        buf = Buffer.concat([previousBuf, nextBuf]);
+      }
+      // Handle UTF BOM
+      if (bomSkipped === false) {
+        if (bom === false) {
+          this.state.bomSkipped = true;
+        } else if (buf.length < 3) {
+          // No enough data
+          if (end === false) {
+            // Wait for more data
+            this.state.previousBuf = buf;
+            return;
+          }
+        } else {
+          for (const encoding in boms) {
+            if (boms[encoding].compare(buf, 0, boms[encoding].length) === 0) {
+              // Skip BOM
+              const bomLength = boms[encoding].length;
+              this.state.bufBytesStart += bomLength;
+              buf = buf.slice(bomLength);
+              // Renormalize original options with the new encoding
+              const options = normalize_options({
+                ...this.original_options,
+                encoding: encoding,
+              });
+              // Properties are merged with the existing options instance
+              for (const key in options) {
+                this.options[key] = options[key];
+              }
+              // Options will re-evaluate the Buffer with the new encoding
+              ({ comment, escape, quote } = this.options);
+              break;
+            }
+          }
+          this.state.bomSkipped = true;
+        }
+      }
+      const bufLen = buf.length;
+      let pos;
+      for (pos = 0; pos < bufLen; pos++) {
+        // Ensure we get enough space to look ahead
+        // There should be a way to move this out of the loop
+        if (this.__needMoreData(pos, bufLen, end)) {
+          break;
+        }
+        if (this.state.wasRowDelimiter === true) {
+          this.info.lines++;
+          this.state.wasRowDelimiter = false;
+        }
+        if (to_line !== -1 && this.info.lines > to_line) {
+          this.state.stop = true;
+          close();
+          return;
+        }
+        // Auto discovery of record_delimiter, unix, mac and windows supported
+        if (this.state.quoting === false && record_delimiter.length === 0) {
+          const record_delimiterCount = this.__autoDiscoverRecordDelimiter(
+            buf,
+            pos,
+          );
+          if (record_delimiterCount) {
+            record_delimiter = this.options.record_delimiter;
+          }
+        }
+        const chr = buf[pos];
+        if (raw === true) {
+          rawBuffer.append(chr);
+        }
+        if (
+          (chr === api_cr || chr === api_nl) &&
+          this.state.wasRowDelimiter === false
+        ) {
+          this.state.wasRowDelimiter = true;
+        }
+        // Previous char was a valid escape char
+        // treat the current char as a regular char
+        if (this.state.escaping === true) {
+          this.state.escaping = false;
+        } else {
+          // Escape is only active inside quoted fields
+          // We are quoting, the char is an escape chr and there is a chr to escape
+          // if(escape !== null && this.state.quoting === true && chr === escape && pos + 1 < bufLen){
+          if (
+            escape !== null &&
+            this.state.quoting === true &&
+            this.__isEscape(buf, pos, chr) &&
+            pos + escape.length < bufLen
+          ) {
+            if (escapeIsQuote) {
+              if (this.__isQuote(buf, pos + escape.length)) {
+                this.state.escaping = true;
+                pos += escape.length - 1;
+                continue;
+              }
+            } else {
+              this.state.escaping = true;
+              pos += escape.length - 1;
+              continue;
+            }
+          }
+          // Not currently escaping and chr is a quote
+          // TODO: need to compare bytes instead of single char
+          if (this.state.commenting === false && this.__isQuote(buf, pos)) {
+            if (this.state.quoting === true) {
+              const nextChr = buf[pos + quote.length];
+              const isNextChrTrimable =
+                rtrim && this.__isCharTrimable(buf, pos + quote.length);
+              const isNextChrComment =
+                comment !== null &&
+                this.__compareBytes(comment, buf, pos + quote.length, nextChr);
+              const isNextChrDelimiter = this.__isDelimiter(
+                buf,
+                pos + quote.length,
+                nextChr,
+              );
+              const isNextChrRecordDelimiter =
+                record_delimiter.length === 0
+                  ? this.__autoDiscoverRecordDelimiter(buf, pos + quote.length)
+                  : this.__isRecordDelimiter(nextChr, buf, pos + quote.length);
+              // Escape a quote
+              // Treat next char as a regular character
+              if (
+                escape !== null &&
+                this.__isEscape(buf, pos, chr) &&
+                this.__isQuote(buf, pos + escape.length)
+              ) {
+                pos += escape.length - 1;
+              } else if (
+                !nextChr ||
+                isNextChrDelimiter ||
+                isNextChrRecordDelimiter ||
+                isNextChrComment ||
+                isNextChrTrimable
+              ) {
+                this.state.quoting = false;
+                this.state.wasQuoting = true;
+                pos += quote.length - 1;
+                continue;
+              } else if (relax_quotes === false) {
+                const err = this.__error(
+                  new CsvError(
+                    "CSV_INVALID_CLOSING_QUOTE",
+                    [
+                      "Invalid Closing Quote:",
+                      `got "${String.fromCharCode(nextChr)}"`,
+                      `at line ${this.info.lines}`,
+                      "instead of delimiter, record delimiter, trimable character",
+                      "(if activated) or comment",
+                    ],
+                    this.options,
+                    this.__infoField(),
+                  ),
+                );
+                if (err !== undefined) return err;
+              } else {
+                this.state.quoting = false;
+                this.state.wasQuoting = true;
+                this.state.field.prepend(quote);
+                pos += quote.length - 1;
+              }
+            } else {
+              if (this.state.field.length !== 0) {
+                // In relax_quotes mode, treat opening quote preceded by chrs as regular
+                if (relax_quotes === false) {
+                  const info = this.__infoField();
+                  const bom = Object.keys(boms)
+                    .map((b) =>
+                      boms[b].equals(this.state.field.toString()) ? b : false,
+                    )
+                    .filter(Boolean)[0];
+                  const err = this.__error(
+                    new CsvError(
+                      "INVALID_OPENING_QUOTE",
+                      [
+                        "Invalid Opening Quote:",
+                        `a quote is found on field ${JSON.stringify(info.column)} at line ${info.lines}, value is ${JSON.stringify(this.state.field.toString(encoding))}`,
+                        bom ? `(${bom} bom)` : undefined,
+                      ],
+                      this.options,
+                      info,
+                      {
+                        field: this.state.field,
+                      },
+                    ),
+                  );
+                  if (err !== undefined) return err;
+                }
+              } else {
+                this.state.quoting = true;
+                pos += quote.length - 1;
+                continue;
+              }
+            }
+          }
+          if (this.state.quoting === false) {
+            const recordDelimiterLength = this.__isRecordDelimiter(
+              chr,
+              buf,
+              pos,
+            );
+            if (recordDelimiterLength !== 0) {
+              // Do not emit comments which take a full line
+              const skipCommentLine =
+                this.state.commenting &&
+                this.state.wasQuoting === false &&
+                this.state.record.length === 0 &&
+                this.state.field.length === 0;
+              if (skipCommentLine) {
+                this.info.comment_lines++;
+                // Skip full comment line
+              } else {
+                // Activate records emission if above from_line
+                if (
+                  this.state.enabled === false &&
+                  this.info.lines +
+                    (this.state.wasRowDelimiter === true ? 1 : 0) >=
+                    from_line
+                ) {
+                  this.state.enabled = true;
+                  this.__resetField();
+                  this.__resetRecord();
+                  pos += recordDelimiterLength - 1;
+                  continue;
+                }
+                // Skip if line is empty and skip_empty_lines activated
+                if (
+                  skip_empty_lines === true &&
+                  this.state.wasQuoting === false &&
+                  this.state.record.length === 0 &&
+                  this.state.field.length === 0
+                ) {
+                  this.info.empty_lines++;
+                  pos += recordDelimiterLength - 1;
+                  continue;
+                }
+                this.info.bytes = this.state.bufBytesStart + pos;
+                const errField = this.__onField();
+                if (errField !== undefined) return errField;
+                this.info.bytes =
+                  this.state.bufBytesStart + pos + recordDelimiterLength;
+                const errRecord = this.__onRecord(push);
+                if (errRecord !== undefined) return errRecord;
+                if (to !== -1 && this.info.records >= to) {
+                  this.state.stop = true;
+                  close();
+                  return;
+                }
+              }
+              this.state.commenting = false;
+              pos += recordDelimiterLength - 1;
+              continue;
+            }
+            if (this.state.commenting) {
+              continue;
+            }
+            if (
+              comment !== null &&
+              (comment_no_infix === false ||
+                (this.state.record.length === 0 &&
+                  this.state.field.length === 0))
+            ) {
+              const commentCount = this.__compareBytes(comment, buf, pos, chr);
+              if (commentCount !== 0) {
+                this.state.commenting = true;
+                continue;
+              }
+            }
+            const delimiterLength = this.__isDelimiter(buf, pos, chr);
+            if (delimiterLength !== 0) {
+              this.info.bytes = this.state.bufBytesStart + pos;
+              const errField = this.__onField();
+              if (errField !== undefined) return errField;
+              pos += delimiterLength - 1;
+              continue;
+            }
+          }
+        }
+        if (this.state.commenting === false) {
+          if (
+            max_record_size !== 0 &&
+            this.state.record_length + this.state.field.length > max_record_size
+          ) {
+            return this.__error(
+              new CsvError(
+                "CSV_MAX_RECORD_SIZE",
+                [
+                  "Max Record Size:",
+                  "record exceed the maximum number of tolerated bytes",
+                  `of ${max_record_size}`,
+                  `at line ${this.info.lines}`,
+                ],
+                this.options,
+                this.__infoField(),
+              ),
+            );
+          }
+        }
+        const lappend =
+          ltrim === false ||
+          this.state.quoting === true ||
+          this.state.field.length !== 0 ||
+          !this.__isCharTrimable(buf, pos);
+        // rtrim in non quoting is handle in __onField
+        const rappend = rtrim === false || this.state.wasQuoting === false;
+        if (lappend === true && rappend === true) {
+          this.state.field.append(chr);
+        } else if (rtrim === true && !this.__isCharTrimable(buf, pos)) {
+          return this.__error(
+            new CsvError(
+              "CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE",
+              [
+                "Invalid Closing Quote:",
+                "found non trimable byte after quote",
+                `at line ${this.info.lines}`,
+              ],
+              this.options,
+              this.__infoField(),
+            ),
+          );
+        } else {
+          if (lappend === false) {
+            pos += this.__isCharTrimable(buf, pos) - 1;
+          }
+          continue;
+        }
+      }
+      if (end === true) {
+        // Ensure we are not ending in a quoting state
+        if (this.state.quoting === true) {
+          const err = this.__error(
+            new CsvError(
+              "CSV_QUOTE_NOT_CLOSED",
+              [
+                "Quote Not Closed:",
+                `the parsing is finished with an opening quote at line ${this.info.lines}`,
+              ],
+              this.options,
+              this.__infoField(),
+            ),
+          );
+          if (err !== undefined) return err;
+        } else {
+          // Skip last line if it has no characters
+          if (
+            this.state.wasQuoting === true ||
+            this.state.record.length !== 0 ||
+            this.state.field.length !== 0
+          ) {
+            this.info.bytes = this.state.bufBytesStart + pos;
+            const errField = this.__onField();
+            if (errField !== undefined) return errField;
+            const errRecord = this.__onRecord(push);
+            if (errRecord !== undefined) return errRecord;
+          } else if (this.state.wasRowDelimiter === true) {
+            this.info.empty_lines++;
+          } else if (this.state.commenting === true) {
+            this.info.comment_lines++;
+          }
+        }
+      } else {
+        this.state.bufBytesStart += pos;
+        this.state.previousBuf = buf.slice(pos);
+      }
+      if (this.state.wasRowDelimiter === true) {
+        this.info.lines++;
+        this.state.wasRowDelimiter = false;
+      }
+    },
+    __onRecord: function (push) {
+      const {
+        columns,
+        group_columns_by_name,
+        encoding,
+        info,
+        from,
+        relax_column_count,
+        relax_column_count_less,
+        relax_column_count_more,
+        raw,
+        skip_records_with_empty_values,
+      } = this.options;
+      const { enabled, record } = this.state;
+      if (enabled === false) {
+        return this.__resetRecord();
+      }
+      // Convert the first line into column names
+      const recordLength = record.length;
+      if (columns === true) {
+        if (skip_records_with_empty_values === true && isRecordEmpty(record)) {
+          this.__resetRecord();
+          return;
+        }
+        return this.__firstLineToColumns(record);
+      }
+      if (columns === false && this.info.records === 0) {
+        this.state.expectedRecordLength = recordLength;
+      }
+      if (recordLength !== this.state.expectedRecordLength) {
+        const err =
+          columns === false
+            ? new CsvError(
+                "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH",
+                [
+                  "Invalid Record Length:",
+                  `expect ${this.state.expectedRecordLength},`,
+                  `got ${recordLength} on line ${this.info.lines}`,
+                ],
+                this.options,
+                this.__infoField(),
+                {
+                  record: record,
+                },
+              )
+            : new CsvError(
+                "CSV_RECORD_INCONSISTENT_COLUMNS",
+                [
+                  "Invalid Record Length:",
+                  `columns length is ${columns.length},`, // rename columns
+                  `got ${recordLength} on line ${this.info.lines}`,
+                ],
+                this.options,
+                this.__infoField(),
+                {
+                  record: record,
+                },
+              );
+        if (
+          relax_column_count === true ||
+          (relax_column_count_less === true &&
+            recordLength < this.state.expectedRecordLength) ||
+          (relax_column_count_more === true &&
+            recordLength > this.state.expectedRecordLength)
+        ) {
+          this.info.invalid_field_length++;
+          this.state.error = err;
+          // Error is undefined with skip_records_with_error
+        } else {
+          const finalErr = this.__error(err);
+          if (finalErr) return finalErr;
+        }
+      }
+      if (skip_records_with_empty_values === true && isRecordEmpty(record)) {
+        this.__resetRecord();
+        return;
+      }
+      if (this.state.recordHasError === true) {
+        this.__resetRecord();
+        this.state.recordHasError = false;
+        return;
+      }
+      this.info.records++;
+      if (from === 1 || this.info.records >= from) {
+        const { objname } = this.options;
+        // With columns, records are object
+        if (columns !== false) {
+          const obj = {};
+          // Transform record array to an object
+          for (let i = 0, l = record.length; i < l; i++) {
+            if (columns[i] === undefined || columns[i].disabled) continue;
+            // Turn duplicate columns into an array
+            if (
+              group_columns_by_name === true &&
+              obj[columns[i].name] !== undefined
+            ) {
+              if (Array.isArray(obj[columns[i].name])) {
+                obj[columns[i].name] = obj[columns[i].name].concat(record[i]);
+              } else {
+                obj[columns[i].name] = [obj[columns[i].name], record[i]];
+              }
+            } else {
+              obj[columns[i].name] = record[i];
+            }
+          }
+          // Without objname (default)
+          if (raw === true || info === true) {
+            const extRecord = Object.assign(
+              { record: obj },
+              raw === true
+                ? { raw: this.state.rawBuffer.toString(encoding) }
+                : {},
+              info === true ? { info: this.__infoRecord() } : {},
+            );
+            const err = this.__push(
+              objname === undefined ? extRecord : [obj[objname], extRecord],
+              push,
+            );
+            if (err) {
+              return err;
+            }
+          } else {
+            const err = this.__push(
+              objname === undefined ? obj : [obj[objname], obj],
+              push,
+            );
+            if (err) {
+              return err;
+            }
+          }
+          // Without columns, records are array
+        } else {
+          if (raw === true || info === true) {
+            const extRecord = Object.assign(
+              { record: record },
+              raw === true
+                ? { raw: this.state.rawBuffer.toString(encoding) }
+                : {},
+              info === true ? { info: this.__infoRecord() } : {},
+            );
+            const err = this.__push(
+              objname === undefined ? extRecord : [record[objname], extRecord],
+              push,
+            );
+            if (err) {
+              return err;
+            }
+          } else {
+            const err = this.__push(
+              objname === undefined ? record : [record[objname], record],
+              push,
+            );
+            if (err) {
+              return err;
+            }
+          }
+        }
+      }
+      this.__resetRecord();
+    },
+    __firstLineToColumns: function (record) {
+      const { firstLineToHeaders } = this.state;
+      try {
+        const headers =
+          firstLineToHeaders === undefined
+            ? record
+            : firstLineToHeaders.call(null, record);
+        if (!Array.isArray(headers)) {
+          return this.__error(
+            new CsvError(
+              "CSV_INVALID_COLUMN_MAPPING",
+              [
+                "Invalid Column Mapping:",
+                "expect an array from column function,",
+                `got ${JSON.stringify(headers)}`,
+              ],
+              this.options,
+              this.__infoField(),
+              {
+                headers: headers,
+              },
+            ),
+          );
+        }
+        const normalizedHeaders = normalize_columns_array(headers);
+        this.state.expectedRecordLength = normalizedHeaders.length;
+        this.options.columns = normalizedHeaders;
+        this.__resetRecord();
+        return;
+      } catch (err) {
+        return err;
+      }
+    },
+    __resetRecord: function () {
+      if (this.options.raw === true) {
+        this.state.rawBuffer.reset();
+      }
+      this.state.error = undefined;
+      this.state.record = [];
+      this.state.record_length = 0;
+    },
+    __onField: function () {
+      const { cast, encoding, rtrim, max_record_size } = this.options;
+      const { enabled, wasQuoting } = this.state;
+      // Short circuit for the from_line options
+      if (enabled === false) {
+        return this.__resetField();
+      }
+      let field = this.state.field.toString(encoding);
+      if (rtrim === true && wasQuoting === false) {
+        field = field.trimRight();
+      }
+      if (cast === true) {
+        const [err, f] = this.__cast(field);
+        if (err !== undefined) return err;
+        field = f;
+      }
+      this.state.record.push(field);
+      // Increment record length if record size must not exceed a limit
+      if (max_record_size !== 0 && typeof field === "string") {
+        this.state.record_length += field.length;
+      }
+      this.__resetField();
+    },
+    __resetField: function () {
+      this.state.field.reset();
+      this.state.wasQuoting = false;
+    },
+    __push: function (record, push) {
+      const { on_record } = this.options;
+      if (on_record !== undefined) {
+        const info = this.__infoRecord();
+        try {
+          record = on_record.call(null, record, info);
+        } catch (err) {
+          return err;
+        }
+        if (record === undefined || record === null) {
+          return;
+        }
+      }
+      this.info.bytes_records += this.info.bytes;
+      push(record);
+    },
+    // Return a tuple with the error and the casted value
+    __cast: function (field) {
+      const { columns, relax_column_count } = this.options;
+      const isColumns = Array.isArray(columns);
+      // Dont loose time calling cast
+      // because the final record is an object
+      // and this field can't be associated to a key present in columns
+      if (
+        isColumns === true &&
+        relax_column_count &&
+        this.options.columns.length <= this.state.record.length
+      ) {
+        return [undefined, undefined];
+      }
+      if (this.state.castField !== null) {
+        try {
+          const info = this.__infoField();
+          return [undefined, this.state.castField.call(null, field, info)];
+        } catch (err) {
+          return [err];
+        }
+      }
+      if (this.__isFloat(field)) {
+        return [undefined, parseFloat(field)];
+      } else if (this.options.cast_date !== false) {
+        const info = this.__infoField();
+        return [undefined, this.options.cast_date.call(null, field, info)];
+      }
+      return [undefined, field];
+    },
+    // Helper to test if a character is a space or a line delimiter
+    __isCharTrimable: function (buf, pos) {
+      const isTrim = (buf, pos) => {
+        const { timchars } = this.state;
+        loop1: for (let i = 0; i < timchars.length; i++) {
+          const timchar = timchars[i];
+          for (let j = 0; j < timchar.length; j++) {
+            if (timchar[j] !== buf[pos + j]) continue loop1;
+          }
+          return timchar.length;
+        }
+        return 0;
+      };
+      return isTrim(buf, pos);
+    },
+    // Keep it in case we implement the `cast_int` option
+    // __isInt(value){
+    //   // return Number.isInteger(parseInt(value))
+    //   // return !isNaN( parseInt( obj ) );
+    //   return /^(\-|\+)?[1-9][0-9]*$/.test(value)
+    // }
+    __isFloat: function (value) {
+      return value - parseFloat(value) + 1 >= 0; // Borrowed from jquery
+    },
+    __compareBytes: function (sourceBuf, targetBuf, targetPos, firstByte) {
+      if (sourceBuf[0] !== firstByte) return 0;
+      const sourceLength = sourceBuf.length;
+      for (let i = 1; i < sourceLength; i++) {
+        if (sourceBuf[i] !== targetBuf[targetPos + i]) return 0;
+      }
+      return sourceLength;
+    },
+    __isDelimiter: function (buf, pos, chr) {
+      const { delimiter, ignore_last_delimiters } = this.options;
+      if (
+        ignore_last_delimiters === true &&
+        this.state.record.length === this.options.columns.length - 1
+      ) {
+        return 0;
+      } else if (
+        ignore_last_delimiters !== false &&
+        typeof ignore_last_delimiters === "number" &&
+        this.state.record.length === ignore_last_delimiters - 1
+      ) {
+        return 0;
+      }
+      loop1: for (let i = 0; i < delimiter.length; i++) {
+        const del = delimiter[i];
+        if (del[0] === chr) {
+          for (let j = 1; j < del.length; j++) {
+            if (del[j] !== buf[pos + j]) continue loop1;
+          }
+          return del.length;
+        }
+      }
+      return 0;
+    },
+    __isRecordDelimiter: function (chr, buf, pos) {
+      const { record_delimiter } = this.options;
+      const recordDelimiterLength = record_delimiter.length;
+      loop1: for (let i = 0; i < recordDelimiterLength; i++) {
+        const rd = record_delimiter[i];
+        const rdLength = rd.length;
+        if (rd[0] !== chr) {
+          continue;
+        }
+        for (let j = 1; j < rdLength; j++) {
+          if (rd[j] !== buf[pos + j]) {
+            continue loop1;
+          }
+        }
+        return rd.length;
+      }
+      return 0;
+    },
+    __isEscape: function (buf, pos, chr) {
+      const { escape } = this.options;
+      if (escape === null) return false;
+      const l = escape.length;
+      if (escape[0] === chr) {
+        for (let i = 0; i < l; i++) {
+          if (escape[i] !== buf[pos + i]) {
+            return false;
+          }
+        }
+        return true;
+      }
+      return false;
+    },
+    __isQuote: function (buf, pos) {
+      const { quote } = this.options;
+      if (quote === null) return false;
+      const l = quote.length;
+      for (let i = 0; i < l; i++) {
+        if (quote[i] !== buf[pos + i]) {
+          return false;
+        }
+      }
+      return true;
+    },
+    __autoDiscoverRecordDelimiter: function (buf, pos) {
+      const { encoding } = this.options;
+      // Note, we don't need to cache this information in state,
+      // It is only called on the first line until we find out a suitable
+      // record delimiter.
+      const rds = [
+        // Important, the windows line ending must be before mac os 9
+        Buffer.from("\r\n", encoding),
+        Buffer.from("\n", encoding),
+        Buffer.from("\r", encoding),
+      ];
+      loop: for (let i = 0; i < rds.length; i++) {
+        const l = rds[i].length;
+        for (let j = 0; j < l; j++) {
+          if (rds[i][j] !== buf[pos + j]) {
+            continue loop;
+          }
+        }
+        this.options.record_delimiter.push(rds[i]);
+        this.state.recordDelimiterMaxLength = rds[i].length;
+        return rds[i].length;
+      }
+      return 0;
+    },
+    __error: function (msg) {
+      const { encoding, raw, skip_records_with_error } = this.options;
+      const err = typeof msg === "string" ? new Error(msg) : msg;
+      if (skip_records_with_error) {
+        this.state.recordHasError = true;
+        if (this.options.on_skip !== undefined) {
+          try {
+            this.options.on_skip(
+              err,
+              raw ? this.state.rawBuffer.toString(encoding) : undefined,
+            );
+          } catch (err) {
+            return err;
+          }
+        }
+        // this.emit('skip', err, raw ? this.state.rawBuffer.toString(encoding) : undefined);
+        return undefined;
+      } else {
+        return err;
+      }
+    },
+    __infoDataSet: function () {
+      return {
+        ...this.info,
+        columns: this.options.columns,
+      };
+    },
+    __infoRecord: function () {
+      const { columns, raw, encoding } = this.options;
+      return {
+        ...this.__infoDataSet(),
+        bytes_records: this.info.bytes,
+        error: this.state.error,
+        header: columns === true,
+        index: this.state.record.length,
+        raw: raw ? this.state.rawBuffer.toString(encoding) : undefined,
+      };
+    },
+    __infoField: function () {
+      const { columns } = this.options;
+      const isColumns = Array.isArray(columns);
+      // Bytes records are only incremented when all records'fields are parsed
+      const bytes_records = this.info.bytes_records;
+      return {
+        ...this.__infoRecord(),
+        bytes_records: bytes_records,
+        column:
+          isColumns === true
+            ? columns.length > this.state.record.length
+              ? columns[this.state.record.length].name
+              : null
+            : this.state.record.length,
+        quoting: this.state.wasQuoting,
+      };
+    },
+  };
+};
+
+
+
+;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/sync.js
+
+
+const parse = function (data, opts = {}) {
+  if (typeof data === "string") {
+    data = Buffer.from(data);
+  }
+  const records = opts && opts.objname ? {} : [];
+  const parser = transform(opts);
+  const push = (record) => {
+    if (parser.options.objname === undefined) records.push(record);
+    else {
+      records[record[0]] = record[1];
+    }
+  };
+  const close = () => {};
+  const error = parser.parse(data, true, push, close);
+  if (error !== undefined) throw error;
+  // 250606: `parser.parse` was implemented as 2 calls:
+  // const err1 = parser.parse(data, false, push, close);
+  // if (err1 !== undefined) throw err1;
+  // const err2 = parser.parse(undefined, true, push, close);
+  // if (err2 !== undefined) throw err2;
+  return records;
+};
+
+// export default parse
+
+
+
+;// CONCATENATED MODULE: ./src/engine/evidence/job-results.ts
+// The unequalJobResults export, counted: the jobs "where differences were found or errors occurred"
+// (the vendor's words). Neither the file's name inside the ZIP nor its columns or JSON shape are
+// documented, so this accepts every plausible form and fails closed on anything else: a file it
+// cannot find or read is an error, never "0 jobs".
+//
+// CSV is parsed with csv-parse (quoted fields may hold separators and line breaks): a header line,
+// then one record per job. JSON is a top-level array of records, or an object holding exactly one
+// array of records.
+
+const UNEQUAL_JOB_RESULTS = 'unequalJobResults';
+/** The kind's file among the ZIP's entries: this name part, in any letter case. */
+function isUnequalJobResultsName(name) {
+    return baseName(name).toLowerCase().includes(UNEQUAL_JOB_RESULTS.toLowerCase());
+}
+/** The file could not be found, read or understood: a gate on it fails closed. */
+class JobResultsUnreadable extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'JobResultsUnreadable';
+    }
+}
+const FIRST = 3;
+/** Which entry holds the unequalJobResults export: the one contents.json names where it names one,
+ *  else the one whose file name says so. */
+function findUnequalJobResults(entryNames, contentsJson) {
+    const candidates = entryNames.filter(isUnequalJobResultsName);
+    const named = stringsIn(contentsJson).filter(s => candidates.some(c => c === s || baseName(c) === s));
+    const byContents = candidates.filter(c => named.some(s => c === s || baseName(c) === s));
+    const chosen = byContents.length ? byContents : candidates;
+    if (chosen.length === 1)
+        return chosen[0];
+    if (chosen.length === 0) {
+        throw new JobResultsUnreadable(`the export holds no ${UNEQUAL_JOB_RESULTS} file (no entry named like it, and contents.json names none)`);
+    }
+    throw new JobResultsUnreadable(`the export holds ${chosen.length} files that could be the ${UNEQUAL_JOB_RESULTS} export (${chosen.join(', ')}), and contents.json does not say which`);
+}
+/** Counts the records of a CSV or JSON job results file. `separator`: the order's csvSeparator. */
+function countJobResults(file, bytes, separator) {
+    if (!bytes)
+        throw new JobResultsUnreadable(`${file} is too large to count here`);
+    const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+    const lower = file.toLowerCase();
+    const looksJson = lower.endsWith('.json') || (!lower.endsWith('.csv') && /^\s*[[{]/.test(text));
+    return looksJson ? countJson(file, text) : countCsv(file, text, separator);
+}
+function countCsv(file, text, separator) {
+    if (text.trim() === '')
+        throw new JobResultsUnreadable(`${file} is empty: not even a header line`);
+    const delimiter = separator || detectSeparator(text);
+    let rows;
+    try {
+        rows = parse(text, { delimiter, skip_empty_lines: true, relax_column_count: false });
+    }
+    catch (e) {
+        throw new JobResultsUnreadable(`${file} is not CSV separated by "${delimiter}": ${e.message}`);
+    }
+    const [header, ...records] = rows;
+    if (!header)
+        throw new JobResultsUnreadable(`${file} has no header line`);
+    return { file, count: records.length, first: records.slice(0, FIRST).map(r => describe(r.filter(Boolean))) };
+}
+/** `;` or `,`, whichever the header line holds more of outside quotes (`;` on a tie: the vendor's
+ *  tools come from a country that writes decimal commas). */
+function detectSeparator(text) {
+    let semicolons = 0;
+    let commas = 0;
+    let quoted = false;
+    for (const ch of text) {
+        if (ch === '"')
+            quoted = !quoted;
+        else if (!quoted && (ch === '\n' || ch === '\r'))
+            break;
+        else if (!quoted && ch === ';')
+            semicolons++;
+        else if (!quoted && ch === ',')
+            commas++;
+    }
+    return commas > semicolons ? ',' : ';';
+}
+function countJson(file, text) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (e) {
+        throw new JobResultsUnreadable(`${file} is not JSON: ${e.message}`);
+    }
+    const records = Array.isArray(value) ? value : theOneArray(value);
+    if (!records) {
+        throw new JobResultsUnreadable(`${file} is JSON of an unknown shape: neither an array of job results nor an object holding exactly one array`);
+    }
+    return { file, count: records.length, first: records.slice(0, FIRST).map(r => describe(r)) };
+}
+/** The single array inside an object (at any depth, not counting arrays inside it), or undefined
+ *  when there is none or more than one. */
+function theOneArray(value) {
+    const arrays = [];
+    const visit = (v) => {
+        if (Array.isArray(v))
+            arrays.push(v);
+        else if (v && typeof v === 'object')
+            Object.values(v).forEach(visit);
+    };
+    if (!value || typeof value !== 'object')
+        return undefined;
+    Object.values(value).forEach(visit);
+    return arrays.length === 1 ? arrays[0] : undefined;
+}
+/** A record in a few words: its text values, joined. */
+function describe(record) {
+    const values = Array.isArray(record) ? record : record && typeof record === 'object' ? Object.values(record) : [record];
+    const text = values
+        .filter(v => v !== null && v !== '' && typeof v !== 'object')
+        .map(String)
+        .join(' / ')
+        .replace(/\s+/g, ' ');
+    return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+function stringsIn(value) {
+    if (typeof value === 'string')
+        return [value];
+    if (Array.isArray(value))
+        return value.flatMap(stringsIn);
+    if (value && typeof value === 'object')
+        return Object.values(value).flatMap(stringsIn);
+    return [];
+}
+function baseName(name) {
+    return name.slice(name.lastIndexOf('/') + 1);
+}
+
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./src/engine/evidence/record.ts
+// The export record: one JSON document that says what was exported, from where, by whom and when,
+// and what the ZIP and its manifest hash to, with every file entry's size, CRC-32 and SHA-256. Its
+// shape is schemas/export-record.schema.json (versioned by its $schema). It holds no secret: the
+// server URL has no credentials (inputs refuse them, and they are stripped again here), and nothing
+// of the sign-in is written but the way it worked.
+
+
+
+
+
+const RECORD_SCHEMA_ID = 'urn:octoplant-export:schema:export-record:1';
+/** Writes the record to `file`, its entries streamed from the manifest's entry list. */
+async function writeRecord(file, facts, entryList) {
+    const head = {
+        $schema: RECORD_SCHEMA_ID,
+        tool: facts.tool,
+        server: {
+            url: withoutCredentials(facts.serverUrl),
+            ...(facts.apiVersion ? { apiVersion: facts.apiVersion } : {}),
+            ...(facts.versiondogVersion ? { versiondogVersion: facts.versiondogVersion } : {}),
+            ...(facts.signedInWith ? { signedInWith: facts.signedInWith } : {})
+        },
+        order: dropUndefined(facts.order),
+        startedAt: facts.startedAt.toISOString(),
+        finishedAt: facts.finishedAt.toISOString(),
+        zip: { file: external_node_path_.basename(facts.zip.path), size: facts.zip.size, sha256: facts.zip.sha256, entries: facts.zip.entries },
+        manifest: { file: external_node_path_.basename(facts.manifest.path), sha256: facts.manifest.sha256, files: facts.manifest.files },
+        ranBy: facts.ranBy
+    };
+    const out = new LineFile(file);
+    try {
+        // The head as JSON.stringify writes it, then the entries, one a line.
+        out.write(`${JSON.stringify(head, null, 2).replace(/\n\}$/, '')},\n  "entries": [`);
+        let separator = '\n    ';
+        for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: (0,external_node_fs_.createReadStream)(entryList), crlfDelay: Infinity })) {
+            if (!line)
+                continue;
+            out.write(`${separator}${JSON.stringify(parseEntryLine(line))}`);
+            separator = ',\n    ';
+        }
+        out.write(`${separator === '\n    ' ? '' : '\n  '}]\n}\n`);
+        out.close();
+    }
+    catch (e) {
+        out.abandon();
+        throw e;
+    }
+}
+function withoutCredentials(url) {
+    try {
+        const u = new URL(url);
+        u.username = '';
+        u.password = '';
+        return u.href.replace(/\/+$/, '');
+    }
+    catch {
+        return url;
+    }
+}
+function dropUndefined(o) {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/changes.ts
+// What changed since a previous export: every file entry added, removed or changed, compared by
+// SHA-256 when both sides have one (a previous export's record), else by CRC-32 and size (a bare
+// previous ZIP, known from its central directory). contents.json is left out: it describes the
+// export itself (it may name the order and its time), so it would differ every time. The previous side is held as a map by path; the
+// current side streams from the entry list, and the report streams to disk, so only the previous
+// export's entries are ever in memory.
+
+
+
+
+
+
+
+/** Entries that describe the export, not the plant: never compared. */
+const NOT_COMPARED = ['contents.json'];
+/** The first changes of each kind kept in memory; the file has them all. */
+const changes_FIRST = 100;
+/** A previous export's file is neither a ZIP nor a record this tool wrote. */
+class PreviousExportUnreadable extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PreviousExportUnreadable';
+    }
+}
+async function compareWithPrevious(previousFile, entryList, out) {
+    const { previous, entries } = await readPrevious(previousFile);
+    const bySha = previous.kind === 'record';
+    const report = {
+        path: out,
+        comparedWith: previous,
+        comparedBy: bySha ? 'sha256' : 'crc32+size',
+        counts: { added: 0, removed: 0, changed: 0, unchanged: 0 },
+        first: { added: [], removed: [], changed: [] }
+    };
+    const file = new LineFile(out);
+    try {
+        file.write(`{\n  "comparedWith": ${JSON.stringify(previous)},\n  "comparedBy": "${report.comparedBy}",\n  "notCompared": ${JSON.stringify(NOT_COMPARED)},\n  "changes": [`);
+        let separator = '\n    ';
+        const note = (kind, change) => {
+            report.counts[kind]++;
+            if (report.first[kind].length < changes_FIRST)
+                report.first[kind].push(change);
+            file.write(`${separator}${JSON.stringify({ change: kind, ...change })}`);
+            separator = ',\n    ';
+        };
+        for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: (0,external_node_fs_.createReadStream)(entryList), crlfDelay: Infinity })) {
+            if (!line)
+                continue;
+            const { path, ...now } = parseEntryLine(line);
+            if (NOT_COMPARED.includes(path))
+                continue;
+            const before = entries.get(path);
+            if (!before) {
+                note('added', { path, new: now });
+                continue;
+            }
+            entries.delete(path);
+            if (same(before, now, bySha))
+                report.counts.unchanged++;
+            else
+                note('changed', { path, old: before, new: now });
+        }
+        for (const [path, before] of entries)
+            if (!NOT_COMPARED.includes(path))
+                note('removed', { path, old: before });
+        file.write(`${separator === '\n    ' ? '' : '\n  '}],\n  "counts": ${JSON.stringify(report.counts)}\n}\n`);
+        file.close();
+    }
+    catch (e) {
+        file.abandon();
+        throw e;
+    }
+    return report;
+}
+function same(a, b, bySha) {
+    return bySha ? a.sha256 === b.sha256 : a.crc32 === b.crc32 && a.size === b.size;
+}
+/** The previous export's file entries by path: from its record, or from its ZIP's central directory. */
+async function readPrevious(file) {
+    const entries = new Map();
+    if (await startsWithZipSignature(file)) {
+        try {
+            await forEachCentralRecord(file, r => {
+                if (!r.name.endsWith('/'))
+                    entries.set(r.name, { size: r.size, crc32: crcHex(r.crc32) });
+            });
+        }
+        catch (e) {
+            throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${e.message}`);
+        }
+        return { previous: { kind: 'zip', file }, entries };
+    }
+    let record;
+    try {
+        record = JSON.parse(await (0,promises_.readFile)(file, 'utf8'));
+    }
+    catch (e) {
+        throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${e.message}`);
+    }
+    if (record?.$schema !== RECORD_SCHEMA_ID || !Array.isArray(record.entries)) {
+        throw new PreviousExportUnreadable(`${file} is JSON but not an export record of this tool (its "$schema" is not ${RECORD_SCHEMA_ID})`);
+    }
+    for (const e of record.entries)
+        entries.set(e.path, { size: e.size, crc32: e.crc32, sha256: e.sha256 });
+    const previous = { kind: 'record', file };
+    if (typeof record.order?.name === 'string')
+        previous.orderName = record.order.name;
+    if (typeof record.finishedAt === 'string')
+        previous.finishedAt = record.finishedAt;
+    return { previous, entries };
+}
+async function startsWithZipSignature(file) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const head = Buffer.alloc(4);
+        const { bytesRead } = await handle.read(head, 0, 4, 0);
+        return bytesRead === 4 && head.readUInt32LE(0) !== 0 && head.subarray(0, 2).toString('latin1') === 'PK';
+    }
+    finally {
+        await handle.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/make.ts
+// The evidence of a saved export, made after it is verified (and extracted): the record, the change
+// report against a previous export when there is one, and the count of the unequalJobResults
+// export when the ZIP holds one. The manifest was made while the ZIP was checked. What cannot be
+// made is said, never guessed: the gate fails closed on it.
+
+
+
+
+/** `<dir>/<base>.zip` → `<dir>/<base>.manifest.sha256`, `.record.json`, `.changes.json`. */
+function evidenceFiles(zipPath) {
+    const base = zipPath.replace(/\.zip$/, '');
+    return { manifest: `${base}.manifest.sha256`, entryList: `${base}.entries.jsonl`, record: `${base}.record.json`, changes: `${base}.changes.json` };
+}
+async function makeEvidence(saved, o) {
+    const manifest = saved.manifest;
+    try {
+        await writeRecord(o.files.record, { ...o.facts, zip: { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }, manifest }, manifest.entryList);
+        const evidence = { manifestPath: manifest.path, recordPath: o.files.record, ...(await changesSince(o, manifest.entryList)) };
+        Object.assign(evidence, jobResults(saved, o));
+        return evidence;
+    }
+    finally {
+        await (0,promises_.rm)(manifest.entryList, { force: true });
+    }
+}
+async function changesSince(o, entryList) {
+    const previous = o.previous;
+    if (!previous)
+        return {};
+    if (previous.problem) {
+        o.logger.warning(`no change report: ${previous.problem}`);
+        return { changesProblem: previous.problem };
+    }
+    if (!previous.file) {
+        o.logger.info('No previous export to compare with: this export is the baseline.');
+        return { noPrevious: true };
+    }
+    let changes;
+    try {
+        changes = await compareWithPrevious(previous.file, entryList, o.files.changes);
+    }
+    catch (e) {
+        o.logger.warning(`no change report: ${e.message}`);
+        return { changesProblem: e.message };
+    }
+    const { added, removed, changed, unchanged } = changes.counts;
+    o.logger.info(`Since ${previous.file}: ${added} added, ${removed} removed, ${changed} changed, ${unchanged} unchanged (by ${changes.comparedBy}); ${changes.path}.`);
+    return { changes };
+}
+function jobResults(saved, o) {
+    const kept = saved.report.kept ?? [];
+    try {
+        const file = findUnequalJobResults(kept.map(k => k.name), saved.report.contentsJson);
+        const count = countJobResults(file, kept.find(k => k.name === file)?.bytes, o.csvSeparator);
+        o.logger.info(`unequalJobResults (${count.file}): ${count.count} job(s) with differences or errors.`);
+        return { jobResults: count };
+    }
+    catch (e) {
+        return { jobResultsProblem: e.message };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/poller.ts
@@ -30904,6 +33347,9 @@ async function nameAt(file, index) {
 
 
 
+
+
+
 /** The job was cancelled while the export ran. */
 class CancelledError extends Error {
     constructor(signal) {
@@ -30947,8 +33393,10 @@ class ExportRun {
             const saved = await this.download(name);
             if (this.settings.extract)
                 await this.extract(saved, name);
+            const evidence = await this.keepEvidence(saved, name);
             if (this.deps.finish)
-                await abortable(this.deps.finish(saved, this.signal), this.signal);
+                await abortable(this.deps.finish(saved, evidence, this.signal), this.signal);
+            this.judge(evidence);
         }
         catch (e) {
             this.report.error = await this.wayBack(e);
@@ -31027,6 +33475,8 @@ class ExportRun {
             logger: host,
             extract: settings.extract,
             setting: (n, value) => host.setting(n, value),
+            manifest: { path: evidenceFiles(zipFile).manifest, entryList: evidenceFiles(zipFile).entryList },
+            keep: isUnequalJobResultsName,
             onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
         });
         Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs });
@@ -31050,6 +33500,63 @@ class ExportRun {
         this.host.extracted(dir);
         this.report.durations.extract = clock.now() - started;
         this.host.info(`Extracted ${count} entries into ${dir} in ${formatSeconds(this.report.durations.extract)}.`);
+    }
+    /** The record, the change report and the job results, beside the ZIP. */
+    async keepEvidence(saved, name) {
+        const { settings, deps, report } = this;
+        const meta = this.current?.metadata;
+        const evidence = await makeEvidence(saved, {
+            files: evidenceFiles(saved.path),
+            facts: {
+                tool: deps.provenance.tool,
+                ranBy: deps.provenance.ranBy,
+                serverUrl: settings.serverUrl,
+                apiVersion: report.serverInfo?.apiVersion,
+                versiondogVersion: report.serverInfo?.versiondogVersion,
+                signedInWith: report.signedInWith,
+                order: {
+                    name,
+                    resumed: report.resumed,
+                    exportContents: settings.exportContents ?? null,
+                    state: report.state,
+                    systemId: meta?.systemId || undefined,
+                    licenseSerialNumber: meta?.licenseSerialNumber || undefined,
+                    finishedSubProcesses: export_toCount(meta?.finishedSubProcesses),
+                    openSubProcesses: export_toCount(meta?.openSubProcesses)
+                },
+                startedAt: new Date(this.startedAt),
+                finishedAt: new Date(deps.clock.now())
+            },
+            previous: await this.previousExport(),
+            csvSeparator: settings.exportContents?.[UNEQUAL_JOB_RESULTS]?.csvSeparator,
+            logger: this.host
+        });
+        report.evidence = evidence;
+        this.host.info(`Evidence: manifest ${evidence.manifestPath} (${saved.manifest.files} files, sha256 ${saved.manifest.sha256}), record ${evidence.recordPath}.`);
+        this.host.evidenceKept?.(evidence);
+        return evidence;
+    }
+    /** The export to compare with: compare-with, or the one the front end finds (never decisive: a
+     *  failed search is reported, and only a gate on changes fails on it). */
+    async previousExport() {
+        if (this.settings.compareWith)
+            return { file: this.settings.compareWith };
+        if (!this.deps.findPrevious)
+            return undefined;
+        try {
+            return { file: await abortable(this.deps.findPrevious(this.signal), this.signal) };
+        }
+        catch (e) {
+            if (this.signal.aborted)
+                throw e;
+            return { problem: `the previous export could not be fetched: ${e.message}` };
+        }
+    }
+    /** fail-on, judged last: the evidence is saved and kept whatever the verdict. */
+    judge(evidence) {
+        if (!this.settings.failOn.length)
+            return;
+        this.report.gateFailure = judgeGate(this.settings.failOn, evidence, (n, v) => this.host.setting(n, v));
     }
     /** The failure in words, with what to do next; cancels the order when giving up on it. */
     async wayBack(e) {
@@ -31102,6 +33609,10 @@ function connect(settings, host, clock, deadline) {
     const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
     return { transport, client };
 }
+function export_toCount(v) {
+    const n = typeof v === 'string' && v !== '' ? Number(v) : v;
+    return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
 function orderFailed(name, op) {
     const e = op.error;
     const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : '';
@@ -31149,7 +33660,7 @@ unit.placeholder = ' _'
 
 const durationRE = /((?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([\p{L}]{0,14})/gu
 
-parse.unit = en
+parse_duration_parse.unit = en
 
 // group/placeholder cleanup regex — rebuilt only when the locale strings change
 let groupRE, placeholder = null, group
@@ -31173,8 +33684,8 @@ const lookupUnit = (unit, name) => {
  * @param {string} format
  * @return {number|null}
  */
-function parse(str = '', format = 'ms') {
-  let result = null, prevUnits, unit = parse.unit
+function parse_duration_parse(str = '', format = 'ms') {
+  let result = null, prevUnits, unit = parse_duration_parse.unit
 
   if (unit.placeholder !== placeholder || unit.group !== group)
     groupRE = new RegExp(`(\\d)[${(placeholder = unit.placeholder) ?? ''}${(group = unit.group) ?? ''}](\\d)`, 'g')
@@ -31569,7 +34080,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
 function validateExportContents(value) {
     const problems = [];
     if (!isPlainObject(value)) {
-        throw new Error(`must be a mapping of export kinds to options, e.g. {"projectTree": {}}; got ${describe(value)}`);
+        throw new Error(`must be a mapping of export kinds to options, e.g. {"projectTree": {}}; got ${export_contents_describe(value)}`);
     }
     const result = {};
     for (const [rawKind, options] of Object.entries(value)) {
@@ -31584,7 +34095,7 @@ function validateExportContents(value) {
             continue;
         }
         if (!isPlainObject(options)) {
-            problems.push(`${kind}: options must be a mapping ({} for the server's defaults); got ${describe(options)}`);
+            problems.push(`${kind}: options must be a mapping ({} for the server's defaults); got ${export_contents_describe(options)}`);
             continue;
         }
         result[kind] = checkFields(`${kind}`, options, schema, problems);
@@ -31625,16 +34136,16 @@ function checkFields(where, given, fields, problems) {
 function checkValue(at, v, type) {
     switch (type.kind) {
         case 'boolean':
-            return typeof v === 'boolean' ? undefined : `${at} must be true or false; got ${describe(v)}`;
+            return typeof v === 'boolean' ? undefined : `${at} must be true or false; got ${export_contents_describe(v)}`;
         case 'int32': {
             const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
             return typeof n === 'number' && Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX
                 ? undefined
-                : `${at} must be a whole number; got ${describe(v)}`;
+                : `${at} must be a whole number; got ${export_contents_describe(v)}`;
         }
         case 'string':
             if (typeof v !== 'string')
-                return `${at} must be a string; got ${describe(v)}`;
+                return `${at} must be a string; got ${export_contents_describe(v)}`;
             if (type.format === 'date-time' && !(RFC3339.test(v) && !Number.isNaN(Date.parse(v)))) {
                 return `${at} must be an RFC 3339 time such as 2026-01-31T00:00:00Z; got "${v}"`;
             }
@@ -31644,9 +34155,9 @@ function checkValue(at, v, type) {
                 return undefined;
             if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < type.values.length)
                 return undefined;
-            return `${at} must be one of ${type.values.join(', ')}; got ${describe(v)}${typeof v === 'string' ? suggestEnum(v, type.values) : ''}`;
+            return `${at} must be one of ${type.values.join(', ')}; got ${export_contents_describe(v)}${typeof v === 'string' ? suggestEnum(v, type.values) : ''}`;
         case 'message':
-            return `${at} must be a mapping with ${Object.keys(type.fields).join(', ')}; got ${describe(v)}`;
+            return `${at} must be a mapping with ${Object.keys(type.fields).join(', ')}; got ${export_contents_describe(v)}`;
     }
 }
 function isPlainObject(v) {
@@ -31656,7 +34167,7 @@ function isPlainObject(v) {
 function toJsonName(name) {
     return name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 }
-function describe(v) {
+function export_contents_describe(v) {
     if (v === null)
         return 'null';
     if (Array.isArray(v))
@@ -31710,6 +34221,8 @@ function editDistance(a, b) {
 
 
 
+
+
 /** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
 const DEFAULTS = {
     'client-id': PUBLIC_CLIENT_ID,
@@ -31721,7 +34234,8 @@ const DEFAULTS = {
     extract: 'false',
     'upload-artifact': 'true',
     'insecure-skip-tls-verify': 'false',
-    'allow-insecure-http': 'false'
+    'allow-insecure-http': 'false',
+    'compare-with-previous': 'false'
 };
 /** The Action's words: "the path input", "allow-insecure-http: true". */
 const actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
@@ -31751,6 +34265,8 @@ function parseInputs(getInput, ctx) {
     const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp';
     const paths = ctx.path ?? external_node_path_;
     const dir = get('path') || paths.join(tempDir, 'octoplant-export');
+    const comparison = readComparison(get, ctx, workspace, artifactName);
+    const failOn = readFailOn(get, setting, exportContents, comparison);
     return {
         serverUrl,
         username,
@@ -31770,8 +34286,56 @@ function parseInputs(getInput, ctx) {
         retentionDays,
         caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
         insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
-        allowInsecureHttp
+        allowInsecureHttp,
+        ...comparison,
+        failOn,
+        githubToken: get('github-token')
     };
+}
+/** compare-with (a file, checked now) or compare-with-previous (which needs a fixed artifact-name). */
+function readComparison(get, ctx, workspace, artifactName) {
+    const setting = ctx.setting ?? actionSetting;
+    const file = get('compare-with');
+    const compareWithPrevious = bool(get, 'compare-with-previous');
+    if (file && compareWithPrevious) {
+        throw new InputError('compare-with', `and ${setting('compare-with-previous', 'true')} are both set: compare with one of them`);
+    }
+    if (compareWithPrevious && !artifactName) {
+        throw new InputError('compare-with-previous', `needs ${setting('artifact-name')}: a fixed name that every run of this export shares (the default names each artifact after its order, so no earlier one has the same name)`);
+    }
+    if (!file)
+        return { compareWithPrevious };
+    const compareWith = (ctx.path ?? external_node_path_).resolve(workspace, file);
+    const isFile = ctx.isFile ?? defaultIsFile;
+    if (!isFile(compareWith)) {
+        throw new InputError('compare-with', `names no readable file: ${compareWith} (give a previous export's ZIP or its .record.json)`);
+    }
+    return { compareWith, compareWithPrevious };
+}
+function defaultIsFile(file) {
+    try {
+        return (0,external_node_fs_.statSync)(file).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+/** fail-on: a comma list of known checks, each with what it needs. */
+function readFailOn(get, setting, exportContents, comparison) {
+    const items = [...new Set(get('fail-on').split(',').map(s => s.trim()).filter(Boolean))];
+    const unknown = items.filter(i => !GATE_CHECKS.includes(i));
+    if (unknown.length) {
+        throw new InputError('fail-on', `takes a comma list of ${GATE_CHECKS.join(', ')}; "${unknown.join('", "')}" is not one of them`);
+    }
+    if (items.includes('changes') && !comparison.compareWith && !comparison.compareWithPrevious) {
+        // Only the Action can find the previous export by itself (in the repository's artifacts).
+        const orPrevious = setting === actionSetting ? ` or ${setting('compare-with-previous', 'true')}` : '';
+        throw new InputError('fail-on', `"changes" needs a previous export to compare with: set ${setting('compare-with')}${orPrevious}`);
+    }
+    if (items.includes('unequal-job-results') && exportContents && !('unequalJobResults' in exportContents)) {
+        throw new InputError('fail-on', `"unequal-job-results" judges the unequalJobResults export, which ${setting('export-contents')} does not ask for: add unequalJobResults: {} to it`);
+    }
+    return items;
 }
 /** An access token, or a user name and password: one way of signing in, never both. */
 function readSignIn(getInput, get, setting) {
@@ -31934,7 +34498,7 @@ function parseDurationInput(text) {
         return Number(t) * 1000;
     if (!/^(\d+(\.\d+)?\s*[a-z]+\s*)+$/i.test(t))
         return undefined;
-    const ms = parse(t);
+    const ms = parse_duration_parse(t);
     return ms === null || ms === undefined || !Number.isFinite(ms) ? undefined : ms;
 }
 /** The longest wait a Node.js timer can make (2^31-1 ms, just over 24 days); a longer one fires at once. */
@@ -31951,6 +34515,72 @@ function duration(get, name) {
     return ms;
 }
 
+;// CONCATENATED MODULE: ./src/shared/origin.ts
+/** GitHub Actions: the repository, run, attempt, workflow, ref and the run's page. */
+function githubOrigin(env) {
+    const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    return pick({
+        system: 'github-actions',
+        repository: env.GITHUB_REPOSITORY,
+        runId: env.GITHUB_RUN_ID,
+        runAttempt: env.GITHUB_RUN_ATTEMPT,
+        workflow: env.GITHUB_WORKFLOW,
+        workflowRef: env.GITHUB_WORKFLOW_REF,
+        ref: env.GITHUB_REF,
+        sha: env.GITHUB_SHA,
+        actor: env.GITHUB_ACTOR,
+        runUrl: env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined
+    });
+}
+/** The command: whichever CI system's variables are there, else the host. */
+function commandOrigin(env, host) {
+    if (env.GITHUB_ACTIONS === 'true')
+        return githubOrigin(env);
+    if (env.GITLAB_CI === 'true') {
+        return pick({
+            system: 'gitlab-ci',
+            project: env.CI_PROJECT_PATH,
+            pipelineId: env.CI_PIPELINE_ID,
+            pipelineUrl: env.CI_PIPELINE_URL,
+            jobId: env.CI_JOB_ID,
+            jobName: env.CI_JOB_NAME,
+            jobUrl: env.CI_JOB_URL,
+            ref: env.CI_COMMIT_REF_NAME,
+            sha: env.CI_COMMIT_SHA,
+            user: env.GITLAB_USER_LOGIN
+        });
+    }
+    if (env.JENKINS_URL || env.BUILD_URL?.includes('/job/')) {
+        return pick({ system: 'jenkins', jobName: env.JOB_NAME, buildNumber: env.BUILD_NUMBER, buildUrl: env.BUILD_URL, node: env.NODE_NAME });
+    }
+    if (env.TF_BUILD?.toLowerCase() === 'true') {
+        const collection = env.SYSTEM_COLLECTIONURI?.replace(/\/+$/, '');
+        return pick({
+            system: 'azure-devops',
+            project: env.SYSTEM_TEAMPROJECT,
+            pipeline: env.BUILD_DEFINITIONNAME,
+            buildId: env.BUILD_BUILDID,
+            buildNumber: env.BUILD_BUILDNUMBER,
+            sourceBranch: env.BUILD_SOURCEBRANCH,
+            sourceVersion: env.BUILD_SOURCEVERSION,
+            requestedFor: env.BUILD_REQUESTEDFOR,
+            buildUrl: collection && env.SYSTEM_TEAMPROJECT && env.BUILD_BUILDID ? `${collection}/${encodeURIComponent(env.SYSTEM_TEAMPROJECT)}/_build/results?buildId=${env.BUILD_BUILDID}` : undefined
+        });
+    }
+    return pick({ system: 'none', host: host.hostname, user: host.user });
+}
+function pick(o) {
+    return Object.fromEntries(Object.entries(o).filter((e) => !!e[1]));
+}
+
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = {"rE":"1.0.0"};
+;// CONCATENATED MODULE: ./src/shared/version.ts
+// This package's version, compiled into each bundle (a bundle cannot count on finding package.json
+// beside it: the Action's dist/ and an npm install lay files out differently).
+
+const VERSION = package_namespaceObject.rE;
+
 ;// CONCATENATED MODULE: ./src/shared/outputs.ts
 const OUTPUTS = {
     orderName: 'order-name',
@@ -31963,6 +34593,13 @@ const OUTPUTS = {
     artifactId: 'artifact-id',
     artifactUrl: 'artifact-url',
     artifactDigest: 'artifact-digest',
+    manifestPath: 'manifest-path',
+    recordPath: 'record-path',
+    changesPath: 'changes-path',
+    entriesAdded: 'entries-added',
+    entriesRemoved: 'entries-removed',
+    entriesChanged: 'entries-changed',
+    unequalJobResults: 'unequal-job-results',
     errorMessage: 'error-message'
 };
 /** The outputs an export has, whatever the front end: set ones only. */
@@ -31974,17 +34611,35 @@ function exportOutputs(report) {
         [OUTPUTS.zipSize, report.zip?.size],
         [OUTPUTS.zipSha256, report.zip?.sha256],
         [OUTPUTS.extractPath, report.extractPath],
-        [OUTPUTS.errorMessage, report.error]
+        ...evidenceOutputs(report),
+        [OUTPUTS.errorMessage, report.error ?? report.gateFailure]
     ];
     return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 }
+/** The evidence's outputs: where it is, the change counts, and the unequalJobResults count (absent
+ *  when that export was not there to count). */
+function evidenceOutputs(report) {
+    const e = report.evidence;
+    if (!e)
+        return [];
+    return [
+        [OUTPUTS.manifestPath, e.manifestPath],
+        [OUTPUTS.recordPath, e.recordPath],
+        [OUTPUTS.changesPath, e.changes?.path],
+        [OUTPUTS.entriesAdded, e.changes?.counts.added],
+        [OUTPUTS.entriesRemoved, e.changes?.counts.removed],
+        [OUTPUTS.entriesChanged, e.changes?.counts.changed],
+        [OUTPUTS.unequalJobResults, e.jobResults?.count]
+    ];
+}
 
 ;// CONCATENATED MODULE: ./src/action/artifact.ts
-// Uploads the verified ZIP as a workflow artifact, as is (skipArchive: no second ZIP around it).
+// Uploads the verified ZIP, and each file of its evidence, as a workflow artifact, as is (skipArchive:
+// no second ZIP around it; the artifact takes the file's name).
 // @actions/artifact is loaded only when an upload will happen: importing it costs ~100 MB of RSS.
 
 async function loadArtifactClient() {
-    const { DefaultArtifactClient } = await __nccwpck_require__.e(/* import() */ 584).then(__nccwpck_require__.bind(__nccwpck_require__, 20584));
+    const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(645)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));
     return new DefaultArtifactClient();
 }
 /** Why an upload cannot happen in this environment, or undefined when it can. */
@@ -32002,7 +34657,8 @@ function isUnsupportedServer(env) {
     const host = new URL(server).hostname.toLowerCase();
     return !(host === 'github.com' || host.endsWith('.ghe.com') || host.endsWith('.localhost') || host === 'localhost');
 }
-async function uploadZip(client, zipPath, retentionDays, env) {
+/** Uploads one file as an artifact named after it. */
+async function uploadFile(client, zipPath, retentionDays, env) {
     const name = external_node_path_.basename(zipPath);
     let result;
     try {
@@ -32016,23 +34672,74 @@ async function uploadZip(client, zipPath, retentionDays, env) {
         if (/\(409\)|already exists/i.test(message)) {
             throw new Error(`an artifact named ${name} already exists in this workflow run (${message}). Give each export its own artifact-name, e.g. octoplant-\${{ matrix.server }}, or leave it empty to name it after the order.`);
         }
-        throw new Error(`uploading the artifact ${name} failed: ${message}. The verified ZIP stays at ${zipPath}.`);
+        throw new Error(`uploading the artifact ${name} failed: ${message}. The file stays at ${zipPath}.`);
     }
     const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
     const url = result.id !== undefined && repo && runId ? `${server}/${repo}/actions/runs/${runId}/artifacts/${result.id}` : undefined;
     return { name, ...result, url };
 }
 
+;// CONCATENATED MODULE: ./src/action/previous.ts
+// compare-with-previous: the record of the newest earlier export with the same artifact-name in this
+// repository, found with GitHub's REST API (List artifacts for a repository, filtered by name) and
+// fetched with @actions/artifact from the run that made it. Reading other runs' artifacts needs a
+// token with actions: read (github-token, by default the job's own token).
+
+
+/** The record artifact's name for an artifact-name: the record file's own name (skipArchive). */
+const recordArtifactName = (artifactName) => `${artifactName}.record.json`;
+/** The path of the previous export's record, or undefined when no earlier run kept one. */
+async function findPreviousRecord(artifactName, deps) {
+    const name = recordArtifactName(artifactName);
+    const thisRun = Number(deps.env.GITHUB_RUN_ID);
+    const found = (await deps.list(name)).find(a => a.name === name && !a.expired && a.runId !== thisRun);
+    if (!found)
+        return undefined;
+    const dir = (0,external_node_fs_.mkdtempSync)(external_node_path_.join(deps.tempDir, 'previous-record-'));
+    await deps.download(found, dir);
+    const files = (0,external_node_fs_.readdirSync)(dir);
+    if (files.length !== 1)
+        throw new Error(`the artifact ${name} (id ${found.id}) held ${files.length} files, not the one record`);
+    return external_node_path_.join(dir, files[0]);
+}
+/** The REST listing and the download, with the toolkit (loaded only when asked for). */
+async function githubPreviousDeps(token, env, tempDir) {
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? '/').split('/');
+    const { getOctokit } = await __nccwpck_require__.e(/* import() */ 351).then(__nccwpck_require__.bind(__nccwpck_require__, 61351));
+    const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(645)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));
+    const octokit = getOctokit(token);
+    return {
+        env,
+        tempDir,
+        list: async (name) => {
+            const { data } = await octokit.rest.actions.listArtifactsForRepo({ owner, repo, name, per_page: 100 });
+            return data.artifacts
+                .map(a => ({ id: a.id, name: a.name, expired: a.expired, createdAt: a.created_at ?? '', runId: a.workflow_run?.id ?? undefined }))
+                .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : b.id - a.id));
+        },
+        download: async (artifact, dir) => {
+            if (artifact.runId === undefined)
+                throw new Error(`the artifact ${artifact.name} (id ${artifact.id}) names no workflow run`);
+            await new DefaultArtifactClient().downloadArtifact(artifact.id, {
+                path: dir,
+                findBy: { token, workflowRunId: artifact.runId, repositoryOwner: owner, repositoryName: repo }
+            });
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/action/summary.ts
+
 
 
 const MAX_ENTRY_ROWS = 100;
 const MAX_CONTENTS_CHARS = 20_000;
 function renderSummary(r) {
-    const ok = !r.error;
-    const lines = [`## ${ok ? '✅' : '❌'} octoplant export ${ok ? 'succeeded' : 'failed'}`, ''];
-    if (r.error)
-        lines.push(`> ${cell(r.error)}`, '');
+    const ok = !r.error && !r.gateFailure;
+    const title = r.error ? '❌ octoplant export failed' : r.gateFailure ? '❌ octoplant export kept, and fail-on failed it' : '✅ octoplant export succeeded';
+    const lines = [`## ${title}`, ''];
+    if (!ok)
+        lines.push(`> ${cell((r.error ?? r.gateFailure))}`, '');
     const rows = [['Server', code(r.server)]];
     if (r.serverInfo && describeVersions(r.serverInfo))
         rows.push(['Server version', cell(describeVersions(r.serverInfo))]);
@@ -32071,7 +34778,10 @@ function renderSummary(r) {
     else if (r.artifactSkipped) {
         rows.push(['Artifact', `not uploaded: ${cell(r.artifactSkipped)}`]);
     }
+    rows.push(...evidenceRows(r));
     lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '');
+    if (r.evidence?.changes)
+        lines.push(...changeSection(r.evidence.changes));
     if (r.zip) {
         const { entries, entryCount, totalSize, folders } = r.zip;
         lines.push(`<details><summary>ZIP entries: ${entryCount}, ${formatBytes(totalSize)} uncompressed</summary>`, '');
@@ -32093,6 +34803,67 @@ function renderSummary(r) {
         }
     }
     return lines.join('\n');
+}
+/** The manifest, the record, the job results counted and the change counts. */
+function evidenceRows(r) {
+    const e = r.evidence;
+    if (!e)
+        return [];
+    const rows = [
+        ['Manifest', `${code(e.manifestPath)} (SHA-256 of every file; check with ${code('sha256sum -c')})`],
+        ['Record', code(e.recordPath)]
+    ];
+    if (r.evidenceArtifacts?.length)
+        rows.push(['Evidence artifacts', r.evidenceArtifacts.map(a => (a.url ? `[${a.name}](${a.url})` : code(a.name))).join(', ')]);
+    if (e.jobResults)
+        rows.push(['Unequal job results', `${e.jobResults.count} (${code(e.jobResults.file)})`]);
+    if (e.changes) {
+        const c = e.changes.counts;
+        rows.push(['Changes', `${c.added} added, ${c.removed} removed, ${c.changed} changed, ${c.unchanged} unchanged since ${cell(describePrevious(e.changes))}`]);
+    }
+    else if (e.noPrevious) {
+        rows.push(['Changes', 'no previous export to compare with: this one is the baseline']);
+    }
+    else if (e.changesProblem) {
+        rows.push(['Changes', `⚠️ not reported: ${cell(e.changesProblem)}`]);
+    }
+    return rows;
+}
+/** The changes by folder (the device's folder: an entry's own), then the first of each kind. */
+function changeSection(c) {
+    const kinds = ['added', 'removed', 'changed'];
+    if (kinds.every(k => c.counts[k] === 0))
+        return [];
+    const folders = new Map();
+    for (const k of kinds) {
+        for (const change of c.first[k]) {
+            const slash = change.path.lastIndexOf('/');
+            const folder = slash > 0 ? change.path.slice(0, slash + 1) : '(top level)';
+            const row = folders.get(folder) ?? folders.set(folder, { added: 0, removed: 0, changed: 0 }).get(folder);
+            row[k]++;
+        }
+    }
+    const lines = [`### Changes since ${cell(describePrevious(c))} (by ${c.comparedBy})`, '', '| Folder | Added | Removed | Changed |', '|---|---:|---:|---:|'];
+    for (const [folder, n] of [...folders].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        lines.push(`| ${code(folder)} | ${n.added} | ${n.removed} | ${n.changed} |`);
+    lines.push('');
+    for (const k of kinds) {
+        if (!c.counts[k])
+            continue;
+        const shown = c.first[k];
+        lines.push(`<details><summary>${k[0].toUpperCase()}${k.slice(1)}: ${c.counts[k]}${c.counts[k] > shown.length ? ` (the first ${shown.length})` : ''}</summary>`, '');
+        lines.push('| Entry | Before | After |', '|---|---|---|');
+        for (const change of shown)
+            lines.push(`| ${code(change.path)} | ${side(change.old)} | ${side(change.new)} |`);
+        lines.push('', '</details>', '');
+    }
+    lines.push(`All changes: ${code(c.path)}`, '');
+    return lines;
+}
+function side(s) {
+    if (!s)
+        return '—';
+    return `${formatBytes(s.size)}, ${s.sha256 ? `sha256 ${code(s.sha256.slice(0, 12))}…` : `crc32 ${code(s.crc32)}`}`;
 }
 /** What became of the order, after its name: " — cancelled on the server", … */
 function orderFate(r) {
@@ -32134,6 +34905,9 @@ function code(text) {
 
 
 
+
+
+
 /** The names main saves its state under (core.saveState), for the post step to read. */
 const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' };
 function defaultStepDeps() {
@@ -32151,14 +34925,14 @@ function defaultDeps() {
     for (const sig of ['SIGINT', 'SIGTERM']) {
         process.once(sig, () => job.abort(new CancelledError(sig)));
     }
-    return { ...defaultStepDeps(), loadArtifactClient: loadArtifactClient, jobSignal: job.signal };
+    return { ...defaultStepDeps(), loadArtifactClient: loadArtifactClient, jobSignal: job.signal, previousDeps: githubPreviousDeps, version: VERSION };
 }
 /** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
 function parseActionInputs(deps) {
     const { core } = deps;
     // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
     const getInput = (name) => core.getInput(name, { trimWhitespace: false });
-    for (const secret of [getInput('password'), getInput('token').trim()])
+    for (const secret of [getInput('password'), getInput('token').trim(), getInput('github-token').trim()])
         if (secret)
             core.setSecret(secret);
     const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
@@ -32189,15 +34963,27 @@ async function run(deps = defaultDeps()) {
     const report = await runExport(inputs, hostFor(core, inputs), {
         clock: deps.clock,
         signal: deps.jobSignal,
-        finish: (zip, signal) => uploadArtifact(zip, signal, inputs, deps, upload)
+        finish: (zip, evidence, signal) => uploadArtifacts(zip, evidence, signal, inputs, deps, upload),
+        provenance: { tool: { name: 'octoplant-export-action', version: deps.version ?? 'unknown' }, ranBy: githubOrigin(deps.env) },
+        findPrevious: inputs.compareWithPrevious ? () => findPrevious(inputs, deps) : undefined
     });
     // Main is done with the order, whatever became of it: the post step has nothing to undo.
     core.saveState(POST_STATE.settled, 'true');
-    if (report.error) {
-        core.setOutput(OUTPUTS.errorMessage, report.error);
-        core.setFailed(report.error);
+    // The gate is judged after the ZIP and its evidence were kept: a failed gate loses nothing.
+    const failure = report.error ?? report.gateFailure;
+    if (failure) {
+        core.setOutput(OUTPUTS.errorMessage, failure);
+        core.setFailed(failure);
     }
     await writeSummary({ ...report, ...upload }, core);
+}
+/** compare-with-previous: the newest earlier record of this artifact-name in the repository. */
+async function findPrevious(inputs, deps) {
+    const tempDir = deps.env.RUNNER_TEMP || deps.env.TMPDIR || '/tmp';
+    const previousDeps = await (deps.previousDeps ?? githubPreviousDeps)(inputs.githubToken, deps.env, tempDir);
+    const found = await findPreviousRecord(inputs.artifactName, previousDeps);
+    deps.core.info(found ? `Comparing with the previous export's record ${found}.` : `No earlier ${inputs.artifactName} export in this repository.`);
+    return found;
 }
 /** Inputs: everything checked before the first connection (the output folder too); secrets masked
  *  before anything prints. */
@@ -32244,12 +35030,20 @@ function hostFor(core, inputs) {
             core.setOutput(OUTPUTS.zipSha256, zip.sha256);
         },
         extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
+        evidenceKept: (evidence) => {
+            for (const [name, value] of evidenceOutputs({ evidence })) {
+                if (value !== undefined)
+                    core.setOutput(name, String(value));
+            }
+        },
         setting: actionSetting
     };
 }
-/** Artifact: the ZIP as is, when asked and when this job has an artifact service; under the run's
- *  deadline (the engine stops waiting for it when the signal fires). */
-async function uploadArtifact(zip, signal, inputs, deps, into) {
+/** Artifacts: the ZIP as is, then its evidence (record, manifest, change report) each as an artifact
+ *  of its own file name, when asked and when this job has an artifact service; under the run's
+ *  deadline (the engine stops waiting for it when the signal fires). The record's artifact is how a
+ *  later run's compare-with-previous finds this export. */
+async function uploadArtifacts(zip, evidence, signal, inputs, deps, into) {
     const { core, clock, env } = deps;
     const unavailable = inputs.uploadArtifact ? uploadUnavailableReason(env) : 'upload-artifact is false';
     if (unavailable) {
@@ -32261,8 +35055,7 @@ async function uploadArtifact(zip, signal, inputs, deps, into) {
     const started = clock.now();
     const client = await deps.loadArtifactClient();
     signal.throwIfAborted();
-    const uploaded = await uploadZip(client, zip.path, inputs.retentionDays, env);
-    into.uploadMs = clock.now() - started;
+    const uploaded = await uploadFile(client, zip.path, inputs.retentionDays, env);
     into.artifact = uploaded;
     core.setOutput(OUTPUTS.artifactName, uploaded.name);
     if (uploaded.id !== undefined)
@@ -32272,6 +35065,16 @@ async function uploadArtifact(zip, signal, inputs, deps, into) {
     if (uploaded.digest)
         core.setOutput(OUTPUTS.artifactDigest, uploaded.digest);
     core.info(`Uploaded artifact ${uploaded.name}${uploaded.id !== undefined ? ` (id ${uploaded.id})` : ''}.`);
+    into.evidenceArtifacts = [];
+    for (const file of [evidence.recordPath, evidence.manifestPath, evidence.changes?.path]) {
+        if (!file)
+            continue;
+        signal.throwIfAborted();
+        const kept = await uploadFile(client, file, inputs.retentionDays, env);
+        into.evidenceArtifacts.push(kept);
+        core.info(`Uploaded artifact ${kept.name}${kept.id !== undefined ? ` (id ${kept.id})` : ''}.`);
+    }
+    into.uploadMs = clock.now() - started;
 }
 async function writeSummary(report, core) {
     try {
@@ -32290,7 +35093,7 @@ async function writeSummary(report, core) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(63636);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(39273);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.

@@ -4,8 +4,11 @@
 //                                   unzip; 10 s and 30 s export runs. Each case --runs times (3).
 //   npm run bench -- --full         also a 5 min export run
 //   npm run bench -- --quick        a 16 MiB export, 2,000 entries and a 3 s run, once (the smoke test in npm test)
-//   npm run bench -- --only entries one part: download, paced, entries, polling or rezip
-//                                   (paced: 512 MiB over a 1 Gbit/s link the simulator paces, against curl on it)
+//   npm run bench -- --only entries one part: download, paced, entries, polling, rezip or evidence
+//                                   (paced: 512 MiB over a 1 Gbit/s link the simulator paces, against curl on it;
+//                                   evidence: this bundle against the one of --evidence-base, a git
+//                                   revision before the manifest, interleaved on the same files, and the
+//                                   200,000-entry export compared with its own record)
 // Memory is the peak of the action's whole process tree (scripts/local-runner.ts).
 import { execFile } from 'node:child_process'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -34,6 +37,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     runs: { type: 'string' },
     out: { type: 'string', default: path.join(root, 'bench-results.json') },
+    /** The revision whose committed dist/ is the bundle without the evidence. */
+    'evidence-base': { type: 'string', default: '492f4ea' },
     dir: { type: 'string', default: path.join(tmpdir(), 'octoplant-bench') }
   }
 })
@@ -85,17 +90,20 @@ async function orderForCurl(sim: Simulator, ca: string): Promise<{ url: string; 
 }
 
 /** One run of the bundled action against the simulator serving `file`: receive, check and extract
- *  times from its log, and the peak memory of its process tree. */
-async function runAction(file: string, extract: boolean, simOptions: SimulatorOptions = {}) {
+ *  times from its log, and the peak memory of its process tree. `o.entry`: another bundle; `o.inputs`:
+ *  more inputs; `o.keep`: a file of the run's folder to copy out before it is removed. */
+async function runAction(file: string, extract: boolean, simOptions: SimulatorOptions = {}, o: { entry?: string; inputs?: Record<string, string>; keep?: { output: string; to: string } } = {}) {
   const sim = await startSimulator({ exportFile: file, pendingMs: 0, runningMs: 300, ...simOptions })
   const out = path.join(values.dir, 'out')
   rmSync(out, { recursive: true, force: true })
   try {
     const spawnedAt = Date.now()
     const action = await runLocally({
-      inputs: { 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem!, 'upload-artifact': 'false', path: out, timeout: '30m', extract: String(extract) },
+      inputs: { 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem!, 'upload-artifact': 'false', path: out, timeout: '30m', extract: String(extract), ...o.inputs },
+      entry: o.entry,
       timeoutMs: 30 * 60_000
     })
+    if (o.keep && action.outputs[o.keep.output]) renameSync(action.outputs[o.keep.output], o.keep.to)
     if (action.code !== 0) throw new Error(`the action failed:\n${action.stdout}\n${action.stderr}`)
     const m = /Received in ([\d.]+)s \([^)]*\), checked in ([\d.]+)s/.exec(action.stdout)!
     const x = /Extracted \d+ entries into .* in ([\d.]+)s\./.exec(action.stdout)
@@ -213,6 +221,52 @@ async function measureEntries(count: number, extract: boolean): Promise<EntriesR
   return row
 }
 
+/** The committed bundle of a revision before the evidence, unpacked once. */
+async function baseBundle(rev: string): Promise<string> {
+  const dir = path.join(values.dir, `dist-${rev}`)
+  if (!existsSync(path.join(dir, 'dist/index.js'))) {
+    mkdirSync(dir, { recursive: true })
+    await run('bash', ['-c', `git -C "${root}" archive "${rev}" dist package.json | tar -x -C "${dir}"`])
+  }
+  return path.join(dir, 'dist/index.js')
+}
+
+interface EvidenceRow {
+  export: string
+  /** receive + check with the manifest (this bundle) and without (the base), pair by pair. */
+  withS: number[]
+  withoutS: number[]
+  ratio: number[]
+  peakWithMiB: number[]
+  peakWithoutMiB: number[]
+  /** Peak of a run that also compares with the previous run's record (every entry unchanged). */
+  peakComparedMiB?: number[]
+  compareS?: number[]
+}
+
+async function measureEvidence(file: string, label: string, compare: boolean): Promise<EvidenceRow> {
+  const base = await baseBundle(values['evidence-base']!)
+  const row: EvidenceRow = { export: label, withS: [], withoutS: [], ratio: [], peakWithMiB: [], peakWithoutMiB: [] }
+  const record = path.join(values.dir, 'previous.record.json')
+  for (let r = 0; r < runs; r++) {
+    // Interleaved, so that a noisy stretch of the machine hits both.
+    const withEvidence = await runAction(file, false, {}, { keep: { output: 'record-path', to: record } })
+    const without = await runAction(file, false, {}, { entry: base })
+    row.withS.push(round(withEvidence.receiveS + withEvidence.checkS))
+    row.withoutS.push(round(without.receiveS + without.checkS))
+    row.ratio.push(round((withEvidence.receiveS + withEvidence.checkS) / (without.receiveS + without.checkS)))
+    row.peakWithMiB.push(withEvidence.peakRssMiB)
+    row.peakWithoutMiB.push(without.peakRssMiB)
+    if (compare) {
+      const started = performance.now()
+      const compared = await runAction(file, false, {}, { inputs: { 'compare-with': record } })
+      ;(row.peakComparedMiB ??= []).push(compared.peakRssMiB)
+      ;(row.compareS ??= []).push(round((performance.now() - started) / 1000))
+    }
+  }
+  return row
+}
+
 /** "median (min–max)" of a figure over the runs. */
 function spread(values: number[], digits = 2): string {
   const sorted = [...values].sort((a, b) => a - b)
@@ -295,8 +349,17 @@ for (const s of part('polling') ? runSeconds : []) {
   polling.push(await measurePolling(s))
 }
 const rezip = part('rezip') ? [await measureRezip(sizesMiB[Math.min(1, sizesMiB.length - 1)])] : []
+const evidence: EvidenceRow[] = []
+// Not in --quick (the smoke test in npm test): it needs the base revision in git's history, which a
+// shallow checkout lacks.
+if (part('evidence') && (!values.quick || values.only === 'evidence')) {
+  const mib = sizesMiB[Math.min(1, sizesMiB.length - 1)]
+  console.error(`evidence: ${mib} MiB, ${entryCounts.join(' and ')} entries, with and without, × ${runs} …`)
+  evidence.push(await measureEvidence(await exportFileOf(mib), `${mib} MiB`, false))
+  for (const count of entryCounts) evidence.push(await measureEvidence(await entriesFileOf(count), `${count.toLocaleString('en')} entries`, count === entryCounts.at(-1)))
+}
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 1024 ** 3, 1), node: process.version, date: new Date().toISOString(), runs }
-const result = { machine, sizes, entries, polling, rezip }
+const result = { machine, sizes, entries, polling, rezip, evidence }
 writeFileSync(values.out, JSON.stringify(result, null, 2))
 const sizeTable = sizes.map(r => ({
   export: `${r.sizeMiB} MiB${r.paced ? ', 1 Gbit/s link' : ''}`,
@@ -323,4 +386,15 @@ console.log(`## Download (peak memory, speed against curl on the same TLS loopba
 console.log(`## Many entries (against unzip on the same file; median (min–max) of ${runs} runs)\n\n${table(entriesTable)}\n`)
 console.log(`## Polling (real exports of the given run time)\n\n${table(polling)}\n`)
 console.log(`## Artifact: skipArchive against zipping again at level 6\n\n${table(rezip)}\n`)
+const evidenceTable = evidence.map(r => ({
+  export: r.export,
+  'with manifest + record (s)': spread(r.withS),
+  [`without (${values['evidence-base']}) (s)`]: spread(r.withoutS),
+  'with ÷ without': spread(r.ratio),
+  'peak RSS with (MiB)': spread(r.peakWithMiB, 1),
+  'peak RSS without (MiB)': spread(r.peakWithoutMiB, 1),
+  'peak RSS, compared with its record (MiB)': r.peakComparedMiB ? spread(r.peakComparedMiB, 1) : '—',
+  'whole compared run (s)': r.compareS ? spread(r.compareS) : '—'
+}))
+console.log(`## Evidence: the manifest and record against the bundle before them (median (min–max) of ${runs} interleaved pairs)\n\n${table(evidenceTable)}\n`)
 console.log(`machine: ${JSON.stringify(machine)}\nwritten to ${values.out}`)

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-dist}
+# Anew: ncc names lazily loaded chunks by their content, and an old chunk left behind is stale.
+rm -rf "$out"
 ncc build src/index.ts -o "$out" --license licenses.txt --no-cache >/dev/null
 ncc build src/post.ts -o "$out/post" --license licenses.txt --no-cache >/dev/null
 ncc build src/cli/index.ts -o "$out/cli" --license licenses.txt --no-cache >/dev/null

@@ -33,6 +33,7 @@ import {
 } from '../protocol/protocol.js'
 import { type ServerCertificate, createCertificateAuthority, issueServerCertificate } from './certs.js'
 import { exportZip } from './export-zip.js'
+import type { SimulatedJob } from './job-results.js'
 
 export interface SimulatorOptions {
   /** user → password. Default: the vendor sample's versiondog / change-it. */
@@ -105,6 +106,11 @@ export interface SimulatorOptions {
   exportFile?: string
   /** The download's body at most this fast (a 1 Gbit/s link: 125_000_000), as a plant network is. */
   paceBytesPerSecond?: number
+  /** The jobs the job results exports list (default: simulator/job-results.ts DEFAULT_JOBS). */
+  jobs?: SimulatedJob[]
+  /** The project tree changes between orders: the n-th order exports revision n (a file added, one
+   *  removed, one changed against revision 0). Otherwise every order exports revision 0. */
+  changingTree?: boolean
 }
 
 export interface LoggedRequest {
@@ -120,6 +126,8 @@ export interface SimulatedOrder {
   exportContents: Record<string, Record<string, unknown>>
   cancelledAt?: number
   downloads: number
+  /** The project tree's revision this order exports. */
+  treeRevision: number
 }
 
 export interface InterceptContext {
@@ -411,7 +419,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const known = Object.fromEntries(
       Object.entries(contents as Record<string, Record<string, unknown>>).filter(([k]) => k in EXPORT_KINDS)
     )
-    const order: SimulatedOrder = { name: randomUUID(), createdAt: Date.now(), exportContents: known, downloads: 0 }
+    const treeRevision = o.changingTree ? orders.size : 0
+    const order: SimulatedOrder = { name: randomUUID(), createdAt: Date.now(), exportContents: known, downloads: 0, treeRevision }
     orders.set(order.name, order)
     return sendJson(res, 200, operationOf(order))
   }
@@ -424,7 +433,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           createdAt: new Date(order.createdAt),
           exportContents: order.exportContents,
           payloadBytes: o.payloadBytes,
-          compress: o.compress
+          compress: o.compress,
+          jobs: o.jobs,
+          treeRevision: order.treeRevision
         })
     return o.paceBytesPerSecond ? { stream: zip.stream.pipe(paced(o.paceBytesPerSecond)), size: zip.size } : zip
   }

@@ -1,4 +1,5 @@
-// Uploads the verified ZIP as a workflow artifact, as is (skipArchive: no second ZIP around it).
+// Uploads the verified ZIP, and each file of its evidence, as a workflow artifact, as is (skipArchive:
+// no second ZIP around it; the artifact takes the file's name).
 // @actions/artifact is loaded only when an upload will happen: importing it costs ~100 MB of RSS.
 import * as path from 'node:path'
 
@@ -41,7 +42,8 @@ export function isUnsupportedServer(env: Record<string, string | undefined>): bo
   return !(host === 'github.com' || host.endsWith('.ghe.com') || host.endsWith('.localhost') || host === 'localhost')
 }
 
-export async function uploadZip(
+/** Uploads one file as an artifact named after it. */
+export async function uploadFile(
   client: ArtifactClientLike,
   zipPath: string,
   retentionDays: number | undefined,
@@ -61,7 +63,7 @@ export async function uploadZip(
         `an artifact named ${name} already exists in this workflow run (${message}). Give each export its own artifact-name, e.g. octoplant-\${{ matrix.server }}, or leave it empty to name it after the order.`
       )
     }
-    throw new Error(`uploading the artifact ${name} failed: ${message}. The verified ZIP stays at ${zipPath}.`)
+    throw new Error(`uploading the artifact ${name} failed: ${message}. The file stays at ${zipPath}.`)
   }
   const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env
   const url = result.id !== undefined && repo && runId ? `${server}/${repo}/actions/runs/${runId}/artifacts/${result.id}` : undefined

@@ -6,11 +6,15 @@ import * as tls from 'node:tls'
 import * as core from '@actions/core'
 import { type Clock, systemClock } from '../base/clock.js'
 import { prepareFolder } from '../engine/disk-space.js'
+import type { Evidence } from '../engine/evidence/make.js'
 import { CancelledError, type ExportHost, runExport } from '../engine/export.js'
 import type { SavedZip } from '../engine/save-zip.js'
 import { actionSetting, InputError, type Inputs, parseInputs } from '../shared/inputs.js'
-import { OUTPUTS } from '../shared/outputs.js'
-import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadZip } from './artifact.js'
+import { githubOrigin } from '../shared/origin.js'
+import { VERSION } from '../shared/version.js'
+import { evidenceOutputs, OUTPUTS } from '../shared/outputs.js'
+import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadFile } from './artifact.js'
+import { findPreviousRecord, githubPreviousDeps, type PreviousDeps } from './previous.js'
 import { type ActionReport, renderSummary } from './summary.js'
 
 /** The part of @actions/core the run uses. */
@@ -30,6 +34,10 @@ export interface RunDeps {
   trustCertificates: (pem: string) => void
   /** Aborts when the job is cancelled (SIGINT/SIGTERM from the runner). */
   jobSignal?: AbortSignal
+  /** How compare-with-previous lists and fetches earlier runs' records (default: GitHub's API). */
+  previousDeps?: (token: string, env: Record<string, string | undefined>, tempDir: string) => Promise<PreviousDeps>
+  /** This Action's version, for the export record. */
+  version?: string
 }
 
 /** The names main saves its state under (core.saveState), for the post step to read. */
@@ -54,7 +62,7 @@ export function defaultDeps(): RunDeps {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => job.abort(new CancelledError(sig)))
   }
-  return { ...defaultStepDeps(), loadArtifactClient, jobSignal: job.signal }
+  return { ...defaultStepDeps(), loadArtifactClient, jobSignal: job.signal, previousDeps: githubPreviousDeps, version: VERSION }
 }
 
 /** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
@@ -62,7 +70,7 @@ export function parseActionInputs(deps: StepDeps): Inputs {
   const { core } = deps
   // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
   const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
-  for (const secret of [getInput('password'), getInput('token').trim()]) if (secret) core.setSecret(secret)
+  for (const secret of [getInput('password'), getInput('token').trim(), getInput('github-token').trim()]) if (secret) core.setSecret(secret)
   const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
   core.setSecret(inputs.clientSecret)
   if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
@@ -88,19 +96,32 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
     core.setFailed(message)
     return
   }
-  const upload: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs'> = {}
+  const upload: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs' | 'evidenceArtifacts'> = {}
   const report = await runExport(inputs, hostFor(core, inputs), {
     clock: deps.clock,
     signal: deps.jobSignal,
-    finish: (zip, signal) => uploadArtifact(zip, signal, inputs, deps, upload)
+    finish: (zip, evidence, signal) => uploadArtifacts(zip, evidence, signal, inputs, deps, upload),
+    provenance: { tool: { name: 'octoplant-export-action', version: deps.version ?? 'unknown' }, ranBy: githubOrigin(deps.env) },
+    findPrevious: inputs.compareWithPrevious ? () => findPrevious(inputs, deps) : undefined
   })
   // Main is done with the order, whatever became of it: the post step has nothing to undo.
   core.saveState(POST_STATE.settled, 'true')
-  if (report.error) {
-    core.setOutput(OUTPUTS.errorMessage, report.error)
-    core.setFailed(report.error)
+  // The gate is judged after the ZIP and its evidence were kept: a failed gate loses nothing.
+  const failure = report.error ?? report.gateFailure
+  if (failure) {
+    core.setOutput(OUTPUTS.errorMessage, failure)
+    core.setFailed(failure)
   }
   await writeSummary({ ...report, ...upload }, core)
+}
+
+/** compare-with-previous: the newest earlier record of this artifact-name in the repository. */
+async function findPrevious(inputs: Inputs, deps: RunDeps): Promise<string | undefined> {
+  const tempDir = deps.env.RUNNER_TEMP || deps.env.TMPDIR || '/tmp'
+  const previousDeps = await (deps.previousDeps ?? githubPreviousDeps)(inputs.githubToken, deps.env, tempDir)
+  const found = await findPreviousRecord(inputs.artifactName!, previousDeps)
+  deps.core.info(found ? `Comparing with the previous export's record ${found}.` : `No earlier ${inputs.artifactName} export in this repository.`)
+  return found
 }
 
 /** Inputs: everything checked before the first connection (the output folder too); secrets masked
@@ -149,18 +170,26 @@ function hostFor(core: ActionCore, inputs: Inputs): ExportHost {
       core.setOutput(OUTPUTS.zipSha256, zip.sha256)
     },
     extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
+    evidenceKept: (evidence: Evidence) => {
+      for (const [name, value] of evidenceOutputs({ evidence } as Parameters<typeof evidenceOutputs>[0])) {
+        if (value !== undefined) core.setOutput(name, String(value))
+      }
+    },
     setting: actionSetting
   }
 }
 
-/** Artifact: the ZIP as is, when asked and when this job has an artifact service; under the run's
- *  deadline (the engine stops waiting for it when the signal fires). */
-async function uploadArtifact(
+/** Artifacts: the ZIP as is, then its evidence (record, manifest, change report) each as an artifact
+ *  of its own file name, when asked and when this job has an artifact service; under the run's
+ *  deadline (the engine stops waiting for it when the signal fires). The record's artifact is how a
+ *  later run's compare-with-previous finds this export. */
+async function uploadArtifacts(
   zip: SavedZip,
+  evidence: Evidence,
   signal: AbortSignal,
   inputs: Inputs,
   deps: RunDeps,
-  into: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs'>
+  into: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs' | 'evidenceArtifacts'>
 ): Promise<void> {
   const { core, clock, env } = deps
   const unavailable = inputs.uploadArtifact ? uploadUnavailableReason(env) : 'upload-artifact is false'
@@ -172,14 +201,22 @@ async function uploadArtifact(
   const started = clock.now()
   const client = await deps.loadArtifactClient()
   signal.throwIfAborted()
-  const uploaded = await uploadZip(client, zip.path, inputs.retentionDays, env)
-  into.uploadMs = clock.now() - started
+  const uploaded = await uploadFile(client, zip.path, inputs.retentionDays, env)
   into.artifact = uploaded
   core.setOutput(OUTPUTS.artifactName, uploaded.name)
   if (uploaded.id !== undefined) core.setOutput(OUTPUTS.artifactId, String(uploaded.id))
   if (uploaded.url) core.setOutput(OUTPUTS.artifactUrl, uploaded.url)
   if (uploaded.digest) core.setOutput(OUTPUTS.artifactDigest, uploaded.digest)
   core.info(`Uploaded artifact ${uploaded.name}${uploaded.id !== undefined ? ` (id ${uploaded.id})` : ''}.`)
+  into.evidenceArtifacts = []
+  for (const file of [evidence.recordPath, evidence.manifestPath, evidence.changes?.path]) {
+    if (!file) continue
+    signal.throwIfAborted()
+    const kept = await uploadFile(client, file, inputs.retentionDays, env)
+    into.evidenceArtifacts.push(kept)
+    core.info(`Uploaded artifact ${kept.name}${kept.id !== undefined ? ` (id ${kept.id})` : ''}.`)
+  }
+  into.uploadMs = clock.now() - started
 }
 
 async function writeSummary(report: ActionReport, core: ActionCore): Promise<void> {

@@ -1,12 +1,16 @@
 // The job summary as Markdown: a pure function of what the run found out.
 import type { UploadResult } from './artifact.js'
 import { formatBytes, formatDuration, formatRate } from '../base/format.js'
+import type { Change, ChangeKind, ChangeReport } from '../engine/evidence/changes.js'
+import { describePrevious } from '../engine/evidence/gate.js'
 import type { ExportReport } from '../engine/export.js'
 import { describeMaintenance, describeVersions } from '../engine/preflight.js'
 
 /** The export's report and what the Action added: the artifact. */
 export interface ActionReport extends ExportReport {
   artifact?: UploadResult
+  /** The record, manifest and change report, each an artifact. */
+  evidenceArtifacts?: UploadResult[]
   artifactSkipped?: string
   uploadMs?: number
 }
@@ -15,9 +19,10 @@ const MAX_ENTRY_ROWS = 100
 const MAX_CONTENTS_CHARS = 20_000
 
 export function renderSummary(r: ActionReport): string {
-  const ok = !r.error
-  const lines: string[] = [`## ${ok ? '✅' : '❌'} octoplant export ${ok ? 'succeeded' : 'failed'}`, '']
-  if (r.error) lines.push(`> ${cell(r.error)}`, '')
+  const ok = !r.error && !r.gateFailure
+  const title = r.error ? '❌ octoplant export failed' : r.gateFailure ? '❌ octoplant export kept, and fail-on failed it' : '✅ octoplant export succeeded'
+  const lines: string[] = [`## ${title}`, '']
+  if (!ok) lines.push(`> ${cell((r.error ?? r.gateFailure)!)}`, '')
   const rows: [string, string][] = [['Server', code(r.server)]]
   if (r.serverInfo && describeVersions(r.serverInfo)) rows.push(['Server version', cell(describeVersions(r.serverInfo))])
   if (r.signedInWith) rows.push(['Signed in with', cell(r.signedInWith)])
@@ -44,7 +49,9 @@ export function renderSummary(r: ActionReport): string {
   } else if (r.artifactSkipped) {
     rows.push(['Artifact', `not uploaded: ${cell(r.artifactSkipped)}`])
   }
+  rows.push(...evidenceRows(r))
   lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '')
+  if (r.evidence?.changes) lines.push(...changeSection(r.evidence.changes))
 
   if (r.zip) {
     const { entries, entryCount, totalSize, folders } = r.zip
@@ -64,6 +71,60 @@ export function renderSummary(r: ActionReport): string {
     }
   }
   return lines.join('\n')
+}
+
+/** The manifest, the record, the job results counted and the change counts. */
+function evidenceRows(r: ActionReport): [string, string][] {
+  const e = r.evidence
+  if (!e) return []
+  const rows: [string, string][] = [
+    ['Manifest', `${code(e.manifestPath)} (SHA-256 of every file; check with ${code('sha256sum -c')})`],
+    ['Record', code(e.recordPath)]
+  ]
+  if (r.evidenceArtifacts?.length) rows.push(['Evidence artifacts', r.evidenceArtifacts.map(a => (a.url ? `[${a.name}](${a.url})` : code(a.name))).join(', ')])
+  if (e.jobResults) rows.push(['Unequal job results', `${e.jobResults.count} (${code(e.jobResults.file)})`])
+  if (e.changes) {
+    const c = e.changes.counts
+    rows.push(['Changes', `${c.added} added, ${c.removed} removed, ${c.changed} changed, ${c.unchanged} unchanged since ${cell(describePrevious(e.changes))}`])
+  } else if (e.noPrevious) {
+    rows.push(['Changes', 'no previous export to compare with: this one is the baseline'])
+  } else if (e.changesProblem) {
+    rows.push(['Changes', `⚠️ not reported: ${cell(e.changesProblem)}`])
+  }
+  return rows
+}
+
+/** The changes by folder (the device's folder: an entry's own), then the first of each kind. */
+function changeSection(c: ChangeReport): string[] {
+  const kinds: ChangeKind[] = ['added', 'removed', 'changed']
+  if (kinds.every(k => c.counts[k] === 0)) return []
+  const folders = new Map<string, Record<ChangeKind, number>>()
+  for (const k of kinds) {
+    for (const change of c.first[k]) {
+      const slash = change.path.lastIndexOf('/')
+      const folder = slash > 0 ? change.path.slice(0, slash + 1) : '(top level)'
+      const row = folders.get(folder) ?? folders.set(folder, { added: 0, removed: 0, changed: 0 }).get(folder)!
+      row[k]++
+    }
+  }
+  const lines = [`### Changes since ${cell(describePrevious(c))} (by ${c.comparedBy})`, '', '| Folder | Added | Removed | Changed |', '|---|---:|---:|---:|']
+  for (const [folder, n] of [...folders].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) lines.push(`| ${code(folder)} | ${n.added} | ${n.removed} | ${n.changed} |`)
+  lines.push('')
+  for (const k of kinds) {
+    if (!c.counts[k]) continue
+    const shown = c.first[k]
+    lines.push(`<details><summary>${k[0].toUpperCase()}${k.slice(1)}: ${c.counts[k]}${c.counts[k] > shown.length ? ` (the first ${shown.length})` : ''}</summary>`, '')
+    lines.push('| Entry | Before | After |', '|---|---|---|')
+    for (const change of shown) lines.push(`| ${code(change.path)} | ${side(change.old)} | ${side(change.new)} |`)
+    lines.push('', '</details>', '')
+  }
+  lines.push(`All changes: ${code(c.path)}`, '')
+  return lines
+}
+
+function side(s: Change['old']): string {
+  if (!s) return '—'
+  return `${formatBytes(s.size)}, ${s.sha256 ? `sha256 ${code(s.sha256.slice(0, 12))}…` : `crc32 ${code(s.crc32)}`}`
 }
 
 /** What became of the order, after its name: " — cancelled on the server", … */

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 import { readFileSync, realpathSync } from 'node:fs'
+import { hostname, userInfo } from 'node:os'
 import * as tls from 'node:tls'
 import { systemClock } from '../base/clock.js'
 import { CancelledError } from '../engine/export.js'
+import { VERSION } from '../shared/version.js'
 import { main } from './main.js'
 
 const cancel = new AbortController()
@@ -20,17 +22,17 @@ process.exitCode = await main({
   clock: systemClock,
   trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
   signal: cancel.signal,
-  version: versionOfPackage(),
+  version: VERSION,
+  host: { hostname: hostname(), user: currentUser() },
   terminal: process.stderr.isTTY ? { write: text => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined
 })
 // Nothing may hold the command open once it has answered.
 setTimeout(() => process.exit(), 1000).unref()
 
-function versionOfPackage(): string {
+function currentUser(): string | undefined {
   try {
-    // dist/cli/index.js → the package's own package.json, two folders up.
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+    return userInfo().username
   } catch {
-    return 'unknown'
+    return undefined
   }
 }

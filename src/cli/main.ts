@@ -12,6 +12,7 @@ import { type ExportHost, runExport } from '../engine/export.js'
 import { describeMaintenance, describeVersions } from '../engine/preflight.js'
 import { InputError } from '../engine/settings.js'
 import { type Inputs, parseInputs } from '../shared/inputs.js'
+import { commandOrigin } from '../shared/origin.js'
 import { exportOutputs, OUTPUTS } from '../shared/outputs.js'
 import { StatusLine, type Terminal } from './status-line.js'
 
@@ -31,6 +32,8 @@ export interface CliDeps {
   version: string
   /** Present when stderr is a terminal: a live status line is drawn there. */
   terminal?: Terminal
+  /** This machine, for the export record when no CI system is recognised. */
+  host: { hostname: string; user?: string }
 }
 
 /** The Action's inputs that the command line takes, with what they mean here. */
@@ -46,7 +49,9 @@ const STRING_OPTIONS = {
   'max-poll-interval': 'longest gap between two polls (default 30s)',
   path: 'folder the ZIP is written to (default ./octoplant-export)',
   'artifact-name': 'the ZIP\'s file name without .zip (default octoplant-export-<order name>)',
-  'ca-certificate': 'PEM text or file of a CA (or the server\'s self-signed certificate) to trust'
+  'ca-certificate': 'PEM text or file of a CA (or the server\'s self-signed certificate) to trust',
+  'compare-with': 'a previous export\'s ZIP or .record.json: report what changed since (changes-path)',
+  'fail-on': 'exit 3 (evidence kept) on: unequal-job-results, changes (a comma list)'
 } as const
 const BOOLEAN_OPTIONS = {
   'cancel-on-timeout': 'cancel the order on the server when giving up (default true; --no-cancel-on-timeout)',
@@ -92,8 +97,10 @@ export function usage(version: string): string {
     '',
     'Output: progress on stderr; on stdout one JSON document with the keys of the GitHub Action\'s',
     `outputs (${[OUTPUTS.orderName, OUTPUTS.state, OUTPUTS.zipPath, OUTPUTS.zipSize, OUTPUTS.zipSha256, OUTPUTS.extractPath, OUTPUTS.errorMessage].join(', ')}),`,
-    'also on failure. Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input',
-    '(refused before any connection). Ctrl-C or SIGTERM cancels the order on the server.',
+    `also on failure; and the evidence (${[OUTPUTS.manifestPath, OUTPUTS.recordPath, OUTPUTS.changesPath, OUTPUTS.entriesAdded, OUTPUTS.entriesRemoved, OUTPUTS.entriesChanged, OUTPUTS.unequalJobResults].join(', ')}).`,
+    'Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input (refused before any',
+    'connection), 3 --fail-on found a deviation (the ZIP and its evidence are kept). Ctrl-C or SIGTERM',
+    'cancels the order on the server.',
     'At a terminal, one status line shows the state, the time waited and the download; NO_COLOR is honoured.',
     ''
   ].join('\n')
@@ -238,10 +245,12 @@ async function runExportCommand(inputs: Inputs, logger: CliLogger, deps: CliDeps
     extracted: () => undefined,
     progress: out.status && (p => out.status?.update(p))
   }
-  const report = await runExport(inputs, host, { clock: deps.clock, signal: deps.signal })
+  const provenance = { tool: { name: 'octoplant-export', version: deps.version }, ranBy: commandOrigin(deps.env, deps.host) }
+  const report = await runExport(inputs, host, { clock: deps.clock, signal: deps.signal, provenance })
   out.print(exportOutputs(report))
   if (report.error) out.error(report.error)
-  return report.error ? 1 : 0
+  else if (report.gateFailure) out.error(report.gateFailure)
+  return report.error ? 1 : report.gateFailure ? 3 : 0
 }
 
 /** An option as a refusal names it: with its environment variable where it has one. */

@@ -12,6 +12,10 @@ import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/
 import type { Logger } from '../base/logger.js'
 import { diskFilledWhileExtracting } from './disk-space.js'
 import { downloadZip } from './download.js'
+import { judgeGate } from './evidence/gate.js'
+import { isUnequalJobResultsName, UNEQUAL_JOB_RESULTS } from './evidence/job-results.js'
+import { type Evidence, evidenceFiles, makeEvidence } from './evidence/make.js'
+import type { RunOrigin } from './evidence/record.js'
 import { DeadlineError, describeProgress, isDone, succeeded, waitForOrder } from './poller.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
 import type { SavedZip } from './save-zip.js'
@@ -31,6 +35,8 @@ export interface ExportHost extends Logger {
   /** The verified ZIP, and the folder it was extracted to. */
   zipSaved(zip: SavedZip): void
   extracted(dir: string): void
+  /** The manifest, record and change report are written (before the front end keeps them). */
+  evidenceKept?(evidence: Evidence): void
   /** Where the run is, for a live status line: often (every chunk of the download), so cheap. */
   progress?(update: ExportProgress): void
   /** How this front end names a setting in a message: "order-name: X" (Action), "--order-name X" (CLI). */
@@ -44,8 +50,14 @@ export interface ExportDeps {
   clock: Clock
   /** Aborts when the job or the person cancels (SIGINT/SIGTERM). */
   signal?: AbortSignal
-  /** Work on the saved ZIP under the same deadline and signal (the Action's artifact upload). */
-  finish?: (zip: SavedZip, signal: AbortSignal) => Promise<void>
+  /** Work on the saved ZIP and its evidence under the same deadline and signal (the Action's
+   *  artifact upload). */
+  finish?: (zip: SavedZip, evidence: Evidence, signal: AbortSignal) => Promise<void>
+  /** Who runs the export, for its record. */
+  provenance: { tool: { name: string; version: string }; ranBy: RunOrigin }
+  /** Finds the previous export to compare with (the Action's compare-with-previous): the path of its
+   *  ZIP or record, or undefined when there is none. */
+  findPrevious?: (signal: AbortSignal) => Promise<string | undefined>
 }
 
 /** What the run found out: the front ends turn it into outputs, a summary or a JSON document. */
@@ -65,6 +77,10 @@ export interface ExportReport {
   polls?: number
   zip?: { path: string; size: number; sha256: string } & ZipReport
   extractPath?: string
+  /** The manifest, the record, the change report and the job results counted. */
+  evidence?: Evidence
+  /** The export succeeded and its evidence is kept, but fail-on found a deviation. */
+  gateFailure?: string
 }
 
 /** The job was cancelled while the export ran. */
@@ -112,7 +128,9 @@ class ExportRun {
       await this.waitFor(name)
       const saved = await this.download(name)
       if (this.settings.extract) await this.extract(saved, name)
-      if (this.deps.finish) await abortable(this.deps.finish(saved, this.signal), this.signal)
+      const evidence = await this.keepEvidence(saved, name)
+      if (this.deps.finish) await abortable(this.deps.finish(saved, evidence, this.signal), this.signal)
+      this.judge(evidence)
     } catch (e) {
       this.report.error = await this.wayBack(e)
     } finally {
@@ -191,6 +209,8 @@ class ExportRun {
       logger: host,
       extract: settings.extract,
       setting: (n, value) => host.setting(n, value),
+      manifest: { path: evidenceFiles(zipFile).manifest, entryList: evidenceFiles(zipFile).entryList },
+      keep: isUnequalJobResultsName,
       onBytes: host.progress && ((received, total) => host.progress!({ stage: 'downloading', received, total }))
     })
     Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs })
@@ -216,6 +236,61 @@ class ExportRun {
     this.host.extracted(dir)
     this.report.durations.extract = clock.now() - started
     this.host.info(`Extracted ${count} entries into ${dir} in ${formatSeconds(this.report.durations.extract)}.`)
+  }
+
+  /** The record, the change report and the job results, beside the ZIP. */
+  private async keepEvidence(saved: SavedZip, name: string): Promise<Evidence> {
+    const { settings, deps, report } = this
+    const meta = this.current?.metadata
+    const evidence = await makeEvidence(saved, {
+      files: evidenceFiles(saved.path),
+      facts: {
+        tool: deps.provenance.tool,
+        ranBy: deps.provenance.ranBy,
+        serverUrl: settings.serverUrl,
+        apiVersion: report.serverInfo?.apiVersion,
+        versiondogVersion: report.serverInfo?.versiondogVersion,
+        signedInWith: report.signedInWith,
+        order: {
+          name,
+          resumed: report.resumed,
+          exportContents: settings.exportContents ?? null,
+          state: report.state,
+          systemId: meta?.systemId || undefined,
+          licenseSerialNumber: meta?.licenseSerialNumber || undefined,
+          finishedSubProcesses: toCount(meta?.finishedSubProcesses),
+          openSubProcesses: toCount(meta?.openSubProcesses)
+        },
+        startedAt: new Date(this.startedAt),
+        finishedAt: new Date(deps.clock.now())
+      },
+      previous: await this.previousExport(),
+      csvSeparator: settings.exportContents?.[UNEQUAL_JOB_RESULTS]?.csvSeparator as string | undefined,
+      logger: this.host
+    })
+    report.evidence = evidence
+    this.host.info(`Evidence: manifest ${evidence.manifestPath} (${saved.manifest!.files} files, sha256 ${saved.manifest!.sha256}), record ${evidence.recordPath}.`)
+    this.host.evidenceKept?.(evidence)
+    return evidence
+  }
+
+  /** The export to compare with: compare-with, or the one the front end finds (never decisive: a
+   *  failed search is reported, and only a gate on changes fails on it). */
+  private async previousExport(): Promise<{ file?: string; problem?: string } | undefined> {
+    if (this.settings.compareWith) return { file: this.settings.compareWith }
+    if (!this.deps.findPrevious) return undefined
+    try {
+      return { file: await abortable(this.deps.findPrevious(this.signal), this.signal) }
+    } catch (e) {
+      if (this.signal.aborted) throw e
+      return { problem: `the previous export could not be fetched: ${(e as Error).message}` }
+    }
+  }
+
+  /** fail-on, judged last: the evidence is saved and kept whatever the verdict. */
+  private judge(evidence: Evidence): void {
+    if (!this.settings.failOn.length) return
+    this.report.gateFailure = judgeGate(this.settings.failOn, evidence, (n, v) => this.host.setting(n, v))
   }
 
   /** The failure in words, with what to do next; cancels the order when giving up on it. */
@@ -266,6 +341,11 @@ export function connect(settings: ExportSettings, host: Pick<ExportHost, 'secret
   const credentials: Credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret }
   const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting })
   return { transport, client }
+}
+
+function toCount(v: string | number | undefined): number | undefined {
+  const n = typeof v === 'string' && v !== '' ? Number(v) : v
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined
 }
 
 function orderFailed(name: string, op: Operation): Error {

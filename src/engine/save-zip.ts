@@ -11,6 +11,7 @@ import { formatBytes, formatRate } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
 import { type GatewayBody, STREAM_ERROR_TAIL, streamErrorAtEnd } from '../octoplant/download-body.js'
 import { diskFilledWhileSaving, ensureRoom, type SpaceNeed } from './disk-space.js'
+import { type Manifest, ManifestWriter } from './evidence/manifest.js'
 import { ZipCheck, type ZipReport } from './zip/check.js'
 import { findCentralDirectory, InvalidZipError } from './zip/format.js'
 
@@ -24,6 +25,8 @@ export interface SavedZip {
   verifyMs: number
   /** Stream delimiter bytes after the ZIP's end record, dropped. */
   droppedTrailer: number
+  /** Every file entry's SHA-256, made in the same pass (with `manifest` in the options). */
+  manifest?: Manifest
 }
 
 export interface SaveOptions {
@@ -35,6 +38,10 @@ export interface SaveOptions {
   setting: (name: string, value?: string) => string
   /** Bytes received so far, after every chunk (a live status line). */
   onBytes?: (received: number, total: number | undefined) => void
+  /** Where the manifest and the entry list go (made while the ZIP is checked). */
+  manifest?: { path: string; entryList: string }
+  /** Entries whose bytes the run reads afterwards (ZipReport.kept). */
+  keep?: (name: string) => boolean
 }
 
 /** Bytes the file stream buffers while a write is under way (then written in one call). */
@@ -53,10 +60,12 @@ export async function saveZip(download: GatewayBody, file: string, o: SaveOption
     throw e
   })
   const partial = `${file}.partial`
-  const pass = new CheckedPass(o.logger, contentLength, o.onBytes)
+  const manifest = o.manifest && new ManifestWriter(o.manifest.path, o.manifest.entryList)
+  const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.logger, contentLength, o.onBytes)
   o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
+  const out = createWriteStream(partial, { highWaterMark: WRITE_BUFFER })
   try {
-    await pipeline(download.body, source => pass.through(source), createWriteStream(partial, { highWaterMark: WRITE_BUFFER }), { signal: o.signal })
+    await pipeline(download.body, source => pass.through(source), out, { signal: o.signal })
     const droppedTrailer = await pass.settleTrailer(download.trailer(), partial)
     if (contentLength !== undefined && pass.size + droppedTrailer !== contentLength && !pass.broken) {
       throw new InvalidZipError(`the download ended after ${pass.size + droppedTrailer} of ${contentLength} bytes`)
@@ -64,10 +73,14 @@ export async function saveZip(download: GatewayBody, file: string, o: SaveOption
     const streamed = performance.now()
     const report = await pass.finish(partial)
     await rename(partial, file)
-    return { path: file, size: pass.size, sha256: pass.hash.digest('hex'), report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer }
+    const sha256 = pass.hash.digest('hex')
+    return { path: file, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer, manifest: manifest?.finish() }
   } catch (e) {
+    manifest?.discard()
     // What was free is read while the partial file still holds its place.
     const failure = (e as NodeJS.ErrnoException).code === 'ENOSPC' ? await diskFilledWhileSaving(need, pass.size, contentLength) : e
+    // A stream that failed early may still be opening its file: removed only once it is closed.
+    if (!out.closed) await new Promise<void>(resolve => out.once('close', () => resolve()))
     await rm(partial, { force: true })
     if (o.signal?.aborted) throw abortReason(o.signal)
     throw failure
@@ -77,7 +90,6 @@ export async function saveZip(download: GatewayBody, file: string, o: SaveOption
 /** The one pass: what it hashed and checked so far. */
 class CheckedPass {
   readonly hash = createHash('sha256')
-  readonly check = new ZipCheck()
   readonly started = performance.now()
   size = 0
   /** The first thing the check found wrong; the stream is read on a little, in case a stream error
@@ -86,6 +98,7 @@ class CheckedPass {
   private lastProgress = this.started
 
   constructor(
+    readonly check: ZipCheck,
     private readonly logger: Logger | undefined,
     private readonly contentLength: number | undefined,
     private readonly onBytes?: SaveOptions['onBytes']

@@ -1,6 +1,7 @@
 // What an export needs, whatever the front end: the Action reads it from its inputs, the command line
 // from its options and environment. Names follow action.yml's inputs.
 import type { ExportContents } from '../../protocol/protocol.js'
+import type { GateCheck } from './evidence/gate.js'
 
 export interface ExportSettings {
   /** Base URL without a trailing slash. */
@@ -25,6 +26,10 @@ export interface ExportSettings {
   /** The ZIP's file name without .zip; default octoplant-export-<order name>. */
   artifactName?: string
   insecureSkipTlsVerify: boolean
+  /** A previous export's ZIP or record (absolute path) to report the changes against. */
+  compareWith?: string
+  /** Deviations that fail the run once the evidence is kept. */
+  failOn: GateCheck[]
 }
 
 /** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render

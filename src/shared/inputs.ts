@@ -1,11 +1,13 @@
 // Reads and validates every input before any network call. Pure: the input getter, the environment
 // and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
 import { X509Certificate } from 'node:crypto'
+import { statSync } from 'node:fs'
 import * as path from 'node:path'
 import parseDuration from 'parse-duration'
 import { parse as parseYaml } from 'yaml'
 import { type ExportContents, validateExportContents } from './export-contents.js'
 import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../../protocol/protocol.js'
+import { GATE_CHECKS, type GateCheck } from '../engine/evidence/gate.js'
 import { type ExportSettings, InputError } from '../engine/settings.js'
 import { windowsNameProblem } from '../engine/zip/path-rules.js'
 
@@ -22,7 +24,8 @@ export const DEFAULTS = {
   extract: 'false',
   'upload-artifact': 'true',
   'insecure-skip-tls-verify': 'false',
-  'allow-insecure-http': 'false'
+  'allow-insecure-http': 'false',
+  'compare-with-previous': 'false'
 } as const
 
 /** The Action's inputs: the export's settings and what only the Action does with them. */
@@ -32,6 +35,10 @@ export interface Inputs extends ExportSettings {
   /** PEM text of extra CA certificates to trust. */
   caCertificates?: string
   allowInsecureHttp: boolean
+  /** Compare with the record of the newest earlier export of the same artifact-name (GitHub only). */
+  compareWithPrevious: boolean
+  /** The token that reads earlier runs' artifacts (actions: read). */
+  githubToken: string
 }
 
 
@@ -44,6 +51,8 @@ export interface InputContext {
   path?: typeof path.posix
   /** How the front end names another setting in a hint (default: the Action's "name: value"). */
   setting?: (name: string, value?: string) => string
+  /** Whether a path names a readable file (default: fs.statSync). */
+  isFile?: (file: string) => boolean
 }
 
 /** The Action's words: "the path input", "allow-insecure-http: true". */
@@ -82,6 +91,8 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
   const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp'
   const paths = ctx.path ?? path
   const dir = get('path') || paths.join(tempDir, 'octoplant-export')
+  const comparison = readComparison(get, ctx, workspace, artifactName)
+  const failOn = readFailOn(get, setting, exportContents, comparison)
 
   return {
     serverUrl,
@@ -102,8 +113,65 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
     retentionDays,
     caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
     insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
-    allowInsecureHttp
+    allowInsecureHttp,
+    ...comparison,
+    failOn,
+    githubToken: get('github-token')
   }
+}
+
+/** compare-with (a file, checked now) or compare-with-previous (which needs a fixed artifact-name). */
+function readComparison(get: (name: string) => string, ctx: InputContext, workspace: string, artifactName: string | undefined) {
+  const setting = ctx.setting ?? actionSetting
+  const file = get('compare-with')
+  const compareWithPrevious = bool(get, 'compare-with-previous')
+  if (file && compareWithPrevious) {
+    throw new InputError('compare-with', `and ${setting('compare-with-previous', 'true')} are both set: compare with one of them`)
+  }
+  if (compareWithPrevious && !artifactName) {
+    throw new InputError(
+      'compare-with-previous',
+      `needs ${setting('artifact-name')}: a fixed name that every run of this export shares (the default names each artifact after its order, so no earlier one has the same name)`
+    )
+  }
+  if (!file) return { compareWithPrevious }
+  const compareWith = (ctx.path ?? path).resolve(workspace, file)
+  const isFile = ctx.isFile ?? defaultIsFile
+  if (!isFile(compareWith)) {
+    throw new InputError('compare-with', `names no readable file: ${compareWith} (give a previous export's ZIP or its .record.json)`)
+  }
+  return { compareWith, compareWithPrevious }
+}
+
+function defaultIsFile(file: string): boolean {
+  try {
+    return statSync(file).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** fail-on: a comma list of known checks, each with what it needs. */
+function readFailOn(
+  get: (name: string) => string,
+  setting: (name: string, value?: string) => string,
+  exportContents: ExportContents | undefined,
+  comparison: { compareWith?: string; compareWithPrevious: boolean }
+): GateCheck[] {
+  const items = [...new Set(get('fail-on').split(',').map(s => s.trim()).filter(Boolean))]
+  const unknown = items.filter(i => !(GATE_CHECKS as readonly string[]).includes(i))
+  if (unknown.length) {
+    throw new InputError('fail-on', `takes a comma list of ${GATE_CHECKS.join(', ')}; "${unknown.join('", "')}" is not one of them`)
+  }
+  if (items.includes('changes') && !comparison.compareWith && !comparison.compareWithPrevious) {
+    // Only the Action can find the previous export by itself (in the repository's artifacts).
+    const orPrevious = setting === actionSetting ? ` or ${setting('compare-with-previous', 'true')}` : ''
+    throw new InputError('fail-on', `"changes" needs a previous export to compare with: set ${setting('compare-with')}${orPrevious}`)
+  }
+  if (items.includes('unequal-job-results') && exportContents && !('unequalJobResults' in exportContents)) {
+    throw new InputError('fail-on', `"unequal-job-results" judges the unequalJobResults export, which ${setting('export-contents')} does not ask for: add unequalJobResults: {} to it`)
+  }
+  return items as GateCheck[]
 }
 
 /** An access token, or a user name and password: one way of signing in, never both. */

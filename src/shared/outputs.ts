@@ -13,6 +13,13 @@ export const OUTPUTS = {
   artifactId: 'artifact-id',
   artifactUrl: 'artifact-url',
   artifactDigest: 'artifact-digest',
+  manifestPath: 'manifest-path',
+  recordPath: 'record-path',
+  changesPath: 'changes-path',
+  entriesAdded: 'entries-added',
+  entriesRemoved: 'entries-removed',
+  entriesChanged: 'entries-changed',
+  unequalJobResults: 'unequal-job-results',
   errorMessage: 'error-message'
 } as const
 
@@ -25,7 +32,24 @@ export function exportOutputs(report: ExportReport): Record<string, string> {
     [OUTPUTS.zipSize, report.zip?.size],
     [OUTPUTS.zipSha256, report.zip?.sha256],
     [OUTPUTS.extractPath, report.extractPath],
-    [OUTPUTS.errorMessage, report.error]
+    ...evidenceOutputs(report),
+    [OUTPUTS.errorMessage, report.error ?? report.gateFailure]
   ]
   return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]))
+}
+
+/** The evidence's outputs: where it is, the change counts, and the unequalJobResults count (absent
+ *  when that export was not there to count). */
+export function evidenceOutputs(report: ExportReport): [string, string | number | undefined][] {
+  const e = report.evidence
+  if (!e) return []
+  return [
+    [OUTPUTS.manifestPath, e.manifestPath],
+    [OUTPUTS.recordPath, e.recordPath],
+    [OUTPUTS.changesPath, e.changes?.path],
+    [OUTPUTS.entriesAdded, e.changes?.counts.added],
+    [OUTPUTS.entriesRemoved, e.changes?.counts.removed],
+    [OUTPUTS.entriesChanged, e.changes?.counts.changed],
+    [OUTPUTS.unequalJobResults, e.jobResults?.count]
+  ]
 }

@@ -27,10 +27,34 @@ export interface ZipReport {
   folders: FolderTotal[]
   /** contents.json parsed, when the ZIP holds one (shape unknown: shown, not interpreted). */
   contentsJson?: unknown
+  /** The entries the check was asked to keep (`keep`), with their bytes; none past KEPT_LIMIT. */
+  kept?: KeptEntry[]
+}
+
+export interface KeptEntry {
+  name: string
+  bytes?: Buffer
+}
+
+/** What hashes each entry as it streams past (the evidence's manifest writer). */
+export interface EntryDigests {
+  /** Where an entry's bytes go to be hashed; undefined for one that is not hashed. */
+  sink(name: string): EntrySink | undefined
+  /** The entry is verified, with its real size and CRC-32. */
+  settled(entry: EntryHeader): void
+}
+
+export interface CheckOptions {
+  /** Hashes every file entry into the manifest as it streams past. */
+  manifest?: EntryDigests
+  /** Entries whose bytes the run reads afterwards (the job results the gate counts). */
+  keep?: (name: string) => boolean
 }
 
 
 const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024
+/** A kept entry larger than this is named without its bytes. */
+const KEPT_LIMIT = 64 * 1024 * 1024
 /** Entries listed one by one in the report; the rest are counted (and rolled up by folder). */
 const LISTED_ENTRIES = 1000
 const LISTED_FOLDERS = 1000
@@ -38,11 +62,11 @@ const LISTED_FOLDERS = 1000
 /** Checks a ZIP as its bytes arrive: write() each chunk, then finish(). */
 export class ZipCheck {
   private readonly scanner: ZipScanner
-  private readonly report: ZipReport = { entryCount: 0, totalSize: 0, entries: [], folders: [] }
+  private readonly report: ZipReport = { entryCount: 0, totalSize: 0, entries: [], folders: [], kept: [] }
   private readonly folders = new Map<string, FolderTotal>()
   private contents?: Buffer[]
 
-  constructor() {
+  constructor(private readonly o: CheckOptions = {}) {
     this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) })
   }
 
@@ -79,22 +103,29 @@ export class ZipCheck {
     return this.report
   }
 
+  /** Where an entry's bytes go: the manifest's hash, and a copy where the run reads them later. */
   private entry(h: EntryHeader): EntrySink | undefined {
-    if (h.name !== 'contents.json') return undefined
-    const chunks: Buffer[] = []
-    let size = 0
+    const sinks: EntrySink[] = []
+    const digest = this.o.manifest?.sink(h.name)
+    if (digest) sinks.push(digest)
+    if (h.name === 'contents.json') sinks.push(copyOf(CONTENTS_JSON_LIMIT, chunks => (this.contents = chunks)))
+    if (this.o.keep?.(h.name)) {
+      const kept: KeptEntry = { name: h.name }
+      this.report.kept!.push(kept)
+      sinks.push(copyOf(KEPT_LIMIT, chunks => (kept.bytes = Buffer.concat(chunks))))
+    }
+    if (sinks.length < 2) return sinks[0]
     return {
-      data: bytes => {
-        size += bytes.length
-        if (size <= CONTENTS_JSON_LIMIT) chunks.push(Buffer.from(bytes))
-      },
+      data: bytes => sinks.forEach(s => s.data(bytes)),
       end: () => {
-        if (size <= CONTENTS_JSON_LIMIT) this.contents = chunks
+        const pending = sinks.map(s => s.end()).filter(p => p !== undefined)
+        return pending.length ? Promise.all(pending).then(() => undefined) : undefined
       }
     }
   }
 
   private settled(h: EntryHeader): void {
+    this.o.manifest?.settled(h)
     const r = this.report
     r.entryCount++
     r.totalSize += h.size
@@ -113,6 +144,21 @@ export class ZipCheck {
         r.contentsJson = text
       }
       this.contents = undefined
+    }
+  }
+}
+
+/** A sink that copies an entry's bytes, and hands them on at its end unless they exceed `limit`. */
+function copyOf(limit: number, done: (chunks: Buffer[]) => void): EntrySink {
+  const chunks: Buffer[] = []
+  let size = 0
+  return {
+    data: bytes => {
+      size += bytes.length
+      if (size <= limit) chunks.push(Buffer.from(bytes))
+    },
+    end: () => {
+      if (size <= limit) done(chunks)
     }
   }
 }

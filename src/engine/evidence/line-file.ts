@@ -1,0 +1,56 @@
+// A text file written line by line from synchronous code (the ZIP scan's callbacks), in blocks:
+// lines gather in memory and go to disk with one write call per block, so a 200,000-entry manifest
+// costs a few dozen writes and holds at most one block in memory.
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { createHash, type Hash } from 'node:crypto'
+
+/** Characters gathered before they are written. */
+const BLOCK = 64 * 1024
+
+export class LineFile {
+  private readonly fd: number
+  private pending: string[] = []
+  private pendingChars = 0
+  private readonly hash?: Hash
+
+  /** `hashed`: the SHA-256 of everything written is kept (the manifest's own digest). */
+  constructor(
+    readonly path: string,
+    hashed = false
+  ) {
+    this.fd = openSync(path, 'w')
+    if (hashed) this.hash = createHash('sha256')
+  }
+
+  write(text: string): void {
+    this.pending.push(text)
+    this.pendingChars += text.length
+    if (this.pendingChars >= BLOCK) this.flush()
+  }
+
+  /** Closes the file; the SHA-256 of its bytes when hashed. */
+  close(): string | undefined {
+    this.flush()
+    closeSync(this.fd)
+    return this.hash?.digest('hex')
+  }
+
+  /** Closes the file without writing what is pending (the run failed; the caller removes it). */
+  abandon(): void {
+    this.pending = []
+    try {
+      closeSync(this.fd)
+    } catch {
+      // closed already
+    }
+  }
+
+  private flush(): void {
+    if (!this.pending.length) return
+    const block = Buffer.from(this.pending.join(''), 'utf8')
+    this.pending = []
+    this.pendingChars = 0
+    this.hash?.update(block)
+    for (let at = 0; at < block.length; ) at += writeSync(this.fd, block, at)
+  }
+}

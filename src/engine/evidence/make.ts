@@ -1,0 +1,99 @@
+// The evidence of a saved export, made after it is verified (and extracted): the record, the change
+// report against a previous export when there is one, and the count of the unequalJobResults
+// export when the ZIP holds one. The manifest was made while the ZIP was checked. What cannot be
+// made is said, never guessed: the gate fails closed on it.
+import { rm } from 'node:fs/promises'
+import type { Logger } from '../../base/logger.js'
+import type { KeptEntry } from '../zip/check.js'
+import { type ChangeReport, compareWithPrevious } from './changes.js'
+import type { GateFindings } from './gate.js'
+import { countJobResults, findUnequalJobResults } from './job-results.js'
+import type { Manifest } from './manifest.js'
+import { type RecordFacts, writeRecord } from './record.js'
+
+/** The verified ZIP as the evidence needs it (the download's SavedZip). */
+export interface VerifiedZip {
+  path: string
+  size: number
+  sha256: string
+  report: { entryCount: number; contentsJson?: unknown; kept?: KeptEntry[] }
+  manifest?: Manifest
+}
+
+/** Where each piece of evidence goes, beside the ZIP. */
+export interface EvidenceFiles {
+  manifest: string
+  entryList: string
+  record: string
+  changes: string
+}
+
+/** `<dir>/<base>.zip` → `<dir>/<base>.manifest.sha256`, `.record.json`, `.changes.json`. */
+export function evidenceFiles(zipPath: string): EvidenceFiles {
+  const base = zipPath.replace(/\.zip$/, '')
+  return { manifest: `${base}.manifest.sha256`, entryList: `${base}.entries.jsonl`, record: `${base}.record.json`, changes: `${base}.changes.json` }
+}
+
+export interface Evidence extends GateFindings {
+  manifestPath: string
+  recordPath: string
+}
+
+export interface EvidenceOptions {
+  files: EvidenceFiles
+  /** The record's facts but the ZIP and manifest, which come from the saved ZIP. */
+  facts: Omit<RecordFacts, 'zip' | 'manifest'>
+  /** The previous export to compare with, when one was asked for: its ZIP or record, none found
+   *  (said so, and the run carries on), or why it could not be looked for. */
+  previous?: { file?: string; problem?: string }
+  /** The order's csvSeparator for unequalJobResults, when it set one. */
+  csvSeparator?: string
+  logger: Logger
+}
+
+export async function makeEvidence(saved: VerifiedZip, o: EvidenceOptions): Promise<Evidence> {
+  const manifest = saved.manifest!
+  try {
+    await writeRecord(o.files.record, { ...o.facts, zip: { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }, manifest }, manifest.entryList)
+    const evidence: Evidence = { manifestPath: manifest.path, recordPath: o.files.record, ...(await changesSince(o, manifest.entryList)) }
+    Object.assign(evidence, jobResults(saved, o))
+    return evidence
+  } finally {
+    await rm(manifest.entryList, { force: true })
+  }
+}
+
+async function changesSince(o: EvidenceOptions, entryList: string): Promise<Pick<GateFindings, 'changes' | 'changesProblem' | 'noPrevious'>> {
+  const previous = o.previous
+  if (!previous) return {}
+  if (previous.problem) {
+    o.logger.warning(`no change report: ${previous.problem}`)
+    return { changesProblem: previous.problem }
+  }
+  if (!previous.file) {
+    o.logger.info('No previous export to compare with: this export is the baseline.')
+    return { noPrevious: true }
+  }
+  let changes: ChangeReport
+  try {
+    changes = await compareWithPrevious(previous.file, entryList, o.files.changes)
+  } catch (e) {
+    o.logger.warning(`no change report: ${(e as Error).message}`)
+    return { changesProblem: (e as Error).message }
+  }
+  const { added, removed, changed, unchanged } = changes.counts
+  o.logger.info(`Since ${previous.file}: ${added} added, ${removed} removed, ${changed} changed, ${unchanged} unchanged (by ${changes.comparedBy}); ${changes.path}.`)
+  return { changes }
+}
+
+function jobResults(saved: VerifiedZip, o: EvidenceOptions): Pick<GateFindings, 'jobResults' | 'jobResultsProblem'> {
+  const kept = saved.report.kept ?? []
+  try {
+    const file = findUnequalJobResults(kept.map(k => k.name), saved.report.contentsJson)
+    const count = countJobResults(file, kept.find(k => k.name === file)?.bytes, o.csvSeparator)
+    o.logger.info(`unequalJobResults (${count.file}): ${count.count} job(s) with differences or errors.`)
+    return { jobResults: count }
+  } catch (e) {
+    return { jobResultsProblem: (e as Error).message }
+  }
+}
