@@ -3,6 +3,7 @@
 // report that is right against a previous ZIP and a previous record, and a gate that fails with exit
 // 3 while keeping the evidence, and fails closed on a job results file it cannot read.
 import { execFileSync, spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
@@ -11,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { runCommand } from '../__fixtures__/command.js'
 import { makeZip } from '../__fixtures__/zips.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
+import { parseSha256sumLine, sha256sumLine } from '../src/engine/evidence/manifest.js'
 
 const password = 'evidence-pw-3f9c'
 const CONTENTS = '{"projectTree": {}, "unequalJobResults": {}, "jobResults": {"exportType": "EXPORT_TYPE_JSON"}}'
@@ -223,5 +225,21 @@ describe('the gate (--fail-on)', () => {
       expect(run.out['error-message']).toMatch(message)
     }
     expect(sim.requests).toHaveLength(0)
+  })
+})
+
+describe('sha256sum lines', () => {
+  it('escape a backslash and a line break as GNU sha256sum does, which sha256sum -c and our reader read back', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'escape-'))
+    const names = ['plain name.txt', 'back\\slash.awl', 'line\nbreak.txt', 'Grüße ü.txt']
+    let manifest = ''
+    for (const [i, name] of names.entries()) {
+      writeFileSync(path.join(dir, name), `content ${i}`)
+      manifest += sha256sumLine(createHash('sha256').update(`content ${i}`).digest('hex'), name)
+    }
+    writeFileSync(path.join(dir, '..', 'escape.sha256'), manifest)
+    const check = spawnSync('sha256sum', ['--check', '--strict', '../escape.sha256'], { cwd: dir, encoding: 'utf8' })
+    expect(check.status, check.stdout + check.stderr).toBe(0)
+    expect(manifest.split('\n').filter(Boolean).map(parseSha256sumLine).map(l => l.path)).toEqual(names)
   })
 })

@@ -28570,7 +28570,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1692);
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_tls__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4031);
-/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6665);
+/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(265);
 /* harmony import */ var _shared_version_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4876);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9193);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
@@ -28632,8 +28632,8 @@ var external_node_util_ = __nccwpck_require__(7975);
 var base_deadline = __nccwpck_require__(6277);
 // EXTERNAL MODULE: ./src/engine/preflight.ts
 var preflight = __nccwpck_require__(1541);
-// EXTERNAL MODULE: ./src/engine/export.ts + 35 modules
-var engine_export = __nccwpck_require__(6665);
+// EXTERNAL MODULE: ./src/engine/export.ts + 36 modules
+var engine_export = __nccwpck_require__(265);
 ;// CONCATENATED MODULE: ./src/engine/check.ts
 
 
@@ -30161,7 +30161,7 @@ function named(items, count) {
 
 /***/ }),
 
-/***/ 6665:
+/***/ 265:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31621,6 +31621,8 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
 ;// CONCATENATED MODULE: ./src/engine/evidence/line-file.ts
 // A text file written line by line from synchronous code (the ZIP scan's callbacks), in blocks:
 // lines gather in memory and go to disk with one write call per block, so a 200,000-entry manifest
@@ -31682,51 +31684,78 @@ class LineFile {
 // the unpacked export. It is made in the pass that already inflates every entry to check its CRC-32:
 // each entry's bytes are hashed as they stream past, and nothing is read twice.
 //
-// Beside it, one line per file entry with its size, CRC-32 and SHA-256 (the entry list), which the
-// export record and the change report are made from without holding the entries in memory.
+// The manifest file is the one list of the entries: their sizes and CRC-32s, which the record and
+// the change report also need, stay in typed arrays (12 bytes an entry) in the manifest's order, and
+// manifestEntries() reads the file back beside them.
 
 
 
+
+/** Hashes each file entry as the ZIP check reads it, and writes its line once it is verified. The
+ *  check reads one entry at a time, so one sink (this object) serves them all. */
 class ManifestWriter {
     manifest;
-    list;
+    /** The entry being read: its hash while its bytes arrive in pieces, its digest once known. */
+    hash;
     digest = '';
     files = 0;
-    constructor(manifestPath, entryListPath) {
+    sizes = new Float64Array(1024);
+    crcs = new Uint32Array(1024);
+    constructor(manifestPath) {
         this.manifest = new LineFile(manifestPath, true);
-        this.list = new LineFile(entryListPath);
     }
-    /** The sink that hashes one entry's bytes; none for a directory. */
+    /** The sink that hashes one entry's bytes (this writer); none for a directory. */
     sink(name) {
         if (name.endsWith('/'))
             return undefined;
-        const hash = (0,external_node_crypto_.createHash)('sha256');
-        return {
-            data: bytes => void hash.update(bytes),
-            end: () => void (this.digest = hash.digest('hex'))
-        };
+        this.hash = undefined;
+        this.digest = EMPTY_SHA256;
+        return this;
     }
-    /** The entry is verified: its line in the manifest and in the entry list. */
+    data(bytes) {
+        ;
+        (this.hash ??= (0,external_node_crypto_.createHash)('sha256')).update(bytes);
+    }
+    /** A small entry in one piece: one call, no hash object. */
+    whole(bytes) {
+        this.digest = (0,external_node_crypto_.hash)('sha256', bytes, 'hex');
+    }
+    end() {
+        if (this.hash)
+            this.digest = this.hash.digest('hex');
+        this.hash = undefined;
+    }
+    /** The entry is verified: its line in the manifest, its size and CRC-32 beside. */
     settled(entry) {
         if (entry.name.endsWith('/'))
             return;
         this.manifest.write(sha256sumLine(this.digest, entry.name));
-        this.list.write(`${JSON.stringify([entry.name, entry.size, crcHex(entry.crc32), this.digest])}\n`);
+        if (this.files === this.sizes.length)
+            this.grow();
+        this.sizes[this.files] = entry.size;
+        this.crcs[this.files] = entry.crc32;
         this.files++;
     }
     finish() {
         const sha256 = this.manifest.close();
-        this.list.close();
-        return { path: this.manifest.path, sha256, files: this.files, entryList: this.list.path };
+        return { path: this.manifest.path, sha256, files: this.files, sizes: this.sizes.subarray(0, this.files), crcs: this.crcs.subarray(0, this.files) };
     }
     /** The download failed: nothing of it stays. */
     discard() {
-        for (const file of [this.manifest, this.list]) {
-            file.abandon();
-            (0,external_node_fs_.rmSync)(file.path, { force: true });
-        }
+        this.manifest.abandon();
+        (0,external_node_fs_.rmSync)(this.manifest.path, { force: true });
+    }
+    grow() {
+        const sizes = new Float64Array(this.sizes.length * 2);
+        sizes.set(this.sizes);
+        const crcs = new Uint32Array(this.crcs.length * 2);
+        crcs.set(this.crcs);
+        this.sizes = sizes;
+        this.crcs = crcs;
     }
 }
+/** The SHA-256 of no bytes: an empty entry gets no data() call. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 /** `sha256sum`'s line: a name holding a backslash or a line break is escaped, and the line then
  *  starts with a backslash (GNU coreutils' rule, which `sha256sum -c` reads back). */
 function sha256sumLine(hex, name) {
@@ -31734,13 +31763,30 @@ function sha256sumLine(hex, name) {
         return `${hex}  ${name}\n`;
     return `\\${hex}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`;
 }
+/** A line of sha256sumLine's, read back. */
+function parseSha256sumLine(line) {
+    if (!line.startsWith('\\'))
+        return { sha256: line.slice(0, 64), path: line.slice(66) };
+    const path = line.slice(67).replace(/\\(\\|n|r)/g, (_, c) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
+    return { sha256: line.slice(1, 65), path };
+}
+/** Every file entry of a manifest, in its order: the file's lines with the sizes and CRC-32s. */
+async function* manifestEntries(m) {
+    let i = 0;
+    for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: (0,external_node_fs_.createReadStream)(m.path), crlfDelay: Infinity })) {
+        if (!line)
+            continue;
+        if (i >= m.files)
+            throw new Error(`the manifest ${m.path} has more lines than entries`);
+        const { sha256, path } = parseSha256sumLine(line);
+        yield { path, size: m.sizes[i], crc32: crcHex(m.crcs[i]), sha256 };
+        i++;
+    }
+    if (i !== m.files)
+        throw new Error(`the manifest ${m.path} lists ${i} of its ${m.files} entries`);
+}
 function crcHex(crc) {
     return (crc >>> 0).toString(16).padStart(8, '0');
-}
-/** Reads an entry list line: [path, size, crc32, sha256]. */
-function parseEntryLine(line) {
-    const [path, size, crc32, sha256] = JSON.parse(line);
-    return { path, size, crc32, sha256 };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/zip/carry.ts
@@ -32308,12 +32354,16 @@ class ZipScanner {
         this.phase = 'data';
         return end;
     }
-    output(c, bytes) {
+    /** `whole`: these bytes are the entry's entire content (a small entry inflated in one call). */
+    output(c, bytes, whole = false) {
         c.crc = (0,external_node_zlib_.crc32)(bytes, c.crc);
         c.out += bytes.length;
         if (c.known && c.out > c.header.size)
             throw (0,zip_format/* corrupt */.qb)(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`);
-        c.sink?.data(bytes);
+        if (whole && c.sink?.whole)
+            c.sink.whole(bytes);
+        else
+            c.sink?.data(bytes);
     }
     data(at) {
         const c = this.current;
@@ -32325,7 +32375,7 @@ class ZipScanner {
         if (h.method === zip_format/* STORED */.SD) {
             const n = Math.min(avail, h.compressedSize - c.consumed);
             if (n > 0)
-                this.output(c, buf.subarray(at, at + n));
+                this.output(c, buf.subarray(at, at + n), c.consumed === 0 && n === h.compressedSize);
             c.consumed += n;
             if (c.consumed < h.compressedSize)
                 return n > 0 ? at + n : -1;
@@ -32345,7 +32395,7 @@ class ZipScanner {
                 throw (0,zip_format/* corrupt */.qb)(h, `it inflates to more than the ${h.size} bytes the ZIP says`);
             if (inflated.consumed !== h.compressedSize)
                 throw (0,zip_format/* corrupt */.qb)(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`);
-            this.output(c, inflated.output);
+            this.output(c, inflated.output, true);
             c.consumed = inflated.consumed;
             return this.dataEnd(at + inflated.consumed);
         }
@@ -32361,7 +32411,7 @@ class ZipScanner {
             c.nextTry = Math.max(avail * 2, 1024);
             return -1;
         }
-        this.output(c, attempt.output);
+        this.output(c, attempt.output, true);
         c.consumed = attempt.consumed;
         return this.dataEnd(at + attempt.consumed);
     }
@@ -32554,6 +32604,7 @@ class ZipCheck {
             return sinks[0];
         return {
             data: bytes => sinks.forEach(s => s.data(bytes)),
+            whole: bytes => sinks.forEach(s => (s.whole ? s.whole(bytes) : s.data(bytes))),
             end: () => {
                 const pending = sinks.map(s => s.end()).filter(p => p !== undefined);
                 return pending.length ? Promise.all(pending).then(() => undefined) : undefined;
@@ -32634,7 +32685,7 @@ async function saveZip(download, file, o) {
         throw e;
     });
     const partial = `${file}.partial`;
-    const manifest = o.manifest && new ManifestWriter(o.manifest.path, o.manifest.entryList);
+    const manifest = o.manifest ? new ManifestWriter(o.manifest) : undefined;
     const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.logger, contentLength, o.onBytes);
     o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,format/* formatBytes */.z3)(contentLength)}).`);
     const out = (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER });
@@ -34785,8 +34836,6 @@ function baseName(name) {
     return name.slice(name.lastIndexOf('/') + 1);
 }
 
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
 ;// CONCATENATED MODULE: ./src/engine/evidence/record.ts
 // The export record: one JSON document that says what was exported, from where, by whom and when,
 // and what the ZIP and its manifest hash to, with every file entry's size, CRC-32 and SHA-256. Its
@@ -34795,12 +34844,9 @@ const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(
 // of the sign-in is written but the way it worked.
 
 
-
-
-
 const RECORD_SCHEMA_ID = 'urn:octoplant-export:schema:export-record:1';
-/** Writes the record to `file`, its entries streamed from the manifest's entry list. */
-async function writeRecord(file, facts, entryList) {
+/** Writes the record to `file`, its entries streamed from the manifest. */
+async function writeRecord(file, facts, entries) {
     const head = {
         $schema: RECORD_SCHEMA_ID,
         tool: facts.tool,
@@ -34822,10 +34868,8 @@ async function writeRecord(file, facts, entryList) {
         // The head as JSON.stringify writes it, then the entries, one a line.
         out.write(`${JSON.stringify(head, null, 2).replace(/\n\}$/, '')},\n  "entries": [`);
         let separator = '\n    ';
-        for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: (0,external_node_fs_.createReadStream)(entryList), crlfDelay: Infinity })) {
-            if (!line)
-                continue;
-            out.write(`${separator}${JSON.stringify(parseEntryLine(line))}`);
+        for await (const entry of entries) {
+            out.write(`${separator}${JSON.stringify(entry)}`);
             separator = ',\n    ';
         }
         out.write(`${separator === '\n    ' ? '' : '\n  '}]\n}\n`);
@@ -34851,24 +34895,18 @@ function dropUndefined(o) {
     return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
-;// CONCATENATED MODULE: ./src/engine/evidence/changes.ts
-// What changed since a previous export: every file entry added, removed or changed, compared by
-// SHA-256 when both sides have one (a previous export's record), else by CRC-32 and size (a bare
-// previous ZIP, known from its central directory). contents.json is left out: it describes the
-// export itself (it may name the order and its time), so it would differ every time. The previous side is held as a map by path; the
-// current side streams from the entry list, and the report streams to disk, so only the previous
-// export's entries are ever in memory.
+;// CONCATENATED MODULE: ./src/engine/evidence/previous.ts
+// A previous export, read for the comparison: from its record (streamed line by line in the layout
+// this tool writes, one entry a line; any other layout of valid JSON is parsed whole) or from its
+// ZIP's central directory. Its file entries are held compactly: a map from path to a slot, and the
+// sizes, CRC-32s and SHA-256s in typed arrays (44 bytes a slot beside the path), so that 200,000
+// entries cost a few tens of MiB rather than the hundreds that JSON objects would.
 
 
 
 
 
 
-
-/** Entries that describe the export, not the plant: never compared. */
-const NOT_COMPARED = ['contents.json'];
-/** The first changes of each kind kept in memory; the file has them all. */
-const changes_FIRST = 100;
 /** A previous export's file is neither a ZIP nor a record this tool wrote. */
 class PreviousExportUnreadable extends Error {
     constructor(message) {
@@ -34876,7 +34914,171 @@ class PreviousExportUnreadable extends Error {
         this.name = 'PreviousExportUnreadable';
     }
 }
-async function compareWithPrevious(previousFile, entryList, out) {
+/** File entries by path; each is taken at most once (what is left was removed). */
+class EntryIndex {
+    slots = new Map();
+    sizes = new Float64Array(1024);
+    crcs = new Uint32Array(1024);
+    shas = Buffer.alloc(32 * 1024);
+    withSha = [];
+    count = 0;
+    add(path, size, crc32, sha256) {
+        if (this.count === this.sizes.length)
+            this.grow();
+        const slot = this.count++;
+        this.sizes[slot] = size;
+        this.crcs[slot] = crc32 >>> 0;
+        if (sha256)
+            this.shas.write(sha256, slot * 32, 32, 'hex');
+        this.withSha[slot] = !!sha256;
+        this.slots.set(path, slot);
+    }
+    /** The entry at `path`, removed from the index; undefined when it has none. */
+    take(path) {
+        const slot = this.slots.get(path);
+        if (slot === undefined)
+            return undefined;
+        this.slots.delete(path);
+        return this.side(slot);
+    }
+    /** The entries not taken, in the order they were added. */
+    *remaining() {
+        for (const [path, slot] of this.slots)
+            yield [path, this.side(slot)];
+    }
+    side(slot) {
+        const side = { size: this.sizes[slot], crc32: crcHex(this.crcs[slot]) };
+        if (this.withSha[slot])
+            side.sha256 = this.shas.toString('hex', slot * 32, slot * 32 + 32);
+        return side;
+    }
+    grow() {
+        const n = this.sizes.length * 2;
+        const sizes = new Float64Array(n);
+        sizes.set(this.sizes);
+        const crcs = new Uint32Array(n);
+        crcs.set(this.crcs);
+        const shas = Buffer.alloc(32 * n);
+        this.shas.copy(shas);
+        Object.assign(this, { sizes, crcs, shas });
+    }
+}
+/** The previous export's file entries, from its record or its ZIP. */
+async function readPrevious(file) {
+    const entries = new EntryIndex();
+    if (await startsWithZipSignature(file)) {
+        try {
+            await forEachCentralRecord(file, r => {
+                if (!r.name.endsWith('/'))
+                    entries.add(r.name, r.size, r.crc32);
+            });
+        }
+        catch (e) {
+            throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${e.message}`);
+        }
+        return { previous: { kind: 'zip', file }, entries };
+    }
+    const add = (e) => entries.add(e.path, e.size, parseInt(e.crc32, 16), e.sha256);
+    let head;
+    try {
+        head = (await readRecordStreaming(file, add)) ?? (await readRecordWhole(file, add));
+    }
+    catch (e) {
+        if (e instanceof PreviousExportUnreadable)
+            throw e;
+        throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${e.message}`);
+    }
+    const previous = { kind: 'record', file };
+    if (typeof head.order?.name === 'string')
+        previous.orderName = head.order.name;
+    if (typeof head.finishedAt === 'string')
+        previous.finishedAt = head.finishedAt;
+    return { previous, entries };
+}
+/** The lines of the entries array as writeRecord lays them out. */
+const ENTRIES_OPEN = '  "entries": [';
+const ENTRIES_EMPTY = '  "entries": []';
+const ENTRIES_CLOSE = '  ]';
+/** A record in this tool's layout, one entry a line: the head, with each entry handed to `add`.
+ *  Undefined when the file is not in that layout (nothing was added then). */
+async function readRecordStreaming(file, add) {
+    const head = [];
+    const tail = [];
+    let where = 'head';
+    for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: (0,external_node_fs_.createReadStream)(file), crlfDelay: Infinity })) {
+        if (where === 'head') {
+            if (line === ENTRIES_OPEN)
+                where = 'entries';
+            else if (line === ENTRIES_EMPTY)
+                where = 'tail';
+            else
+                head.push(line);
+        }
+        else if (where === 'entries') {
+            if (line === ENTRIES_CLOSE)
+                where = 'tail';
+            else
+                add(checkedEntry(JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line)));
+        }
+        else {
+            tail.push(line);
+        }
+        // A first line that does not open an object is no record of ours: read no further.
+        if (where === 'head' && head.length === 1 && head[0] !== '{')
+            return undefined;
+    }
+    if (where !== 'tail')
+        return undefined;
+    return checkedHead(JSON.parse(`${head.join('\n')}\n  "entries": []\n${tail.join('\n')}`));
+}
+/** Any other layout of a record: parsed whole (memory grows with the record). */
+async function readRecordWhole(file, add) {
+    const record = checkedHead(JSON.parse(await (0,promises_.readFile)(file, 'utf8')));
+    if (!Array.isArray(record.entries))
+        throw new PreviousExportUnreadable(`${file} is an export record without its entries`);
+    for (const e of record.entries)
+        add(checkedEntry(e));
+    return record;
+}
+function checkedHead(record) {
+    if (record?.$schema !== RECORD_SCHEMA_ID) {
+        throw new PreviousExportUnreadable(`the file is JSON but not an export record of this tool (its "$schema" is not ${RECORD_SCHEMA_ID})`);
+    }
+    return record;
+}
+function checkedEntry(e) {
+    const d = e;
+    if (typeof d?.path !== 'string' || typeof d.size !== 'number' || !/^[0-9a-f]{8}$/.test(d.crc32) || !/^[0-9a-f]{64}$/.test(d.sha256 ?? '')) {
+        throw new PreviousExportUnreadable(`an entry of the record is not {path, size, crc32, sha256}: ${JSON.stringify(e).slice(0, 200)}`);
+    }
+    return d;
+}
+async function startsWithZipSignature(file) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const head = Buffer.alloc(4);
+        const { bytesRead } = await handle.read(head, 0, 4, 0);
+        return bytesRead === 4 && head.readUInt32LE(0) !== 0 && head.subarray(0, 2).toString('latin1') === 'PK';
+    }
+    finally {
+        await handle.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/changes.ts
+// What changed since a previous export: every file entry added, removed or changed, compared by
+// SHA-256 when both sides have one (a previous export's record), else by CRC-32 and size (a bare
+// previous ZIP, known from its central directory). contents.json is left out: it describes the
+// export itself (it may name the order and its time), so it would differ every time. The previous
+// side is held compactly by path (previous.ts); the current side streams from the manifest, and
+// the report streams to disk.
+
+
+/** Entries that describe the export, not the plant: never compared. */
+const NOT_COMPARED = ['contents.json'];
+/** The first changes of each kind kept in memory; the file has them all. */
+const LISTED_CHANGES = 100;
+async function compareWithPrevious(previousFile, current, out) {
     const { previous, entries } = await readPrevious(previousFile);
     const bySha = previous.kind === 'record';
     const report = {
@@ -34892,29 +35094,25 @@ async function compareWithPrevious(previousFile, entryList, out) {
         let separator = '\n    ';
         const note = (kind, change) => {
             report.counts[kind]++;
-            if (report.first[kind].length < changes_FIRST)
+            if (report.first[kind].length < LISTED_CHANGES)
                 report.first[kind].push(change);
             file.write(`${separator}${JSON.stringify({ change: kind, ...change })}`);
             separator = ',\n    ';
         };
-        for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: (0,external_node_fs_.createReadStream)(entryList), crlfDelay: Infinity })) {
-            if (!line)
-                continue;
-            const { path, ...now } = parseEntryLine(line);
+        for await (const { path, ...now } of current) {
             if (NOT_COMPARED.includes(path))
                 continue;
-            const before = entries.get(path);
+            const before = entries.take(path);
             if (!before) {
                 note('added', { path, new: now });
                 continue;
             }
-            entries.delete(path);
             if (same(before, now, bySha))
                 report.counts.unchanged++;
             else
                 note('changed', { path, old: before, new: now });
         }
-        for (const [path, before] of entries)
+        for (const [path, before] of entries.remaining())
             if (!NOT_COMPARED.includes(path))
                 note('removed', { path, old: before });
         file.write(`${separator === '\n    ' ? '' : '\n  '}],\n  "counts": ${JSON.stringify(report.counts)}\n}\n`);
@@ -34929,57 +35127,8 @@ async function compareWithPrevious(previousFile, entryList, out) {
 function same(a, b, bySha) {
     return bySha ? a.sha256 === b.sha256 : a.crc32 === b.crc32 && a.size === b.size;
 }
-/** The previous export's file entries by path: from its record, or from its ZIP's central directory. */
-async function readPrevious(file) {
-    const entries = new Map();
-    if (await startsWithZipSignature(file)) {
-        try {
-            await forEachCentralRecord(file, r => {
-                if (!r.name.endsWith('/'))
-                    entries.set(r.name, { size: r.size, crc32: crcHex(r.crc32) });
-            });
-        }
-        catch (e) {
-            throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${e.message}`);
-        }
-        return { previous: { kind: 'zip', file }, entries };
-    }
-    let record;
-    try {
-        record = JSON.parse(await (0,promises_.readFile)(file, 'utf8'));
-    }
-    catch (e) {
-        throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${e.message}`);
-    }
-    if (record?.$schema !== RECORD_SCHEMA_ID || !Array.isArray(record.entries)) {
-        throw new PreviousExportUnreadable(`${file} is JSON but not an export record of this tool (its "$schema" is not ${RECORD_SCHEMA_ID})`);
-    }
-    for (const e of record.entries)
-        entries.set(e.path, { size: e.size, crc32: e.crc32, sha256: e.sha256 });
-    const previous = { kind: 'record', file };
-    if (typeof record.order?.name === 'string')
-        previous.orderName = record.order.name;
-    if (typeof record.finishedAt === 'string')
-        previous.finishedAt = record.finishedAt;
-    return { previous, entries };
-}
-async function startsWithZipSignature(file) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const head = Buffer.alloc(4);
-        const { bytesRead } = await handle.read(head, 0, 4, 0);
-        return bytesRead === 4 && head.readUInt32LE(0) !== 0 && head.subarray(0, 2).toString('latin1') === 'PK';
-    }
-    finally {
-        await handle.close();
-    }
-}
 
 ;// CONCATENATED MODULE: ./src/engine/evidence/make.ts
-// The evidence of a saved export, made after it is verified (and extracted): the record, the change
-// report against a previous export when there is one, and the count of the unequalJobResults
-// export when the ZIP holds one. The manifest was made while the ZIP was checked. What cannot be
-// made is said, never guessed: the gate fails closed on it.
 
 
 
@@ -34987,21 +35136,14 @@ async function startsWithZipSignature(file) {
 /** `<dir>/<base>.zip` → `<dir>/<base>.manifest.sha256`, `.record.json`, `.changes.json`. */
 function evidenceFiles(zipPath) {
     const base = zipPath.replace(/\.zip$/, '');
-    return { manifest: `${base}.manifest.sha256`, entryList: `${base}.entries.jsonl`, record: `${base}.record.json`, changes: `${base}.changes.json` };
+    return { manifest: `${base}.manifest.sha256`, record: `${base}.record.json`, changes: `${base}.changes.json` };
 }
 async function makeEvidence(saved, o) {
     const manifest = saved.manifest;
-    try {
-        await writeRecord(o.files.record, { ...o.facts, zip: { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }, manifest }, manifest.entryList);
-        const evidence = { manifestPath: manifest.path, recordPath: o.files.record, ...(await changesSince(o, manifest.entryList)) };
-        Object.assign(evidence, jobResults(saved, o));
-        return evidence;
-    }
-    finally {
-        await (0,promises_.rm)(manifest.entryList, { force: true });
-    }
+    await writeRecord(o.files.record, { ...o.facts, zip: { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }, manifest }, manifestEntries(manifest));
+    return { manifestPath: manifest.path, recordPath: o.files.record, ...(await changesSince(o, manifest)), ...jobResults(saved, o) };
 }
-async function changesSince(o, entryList) {
+async function changesSince(o, manifest) {
     const previous = o.previous;
     if (!previous)
         return {};
@@ -35015,7 +35157,7 @@ async function changesSince(o, entryList) {
     }
     let changes;
     try {
-        changes = await compareWithPrevious(previous.file, entryList, o.files.changes);
+        changes = await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes);
     }
     catch (e) {
         o.logger.warning(`no change report: ${e.message}`);
@@ -35459,7 +35601,7 @@ class ExportRun {
             logger: host,
             extract: settings.extract,
             setting: (n, value) => host.setting(n, value),
-            manifest: { path: evidenceFiles(zipFile).manifest, entryList: evidenceFiles(zipFile).entryList },
+            manifest: evidenceFiles(zipFile).manifest,
             keep: isUnequalJobResultsName,
             onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
         });

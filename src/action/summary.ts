@@ -1,7 +1,7 @@
 // The job summary as Markdown: a pure function of what the run found out.
 import type { UploadResult } from './artifact.js'
 import { formatBytes, formatDuration, formatRate } from '../base/format.js'
-import type { Change, ChangeKind, ChangeReport } from '../engine/evidence/changes.js'
+import { type Change, type ChangeKind, type ChangeReport, LISTED_CHANGES } from '../engine/evidence/changes.js'
 import { describePrevious } from '../engine/evidence/gate.js'
 import type { ExportReport } from '../engine/export.js'
 import { describeMaintenance, describeVersions } from '../engine/preflight.js'
@@ -107,7 +107,10 @@ function changeSection(c: ChangeReport): string[] {
       row[k]++
     }
   }
-  const lines = [`### Changes since ${cell(describePrevious(c))} (by ${c.comparedBy})`, '', '| Folder | Added | Removed | Changed |', '|---|---:|---:|---:|']
+  const cut = kinds.some(k => c.counts[k] > c.first[k].length)
+  const lines = [`### Changes since ${cell(describePrevious(c))} (by ${c.comparedBy})`, '']
+  if (cut) lines.push(`By folder, the changes listed below (the first ${LISTED_CHANGES} of each kind); ${code(c.path)} has them all.`, '')
+  lines.push('| Folder | Added | Removed | Changed |', '|---|---:|---:|---:|')
   for (const [folder, n] of [...folders].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) lines.push(`| ${code(folder)} | ${n.added} | ${n.removed} | ${n.changed} |`)
   lines.push('')
   for (const k of kinds) {

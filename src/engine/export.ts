@@ -209,7 +209,7 @@ class ExportRun {
       logger: host,
       extract: settings.extract,
       setting: (n, value) => host.setting(n, value),
-      manifest: { path: evidenceFiles(zipFile).manifest, entryList: evidenceFiles(zipFile).entryList },
+      manifest: evidenceFiles(zipFile).manifest,
       keep: isUnequalJobResultsName,
       onBytes: host.progress && ((received, total) => host.progress!({ stage: 'downloading', received, total }))
     })

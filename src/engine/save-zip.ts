@@ -38,8 +38,8 @@ export interface SaveOptions {
   setting: (name: string, value?: string) => string
   /** Bytes received so far, after every chunk (a live status line). */
   onBytes?: (received: number, total: number | undefined) => void
-  /** Where the manifest and the entry list go (made while the ZIP is checked). */
-  manifest?: { path: string; entryList: string }
+  /** Where the manifest goes (made while the ZIP is checked). */
+  manifest?: string
   /** Entries whose bytes the run reads afterwards (ZipReport.kept). */
   keep?: (name: string) => boolean
 }
@@ -60,7 +60,7 @@ export async function saveZip(download: GatewayBody, file: string, o: SaveOption
     throw e
   })
   const partial = `${file}.partial`
-  const manifest = o.manifest && new ManifestWriter(o.manifest.path, o.manifest.entryList)
+  const manifest = o.manifest ? new ManifestWriter(o.manifest) : undefined
   const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.logger, contentLength, o.onBytes)
   o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
   const out = createWriteStream(partial, { highWaterMark: WRITE_BUFFER })

@@ -2,13 +2,12 @@
 // report against a previous export when there is one, and the count of the unequalJobResults
 // export when the ZIP holds one. The manifest was made while the ZIP was checked. What cannot be
 // made is said, never guessed: the gate fails closed on it.
-import { rm } from 'node:fs/promises'
 import type { Logger } from '../../base/logger.js'
 import type { KeptEntry } from '../zip/check.js'
 import { type ChangeReport, compareWithPrevious } from './changes.js'
 import type { GateFindings } from './gate.js'
 import { countJobResults, findUnequalJobResults } from './job-results.js'
-import type { Manifest } from './manifest.js'
+import { type Manifest, manifestEntries } from './manifest.js'
 import { type RecordFacts, writeRecord } from './record.js'
 
 /** The verified ZIP as the evidence needs it (the download's SavedZip). */
@@ -23,7 +22,6 @@ export interface VerifiedZip {
 /** Where each piece of evidence goes, beside the ZIP. */
 export interface EvidenceFiles {
   manifest: string
-  entryList: string
   record: string
   changes: string
 }
@@ -31,7 +29,7 @@ export interface EvidenceFiles {
 /** `<dir>/<base>.zip` → `<dir>/<base>.manifest.sha256`, `.record.json`, `.changes.json`. */
 export function evidenceFiles(zipPath: string): EvidenceFiles {
   const base = zipPath.replace(/\.zip$/, '')
-  return { manifest: `${base}.manifest.sha256`, entryList: `${base}.entries.jsonl`, record: `${base}.record.json`, changes: `${base}.changes.json` }
+  return { manifest: `${base}.manifest.sha256`, record: `${base}.record.json`, changes: `${base}.changes.json` }
 }
 
 export interface Evidence extends GateFindings {
@@ -53,17 +51,11 @@ export interface EvidenceOptions {
 
 export async function makeEvidence(saved: VerifiedZip, o: EvidenceOptions): Promise<Evidence> {
   const manifest = saved.manifest!
-  try {
-    await writeRecord(o.files.record, { ...o.facts, zip: { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }, manifest }, manifest.entryList)
-    const evidence: Evidence = { manifestPath: manifest.path, recordPath: o.files.record, ...(await changesSince(o, manifest.entryList)) }
-    Object.assign(evidence, jobResults(saved, o))
-    return evidence
-  } finally {
-    await rm(manifest.entryList, { force: true })
-  }
+  await writeRecord(o.files.record, { ...o.facts, zip: { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }, manifest }, manifestEntries(manifest))
+  return { manifestPath: manifest.path, recordPath: o.files.record, ...(await changesSince(o, manifest)), ...jobResults(saved, o) }
 }
 
-async function changesSince(o: EvidenceOptions, entryList: string): Promise<Pick<GateFindings, 'changes' | 'changesProblem' | 'noPrevious'>> {
+async function changesSince(o: EvidenceOptions, manifest: Manifest): Promise<Pick<GateFindings, 'changes' | 'changesProblem' | 'noPrevious'>> {
   const previous = o.previous
   if (!previous) return {}
   if (previous.problem) {
@@ -76,7 +68,7 @@ async function changesSince(o: EvidenceOptions, entryList: string): Promise<Pick
   }
   let changes: ChangeReport
   try {
-    changes = await compareWithPrevious(previous.file, entryList, o.files.changes)
+    changes = await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes)
   } catch (e) {
     o.logger.warning(`no change report: ${(e as Error).message}`)
     return { changesProblem: (e as Error).message }

@@ -3,10 +3,12 @@
 // the unpacked export. It is made in the pass that already inflates every entry to check its CRC-32:
 // each entry's bytes are hashed as they stream past, and nothing is read twice.
 //
-// Beside it, one line per file entry with its size, CRC-32 and SHA-256 (the entry list), which the
-// export record and the change report are made from without holding the entries in memory.
-import { createHash } from 'node:crypto'
-import { rmSync } from 'node:fs'
+// The manifest file is the one list of the entries: their sizes and CRC-32s, which the record and
+// the change report also need, stay in typed arrays (12 bytes an entry) in the manifest's order, and
+// manifestEntries() reads the file back beside them.
+import { createHash, type Hash, hash } from 'node:crypto'
+import { createReadStream, rmSync } from 'node:fs'
+import { createInterface } from 'node:readline'
 import type { EntryFacts, EntrySink } from '../zip/format.js'
 import { LineFile } from './line-file.js'
 
@@ -27,53 +29,81 @@ export interface Manifest {
   sha256: string
   /** File entries listed (directories are not). */
   files: number
-  /** One JSON line per file entry ([path, size, crc32, sha256]); removed once the record is made. */
-  entryList: string
+  /** Each listed entry's size and CRC-32, in the manifest's order. */
+  sizes: Float64Array
+  crcs: Uint32Array
 }
 
-export class ManifestWriter {
+/** Hashes each file entry as the ZIP check reads it, and writes its line once it is verified. The
+ *  check reads one entry at a time, so one sink (this object) serves them all. */
+export class ManifestWriter implements EntrySink {
   private readonly manifest: LineFile
-  private readonly list: LineFile
+  /** The entry being read: its hash while its bytes arrive in pieces, its digest once known. */
+  private hash?: Hash
   private digest = ''
   private files = 0
+  private sizes = new Float64Array(1024)
+  private crcs = new Uint32Array(1024)
 
-  constructor(manifestPath: string, entryListPath: string) {
+  constructor(manifestPath: string) {
     this.manifest = new LineFile(manifestPath, true)
-    this.list = new LineFile(entryListPath)
   }
 
-  /** The sink that hashes one entry's bytes; none for a directory. */
+  /** The sink that hashes one entry's bytes (this writer); none for a directory. */
   sink(name: string): EntrySink | undefined {
     if (name.endsWith('/')) return undefined
-    const hash = createHash('sha256')
-    return {
-      data: bytes => void hash.update(bytes),
-      end: () => void (this.digest = hash.digest('hex'))
-    }
+    this.hash = undefined
+    this.digest = EMPTY_SHA256
+    return this
   }
 
-  /** The entry is verified: its line in the manifest and in the entry list. */
+  data(bytes: Buffer): void {
+    ;(this.hash ??= createHash('sha256')).update(bytes)
+  }
+
+  /** A small entry in one piece: one call, no hash object. */
+  whole(bytes: Buffer): void {
+    this.digest = hash('sha256', bytes, 'hex')
+  }
+
+  end(): void {
+    if (this.hash) this.digest = this.hash.digest('hex')
+    this.hash = undefined
+  }
+
+  /** The entry is verified: its line in the manifest, its size and CRC-32 beside. */
   settled(entry: Pick<EntryFacts, 'name' | 'size' | 'crc32'>): void {
     if (entry.name.endsWith('/')) return
     this.manifest.write(sha256sumLine(this.digest, entry.name))
-    this.list.write(`${JSON.stringify([entry.name, entry.size, crcHex(entry.crc32), this.digest])}\n`)
+    if (this.files === this.sizes.length) this.grow()
+    this.sizes[this.files] = entry.size
+    this.crcs[this.files] = entry.crc32
     this.files++
   }
 
   finish(): Manifest {
     const sha256 = this.manifest.close()!
-    this.list.close()
-    return { path: this.manifest.path, sha256, files: this.files, entryList: this.list.path }
+    return { path: this.manifest.path, sha256, files: this.files, sizes: this.sizes.subarray(0, this.files), crcs: this.crcs.subarray(0, this.files) }
   }
 
   /** The download failed: nothing of it stays. */
   discard(): void {
-    for (const file of [this.manifest, this.list]) {
-      file.abandon()
-      rmSync(file.path, { force: true })
-    }
+    this.manifest.abandon()
+    rmSync(this.manifest.path, { force: true })
+  }
+
+  private grow(): void {
+    const sizes = new Float64Array(this.sizes.length * 2)
+    sizes.set(this.sizes)
+    const crcs = new Uint32Array(this.crcs.length * 2)
+    crcs.set(this.crcs)
+    this.sizes = sizes
+    this.crcs = crcs
   }
 }
+
+/** The SHA-256 of no bytes: an empty entry gets no data() call. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 
 /** `sha256sum`'s line: a name holding a backslash or a line break is escaped, and the line then
  *  starts with a backslash (GNU coreutils' rule, which `sha256sum -c` reads back). */
@@ -82,12 +112,26 @@ export function sha256sumLine(hex: string, name: string): string {
   return `\\${hex}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`
 }
 
-export function crcHex(crc: number): string {
-  return (crc >>> 0).toString(16).padStart(8, '0')
+/** A line of sha256sumLine's, read back. */
+export function parseSha256sumLine(line: string): { sha256: string; path: string } {
+  if (!line.startsWith('\\')) return { sha256: line.slice(0, 64), path: line.slice(66) }
+  const path = line.slice(67).replace(/\\(\\|n|r)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'))
+  return { sha256: line.slice(1, 65), path }
 }
 
-/** Reads an entry list line: [path, size, crc32, sha256]. */
-export function parseEntryLine(line: string): FileDigest {
-  const [path, size, crc32, sha256] = JSON.parse(line) as [string, number, string, string]
-  return { path, size, crc32, sha256 }
+/** Every file entry of a manifest, in its order: the file's lines with the sizes and CRC-32s. */
+export async function* manifestEntries(m: Manifest): AsyncIterable<FileDigest> {
+  let i = 0
+  for await (const line of createInterface({ input: createReadStream(m.path), crlfDelay: Infinity })) {
+    if (!line) continue
+    if (i >= m.files) throw new Error(`the manifest ${m.path} has more lines than entries`)
+    const { sha256, path } = parseSha256sumLine(line)
+    yield { path, size: m.sizes[i], crc32: crcHex(m.crcs[i]), sha256 }
+    i++
+  }
+  if (i !== m.files) throw new Error(`the manifest ${m.path} lists ${i} of its ${m.files} entries`)
+}
+
+export function crcHex(crc: number): string {
+  return (crc >>> 0).toString(16).padStart(8, '0')
 }

@@ -3,11 +3,9 @@
 // shape is schemas/export-record.schema.json (versioned by its $schema). It holds no secret: the
 // server URL has no credentials (inputs refuse them, and they are stripped again here), and nothing
 // of the sign-in is written but the way it worked.
-import { createReadStream } from 'node:fs'
 import * as path from 'node:path'
-import { createInterface } from 'node:readline'
 import { LineFile } from './line-file.js'
-import { parseEntryLine } from './manifest.js'
+import type { FileDigest } from './manifest.js'
 
 export const RECORD_SCHEMA_ID = 'urn:octoplant-export:schema:export-record:1'
 
@@ -38,8 +36,8 @@ export interface RecordFacts {
   ranBy: RunOrigin
 }
 
-/** Writes the record to `file`, its entries streamed from the manifest's entry list. */
-export async function writeRecord(file: string, facts: RecordFacts, entryList: string): Promise<void> {
+/** Writes the record to `file`, its entries streamed from the manifest. */
+export async function writeRecord(file: string, facts: RecordFacts, entries: AsyncIterable<FileDigest>): Promise<void> {
   const head = {
     $schema: RECORD_SCHEMA_ID,
     tool: facts.tool,
@@ -61,9 +59,8 @@ export async function writeRecord(file: string, facts: RecordFacts, entryList: s
     // The head as JSON.stringify writes it, then the entries, one a line.
     out.write(`${JSON.stringify(head, null, 2).replace(/\n\}$/, '')},\n  "entries": [`)
     let separator = '\n    '
-    for await (const line of createInterface({ input: createReadStream(entryList), crlfDelay: Infinity })) {
-      if (!line) continue
-      out.write(`${separator}${JSON.stringify(parseEntryLine(line))}`)
+    for await (const entry of entries) {
+      out.write(`${separator}${JSON.stringify(entry)}`)
       separator = ',\n    '
     }
     out.write(`${separator === '\n    ' ? '' : '\n  '}]\n}\n`)

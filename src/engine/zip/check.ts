@@ -117,6 +117,7 @@ export class ZipCheck {
     if (sinks.length < 2) return sinks[0]
     return {
       data: bytes => sinks.forEach(s => s.data(bytes)),
+      whole: bytes => sinks.forEach(s => (s.whole ? s.whole(bytes) : s.data(bytes))),
       end: () => {
         const pending = sinks.map(s => s.end()).filter(p => p !== undefined)
         return pending.length ? Promise.all(pending).then(() => undefined) : undefined

@@ -47,6 +47,9 @@ export interface EntryHeader extends EntryFacts {
 export interface EntrySink {
   /** The bytes are valid during the call only (the reader's buffer is reused): copy to keep. */
   data(bytes: Buffer): void
+  /** In place of data(), where the reader has the entry's entire content in one piece (most small
+   *  entries): a sink may then use a one-call API. Valid during the call only, as data()'s. */
+  whole?(bytes: Buffer): void
   /** Called once the entry is verified; a promise holds the scan back (back-pressure). */
   end(): void | Promise<void>
 }

@@ -232,11 +232,13 @@ export class ZipScanner {
     return end
   }
 
-  private output(c: Current, bytes: Buffer): void {
+  /** `whole`: these bytes are the entry's entire content (a small entry inflated in one call). */
+  private output(c: Current, bytes: Buffer, whole = false): void {
     c.crc = crc32(bytes, c.crc)
     c.out += bytes.length
     if (c.known && c.out > c.header.size) throw corrupt(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`)
-    c.sink?.data(bytes)
+    if (whole && c.sink?.whole) c.sink.whole(bytes)
+    else c.sink?.data(bytes)
   }
 
   private data(at: number): Step {
@@ -247,7 +249,7 @@ export class ZipScanner {
     if (h.method === STORED && !c.known) return this.seekDescriptor(c, at)
     if (h.method === STORED) {
       const n = Math.min(avail, h.compressedSize - c.consumed)
-      if (n > 0) this.output(c, buf.subarray(at, at + n))
+      if (n > 0) this.output(c, buf.subarray(at, at + n), c.consumed === 0 && n === h.compressedSize)
       c.consumed += n
       if (c.consumed < h.compressedSize) return n > 0 ? at + n : -1
       return this.dataEnd(at + n)
@@ -260,7 +262,7 @@ export class ZipScanner {
       if (inflated === 'more') throw corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`)
       if (inflated === 'large') throw corrupt(h, `it inflates to more than the ${h.size} bytes the ZIP says`)
       if (inflated.consumed !== h.compressedSize) throw corrupt(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`)
-      this.output(c, inflated.output)
+      this.output(c, inflated.output, true)
       c.consumed = inflated.consumed
       return this.dataEnd(at + inflated.consumed)
     }
@@ -274,7 +276,7 @@ export class ZipScanner {
       c.nextTry = Math.max(avail * 2, 1024)
       return -1
     }
-    this.output(c, attempt.output)
+    this.output(c, attempt.output, true)
     c.consumed = attempt.consumed
     return this.dataEnd(at + attempt.consumed)
   }
