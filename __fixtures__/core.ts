@@ -1,5 +1,21 @@
 // A stand-in for @actions/core that records what the run says, for in-process tests of run().
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import * as path from 'node:path'
 import type { ActionCore } from '../src/action/main.js'
+
+/** The inputs of an export from the simulator with its sample user, into a folder of its own. */
+export function simulatorInputs(sim: { url: string; caPem?: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'server-url': sim.url,
+    username: 'versiondog',
+    password: 'change-it',
+    'ca-certificate': sim.caPem!,
+    path: mkdtempSync(path.join(tmpdir(), 'run-')),
+    timeout: '20s',
+    ...extra
+  }
+}
 
 export interface FakeCore extends ActionCore {
   inputs: Record<string, string>

@@ -1,12 +1,12 @@
 // The Action's side of the evidence: outputs, the artifacts (the record is how a later run finds this
 // export), compare-with-previous across runs, the summary's change table, and a gate that fails the
 // step only after everything is kept.
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
+import { copyFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import * as tls from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
-import { fakeCore } from '../__fixtures__/core.js'
+import { fakeCore, simulatorInputs } from '../__fixtures__/core.js'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import type { ArtifactClientLike } from '../src/action/artifact.js'
 import { run, type RunDeps } from '../src/action/main.js'
@@ -40,16 +40,7 @@ function previousDepsOf(repo: Repository, calls: string[]): RunDeps['previousDep
 }
 
 async function runAction(sim: Simulator, runId: number, repo: Repository, inputs: Record<string, string>) {
-  const core = fakeCore({
-    'server-url': sim.url,
-    username: 'versiondog',
-    password: 'change-it',
-    'ca-certificate': sim.caPem!,
-    path: mkdtempSync(path.join(tmpdir(), 'run-')),
-    timeout: '20s',
-    'github-token': GITHUB_TOKEN,
-    ...inputs
-  })
+  const core = fakeCore(simulatorInputs(sim, { 'github-token': GITHUB_TOKEN, ...inputs }))
   const uploads: string[] = []
   const client: ArtifactClientLike = {
     async uploadArtifact(name, files) {
@@ -127,7 +118,7 @@ describe('compare-with-previous and fail-on in the Action', () => {
       },
       download: async () => undefined
     })
-    const failing = fakeCore({ 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem!, path: mkdtempSync(path.join(tmpdir(), 'run-')), 'artifact-name': 'plant-b', 'compare-with-previous': 'true', 'fail-on': 'changes', 'upload-artifact': 'false' })
+    const failing = fakeCore(simulatorInputs(sim, { 'artifact-name': 'plant-b', 'compare-with-previous': 'true', 'fail-on': 'changes', 'upload-artifact': 'false' }))
     await run({
       core: failing,
       env: { GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: tmpdir() },

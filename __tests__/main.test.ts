@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import * as tls from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { fakeCore } from '../__fixtures__/core.js'
+import { fakeCore, simulatorInputs } from '../__fixtures__/core.js'
 import { errorAfterZip, statuses } from '../simulator/faults.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
 import type { ArtifactClientLike } from '../src/action/artifact.js'
@@ -30,15 +30,7 @@ async function simulator(o: SimulatorOptions = {}) {
 }
 
 function setup(sim: Simulator, inputs: Record<string, string> = {}, env: Record<string, string> = {}) {
-  const core = fakeCore({
-    'server-url': sim.url,
-    username: 'versiondog',
-    password: 'change-it',
-    'ca-certificate': sim.caPem!,
-    path: mkdtempSync(path.join(tmpdir(), 'run-')),
-    timeout: '20s',
-    ...inputs
-  })
+  const core = fakeCore(simulatorInputs(sim, inputs))
   const uploads: unknown[][] = []
   const artifactClient: ArtifactClientLike = {
     async uploadArtifact(...args) {
