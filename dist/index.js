@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 10610:
+/***/ 50702:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29237,12 +29237,10 @@ function timedOut(signal) {
 var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
 ;// CONCATENATED MODULE: ./src/engine/evidence/line-file.ts
 // A text file written line by line from synchronous code (the ZIP scan's callbacks), in blocks:
 // lines gather in memory and go to disk with one write call per block, so a 200,000-entry manifest
-// costs a few dozen writes and holds at most one block in memory.
+// costs a few dozen writes and holds at most one block in memory; and read back line by line.
 
 
 /** Characters gathered before they are written. */
@@ -29293,6 +29291,23 @@ class LineFile {
             at += (0,external_node_fs_.writeSync)(this.fd, block, at);
     }
 }
+/** A text file's lines, read as the caller takes them (readline queues every line of a chunk ahead
+ *  of a slower reader, which let V8 promote them and grow its heap, measured). Split on the byte
+ *  "\n": no other UTF-8 character contains it. A final "\r" is dropped with it. */
+async function* linesOf(path) {
+    let rest;
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: BLOCK })) {
+        const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+        let start = 0;
+        for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
+            yield buf.toString('utf8', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl);
+            start = nl + 1;
+        }
+        rest = start < buf.length ? buf.subarray(start) : undefined;
+    }
+    if (rest)
+        yield rest.toString('utf8');
+}
 
 ;// CONCATENATED MODULE: ./src/engine/evidence/manifest.ts
 // The manifest: the SHA-256 of every file entry's uncompressed bytes, in the format of `sha256sum`
@@ -29303,7 +29318,6 @@ class LineFile {
 // The manifest file is the one list of the entries: their sizes and CRC-32s, which the record and
 // the change report also need, stay in typed arrays (12 bytes an entry) in the manifest's order, and
 // manifestEntries() reads the file back beside them.
-
 
 
 
@@ -29389,7 +29403,7 @@ function parseSha256sumLine(line) {
 /** Every file entry of a manifest, in its order: the file's lines with the sizes and CRC-32s. */
 async function* manifestEntries(m) {
     let i = 0;
-    for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: (0,external_node_fs_.createReadStream)(m.path), crlfDelay: Infinity })) {
+    for await (const line of linesOf(m.path)) {
         if (!line)
             continue;
         if (i >= m.files)
@@ -29768,35 +29782,52 @@ async function readFile(file, start, visit, end = Infinity) {
 /** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
  *  the number of records its end record announces. */
 async function forEachCentralRecord(file, visit, count) {
+    let seen = 0;
+    for await (const batch of centralRecords(file, count)) {
+        for (const { record, nameHash } of batch)
+            visit(record, nameHash);
+        seen += batch.length;
+    }
+    return seen;
+}
+/** The records of the ZIP's central directory, in its order, a read's worth at a time (so that a
+ *  caller can stream them alongside another list); `count` first, as above. */
+async function* centralRecords(file, count) {
     const handle = await (0,promises_.open)(file, 'r');
-    let where;
     try {
         const { size } = await handle.stat();
         const length = Math.min(size, 22 + 0xffff + 20 + 56);
         const tail = Buffer.alloc(length);
         await handle.read(tail, 0, length, size - length);
-        where = findCentralDirectory(tail, size);
+        const where = findCentralDirectory(tail, size);
+        count?.(where.count);
+        const carry = new Carry();
+        const buffer = Buffer.allocUnsafe(READ_BYTES);
+        let seen = 0;
+        for (let at = where.offset, end = where.offset + where.size; at < end;) {
+            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
+            if (bytesRead === 0)
+                break;
+            at += bytesRead;
+            const buf = carry.join(buffer.subarray(0, bytesRead));
+            const batch = [];
+            let pos = 0;
+            for (let parsed; (parsed = parseCentralRecord(buf, pos)); pos = parsed.end) {
+                if (buf.readUInt32LE(pos) !== CENTRAL_SIG)
+                    throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
+                batch.push({ record: parsed.record, nameHash: parsed.nameHash });
+            }
+            carry.keep(buf, pos);
+            seen += batch.length;
+            if (batch.length)
+                yield batch;
+        }
+        if (seen !== where.count)
+            throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
     }
     finally {
         await handle.close();
     }
-    count?.(where.count);
-    const carry = new Carry();
-    let seen = 0;
-    await readFile(file, where.offset, chunk => {
-        const buf = carry.join(chunk);
-        let at = 0;
-        for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
-            if (buf.readUInt32LE(at) !== CENTRAL_SIG)
-                throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
-            visit(parsed.record, parsed.nameHash);
-            seen++;
-        }
-        carry.keep(buf, at);
-    }, where.offset + where.size);
-    if (seen !== where.count)
-        throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
-    return seen;
 }
 /** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
 async function readCentralIndex(file, visit) {
@@ -32764,12 +32795,10 @@ function dropUndefined(o) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/evidence/previous.ts
-// A previous export, read for the comparison: from its record (streamed line by line in the layout
-// this tool writes, one entry a line; any other layout of valid JSON is parsed whole) or from its
-// ZIP's central directory. Its file entries are held compactly: a map from path to a slot, and the
-// sizes, CRC-32s and SHA-256s in typed arrays (44 bytes a slot beside the path), so that 200,000
-// entries cost a few tens of MiB rather than the hundreds that JSON objects would.
-
+// A previous export, opened for the comparison as a stream of its file entries in its own order:
+// from its record (read line by line in the layout this tool writes, one entry a line; any other
+// layout of valid JSON is parsed whole) or from its ZIP's central directory. Nothing of it is held
+// but what the comparison keeps (changes.ts).
 
 
 
@@ -32782,220 +32811,85 @@ class PreviousExportUnreadable extends Error {
         this.name = 'PreviousExportUnreadable';
     }
 }
-/** File entries by path; each is taken at most once (what is left was removed). Held outside the
- *  JavaScript heap: paths as UTF-8 in one buffer, the facts in typed arrays, and an open-addressing
- *  table keyed by a 64-bit hash of the path (two FNV-1a hashes), every hit confirmed against the
- *  stored path. A Map of 200,000 path strings made V8 grow its heap by about 90 MiB (measured). */
-class EntryIndex {
-    count = 0;
-    capacity;
-    pathBytes;
-    pathEnd = 0;
-    offsets;
-    lengths;
-    sizes;
-    crcs;
-    shas;
-    hashes;
-    flags;
-    /** Open addressing: slot + 1 per bucket, 0 for empty. */
-    table;
-    /** `expected`: the number of entries, when known, to size the arrays once. */
-    constructor(expected = 1024) {
-        this.capacity = Math.max(16, expected);
-        this.pathBytes = Buffer.alloc(this.capacity * 64);
-        this.offsets = new Uint32Array(this.capacity);
-        this.lengths = new Uint32Array(this.capacity);
-        this.sizes = new Float64Array(this.capacity);
-        this.crcs = new Uint32Array(this.capacity);
-        this.shas = Buffer.alloc(this.capacity * 32);
-        this.hashes = new Uint32Array(this.capacity * 2);
-        this.flags = new Uint8Array(this.capacity);
-        this.table = new Int32Array(bucketsFor(this.capacity));
-    }
-    add(path, size, crc32, sha256) {
-        if (this.count === this.capacity)
-            this.grow();
-        const slot = this.count++;
-        const length = Buffer.byteLength(path);
-        if (this.pathEnd + length > this.pathBytes.length)
-            this.pathBytes = copyInto(Buffer.alloc(Math.max(this.pathBytes.length * 2, this.pathEnd + length)), this.pathBytes, this.pathEnd);
-        this.pathBytes.write(path, this.pathEnd, 'utf8');
-        this.offsets[slot] = this.pathEnd;
-        this.lengths[slot] = length;
-        this.pathEnd += length;
-        this.sizes[slot] = size;
-        this.crcs[slot] = crc32 >>> 0;
-        this.flags[slot] = sha256 ? HAS_SHA : 0;
-        if (sha256)
-            this.shas.write(sha256, slot * 32, 32, 'hex');
-        const [h1, h2] = fnv(path);
-        this.hashes[2 * slot] = h1;
-        this.hashes[2 * slot + 1] = h2;
-        this.insert(slot);
-    }
-    /** The entry at `path`, taken from the index; undefined when it has none (or it was taken). */
-    take(path) {
-        const [h1, h2] = fnv(path);
-        const mask = this.table.length - 1;
-        for (let b = h1 & mask; this.table[b] !== 0; b = (b + 1) & mask) {
-            const slot = this.table[b] - 1;
-            if (this.hashes[2 * slot] !== h1 || this.hashes[2 * slot + 1] !== h2 || this.flags[slot] & TAKEN)
-                continue;
-            if (this.pathOf(slot) !== path)
-                continue;
-            this.flags[slot] |= TAKEN;
-            return this.side(slot);
-        }
-        return undefined;
-    }
-    /** The entries not taken, in the order they were added. */
-    *remaining() {
-        for (let slot = 0; slot < this.count; slot++)
-            if (!(this.flags[slot] & TAKEN))
-                yield [this.pathOf(slot), this.side(slot)];
-    }
-    pathOf(slot) {
-        return this.pathBytes.toString('utf8', this.offsets[slot], this.offsets[slot] + this.lengths[slot]);
-    }
-    side(slot) {
-        const side = { size: this.sizes[slot], crc32: crcHex(this.crcs[slot]) };
-        if (this.flags[slot] & HAS_SHA)
-            side.sha256 = this.shas.toString('hex', slot * 32, slot * 32 + 32);
-        return side;
-    }
-    insert(slot) {
-        const mask = this.table.length - 1;
-        let b = this.hashes[2 * slot] & mask;
-        while (this.table[b] !== 0)
-            b = (b + 1) & mask;
-        this.table[b] = slot + 1;
-    }
-    grow() {
-        const n = this.capacity * 2;
-        const widen = (a, make, per = 1) => {
-            const b = make(n * per);
-            b.set(a);
-            return b;
-        };
-        this.offsets = widen(this.offsets, k => new Uint32Array(k));
-        this.lengths = widen(this.lengths, k => new Uint32Array(k));
-        this.sizes = widen(this.sizes, k => new Float64Array(k));
-        this.crcs = widen(this.crcs, k => new Uint32Array(k));
-        this.hashes = widen(this.hashes, k => new Uint32Array(k), 2);
-        this.flags = widen(this.flags, k => new Uint8Array(k));
-        this.shas = copyInto(Buffer.alloc(n * 32), this.shas, this.count * 32);
-        this.capacity = n;
-        this.table = new Int32Array(bucketsFor(n));
-        for (let slot = 0; slot < this.count; slot++)
-            this.insert(slot);
-    }
-}
-const HAS_SHA = 1;
-const TAKEN = 2;
-/** A power of two at least twice the entries: probe runs stay short. */
-function bucketsFor(entries) {
-    return 2 ** Math.ceil(Math.log2(entries * 2));
-}
-function copyInto(target, source, length) {
-    source.copy(target, 0, 0, length);
-    return target;
-}
-/** Two 32-bit FNV-1a hashes of the string's UTF-16 code units, with different offsets. */
-function fnv(s) {
-    let a = 0x811c9dc5;
-    let b = 0x050c5d1f;
-    for (let i = 0; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        a = Math.imul(a ^ c, 0x01000193);
-        b = Math.imul(b ^ c, 0x01000193);
-    }
-    return [a >>> 0, b >>> 0];
-}
-/** The previous export's file entries, from its record or its ZIP. */
-async function readPrevious(file) {
-    let entries = new EntryIndex();
-    if (await startsWithZipSignature(file)) {
-        try {
-            await forEachCentralRecord(file, r => {
-                if (!r.name.endsWith('/'))
-                    entries.add(r.name, r.size, r.crc32);
-            }, 
-            // At most a million slots up front: a lying end record cannot reserve more.
-            n => (entries = new EntryIndex(Math.min(n, 1_000_000))));
-        }
-        catch (e) {
-            throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${e.message}`);
-        }
-        return { previous: { kind: 'zip', file }, entries };
-    }
-    const add = (e) => entries.add(e.path, e.size, parseInt(e.crc32, 16), e.sha256);
-    const sized = (n) => (entries = new EntryIndex(Math.min(n, 1_000_000)));
-    let head;
+/** Opens a previous export: what it is now (a record's head is read first), its entries as read. */
+async function openPrevious(file) {
+    if (await startsWithZipSignature(file))
+        return { previous: { kind: 'zip', file }, entries: zipEntries(file) };
     try {
-        head = (await readRecordStreaming(file, add, sized)) ?? (await readRecordWhole(file, add));
+        return (await openRecordStreaming(file)) ?? (await openRecordWhole(file));
     }
     catch (e) {
         if (e instanceof PreviousExportUnreadable)
             throw e;
         throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${e.message}`);
     }
-    const previous = { kind: 'record', file };
-    if (typeof head.order?.name === 'string')
-        previous.orderName = head.order.name;
-    if (typeof head.finishedAt === 'string')
-        previous.finishedAt = head.finishedAt;
-    return { previous, entries };
+}
+async function* zipEntries(file) {
+    try {
+        for await (const batch of centralRecords(file)) {
+            for (const { record: r } of batch)
+                if (!r.name.endsWith('/'))
+                    yield { path: r.name, size: r.size, crc32: crcHex(r.crc32) };
+        }
+    }
+    catch (e) {
+        throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${e.message}`);
+    }
 }
 /** The lines of the entries array as writeRecord lays them out. */
 const ENTRIES_OPEN = '  "entries": [';
 const ENTRIES_EMPTY = '  "entries": []';
 const ENTRIES_CLOSE = '  ]';
-/** A record in this tool's layout, one entry a line: the head, with each entry handed to `add` (and
- *  the number of entries the head announces to `sized` first). Undefined when the file is not in
- *  that layout (nothing was added then). */
-async function readRecordStreaming(file, add, sized) {
+/** A record in this tool's layout: its head read up to the entries, which then stream one a line.
+ *  Undefined when the file is not in that layout. */
+async function openRecordStreaming(file) {
+    const lines = linesOf(file)[Symbol.asyncIterator]();
     const head = [];
-    const tail = [];
-    let where = 'head';
-    for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: (0,external_node_fs_.createReadStream)(file), crlfDelay: Infinity })) {
-        if (where === 'head') {
-            if (line === ENTRIES_OPEN) {
-                where = 'entries';
-                const files = checkedHead(JSON.parse(`${head.join('\n')}\n  "entries": []\n}`)).manifest?.files;
-                if (typeof files === 'number' && files >= 0)
-                    sized(files);
-            }
-            else if (line === ENTRIES_EMPTY)
-                where = 'tail';
-            else
-                head.push(line);
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+        const line = next.value;
+        if (head.length === 0 && line !== '{')
+            break;
+        if (line !== ENTRIES_OPEN && line !== ENTRIES_EMPTY) {
+            head.push(line);
+            continue;
         }
-        else if (where === 'entries') {
-            if (line === ENTRIES_CLOSE)
-                where = 'tail';
-            else
-                add(checkedEntry(JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line)));
-        }
-        else {
-            tail.push(line);
-        }
-        // A first line that does not open an object is no record of ours: read no further.
-        if (where === 'head' && head.length === 1 && head[0] !== '{')
-            return undefined;
+        const record = checkedHead(JSON.parse(`${head.join('\n')}\n  "entries": []\n}`));
+        if (line === ENTRIES_EMPTY)
+            await lines.return?.();
+        return { previous: previous_describe(file, record), entries: line === ENTRIES_EMPTY ? fromList([]) : recordLines(file, lines) };
     }
-    if (where !== 'tail')
-        return undefined;
-    return checkedHead(JSON.parse(`${head.join('\n')}\n  "entries": []\n${tail.join('\n')}`));
+    await lines.return?.();
+    return undefined;
+}
+async function* recordLines(file, lines) {
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+        const line = next.value;
+        if (line === ENTRIES_CLOSE)
+            return void (await lines.return?.());
+        yield checkedEntry(JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line));
+    }
+    throw new PreviousExportUnreadable(`${file} ends inside its entries`);
 }
 /** Any other layout of a record: parsed whole (memory grows with the record). */
-async function readRecordWhole(file, add) {
+async function openRecordWhole(file) {
     const record = checkedHead(JSON.parse(await (0,promises_.readFile)(file, 'utf8')));
     if (!Array.isArray(record.entries))
         throw new PreviousExportUnreadable(`${file} is an export record without its entries`);
-    for (const e of record.entries)
-        add(checkedEntry(e));
-    return record;
+    return { previous: previous_describe(file, record), entries: fromList(record.entries) };
+}
+/** Entries already in memory, served as the stream the comparison walks. */
+// eslint-disable-next-line @typescript-eslint/require-await -- nothing to wait for: the list is read
+async function* fromList(list) {
+    for (const e of list)
+        yield checkedEntry(e);
+}
+function previous_describe(file, head) {
+    const previous = { kind: 'record', file };
+    if (typeof head.order?.name === 'string')
+        previous.orderName = head.order.name;
+    if (typeof head.finishedAt === 'string')
+        previous.finishedAt = head.finishedAt;
+    return previous;
 }
 function checkedHead(record) {
     if (record?.$schema !== RECORD_SCHEMA_ID) {
@@ -33026,9 +32920,9 @@ async function startsWithZipSignature(file) {
 // What changed since a previous export: every file entry added, removed or changed, compared by
 // SHA-256 when both sides have one (a previous export's record), else by CRC-32 and size (a bare
 // previous ZIP, known from its central directory). contents.json is left out: it describes the
-// export itself (it may name the order and its time), so it would differ every time. The previous
-// side is held compactly by path (previous.ts); the current side streams from the manifest, and
-// the report streams to disk.
+// export itself (it may name the order and its time), so it would differ every time. Both sides
+// stream (the previous export's record or ZIP, previous.ts; the current manifest) and are walked
+// side by side; the report streams to disk.
 
 
 /** Entries that describe the export, not the plant: never compared. */
@@ -33036,7 +32930,7 @@ const NOT_COMPARED = ['contents.json'];
 /** The first changes of each kind kept in memory; the file has them all. */
 const LISTED_CHANGES = 100;
 async function compareWithPrevious(previousFile, current, out) {
-    const { previous, entries } = await readPrevious(previousFile);
+    const { previous, entries } = await openPrevious(previousFile);
     const bySha = previous.kind === 'record';
     const report = {
         path: out,
@@ -33049,29 +32943,17 @@ async function compareWithPrevious(previousFile, current, out) {
     try {
         file.write(`{\n  "comparedWith": ${JSON.stringify(previous)},\n  "comparedBy": "${report.comparedBy}",\n  "notCompared": ${JSON.stringify(NOT_COMPARED)},\n  "changes": [`);
         let separator = '\n    ';
-        const note = (kind, change) => {
-            report.counts[kind]++;
-            if (report.first[kind].length < LISTED_CHANGES)
-                report.first[kind].push(change);
-            file.write(`${separator}${JSON.stringify({ change: kind, ...change })}`);
-            separator = ',\n    ';
-        };
-        for await (const { path, ...now } of current) {
-            if (NOT_COMPARED.includes(path))
-                continue;
-            const before = entries.take(path);
-            if (!before) {
-                note('added', { path, new: now });
-                continue;
-            }
-            if (same(before, now, bySha))
-                report.counts.unchanged++;
-            else
-                note('changed', { path, old: before, new: now });
-        }
-        for (const [path, before] of entries.remaining())
-            if (!NOT_COMPARED.includes(path))
-                note('removed', { path, old: before });
+        await walkBoth(entries, current, {
+            note: (kind, change) => {
+                report.counts[kind]++;
+                if (report.first[kind].length < LISTED_CHANGES)
+                    report.first[kind].push(change);
+                file.write(`${separator}${JSON.stringify({ change: kind, ...change })}`);
+                separator = ',\n    ';
+            },
+            unchanged: () => void report.counts.unchanged++,
+            same: (a, b) => same(a, b, bySha)
+        });
         file.write(`${separator === '\n    ' ? '' : '\n  '}],\n  "counts": ${JSON.stringify(report.counts)}\n}\n`);
         file.close();
     }
@@ -33080,6 +32962,57 @@ async function compareWithPrevious(previousFile, current, out) {
         throw e;
     }
     return report;
+}
+/** Walks both lists side by side. Exports of the same tree list their entries in the same order,
+ *  so most pairs meet at once; an entry out of step waits in a map until its partner comes (or is
+ *  added or removed at the end). Memory grows with the entries that moved, not with the export. */
+async function walkBoth(previous, current, v) {
+    const before = previous[Symbol.asyncIterator]();
+    const now = current[Symbol.asyncIterator]();
+    const waitingBefore = new Map();
+    const waitingNow = new Map();
+    const compare = (path, old, fresh) => (v.same(old, fresh) ? v.unchanged() : v.note('changed', { path, old, new: fresh }));
+    for (;;) {
+        const [a, b] = await Promise.all([nextCompared(before), nextCompared(now)]);
+        if (!a && !b)
+            break;
+        if (a && b && a.path === b.path) {
+            compare(a.path, sideOf(a), sideOf(b));
+            continue;
+        }
+        if (a) {
+            const partner = waitingNow.get(a.path);
+            if (partner) {
+                waitingNow.delete(a.path);
+                compare(a.path, sideOf(a), partner);
+            }
+            else
+                waitingBefore.set(a.path, sideOf(a));
+        }
+        if (b) {
+            const partner = waitingBefore.get(b.path);
+            if (partner) {
+                waitingBefore.delete(b.path);
+                compare(b.path, partner, sideOf(b));
+            }
+            else
+                waitingNow.set(b.path, sideOf(b));
+        }
+    }
+    for (const [path, fresh] of waitingNow)
+        v.note('added', { path, new: fresh });
+    for (const [path, old] of waitingBefore)
+        v.note('removed', { path, old });
+}
+/** The next entry that is compared (contents.json is not), or undefined at the end. */
+async function nextCompared(list) {
+    for (let next = await list.next(); !next.done; next = await list.next())
+        if (!NOT_COMPARED.includes(next.value.path))
+            return next.value;
+    return undefined;
+}
+function sideOf({ path: _path, ...side }) {
+    return side;
 }
 function same(a, b, bySha) {
     return bySha ? a.sha256 === b.sha256 : a.crc32 === b.crc32 && a.size === b.size;
@@ -35329,7 +35262,7 @@ async function writeSummary(report, core) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(10610);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(50702);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.

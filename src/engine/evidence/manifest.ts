@@ -7,10 +7,9 @@
 // the change report also need, stay in typed arrays (12 bytes an entry) in the manifest's order, and
 // manifestEntries() reads the file back beside them.
 import { createHash, type Hash, hash } from 'node:crypto'
-import { createReadStream, rmSync } from 'node:fs'
-import { createInterface } from 'node:readline'
+import { rmSync } from 'node:fs'
 import type { EntryFacts, EntrySink } from '../zip/format.js'
-import { LineFile } from './line-file.js'
+import { LineFile, linesOf } from './line-file.js'
 
 /** A file entry as the evidence knows it. */
 export interface FileDigest {
@@ -122,7 +121,7 @@ export function parseSha256sumLine(line: string): { sha256: string; path: string
 /** Every file entry of a manifest, in its order: the file's lines with the sizes and CRC-32s. */
 export async function* manifestEntries(m: Manifest): AsyncIterable<FileDigest> {
   let i = 0
-  for await (const line of createInterface({ input: createReadStream(m.path), crlfDelay: Infinity })) {
+  for await (const line of linesOf(m.path)) {
     if (!line) continue
     if (i >= m.files) throw new Error(`the manifest ${m.path} has more lines than entries`)
     const { sha256, path } = parseSha256sumLine(line)

@@ -27,37 +27,47 @@ export async function readFile(file: string, start: number, visit: (chunk: Buffe
 /** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
  *  the number of records its end record announces. */
 export async function forEachCentralRecord(file: string, visit: (record: CentralRecord, nameHash: number) => void, count?: (n: number) => void): Promise<number> {
+  let seen = 0
+  for await (const batch of centralRecords(file, count)) {
+    for (const { record, nameHash } of batch) visit(record, nameHash)
+    seen += batch.length
+  }
+  return seen
+}
+
+/** The records of the ZIP's central directory, in its order, a read's worth at a time (so that a
+ *  caller can stream them alongside another list); `count` first, as above. */
+export async function* centralRecords(file: string, count?: (n: number) => void): AsyncGenerator<{ record: CentralRecord; nameHash: number }[]> {
   const handle = await open(file, 'r')
-  let where: { offset: number; size: number; count: number }
   try {
     const { size } = await handle.stat()
     const length = Math.min(size, 22 + 0xffff + 20 + 56)
     const tail = Buffer.alloc(length)
     await handle.read(tail, 0, length, size - length)
-    where = findCentralDirectory(tail, size)
+    const where = findCentralDirectory(tail, size)
+    count?.(where.count)
+    const carry = new Carry()
+    const buffer = Buffer.allocUnsafe(READ_BYTES)
+    let seen = 0
+    for (let at = where.offset, end = where.offset + where.size; at < end; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at)
+      if (bytesRead === 0) break
+      at += bytesRead
+      const buf = carry.join(buffer.subarray(0, bytesRead))
+      const batch: { record: CentralRecord; nameHash: number }[] = []
+      let pos = 0
+      for (let parsed; (parsed = parseCentralRecord(buf, pos)); pos = parsed.end) {
+        if (buf.readUInt32LE(pos) !== CENTRAL_SIG) throw new InvalidZipError('not a valid ZIP: its central directory is damaged')
+        batch.push({ record: parsed.record, nameHash: parsed.nameHash })
+      }
+      carry.keep(buf, pos)
+      seen += batch.length
+      if (batch.length) yield batch
+    }
+    if (seen !== where.count) throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`)
   } finally {
     await handle.close()
   }
-  count?.(where.count)
-  const carry = new Carry()
-  let seen = 0
-  await readFile(
-    file,
-    where.offset,
-    chunk => {
-      const buf = carry.join(chunk)
-      let at = 0
-      for (let parsed; (parsed = parseCentralRecord(buf, at)); at = parsed.end) {
-        if (buf.readUInt32LE(at) !== CENTRAL_SIG) throw new InvalidZipError('not a valid ZIP: its central directory is damaged')
-        visit(parsed.record, parsed.nameHash)
-        seen++
-      }
-      carry.keep(buf, at)
-    },
-    where.offset + where.size
-  )
-  if (seen !== where.count) throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`)
-  return seen
 }
 
 /** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
