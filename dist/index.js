@@ -33191,6 +33191,7 @@ function succeeded(op) {
 function hasError(op) {
     return !!op.error && (!!op.error.code || !!op.error.message);
 }
+/** An int64 counter as protobuf JSON sends it (a string or a number), or undefined. */
 function toCount(v) {
     const n = typeof v === 'string' ? Number(v) : v;
     return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
@@ -33685,8 +33686,8 @@ class ExportRun {
                     state: report.state,
                     systemId: meta?.systemId || undefined,
                     licenseSerialNumber: meta?.licenseSerialNumber || undefined,
-                    finishedSubProcesses: export_toCount(meta?.finishedSubProcesses),
-                    openSubProcesses: export_toCount(meta?.openSubProcesses)
+                    finishedSubProcesses: toCount(meta?.finishedSubProcesses),
+                    openSubProcesses: toCount(meta?.openSubProcesses)
                 },
                 startedAt: new Date(this.startedAt),
                 finishedAt: new Date(deps.clock.now())
@@ -33772,10 +33773,6 @@ function connect(settings, host, clock, deadline) {
     const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
     const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
     return { transport, client };
-}
-function export_toCount(v) {
-    const n = typeof v === 'string' && v !== '' ? Number(v) : v;
-    return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 function orderFailed(name, op) {
     const e = op.error;

@@ -32874,7 +32874,8 @@ function poller_succeeded(op) {
 function hasError(op) {
     return !!op.error && (!!op.error.code || !!op.error.message);
 }
-function toCount(v) {
+/** An int64 counter as protobuf JSON sends it (a string or a number), or undefined. */
+function poller_toCount(v) {
     const n = typeof v === 'string' ? Number(v) : v;
     return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
@@ -32882,8 +32883,8 @@ function toCount(v) {
 function poller_describeProgress(op) {
     const m = op.metadata ?? {};
     const parts = [m.state ?? 'no state'];
-    const finished = toCount(m.finishedSubProcesses);
-    const open = toCount(m.openSubProcesses);
+    const finished = poller_toCount(m.finishedSubProcesses);
+    const open = poller_toCount(m.openSubProcesses);
     if (finished !== undefined && open !== undefined && finished + open > 0) {
         parts.push(`${finished} of ${finished + open} steps (${Math.round((100 * finished) / (finished + open))} %)`);
     }
@@ -33368,8 +33369,8 @@ class ExportRun {
                     state: report.state,
                     systemId: meta?.systemId || undefined,
                     licenseSerialNumber: meta?.licenseSerialNumber || undefined,
-                    finishedSubProcesses: export_toCount(meta?.finishedSubProcesses),
-                    openSubProcesses: export_toCount(meta?.openSubProcesses)
+                    finishedSubProcesses: toCount(meta?.finishedSubProcesses),
+                    openSubProcesses: toCount(meta?.openSubProcesses)
                 },
                 startedAt: new Date(this.startedAt),
                 finishedAt: new Date(deps.clock.now())
@@ -33455,10 +33456,6 @@ function connect(settings, host, clock, deadline) {
     const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
     const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
     return { transport, client };
-}
-function export_toCount(v) {
-    const n = typeof v === 'string' && v !== '' ? Number(v) : v;
-    return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 function orderFailed(name, op) {
     const e = op.error;

@@ -16,7 +16,7 @@ import { judgeGate } from './evidence/gate.js'
 import { isUnequalJobResultsName, UNEQUAL_JOB_RESULTS } from './evidence/job-results.js'
 import { type Evidence, evidenceFiles, makeEvidence } from './evidence/make.js'
 import type { RunOrigin } from './evidence/record.js'
-import { DeadlineError, describeProgress, isDone, succeeded, waitForOrder } from './poller.js'
+import { DeadlineError, describeProgress, isDone, succeeded, toCount, waitForOrder } from './poller.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
 import type { SavedZip } from './save-zip.js'
 import type { ExportSettings } from './settings.js'
@@ -341,11 +341,6 @@ export function connect(settings: ExportSettings, host: Pick<ExportHost, 'secret
   const credentials: Credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret }
   const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting })
   return { transport, client }
-}
-
-function toCount(v: string | number | undefined): number | undefined {
-  const n = typeof v === 'string' && v !== '' ? Number(v) : v
-  return typeof n === 'number' && Number.isFinite(n) ? n : undefined
 }
 
 function orderFailed(name: string, op: Operation): Error {

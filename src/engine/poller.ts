@@ -172,7 +172,8 @@ function hasError(op: Operation): boolean {
   return !!op.error && (!!op.error.code || !!op.error.message)
 }
 
-function toCount(v: string | number | undefined): number | undefined {
+/** An int64 counter as protobuf JSON sends it (a string or a number), or undefined. */
+export function toCount(v: string | number | undefined): number | undefined {
   const n = typeof v === 'string' ? Number(v) : v
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined
 }
