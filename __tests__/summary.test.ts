@@ -99,3 +99,46 @@ describe('the job summary', () => {
     expect(formatBytes(2 * 1024 ** 3)).toBe('2.00 GiB')
   })
 })
+
+describe('the job summary of the evidence', () => {
+  const base = { server: 'https://octoplant:64023', orderName: 'o2', resumed: false, state: 'STATE_SUCCEEDED' as const, durations: { total: 1000 }, zip }
+  const side = (size: number) => ({ size, crc32: '0000000a', sha256: 'cd'.repeat(32) })
+
+  it('groups the changes by folder, lists each kind, and says when the lists hold only the first', () => {
+    const added = Array.from({ length: 100 }, (_, i) => ({ path: `Plant/Line 3/PLC ${i % 2}/block-${i}.awl`, new: side(i) }))
+    const text = renderSummary({
+      ...base,
+      gateFailure: 'fail-on: changes: 251 entries differ',
+      evidence: {
+        manifestPath: '/tmp/o2.manifest.sha256',
+        recordPath: '/tmp/o2.record.json',
+        jobResults: { file: 'unequalJobResults.csv', count: 2, first: [] },
+        changes: {
+          path: '/tmp/o2.changes.json',
+          comparedWith: { kind: 'record', file: '/tmp/o1.record.json', orderName: 'o1', finishedAt: '2026-12-01T01:00:00.000Z' },
+          comparedBy: 'sha256',
+          counts: { added: 250, removed: 1, changed: 0, unchanged: 7 },
+          first: { added, removed: [{ path: 'top.txt', old: side(5) }], changed: [] }
+        }
+      }
+    })
+    expect(text).toContain('## ❌ octoplant export kept, and fail-on failed it')
+    expect(text).toContain('> fail-on: changes: 251 entries differ')
+    expect(text).toContain('| Unequal job results | 2 (`unequalJobResults.csv`) |')
+    expect(text).toContain('| Changes | 250 added, 1 removed, 0 changed, 7 unchanged since the previous export o1 of 2026-12-01T01:00:00.000Z |')
+    expect(text).toContain('By folder, the changes listed below (the first 100 of each kind); `/tmp/o2.changes.json` has them all.')
+    expect(text).toContain('| `(top level)` | 0 | 1 | 0 |')
+    expect(text).toContain('| `Plant/Line 3/PLC 0/` | 50 | 0 | 0 |')
+    expect(text).toContain('<details><summary>Added: 250 (the first 100)</summary>')
+    expect(text).toContain('| `top.txt` | 5 B, sha256 `cdcdcdcdcdcd`… | — |')
+    expect(text).not.toContain('Changed:')
+  })
+
+  it('says when there was nothing to compare with, or why no report was made', () => {
+    const evidence = { manifestPath: '/m', recordPath: '/r' }
+    expect(renderSummary({ ...base, evidence: { ...evidence, noPrevious: true } })).toContain('| Changes | no previous export to compare with: this one is the baseline |')
+    expect(renderSummary({ ...base, evidence: { ...evidence, changesProblem: 'the previous export could not be fetched: 403' } })).toContain(
+      '| Changes | ⚠️ not reported: the previous export could not be fetched: 403 |'
+    )
+  })
+})
