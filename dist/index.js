@@ -34772,15 +34772,14 @@ function exportOutputs(report) {
         [OUTPUTS.zipSize, report.zip?.size],
         [OUTPUTS.zipSha256, report.zip?.sha256],
         [OUTPUTS.extractPath, report.extractPath],
-        ...evidenceOutputs(report),
+        ...evidenceOutputs(report.evidence),
         [OUTPUTS.errorMessage, report.error ?? report.gateFailure]
     ];
     return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 }
 /** The evidence's outputs: where it is, the change counts, and the unequalJobResults count (absent
  *  when that export was not there to count). */
-function evidenceOutputs(report) {
-    const e = report.evidence;
+function evidenceOutputs(e) {
     if (!e)
         return [];
     return [
@@ -35197,7 +35196,7 @@ function hostFor(core, inputs) {
         },
         extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
         evidenceKept: (evidence) => {
-            for (const [name, value] of evidenceOutputs({ evidence })) {
+            for (const [name, value] of evidenceOutputs(evidence)) {
                 if (value !== undefined)
                     core.setOutput(name, String(value));
             }

@@ -29640,15 +29640,14 @@ function exportOutputs(report) {
         [OUTPUTS.zipSize, report.zip?.size],
         [OUTPUTS.zipSha256, report.zip?.sha256],
         [OUTPUTS.extractPath, report.extractPath],
-        ...evidenceOutputs(report),
+        ...evidenceOutputs(report.evidence),
         [OUTPUTS.errorMessage, report.error ?? report.gateFailure]
     ];
     return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 }
 /** The evidence's outputs: where it is, the change counts, and the unequalJobResults count (absent
  *  when that export was not there to count). */
-function evidenceOutputs(report) {
-    const e = report.evidence;
+function evidenceOutputs(e) {
     if (!e)
         return [];
     return [
@@ -29755,8 +29754,9 @@ function fit(text, columns) {
 // Azure DevOps or a shell. Options mirror the Action's inputs (same names and meanings), each also
 // read from an OCTOPLANT_* environment variable; the secrets only from OCTOPLANT_TOKEN or
 // --token-file, OCTOPLANT_PASSWORD or --password-file. Human progress goes to stderr; stdout carries
-// exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0 success, 1 the export (or check)
-// failed, 2 bad usage or input (refused before any connection).
+// exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0
+// success, 1 the export (or check) failed, 2 bad usage or input (refused before any connection),
+// 3 --fail-on found a deviation (the export and its evidence are kept).
 
 
 

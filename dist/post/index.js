@@ -34462,15 +34462,14 @@ function exportOutputs(report) {
         [outputs_OUTPUTS.zipSize, report.zip?.size],
         [outputs_OUTPUTS.zipSha256, report.zip?.sha256],
         [outputs_OUTPUTS.extractPath, report.extractPath],
-        ...outputs_evidenceOutputs(report),
+        ...outputs_evidenceOutputs(report.evidence),
         [outputs_OUTPUTS.errorMessage, report.error ?? report.gateFailure]
     ];
     return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 }
 /** The evidence's outputs: where it is, the change counts, and the unequalJobResults count (absent
  *  when that export was not there to count). */
-function outputs_evidenceOutputs(report) {
-    const e = report.evidence;
+function outputs_evidenceOutputs(e) {
     if (!e)
         return [];
     return [
@@ -34887,7 +34886,7 @@ function hostFor(core, inputs) {
         },
         extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
         evidenceKept: (evidence) => {
-            for (const [name, value] of evidenceOutputs({ evidence })) {
+            for (const [name, value] of evidenceOutputs(evidence)) {
                 if (value !== undefined)
                     core.setOutput(name, String(value));
             }

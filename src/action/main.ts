@@ -171,7 +171,7 @@ function hostFor(core: ActionCore, inputs: Inputs): ExportHost {
     },
     extracted: dir => core.setOutput(OUTPUTS.extractPath, dir),
     evidenceKept: (evidence: Evidence) => {
-      for (const [name, value] of evidenceOutputs({ evidence } as Parameters<typeof evidenceOutputs>[0])) {
+      for (const [name, value] of evidenceOutputs(evidence)) {
         if (value !== undefined) core.setOutput(name, String(value))
       }
     },

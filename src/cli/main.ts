@@ -2,8 +2,9 @@
 // Azure DevOps or a shell. Options mirror the Action's inputs (same names and meanings), each also
 // read from an OCTOPLANT_* environment variable; the secrets only from OCTOPLANT_TOKEN or
 // --token-file, OCTOPLANT_PASSWORD or --password-file. Human progress goes to stderr; stdout carries
-// exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0 success, 1 the export (or check)
-// failed, 2 bad usage or input (refused before any connection).
+// exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0
+// success, 1 the export (or check) failed, 2 bad usage or input (refused before any connection),
+// 3 --fail-on found a deviation (the export and its evidence are kept).
 import { parseArgs, styleText } from 'node:util'
 import type { Clock } from '../base/clock.js'
 import { checkServer } from '../engine/check.js'

@@ -1,5 +1,6 @@
 // The outputs, by the names action.yml gives them (a test holds the two equal). The command line
 // prints the export's part of them as its JSON document, under the same keys.
+import type { Evidence } from '../engine/evidence/make.js'
 import type { ExportReport } from '../engine/export.js'
 
 export const OUTPUTS = {
@@ -32,7 +33,7 @@ export function exportOutputs(report: ExportReport): Record<string, string> {
     [OUTPUTS.zipSize, report.zip?.size],
     [OUTPUTS.zipSha256, report.zip?.sha256],
     [OUTPUTS.extractPath, report.extractPath],
-    ...evidenceOutputs(report),
+    ...evidenceOutputs(report.evidence),
     [OUTPUTS.errorMessage, report.error ?? report.gateFailure]
   ]
   return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]))
@@ -40,8 +41,7 @@ export function exportOutputs(report: ExportReport): Record<string, string> {
 
 /** The evidence's outputs: where it is, the change counts, and the unequalJobResults count (absent
  *  when that export was not there to count). */
-export function evidenceOutputs(report: ExportReport): [string, string | number | undefined][] {
-  const e = report.evidence
+export function evidenceOutputs(e: Evidence | undefined): [string, string | number | undefined][] {
   if (!e) return []
   return [
     [OUTPUTS.manifestPath, e.manifestPath],

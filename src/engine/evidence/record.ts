@@ -71,7 +71,7 @@ export async function writeRecord(file: string, facts: RecordFacts, entries: Asy
   }
 }
 
-export function withoutCredentials(url: string): string {
+function withoutCredentials(url: string): string {
   try {
     const u = new URL(url)
     u.username = ''
