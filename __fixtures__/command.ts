@@ -19,6 +19,7 @@ export async function runCommand(argv: string[], env: Record<string, string>, cw
     clock: systemClock,
     trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
     version: 'test',
+    nodeVersion: process.versions.node,
     host: { hostname: 'test-host' }
   })
   return { code, stdout, stderr, json: JSON.parse(stdout) as Record<string, unknown> }

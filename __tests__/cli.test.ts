@@ -153,6 +153,7 @@ describe('octoplant-export refuses bad usage with exit 2, before any connection'
       clock: systemClock,
       trustCertificates: () => undefined,
       version: 'test',
+      nodeVersion: process.versions.node,
       host: { hostname: 'test-host' }
     })
     expect(sim.requests).toHaveLength(0)

@@ -101,7 +101,7 @@ describe('TLS', () => {
 
 describe('plain HTTP', () => {
   it('refuses http:// to a host other than loopback before any connection', async () => {
-    const run = await runLocally({ inputs: { 'server-url': 'http://octoplant.plant.local:64023', username: 'u', password: 'p' } })
+    const run = await runLocally({ inputs: { 'server-url': 'http://octoplant.plant.local:64023', username: 'u', password: 'plant-password' } })
     note('server-url http://octoplant.plant.local:64023', run)
     expect(run.code).toBe(1)
     expect(run.outputs['error-message']).toMatch(/^Input 'server-url' uses plain http:\/\/ to octoplant.plant.local, which would send the password unencrypted/)

@@ -25,6 +25,27 @@ import { parseInputs } from '../src/shared/inputs.js'
 const windows = hostRules('win32')
 const root = 'C:\\exports\\o1'
 
+describe('every entry name is checked before the first write, on every platform', () => {
+  it.each(['linux', 'win32', 'darwin'] as const)('refuses a file that is also a folder of another entry, in either order (%s)', platform => {
+    const rules = hostRules(platform)
+    const where = rules.path.resolve(platform === 'win32' ? root : '/exports/o1')
+    expect(() => checkEntryNames(where, ['a/b.txt', 'a'], rules)).toThrow('refusing to extract "a": "a" is a file in the ZIP and also a folder of "a/b.txt"')
+    expect(() => checkEntryNames(where, ['a', 'a/b/c.txt'], rules)).toThrow('"a" is a file in the ZIP and also a folder of "a/b/c.txt"')
+    expect(() => checkEntryNames(where, ['a/', 'a/b.txt', 'a/c/', 'a/c/d.txt'], rules)).not.toThrow()
+  })
+
+  it('refuses names that differ only in Unicode normalization on macOS, not on Linux', () => {
+    const names = ['Antrieb S\u00fcd/a.txt', 'Antrieb Su\u0308d/a.txt']
+    expect(() => checkEntryNames('/exports/o1', names, hostRules('darwin'))).toThrow(/differs from "Antrieb S\u00fcd\/a.txt" only in Unicode normalization/)
+    expect(() => checkEntryNames('/exports/o1', names, hostRules('linux'))).not.toThrow()
+  })
+
+  it('refuses a NUL in a name and a name longer than a file system holds', () => {
+    expect(() => entryTarget('/exports/o1', 'a\0b.txt', hostRules('linux'))).toThrow('its name holds a NUL character')
+    expect(() => entryTarget('/exports/o1', `d/${'n'.repeat(256)}`, hostRules('linux'))).toThrow('longer than 255 bytes')
+  })
+})
+
 describe('ZIP entries on Windows', () => {
   it('lands entries with either separator below the target folder', () => {
     expect(entryTarget(root, 'projectTree/Line 1/PLC/a.s7p', windows)).toBe('C:\\exports\\o1\\projectTree\\Line 1\\PLC\\a.s7p')

@@ -24626,7 +24626,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 4988:
 /***/ ((module) => {
 
 
@@ -25389,7 +25389,7 @@ const {
   kLastProgressEventFired
 } = __nccwpck_require__(961)
 const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
+const { getEncoding } = __nccwpck_require__(4988)
 const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
@@ -28559,6 +28559,162 @@ function formatSeconds(ms) {
 
 /***/ }),
 
+/***/ 2154:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Bn: () => (/* binding */ unsafeNameProblem),
+/* harmony export */   dJ: () => (/* binding */ fileNameFor),
+/* harmony export */   fo: () => (/* binding */ SAFE_NAME_MAX)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+// Names from outside (an order's name from the server) become file names only through here: a name
+// that is one safe path segment on Linux, Windows and macOS is used as it is; any other gets a safe
+// form that stays unique (its safe characters and a short hash of the whole name).
+
+/** Longest file-system name made from an order name. */
+const SAFE_NAME_MAX = 100;
+const SAFE_CHARS = /^[A-Za-z0-9_@~.-]+$/;
+const DEVICE_NAMES = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+/** Why `name` is not one safe path segment everywhere, or undefined when it is. */
+function unsafeNameProblem(name) {
+    if (name === '')
+        return 'it is empty';
+    if (name.length > SAFE_NAME_MAX)
+        return `it is longer than ${SAFE_NAME_MAX} characters`;
+    if (name === '.' || name === '..' || name.startsWith('.'))
+        return 'it starts with a dot';
+    if (!SAFE_CHARS.test(name))
+        return 'it holds a character other than letters, digits and - _ . @ ~ (a separator, a colon, a space or a control character)';
+    if (DEVICE_NAMES.test(name))
+        return `"${name.split('.')[0]}" is a device name on Windows`;
+    if (name.endsWith('.'))
+        return 'Windows drops a dot at the end of a name';
+    return undefined;
+}
+/** The file-system name for an order name: itself when safe, else its safe characters and a hash. */
+function fileNameFor(name) {
+    if (!unsafeNameProblem(name))
+        return name;
+    const hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(name).digest('hex').slice(0, 12);
+    const kept = name.replace(/[^A-Za-z0-9_@~.-]+/g, '-').replace(/^[.-]+|[.-]+$/g, '').slice(0, SAFE_NAME_MAX - 13);
+    return kept ? `${kept}-${hash}` : `order-${hash}`;
+}
+
+
+/***/ }),
+
+/***/ 5460:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   S: () => (/* binding */ Secrets)
+/* harmony export */ });
+/* unused harmony export spellingsOf */
+// The secrets of a run (password, access token, client secret, every token the server issues), in
+// every spelling in which they can come back: as given, JSON-escaped (an error that quotes a JSON
+// body), URL-encoded as a query or path part (encodeURIComponent) and as a form body
+// (application/x-www-form-urlencoded, spaces as "+"), each in upper- and lower-case hex. We send no
+// secret base64-encoded (no Basic auth), so no base64 spelling can come back.
+/** Every spelling of a secret that a server or a log could show, longest first, without repeats. */
+function spellingsOf(secret) {
+    if (!secret)
+        return [];
+    const json = JSON.stringify(secret).slice(1, -1);
+    const uri = encodeURIComponent(secret);
+    const form = new URLSearchParams({ s: secret }).toString().slice(2);
+    const lowerHex = (s) => s.replace(/%[0-9A-F]{2}/g, h => h.toLowerCase());
+    const all = [secret, json, uri, form, lowerHex(uri), lowerHex(form), JSON.stringify(uri).slice(1, -1)];
+    return [...new Set(all)].sort((a, b) => b.length - a.length);
+}
+/** The run's secrets; mask() hides each in any spelling, however short. */
+class Secrets {
+    spellings = [];
+    /** Adds a secret; returns the spellings that are new (for a runner to register). */
+    add(secret) {
+        if (!secret)
+            return [];
+        const fresh = spellingsOf(secret).filter(s => !this.spellings.includes(s));
+        if (fresh.length)
+            this.spellings = [...this.spellings, ...fresh].sort((a, b) => b.length - a.length);
+        return fresh;
+    }
+    mask(text) {
+        let out = text;
+        for (const s of this.spellings)
+            if (out.includes(s))
+                out = out.split(s).join('***');
+        return out;
+    }
+    /** Every string inside a value (an output document) masked; keys and shape kept. */
+    maskValues(value) {
+        if (typeof value === 'string')
+            return this.mask(value);
+        if (Array.isArray(value))
+            return value.map((v) => this.maskValues(v));
+        if (value && typeof value === 'object')
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.maskValues(v)]));
+        return value;
+    }
+}
+
+
+/***/ }),
+
+/***/ 2607:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   TL: () => (/* binding */ quoted),
+/* harmony export */   bp: () => (/* binding */ untrusted),
+/* harmony export */   iG: () => (/* binding */ commandFree)
+/* harmony export */ });
+/* unused harmony export UNTRUSTED_MAX_CHARS */
+// Text that came from outside (the server, a proxy, a ZIP's entry names, files on the agent) is data.
+// Before it reaches a log, a summary, an output or a terminal it passes untrusted(): one line, no
+// control characters or terminal escapes, no way to start a runner's command, and a bounded length.
+// A front end's writers also pass every line they print through commandFree(), so that no line of
+// ours can be read as a command either, whatever it quotes.
+//
+// Written by hand: it is a few regular expressions, and the rules are the CI systems' own:
+// - GitHub Actions runs a line as a workflow command when it starts with "::" (after spaces);
+// - Azure DevOps runs "##vso[…]" and formats "##[…]" where they appear in a line;
+// - terminals act on ESC and C1 sequences; bidirectional overrides reorder what a reader sees.
+/** Longest text from outside that is shown whole. */
+const UNTRUSTED_MAX_CHARS = 500;
+/* eslint-disable no-control-regex -- matching control characters is this file's job */
+/** ESC sequences (CSI, OSC, and two-character ones), whole: their parameters are not shown either. */
+const ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?|\x9b[0-?]*[ -/]*[@-~]/g;
+/** C0 and C1 control characters but tab and line breaks, DEL, and bidirectional overrides: each
+ *  shown as U+FFFD, so that a reader sees that something was there. */
+const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+/** Azure DevOps' logging and formatting commands, anywhere in a line. */
+const AZURE_COMMANDS = /##(vso)?\[/gi;
+/** A GitHub workflow command at a line's start (the runner ignores the spaces before it). */
+const GITHUB_COMMAND = /^([ \t]*):(?=:)/gm;
+/* eslint-enable no-control-regex */
+/** Text from outside, made safe to show: one line, printable, no command, at most `max` characters
+ *  (a note says how many were cut). */
+function untrusted(text, max = UNTRUSTED_MAX_CHARS) {
+    const s = commandFree(String(text).replace(/\r\n?|\n/g, ' ').replace(/\t/g, ' '));
+    if (s.length <= max)
+        return s;
+    return `${s.slice(0, max)}… (${s.length - max} more characters cut)`;
+}
+/** Text to print (ours, which may quote text from outside): escapes removed, control characters
+ *  other than line breaks and tabs replaced, and no line that a CI system would run as a command. */
+function commandFree(text) {
+    return text.replace(ESCAPES, '').replace(CONTROLS, '\ufffd').replace(AZURE_COMMANDS, m => `#\u200b${m.slice(1)}`).replace(GITHUB_COMMAND, '$1:\u200b');
+}
+/** A name from outside (an order, a ZIP entry) inside a message: quoted, and safe to show. */
+function quoted(name) {
+    return `"${untrusted(name, 200)}"`;
+}
+
+
+/***/ }),
+
 /***/ 486:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
@@ -28570,9 +28726,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1692);
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_tls__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4031);
-/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4491);
+/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9662);
 /* harmony import */ var _shared_version_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4876);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9193);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6355);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 
 
@@ -28596,6 +28752,7 @@ process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_6__/* .main */ .iW
     trustCertificates: pem => node_tls__WEBPACK_IMPORTED_MODULE_2__.setDefaultCACertificates([...node_tls__WEBPACK_IMPORTED_MODULE_2__.getCACertificates('default'), pem]),
     signal: cancel.signal,
     version: _shared_version_js__WEBPACK_IMPORTED_MODULE_5__/* .VERSION */ .x,
+    nodeVersion: process.versions.node,
     host: { hostname: (0,node_os__WEBPACK_IMPORTED_MODULE_1__.hostname)(), user: currentUser() },
     terminal: process.stderr.isTTY ? { write: text => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined
 });
@@ -28615,7 +28772,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9193:
+/***/ 6355:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28632,8 +28789,8 @@ var external_node_util_ = __nccwpck_require__(7975);
 var base_deadline = __nccwpck_require__(6277);
 // EXTERNAL MODULE: ./src/engine/preflight.ts
 var preflight = __nccwpck_require__(1541);
-// EXTERNAL MODULE: ./src/engine/export.ts + 35 modules
-var engine_export = __nccwpck_require__(4491);
+// EXTERNAL MODULE: ./src/engine/export.ts + 36 modules
+var engine_export = __nccwpck_require__(9662);
 ;// CONCATENATED MODULE: ./src/engine/check.ts
 
 
@@ -28659,6 +28816,10 @@ async function checkServer(settings, host, deps) {
 var disk_space = __nccwpck_require__(9726);
 // EXTERNAL MODULE: ./src/engine/settings.ts
 var settings = __nccwpck_require__(4441);
+// EXTERNAL MODULE: ./src/base/secrets.ts
+var secrets = __nccwpck_require__(5460);
+// EXTERNAL MODULE: ./src/base/untrusted.ts
+var untrusted = __nccwpck_require__(2607);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
@@ -29246,9 +29407,12 @@ var protocol = __nccwpck_require__(9983);
 var gate = __nccwpck_require__(2911);
 // EXTERNAL MODULE: ./src/engine/zip/path-rules.ts
 var path_rules = __nccwpck_require__(4161);
+// EXTERNAL MODULE: ./src/base/safe-name.ts
+var safe_name = __nccwpck_require__(2154);
 ;// CONCATENATED MODULE: ./src/shared/inputs.ts
 // Reads and validates every input before any network call. Pure: the input getter, the environment
 // and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
+
 
 
 
@@ -29301,7 +29465,7 @@ function parseInputs(getInput, ctx) {
     const retentionDays = readRetentionDays(get);
     const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp';
     const paths = ctx.path ?? external_node_path_;
-    const dir = get('path') || paths.join(tempDir, 'octoplant-export');
+    const dir = get('path') || ctx.defaultPath || paths.join(tempDir, 'octoplant-export');
     const comparison = readComparison(get, ctx, workspace, artifactName);
     const failOn = readFailOn(get, setting, exportContents, comparison);
     return {
@@ -29379,6 +29543,11 @@ function readSignIn(getInput, get, setting) {
     const accessToken = get('token') || undefined;
     // Passwords may begin or end with spaces: take this one untrimmed.
     const password = getInput('password');
+    // A header cannot carry a line break, and no password holds one: a file with two lines is a mistake.
+    for (const [name, value] of [['token', accessToken], ['password', password]]) {
+        if (value && /[\r\n]/.test(value))
+            throw new settings/* InputError */.d(name, `holds a line break inside it: give the ${name} alone, on one line`);
+    }
     if (accessToken && password) {
         throw new settings/* InputError */.d('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
     }
@@ -29392,15 +29561,25 @@ function readSignIn(getInput, get, setting) {
         throw new settings/* InputError */.d('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
     return { username, password, accessToken };
 }
+/** The order's files are named after it: it must be one safe path segment everywhere. */
 function readOrderName(get) {
     const orderName = get('order-name') || undefined;
-    if (orderName !== undefined && !/^[\w.:@~-]{1,200}$/.test(orderName)) {
-        throw new settings/* InputError */.d('order-name', `must be an order name as the server returned it (letters, digits, - _ . : @ ~); got "${orderName}"`);
+    const problem = orderName === undefined ? undefined : (0,safe_name/* unsafeNameProblem */.Bn)(orderName);
+    if (problem) {
+        throw new settings/* InputError */.d('order-name', `must be an order name as the server returned it (letters, digits, - _ . @ ~; no leading dot; at most ${safe_name/* SAFE_NAME_MAX */.fo} characters): ${problem}; got ${JSON.stringify(orderName)}`);
     }
     return orderName;
 }
+/** Longest artifact-name: its evidence file name (<name>.manifest.sha256.<random>.partial while it
+ *  is written) must fit a file system's 255 bytes. */
+const ARTIFACT_NAME_MAX = 200;
 function readArtifactName(get) {
     const artifactName = get('artifact-name') || undefined;
+    if (artifactName !== undefined && Buffer.byteLength(artifactName) > ARTIFACT_NAME_MAX) {
+        throw new settings/* InputError */.d('artifact-name', `must be at most ${ARTIFACT_NAME_MAX} bytes (its files' names must fit the file system); got ${Buffer.byteLength(artifactName)}`);
+    }
+    if (artifactName?.startsWith('.'))
+        throw new settings/* InputError */.d('artifact-name', `must not start with a dot (a hidden file); got ${JSON.stringify(artifactName)}`);
     if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
         throw new settings/* InputError */.d('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
     }
@@ -29550,6 +29729,20 @@ function duration(get, name) {
         throw new settings/* InputError */.d(name, `must be at most 24d (the longest wait the runtime can time, 2^31-1 ms); got "${v}"`);
     }
     return ms;
+}
+
+;// CONCATENATED MODULE: ./src/shared/runtime.ts
+// The Node.js the engine needs: 24.5 for tls.setDefaultCACertificates (extra CAs for every
+// connection, through any agent). An older one is refused at start, in words, not with a TypeError
+// from deep inside a TLS call.
+const NODE_NEEDED = '24.5.0';
+/** Why this Node.js cannot run the engine, or undefined when it can. */
+function runtimeProblem(version) {
+    const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+    const [needMajor, needMinor] = NODE_NEEDED.split('.').map(Number);
+    if (major > needMajor || (major === needMajor && minor >= needMinor))
+        return undefined;
+    return `needs Node.js ${NODE_NEEDED} or later (for tls.setDefaultCACertificates); this is Node.js ${version.replace(/^v/, '')}. Install a newer Node.js, or use the single-file executable, which brings its own`;
 }
 
 ;// CONCATENATED MODULE: ./src/shared/origin.ts
@@ -29767,6 +29960,9 @@ function fit(text, columns) {
 
 
 
+
+
+
 /** The Action's inputs that the command line takes, with what they mean here. */
 const STRING_OPTIONS = {
     'server-url': 'octoplant API address, e.g. https://octoplant.plant.local:64023',
@@ -29790,8 +29986,6 @@ const BOOLEAN_OPTIONS = {
     'insecure-skip-tls-verify': 'do not check the server certificate (warns; use --ca-certificate instead)',
     'allow-insecure-http': 'allow http:// to hosts other than loopback (the password crosses unencrypted)'
 };
-/** Shorter secrets are not masked: hiding "x" would mangle every word that holds one. */
-const MIN_MASKED = 4;
 /** OCTOPLANT_SERVER_URL for server-url. */
 const envName = (option) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')}`;
 /** The command's words for a setting, in a syntax it accepts: "--order-name X", "--no-extract",
@@ -29850,6 +30044,12 @@ async function main(deps) {
         return 0;
     }
     const command = args.positionals[0] ?? 'export';
+    const runtime = runtimeProblem(deps.nodeVersion);
+    if (runtime) {
+        out.log(`octoplant-export: ${runtime}`);
+        out.print({ [OUTPUTS.errorMessage]: runtime });
+        return 2;
+    }
     let inputs;
     try {
         inputs = await readSettings(args, command, deps, out);
@@ -29867,7 +30067,7 @@ async function main(deps) {
     const logger = {
         debug: (m) => void (verbose && out.log(`debug: ${m}`)),
         info: (m) => void (!quiet && out.log(m)),
-        warning: (m) => void (!quiet && out.log(`${out.paint('yellow', 'warning:')} ${m}`)),
+        warning: (m) => void (!quiet && out.log(m, 'warning')),
         secret: (v) => out.secret(v),
         setting: cliSetting
     };
@@ -29877,10 +30077,11 @@ async function main(deps) {
         logger.warning('the server URL uses plain http://: the password crosses the network unencrypted.');
     return command === 'check' ? runCheck(inputs, logger, deps, out) : runExportCommand(inputs, logger, deps, out);
 }
-/** Everything the command writes passes here: secrets never leave, nor does a runner command. */
+/** Everything the command writes passes here: secrets never leave in any spelling, however short,
+ *  nor does a line that a CI system would run as a command, nor a terminal escape. */
 class Output {
     deps;
-    secrets = new Set();
+    secrets = new secrets/* Secrets */.S();
     /** The live line at a terminal, unless --quiet. */
     status;
     color;
@@ -29892,8 +30093,10 @@ class Output {
     secret(value) {
         this.secrets.add(value);
     }
-    log(text) {
-        const line = `${this.clean(text)}\n`;
+    /** A line on stderr; `label` ("warning:", "error:") is coloured at a terminal. */
+    log(text, label) {
+        const prefix = label ? `${this.paint(label === 'error' ? 'red' : 'yellow', `${label}:`)} ` : '';
+        const line = `${prefix}${this.clean(text)}\n`;
         if (this.status)
             this.status.log(line);
         else
@@ -29903,22 +30106,19 @@ class Output {
     error(text) {
         this.status?.clear();
         this.status = undefined;
-        this.log(`${this.paint('red', 'error:')} ${text}`);
+        this.log(text, 'error');
     }
     print(value) {
         this.status?.clear();
         this.status = undefined;
-        this.deps.stdout(`${this.clean(JSON.stringify(value, null, 2))}\n`);
+        // Masked value by value, so that a short secret cannot break the document's keys.
+        this.deps.stdout(`${(0,untrusted/* commandFree */.iG)(JSON.stringify(this.secrets.maskValues(value), null, 2))}\n`);
     }
     paint(color, text) {
         return this.color ? (0,external_node_util_.styleText)(color, text, { validateStream: false }) : text;
     }
     clean(text) {
-        let out = text;
-        for (const s of this.secrets)
-            if (s.length >= MIN_MASKED)
-                out = out.split(s).join('***');
-        return out.replace(/^::/gm, ': :');
+        return (0,untrusted/* commandFree */.iG)(this.secrets.mask(text));
     }
 }
 /** Settings: option, else environment variable, else the Action's default; all checked before any
@@ -29939,10 +30139,17 @@ async function readSettings(args, command, deps, out) {
         const value = args.values[name];
         if (value !== undefined)
             return String(value);
-        return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '');
+        return deps.env[envName(name)] ?? '';
     };
-    // The current folder stands where the Action has its workspace (order-file must lie inside it).
-    const inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath, setting: cliSetting });
+    // The current folder stands where the Action has its workspace (order-file must lie inside it);
+    // an empty or blank --path means ./octoplant-export there, as documented.
+    const inputs = parseInputs(getInput, {
+        env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR },
+        readFile: deps.readFile,
+        realpath: deps.realpath,
+        setting: cliSetting,
+        defaultPath: 'octoplant-export'
+    });
     out.secret(inputs.clientSecret);
     if (inputs.caCertificates)
         deps.trustCertificates(inputs.caCertificates);
@@ -30067,9 +30274,11 @@ class DiskSpaceError extends Error {
 /** Creates the folder the export goes to and proves it writable, before anything is ordered. */
 async function prepareFolder(dir) {
     try {
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(dir, { recursive: true });
+        // Owner only: an export holds the plant's programs (where the platform has modes).
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(dir, { recursive: true, mode: 0o700 });
         const probe = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dir, `.octoplant-write-test-${process.pid}`);
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(probe, '');
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(probe, { force: true });
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(probe, '', { flag: 'wx', mode: 0o600 });
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(probe, { force: true });
     }
     catch (e) {
@@ -30099,9 +30308,10 @@ async function diskFilledWhileSaving(need, received, contentLength) {
     return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(left)} were free. ` +
         `The partial file was removed. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
 }
-/** The disk filled up while extracting. */
-function diskFilledWhileExtracting(dir, zipPath, pathSetting) {
-    return new DiskSpaceError(`the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${zipPath}. Free space there, or set ${pathSetting} to a folder on a larger disk`);
+/** The disk filled up while extracting: what was written is removed, and what stood there before
+ *  is left as it was. */
+function diskFilledWhileExtracting(dir, pathSetting) {
+    return new DiskSpaceError(`the disk filled up while extracting the export into ${dir}; what was written is removed, and the files an earlier run left there are as they were. Free space there, or set ${pathSetting} to a folder on a larger disk`);
 }
 
 
@@ -30115,6 +30325,10 @@ function diskFilledWhileExtracting(dir, zipPath, pathSetting) {
 /* harmony export */   su: () => (/* binding */ GATE_CHECKS)
 /* harmony export */ });
 /* unused harmony export describePrevious */
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2607);
+// The gate: after the evidence is saved and kept, the run fails when what it found is a deviation
+// the workflow asked to fail on (fail-on). It fails closed: what it cannot judge fails too.
+
 const GATE_CHECKS = ['unequal-job-results', 'changes'];
 /** Items named in a failure message. */
 const NAMED = 3;
@@ -30154,14 +30368,14 @@ function describePrevious(c) {
     return `the previous export${p.orderName ? ` ${p.orderName}` : ''}${p.finishedAt ? ` of ${p.finishedAt}` : ''}`;
 }
 function named(items, count) {
-    const shown = items.slice(0, NAMED).map(i => `"${i}"`).join(', ');
+    const shown = items.slice(0, NAMED).map(i => (0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_0__/* .quoted */ .TL)(i)).join(', ');
     return count > NAMED ? `${shown} and ${count - NAMED} more` : shown;
 }
 
 
 /***/ }),
 
-/***/ 4491:
+/***/ 9662:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30178,6 +30392,8 @@ var external_node_path_ = __nccwpck_require__(6760);
 var protocol = __nccwpck_require__(9983);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: ./src/base/untrusted.ts
+var untrusted = __nccwpck_require__(2607);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
 // EXTERNAL MODULE: external "node:tls"
@@ -31029,6 +31245,7 @@ function retryAfterMs(header, now = Date.now()) {
 
 
 
+
 /** Socket inactivity limit per request. */
 const SOCKET_TIMEOUT_MS = 120_000;
 /** Largest JSON body accepted: no API answer comes near it. */
@@ -31234,9 +31451,9 @@ function decodeError(res, text, o) {
     const s = rpcStatusOf(parsed);
     if (s && (s.code !== undefined || s.message)) {
         const name = s.code !== undefined ? `${(0,protocol/* grpcCodeName */.Lm)(s.code)} (HTTP ${status})` : `HTTP ${status}`;
-        return new OctoplantError(`${where} failed: ${name}: ${s.message || '(no message)'}`, status, s.code, transient, wait);
+        return new OctoplantError(`${where} failed: ${name}: ${s.message ? (0,untrusted/* untrusted */.bp)(s.message) : '(no message)'}`, status, s.code, transient, wait);
     }
-    return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait);
+    return new OctoplantError(`${where} failed: HTTP ${status}: ${(0,untrusted/* untrusted */.bp)(text, 200)}`, status, undefined, transient, wait);
 }
 /** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
  *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
@@ -31255,9 +31472,9 @@ function describeNonJson(res, text) {
     const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
     if (/<html|<!doctype/i.test(text)) {
         const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
-        return `an HTML page${title ? ` ("${title}")` : ''} (${type}), likely from a proxy or web server in front of octoplant`;
+        return `an HTML page${title ? ` ("${(0,untrusted/* untrusted */.bp)(title, 120)}")` : ''} (${(0,untrusted/* untrusted */.bp)(type, 80)}), likely from a proxy or web server in front of octoplant`;
     }
-    return text.trim() === '' ? `an empty body (${type})` : `${type}: "${text.slice(0, 80).replace(/\s+/g, ' ')}"`;
+    return text.trim() === '' ? `an empty body (${(0,untrusted/* untrusted */.bp)(type, 80)})` : `${(0,untrusted/* untrusted */.bp)(type, 80)}: "${(0,untrusted/* untrusted */.bp)(text.replace(/\s+/g, ' '), 80)}"`;
 }
 const TLS_HINTS = {
     DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
@@ -31325,6 +31542,7 @@ function describeNetworkError(e, url, setting) {
 
 
 
+
 /** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
 const MAX_HELD = 64;
 const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
@@ -31358,9 +31576,6 @@ class TrailerHold extends external_node_stream_.Transform {
         }
         done();
     }
-    _flush(done) {
-        done();
-    }
 }
 /** The stream error at the end of a download, as a sentence, when the body's last bytes (`tail`,
  *  which began `tailOffset` bytes into the body) end in one; undefined when they end otherwise. */
@@ -31375,7 +31590,7 @@ function streamErrorAtEnd(tail, tailOffset) {
             const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
             if (!status)
                 return undefined;
-            return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${(0,protocol/* grpcCodeName */.Lm)(status.code)}: ${status.message || '(no message)'}`;
+            return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${(0,protocol/* grpcCodeName */.Lm)(status.code)}: ${status.message ? (0,untrusted/* untrusted */.bp)(status.message) : '(no message)'}`;
         }
         catch {
             continue;
@@ -31611,6 +31826,10 @@ class OctoplantClient {
 var deadline = __nccwpck_require__(6277);
 // EXTERNAL MODULE: ./src/base/format.ts
 var format = __nccwpck_require__(8378);
+// EXTERNAL MODULE: ./src/base/safe-name.ts
+var safe_name = __nccwpck_require__(2154);
+// EXTERNAL MODULE: ./src/base/secrets.ts
+var secrets = __nccwpck_require__(5460);
 // EXTERNAL MODULE: ./src/engine/disk-space.ts
 var disk_space = __nccwpck_require__(9726);
 // EXTERNAL MODULE: external "node:crypto"
@@ -31638,7 +31857,8 @@ class LineFile {
     /** `hashed`: the SHA-256 of everything written is kept (the manifest's own digest). */
     constructor(path, hashed = false) {
         this.path = path;
-        this.fd = (0,external_node_fs_.openSync)(path, 'w');
+        // Created, never opened through a link or over a file that stands there; owner only.
+        this.fd = (0,external_node_fs_.openSync)(path, 'wx', 0o600);
         if (hashed)
             this.hash = (0,external_node_crypto_.createHash)('sha256');
     }
@@ -32017,6 +32237,10 @@ async function readCentralIndex(file, visit) {
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/engine/zip/tail-check.ts
+// The end of a ZIP read front to back: each central directory record is compared with the entry the
+// scan verified at its offset (name, CRC-32, sizes), and the end records must count them all and
+// point at where the central directory really began.
+
 
 class TailCheck {
     table;
@@ -32052,13 +32276,13 @@ class TailCheck {
         const t = this.table;
         const i = t.indexOf(record.offset, this.cursor);
         if (i < 0)
-            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory lists "${record.name}" at offset ${record.offset}, where the ZIP has no entry`);
+            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory lists ${(0,untrusted/* quoted */.TL)(record.name)} at offset ${record.offset}, where the ZIP has no entry`);
         this.cursor = i + 1;
         if (t.listed[i])
             throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
         t.listed[i] = 1;
         if (t.nameHashes[i] !== nameHash)
-            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory's name "${record.name}" differs from the local header's at offset ${record.offset}`);
+            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory's name ${(0,untrusted/* quoted */.TL)(record.name)} differs from the local header's at offset ${record.offset}`);
         if (record.crc32 >>> 0 !== t.crcs[i])
             throw (0,zip_format/* corrupt */.qb)(record, `CRC-32 ${(0,zip_format/* hex */.uh)(t.crcs[i])} where the ZIP says ${(0,zip_format/* hex */.uh)(record.crc32)}`);
         if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
@@ -32220,6 +32444,7 @@ function inflateOnce(h, bytes, most, size) {
 
 
 
+
 /** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
 class ZipScanner {
     o;
@@ -32315,7 +32540,7 @@ class ZipScanner {
         const size = this.position;
         if (size === 0)
             return new zip_format/* InvalidZipError */.XQ('not a valid ZIP: the body is empty');
-        const where = this.current ? `inside entry "${this.current.header.name}"` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record";
+        const where = this.current ? `inside entry ${(0,untrusted/* quoted */.TL)(this.current.header.name)}` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record";
         return new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: it ends after ${size} bytes, ${where}`);
     }
     /** One step of parsing at buf[at]: the new position, or -1 when more bytes are needed. */
@@ -32360,10 +32585,10 @@ class ZipScanner {
         if (central) {
             const i = central.indexOf(offset, this.centralCursor);
             if (i < 0)
-                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: entry "${name}" at offset ${offset} is not in the central directory`);
+                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: entry ${(0,untrusted/* quoted */.TL)(name)} at offset ${offset} is not in the central directory`);
             this.centralCursor = i + 1;
             if (central.nameHashes[i] !== nameHash)
-                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`);
+                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header (${(0,untrusted/* quoted */.TL)(name)})`);
             if (central.listed[i])
                 throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the entry at offset ${offset} appears twice`);
             central.listed[i] = 1;
@@ -32687,8 +32912,9 @@ function copyOf(limit, done) {
 
 ;// CONCATENATED MODULE: ./src/engine/save-zip.ts
 // Saving the export: one pass over the body that hashes it, feeds the ZIP check (zip/check.ts) and
-// writes it to disk with the stream's own back-pressure. The file takes its final name once the
-// check is complete, so the file at the returned path is only ever a complete, verified ZIP.
+// writes it to disk with the stream's own back-pressure. The file is created exclusively (never
+// through a link), readable by its owner only, at a temporary name the caller chose: the run's
+// output set puts it in place with its evidence once all are complete (output-set.ts).
 
 
 
@@ -32707,19 +32933,19 @@ const WRITE_BUFFER = 64 * 1024;
 const READ_ON_AFTER_ERROR = 64 * 1024;
 /** A progress line at most this often: only long downloads show one. */
 const PROGRESS_EVERY_MS = 10_000;
-async function saveZip(download, file, o) {
+/** Saves the download at `partial` (created exclusively; removed again when anything fails). */
+async function saveZip(download, partial, o) {
     const { contentLength } = download;
-    const need = { dir: external_node_path_.dirname(file), extract: !!o.extract, setting: o.setting };
-    await (0,promises_.mkdir)(need.dir, { recursive: true });
+    const need = { dir: external_node_path_.dirname(partial), extract: !!o.extract, setting: o.setting };
+    await (0,promises_.mkdir)(need.dir, { recursive: true, mode: 0o700 });
     await (0,disk_space/* ensureRoom */.WG)(need, contentLength).catch((e) => {
         download.body.destroy();
         throw e;
     });
-    const partial = `${file}.partial`;
     const manifest = o.manifest ? new ManifestWriter(o.manifest) : undefined;
     const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.logger, contentLength, o.onBytes);
     o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,format/* formatBytes */.z3)(contentLength)}).`);
-    const out = (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER });
+    const out = (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER, flags: 'wx', mode: 0o600 });
     try {
         await (0,external_node_stream_promises_namespaceObject.pipeline)(download.body, source => pass.through(source), out, { signal: o.signal });
         const droppedTrailer = await pass.settleTrailer(download.trailer(), partial);
@@ -32728,9 +32954,8 @@ async function saveZip(download, file, o) {
         }
         const streamed = performance.now();
         const report = await pass.finish(partial);
-        await (0,promises_.rename)(partial, file);
         const sha256 = pass.hash.digest('hex');
-        return { path: file, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer, manifest: manifest?.finish() };
+        return { path: partial, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer, manifest: manifest?.finish() };
     }
     catch (e) {
         manifest?.discard();
@@ -35162,8 +35387,11 @@ function evidenceFiles(zipPath) {
 }
 async function makeEvidence(saved, o) {
     const manifest = saved.manifest;
-    await writeRecord(o.files.record, { ...o.facts, zip: { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }, manifest }, manifestEntries(manifest));
-    return { manifestPath: manifest.path, recordPath: o.files.record, ...(await changesSince(o, manifest)), ...jobResults(saved, o) };
+    // The comparison first: it reads the previous export before anything of this run is in place.
+    const changes = await changesSince(o, manifest);
+    const zip = { path: o.places.zip, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount };
+    await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest));
+    return { manifestPath: o.places.manifest, recordPath: o.places.record, ...changes, ...jobResults(saved, o) };
 }
 async function changesSince(o, manifest) {
     const previous = o.previous;
@@ -35179,7 +35407,7 @@ async function changesSince(o, manifest) {
     }
     let changes;
     try {
-        changes = await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes);
+        changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes)), path: o.places.changes };
     }
     catch (e) {
         o.logger.warning(`no change report: ${e.message}`);
@@ -35205,12 +35433,13 @@ function jobResults(saved, o) {
 ;// CONCATENATED MODULE: ./src/engine/poller.ts
 
 
+
 /** The deadline passed while the order was not done; the front end adds which setting it was. */
 class DeadlineError extends Error {
     waitedMs;
     lastState;
     constructor(waitedMs, lastState, lastFailure) {
-        super(`the order was not done after ${(0,format/* formatDuration */.a3)(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''})`);
+        super(`the order was not done after ${(0,format/* formatDuration */.a3)(waitedMs)} (last state ${(0,untrusted/* untrusted */.bp)(lastState ?? 'unknown', 100)}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''})`);
         this.waitedMs = waitedMs;
         this.lastState = lastState;
         this.name = 'DeadlineError';
@@ -35261,7 +35490,7 @@ async function poll(o, seen) {
                 throw new DeadlineError(now - o.startedAt, seen.state, seen.failure);
             // The request layer already retried; the server may be restarting. Keep waiting.
             if (failures++ === 0 || now - log.at >= HEARTBEAT_MS) {
-                logger.warning(`polling order ${o.name} failed (${e.message}); still waiting`);
+                logger.warning(`polling order ${(0,untrusted/* quoted */.TL)(o.name)} failed (${e.message}); still waiting`);
                 log.at = now;
             }
             await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline.remaining()), o.signal);
@@ -35282,7 +35511,7 @@ async function poll(o, seen) {
         }
         unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
         if (unspecified >= UNSPECIFIED_LIMIT) {
-            throw new Error(`the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
+            throw new Error(`the server does not know order ${(0,untrusted/* quoted */.TL)(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
         }
         const remaining = o.deadline.remaining();
         if (remaining <= 0)
@@ -35331,15 +35560,101 @@ function toCount(v) {
 /** "STATE_RUNNING, 2 of 5 steps (40 %), now: Export project tree" */
 function describeProgress(op) {
     const m = op.metadata ?? {};
-    const parts = [m.state ?? 'no state'];
+    const parts = [m.state ? (0,untrusted/* untrusted */.bp)(m.state, 100) : 'no state'];
     const finished = toCount(m.finishedSubProcesses);
     const open = toCount(m.openSubProcesses);
     if (finished !== undefined && open !== undefined && finished + open > 0) {
         parts.push(`${finished} of ${finished + open} steps (${Math.round((100 * finished) / (finished + open))} %)`);
     }
     if (m.currentSubProcess)
-        parts.push(`now: ${m.currentSubProcess}`);
+        parts.push(`now: ${(0,untrusted/* untrusted */.bp)(m.currentSubProcess, 200)}`);
     return parts.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/engine/output-set.ts
+// The files one run leaves (the ZIP, the extracted folder, the manifest, the record, the change
+// report) are written as a set: each is created exclusively under a temporary name beside its place
+// (never opened through a link or over a file that stands there), and all are put in place together
+// once every one is complete. A failed run removes its temporary files and leaves the previous set
+// exactly as it was; a link or anything but a regular file (a folder, for the extraction) standing
+// at a place is refused with words, never written through.
+
+
+
+/** A place of the set is taken by something we must not replace. */
+class OccupiedPlaceError extends Error {
+    constructor(place, what) {
+        super(`refusing to write ${place}: ${what} stands there. Remove it, or choose another folder`);
+        this.name = 'OccupiedPlaceError';
+    }
+}
+/** The suffix of every temporary name: no later step takes such a file for an export. */
+const PARTIAL = '.partial';
+class OutputSet {
+    members = [];
+    /** A temporary path for a file that goes to `place` (not created: the writer creates it
+     *  exclusively). Refuses a place that holds a link or anything but a regular file. */
+    file(place) {
+        checkPlace(place, false);
+        const temp = `${place}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}${PARTIAL}`;
+        this.members.push({ temp, place, folder: false });
+        return temp;
+    }
+    /** A fresh empty folder (owner only) for a folder that goes to `place`. */
+    folder(place) {
+        checkPlace(place, true);
+        const temp = (0,external_node_fs_.mkdtempSync)(`${place}${PARTIAL}-`);
+        this.members.push({ temp, place, folder: true });
+        return temp;
+    }
+    /** This run writes nothing to `place` after all (no change report): its temporary file goes, and
+     *  an earlier run's file there goes with the commit, since it no longer belongs to the set. */
+    async without(place) {
+        for (const m of this.members.filter(m => m.place === place && !m.cleared)) {
+            await (0,promises_.rm)(m.temp, { recursive: true, force: true });
+            m.cleared = true;
+        }
+    }
+    /** Puts every member in its place, the record last (it vouches for the others). An earlier
+     *  extraction in the way is replaced whole. */
+    async commit() {
+        for (const m of this.members)
+            checkPlace(m.place, m.folder);
+        for (const m of this.members) {
+            if (m.cleared) {
+                await (0,promises_.rm)(m.place, { force: true });
+            }
+            else if (m.folder && exists(m.place)) {
+                const old = `${m.place}${PARTIAL}-old-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+                await (0,promises_.rename)(m.place, old);
+                await (0,promises_.rename)(m.temp, m.place);
+                await (0,promises_.rm)(old, { recursive: true, force: true });
+            }
+            else {
+                await (0,promises_.rename)(m.temp, m.place);
+            }
+        }
+        this.members.length = 0;
+    }
+    /** Removes every temporary file and folder; the places keep what they held. */
+    async discard() {
+        await Promise.all(this.members.filter(m => !m.cleared).map(m => (0,promises_.rm)(m.temp, { recursive: true, force: true }).catch(() => undefined)));
+        this.members.length = 0;
+    }
+}
+function exists(place) {
+    return (0,external_node_fs_.lstatSync)(place, { throwIfNoEntry: false }) !== undefined;
+}
+/** A place may hold nothing, or what we would write there: a regular file, or (for a folder) a
+ *  real folder. */
+function checkPlace(place, folder) {
+    const s = (0,external_node_fs_.lstatSync)(place, { throwIfNoEntry: false });
+    if (!s)
+        return;
+    if (s.isSymbolicLink())
+        throw new OccupiedPlaceError(place, 'a symbolic link');
+    if (folder ? !s.isDirectory() : !s.isFile())
+        throw new OccupiedPlaceError(place, folder ? 'something that is not a folder' : 'something that is not a regular file');
 }
 
 // EXTERNAL MODULE: ./src/engine/preflight.ts
@@ -35349,6 +35664,7 @@ var path_rules = __nccwpck_require__(4161);
 ;// CONCATENATED MODULE: ./src/engine/zip/extract.ts
 // Extraction: the central directory first (every name, link and limit is checked before anything is
 // written), then the file once, front to back, each entry written as it is verified.
+
 
 
 
@@ -35367,7 +35683,7 @@ async function extractZip(file, dir, o = {}) {
     const { limits = EXTRACT_LIMITS, signal, rules = (0,path_rules/* hostRules */.c)() } = o;
     const root = rules.path.resolve(dir);
     const central = await checkCentralDirectory(file, root, limits, rules);
-    (0,external_node_fs_.mkdirSync)(root, { recursive: true });
+    (0,external_node_fs_.mkdirSync)(root, { recursive: true, mode: 0o700 });
     const writer = new EntryWriter(root, rules, limits, signal);
     const scanner = new ZipScanner({ central, entry: h => writer.open(h) });
     try {
@@ -35390,7 +35706,7 @@ async function checkCentralDirectory(file, root, limits, rules) {
         if (total > limits.maxTotalBytes)
             throw new zip_format/* InvalidZipError */.XQ(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
         if ((r.unixMode & 0o170000) === 0o120000)
-            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract "${r.name}": it is a symbolic link`, false);
+            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract ${(0,untrusted/* quoted */.TL)(r.name)}: it is a symbolic link`, false);
         names.add(r.name);
     }).catch(async (e) => {
         if (e instanceof path_rules/* NameClash */.tT)
@@ -35427,8 +35743,9 @@ class EntryWriter {
             return undefined;
         }
         this.makeDir(this.rules.path.dirname(target));
-        // 'wx': the names were checked unique, so an existing file means the folder was not empty.
-        const fd = (0,external_node_fs_.openSync)(target, 'wx');
+        // 'wx': the names were checked unique, so an existing file means the folder was not empty; and
+        // nothing is ever opened through a link. Owner only, like every file the run writes.
+        const fd = (0,external_node_fs_.openSync)(target, 'wx', 0o600);
         this.openFile = fd;
         return {
             data: bytes => {
@@ -35451,7 +35768,7 @@ class EntryWriter {
     makeDir(d) {
         if (this.made.has(d))
             return;
-        (0,external_node_fs_.mkdirSync)(d, { recursive: true });
+        (0,external_node_fs_.mkdirSync)(d, { recursive: true, mode: 0o700 });
         if (this.made.size >= 1000)
             this.made.clear();
         this.made.add(d);
@@ -35499,6 +35816,10 @@ async function nameAt(file, index) {
 
 
 
+
+
+
+
 /** The job was cancelled while the export ran. */
 class CancelledError extends Error {
     constructor(signal) {
@@ -35523,6 +35844,14 @@ class ExportRun {
     connection;
     /** The last answer about the order. */
     current;
+    /** Every secret of the run in every spelling: no error message or record holds one. */
+    secrets = new secrets/* Secrets */.S();
+    /** The files this run leaves, put in place together once all are complete. */
+    outputs = new OutputSet();
+    /** The order's name as the server knows it (sent back URL-encoded), and on disk (its own, or a
+     *  safe form of it). Messages show it through untrusted(). */
+    orderName;
+    fileName = '';
     constructor(settings, host, deps) {
         this.settings = settings;
         this.host = host;
@@ -35531,7 +35860,9 @@ class ExportRun {
         this.deadline = (0,deadline/* deadlineAfter */.d8)(deps.clock, settings.timeoutMs);
         this.signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), this.deadline.signal]);
         this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
-        this.connection = connect(settings, host, deps.clock, this.deadline);
+        for (const secret of [settings.password, settings.accessToken, settings.clientSecret])
+            this.secrets.add(secret);
+        this.connection = connect(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline);
     }
     /** sign in → look at the server → order → wait → download + verify → extract → finish. */
     async run() {
@@ -35539,16 +35870,18 @@ class ExportRun {
             await this.signIn();
             const name = await this.placeOrResume();
             await this.waitFor(name);
-            const saved = await this.download(name);
-            if (this.settings.extract)
-                await this.extract(saved, name);
-            const evidence = await this.keepEvidence(saved, name);
+            const zipPlace = external_node_path_.join(this.settings.path, `${this.settings.artifactName ?? `octoplant-export-${this.fileName}`}.zip`);
+            const saved = await this.download(name, zipPlace);
+            const extracted = this.settings.extract ? await this.extract(saved) : undefined;
+            const evidence = await this.keepEvidence(saved, name, zipPlace);
+            const kept = await this.putInPlace(saved, zipPlace, extracted, evidence);
             if (this.deps.finish)
-                await (0,clock/* abortable */.ZC)(this.deps.finish(saved, evidence, this.signal), this.signal);
+                await (0,clock/* abortable */.ZC)(this.deps.finish(kept, evidence, this.signal), this.signal);
             this.judge(evidence);
         }
         catch (e) {
-            this.report.error = await this.wayBack(e);
+            await this.outputs.discard();
+            this.report.error = this.secrets.mask(await this.wayBack(e));
         }
         finally {
             this.connection.transport.close();
@@ -35574,19 +35907,24 @@ class ExportRun {
         else {
             host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`);
             const placed = await this.connection.client.placeOrder(settings.exportContents, this.signal);
-            if (!placed.name)
+            if (typeof placed.name !== 'string' || !placed.name)
                 throw new Error('the server accepted the order but returned no order name');
             name = placed.name;
-            host.info(`Order ${name} placed.`);
+            host.info(`Order ${(0,untrusted/* quoted */.TL)(name)} placed.`);
             this.observe(placed);
         }
-        this.report.orderName = name;
-        host.orderNamed(name);
+        this.orderName = name;
+        this.fileName = (0,safe_name/* fileNameFor */.dJ)(name);
+        if (this.fileName !== name) {
+            host.info(`The order's name ${(0,untrusted/* quoted */.TL)(name)} cannot name a file as it is (${(0,safe_name/* unsafeNameProblem */.Bn)(name)}): its files are named after ${this.fileName}.`);
+        }
+        this.report.orderName = (0,untrusted/* untrusted */.bp)(name);
+        host.orderNamed(this.report.orderName);
         return name;
     }
     observe(op) {
         this.current = op;
-        const state = op.metadata?.state;
+        const state = op.metadata?.state && (0,untrusted/* untrusted */.bp)(op.metadata.state, 100);
         if (state && state !== this.report.state) {
             this.report.state = state;
             this.host.stateChanged(state);
@@ -35614,9 +35952,11 @@ class ExportRun {
         if (!succeeded(waited.operation))
             throw orderFailed(name, waited.operation);
     }
-    async download(name) {
+    /** The ZIP and its manifest, written under temporary names of the output set. */
+    async download(name, zipPlace) {
         const { settings, host } = this;
-        const zipFile = external_node_path_.join(settings.path, `${settings.artifactName ?? `octoplant-export-${name}`}.zip`);
+        const zipFile = this.outputs.file(zipPlace);
+        const manifest = this.outputs.file(evidenceFiles(zipPlace).manifest);
         const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
             signal: this.signal,
             clock: this.deps.clock,
@@ -35624,52 +35964,70 @@ class ExportRun {
             logger: host,
             extract: settings.extract,
             setting: (n, value) => host.setting(n, value),
-            manifest: evidenceFiles(zipFile).manifest,
+            manifest,
             keep: isUnequalJobResultsName,
             onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
         });
         Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs });
-        this.report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 };
-        host.info(`Saved ${saved.path}: ${(0,format/* formatBytes */.z3)(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
-            ` Received in ${(0,format/* formatSeconds */.Xo)(saved.streamMs)} (${(0,format/* formatRate */.CE)(saved.size, saved.streamMs)}), checked in ${(0,format/* formatSeconds */.Xo)(saved.verifyMs)}` +
-            `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
-        host.zipSaved(saved);
         return saved;
     }
-    async extract(saved, name) {
+    /** Extracted into a fresh folder of the output set: its place gets it whole, or not at all. */
+    async extract(saved) {
         const { clock } = this.deps;
-        const dir = external_node_path_.join(this.settings.path, name);
+        const place = external_node_path_.join(this.settings.path, this.fileName);
+        const dir = this.outputs.folder(place);
         const started = clock.now();
         const count = await extractZip(saved.path, dir, { signal: this.signal }).catch((e) => {
             if (e.code !== 'ENOSPC')
                 throw e;
-            throw (0,disk_space/* diskFilledWhileExtracting */.UY)(dir, saved.path, this.host.setting('path'));
+            throw (0,disk_space/* diskFilledWhileExtracting */.UY)(place, this.host.setting('path'));
         });
-        this.report.extractPath = dir;
-        this.host.extracted(dir);
         this.report.durations.extract = clock.now() - started;
-        this.host.info(`Extracted ${count} entries into ${dir} in ${(0,format/* formatSeconds */.Xo)(this.report.durations.extract)}.`);
+        this.host.info(`Extracted ${count} entries into ${place} in ${(0,format/* formatSeconds */.Xo)(this.report.durations.extract)}.`);
+        return { dir, place };
     }
-    /** The record, the change report and the job results, beside the ZIP. */
-    async keepEvidence(saved, name) {
+    /** The ZIP, the extraction and the evidence go to their places together, then the front end hears
+     *  of them. */
+    async putInPlace(saved, zipPlace, extracted, evidence) {
+        if (!evidence.changes)
+            await this.outputs.without(evidenceFiles(zipPlace).changes);
+        await this.outputs.commit();
+        const kept = { ...saved, path: zipPlace };
+        this.report.zip = { ...saved.report, path: zipPlace, size: saved.size, sha256: saved.sha256 };
+        this.host.info(`Saved ${zipPlace}: ${(0,format/* formatBytes */.z3)(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
+            ` Received in ${(0,format/* formatSeconds */.Xo)(saved.streamMs)} (${(0,format/* formatRate */.CE)(saved.size, saved.streamMs)}), checked in ${(0,format/* formatSeconds */.Xo)(saved.verifyMs)}` +
+            `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
+        this.host.zipSaved(kept);
+        if (extracted) {
+            this.report.extractPath = extracted.place;
+            this.host.extracted(extracted.place);
+        }
+        this.host.evidenceKept?.(evidence);
+        return kept;
+    }
+    /** The record, the change report and the job results, beside the ZIP (temporary names). */
+    async keepEvidence(saved, name, zipPlace) {
         const { settings, deps, report } = this;
         const meta = this.current?.metadata;
+        const places = { ...evidenceFiles(zipPlace), zip: zipPlace };
+        const fromServer = (v) => (v ? this.secrets.mask((0,untrusted/* untrusted */.bp)(v)) : undefined);
         const evidence = await makeEvidence(saved, {
-            files: evidenceFiles(saved.path),
+            files: { manifest: saved.manifest.path, record: this.outputs.file(places.record), changes: this.outputs.file(places.changes) },
+            places,
             facts: {
                 tool: deps.provenance.tool,
                 ranBy: deps.provenance.ranBy,
                 serverUrl: settings.serverUrl,
-                apiVersion: report.serverInfo?.apiVersion,
-                versiondogVersion: report.serverInfo?.versiondogVersion,
+                apiVersion: fromServer(report.serverInfo?.apiVersion),
+                versiondogVersion: fromServer(report.serverInfo?.versiondogVersion),
                 signedInWith: report.signedInWith,
                 order: {
                     name,
                     resumed: report.resumed,
                     exportContents: settings.exportContents ?? null,
                     state: report.state,
-                    systemId: meta?.systemId || undefined,
-                    licenseSerialNumber: meta?.licenseSerialNumber || undefined,
+                    systemId: fromServer(meta?.systemId),
+                    licenseSerialNumber: fromServer(meta?.licenseSerialNumber),
                     finishedSubProcesses: toCount(meta?.finishedSubProcesses),
                     openSubProcesses: toCount(meta?.openSubProcesses)
                 },
@@ -35681,8 +36039,7 @@ class ExportRun {
             logger: this.host
         });
         report.evidence = evidence;
-        this.host.info(`Evidence: manifest ${evidence.manifestPath} (${saved.manifest.files} files, sha256 ${saved.manifest.sha256}), record ${evidence.recordPath}.`);
-        this.host.evidenceKept?.(evidence);
+        this.host.info(`Evidence: manifest (${saved.manifest.files} files, sha256 ${saved.manifest.sha256}) and record made.`);
         return evidence;
     }
     /** The export to compare with: compare-with, or the one the front end finds (never decisive: a
@@ -35709,7 +36066,7 @@ class ExportRun {
     }
     /** The failure in words, with what to do next; cancels the order when giving up on it. */
     async wayBack(e) {
-        const { report, host, current } = this;
+        const { report, host, current, orderName } = this;
         const name = report.orderName;
         let next = '';
         // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
@@ -35720,8 +36077,8 @@ class ExportRun {
                 next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`;
             }
         }
-        else if (name && isGivingUp(e)) {
-            const why = await this.cancelOrder(name);
+        else if (name && orderName && isGivingUp(e)) {
+            const why = await this.cancelOrder(orderName);
             report.orderOutcome = why ? 'left-running' : 'cancelled';
             next = why
                 ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
@@ -35741,7 +36098,7 @@ class ExportRun {
             return `${this.host.setting('cancel-on-timeout', 'false')}`;
         try {
             await this.connection.client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
-            this.host.info(`Cancelled order ${name} on the server.`);
+            this.host.info(`Cancelled order ${(0,untrusted/* quoted */.TL)(name)} on the server.`);
             return undefined;
         }
         catch (e) {
@@ -35760,8 +36117,9 @@ function connect(settings, host, clock, deadline) {
 }
 function orderFailed(name, op) {
     const e = op.error;
-    const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : '';
-    return new Error(`order ${name} failed on the server${during}: ${e ? `${(0,protocol/* grpcCodeName */.Lm)(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`);
+    const during = op.metadata?.currentSubProcess ? ` during ${(0,untrusted/* quoted */.TL)(op.metadata.currentSubProcess)}` : '';
+    const why = e ? `${(0,protocol/* grpcCodeName */.Lm)(e.code)}: ${e.message ? (0,untrusted/* untrusted */.bp)(e.message) : '(no message)'}` : `state ${(0,untrusted/* untrusted */.bp)(op.metadata?.state ?? 'unknown', 100)}`;
+    return new Error(`order ${(0,untrusted/* untrusted */.bp)(name)} failed on the server${during}: ${why}`);
 }
 /** The deadline passed or the job was cancelled while the order was not done. */
 function isGivingUp(e) {
@@ -35790,7 +36148,9 @@ function explain(e, elapsedMs, host) {
 /* harmony export */   Tt: () => (/* binding */ describeVersions),
 /* harmony export */   VD: () => (/* binding */ describeMaintenance)
 /* harmony export */ });
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2607);
 /* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9983);
+
 
 /** A probe that takes longer than this is left out. */
 const PROBE_TIMEOUT_MS = 10_000;
@@ -35846,16 +36206,16 @@ function describeMaintenance(m) {
     const reason = textOf(m.reason) ?? 'UNSPECIFIED';
     return [
         `reason ${reason}${REASONS[reason] ? `: ${REASONS[reason]}` : ''}`,
-        textOf(m.activatedAt) && `since ${m.activatedAt}`,
-        textOf(m.computerName) && `from ${m.computerName}`,
-        textOf(m.activatedBy?.id?.data) && `by user ${m.activatedBy?.id?.data}`
+        textOf(m.activatedAt) && `since ${textOf(m.activatedAt)}`,
+        textOf(m.computerName) && `from ${textOf(m.computerName)}`,
+        textOf(m.activatedBy?.id?.data) && `by user ${textOf(m.activatedBy?.id?.data)}`
     ]
         .filter(Boolean)
         .join(', ');
 }
 /** A non-empty string, or undefined (protojson writes unset strings as "" and messages as null). */
 function textOf(v) {
-    return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+    return typeof v === 'string' && v.trim() ? (0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .untrusted */ .bp)(v.trim(), 200) : undefined;
 }
 
 
@@ -35907,12 +36267,14 @@ class InputError extends Error {
 /* harmony export */   uh: () => (/* binding */ hex)
 /* harmony export */ });
 /* unused harmony exports DESCRIPTOR_SIG, DEFLATED, climbsOut, findExtra, decodeName */
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2607);
 /* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8522);
 /* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_zlib__WEBPACK_IMPORTED_MODULE_0__);
 // The ZIP format's records and names: signatures, the facts a local header or a central directory
 // record gives of an entry, the end records that say where the central directory is, and how entry
 // names are decoded. Pure functions over buffers: the scan (scan.ts) and the readers of a file on
 // disk (central.ts) share them.
+
 
 const LOCAL_SIG = 0x04034b50;
 const CENTRAL_SIG = 0x02014b50;
@@ -35943,7 +36305,7 @@ function notAZipHeader(buf, at, where, entries) {
 }
 /** The error for an entry whose bytes do not match what the ZIP says of it. */
 function corrupt(h, why) {
-    return new InvalidZipError(`entry "${h.name}" is corrupt: ${why}`);
+    return new InvalidZipError(`entry ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(h.name)} is corrupt: ${why}`);
 }
 /** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
  *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
@@ -35960,13 +36322,13 @@ function parseLocalHeader(buf, at, offset) {
     const rawName = buf.subarray(at + 30, at + 30 + nameLength);
     const name = decodeName(rawName, flags);
     if (flags & 0x1)
-        throw new InvalidZipError(`not a valid ZIP: entry "${name}" is encrypted`, false);
+        throw new InvalidZipError(`not a valid ZIP: entry ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(name)} is encrypted`, false);
     if (method !== STORED && method !== DEFLATED) {
-        throw new InvalidZipError(`not a valid ZIP: entry "${name}" uses compression method ${method} (only stored and deflated are read)`, false);
+        throw new InvalidZipError(`not a valid ZIP: entry ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(name)} uses compression method ${method} (only stored and deflated are read)`, false);
     }
     const climbs = climbsOut(name);
     if (climbs)
-        throw new InvalidZipError(`refusing the ZIP: entry "${name}" ${climbs}`, false);
+        throw new InvalidZipError(`refusing the ZIP: entry ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(name)} ${climbs}`, false);
     let compressedSize = buf.readUInt32LE(at + 18);
     let size = buf.readUInt32LE(at + 22);
     const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
@@ -36133,6 +36495,7 @@ function parseDescriptor(buf, at, read) {
 /* harmony export */   g3: () => (/* binding */ windowsNameProblem),
 /* harmony export */   tT: () => (/* binding */ NameClash)
 /* harmony export */ });
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2607);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8522);
@@ -36144,9 +36507,17 @@ function parseDescriptor(buf, at, read) {
 
 
 
+
 function hostRules(platform = process.platform) {
-    return { path: platform === 'win32' ? node_path__WEBPACK_IMPORTED_MODULE_0__.win32 : node_path__WEBPACK_IMPORTED_MODULE_0__.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' };
+    return {
+        path: platform === 'win32' ? node_path__WEBPACK_IMPORTED_MODULE_0__.win32 : node_path__WEBPACK_IMPORTED_MODULE_0__.posix,
+        windowsNames: platform === 'win32',
+        caseInsensitive: platform === 'win32' || platform === 'darwin',
+        normalizationInsensitive: platform === 'darwin'
+    };
 }
+/** Longest name of one file or folder, in bytes (ext4, APFS, NTFS: 255). */
+const SEGMENT_MAX_BYTES = 255;
 /** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
 function windowsNameProblem(segment) {
     if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(segment))
@@ -36163,45 +36534,63 @@ function windowsNameProblem(segment) {
 function entryTarget(root, name, rules) {
     const segments = name.split(/[\\/]/).filter(s => s !== '');
     if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
-        throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${name}": its path leaves the target folder`, false);
+        throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: its path leaves the target folder`, false);
+    }
+    for (const segment of segments) {
+        if (segment.includes('\0'))
+            throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: its name holds a NUL character, which no file system allows`, false);
+        if (Buffer.byteLength(segment) > SEGMENT_MAX_BYTES) {
+            throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: a part of its path is longer than ${SEGMENT_MAX_BYTES} bytes, more than a file system holds`, false);
+        }
     }
     if (rules.windowsNames) {
         for (const segment of segments) {
             const problem = windowsNameProblem(segment);
             if (problem)
-                throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${name}": it cannot be written on Windows as it is (${problem})`, false);
+                throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: it cannot be written on Windows as it is (${problem})`, false);
         }
     }
     const target = rules.path.resolve(root, ...segments);
     if (target !== root && !target.startsWith(root + rules.path.sep)) {
-        throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${name}": its path leaves the target folder`, false);
+        throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: its path leaves the target folder`, false);
     }
     return target;
 }
-/** Two entries that would be one file: the same name twice, or (on a case-insensitive file system)
- *  names that differ only in letter case. The other entry is named once its name is read again. */
+/** Two entries that would be one file: the same name twice, names a case- or normalization-
+ *  insensitive file system takes for one, or a file whose name is a folder of another entry. The
+ *  other entry is named once its name is read again. */
 class NameClash extends _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ {
     entryName;
     otherIndex;
-    constructor(entryName, otherIndex) {
-        super(`refusing to extract "${entryName}": another entry would be written to the same file`, false);
+    kind;
+    constructor(entryName, otherIndex, kind = 'same') {
+        super(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(entryName)}: another entry would be written to the same file`, false);
         this.entryName = entryName;
         this.otherIndex = otherIndex;
+        this.kind = kind;
     }
     withOther(other) {
+        if (this.kind === 'prefix') {
+            const [file, folder] = this.entryName.endsWith('/') || other.length < this.entryName.length ? [other, this.entryName] : [this.entryName, other];
+            return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(this.entryName)}: ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(file)} is a file in the ZIP and also a folder of ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(folder)}`, false);
+        }
         if (other === this.entryName)
-            return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${other}": the ZIP holds it twice, and the second copy would overwrite the first`, false);
-        return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract "${this.entryName}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`, false);
+            return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(other)}: the ZIP holds it twice, and the second copy would overwrite the first`, false);
+        const how = other.toLowerCase() === this.entryName.toLowerCase() ? 'letter case' : 'Unicode normalization (or letter case)';
+        return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(this.entryName)}: it differs from ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(other)} only in ${how}, and on this runner's file system one would overwrite the other`, false);
     }
 }
-/** Checks entry names one at a time (entryTarget), and that no two land on the same file: the same
- *  path twice, or on a case-insensitive file system two that differ only in letter case. Keeps a
- *  52-bit hash of each path, not the names, so memory stays small for hundreds of thousands of
- *  entries (two different paths share a hash about once in 2^52 pairs). */
+/** Checks entry names one at a time (entryTarget), and that no two land on the same file and no file
+ *  stands where another entry needs a folder. Keeps a 52-bit hash of each path, not the names, so
+ *  memory stays small for hundreds of thousands of entries (two different paths share a hash about
+ *  once in 2^52 pairs). */
 class NameCheck {
     root;
     rules;
+    /** Files and explicit folders: hash → index, negative for a folder. */
     seen = new Map();
+    /** Folders that entries need (their parents): hash → the index of the first entry that needs it. */
+    parents = new Map();
     index = 0;
     constructor(root, rules) {
         this.root = root;
@@ -36210,14 +36599,32 @@ class NameCheck {
     add(name) {
         const target = entryTarget(this.root, name, this.rules);
         const i = this.index++;
-        const key = Buffer.from(this.rules.caseInsensitive ? target.toLowerCase() : target);
-        const hash = (0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(key) * 0x100000 + ((0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(key, 0x9e3779b9) & 0xfffff);
-        // The value: the index, negative for a folder (a folder listed twice is harmless).
-        const other = this.seen.get(hash);
         const folder = name.endsWith('/');
+        const hash = this.hashOf(target);
+        // A folder listed twice is harmless; a file that another entry needs as a folder is not.
+        const other = this.seen.get(hash);
         if (other !== undefined && !(other < 0 && folder))
-            throw new NameClash(name, other < 0 ? -other - 1 : other);
+            throw new NameClash(name, other < 0 ? -other - 1 : other, other < 0 !== folder ? 'prefix' : 'same');
+        if (!folder && this.parents.has(hash))
+            throw new NameClash(name, this.parents.get(hash), 'prefix');
         this.seen.set(hash, folder ? -i - 1 : i);
+        const sep = this.rules.path.sep;
+        for (let at = target.lastIndexOf(sep); at > this.root.length; at = target.lastIndexOf(sep, at - 1)) {
+            const parent = this.hashOf(target.slice(0, at));
+            if (this.parents.has(parent))
+                break;
+            const file = this.seen.get(parent);
+            if (file !== undefined && file >= 0)
+                throw new NameClash(name, file, 'prefix');
+            this.parents.set(parent, i);
+        }
+    }
+    hashOf(target) {
+        let key = this.rules.normalizationInsensitive ? target.normalize('NFC') : target;
+        if (this.rules.caseInsensitive)
+            key = key.toLowerCase();
+        const bytes = Buffer.from(key);
+        return (0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes) * 0x100000 + ((0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes, 0x9e3779b9) & 0xfffff);
     }
 }
 

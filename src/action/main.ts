@@ -5,6 +5,9 @@ import { readFileSync, realpathSync } from 'node:fs'
 import * as tls from 'node:tls'
 import * as core from '@actions/core'
 import { type Clock, systemClock } from '../base/clock.js'
+import { Secrets } from '../base/secrets.js'
+import { commandFree } from '../base/untrusted.js'
+import { runtimeProblem } from '../shared/runtime.js'
 import { prepareFolder } from '../engine/disk-space.js'
 import type { Evidence } from '../engine/evidence/make.js'
 import { CancelledError, type ExportHost, runExport } from '../engine/export.js'
@@ -65,14 +68,21 @@ export function defaultDeps(): RunDeps {
   return { ...defaultStepDeps(), loadArtifactClient, jobSignal: job.signal, previousDeps: githubPreviousDeps, version: VERSION }
 }
 
+/** The step's secrets: each spelling is registered with the runner (which masks only the exact
+ *  string) as it is added, and mask() hides them in what the step writes itself (outputs, summary). */
+export function stepSecrets(core: Pick<ActionCore, 'setSecret'>): Secrets & { register(value: string | undefined): void } {
+  const secrets = new Secrets()
+  return Object.assign(secrets, { register: (value: string | undefined) => secrets.add(value).forEach(s => core.setSecret(s)) })
+}
+
 /** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
-export function parseActionInputs(deps: StepDeps): Inputs {
+export function parseActionInputs(deps: StepDeps, secrets = stepSecrets(deps.core)): Inputs {
   const { core } = deps
   // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
   const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
-  for (const secret of [getInput('password'), getInput('token').trim(), getInput('github-token').trim()]) if (secret) core.setSecret(secret)
+  for (const secret of [getInput('password'), getInput('token').trim(), getInput('github-token').trim()]) secrets.register(secret)
   const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
-  core.setSecret(inputs.clientSecret)
+  secrets.register(inputs.clientSecret)
   if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
   return inputs
 }
@@ -86,18 +96,25 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
     )
     return
   }
+  const runtime = runtimeProblem(process.versions.node)
+  if (runtime) {
+    core.setOutput(OUTPUTS.errorMessage, `the action ${runtime}`)
+    core.setFailed(`the action ${runtime}`)
+    return
+  }
+  const secrets = stepSecrets(core)
   let inputs: Inputs
   try {
-    inputs = await readInputs(deps)
+    inputs = await readInputs(deps, secrets)
   } catch (e) {
     // Refused before any connection: the one-line error says it all, no summary.
-    const message = e instanceof InputError ? `Input '${e.input}' ${e.problem}` : (e as Error).message
+    const message = secrets.mask(e instanceof InputError ? `Input '${e.input}' ${e.problem}` : (e as Error).message)
     core.setOutput(OUTPUTS.errorMessage, message)
     core.setFailed(message)
     return
   }
   const upload: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs' | 'evidenceArtifacts'> = {}
-  const report = await runExport(inputs, hostFor(core, inputs), {
+  const report = await runExport(inputs, hostFor(core, inputs, secrets), {
     clock: deps.clock,
     signal: deps.jobSignal,
     finish: (zip, evidence, signal) => uploadArtifacts(zip, evidence, signal, inputs, deps, upload),
@@ -109,10 +126,10 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
   // The gate is judged after the ZIP and its evidence were kept: a failed gate loses nothing.
   const failure = report.error ?? report.gateFailure
   if (failure) {
-    core.setOutput(OUTPUTS.errorMessage, failure)
-    core.setFailed(failure)
+    core.setOutput(OUTPUTS.errorMessage, secrets.mask(failure))
+    core.setFailed(commandFree(secrets.mask(failure)))
   }
-  await writeSummary({ ...report, ...upload }, core)
+  await writeSummary({ ...report, ...upload }, core, secrets)
 }
 
 /** compare-with-previous: the newest earlier record of this artifact-name in the repository. */
@@ -126,9 +143,9 @@ async function findPrevious(inputs: Inputs, deps: RunDeps): Promise<string | und
 
 /** Inputs: everything checked before the first connection (the output folder too); secrets masked
  *  before anything prints. */
-async function readInputs(deps: RunDeps): Promise<Inputs> {
+async function readInputs(deps: RunDeps, secrets: ReturnType<typeof stepSecrets>): Promise<Inputs> {
   const { core, env } = deps
-  const inputs = parseActionInputs(deps)
+  const inputs = parseActionInputs(deps, secrets)
   if (inputs.uploadArtifact && isUnsupportedServer(env)) {
     throw new Error(
       `upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`
@@ -145,13 +162,17 @@ async function readInputs(deps: RunDeps): Promise<Inputs> {
 
 /** The engine's events as outputs (set as soon as known, so a killed step still hands them on) and
  *  log lines. No ::group::: state changes and the heartbeat must be visible without expanding. An
- *  order this run places is saved for the post step at once, so a killed job can still cancel it. */
-function hostFor(core: ActionCore, inputs: Inputs): ExportHost {
+ *  order this run places is saved for the post step at once, so a killed job can still cancel it.
+ *  Every line passes commandFree(): what it quotes from the server can start no workflow command
+ *  (chosen over ::stop-commands::, which would also stop the ::add-mask:: of each token the server
+ *  issues mid-run). */
+function hostFor(core: ActionCore, inputs: Inputs, secrets: ReturnType<typeof stepSecrets>): ExportHost {
+  const line = (m: string) => commandFree(secrets.mask(m))
   return {
-    debug: m => core.debug(m),
-    info: m => core.info(m),
-    warning: m => core.warning(m),
-    secret: v => core.setSecret(v),
+    debug: m => core.debug(line(m)),
+    info: m => core.info(line(m)),
+    warning: m => core.warning(line(m)),
+    secret: v => secrets.register(v),
     orderNamed: name => {
       core.setOutput(OUTPUTS.orderName, name)
       if (!inputs.orderName) {
@@ -219,9 +240,9 @@ async function uploadArtifacts(
   into.uploadMs = clock.now() - started
 }
 
-async function writeSummary(report: ActionReport, core: ActionCore): Promise<void> {
+async function writeSummary(report: ActionReport, core: ActionCore, secrets: Secrets): Promise<void> {
   try {
-    core.summary.addRaw(renderSummary(report), true)
+    core.summary.addRaw(secrets.mask(renderSummary(report)), true)
     await core.summary.write()
   } catch (e) {
     core.warning(`could not write the job summary: ${(e as Error).message}`)

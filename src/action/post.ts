@@ -4,7 +4,7 @@
 // POST_LIMIT_MS, warns only when the cancel fails, and never fails the job on its own account.
 import { cancelLeftOrder } from '../engine/cancel.js'
 import { actionSetting } from '../shared/inputs.js'
-import { type ActionCore, defaultStepDeps, parseActionInputs, POST_STATE, type StepDeps } from './main.js'
+import { type ActionCore, defaultStepDeps, parseActionInputs, POST_STATE, type StepDeps, stepSecrets } from './main.js'
 
 /** The whole step's bound: sign-in and cancel. */
 export const POST_LIMIT_MS = 10_000
@@ -18,9 +18,10 @@ export async function post(deps: StepDeps = defaultStepDeps()): Promise<void> {
     return
   }
   try {
-    const inputs = parseActionInputs(deps)
+    const secrets = stepSecrets(core)
+    const inputs = parseActionInputs(deps, secrets)
     core.info(`The main step stopped before it was done with order ${name}: cancelling it on the server.`)
-    const why = await cancelLeftOrder(inputs, name, { ...logTo(core), secret: v => core.setSecret(v), setting: actionSetting }, { clock: deps.clock, limitMs: POST_LIMIT_MS })
+    const why = await cancelLeftOrder(inputs, name, { ...logTo(core), secret: v => secrets.register(v), setting: actionSetting }, { clock: deps.clock, limitMs: POST_LIMIT_MS })
     if (why) core.warning(`Could not cancel order ${name}, which may still be running on the server: ${why}`)
     else core.info(`Cancelled order ${name} on the server.`)
   } catch (e) {

@@ -1,6 +1,7 @@
 // The job summary as Markdown: a pure function of what the run found out.
 import type { UploadResult } from './artifact.js'
 import { formatBytes, formatDuration, formatRate } from '../base/format.js'
+import { commandFree, untrusted } from '../base/untrusted.js'
 import { type Change, type ChangeKind, type ChangeReport, LISTED_CHANGES } from '../engine/evidence/changes.js'
 import { describePrevious } from '../engine/evidence/gate.js'
 import type { ExportReport } from '../engine/export.js'
@@ -67,7 +68,7 @@ export function renderSummary(r: ActionReport): string {
     if (r.zip.contentsJson !== undefined) {
       let text = typeof r.zip.contentsJson === 'string' ? r.zip.contentsJson : JSON.stringify(r.zip.contentsJson, null, 2)
       if (text.length > MAX_CONTENTS_CHARS) text = `${text.slice(0, MAX_CONTENTS_CHARS)}\n… (${text.length - MAX_CONTENTS_CHARS} more characters)`
-      lines.push('<details><summary><code>contents.json</code></summary>', '', '```json', text.replace(/```/g, '`\u200b``'), '```', '', '</details>', '')
+      lines.push('<details><summary><code>contents.json</code></summary>', '', '```json', commandFree(text).replace(/```/g, '`\u200b``'), '```', '', '</details>', '')
     }
   }
   return lines.join('\n')
@@ -146,10 +147,9 @@ function orderFate(r: ActionReport): string {
   return ''
 }
 
-/** Entries and uncompressed bytes per top-level folder ("(top level)" for files at the root). */
-/** Text safe inside a table cell. */
+/** Text safe inside a table cell: one line, printable (entry names and messages quote the server). */
 function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+  return untrusted(text, 4000).replace(/\|/g, '\\|')
 }
 
 function code(text: string): string {

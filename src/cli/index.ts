@@ -23,6 +23,7 @@ process.exitCode = await main({
   trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
   signal: cancel.signal,
   version: VERSION,
+  nodeVersion: process.versions.node,
   host: { hostname: hostname(), user: currentUser() },
   terminal: process.stderr.isTTY ? { write: text => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined
 })

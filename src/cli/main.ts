@@ -12,7 +12,10 @@ import { prepareFolder } from '../engine/disk-space.js'
 import { type ExportHost, runExport } from '../engine/export.js'
 import { describeMaintenance, describeVersions } from '../engine/preflight.js'
 import { InputError } from '../engine/settings.js'
+import { Secrets } from '../base/secrets.js'
+import { commandFree } from '../base/untrusted.js'
 import { type Inputs, parseInputs } from '../shared/inputs.js'
+import { runtimeProblem } from '../shared/runtime.js'
 import { commandOrigin } from '../shared/origin.js'
 import { exportOutputs, OUTPUTS } from '../shared/outputs.js'
 import { StatusLine, type Terminal } from './status-line.js'
@@ -35,6 +38,8 @@ export interface CliDeps {
   terminal?: Terminal
   /** This machine, for the export record when no CI system is recognised. */
   host: { hostname: string; user?: string }
+  /** The Node.js version running the command (process.versions.node). */
+  nodeVersion: string
 }
 
 /** The Action's inputs that the command line takes, with what they mean here. */
@@ -60,9 +65,6 @@ const BOOLEAN_OPTIONS = {
   'insecure-skip-tls-verify': 'do not check the server certificate (warns; use --ca-certificate instead)',
   'allow-insecure-http': 'allow http:// to hosts other than loopback (the password crosses unencrypted)'
 } as const
-
-/** Shorter secrets are not masked: hiding "x" would mangle every word that holds one. */
-const MIN_MASKED = 4
 
 /** OCTOPLANT_SERVER_URL for server-url. */
 export const envName = (option: string) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')}`
@@ -122,6 +124,12 @@ export async function main(deps: CliDeps): Promise<number> {
     return 0
   }
   const command = args.positionals[0] ?? 'export'
+  const runtime = runtimeProblem(deps.nodeVersion)
+  if (runtime) {
+    out.log(`octoplant-export: ${runtime}`)
+    out.print({ [OUTPUTS.errorMessage]: runtime })
+    return 2
+  }
   let inputs: Inputs
   try {
     inputs = await readSettings(args, command, deps, out)
@@ -137,7 +145,7 @@ export async function main(deps: CliDeps): Promise<number> {
   const logger = {
     debug: (m: string) => void (verbose && out.log(`debug: ${m}`)),
     info: (m: string) => void (!quiet && out.log(m)),
-    warning: (m: string) => void (!quiet && out.log(`${out.paint('yellow', 'warning:')} ${m}`)),
+    warning: (m: string) => void (!quiet && out.log(m, 'warning')),
     secret: (v: string) => out.secret(v),
     setting: cliSetting
   }
@@ -146,9 +154,10 @@ export async function main(deps: CliDeps): Promise<number> {
   return command === 'check' ? runCheck(inputs, logger, deps, out) : runExportCommand(inputs, logger, deps, out)
 }
 
-/** Everything the command writes passes here: secrets never leave, nor does a runner command. */
+/** Everything the command writes passes here: secrets never leave in any spelling, however short,
+ *  nor does a line that a CI system would run as a command, nor a terminal escape. */
 class Output {
-  private readonly secrets = new Set<string>()
+  private readonly secrets = new Secrets()
   /** The live line at a terminal, unless --quiet. */
   status?: StatusLine
   private readonly color: boolean
@@ -162,8 +171,10 @@ class Output {
     this.secrets.add(value)
   }
 
-  log(text: string): void {
-    const line = `${this.clean(text)}\n`
+  /** A line on stderr; `label` ("warning:", "error:") is coloured at a terminal. */
+  log(text: string, label?: 'warning' | 'error'): void {
+    const prefix = label ? `${this.paint(label === 'error' ? 'red' : 'yellow', `${label}:`)} ` : ''
+    const line = `${prefix}${this.clean(text)}\n`
     if (this.status) this.status.log(line)
     else this.deps.stderr(line)
   }
@@ -172,23 +183,22 @@ class Output {
   error(text: string): void {
     this.status?.clear()
     this.status = undefined
-    this.log(`${this.paint('red', 'error:')} ${text}`)
+    this.log(text, 'error')
   }
 
   print(value: unknown): void {
     this.status?.clear()
     this.status = undefined
-    this.deps.stdout(`${this.clean(JSON.stringify(value, null, 2))}\n`)
+    // Masked value by value, so that a short secret cannot break the document's keys.
+    this.deps.stdout(`${commandFree(JSON.stringify(this.secrets.maskValues(value), null, 2))}\n`)
   }
 
-  paint(color: 'red' | 'yellow', text: string): string {
+  private paint(color: 'red' | 'yellow', text: string): string {
     return this.color ? styleText(color, text, { validateStream: false }) : text
   }
 
   private clean(text: string): string {
-    let out = text
-    for (const s of this.secrets) if (s.length >= MIN_MASKED) out = out.split(s).join('***')
-    return out.replace(/^::/gm, ': :')
+    return commandFree(this.secrets.mask(text))
   }
 }
 
@@ -207,10 +217,17 @@ async function readSettings(args: ReturnType<typeof parse>, command: string, dep
     if (name === 'token') return token
     const value = (args.values as Record<string, string | boolean | undefined>)[name]
     if (value !== undefined) return String(value)
-    return deps.env[envName(name)] ?? (name === 'path' ? 'octoplant-export' : '')
+    return deps.env[envName(name)] ?? ''
   }
-  // The current folder stands where the Action has its workspace (order-file must lie inside it).
-  const inputs = parseInputs(getInput, { env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR }, readFile: deps.readFile, realpath: deps.realpath, setting: cliSetting })
+  // The current folder stands where the Action has its workspace (order-file must lie inside it);
+  // an empty or blank --path means ./octoplant-export there, as documented.
+  const inputs = parseInputs(getInput, {
+    env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR },
+    readFile: deps.readFile,
+    realpath: deps.realpath,
+    setting: cliSetting,
+    defaultPath: 'octoplant-export'
+  })
   out.secret(inputs.clientSecret)
   if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
   if (command === 'export') await prepareFolder(inputs.path)

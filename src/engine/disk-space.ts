@@ -17,9 +17,11 @@ export class DiskSpaceError extends Error {
 /** Creates the folder the export goes to and proves it writable, before anything is ordered. */
 export async function prepareFolder(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true })
+    // Owner only: an export holds the plant's programs (where the platform has modes).
+    await mkdir(dir, { recursive: true, mode: 0o700 })
     const probe = path.join(dir, `.octoplant-write-test-${process.pid}`)
-    await writeFile(probe, '')
+    await rm(probe, { force: true })
+    await writeFile(probe, '', { flag: 'wx', mode: 0o600 })
     await rm(probe, { force: true })
   } catch (e) {
     throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${(e as Error).message}). Choose a folder the runner's user may write to`)
@@ -63,9 +65,10 @@ export async function diskFilledWhileSaving(need: SpaceNeed, received: number, c
   )
 }
 
-/** The disk filled up while extracting. */
-export function diskFilledWhileExtracting(dir: string, zipPath: string, pathSetting: string): DiskSpaceError {
+/** The disk filled up while extracting: what was written is removed, and what stood there before
+ *  is left as it was. */
+export function diskFilledWhileExtracting(dir: string, pathSetting: string): DiskSpaceError {
   return new DiskSpaceError(
-    `the disk filled up while extracting the export into ${dir}. The ZIP itself is saved at ${zipPath}. Free space there, or set ${pathSetting} to a folder on a larger disk`
+    `the disk filled up while extracting the export into ${dir}; what was written is removed, and the files an earlier run left there are as they were. Free space there, or set ${pathSetting} to a folder on a larger disk`
   )
 }

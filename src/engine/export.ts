@@ -10,6 +10,9 @@ import { abortable, type Clock } from '../base/clock.js'
 import { type Deadline, deadlineAfter, TimeoutReached } from '../base/deadline.js'
 import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
+import { fileNameFor, unsafeNameProblem } from '../base/safe-name.js'
+import { Secrets } from '../base/secrets.js'
+import { quoted, untrusted } from '../base/untrusted.js'
 import { diskFilledWhileExtracting } from './disk-space.js'
 import { downloadZip } from './download.js'
 import { judgeGate } from './evidence/gate.js'
@@ -17,6 +20,7 @@ import { isUnequalJobResultsName, UNEQUAL_JOB_RESULTS } from './evidence/job-res
 import { type Evidence, evidenceFiles, makeEvidence } from './evidence/make.js'
 import type { RunOrigin } from './evidence/record.js'
 import { DeadlineError, describeProgress, isDone, succeeded, toCount, waitForOrder } from './poller.js'
+import { OutputSet } from './output-set.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
 import type { SavedZip } from './save-zip.js'
 import type { ExportSettings } from './settings.js'
@@ -107,6 +111,14 @@ class ExportRun {
   private readonly connection: ReturnType<typeof connect>
   /** The last answer about the order. */
   private current?: Operation
+  /** Every secret of the run in every spelling: no error message or record holds one. */
+  private readonly secrets = new Secrets()
+  /** The files this run leaves, put in place together once all are complete. */
+  private readonly outputs = new OutputSet()
+  /** The order's name as the server knows it (sent back URL-encoded), and on disk (its own, or a
+   *  safe form of it). Messages show it through untrusted(). */
+  private orderName?: string
+  private fileName = ''
 
   constructor(
     private readonly settings: ExportSettings,
@@ -117,7 +129,8 @@ class ExportRun {
     this.deadline = deadlineAfter(deps.clock, settings.timeoutMs)
     this.signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), this.deadline.signal])
     this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } }
-    this.connection = connect(settings, host, deps.clock, this.deadline)
+    for (const secret of [settings.password, settings.accessToken, settings.clientSecret]) this.secrets.add(secret)
+    this.connection = connect(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline)
   }
 
   /** sign in → look at the server → order → wait → download + verify → extract → finish. */
@@ -126,13 +139,16 @@ class ExportRun {
       await this.signIn()
       const name = await this.placeOrResume()
       await this.waitFor(name)
-      const saved = await this.download(name)
-      if (this.settings.extract) await this.extract(saved, name)
-      const evidence = await this.keepEvidence(saved, name)
-      if (this.deps.finish) await abortable(this.deps.finish(saved, evidence, this.signal), this.signal)
+      const zipPlace = path.join(this.settings.path, `${this.settings.artifactName ?? `octoplant-export-${this.fileName}`}.zip`)
+      const saved = await this.download(name, zipPlace)
+      const extracted = this.settings.extract ? await this.extract(saved) : undefined
+      const evidence = await this.keepEvidence(saved, name, zipPlace)
+      const kept = await this.putInPlace(saved, zipPlace, extracted, evidence)
+      if (this.deps.finish) await abortable(this.deps.finish(kept, evidence, this.signal), this.signal)
       this.judge(evidence)
     } catch (e) {
-      this.report.error = await this.wayBack(e)
+      await this.outputs.discard()
+      this.report.error = this.secrets.mask(await this.wayBack(e))
     } finally {
       this.connection.transport.close()
       this.report.durations.total = this.deps.clock.now() - this.startedAt
@@ -158,19 +174,24 @@ class ExportRun {
     } else {
       host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`)
       const placed = await this.connection.client.placeOrder(settings.exportContents!, this.signal)
-      if (!placed.name) throw new Error('the server accepted the order but returned no order name')
+      if (typeof placed.name !== 'string' || !placed.name) throw new Error('the server accepted the order but returned no order name')
       name = placed.name
-      host.info(`Order ${name} placed.`)
+      host.info(`Order ${quoted(name)} placed.`)
       this.observe(placed)
     }
-    this.report.orderName = name
-    host.orderNamed(name)
+    this.orderName = name
+    this.fileName = fileNameFor(name)
+    if (this.fileName !== name) {
+      host.info(`The order's name ${quoted(name)} cannot name a file as it is (${unsafeNameProblem(name)}): its files are named after ${this.fileName}.`)
+    }
+    this.report.orderName = untrusted(name)
+    host.orderNamed(this.report.orderName)
     return name
   }
 
   private observe(op: Operation): void {
     this.current = op
-    const state = op.metadata?.state
+    const state = op.metadata?.state && (untrusted(op.metadata.state, 100) as OrderState)
     if (state && state !== this.report.state) {
       this.report.state = state
       this.host.stateChanged(state)
@@ -199,9 +220,11 @@ class ExportRun {
     if (!succeeded(waited.operation)) throw orderFailed(name, waited.operation)
   }
 
-  private async download(name: string): Promise<SavedZip> {
+  /** The ZIP and its manifest, written under temporary names of the output set. */
+  private async download(name: string, zipPlace: string): Promise<SavedZip & { attempts: number }> {
     const { settings, host } = this
-    const zipFile = path.join(settings.path, `${settings.artifactName ?? `octoplant-export-${name}`}.zip`)
+    const zipFile = this.outputs.file(zipPlace)
+    const manifest = this.outputs.file(evidenceFiles(zipPlace).manifest)
     const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
       signal: this.signal,
       clock: this.deps.clock,
@@ -209,55 +232,73 @@ class ExportRun {
       logger: host,
       extract: settings.extract,
       setting: (n, value) => host.setting(n, value),
-      manifest: evidenceFiles(zipFile).manifest,
+      manifest,
       keep: isUnequalJobResultsName,
       onBytes: host.progress && ((received, total) => host.progress!({ stage: 'downloading', received, total }))
     })
     Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs })
-    this.report.zip = { ...saved.report, path: saved.path, size: saved.size, sha256: saved.sha256 }
-    host.info(
-      `Saved ${saved.path}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
-        ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
-        `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`
-    )
-    host.zipSaved(saved)
     return saved
   }
 
-  private async extract(saved: SavedZip, name: string): Promise<void> {
+  /** Extracted into a fresh folder of the output set: its place gets it whole, or not at all. */
+  private async extract(saved: SavedZip): Promise<{ dir: string; place: string }> {
     const { clock } = this.deps
-    const dir = path.join(this.settings.path, name)
+    const place = path.join(this.settings.path, this.fileName)
+    const dir = this.outputs.folder(place)
     const started = clock.now()
     const count = await extractZip(saved.path, dir, { signal: this.signal }).catch((e: unknown) => {
       if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
-      throw diskFilledWhileExtracting(dir, saved.path, this.host.setting('path'))
+      throw diskFilledWhileExtracting(place, this.host.setting('path'))
     })
-    this.report.extractPath = dir
-    this.host.extracted(dir)
     this.report.durations.extract = clock.now() - started
-    this.host.info(`Extracted ${count} entries into ${dir} in ${formatSeconds(this.report.durations.extract)}.`)
+    this.host.info(`Extracted ${count} entries into ${place} in ${formatSeconds(this.report.durations.extract)}.`)
+    return { dir, place }
   }
 
-  /** The record, the change report and the job results, beside the ZIP. */
-  private async keepEvidence(saved: SavedZip, name: string): Promise<Evidence> {
+  /** The ZIP, the extraction and the evidence go to their places together, then the front end hears
+   *  of them. */
+  private async putInPlace(saved: SavedZip & { attempts: number }, zipPlace: string, extracted: { place: string } | undefined, evidence: Evidence): Promise<SavedZip> {
+    if (!evidence.changes) await this.outputs.without(evidenceFiles(zipPlace).changes)
+    await this.outputs.commit()
+    const kept = { ...saved, path: zipPlace }
+    this.report.zip = { ...saved.report, path: zipPlace, size: saved.size, sha256: saved.sha256 }
+    this.host.info(
+      `Saved ${zipPlace}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
+        ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
+        `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`
+    )
+    this.host.zipSaved(kept)
+    if (extracted) {
+      this.report.extractPath = extracted.place
+      this.host.extracted(extracted.place)
+    }
+    this.host.evidenceKept?.(evidence)
+    return kept
+  }
+
+  /** The record, the change report and the job results, beside the ZIP (temporary names). */
+  private async keepEvidence(saved: SavedZip, name: string, zipPlace: string): Promise<Evidence> {
     const { settings, deps, report } = this
     const meta = this.current?.metadata
+    const places = { ...evidenceFiles(zipPlace), zip: zipPlace }
+    const fromServer = (v: string | undefined) => (v ? this.secrets.mask(untrusted(v)) : undefined)
     const evidence = await makeEvidence(saved, {
-      files: evidenceFiles(saved.path),
+      files: { manifest: saved.manifest!.path, record: this.outputs.file(places.record), changes: this.outputs.file(places.changes) },
+      places,
       facts: {
         tool: deps.provenance.tool,
         ranBy: deps.provenance.ranBy,
         serverUrl: settings.serverUrl,
-        apiVersion: report.serverInfo?.apiVersion,
-        versiondogVersion: report.serverInfo?.versiondogVersion,
+        apiVersion: fromServer(report.serverInfo?.apiVersion),
+        versiondogVersion: fromServer(report.serverInfo?.versiondogVersion),
         signedInWith: report.signedInWith,
         order: {
           name,
           resumed: report.resumed,
           exportContents: settings.exportContents ?? null,
           state: report.state,
-          systemId: meta?.systemId || undefined,
-          licenseSerialNumber: meta?.licenseSerialNumber || undefined,
+          systemId: fromServer(meta?.systemId),
+          licenseSerialNumber: fromServer(meta?.licenseSerialNumber),
           finishedSubProcesses: toCount(meta?.finishedSubProcesses),
           openSubProcesses: toCount(meta?.openSubProcesses)
         },
@@ -269,8 +310,7 @@ class ExportRun {
       logger: this.host
     })
     report.evidence = evidence
-    this.host.info(`Evidence: manifest ${evidence.manifestPath} (${saved.manifest!.files} files, sha256 ${saved.manifest!.sha256}), record ${evidence.recordPath}.`)
-    this.host.evidenceKept?.(evidence)
+    this.host.info(`Evidence: manifest (${saved.manifest!.files} files, sha256 ${saved.manifest!.sha256}) and record made.`)
     return evidence
   }
 
@@ -295,7 +335,7 @@ class ExportRun {
 
   /** The failure in words, with what to do next; cancels the order when giving up on it. */
   private async wayBack(e: unknown): Promise<string> {
-    const { report, host, current } = this
+    const { report, host, current, orderName } = this
     const name = report.orderName
     let next = ''
     // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
@@ -305,8 +345,8 @@ class ExportRun {
         report.orderOutcome = 'finished'
         next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`
       }
-    } else if (name && isGivingUp(e)) {
-      const why = await this.cancelOrder(name)
+    } else if (name && orderName && isGivingUp(e)) {
+      const why = await this.cancelOrder(orderName)
       report.orderOutcome = why ? 'left-running' : 'cancelled'
       next = why
         ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
@@ -325,7 +365,7 @@ class ExportRun {
     if (!this.settings.cancelOnTimeout) return `${this.host.setting('cancel-on-timeout', 'false')}`
     try {
       await this.connection.client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS))
-      this.host.info(`Cancelled order ${name} on the server.`)
+      this.host.info(`Cancelled order ${quoted(name)} on the server.`)
       return undefined
     } catch (e) {
       return `cancelling it failed: ${(e as Error).message}`
@@ -345,10 +385,9 @@ export function connect(settings: ExportSettings, host: Pick<ExportHost, 'secret
 
 function orderFailed(name: string, op: Operation): Error {
   const e = op.error
-  const during = op.metadata?.currentSubProcess ? ` during "${op.metadata.currentSubProcess}"` : ''
-  return new Error(
-    `order ${name} failed on the server${during}: ${e ? `${grpcCodeName(e.code)}: ${e.message || '(no message)'}` : `state ${op.metadata?.state ?? 'unknown'}`}`
-  )
+  const during = op.metadata?.currentSubProcess ? ` during ${quoted(op.metadata.currentSubProcess)}` : ''
+  const why = e ? `${grpcCodeName(e.code)}: ${e.message ? untrusted(e.message) : '(no message)'}` : `state ${untrusted(op.metadata?.state ?? 'unknown', 100)}`
+  return new Error(`order ${untrusted(name)} failed on the server${during}: ${why}`)
 }
 
 /** The deadline passed or the job was cancelled while the order was not done. */

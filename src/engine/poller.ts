@@ -5,6 +5,7 @@ import type { Clock } from '../base/clock.js'
 import { type Deadline, timedOut } from '../base/deadline.js'
 import { formatDuration } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
+import { quoted, untrusted } from '../base/untrusted.js'
 import type { Operation, OrderState } from '../../protocol/protocol.js'
 
 export interface PollOptions {
@@ -43,7 +44,7 @@ export class DeadlineError extends Error {
     readonly lastState: OrderState | undefined,
     lastFailure?: string
   ) {
-    super(`the order was not done after ${formatDuration(waitedMs)} (last state ${lastState ?? 'unknown'}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''})`)
+    super(`the order was not done after ${formatDuration(waitedMs)} (last state ${untrusted(lastState ?? 'unknown', 100)}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''})`)
     this.name = 'DeadlineError'
   }
 }
@@ -98,7 +99,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
       if (o.deadline.remaining() <= 0) throw new DeadlineError(now - o.startedAt, seen.state, seen.failure)
       // The request layer already retried; the server may be restarting. Keep waiting.
       if (failures++ === 0 || now - log.at >= HEARTBEAT_MS) {
-        logger.warning(`polling order ${o.name} failed (${(e as Error).message}); still waiting`)
+        logger.warning(`polling order ${quoted(o.name)} failed (${(e as Error).message}); still waiting`)
         log.at = now
       }
       await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline.remaining()), o.signal)
@@ -121,7 +122,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
     unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0
     if (unspecified >= UNSPECIFIED_LIMIT) {
       throw new Error(
-        `the server does not know order "${o.name}" (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`
+        `the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`
       )
     }
 
@@ -181,12 +182,12 @@ export function toCount(v: string | number | undefined): number | undefined {
 /** "STATE_RUNNING, 2 of 5 steps (40 %), now: Export project tree" */
 export function describeProgress(op: Operation): string {
   const m = op.metadata ?? {}
-  const parts = [m.state ?? 'no state']
+  const parts = [m.state ? untrusted(m.state, 100) : 'no state']
   const finished = toCount(m.finishedSubProcesses)
   const open = toCount(m.openSubProcesses)
   if (finished !== undefined && open !== undefined && finished + open > 0) {
     parts.push(`${finished} of ${finished + open} steps (${Math.round((100 * finished) / (finished + open))} %)`)
   }
-  if (m.currentSubProcess) parts.push(`now: ${m.currentSubProcess}`)
+  if (m.currentSubProcess) parts.push(`now: ${untrusted(m.currentSubProcess, 200)}`)
   return parts.join(', ')
 }

@@ -3,6 +3,7 @@
 // export runs (an export account may lack the right to read the status, an older server may not
 // have a call, and in maintenance mode reads still work).
 import type { Logger } from '../base/logger.js'
+import { untrusted } from '../base/untrusted.js'
 import type { OctoplantClient } from '../octoplant/client.js'
 import { API_PATHS, type MaintenanceMode, type VersionAnswer } from '../../protocol/protocol.js'
 
@@ -75,9 +76,9 @@ export function describeMaintenance(m: MaintenanceMode): string {
   const reason = textOf(m.reason) ?? 'UNSPECIFIED'
   return [
     `reason ${reason}${REASONS[reason] ? `: ${REASONS[reason]}` : ''}`,
-    textOf(m.activatedAt) && `since ${m.activatedAt}`,
-    textOf(m.computerName) && `from ${m.computerName}`,
-    textOf(m.activatedBy?.id?.data) && `by user ${m.activatedBy?.id?.data}`
+    textOf(m.activatedAt) && `since ${textOf(m.activatedAt)}`,
+    textOf(m.computerName) && `from ${textOf(m.computerName)}`,
+    textOf(m.activatedBy?.id?.data) && `by user ${textOf(m.activatedBy?.id?.data)}`
   ]
     .filter(Boolean)
     .join(', ')
@@ -85,5 +86,5 @@ export function describeMaintenance(m: MaintenanceMode): string {
 
 /** A non-empty string, or undefined (protojson writes unset strings as "" and messages as null). */
 function textOf(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() ? v.trim() : undefined
+  return typeof v === 'string' && v.trim() ? untrusted(v.trim(), 200) : undefined
 }

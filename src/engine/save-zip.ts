@@ -1,9 +1,10 @@
 // Saving the export: one pass over the body that hashes it, feeds the ZIP check (zip/check.ts) and
-// writes it to disk with the stream's own back-pressure. The file takes its final name once the
-// check is complete, so the file at the returned path is only ever a complete, verified ZIP.
+// writes it to disk with the stream's own back-pressure. The file is created exclusively (never
+// through a link), readable by its owner only, at a temporary name the caller chose: the run's
+// output set puts it in place with its evidence once all are complete (output-set.ts).
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { appendFile, mkdir, open, rename, rm } from 'node:fs/promises'
+import { appendFile, mkdir, open, rm } from 'node:fs/promises'
 import * as path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { abortReason } from '../base/clock.js'
@@ -51,19 +52,19 @@ const READ_ON_AFTER_ERROR = 64 * 1024
 /** A progress line at most this often: only long downloads show one. */
 const PROGRESS_EVERY_MS = 10_000
 
-export async function saveZip(download: GatewayBody, file: string, o: SaveOptions): Promise<SavedZip> {
+/** Saves the download at `partial` (created exclusively; removed again when anything fails). */
+export async function saveZip(download: GatewayBody, partial: string, o: SaveOptions): Promise<SavedZip> {
   const { contentLength } = download
-  const need: SpaceNeed = { dir: path.dirname(file), extract: !!o.extract, setting: o.setting }
-  await mkdir(need.dir, { recursive: true })
+  const need: SpaceNeed = { dir: path.dirname(partial), extract: !!o.extract, setting: o.setting }
+  await mkdir(need.dir, { recursive: true, mode: 0o700 })
   await ensureRoom(need, contentLength).catch((e: unknown) => {
     download.body.destroy()
     throw e
   })
-  const partial = `${file}.partial`
   const manifest = o.manifest ? new ManifestWriter(o.manifest) : undefined
   const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.logger, contentLength, o.onBytes)
   o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
-  const out = createWriteStream(partial, { highWaterMark: WRITE_BUFFER })
+  const out = createWriteStream(partial, { highWaterMark: WRITE_BUFFER, flags: 'wx', mode: 0o600 })
   try {
     await pipeline(download.body, source => pass.through(source), out, { signal: o.signal })
     const droppedTrailer = await pass.settleTrailer(download.trailer(), partial)
@@ -72,9 +73,8 @@ export async function saveZip(download: GatewayBody, file: string, o: SaveOption
     }
     const streamed = performance.now()
     const report = await pass.finish(partial)
-    await rename(partial, file)
     const sha256 = pass.hash.digest('hex')
-    return { path: file, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer, manifest: manifest?.finish() }
+    return { path: partial, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer, manifest: manifest?.finish() }
   } catch (e) {
     manifest?.discard()
     // What was free is read while the partial file still holds its place.

@@ -4,6 +4,7 @@
 // end are held back (trailer), since only the ZIP check knows whether they belong to the ZIP (a
 // comment may end in a line break) or follow it.
 import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream'
+import { untrusted } from '../base/untrusted.js'
 import { grpcCodeName } from '../../protocol/protocol.js'
 import { rpcStatusOf } from './request.js'
 
@@ -47,10 +48,6 @@ class TrailerHold extends Transform {
     }
     done()
   }
-
-  override _flush(done: TransformCallback): void {
-    done()
-  }
 }
 
 /** The stream error at the end of a download, as a sentence, when the body's last bytes (`tail`,
@@ -63,7 +60,7 @@ export function streamErrorAtEnd(tail: Buffer, tailOffset: number): string | und
     try {
       const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')))
       if (!status) return undefined
-      return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message || '(no message)'}`
+      return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message ? untrusted(status.message) : '(no message)'}`
     } catch {
       continue
     }

@@ -15,6 +15,7 @@ import { abortable, abortReason, type Clock, systemClock } from '../base/clock.j
 import type { Deadline } from '../base/deadline.js'
 import type { Logger } from '../base/logger.js'
 import { retryAfterMs, withRetries } from '../base/retry.js'
+import { untrusted } from '../base/untrusted.js'
 import { grpcCodeName, type RpcStatus } from '../../protocol/protocol.js'
 
 /** How a front end names a setting in a message: "server-url" (Action), "--server-url" (command). */
@@ -267,9 +268,9 @@ function decodeError(res: IncomingMessage, text: string, o: Pick<SendOptions, 'm
   const s = rpcStatusOf(parsed)
   if (s && (s.code !== undefined || s.message)) {
     const name = s.code !== undefined ? `${grpcCodeName(s.code)} (HTTP ${status})` : `HTTP ${status}`
-    return new OctoplantError(`${where} failed: ${name}: ${s.message || '(no message)'}`, status, s.code, transient, wait)
+    return new OctoplantError(`${where} failed: ${name}: ${s.message ? untrusted(s.message) : '(no message)'}`, status, s.code, transient, wait)
   }
-  return new OctoplantError(`${where} failed: HTTP ${status}: ${text.slice(0, 200)}`, status, undefined, transient, wait)
+  return new OctoplantError(`${where} failed: HTTP ${status}: ${untrusted(text, 200)}`, status, undefined, transient, wait)
 }
 
 /** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
@@ -289,9 +290,9 @@ function describeNonJson(res: IncomingMessage, text: string): string {
   const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0]
   if (/<html|<!doctype/i.test(text)) {
     const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim()
-    return `an HTML page${title ? ` ("${title}")` : ''} (${type}), likely from a proxy or web server in front of octoplant`
+    return `an HTML page${title ? ` ("${untrusted(title, 120)}")` : ''} (${untrusted(type, 80)}), likely from a proxy or web server in front of octoplant`
   }
-  return text.trim() === '' ? `an empty body (${type})` : `${type}: "${text.slice(0, 80).replace(/\s+/g, ' ')}"`
+  return text.trim() === '' ? `an empty body (${untrusted(type, 80)})` : `${untrusted(type, 80)}: "${untrusted(text.replace(/\s+/g, ' '), 80)}"`
 }
 
 const TLS_HINTS: Record<string, string> = {

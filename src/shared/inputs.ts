@@ -10,6 +10,7 @@ import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../../protocol/protocol.
 import { GATE_CHECKS, type GateCheck } from '../engine/evidence/gate.js'
 import { type ExportSettings, InputError } from '../engine/settings.js'
 import { windowsNameProblem } from '../engine/zip/path-rules.js'
+import { SAFE_NAME_MAX, unsafeNameProblem } from '../base/safe-name.js'
 
 export { InputError }
 
@@ -53,6 +54,8 @@ export interface InputContext {
   setting?: (name: string, value?: string) => string
   /** Whether a path names a readable file (default: fs.statSync). */
   isFile?: (file: string) => boolean
+  /** The folder an empty or blank path means (default: <RUNNER_TEMP>/octoplant-export). */
+  defaultPath?: string
 }
 
 /** The Action's words: "the path input", "allow-insecure-http: true". */
@@ -90,7 +93,7 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
 
   const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp'
   const paths = ctx.path ?? path
-  const dir = get('path') || paths.join(tempDir, 'octoplant-export')
+  const dir = get('path') || ctx.defaultPath || paths.join(tempDir, 'octoplant-export')
   const comparison = readComparison(get, ctx, workspace, artifactName)
   const failOn = readFailOn(get, setting, exportContents, comparison)
 
@@ -179,6 +182,10 @@ function readSignIn(getInput: (name: string) => string, get: (name: string) => s
   const accessToken = get('token') || undefined
   // Passwords may begin or end with spaces: take this one untrimmed.
   const password = getInput('password')
+  // A header cannot carry a line break, and no password holds one: a file with two lines is a mistake.
+  for (const [name, value] of [['token', accessToken], ['password', password]] as const) {
+    if (value && /[\r\n]/.test(value)) throw new InputError(name, `holds a line break inside it: give the ${name} alone, on one line`)
+  }
   if (accessToken && password) {
     throw new InputError('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`)
   }
@@ -191,16 +198,26 @@ function readSignIn(getInput: (name: string) => string, get: (name: string) => s
   return { username, password, accessToken }
 }
 
+/** The order's files are named after it: it must be one safe path segment everywhere. */
 function readOrderName(get: (name: string) => string): string | undefined {
   const orderName = get('order-name') || undefined
-  if (orderName !== undefined && !/^[\w.:@~-]{1,200}$/.test(orderName)) {
-    throw new InputError('order-name', `must be an order name as the server returned it (letters, digits, - _ . : @ ~); got "${orderName}"`)
+  const problem = orderName === undefined ? undefined : unsafeNameProblem(orderName)
+  if (problem) {
+    throw new InputError('order-name', `must be an order name as the server returned it (letters, digits, - _ . @ ~; no leading dot; at most ${SAFE_NAME_MAX} characters): ${problem}; got ${JSON.stringify(orderName)}`)
   }
   return orderName
 }
 
+/** Longest artifact-name: its evidence file name (<name>.manifest.sha256.<random>.partial while it
+ *  is written) must fit a file system's 255 bytes. */
+const ARTIFACT_NAME_MAX = 200
+
 function readArtifactName(get: (name: string) => string): string | undefined {
   const artifactName = get('artifact-name') || undefined
+  if (artifactName !== undefined && Buffer.byteLength(artifactName) > ARTIFACT_NAME_MAX) {
+    throw new InputError('artifact-name', `must be at most ${ARTIFACT_NAME_MAX} bytes (its files' names must fit the file system); got ${Buffer.byteLength(artifactName)}`)
+  }
+  if (artifactName?.startsWith('.')) throw new InputError('artifact-name', `must not start with a dot (a hidden file); got ${JSON.stringify(artifactName)}`)
   if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
     throw new InputError('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`)
   }

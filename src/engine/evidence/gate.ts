@@ -1,5 +1,6 @@
 // The gate: after the evidence is saved and kept, the run fails when what it found is a deviation
 // the workflow asked to fail on (fail-on). It fails closed: what it cannot judge fails too.
+import { quoted } from '../../base/untrusted.js'
 import type { ChangeKind, ChangeReport } from './changes.js'
 import type { JobResultsCount } from './job-results.js'
 
@@ -54,6 +55,6 @@ export function describePrevious(c: ChangeReport): string {
 }
 
 function named(items: string[], count: number): string {
-  const shown = items.slice(0, NAMED).map(i => `"${i}"`).join(', ')
+  const shown = items.slice(0, NAMED).map(i => quoted(i)).join(', ')
   return count > NAMED ? `${shown} and ${count - NAMED} more` : shown
 }

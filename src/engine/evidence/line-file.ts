@@ -18,7 +18,8 @@ export class LineFile {
     readonly path: string,
     hashed = false
   ) {
-    this.fd = openSync(path, 'w')
+    // Created, never opened through a link or over a file that stands there; owner only.
+    this.fd = openSync(path, 'wx', 0o600)
     if (hashed) this.hash = createHash('sha256')
   }
 

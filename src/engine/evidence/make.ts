@@ -38,7 +38,11 @@ export interface Evidence extends GateFindings {
 }
 
 export interface EvidenceOptions {
+  /** Where each piece is written now: the temporary names of the run's output set. */
   files: EvidenceFiles
+  /** Where each piece, and the ZIP, will stand once the set is put in place: what the record names
+   *  and the evidence reports. */
+  places: EvidenceFiles & { zip: string }
   /** The record's facts but the ZIP and manifest, which come from the saved ZIP. */
   facts: Omit<RecordFacts, 'zip' | 'manifest'>
   /** The previous export to compare with, when one was asked for: its ZIP or record, none found
@@ -51,8 +55,11 @@ export interface EvidenceOptions {
 
 export async function makeEvidence(saved: VerifiedZip, o: EvidenceOptions): Promise<Evidence> {
   const manifest = saved.manifest!
-  await writeRecord(o.files.record, { ...o.facts, zip: { path: saved.path, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }, manifest }, manifestEntries(manifest))
-  return { manifestPath: manifest.path, recordPath: o.files.record, ...(await changesSince(o, manifest)), ...jobResults(saved, o) }
+  // The comparison first: it reads the previous export before anything of this run is in place.
+  const changes = await changesSince(o, manifest)
+  const zip = { path: o.places.zip, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }
+  await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest))
+  return { manifestPath: o.places.manifest, recordPath: o.places.record, ...changes, ...jobResults(saved, o) }
 }
 
 async function changesSince(o: EvidenceOptions, manifest: Manifest): Promise<Pick<GateFindings, 'changes' | 'changesProblem' | 'noPrevious'>> {
@@ -68,7 +75,7 @@ async function changesSince(o: EvidenceOptions, manifest: Manifest): Promise<Pic
   }
   let changes: ChangeReport
   try {
-    changes = await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes)
+    changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes)), path: o.places.changes }
   } catch (e) {
     o.logger.warning(`no change report: ${(e as Error).message}`)
     return { changesProblem: (e as Error).message }

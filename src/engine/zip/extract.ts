@@ -1,5 +1,6 @@
 // Extraction: the central directory first (every name, link and limit is checked before anything is
 // written), then the file once, front to back, each entry written as it is verified.
+import { quoted } from '../../base/untrusted.js'
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { abortReason } from '../../base/clock.js'
 import { forEachCentralRecord, readCentralIndex, readFile } from './central.js'
@@ -33,7 +34,7 @@ export async function extractZip(file: string, dir: string, o: ExtractOptions = 
   const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o
   const root = rules.path.resolve(dir)
   const central = await checkCentralDirectory(file, root, limits, rules)
-  mkdirSync(root, { recursive: true })
+  mkdirSync(root, { recursive: true, mode: 0o700 })
   const writer = new EntryWriter(root, rules, limits, signal)
   const scanner = new ZipScanner({ central, entry: h => writer.open(h) })
   try {
@@ -53,7 +54,7 @@ async function checkCentralDirectory(file: string, root: string, limits: ZipLimi
     if (i + 1 > limits.maxEntries) throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false)
     total += r.size
     if (total > limits.maxTotalBytes) throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false)
-    if ((r.unixMode & 0o170000) === 0o120000) throw new InvalidZipError(`refusing to extract "${r.name}": it is a symbolic link`, false)
+    if ((r.unixMode & 0o170000) === 0o120000) throw new InvalidZipError(`refusing to extract ${quoted(r.name)}: it is a symbolic link`, false)
     names.add(r.name)
   }).catch(async (e: unknown) => {
     if (e instanceof NameClash) throw e.withOther(await nameAt(file, e.otherIndex))
@@ -89,8 +90,9 @@ class EntryWriter {
       return undefined
     }
     this.makeDir(this.rules.path.dirname(target))
-    // 'wx': the names were checked unique, so an existing file means the folder was not empty.
-    const fd = openSync(target, 'wx')
+    // 'wx': the names were checked unique, so an existing file means the folder was not empty; and
+    // nothing is ever opened through a link. Owner only, like every file the run writes.
+    const fd = openSync(target, 'wx', 0o600)
     this.openFile = fd
     return {
       data: bytes => {
@@ -112,7 +114,7 @@ class EntryWriter {
 
   private makeDir(d: string): void {
     if (this.made.has(d)) return
-    mkdirSync(d, { recursive: true })
+    mkdirSync(d, { recursive: true, mode: 0o700 })
     if (this.made.size >= 1000) this.made.clear()
     this.made.add(d)
   }

@@ -2,6 +2,7 @@
 // record gives of an entry, the end records that say where the central directory is, and how entry
 // names are decoded. Pure functions over buffers: the scan (scan.ts) and the readers of a file on
 // disk (central.ts) share them.
+import { quoted } from '../../base/untrusted.js'
 import { crc32 } from 'node:zlib'
 
 export const LOCAL_SIG = 0x04034b50
@@ -71,7 +72,7 @@ export function notAZipHeader(buf: Buffer, at: number, where: number, entries: n
 
 /** The error for an entry whose bytes do not match what the ZIP says of it. */
 export function corrupt(h: { name: string }, why: string): InvalidZipError {
-  return new InvalidZipError(`entry "${h.name}" is corrupt: ${why}`)
+  return new InvalidZipError(`entry ${quoted(h.name)} is corrupt: ${why}`)
 }
 
 /** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
@@ -86,12 +87,12 @@ export function parseLocalHeader(buf: Buffer, at: number, offset: number): { hea
   const method = buf.readUInt16LE(at + 8)
   const rawName = buf.subarray(at + 30, at + 30 + nameLength)
   const name = decodeName(rawName, flags)
-  if (flags & 0x1) throw new InvalidZipError(`not a valid ZIP: entry "${name}" is encrypted`, false)
+  if (flags & 0x1) throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} is encrypted`, false)
   if (method !== STORED && method !== DEFLATED) {
-    throw new InvalidZipError(`not a valid ZIP: entry "${name}" uses compression method ${method} (only stored and deflated are read)`, false)
+    throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} uses compression method ${method} (only stored and deflated are read)`, false)
   }
   const climbs = climbsOut(name)
-  if (climbs) throw new InvalidZipError(`refusing the ZIP: entry "${name}" ${climbs}`, false)
+  if (climbs) throw new InvalidZipError(`refusing the ZIP: entry ${quoted(name)} ${climbs}`, false)
   let compressedSize = buf.readUInt32LE(at + 18)
   let size = buf.readUInt32LE(at + 22)
   const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001)

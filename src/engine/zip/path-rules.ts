@@ -1,22 +1,33 @@
 // How the runner's platform names files, and the rules an entry name must pass before anything is
 // written: it stays inside the target folder, the platform can hold it, and no two entries land on
 // the same file.
+import { quoted } from '../../base/untrusted.js'
 import * as path from 'node:path'
 import { crc32 } from 'node:zlib'
 import { InvalidZipError } from './format.js'
 
-/** How the runner's platform names files: its path module, whether Windows' naming rules apply, and
+/** How the runner's platform names files: its path module, whether Windows' naming rules apply,
  *  whether two names that differ only in letter case are the same file (Windows, and macOS's
- *  default file system). */
+ *  default file system), and whether two that differ only in Unicode normalization are (macOS: é as
+ *  one code point or as e and an accent). */
 export interface PathRules {
   path: typeof path.posix
   windowsNames: boolean
   caseInsensitive: boolean
+  normalizationInsensitive?: boolean
 }
 
 export function hostRules(platform: NodeJS.Platform = process.platform): PathRules {
-  return { path: platform === 'win32' ? path.win32 : path.posix, windowsNames: platform === 'win32', caseInsensitive: platform === 'win32' || platform === 'darwin' }
+  return {
+    path: platform === 'win32' ? path.win32 : path.posix,
+    windowsNames: platform === 'win32',
+    caseInsensitive: platform === 'win32' || platform === 'darwin',
+    normalizationInsensitive: platform === 'darwin'
+  }
 }
+
+/** Longest name of one file or folder, in bytes (ext4, APFS, NTFS: 255). */
+const SEGMENT_MAX_BYTES = 255
 
 /** Why Windows cannot hold a file or folder of this name, or undefined when it can. */
 export function windowsNameProblem(segment: string): string | undefined {
@@ -33,46 +44,66 @@ export function windowsNameProblem(segment: string): string | undefined {
 export function entryTarget(root: string, name: string, rules: PathRules): string {
   const segments = name.split(/[\\/]/).filter(s => s !== '')
   if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
-    throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false)
+    throw new InvalidZipError(`refusing to extract ${quoted(name)}: its path leaves the target folder`, false)
+  }
+  for (const segment of segments) {
+    if (segment.includes('\0')) throw new InvalidZipError(`refusing to extract ${quoted(name)}: its name holds a NUL character, which no file system allows`, false)
+    if (Buffer.byteLength(segment) > SEGMENT_MAX_BYTES) {
+      throw new InvalidZipError(`refusing to extract ${quoted(name)}: a part of its path is longer than ${SEGMENT_MAX_BYTES} bytes, more than a file system holds`, false)
+    }
   }
   if (rules.windowsNames) {
     for (const segment of segments) {
       const problem = windowsNameProblem(segment)
-      if (problem) throw new InvalidZipError(`refusing to extract "${name}": it cannot be written on Windows as it is (${problem})`, false)
+      if (problem) throw new InvalidZipError(`refusing to extract ${quoted(name)}: it cannot be written on Windows as it is (${problem})`, false)
     }
   }
   const target = rules.path.resolve(root, ...segments)
   if (target !== root && !target.startsWith(root + rules.path.sep)) {
-    throw new InvalidZipError(`refusing to extract "${name}": its path leaves the target folder`, false)
+    throw new InvalidZipError(`refusing to extract ${quoted(name)}: its path leaves the target folder`, false)
   }
   return target
 }
 
-/** Two entries that would be one file: the same name twice, or (on a case-insensitive file system)
- *  names that differ only in letter case. The other entry is named once its name is read again. */
+/** How two entries collide: the same name, names the file system takes for one, or a file that is
+ *  also a folder of another entry. */
+export type ClashKind = 'same' | 'prefix'
+
+/** Two entries that would be one file: the same name twice, names a case- or normalization-
+ *  insensitive file system takes for one, or a file whose name is a folder of another entry. The
+ *  other entry is named once its name is read again. */
 export class NameClash extends InvalidZipError {
   constructor(
     readonly entryName: string,
-    readonly otherIndex: number
+    readonly otherIndex: number,
+    readonly kind: ClashKind = 'same'
   ) {
-    super(`refusing to extract "${entryName}": another entry would be written to the same file`, false)
+    super(`refusing to extract ${quoted(entryName)}: another entry would be written to the same file`, false)
   }
 
   withOther(other: string): InvalidZipError {
-    if (other === this.entryName) return new InvalidZipError(`refusing to extract "${other}": the ZIP holds it twice, and the second copy would overwrite the first`, false)
+    if (this.kind === 'prefix') {
+      const [file, folder] = this.entryName.endsWith('/') || other.length < this.entryName.length ? [other, this.entryName] : [this.entryName, other]
+      return new InvalidZipError(`refusing to extract ${quoted(this.entryName)}: ${quoted(file)} is a file in the ZIP and also a folder of ${quoted(folder)}`, false)
+    }
+    if (other === this.entryName) return new InvalidZipError(`refusing to extract ${quoted(other)}: the ZIP holds it twice, and the second copy would overwrite the first`, false)
+    const how = other.toLowerCase() === this.entryName.toLowerCase() ? 'letter case' : 'Unicode normalization (or letter case)'
     return new InvalidZipError(
-      `refusing to extract "${this.entryName}": it differs from "${other}" only in letter case, and on this runner's file system one would overwrite the other`,
+      `refusing to extract ${quoted(this.entryName)}: it differs from ${quoted(other)} only in ${how}, and on this runner's file system one would overwrite the other`,
       false
     )
   }
 }
 
-/** Checks entry names one at a time (entryTarget), and that no two land on the same file: the same
- *  path twice, or on a case-insensitive file system two that differ only in letter case. Keeps a
- *  52-bit hash of each path, not the names, so memory stays small for hundreds of thousands of
- *  entries (two different paths share a hash about once in 2^52 pairs). */
+/** Checks entry names one at a time (entryTarget), and that no two land on the same file and no file
+ *  stands where another entry needs a folder. Keeps a 52-bit hash of each path, not the names, so
+ *  memory stays small for hundreds of thousands of entries (two different paths share a hash about
+ *  once in 2^52 pairs). */
 export class NameCheck {
+  /** Files and explicit folders: hash → index, negative for a folder. */
   private readonly seen = new Map<number, number>()
+  /** Folders that entries need (their parents): hash → the index of the first entry that needs it. */
+  private readonly parents = new Map<number, number>()
   private index = 0
 
   constructor(
@@ -83,12 +114,27 @@ export class NameCheck {
   add(name: string): void {
     const target = entryTarget(this.root, name, this.rules)
     const i = this.index++
-    const key = Buffer.from(this.rules.caseInsensitive ? target.toLowerCase() : target)
-    const hash = crc32(key) * 0x100000 + (crc32(key, 0x9e3779b9) & 0xfffff)
-    // The value: the index, negative for a folder (a folder listed twice is harmless).
-    const other = this.seen.get(hash)
     const folder = name.endsWith('/')
-    if (other !== undefined && !(other < 0 && folder)) throw new NameClash(name, other < 0 ? -other - 1 : other)
+    const hash = this.hashOf(target)
+    // A folder listed twice is harmless; a file that another entry needs as a folder is not.
+    const other = this.seen.get(hash)
+    if (other !== undefined && !(other < 0 && folder)) throw new NameClash(name, other < 0 ? -other - 1 : other, other < 0 !== folder ? 'prefix' : 'same')
+    if (!folder && this.parents.has(hash)) throw new NameClash(name, this.parents.get(hash)!, 'prefix')
     this.seen.set(hash, folder ? -i - 1 : i)
+    const sep = this.rules.path.sep
+    for (let at = target.lastIndexOf(sep); at > this.root.length; at = target.lastIndexOf(sep, at - 1)) {
+      const parent = this.hashOf(target.slice(0, at))
+      if (this.parents.has(parent)) break
+      const file = this.seen.get(parent)
+      if (file !== undefined && file >= 0) throw new NameClash(name, file, 'prefix')
+      this.parents.set(parent, i)
+    }
+  }
+
+  private hashOf(target: string): number {
+    let key = this.rules.normalizationInsensitive ? target.normalize('NFC') : target
+    if (this.rules.caseInsensitive) key = key.toLowerCase()
+    const bytes = Buffer.from(key)
+    return crc32(bytes) * 0x100000 + (crc32(bytes, 0x9e3779b9) & 0xfffff)
   }
 }

@@ -14,6 +14,7 @@
 // descriptor) has no length up front. Its end is taken where a signed descriptor follows whose CRC
 // and sizes match what came before; when none does (the signature is optional), the scan marks the
 // entry (`unsettledFrom`) and the caller finishes from disk with the central directory's sizes.
+import { quoted } from '../../base/untrusted.js'
 import { crc32 } from 'node:zlib'
 import { Carry } from './carry.js'
 import { EntryTable } from './entry-table.js'
@@ -165,7 +166,7 @@ export class ZipScanner {
     this.current?.inflater?.destroy()
     const size = this.position
     if (size === 0) return new InvalidZipError('not a valid ZIP: the body is empty')
-    const where = this.current ? `inside entry "${this.current.header.name}"` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record"
+    const where = this.current ? `inside entry ${quoted(this.current.header.name)}` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record"
     return new InvalidZipError(`not a valid ZIP: it ends after ${size} bytes, ${where}`)
   }
 
@@ -208,9 +209,9 @@ export class ZipScanner {
     const central = this.o.central
     if (central) {
       const i = central.indexOf(offset, this.centralCursor)
-      if (i < 0) throw new InvalidZipError(`not a valid ZIP: entry "${name}" at offset ${offset} is not in the central directory`)
+      if (i < 0) throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} at offset ${offset} is not in the central directory`)
       this.centralCursor = i + 1
-      if (central.nameHashes[i] !== nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header ("${name}")`)
+      if (central.nameHashes[i] !== nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header (${quoted(name)})`)
       if (central.listed[i]) throw new InvalidZipError(`not a valid ZIP: the entry at offset ${offset} appears twice`)
       central.listed[i] = 1
       header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] }

@@ -1,6 +1,7 @@
 // The end of a ZIP read front to back: each central directory record is compared with the entry the
 // scan verified at its offset (name, CRC-32, sizes), and the end records must count them all and
 // point at where the central directory really began.
+import { quoted } from '../../base/untrusted.js'
 import type { EntryTable } from './entry-table.js'
 import { CENTRAL_SIG, corrupt, EOCD_SIG, hex, InvalidZipError, parseCentralRecord, readUInt64, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG } from './format.js'
 
@@ -35,11 +36,11 @@ export class TailCheck {
   private compare(record: { name: string; offset: number; crc32: number; compressedSize: number; size: number }, nameHash: number): void {
     const t = this.table
     const i = t.indexOf(record.offset, this.cursor)
-    if (i < 0) throw new InvalidZipError(`not a valid ZIP: the central directory lists "${record.name}" at offset ${record.offset}, where the ZIP has no entry`)
+    if (i < 0) throw new InvalidZipError(`not a valid ZIP: the central directory lists ${quoted(record.name)} at offset ${record.offset}, where the ZIP has no entry`)
     this.cursor = i + 1
     if (t.listed[i]) throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`)
     t.listed[i] = 1
-    if (t.nameHashes[i] !== nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory's name "${record.name}" differs from the local header's at offset ${record.offset}`)
+    if (t.nameHashes[i] !== nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory's name ${quoted(record.name)} differs from the local header's at offset ${record.offset}`)
     if (record.crc32 >>> 0 !== t.crcs[i]) throw corrupt(record, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`)
     if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
       throw corrupt(record, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`)
