@@ -3,14 +3,14 @@
 // server text never becomes a runner command or a terminal escape, secrets stay masked in every
 // spelling, huge texts are cut, bad entry names are refused before anything is written, and bad
 // setup is refused as bad input. SECURITY.md lists these cases beside what covers them.
-import { spawn } from 'node:child_process'
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Hostility, type HostileServer, startHostileServer } from '../__fixtures__/hostile-server.js'
 import { makeZip, patch } from '../__fixtures__/zips.js'
-import { bundled, maskedValues, runLocally, visibleChannels } from '../scripts/local-runner.js'
+import { runCli } from '../__fixtures__/cli-process.js'
+import { maskedValues, runLocally, visibleChannels } from '../scripts/local-runner.js'
 import { spellingsOf } from '../src/base/secrets.js'
 import { fileNameFor } from '../src/base/safe-name.js'
 import { main } from '../src/cli/main.js'
@@ -35,18 +35,8 @@ function action(server: HostileServer, extra: Record<string, string> = {}) {
 }
 
 /** The bundled command, settings in OCTOPLANT_* variables, in a folder of its own. */
-async function command(server: HostileServer | undefined, args: string[] = [], env: Record<string, string> = {}, cwd = fresh('cli-')) {
-  const child = spawn(process.execPath, [bundled('cli/index.js'), ...args], {
-    cwd,
-    env: { PATH: process.env.PATH, ...(server ? { OCTOPLANT_SERVER_URL: server.url, OCTOPLANT_USERNAME: 'u', OCTOPLANT_PASSWORD: 'plant-pass' } : {}), ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d))
-  child.stderr.on('data', (d: Buffer) => (stderr += d))
-  const code = await new Promise<number | null>(resolve => child.on('exit', c => resolve(c)))
-  return { code, stdout, stderr, cwd, json: JSON.parse(stdout) as Record<string, string> }
+function command(server: HostileServer | undefined, args: string[] = [], env: Record<string, string> = {}, cwd?: string) {
+  return runCli(args, { cwd, env: { ...(server ? { OCTOPLANT_SERVER_URL: server.url, OCTOPLANT_USERNAME: 'u', OCTOPLANT_PASSWORD: 'plant-pass' } : {}), ...env } })
 }
 
 /** Every file below `dir`, relative. */

@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7554:
+/***/ 67564:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28628,6 +28628,13 @@ async function ensureRoom(need, contentLength) {
         return;
     throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
 }
+/** Refuses an extraction whose uncompressed size (the central directory's sum) does not fit. */
+async function ensureRoomToExtract(dir, bytes, setting) {
+    const available = await freeSpace(dir);
+    if (available >= bytes)
+        return;
+    throw new DiskSpaceError(`not enough free disk space in ${dir} to extract the export: its entries hold ${formatBytes(bytes)} uncompressed and ${formatBytes(available)} are free. Free space there, or set ${setting('path')} to a folder on a larger disk`);
+}
 /** The disk filled up while saving: what had arrived, what was free, and what to do. */
 async function diskFilledWhileSaving(need, received, contentLength) {
     const left = await freeSpace(need.dir).catch(() => 0);
@@ -28639,6 +28646,842 @@ async function diskFilledWhileSaving(need, received, contentLength) {
  *  is left as it was. */
 function diskFilledWhileExtracting(dir, pathSetting) {
     return new DiskSpaceError(`the disk filled up while extracting the export into ${dir}; what was written is removed, and the files an earlier run left there are as they were. Free space there, or set ${pathSetting} to a folder on a larger disk`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/carry.ts
+// The bytes a parse could not use yet (a header or an entry cut by the chunk's end), kept for the
+// next chunk in one buffer that is reused: copying the leftover into a fresh buffer for every chunk
+// would leave two dead ArrayBuffers per chunk for the GC.
+/** Smallest store: a few chunks' worth, so that it rarely has to grow. */
+const MIN_STORE = 64 * 1024;
+class Carry {
+    store = Buffer.alloc(0);
+    length = 0;
+    /** The leftover followed by `chunk`, as one buffer: the chunk itself when nothing is left over,
+     *  else a view of the store, valid until the next call. */
+    join(chunk) {
+        if (this.length === 0)
+            return chunk;
+        this.reserve(this.length + chunk.length);
+        chunk.copy(this.store, this.length);
+        return this.store.subarray(0, this.length + chunk.length);
+    }
+    /** Keeps `buf` from `at` on for the next join (buf may be the store's own view); returns it. */
+    keep(buf, at) {
+        const rest = buf.length - at;
+        if (rest > 0) {
+            // No growth when buf is the store: rest is then within it. Buffer.copy moves overlapping bytes.
+            this.reserve(rest);
+            buf.copy(this.store, 0, at);
+        }
+        this.length = rest;
+        return this.store.subarray(0, rest);
+    }
+    reserve(n) {
+        if (n <= this.store.length)
+            return;
+        const bigger = Buffer.allocUnsafe(Math.max(n, 2 * this.store.length, MIN_STORE));
+        this.store.copy(bigger, 0, 0, this.length);
+        this.store = bigger;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
+// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
+// bytes each and no object each: what the scan verified, or the central directory as an index.
+/** Per-entry facts in typed arrays: 33 bytes an entry, and no object per entry for the GC. */
+class EntryTable {
+    count = 0;
+    capacity;
+    offsets;
+    compressedSizes;
+    sizes;
+    crcs;
+    nameHashes;
+    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
+    listed;
+    /** `expected`: the number of entries when known (no growing, no slack). */
+    constructor(expected = 1024) {
+        this.capacity = Math.max(16, expected);
+        this.offsets = new Float64Array(this.capacity);
+        this.compressedSizes = new Float64Array(this.capacity);
+        this.sizes = new Float64Array(this.capacity);
+        this.crcs = new Uint32Array(this.capacity);
+        this.nameHashes = new Uint32Array(this.capacity);
+        this.listed = new Uint8Array(this.capacity);
+    }
+    add(offset, compressedSize, size, crc, nameHash) {
+        if (this.count === this.capacity)
+            this.grow();
+        const i = this.count++;
+        this.offsets[i] = offset;
+        this.compressedSizes[i] = compressedSize;
+        this.sizes[i] = size;
+        this.crcs[i] = crc;
+        this.nameHashes[i] = nameHash;
+    }
+    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
+    indexOf(offset, hint) {
+        if (hint < this.count && this.offsets[hint] === offset)
+            return hint;
+        let lo = 0;
+        let hi = this.count - 1;
+        while (lo <= hi) {
+            const mid = (lo + hi) >>> 1;
+            const at = this.offsets[mid];
+            if (at === offset)
+                return mid;
+            if (at < offset)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return -1;
+    }
+    /** Puts the entries in offset order (a central directory may list them in any order). */
+    sortByOffset() {
+        let sorted = true;
+        for (let i = 1; i < this.count && sorted; i++)
+            sorted = this.offsets[i - 1] <= this.offsets[i];
+        if (sorted)
+            return;
+        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
+        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
+    }
+    grow() {
+        this.capacity *= 2;
+        this.remake(this.capacity, (from, to) => to.set(from));
+    }
+    /** Replaces every column with a new one of `length`, filled by `fill`. */
+    remake(length, fill) {
+        const make = (a) => {
+            const b = new a.constructor(length);
+            fill(a, b);
+            return b;
+        };
+        this.offsets = make(this.offsets);
+        this.compressedSizes = make(this.compressedSizes);
+        this.sizes = make(this.sizes);
+        this.crcs = make(this.crcs);
+        this.nameHashes = make(this.nameHashes);
+        this.listed = make(this.listed);
+    }
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(38522);
+;// CONCATENATED MODULE: ./src/engine/zip/format.ts
+// The ZIP format's records and names: signatures, the facts a local header or a central directory
+// record gives of an entry, the end records that say where the central directory is, and how entry
+// names are decoded. Pure functions over buffers: the scan (scan.ts) and the readers of a file on
+// disk (central.ts) share them.
+
+
+const LOCAL_SIG = 0x04034b50;
+const CENTRAL_SIG = 0x02014b50;
+const EOCD_SIG = 0x06054b50;
+const ZIP64_EOCD_SIG = 0x06064b50;
+const ZIP64_LOCATOR_SIG = 0x07064b50;
+const DESCRIPTOR_SIG = 0x08074b50;
+const DESCRIPTOR_SIG_BYTES = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+const STORED = 0;
+const DEFLATED = 8;
+class InvalidZipError extends Error {
+    retryable;
+    constructor(message, 
+    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
+    retryable = true) {
+        super(message);
+        this.retryable = retryable;
+        this.name = 'InvalidZipError';
+    }
+}
+/** The error for bytes at `where` in the file (buf[at]) that start no ZIP record, after `entries`. */
+function notAZipHeader(buf, at, where, entries) {
+    if (where === 0) {
+        const start = buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+        return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
+    }
+    return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${entries ? `, after ${entries} entries` : ''}`);
+}
+/** The error for an entry whose bytes do not match what the ZIP says of it. */
+function corrupt(h, why) {
+    return new InvalidZipError(`entry ${quoted(h.name)} is corrupt: ${why}`);
+}
+/** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
+ *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
+function parseLocalHeader(buf, at, offset) {
+    if (buf.length - at < 30)
+        return undefined;
+    const nameLength = buf.readUInt16LE(at + 26);
+    const extraLength = buf.readUInt16LE(at + 28);
+    const end = at + 30 + nameLength + extraLength;
+    if (buf.length < end)
+        return undefined;
+    const flags = buf.readUInt16LE(at + 6);
+    const method = buf.readUInt16LE(at + 8);
+    const rawName = buf.subarray(at + 30, at + 30 + nameLength);
+    const name = decodeName(rawName, flags);
+    if (flags & 0x1)
+        throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} is encrypted`, false);
+    if (method !== STORED && method !== DEFLATED) {
+        throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} uses compression method ${method} (only stored and deflated are read)`, false);
+    }
+    const climbs = climbsOut(name);
+    if (climbs)
+        throw new InvalidZipError(`refusing the ZIP: entry ${quoted(name)} ${climbs}`, false);
+    let compressedSize = buf.readUInt32LE(at + 18);
+    let size = buf.readUInt32LE(at + 22);
+    const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
+    if (zip64) {
+        // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
+        let p = 0;
+        if (size === 0xffffffff && zip64.length >= p + 8) {
+            size = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (compressedSize === 0xffffffff && zip64.length >= p + 8)
+            compressedSize = readUInt64(zip64, p);
+    }
+    const descriptor = (flags & 0x8) !== 0;
+    const header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
+    return { header, end, nameHash: (0,external_node_zlib_.crc32)(rawName), zip64: zip64 !== undefined };
+}
+/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
+function parseCentralRecord(buf, at) {
+    if (buf.length - at < 46)
+        return undefined;
+    const nameLength = buf.readUInt16LE(at + 28);
+    const extraLength = buf.readUInt16LE(at + 30);
+    const commentLength = buf.readUInt16LE(at + 32);
+    const end = at + 46 + nameLength + extraLength + commentLength;
+    if (buf.length < end)
+        return undefined;
+    const flags = buf.readUInt16LE(at + 8);
+    const rawName = buf.subarray(at + 46, at + 46 + nameLength);
+    let size = buf.readUInt32LE(at + 24);
+    let compressedSize = buf.readUInt32LE(at + 20);
+    let offset = buf.readUInt32LE(at + 42);
+    const zip64 = findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001);
+    if (zip64) {
+        // Central ZIP64 extra: uncompressed size, compressed size, offset, each when its field is full.
+        let p = 0;
+        if (size === 0xffffffff && zip64.length >= p + 8) {
+            size = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (compressedSize === 0xffffffff && zip64.length >= p + 8) {
+            compressedSize = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (offset === 0xffffffff && zip64.length >= p + 8)
+            offset = readUInt64(zip64, p);
+    }
+    const madeOnUnix = buf[at + 5] === 3;
+    const record = {
+        name: decodeName(rawName, flags),
+        offset,
+        method: buf.readUInt16LE(at + 10),
+        crc32: buf.readUInt32LE(at + 16),
+        compressedSize,
+        size,
+        unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024
+    };
+    return { record, nameHash: (0,external_node_zlib_.crc32)(rawName), end };
+}
+/** Where the central directory is, from the end records in the last bytes of the file. */
+function findCentralDirectory(tail, fileSize) {
+    for (let i = tail.length - 22; i >= 0; i--) {
+        if (tail.readUInt32LE(i) !== EOCD_SIG || i + 22 + tail.readUInt16LE(i + 20) !== tail.length)
+            continue;
+        let count = tail.readUInt16LE(i + 10);
+        let size = tail.readUInt32LE(i + 12);
+        let offset = tail.readUInt32LE(i + 16);
+        const locator = i - 20;
+        if (locator >= 0 && tail.readUInt32LE(locator) === ZIP64_LOCATOR_SIG) {
+            const at = readUInt64(tail, locator + 8) - (fileSize - tail.length);
+            if (at >= 0 && at + 56 <= tail.length && tail.readUInt32LE(at) === ZIP64_EOCD_SIG) {
+                count = readUInt64(tail, at + 32);
+                size = readUInt64(tail, at + 40);
+                offset = readUInt64(tail, at + 48);
+            }
+        }
+        return { offset, size, count };
+    }
+    throw new InvalidZipError('not a valid ZIP: no end record at its end');
+}
+/** Why a name would leave the folder it is extracted to, or undefined. */
+function climbsOut(name) {
+    if (name.startsWith('/') || (name[1] === ':' && /^[a-zA-Z]:/.test(name)))
+        return 'has an absolute path';
+    if (name.includes('..') && name.split('/').includes('..'))
+        return 'has a path that climbs out of the folder ("..")';
+}
+function findExtra(extra, id) {
+    for (let p = 0; p + 4 <= extra.length;) {
+        const length = extra.readUInt16LE(p + 2);
+        if (extra.readUInt16LE(p) === id)
+            return extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
+        p += 4 + length;
+    }
+    return undefined;
+}
+function readUInt64(buf, at) {
+    return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 0x100000000;
+}
+/** Code page 437, the ZIP format's default for names without the UTF-8 flag (bytes 0x80–0xFF). */
+const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+/** The entry name: UTF-8 when flag bit 11 says so (or it is ASCII), else code page 437; backslashes
+ *  (written by some Windows tools) become slashes. */
+function decodeName(raw, flags) {
+    let name;
+    if (flags & 0x800 || isAscii(raw))
+        name = raw.toString('utf8');
+    else
+        name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('');
+    return name.includes('\\') ? name.replace(/\\/g, '/') : name;
+}
+function isAscii(raw) {
+    for (let i = 0; i < raw.length; i++)
+        if (raw[i] >= 0x80)
+            return false;
+    return true;
+}
+function hex(n) {
+    return (n >>> 0).toString(16).padStart(8, '0');
+}
+/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
+function signaturePrefixAtEnd(buf) {
+    for (let n = 3; n > 0; n--) {
+        if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n)))
+            return n;
+    }
+    return 0;
+}
+/** A signed data descriptor at buf[p] (its 16 or 24 bytes there) that names this CRC-32 and, as
+ *  both sizes, `length`: the end of a stored entry (a false match needs a 96-bit coincidence). */
+function isSignedDescriptorOf(buf, p, crc, length) {
+    const narrow = buf.readUInt32LE(p + 8) === length % 0x100000000 && buf.readUInt32LE(p + 12) === length % 0x100000000;
+    const wide = buf.length >= p + 24 && readUInt64(buf, p + 8) === length && readUInt64(buf, p + 16) === length;
+    return buf.readUInt32LE(p + 4) === crc && (narrow || wide);
+}
+/** The data descriptor at buf[at], signed or not; undefined when more bytes are needed. `read` is
+ *  what the scan counted, to choose between 4- and 8-byte sizes: they belong with a ZIP64 local
+ *  header, but writers differ (yazl writes them without one), so the width whose sizes match is
+ *  taken, the header's first. `final`: no more bytes will come. */
+function parseDescriptor(buf, at, read) {
+    if (buf.length - at < 4)
+        return undefined;
+    const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0);
+    if (buf.length < p + 20 && !(read.final && buf.length >= p + 12))
+        return undefined;
+    const crc = buf.readUInt32LE(p);
+    const narrow = { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 };
+    const wide = buf.length >= p + 20 ? { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 } : narrow;
+    const fits = (d) => d.compressedSize === read.compressedSize && d.size === read.size;
+    const [first, second] = read.zip64 ? [wide, narrow] : [narrow, wide];
+    return fits(first) ? first : fits(second) ? second : first;
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/central.ts
+// Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
+// directory, record by record or as an index by local-header offset.
+
+
+
+
+/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
+const READ_BYTES = 64 * 1024;
+/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
+async function readFile(file, start, visit, end = Infinity) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const buffer = Buffer.allocUnsafe(READ_BYTES);
+        for (let at = start; at < end;) {
+            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
+            if (bytesRead === 0)
+                break;
+            at += bytesRead;
+            await visit(buffer.subarray(0, bytesRead));
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
+ *  the number of records its end record announces. */
+async function forEachCentralRecord(file, visit, count) {
+    let seen = 0;
+    for await (const batch of centralRecords(file, count)) {
+        for (const { record, nameHash } of batch)
+            visit(record, nameHash);
+        seen += batch.length;
+    }
+    return seen;
+}
+/** The records of the ZIP's central directory, in its order, a read's worth at a time (so that a
+ *  caller can stream them alongside another list); `count` first, as above. */
+async function* centralRecords(file, count) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const { size } = await handle.stat();
+        const length = Math.min(size, 22 + 0xffff + 20 + 56);
+        const tail = Buffer.alloc(length);
+        await handle.read(tail, 0, length, size - length);
+        const where = findCentralDirectory(tail, size);
+        count?.(where.count);
+        const carry = new Carry();
+        const buffer = Buffer.allocUnsafe(READ_BYTES);
+        let seen = 0;
+        for (let at = where.offset, end = where.offset + where.size; at < end;) {
+            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
+            if (bytesRead === 0)
+                break;
+            at += bytesRead;
+            const buf = carry.join(buffer.subarray(0, bytesRead));
+            const batch = [];
+            let pos = 0;
+            for (let parsed; (parsed = parseCentralRecord(buf, pos)); pos = parsed.end) {
+                if (buf.readUInt32LE(pos) !== CENTRAL_SIG)
+                    throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
+                batch.push({ record: parsed.record, nameHash: parsed.nameHash });
+            }
+            carry.keep(buf, pos);
+            seen += batch.length;
+            if (batch.length)
+                yield batch;
+        }
+        if (seen !== where.count)
+            throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
+async function readCentralIndex(file, visit) {
+    let index = new EntryTable();
+    await forEachCentralRecord(file, (r, nameHash) => {
+        visit?.(r, index.count);
+        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
+    }, 
+    // At most a million slots up front: a lying end record cannot reserve more.
+    n => (index = new EntryTable(Math.min(n, 1_000_000))));
+    index.sortByOffset();
+    return index;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: ./src/engine/evidence/line-file.ts
+// A text file written line by line from synchronous code (the ZIP scan's callbacks), in blocks:
+// lines gather in memory and go to disk with one write call per block, so a 200,000-entry manifest
+// costs a few dozen writes and holds at most one block in memory; and read back line by line.
+
+
+/** Characters gathered before they are written. */
+const BLOCK = 64 * 1024;
+class LineFile {
+    path;
+    fd;
+    pending = [];
+    pendingChars = 0;
+    hash;
+    /** `hashed`: the SHA-256 of everything written is kept (the manifest's own digest). */
+    constructor(path, hashed = false) {
+        this.path = path;
+        // Created, never opened through a link or over a file that stands there; owner only.
+        this.fd = (0,external_node_fs_.openSync)(path, 'wx', 0o600);
+        if (hashed)
+            this.hash = (0,external_node_crypto_.createHash)('sha256');
+    }
+    write(text) {
+        this.pending.push(text);
+        this.pendingChars += text.length;
+        if (this.pendingChars >= BLOCK)
+            this.flush();
+    }
+    /** Closes the file; the SHA-256 of its bytes when hashed. */
+    close() {
+        this.flush();
+        (0,external_node_fs_.closeSync)(this.fd);
+        return this.hash?.digest('hex');
+    }
+    /** Closes the file without writing what is pending (the run failed; the caller removes it). */
+    abandon() {
+        this.pending = [];
+        try {
+            (0,external_node_fs_.closeSync)(this.fd);
+        }
+        catch {
+            // closed already
+        }
+    }
+    flush() {
+        if (!this.pending.length)
+            return;
+        const block = Buffer.from(this.pending.join(''), 'utf8');
+        this.pending = [];
+        this.pendingChars = 0;
+        this.hash?.update(block);
+        for (let at = 0; at < block.length;)
+            at += (0,external_node_fs_.writeSync)(this.fd, block, at);
+    }
+}
+/** A text file's lines, read as the caller takes them (readline queues every line of a chunk ahead
+ *  of a slower reader, which let V8 promote them and grow its heap, measured). Split on the byte
+ *  "\n": no other UTF-8 character contains it. A final "\r" is dropped with it. A line longer than
+ *  a chunk gathers its pieces in a list and is joined once, so a one-line file of any size is read
+ *  in linear time. */
+async function* linesOf(path, signal) {
+    let pieces = [];
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: BLOCK, signal })) {
+        let start = 0;
+        for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+            const line = pieces.length ? Buffer.concat([...pieces, chunk.subarray(start, nl)]) : chunk.subarray(start, nl);
+            pieces = [];
+            yield line.toString('utf8', 0, line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length);
+            start = nl + 1;
+        }
+        if (start < chunk.length)
+            pieces.push(chunk.subarray(start));
+    }
+    if (pieces.length)
+        yield Buffer.concat(pieces).toString('utf8');
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/manifest.ts
+// The manifest: the SHA-256 of every file entry's uncompressed bytes, in the format of `sha256sum`
+// (`<hex>  <path>`, paths as in the ZIP, UTF-8), so that `sha256sum -c` in the extracted folder checks
+// the unpacked export. It is made in the pass that already inflates every entry to check its CRC-32:
+// each entry's bytes are hashed as they stream past, and nothing is read twice.
+//
+// The manifest file is the one list of the entries: their sizes and CRC-32s, which the record and
+// the change report also need, stay in typed arrays (12 bytes an entry) in the manifest's order, and
+// manifestEntries() reads the file back beside them.
+
+
+
+/** Hashes each file entry as the ZIP check reads it, and writes its line once it is verified. The
+ *  check reads one entry at a time, so one sink (this object) serves them all. */
+class ManifestWriter {
+    manifest;
+    /** The entry being read: its hash while its bytes arrive in pieces, its digest once known. */
+    hash;
+    digest = '';
+    files = 0;
+    sizes = new Float64Array(1024);
+    crcs = new Uint32Array(1024);
+    constructor(manifestPath) {
+        this.manifest = new LineFile(manifestPath, true);
+    }
+    /** The sink that hashes one entry's bytes (this writer); none for a directory. */
+    sink(name) {
+        if (name.endsWith('/'))
+            return undefined;
+        this.hash = undefined;
+        this.digest = EMPTY_SHA256;
+        return this;
+    }
+    data(bytes) {
+        ;
+        (this.hash ??= (0,external_node_crypto_.createHash)('sha256')).update(bytes);
+    }
+    /** A small entry in one piece: one call, no hash object. */
+    whole(bytes) {
+        this.digest = (0,external_node_crypto_.hash)('sha256', bytes, 'hex');
+    }
+    end() {
+        if (this.hash)
+            this.digest = this.hash.digest('hex');
+        this.hash = undefined;
+    }
+    /** The entry is verified: its line in the manifest, its size and CRC-32 beside. */
+    settled(entry) {
+        if (entry.name.endsWith('/'))
+            return;
+        this.manifest.write(sha256sumLine(this.digest, entry.name));
+        if (this.files === this.sizes.length)
+            this.grow();
+        this.sizes[this.files] = entry.size;
+        this.crcs[this.files] = entry.crc32;
+        this.files++;
+    }
+    finish() {
+        const sha256 = this.manifest.close();
+        return { path: this.manifest.path, sha256, files: this.files, sizes: this.sizes.subarray(0, this.files), crcs: this.crcs.subarray(0, this.files) };
+    }
+    /** The download failed: nothing of it stays. */
+    discard() {
+        this.manifest.abandon();
+        (0,external_node_fs_.rmSync)(this.manifest.path, { force: true });
+    }
+    grow() {
+        const sizes = new Float64Array(this.sizes.length * 2);
+        sizes.set(this.sizes);
+        const crcs = new Uint32Array(this.crcs.length * 2);
+        crcs.set(this.crcs);
+        this.sizes = sizes;
+        this.crcs = crcs;
+    }
+}
+/** The SHA-256 of no bytes: an empty entry gets no data() call. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+/** `sha256sum`'s line: a name holding a backslash or a line break is escaped, and the line then
+ *  starts with a backslash (GNU coreutils' rule, which `sha256sum -c` reads back). */
+function sha256sumLine(hex, name) {
+    if (!/[\\\n\r]/.test(name))
+        return `${hex}  ${name}\n`;
+    return `\\${hex}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`;
+}
+/** A line of sha256sumLine's, read back. */
+function parseSha256sumLine(line) {
+    if (!line.startsWith('\\'))
+        return { sha256: line.slice(0, 64), path: line.slice(66) };
+    const path = line.slice(67).replace(/\\(\\|n|r)/g, (_, c) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
+    return { sha256: line.slice(1, 65), path };
+}
+/** Every file entry of a manifest, in its order: the file's lines with the sizes and CRC-32s. */
+async function* manifestEntries(m) {
+    let i = 0;
+    for await (const line of linesOf(m.path)) {
+        if (!line)
+            continue;
+        if (i >= m.files)
+            throw new Error(`the manifest ${m.path} has more lines than entries`);
+        const { sha256, path } = parseSha256sumLine(line);
+        yield { path, size: m.sizes[i], crc32: crcHex(m.crcs[i]), sha256 };
+        i++;
+    }
+    if (i !== m.files)
+        throw new Error(`the manifest ${m.path} lists ${i} of its ${m.files} entries`);
+}
+function crcHex(crc) {
+    return (crc >>> 0).toString(16).padStart(8, '0');
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/record.ts
+// The export record: one JSON document that says what was exported, from where, by whom and when,
+// and what the ZIP and its manifest hash to, with every file entry's size, CRC-32 and SHA-256. Its
+// shape is schemas/export-record.schema.json (versioned by its $schema). It holds no secret: the
+// server URL has no credentials (inputs refuse them, and they are stripped again here), and nothing
+// of the sign-in is written but the way it worked.
+
+
+const RECORD_SCHEMA_ID = 'urn:octoplant-export:schema:export-record:1';
+/** Writes the record to `file`, its entries streamed from the manifest. */
+async function writeRecord(file, facts, entries, signal) {
+    const head = {
+        $schema: RECORD_SCHEMA_ID,
+        tool: facts.tool,
+        server: {
+            url: withoutCredentials(facts.serverUrl),
+            ...(facts.apiVersion ? { apiVersion: facts.apiVersion } : {}),
+            ...(facts.versiondogVersion ? { versiondogVersion: facts.versiondogVersion } : {}),
+            ...(facts.signedInWith ? { signedInWith: facts.signedInWith } : {})
+        },
+        order: dropUndefined(facts.order),
+        startedAt: facts.startedAt.toISOString(),
+        finishedAt: facts.finishedAt.toISOString(),
+        zip: { file: external_node_path_.basename(facts.zip.path), size: facts.zip.size, sha256: facts.zip.sha256, entries: facts.zip.entries },
+        manifest: { file: external_node_path_.basename(facts.manifest.path), sha256: facts.manifest.sha256, files: facts.manifest.files },
+        ranBy: facts.ranBy
+    };
+    const out = new LineFile(file);
+    try {
+        // The head as JSON.stringify writes it, then the entries, one a line.
+        out.write(`${JSON.stringify(head, null, 2).replace(/\n\}$/, '')},\n  "entries": [`);
+        let separator = '\n    ';
+        for await (const entry of entries) {
+            signal?.throwIfAborted();
+            out.write(`${separator}${JSON.stringify(entry)}`);
+            separator = ',\n    ';
+        }
+        out.write(`${separator === '\n    ' ? '' : '\n  '}]\n}\n`);
+        out.close();
+    }
+    catch (e) {
+        out.abandon();
+        throw e;
+    }
+}
+function withoutCredentials(url) {
+    try {
+        const u = new URL(url);
+        u.username = '';
+        u.password = '';
+        return u.href.replace(/\/+$/, '');
+    }
+    catch {
+        return url;
+    }
+}
+function dropUndefined(o) {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/previous.ts
+// A previous export, opened for the comparison as a stream of its file entries in its own order:
+// from its record (read line by line in the layout this tool writes, one entry a line; any other
+// layout of valid JSON is parsed whole) or from its ZIP's central directory. Nothing of it is held
+// but what the comparison keeps (changes.ts).
+
+
+
+
+
+/** A previous export's file is neither a ZIP nor a record this tool wrote. */
+class PreviousExportUnreadable extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PreviousExportUnreadable';
+    }
+}
+/** Opens a previous export: what it is now (a record's head is read first), its entries as read. */
+async function openPrevious(file, signal) {
+    if (await startsWithZipSignature(file))
+        return { previous: { kind: 'zip', file }, entries: zipEntries(file) };
+    try {
+        return (await openRecordStreaming(file, signal)) ?? (await openRecordWhole(file, signal));
+    }
+    catch (e) {
+        if (e instanceof PreviousExportUnreadable || signal?.aborted)
+            throw e;
+        throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${e.message}`);
+    }
+}
+/** A previous export, looked at before the run connects: readable as a ZIP (its central directory)
+ *  or a record (its head and first entry), and which server it came from. Throws
+ *  PreviousExportUnreadable otherwise. */
+async function inspectPrevious(file) {
+    const { previous, entries } = await openPrevious(file);
+    const first = entries[Symbol.asyncIterator]();
+    await first.next();
+    await first.return?.();
+    return previous;
+}
+async function* zipEntries(file) {
+    try {
+        for await (const batch of centralRecords(file)) {
+            for (const { record: r } of batch)
+                if (!r.name.endsWith('/'))
+                    yield { path: r.name, size: r.size, crc32: crcHex(r.crc32) };
+        }
+    }
+    catch (e) {
+        throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${e.message}`);
+    }
+}
+/** The lines of the entries array as writeRecord lays them out. */
+const ENTRIES_OPEN = '  "entries": [';
+const ENTRIES_EMPTY = '  "entries": []';
+const ENTRIES_CLOSE = '  ]';
+/** A record in this tool's layout: its head read up to the entries, which then stream one a line.
+ *  Undefined when the file is not in that layout. */
+async function openRecordStreaming(file, signal) {
+    const lines = linesOf(file, signal)[Symbol.asyncIterator]();
+    const head = [];
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+        const line = next.value;
+        if (head.length === 0 && line !== '{')
+            break;
+        if (line !== ENTRIES_OPEN && line !== ENTRIES_EMPTY) {
+            head.push(line);
+            continue;
+        }
+        const record = checkedHead(JSON.parse(`${head.join('\n')}\n  "entries": []\n}`));
+        if (line === ENTRIES_EMPTY)
+            await lines.return?.();
+        return { previous: describe(file, record), entries: line === ENTRIES_EMPTY ? fromList([]) : recordLines(file, lines) };
+    }
+    await lines.return?.();
+    return undefined;
+}
+async function* recordLines(file, lines) {
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+        const line = next.value;
+        if (line === ENTRIES_CLOSE)
+            return void (await lines.return?.());
+        yield checkedEntry(JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line));
+    }
+    throw new PreviousExportUnreadable(`${file} ends inside its entries`);
+}
+/** Any other layout of a record: parsed whole (memory grows with the record). */
+async function openRecordWhole(file, signal) {
+    const record = checkedHead(JSON.parse(await (0,promises_.readFile)(file, { encoding: 'utf8', signal })));
+    if (!Array.isArray(record.entries))
+        throw new PreviousExportUnreadable(`${file} is an export record without its entries`);
+    return { previous: describe(file, record), entries: fromList(record.entries) };
+}
+/** Entries already in memory, served as the stream the comparison walks. */
+// eslint-disable-next-line @typescript-eslint/require-await -- nothing to wait for: the list is read
+async function* fromList(list) {
+    for (const e of list)
+        yield checkedEntry(e);
+}
+function describe(file, head) {
+    const previous = { kind: 'record', file };
+    if (typeof head.order?.name === 'string')
+        previous.orderName = head.order.name;
+    if (typeof head.finishedAt === 'string')
+        previous.finishedAt = head.finishedAt;
+    if (typeof head.server?.url === 'string')
+        previous.serverUrl = head.server.url;
+    return previous;
+}
+function checkedHead(record) {
+    if (record?.$schema !== RECORD_SCHEMA_ID) {
+        throw new PreviousExportUnreadable(`the file is JSON but not an export record of this tool (its "$schema" is not ${RECORD_SCHEMA_ID})`);
+    }
+    return record;
+}
+function checkedEntry(e) {
+    const d = e;
+    if (typeof d?.path !== 'string' || typeof d.size !== 'number' || !/^[0-9a-f]{8}$/.test(d.crc32) || !/^[0-9a-f]{64}$/.test(d.sha256 ?? '')) {
+        throw new PreviousExportUnreadable(`an entry of the record is not {path, size, crc32, sha256}: ${JSON.stringify(e).slice(0, 200)}`);
+    }
+    return d;
+}
+async function startsWithZipSignature(file) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const head = Buffer.alloc(4);
+        const { bytesRead } = await handle.read(head, 0, 4, 0);
+        return bytesRead === 4 && head.readUInt32LE(0) !== 0 && head.subarray(0, 2).toString('latin1') === 'PK';
+    }
+    finally {
+        await handle.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/shared/before-connecting.ts
+// What both front ends check after reading their settings and before the first connection: the
+// output folder can be written, and a previous export given to compare with can be (readable as a
+// ZIP or a record, and from this server, or said otherwise).
+
+
+
+
+async function checkBeforeConnecting(inputs, setting, warn) {
+    await prepareFolder(inputs.path);
+    if (!inputs.compareWith)
+        return;
+    let previous;
+    try {
+        previous = await inspectPrevious(inputs.compareWith);
+    }
+    catch (e) {
+        throw new InputError('compare-with', `cannot be compared with: ${e.message}`);
+    }
+    const server = withoutCredentials(inputs.serverUrl);
+    if (previous.serverUrl === undefined || previous.serverUrl === server)
+        return;
+    const other = `is an export of ${previous.serverUrl}, not of ${server}`;
+    if (inputs.failOn.includes('changes')) {
+        throw new InputError('compare-with', `${other}: ${setting('fail-on', 'changes')} cannot judge two servers' exports against each other`);
+    }
+    warn(`${setting('compare-with', inputs.compareWith)} ${other}; the change report compares them anyway`);
 }
 
 ;// CONCATENATED MODULE: ./protocol/protocol.ts
@@ -29339,8 +30182,6 @@ function timedOut(signal) {
     return !!signal?.aborted && signal.reason instanceof TimeoutReached;
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: ./src/base/safe-name.ts
 // Names from outside (an order's name from the server) become file names only through here: a name
 // that is one safe path segment on Linux, Windows and macOS is used as it is; any other gets a safe
@@ -29377,613 +30218,6 @@ function fileNameFor(name) {
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/engine/evidence/line-file.ts
-// A text file written line by line from synchronous code (the ZIP scan's callbacks), in blocks:
-// lines gather in memory and go to disk with one write call per block, so a 200,000-entry manifest
-// costs a few dozen writes and holds at most one block in memory; and read back line by line.
-
-
-/** Characters gathered before they are written. */
-const BLOCK = 64 * 1024;
-class LineFile {
-    path;
-    fd;
-    pending = [];
-    pendingChars = 0;
-    hash;
-    /** `hashed`: the SHA-256 of everything written is kept (the manifest's own digest). */
-    constructor(path, hashed = false) {
-        this.path = path;
-        // Created, never opened through a link or over a file that stands there; owner only.
-        this.fd = (0,external_node_fs_.openSync)(path, 'wx', 0o600);
-        if (hashed)
-            this.hash = (0,external_node_crypto_.createHash)('sha256');
-    }
-    write(text) {
-        this.pending.push(text);
-        this.pendingChars += text.length;
-        if (this.pendingChars >= BLOCK)
-            this.flush();
-    }
-    /** Closes the file; the SHA-256 of its bytes when hashed. */
-    close() {
-        this.flush();
-        (0,external_node_fs_.closeSync)(this.fd);
-        return this.hash?.digest('hex');
-    }
-    /** Closes the file without writing what is pending (the run failed; the caller removes it). */
-    abandon() {
-        this.pending = [];
-        try {
-            (0,external_node_fs_.closeSync)(this.fd);
-        }
-        catch {
-            // closed already
-        }
-    }
-    flush() {
-        if (!this.pending.length)
-            return;
-        const block = Buffer.from(this.pending.join(''), 'utf8');
-        this.pending = [];
-        this.pendingChars = 0;
-        this.hash?.update(block);
-        for (let at = 0; at < block.length;)
-            at += (0,external_node_fs_.writeSync)(this.fd, block, at);
-    }
-}
-/** A text file's lines, read as the caller takes them (readline queues every line of a chunk ahead
- *  of a slower reader, which let V8 promote them and grow its heap, measured). Split on the byte
- *  "\n": no other UTF-8 character contains it. A final "\r" is dropped with it. */
-async function* linesOf(path) {
-    let rest;
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: BLOCK })) {
-        const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
-        let start = 0;
-        for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-            yield buf.toString('utf8', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl);
-            start = nl + 1;
-        }
-        rest = start < buf.length ? buf.subarray(start) : undefined;
-    }
-    if (rest)
-        yield rest.toString('utf8');
-}
-
-;// CONCATENATED MODULE: ./src/engine/evidence/manifest.ts
-// The manifest: the SHA-256 of every file entry's uncompressed bytes, in the format of `sha256sum`
-// (`<hex>  <path>`, paths as in the ZIP, UTF-8), so that `sha256sum -c` in the extracted folder checks
-// the unpacked export. It is made in the pass that already inflates every entry to check its CRC-32:
-// each entry's bytes are hashed as they stream past, and nothing is read twice.
-//
-// The manifest file is the one list of the entries: their sizes and CRC-32s, which the record and
-// the change report also need, stay in typed arrays (12 bytes an entry) in the manifest's order, and
-// manifestEntries() reads the file back beside them.
-
-
-
-/** Hashes each file entry as the ZIP check reads it, and writes its line once it is verified. The
- *  check reads one entry at a time, so one sink (this object) serves them all. */
-class ManifestWriter {
-    manifest;
-    /** The entry being read: its hash while its bytes arrive in pieces, its digest once known. */
-    hash;
-    digest = '';
-    files = 0;
-    sizes = new Float64Array(1024);
-    crcs = new Uint32Array(1024);
-    constructor(manifestPath) {
-        this.manifest = new LineFile(manifestPath, true);
-    }
-    /** The sink that hashes one entry's bytes (this writer); none for a directory. */
-    sink(name) {
-        if (name.endsWith('/'))
-            return undefined;
-        this.hash = undefined;
-        this.digest = EMPTY_SHA256;
-        return this;
-    }
-    data(bytes) {
-        ;
-        (this.hash ??= (0,external_node_crypto_.createHash)('sha256')).update(bytes);
-    }
-    /** A small entry in one piece: one call, no hash object. */
-    whole(bytes) {
-        this.digest = (0,external_node_crypto_.hash)('sha256', bytes, 'hex');
-    }
-    end() {
-        if (this.hash)
-            this.digest = this.hash.digest('hex');
-        this.hash = undefined;
-    }
-    /** The entry is verified: its line in the manifest, its size and CRC-32 beside. */
-    settled(entry) {
-        if (entry.name.endsWith('/'))
-            return;
-        this.manifest.write(sha256sumLine(this.digest, entry.name));
-        if (this.files === this.sizes.length)
-            this.grow();
-        this.sizes[this.files] = entry.size;
-        this.crcs[this.files] = entry.crc32;
-        this.files++;
-    }
-    finish() {
-        const sha256 = this.manifest.close();
-        return { path: this.manifest.path, sha256, files: this.files, sizes: this.sizes.subarray(0, this.files), crcs: this.crcs.subarray(0, this.files) };
-    }
-    /** The download failed: nothing of it stays. */
-    discard() {
-        this.manifest.abandon();
-        (0,external_node_fs_.rmSync)(this.manifest.path, { force: true });
-    }
-    grow() {
-        const sizes = new Float64Array(this.sizes.length * 2);
-        sizes.set(this.sizes);
-        const crcs = new Uint32Array(this.crcs.length * 2);
-        crcs.set(this.crcs);
-        this.sizes = sizes;
-        this.crcs = crcs;
-    }
-}
-/** The SHA-256 of no bytes: an empty entry gets no data() call. */
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-/** `sha256sum`'s line: a name holding a backslash or a line break is escaped, and the line then
- *  starts with a backslash (GNU coreutils' rule, which `sha256sum -c` reads back). */
-function sha256sumLine(hex, name) {
-    if (!/[\\\n\r]/.test(name))
-        return `${hex}  ${name}\n`;
-    return `\\${hex}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`;
-}
-/** A line of sha256sumLine's, read back. */
-function parseSha256sumLine(line) {
-    if (!line.startsWith('\\'))
-        return { sha256: line.slice(0, 64), path: line.slice(66) };
-    const path = line.slice(67).replace(/\\(\\|n|r)/g, (_, c) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
-    return { sha256: line.slice(1, 65), path };
-}
-/** Every file entry of a manifest, in its order: the file's lines with the sizes and CRC-32s. */
-async function* manifestEntries(m) {
-    let i = 0;
-    for await (const line of linesOf(m.path)) {
-        if (!line)
-            continue;
-        if (i >= m.files)
-            throw new Error(`the manifest ${m.path} has more lines than entries`);
-        const { sha256, path } = parseSha256sumLine(line);
-        yield { path, size: m.sizes[i], crc32: crcHex(m.crcs[i]), sha256 };
-        i++;
-    }
-    if (i !== m.files)
-        throw new Error(`the manifest ${m.path} lists ${i} of its ${m.files} entries`);
-}
-function crcHex(crc) {
-    return (crc >>> 0).toString(16).padStart(8, '0');
-}
-
-;// CONCATENATED MODULE: ./src/engine/zip/carry.ts
-// The bytes a parse could not use yet (a header or an entry cut by the chunk's end), kept for the
-// next chunk in one buffer that is reused: copying the leftover into a fresh buffer for every chunk
-// would leave two dead ArrayBuffers per chunk for the GC.
-/** Smallest store: a few chunks' worth, so that it rarely has to grow. */
-const MIN_STORE = 64 * 1024;
-class Carry {
-    store = Buffer.alloc(0);
-    length = 0;
-    /** The leftover followed by `chunk`, as one buffer: the chunk itself when nothing is left over,
-     *  else a view of the store, valid until the next call. */
-    join(chunk) {
-        if (this.length === 0)
-            return chunk;
-        this.reserve(this.length + chunk.length);
-        chunk.copy(this.store, this.length);
-        return this.store.subarray(0, this.length + chunk.length);
-    }
-    /** Keeps `buf` from `at` on for the next join (buf may be the store's own view); returns it. */
-    keep(buf, at) {
-        const rest = buf.length - at;
-        if (rest > 0) {
-            // No growth when buf is the store: rest is then within it. Buffer.copy moves overlapping bytes.
-            this.reserve(rest);
-            buf.copy(this.store, 0, at);
-        }
-        this.length = rest;
-        return this.store.subarray(0, rest);
-    }
-    reserve(n) {
-        if (n <= this.store.length)
-            return;
-        const bigger = Buffer.allocUnsafe(Math.max(n, 2 * this.store.length, MIN_STORE));
-        this.store.copy(bigger, 0, 0, this.length);
-        this.store = bigger;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
-// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
-// bytes each and no object each: what the scan verified, or the central directory as an index.
-/** Per-entry facts in typed arrays: 33 bytes an entry, and no object per entry for the GC. */
-class EntryTable {
-    count = 0;
-    capacity;
-    offsets;
-    compressedSizes;
-    sizes;
-    crcs;
-    nameHashes;
-    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
-    listed;
-    /** `expected`: the number of entries when known (no growing, no slack). */
-    constructor(expected = 1024) {
-        this.capacity = Math.max(16, expected);
-        this.offsets = new Float64Array(this.capacity);
-        this.compressedSizes = new Float64Array(this.capacity);
-        this.sizes = new Float64Array(this.capacity);
-        this.crcs = new Uint32Array(this.capacity);
-        this.nameHashes = new Uint32Array(this.capacity);
-        this.listed = new Uint8Array(this.capacity);
-    }
-    add(offset, compressedSize, size, crc, nameHash) {
-        if (this.count === this.capacity)
-            this.grow();
-        const i = this.count++;
-        this.offsets[i] = offset;
-        this.compressedSizes[i] = compressedSize;
-        this.sizes[i] = size;
-        this.crcs[i] = crc;
-        this.nameHashes[i] = nameHash;
-    }
-    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
-    indexOf(offset, hint) {
-        if (hint < this.count && this.offsets[hint] === offset)
-            return hint;
-        let lo = 0;
-        let hi = this.count - 1;
-        while (lo <= hi) {
-            const mid = (lo + hi) >>> 1;
-            const at = this.offsets[mid];
-            if (at === offset)
-                return mid;
-            if (at < offset)
-                lo = mid + 1;
-            else
-                hi = mid - 1;
-        }
-        return -1;
-    }
-    /** Puts the entries in offset order (a central directory may list them in any order). */
-    sortByOffset() {
-        let sorted = true;
-        for (let i = 1; i < this.count && sorted; i++)
-            sorted = this.offsets[i - 1] <= this.offsets[i];
-        if (sorted)
-            return;
-        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
-        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
-    }
-    grow() {
-        this.capacity *= 2;
-        this.remake(this.capacity, (from, to) => to.set(from));
-    }
-    /** Replaces every column with a new one of `length`, filled by `fill`. */
-    remake(length, fill) {
-        const make = (a) => {
-            const b = new a.constructor(length);
-            fill(a, b);
-            return b;
-        };
-        this.offsets = make(this.offsets);
-        this.compressedSizes = make(this.compressedSizes);
-        this.sizes = make(this.sizes);
-        this.crcs = make(this.crcs);
-        this.nameHashes = make(this.nameHashes);
-        this.listed = make(this.listed);
-    }
-}
-
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(38522);
-;// CONCATENATED MODULE: ./src/engine/zip/format.ts
-// The ZIP format's records and names: signatures, the facts a local header or a central directory
-// record gives of an entry, the end records that say where the central directory is, and how entry
-// names are decoded. Pure functions over buffers: the scan (scan.ts) and the readers of a file on
-// disk (central.ts) share them.
-
-
-const LOCAL_SIG = 0x04034b50;
-const CENTRAL_SIG = 0x02014b50;
-const EOCD_SIG = 0x06054b50;
-const ZIP64_EOCD_SIG = 0x06064b50;
-const ZIP64_LOCATOR_SIG = 0x07064b50;
-const DESCRIPTOR_SIG = 0x08074b50;
-const DESCRIPTOR_SIG_BYTES = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
-const STORED = 0;
-const DEFLATED = 8;
-class InvalidZipError extends Error {
-    retryable;
-    constructor(message, 
-    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
-    retryable = true) {
-        super(message);
-        this.retryable = retryable;
-        this.name = 'InvalidZipError';
-    }
-}
-/** The error for bytes at `where` in the file (buf[at]) that start no ZIP record, after `entries`. */
-function notAZipHeader(buf, at, where, entries) {
-    if (where === 0) {
-        const start = buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
-        return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
-    }
-    return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${entries ? `, after ${entries} entries` : ''}`);
-}
-/** The error for an entry whose bytes do not match what the ZIP says of it. */
-function corrupt(h, why) {
-    return new InvalidZipError(`entry ${quoted(h.name)} is corrupt: ${why}`);
-}
-/** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
- *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
-function parseLocalHeader(buf, at, offset) {
-    if (buf.length - at < 30)
-        return undefined;
-    const nameLength = buf.readUInt16LE(at + 26);
-    const extraLength = buf.readUInt16LE(at + 28);
-    const end = at + 30 + nameLength + extraLength;
-    if (buf.length < end)
-        return undefined;
-    const flags = buf.readUInt16LE(at + 6);
-    const method = buf.readUInt16LE(at + 8);
-    const rawName = buf.subarray(at + 30, at + 30 + nameLength);
-    const name = decodeName(rawName, flags);
-    if (flags & 0x1)
-        throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} is encrypted`, false);
-    if (method !== STORED && method !== DEFLATED) {
-        throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} uses compression method ${method} (only stored and deflated are read)`, false);
-    }
-    const climbs = climbsOut(name);
-    if (climbs)
-        throw new InvalidZipError(`refusing the ZIP: entry ${quoted(name)} ${climbs}`, false);
-    let compressedSize = buf.readUInt32LE(at + 18);
-    let size = buf.readUInt32LE(at + 22);
-    const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
-    if (zip64) {
-        // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
-        let p = 0;
-        if (size === 0xffffffff && zip64.length >= p + 8) {
-            size = readUInt64(zip64, p);
-            p += 8;
-        }
-        if (compressedSize === 0xffffffff && zip64.length >= p + 8)
-            compressedSize = readUInt64(zip64, p);
-    }
-    const descriptor = (flags & 0x8) !== 0;
-    const header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
-    return { header, end, nameHash: (0,external_node_zlib_.crc32)(rawName), zip64: zip64 !== undefined };
-}
-/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
-function parseCentralRecord(buf, at) {
-    if (buf.length - at < 46)
-        return undefined;
-    const nameLength = buf.readUInt16LE(at + 28);
-    const extraLength = buf.readUInt16LE(at + 30);
-    const commentLength = buf.readUInt16LE(at + 32);
-    const end = at + 46 + nameLength + extraLength + commentLength;
-    if (buf.length < end)
-        return undefined;
-    const flags = buf.readUInt16LE(at + 8);
-    const rawName = buf.subarray(at + 46, at + 46 + nameLength);
-    let size = buf.readUInt32LE(at + 24);
-    let compressedSize = buf.readUInt32LE(at + 20);
-    let offset = buf.readUInt32LE(at + 42);
-    const zip64 = findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001);
-    if (zip64) {
-        // Central ZIP64 extra: uncompressed size, compressed size, offset, each when its field is full.
-        let p = 0;
-        if (size === 0xffffffff && zip64.length >= p + 8) {
-            size = readUInt64(zip64, p);
-            p += 8;
-        }
-        if (compressedSize === 0xffffffff && zip64.length >= p + 8) {
-            compressedSize = readUInt64(zip64, p);
-            p += 8;
-        }
-        if (offset === 0xffffffff && zip64.length >= p + 8)
-            offset = readUInt64(zip64, p);
-    }
-    const madeOnUnix = buf[at + 5] === 3;
-    const record = {
-        name: decodeName(rawName, flags),
-        offset,
-        method: buf.readUInt16LE(at + 10),
-        crc32: buf.readUInt32LE(at + 16),
-        compressedSize,
-        size,
-        unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024
-    };
-    return { record, nameHash: (0,external_node_zlib_.crc32)(rawName), end };
-}
-/** Where the central directory is, from the end records in the last bytes of the file. */
-function findCentralDirectory(tail, fileSize) {
-    for (let i = tail.length - 22; i >= 0; i--) {
-        if (tail.readUInt32LE(i) !== EOCD_SIG || i + 22 + tail.readUInt16LE(i + 20) !== tail.length)
-            continue;
-        let count = tail.readUInt16LE(i + 10);
-        let size = tail.readUInt32LE(i + 12);
-        let offset = tail.readUInt32LE(i + 16);
-        const locator = i - 20;
-        if (locator >= 0 && tail.readUInt32LE(locator) === ZIP64_LOCATOR_SIG) {
-            const at = readUInt64(tail, locator + 8) - (fileSize - tail.length);
-            if (at >= 0 && at + 56 <= tail.length && tail.readUInt32LE(at) === ZIP64_EOCD_SIG) {
-                count = readUInt64(tail, at + 32);
-                size = readUInt64(tail, at + 40);
-                offset = readUInt64(tail, at + 48);
-            }
-        }
-        return { offset, size, count };
-    }
-    throw new InvalidZipError('not a valid ZIP: no end record at its end');
-}
-/** Why a name would leave the folder it is extracted to, or undefined. */
-function climbsOut(name) {
-    if (name.startsWith('/') || (name[1] === ':' && /^[a-zA-Z]:/.test(name)))
-        return 'has an absolute path';
-    if (name.includes('..') && name.split('/').includes('..'))
-        return 'has a path that climbs out of the folder ("..")';
-}
-function findExtra(extra, id) {
-    for (let p = 0; p + 4 <= extra.length;) {
-        const length = extra.readUInt16LE(p + 2);
-        if (extra.readUInt16LE(p) === id)
-            return extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
-        p += 4 + length;
-    }
-    return undefined;
-}
-function readUInt64(buf, at) {
-    return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 0x100000000;
-}
-/** Code page 437, the ZIP format's default for names without the UTF-8 flag (bytes 0x80–0xFF). */
-const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
-/** The entry name: UTF-8 when flag bit 11 says so (or it is ASCII), else code page 437; backslashes
- *  (written by some Windows tools) become slashes. */
-function decodeName(raw, flags) {
-    let name;
-    if (flags & 0x800 || isAscii(raw))
-        name = raw.toString('utf8');
-    else
-        name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('');
-    return name.includes('\\') ? name.replace(/\\/g, '/') : name;
-}
-function isAscii(raw) {
-    for (let i = 0; i < raw.length; i++)
-        if (raw[i] >= 0x80)
-            return false;
-    return true;
-}
-function hex(n) {
-    return (n >>> 0).toString(16).padStart(8, '0');
-}
-/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
-function signaturePrefixAtEnd(buf) {
-    for (let n = 3; n > 0; n--) {
-        if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n)))
-            return n;
-    }
-    return 0;
-}
-/** A signed data descriptor at buf[p] (its 16 or 24 bytes there) that names this CRC-32 and, as
- *  both sizes, `length`: the end of a stored entry (a false match needs a 96-bit coincidence). */
-function isSignedDescriptorOf(buf, p, crc, length) {
-    const narrow = buf.readUInt32LE(p + 8) === length % 0x100000000 && buf.readUInt32LE(p + 12) === length % 0x100000000;
-    const wide = buf.length >= p + 24 && readUInt64(buf, p + 8) === length && readUInt64(buf, p + 16) === length;
-    return buf.readUInt32LE(p + 4) === crc && (narrow || wide);
-}
-/** The data descriptor at buf[at], signed or not; undefined when more bytes are needed. `read` is
- *  what the scan counted, to choose between 4- and 8-byte sizes: they belong with a ZIP64 local
- *  header, but writers differ (yazl writes them without one), so the width whose sizes match is
- *  taken, the header's first. `final`: no more bytes will come. */
-function parseDescriptor(buf, at, read) {
-    if (buf.length - at < 4)
-        return undefined;
-    const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0);
-    if (buf.length < p + 20 && !(read.final && buf.length >= p + 12))
-        return undefined;
-    const crc = buf.readUInt32LE(p);
-    const narrow = { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 };
-    const wide = buf.length >= p + 20 ? { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 } : narrow;
-    const fits = (d) => d.compressedSize === read.compressedSize && d.size === read.size;
-    const [first, second] = read.zip64 ? [wide, narrow] : [narrow, wide];
-    return fits(first) ? first : fits(second) ? second : first;
-}
-
-;// CONCATENATED MODULE: ./src/engine/zip/central.ts
-// Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
-// directory, record by record or as an index by local-header offset.
-
-
-
-
-/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
-const READ_BYTES = 64 * 1024;
-/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
-async function readFile(file, start, visit, end = Infinity) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const buffer = Buffer.allocUnsafe(READ_BYTES);
-        for (let at = start; at < end;) {
-            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
-            if (bytesRead === 0)
-                break;
-            at += bytesRead;
-            await visit(buffer.subarray(0, bytesRead));
-        }
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
- *  the number of records its end record announces. */
-async function forEachCentralRecord(file, visit, count) {
-    let seen = 0;
-    for await (const batch of centralRecords(file, count)) {
-        for (const { record, nameHash } of batch)
-            visit(record, nameHash);
-        seen += batch.length;
-    }
-    return seen;
-}
-/** The records of the ZIP's central directory, in its order, a read's worth at a time (so that a
- *  caller can stream them alongside another list); `count` first, as above. */
-async function* centralRecords(file, count) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const { size } = await handle.stat();
-        const length = Math.min(size, 22 + 0xffff + 20 + 56);
-        const tail = Buffer.alloc(length);
-        await handle.read(tail, 0, length, size - length);
-        const where = findCentralDirectory(tail, size);
-        count?.(where.count);
-        const carry = new Carry();
-        const buffer = Buffer.allocUnsafe(READ_BYTES);
-        let seen = 0;
-        for (let at = where.offset, end = where.offset + where.size; at < end;) {
-            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
-            if (bytesRead === 0)
-                break;
-            at += bytesRead;
-            const buf = carry.join(buffer.subarray(0, bytesRead));
-            const batch = [];
-            let pos = 0;
-            for (let parsed; (parsed = parseCentralRecord(buf, pos)); pos = parsed.end) {
-                if (buf.readUInt32LE(pos) !== CENTRAL_SIG)
-                    throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
-                batch.push({ record: parsed.record, nameHash: parsed.nameHash });
-            }
-            carry.keep(buf, pos);
-            seen += batch.length;
-            if (batch.length)
-                yield batch;
-        }
-        if (seen !== where.count)
-            throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
-async function readCentralIndex(file, visit) {
-    let index = new EntryTable();
-    await forEachCentralRecord(file, (r, nameHash) => {
-        visit?.(r, index.count);
-        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
-    }, 
-    // At most a million slots up front: a lying end record cannot reserve more.
-    n => (index = new EntryTable(Math.min(n, 1_000_000))));
-    index.sortByOffset();
-    return index;
-}
-
 ;// CONCATENATED MODULE: ./src/engine/zip/tail-check.ts
 // The end of a ZIP read front to back: each central directory record is compared with the entry the
 // scan verified at its offset (name, CRC-32, sizes), and the end records must count them all and
@@ -30544,6 +30778,8 @@ class ZipScanner {
 
 
 
+
+
 const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
 /** A kept entry larger than this is named without its bytes. */
 const KEPT_LIMIT = 64 * 1024 * 1024;
@@ -30557,6 +30793,9 @@ class ZipCheck {
     report = { entryCount: 0, totalSize: 0, entries: [], folders: [], kept: [] };
     folders = new Map();
     contents;
+    /** A 52-bit hash of every name met: a name twice is refused, extracted or not, since the manifest
+     *  cannot describe it (two lines, two digests, one file after unzip). */
+    names = new Set();
     constructor(o = {}) {
         this.o = o;
         this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) });
@@ -30616,6 +30855,11 @@ class ZipCheck {
         };
     }
     settled(h) {
+        const bytes = Buffer.from(h.name);
+        const hash = (0,external_node_zlib_.crc32)(bytes) * 0x100000 + ((0,external_node_zlib_.crc32)(bytes, 0x9e3779b9) & 0xfffff);
+        if (this.names.has(hash))
+            throw new InvalidZipError(`refusing the ZIP: it holds ${quoted(h.name)} twice, and one name can be one file only (its manifest could not describe it)`, false);
+        this.names.add(hash);
         this.o.manifest?.settled(h);
         const r = this.report;
         r.entryCount++;
@@ -32813,7 +33057,7 @@ function countCsv(file, text, separator) {
     const [header, ...records] = rows;
     if (!header)
         throw new JobResultsUnreadable(`${file} has no header line`);
-    return { file, count: records.length, first: records.slice(0, FIRST).map(r => describe(r.filter(Boolean))) };
+    return { file, count: records.length, first: records.slice(0, FIRST).map(r => job_results_describe(r.filter(Boolean))) };
 }
 /** `;` or `,`, whichever the header line holds more of outside quotes (`;` on a tie: the vendor's
  *  tools come from a country that writes decimal commas). */
@@ -32845,7 +33089,7 @@ function countJson(file, text) {
     if (!records) {
         throw new JobResultsUnreadable(`${file} is JSON of an unknown shape: neither an array of job results nor an object holding exactly one array`);
     }
-    return { file, count: records.length, first: records.slice(0, FIRST).map(r => describe(r)) };
+    return { file, count: records.length, first: records.slice(0, FIRST).map(r => job_results_describe(r)) };
 }
 /** The single array inside an object (at any depth, not counting arrays inside it), or undefined
  *  when there is none or more than one. */
@@ -32863,7 +33107,7 @@ function theOneArray(value) {
     return arrays.length === 1 ? arrays[0] : undefined;
 }
 /** A record in a few words: its text values, joined. */
-function describe(record) {
+function job_results_describe(record) {
     const values = Array.isArray(record) ? record : record && typeof record === 'object' ? Object.values(record) : [record];
     const text = values
         .filter(v => v !== null && v !== '' && typeof v !== 'object')
@@ -32885,187 +33129,6 @@ function baseName(name) {
     return name.slice(name.lastIndexOf('/') + 1);
 }
 
-;// CONCATENATED MODULE: ./src/engine/evidence/record.ts
-// The export record: one JSON document that says what was exported, from where, by whom and when,
-// and what the ZIP and its manifest hash to, with every file entry's size, CRC-32 and SHA-256. Its
-// shape is schemas/export-record.schema.json (versioned by its $schema). It holds no secret: the
-// server URL has no credentials (inputs refuse them, and they are stripped again here), and nothing
-// of the sign-in is written but the way it worked.
-
-
-const RECORD_SCHEMA_ID = 'urn:octoplant-export:schema:export-record:1';
-/** Writes the record to `file`, its entries streamed from the manifest. */
-async function writeRecord(file, facts, entries) {
-    const head = {
-        $schema: RECORD_SCHEMA_ID,
-        tool: facts.tool,
-        server: {
-            url: withoutCredentials(facts.serverUrl),
-            ...(facts.apiVersion ? { apiVersion: facts.apiVersion } : {}),
-            ...(facts.versiondogVersion ? { versiondogVersion: facts.versiondogVersion } : {}),
-            ...(facts.signedInWith ? { signedInWith: facts.signedInWith } : {})
-        },
-        order: dropUndefined(facts.order),
-        startedAt: facts.startedAt.toISOString(),
-        finishedAt: facts.finishedAt.toISOString(),
-        zip: { file: external_node_path_.basename(facts.zip.path), size: facts.zip.size, sha256: facts.zip.sha256, entries: facts.zip.entries },
-        manifest: { file: external_node_path_.basename(facts.manifest.path), sha256: facts.manifest.sha256, files: facts.manifest.files },
-        ranBy: facts.ranBy
-    };
-    const out = new LineFile(file);
-    try {
-        // The head as JSON.stringify writes it, then the entries, one a line.
-        out.write(`${JSON.stringify(head, null, 2).replace(/\n\}$/, '')},\n  "entries": [`);
-        let separator = '\n    ';
-        for await (const entry of entries) {
-            out.write(`${separator}${JSON.stringify(entry)}`);
-            separator = ',\n    ';
-        }
-        out.write(`${separator === '\n    ' ? '' : '\n  '}]\n}\n`);
-        out.close();
-    }
-    catch (e) {
-        out.abandon();
-        throw e;
-    }
-}
-function withoutCredentials(url) {
-    try {
-        const u = new URL(url);
-        u.username = '';
-        u.password = '';
-        return u.href.replace(/\/+$/, '');
-    }
-    catch {
-        return url;
-    }
-}
-function dropUndefined(o) {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-}
-
-;// CONCATENATED MODULE: ./src/engine/evidence/previous.ts
-// A previous export, opened for the comparison as a stream of its file entries in its own order:
-// from its record (read line by line in the layout this tool writes, one entry a line; any other
-// layout of valid JSON is parsed whole) or from its ZIP's central directory. Nothing of it is held
-// but what the comparison keeps (changes.ts).
-
-
-
-
-
-/** A previous export's file is neither a ZIP nor a record this tool wrote. */
-class PreviousExportUnreadable extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PreviousExportUnreadable';
-    }
-}
-/** Opens a previous export: what it is now (a record's head is read first), its entries as read. */
-async function openPrevious(file) {
-    if (await startsWithZipSignature(file))
-        return { previous: { kind: 'zip', file }, entries: zipEntries(file) };
-    try {
-        return (await openRecordStreaming(file)) ?? (await openRecordWhole(file));
-    }
-    catch (e) {
-        if (e instanceof PreviousExportUnreadable)
-            throw e;
-        throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${e.message}`);
-    }
-}
-async function* zipEntries(file) {
-    try {
-        for await (const batch of centralRecords(file)) {
-            for (const { record: r } of batch)
-                if (!r.name.endsWith('/'))
-                    yield { path: r.name, size: r.size, crc32: crcHex(r.crc32) };
-        }
-    }
-    catch (e) {
-        throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${e.message}`);
-    }
-}
-/** The lines of the entries array as writeRecord lays them out. */
-const ENTRIES_OPEN = '  "entries": [';
-const ENTRIES_EMPTY = '  "entries": []';
-const ENTRIES_CLOSE = '  ]';
-/** A record in this tool's layout: its head read up to the entries, which then stream one a line.
- *  Undefined when the file is not in that layout. */
-async function openRecordStreaming(file) {
-    const lines = linesOf(file)[Symbol.asyncIterator]();
-    const head = [];
-    for (let next = await lines.next(); !next.done; next = await lines.next()) {
-        const line = next.value;
-        if (head.length === 0 && line !== '{')
-            break;
-        if (line !== ENTRIES_OPEN && line !== ENTRIES_EMPTY) {
-            head.push(line);
-            continue;
-        }
-        const record = checkedHead(JSON.parse(`${head.join('\n')}\n  "entries": []\n}`));
-        if (line === ENTRIES_EMPTY)
-            await lines.return?.();
-        return { previous: previous_describe(file, record), entries: line === ENTRIES_EMPTY ? fromList([]) : recordLines(file, lines) };
-    }
-    await lines.return?.();
-    return undefined;
-}
-async function* recordLines(file, lines) {
-    for (let next = await lines.next(); !next.done; next = await lines.next()) {
-        const line = next.value;
-        if (line === ENTRIES_CLOSE)
-            return void (await lines.return?.());
-        yield checkedEntry(JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line));
-    }
-    throw new PreviousExportUnreadable(`${file} ends inside its entries`);
-}
-/** Any other layout of a record: parsed whole (memory grows with the record). */
-async function openRecordWhole(file) {
-    const record = checkedHead(JSON.parse(await (0,promises_.readFile)(file, 'utf8')));
-    if (!Array.isArray(record.entries))
-        throw new PreviousExportUnreadable(`${file} is an export record without its entries`);
-    return { previous: previous_describe(file, record), entries: fromList(record.entries) };
-}
-/** Entries already in memory, served as the stream the comparison walks. */
-// eslint-disable-next-line @typescript-eslint/require-await -- nothing to wait for: the list is read
-async function* fromList(list) {
-    for (const e of list)
-        yield checkedEntry(e);
-}
-function previous_describe(file, head) {
-    const previous = { kind: 'record', file };
-    if (typeof head.order?.name === 'string')
-        previous.orderName = head.order.name;
-    if (typeof head.finishedAt === 'string')
-        previous.finishedAt = head.finishedAt;
-    return previous;
-}
-function checkedHead(record) {
-    if (record?.$schema !== RECORD_SCHEMA_ID) {
-        throw new PreviousExportUnreadable(`the file is JSON but not an export record of this tool (its "$schema" is not ${RECORD_SCHEMA_ID})`);
-    }
-    return record;
-}
-function checkedEntry(e) {
-    const d = e;
-    if (typeof d?.path !== 'string' || typeof d.size !== 'number' || !/^[0-9a-f]{8}$/.test(d.crc32) || !/^[0-9a-f]{64}$/.test(d.sha256 ?? '')) {
-        throw new PreviousExportUnreadable(`an entry of the record is not {path, size, crc32, sha256}: ${JSON.stringify(e).slice(0, 200)}`);
-    }
-    return d;
-}
-async function startsWithZipSignature(file) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const head = Buffer.alloc(4);
-        const { bytesRead } = await handle.read(head, 0, 4, 0);
-        return bytesRead === 4 && head.readUInt32LE(0) !== 0 && head.subarray(0, 2).toString('latin1') === 'PK';
-    }
-    finally {
-        await handle.close();
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/engine/evidence/changes.ts
 // What changed since a previous export: every file entry added, removed or changed, compared by
 // SHA-256 when both sides have one (a previous export's record), else by CRC-32 and size (a bare
@@ -33079,8 +33142,9 @@ async function startsWithZipSignature(file) {
 const NOT_COMPARED = ['contents.json'];
 /** The first changes of each kind kept in memory; the file has them all. */
 const LISTED_CHANGES = 100;
-async function compareWithPrevious(previousFile, current, out) {
-    const { previous, entries } = await openPrevious(previousFile);
+/** `signal`: the run's deadline and cancellation, checked at every entry. */
+async function compareWithPrevious(previousFile, current, out, signal) {
+    const { previous, entries } = await openPrevious(previousFile, signal);
     const bySha = previous.kind === 'record';
     const report = {
         path: out,
@@ -33102,7 +33166,8 @@ async function compareWithPrevious(previousFile, current, out) {
                 separator = ',\n    ';
             },
             unchanged: () => void report.counts.unchanged++,
-            same: (a, b) => same(a, b, bySha)
+            same: (a, b) => same(a, b, bySha),
+            signal
         });
         file.write(`${separator === '\n    ' ? '' : '\n  '}],\n  "counts": ${JSON.stringify(report.counts)}\n}\n`);
         file.close();
@@ -33123,6 +33188,7 @@ async function walkBoth(previous, current, v) {
     const waitingNow = new Map();
     const compare = (path, old, fresh) => (v.same(old, fresh) ? v.unchanged() : v.note('changed', { path, old, new: fresh }));
     for (;;) {
+        v.signal?.throwIfAborted();
         const [a, b] = await Promise.all([nextCompared(before), nextCompared(now)]);
         if (!a && !b)
             break;
@@ -33183,7 +33249,7 @@ async function makeEvidence(saved, o) {
     // The comparison first: it reads the previous export before anything of this run is in place.
     const changes = await changesSince(o, manifest);
     const zip = { path: o.places.zip, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount };
-    await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest));
+    await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest), o.signal);
     return { manifestPath: o.places.manifest, recordPath: o.places.record, ...changes, ...jobResults(saved, o) };
 }
 async function changesSince(o, manifest) {
@@ -33199,10 +33265,13 @@ async function changesSince(o, manifest) {
         return { noPrevious: true };
     }
     let changes;
+    o.logger.info(`Comparing with ${previous.file} …`);
     try {
-        changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes)), path: o.places.changes };
+        changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes, o.signal)), path: o.places.changes };
     }
     catch (e) {
+        if (o.signal?.aborted)
+            throw e;
         o.logger.warning(`no change report: ${e.message}`);
         return { changesProblem: e.message };
     }
@@ -33236,6 +33305,14 @@ class DeadlineError extends Error {
         this.waitedMs = waitedMs;
         this.lastState = lastState;
         this.name = 'DeadlineError';
+    }
+}
+/** The server does not know the order (STATE_UNSPECIFIED again and again, or NOT_FOUND): there is
+ *  nothing to resume. */
+class UnknownOrderError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'UnknownOrderError';
     }
 }
 const MIN_POLL_INTERVAL_MS = 1000;
@@ -33304,7 +33381,7 @@ async function poll(o, seen) {
         }
         unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
         if (unspecified >= UNSPECIFIED_LIMIT) {
-            throw new Error(`the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
+            throw new UnknownOrderError(`the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
         }
         const remaining = o.deadline.remaining();
         if (remaining <= 0)
@@ -33668,7 +33745,8 @@ const EXTRACT_LIMITS = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 };
 async function extractZip(file, dir, o = {}) {
     const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
     const root = rules.path.resolve(dir);
-    const central = await checkCentralDirectory(file, root, limits, rules);
+    const { central, total } = await checkCentralDirectory(file, root, limits, rules);
+    await o.room?.(total);
     (0,external_node_fs_.mkdirSync)(root, { recursive: true, mode: 0o700 });
     const writer = new EntryWriter(root, rules, limits, signal);
     const scanner = new ZipScanner({ central, entry: h => writer.open(h) });
@@ -33685,7 +33763,7 @@ async function extractZip(file, dir, o = {}) {
 async function checkCentralDirectory(file, root, limits, rules) {
     const names = new NameCheck(root, rules);
     let total = 0;
-    return readCentralIndex(file, (r, i) => {
+    const central = await readCentralIndex(file, (r, i) => {
         if (i + 1 > limits.maxEntries)
             throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
         total += r.size;
@@ -33699,6 +33777,7 @@ async function checkCentralDirectory(file, root, limits, rules) {
             throw e.withOther(await nameAt(file, e.otherIndex));
         throw e;
     });
+    return { central, total };
 }
 /** Writes each verified entry's bytes to its file below the root. */
 class EntryWriter {
@@ -33808,8 +33887,10 @@ async function nameAt(file, index) {
 
 /** The job was cancelled while the export ran. */
 class CancelledError extends Error {
+    signal;
     constructor(signal) {
         super(`the job was cancelled (${signal})`);
+        this.signal = signal;
         this.name = 'CancelledError';
     }
 }
@@ -33867,7 +33948,9 @@ class ExportRun {
         }
         catch (e) {
             await this.outputs.discard();
-            this.report.error = this.secrets.mask(await this.wayBack(e));
+            // Whatever a phase threw when the run was stopped (an AbortError of a file read, say), the
+            // deadline or the cancel is what happened.
+            this.report.error = this.secrets.mask(await this.wayBack(this.signal.aborted ? abortReason(this.signal) : e));
         }
         finally {
             this.connection.transport.close();
@@ -33963,7 +34046,8 @@ class ExportRun {
         const place = external_node_path_.join(this.settings.path, this.fileName);
         const dir = this.outputs.folder(place);
         const started = clock.now();
-        const count = await extractZip(saved.path, dir, { signal: this.signal }).catch((e) => {
+        const room = (bytes) => ensureRoomToExtract(this.settings.path, bytes, n => this.host.setting(n));
+        const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e) => {
             if (e.code !== 'ENOSPC')
                 throw e;
             throw diskFilledWhileExtracting(place, this.host.setting('path'));
@@ -34022,7 +34106,8 @@ class ExportRun {
             },
             previous: await this.previousExport(),
             csvSeparator: settings.exportContents?.[UNEQUAL_JOB_RESULTS]?.csvSeparator,
-            logger: this.host
+            logger: this.host,
+            signal: this.signal
         });
         report.evidence = evidence;
         this.host.info(`Evidence: manifest (${saved.manifest.files} files, sha256 ${saved.manifest.sha256}) and record made.`);
@@ -34070,7 +34155,7 @@ class ExportRun {
                 ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
                 : `Order ${name} was cancelled on the server; run again to export anew.`;
         }
-        else if (name && !(current && isDone(current))) {
+        else if (name && !(current && isDone(current)) && !(e instanceof UnknownOrderError)) {
             report.orderOutcome = 'left-running';
             next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`;
         }
@@ -34082,12 +34167,16 @@ class ExportRun {
     async cancelOrder(name) {
         if (!this.settings.cancelOnTimeout)
             return `${this.host.setting('cancel-on-timeout', 'false')}`;
+        const hurry = this.deps.hurry;
         try {
-            await this.connection.client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+            const limit = this.deps.clock.timeout(CANCEL_TIMEOUT_MS, new Error(`no answer within ${CANCEL_TIMEOUT_MS / 1000}s`));
+            await this.connection.client.cancelOrder(name, hurry ? AbortSignal.any([limit, hurry]) : limit);
             this.host.info(`Cancelled order ${quoted(name)} on the server.`);
             return undefined;
         }
         catch (e) {
+            if (hurry?.aborted)
+                return 'the cancel request was sent, but a second interrupt stopped the wait for its answer';
             return `cancelling it failed: ${e.message}`;
         }
     }
@@ -34727,6 +34816,8 @@ const DEFAULTS = {
     'allow-insecure-http': 'false',
     'compare-with-previous': 'false'
 };
+/** Inputs only the Action has: the command reads no option or variable for them. */
+const ACTION_ONLY = (/* unused pure expression or super */ null && (['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token']));
 /** The Action's words: "the path input", "allow-insecure-http: true". */
 const actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
 function parseInputs(getInput, ctx) {
@@ -34746,6 +34837,10 @@ function parseInputs(getInput, ctx) {
     const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
     const { username, password, accessToken } = readSignIn(getInput, get, setting);
     const orderName = readOrderName(get);
+    if (orderName && (getInput('export-contents').trim() || get('order-file'))) {
+        const given = getInput('export-contents').trim() ? setting('export-contents') : setting('order-file');
+        throw new InputError('order-name', `fetches an order that exists, so ${given} would be ignored: remove it, or remove ${setting('order-name')} to place a new order`);
+    }
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
     if (maxPollIntervalMs < 1000)
@@ -35522,7 +35617,7 @@ async function readInputs(deps, secrets) {
     }
     if (inputs.serverUrl.startsWith('http://'))
         core.warning('server-url uses plain http://: the password crosses the network unencrypted.');
-    await prepareFolder(inputs.path);
+    await checkBeforeConnecting(inputs, actionSetting, m => core.warning(m));
     core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
     return inputs;
 }
@@ -35621,7 +35716,7 @@ async function writeSummary(report, core, secrets) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7554);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(67564);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.

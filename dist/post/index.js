@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 14389:
+/***/ 15752:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29262,6 +29262,13 @@ async function disk_space_ensureRoom(need, contentLength) {
         return;
     throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
 }
+/** Refuses an extraction whose uncompressed size (the central directory's sum) does not fit. */
+async function disk_space_ensureRoomToExtract(dir, bytes, setting) {
+    const available = await freeSpace(dir);
+    if (available >= bytes)
+        return;
+    throw new DiskSpaceError(`not enough free disk space in ${dir} to extract the export: its entries hold ${formatBytes(bytes)} uncompressed and ${formatBytes(available)} are free. Free space there, or set ${setting('path')} to a folder on a larger disk`);
+}
 /** The disk filled up while saving: what had arrived, what was free, and what to do. */
 async function disk_space_diskFilledWhileSaving(need, received, contentLength) {
     const left = await freeSpace(need.dir).catch(() => 0);
@@ -29336,20 +29343,24 @@ class line_file_LineFile {
 }
 /** A text file's lines, read as the caller takes them (readline queues every line of a chunk ahead
  *  of a slower reader, which let V8 promote them and grow its heap, measured). Split on the byte
- *  "\n": no other UTF-8 character contains it. A final "\r" is dropped with it. */
-async function* line_file_linesOf(path) {
-    let rest;
-    for await (const chunk of createReadStream(path, { highWaterMark: BLOCK })) {
-        const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+ *  "\n": no other UTF-8 character contains it. A final "\r" is dropped with it. A line longer than
+ *  a chunk gathers its pieces in a list and is joined once, so a one-line file of any size is read
+ *  in linear time. */
+async function* line_file_linesOf(path, signal) {
+    let pieces = [];
+    for await (const chunk of createReadStream(path, { highWaterMark: BLOCK, signal })) {
         let start = 0;
-        for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-            yield buf.toString('utf8', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl);
+        for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+            const line = pieces.length ? Buffer.concat([...pieces, chunk.subarray(start, nl)]) : chunk.subarray(start, nl);
+            pieces = [];
+            yield line.toString('utf8', 0, line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length);
             start = nl + 1;
         }
-        rest = start < buf.length ? buf.subarray(start) : undefined;
+        if (start < chunk.length)
+            pieces.push(chunk.subarray(start));
     }
-    if (rest)
-        yield rest.toString('utf8');
+    if (pieces.length)
+        yield Buffer.concat(pieces).toString('utf8');
 }
 
 ;// CONCATENATED MODULE: ./src/engine/evidence/manifest.ts
@@ -30326,6 +30337,8 @@ class scan_ZipScanner {
 
 
 
+
+
 const CONTENTS_JSON_LIMIT = (/* unused pure expression or super */ null && (4 * 1024 * 1024));
 /** A kept entry larger than this is named without its bytes. */
 const KEPT_LIMIT = (/* unused pure expression or super */ null && (64 * 1024 * 1024));
@@ -30339,6 +30352,9 @@ class check_ZipCheck {
     report = { entryCount: 0, totalSize: 0, entries: [], folders: [], kept: [] };
     folders = new Map();
     contents;
+    /** A 52-bit hash of every name met: a name twice is refused, extracted or not, since the manifest
+     *  cannot describe it (two lines, two digests, one file after unzip). */
+    names = new Set();
     constructor(o = {}) {
         this.o = o;
         this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) });
@@ -30398,6 +30414,11 @@ class check_ZipCheck {
         };
     }
     settled(h) {
+        const bytes = Buffer.from(h.name);
+        const hash = crc32(bytes) * 0x100000 + (crc32(bytes, 0x9e3779b9) & 0xfffff);
+        if (this.names.has(hash))
+            throw new InvalidZipError(`refusing the ZIP: it holds ${quoted(h.name)} twice, and one name can be one file only (its manifest could not describe it)`, false);
+        this.names.add(hash);
         this.o.manifest?.settled(h);
         const r = this.report;
         r.entryCount++;
@@ -32479,12 +32500,12 @@ function baseName(name) {
 
 const record_RECORD_SCHEMA_ID = 'urn:octoplant-export:schema:export-record:1';
 /** Writes the record to `file`, its entries streamed from the manifest. */
-async function record_writeRecord(file, facts, entries) {
+async function record_writeRecord(file, facts, entries, signal) {
     const head = {
         $schema: record_RECORD_SCHEMA_ID,
         tool: facts.tool,
         server: {
-            url: withoutCredentials(facts.serverUrl),
+            url: record_withoutCredentials(facts.serverUrl),
             ...(facts.apiVersion ? { apiVersion: facts.apiVersion } : {}),
             ...(facts.versiondogVersion ? { versiondogVersion: facts.versiondogVersion } : {}),
             ...(facts.signedInWith ? { signedInWith: facts.signedInWith } : {})
@@ -32502,6 +32523,7 @@ async function record_writeRecord(file, facts, entries) {
         out.write(`${JSON.stringify(head, null, 2).replace(/\n\}$/, '')},\n  "entries": [`);
         let separator = '\n    ';
         for await (const entry of entries) {
+            signal?.throwIfAborted();
             out.write(`${separator}${JSON.stringify(entry)}`);
             separator = ',\n    ';
         }
@@ -32513,7 +32535,7 @@ async function record_writeRecord(file, facts, entries) {
         throw e;
     }
 }
-function withoutCredentials(url) {
+function record_withoutCredentials(url) {
     try {
         const u = new URL(url);
         u.username = '';
@@ -32546,17 +32568,27 @@ class PreviousExportUnreadable extends Error {
     }
 }
 /** Opens a previous export: what it is now (a record's head is read first), its entries as read. */
-async function previous_openPrevious(file) {
+async function previous_openPrevious(file, signal) {
     if (await startsWithZipSignature(file))
         return { previous: { kind: 'zip', file }, entries: zipEntries(file) };
     try {
-        return (await openRecordStreaming(file)) ?? (await openRecordWhole(file));
+        return (await openRecordStreaming(file, signal)) ?? (await openRecordWhole(file, signal));
     }
     catch (e) {
-        if (e instanceof PreviousExportUnreadable)
+        if (e instanceof PreviousExportUnreadable || signal?.aborted)
             throw e;
         throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${e.message}`);
     }
+}
+/** A previous export, looked at before the run connects: readable as a ZIP (its central directory)
+ *  or a record (its head and first entry), and which server it came from. Throws
+ *  PreviousExportUnreadable otherwise. */
+async function previous_inspectPrevious(file) {
+    const { previous, entries } = await previous_openPrevious(file);
+    const first = entries[Symbol.asyncIterator]();
+    await first.next();
+    await first.return?.();
+    return previous;
 }
 async function* zipEntries(file) {
     try {
@@ -32576,8 +32608,8 @@ const ENTRIES_EMPTY = '  "entries": []';
 const ENTRIES_CLOSE = '  ]';
 /** A record in this tool's layout: its head read up to the entries, which then stream one a line.
  *  Undefined when the file is not in that layout. */
-async function openRecordStreaming(file) {
-    const lines = linesOf(file)[Symbol.asyncIterator]();
+async function openRecordStreaming(file, signal) {
+    const lines = linesOf(file, signal)[Symbol.asyncIterator]();
     const head = [];
     for (let next = await lines.next(); !next.done; next = await lines.next()) {
         const line = next.value;
@@ -32605,8 +32637,8 @@ async function* recordLines(file, lines) {
     throw new PreviousExportUnreadable(`${file} ends inside its entries`);
 }
 /** Any other layout of a record: parsed whole (memory grows with the record). */
-async function openRecordWhole(file) {
-    const record = checkedHead(JSON.parse(await readFile(file, 'utf8')));
+async function openRecordWhole(file, signal) {
+    const record = checkedHead(JSON.parse(await readFile(file, { encoding: 'utf8', signal })));
     if (!Array.isArray(record.entries))
         throw new PreviousExportUnreadable(`${file} is an export record without its entries`);
     return { previous: previous_describe(file, record), entries: fromList(record.entries) };
@@ -32623,6 +32655,8 @@ function previous_describe(file, head) {
         previous.orderName = head.order.name;
     if (typeof head.finishedAt === 'string')
         previous.finishedAt = head.finishedAt;
+    if (typeof head.server?.url === 'string')
+        previous.serverUrl = head.server.url;
     return previous;
 }
 function checkedHead(record) {
@@ -32663,8 +32697,9 @@ async function startsWithZipSignature(file) {
 const NOT_COMPARED = (/* unused pure expression or super */ null && (['contents.json']));
 /** The first changes of each kind kept in memory; the file has them all. */
 const changes_LISTED_CHANGES = 100;
-async function changes_compareWithPrevious(previousFile, current, out) {
-    const { previous, entries } = await openPrevious(previousFile);
+/** `signal`: the run's deadline and cancellation, checked at every entry. */
+async function changes_compareWithPrevious(previousFile, current, out, signal) {
+    const { previous, entries } = await openPrevious(previousFile, signal);
     const bySha = previous.kind === 'record';
     const report = {
         path: out,
@@ -32686,7 +32721,8 @@ async function changes_compareWithPrevious(previousFile, current, out) {
                 separator = ',\n    ';
             },
             unchanged: () => void report.counts.unchanged++,
-            same: (a, b) => same(a, b, bySha)
+            same: (a, b) => same(a, b, bySha),
+            signal
         });
         file.write(`${separator === '\n    ' ? '' : '\n  '}],\n  "counts": ${JSON.stringify(report.counts)}\n}\n`);
         file.close();
@@ -32707,6 +32743,7 @@ async function walkBoth(previous, current, v) {
     const waitingNow = new Map();
     const compare = (path, old, fresh) => (v.same(old, fresh) ? v.unchanged() : v.note('changed', { path, old, new: fresh }));
     for (;;) {
+        v.signal?.throwIfAborted();
         const [a, b] = await Promise.all([nextCompared(before), nextCompared(now)]);
         if (!a && !b)
             break;
@@ -32767,7 +32804,7 @@ async function make_makeEvidence(saved, o) {
     // The comparison first: it reads the previous export before anything of this run is in place.
     const changes = await changesSince(o, manifest);
     const zip = { path: o.places.zip, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount };
-    await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest));
+    await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest), o.signal);
     return { manifestPath: o.places.manifest, recordPath: o.places.record, ...changes, ...jobResults(saved, o) };
 }
 async function changesSince(o, manifest) {
@@ -32783,10 +32820,13 @@ async function changesSince(o, manifest) {
         return { noPrevious: true };
     }
     let changes;
+    o.logger.info(`Comparing with ${previous.file} …`);
     try {
-        changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes)), path: o.places.changes };
+        changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes, o.signal)), path: o.places.changes };
     }
     catch (e) {
+        if (o.signal?.aborted)
+            throw e;
         o.logger.warning(`no change report: ${e.message}`);
         return { changesProblem: e.message };
     }
@@ -32856,6 +32896,14 @@ class poller_DeadlineError extends Error {
         this.name = 'DeadlineError';
     }
 }
+/** The server does not know the order (STATE_UNSPECIFIED again and again, or NOT_FOUND): there is
+ *  nothing to resume. */
+class poller_UnknownOrderError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'UnknownOrderError';
+    }
+}
 const MIN_POLL_INTERVAL_MS = 1000;
 const POLL_FRACTION = 0.15;
 /** A log line while nothing changes, at most this often. */
@@ -32922,7 +32970,7 @@ async function poll(o, seen) {
         }
         unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
         if (unspecified >= UNSPECIFIED_LIMIT) {
-            throw new Error(`the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
+            throw new poller_UnknownOrderError(`the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
         }
         const remaining = o.deadline.remaining();
         if (remaining <= 0)
@@ -33286,7 +33334,8 @@ const EXTRACT_LIMITS = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 };
 async function extract_extractZip(file, dir, o = {}) {
     const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
     const root = rules.path.resolve(dir);
-    const central = await checkCentralDirectory(file, root, limits, rules);
+    const { central, total } = await checkCentralDirectory(file, root, limits, rules);
+    await o.room?.(total);
     mkdirSync(root, { recursive: true, mode: 0o700 });
     const writer = new EntryWriter(root, rules, limits, signal);
     const scanner = new ZipScanner({ central, entry: h => writer.open(h) });
@@ -33303,7 +33352,7 @@ async function extract_extractZip(file, dir, o = {}) {
 async function checkCentralDirectory(file, root, limits, rules) {
     const names = new NameCheck(root, rules);
     let total = 0;
-    return readCentralIndex(file, (r, i) => {
+    const central = await readCentralIndex(file, (r, i) => {
         if (i + 1 > limits.maxEntries)
             throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
         total += r.size;
@@ -33317,6 +33366,7 @@ async function checkCentralDirectory(file, root, limits, rules) {
             throw e.withOther(await nameAt(file, e.otherIndex));
         throw e;
     });
+    return { central, total };
 }
 /** Writes each verified entry's bytes to its file below the root. */
 class EntryWriter {
@@ -33426,8 +33476,10 @@ async function nameAt(file, index) {
 
 /** The job was cancelled while the export ran. */
 class export_CancelledError extends Error {
+    signal;
     constructor(signal) {
         super(`the job was cancelled (${signal})`);
+        this.signal = signal;
         this.name = 'CancelledError';
     }
 }
@@ -33485,7 +33537,9 @@ class ExportRun {
         }
         catch (e) {
             await this.outputs.discard();
-            this.report.error = this.secrets.mask(await this.wayBack(e));
+            // Whatever a phase threw when the run was stopped (an AbortError of a file read, say), the
+            // deadline or the cancel is what happened.
+            this.report.error = this.secrets.mask(await this.wayBack(this.signal.aborted ? abortReason(this.signal) : e));
         }
         finally {
             this.connection.transport.close();
@@ -33581,7 +33635,8 @@ class ExportRun {
         const place = path.join(this.settings.path, this.fileName);
         const dir = this.outputs.folder(place);
         const started = clock.now();
-        const count = await extractZip(saved.path, dir, { signal: this.signal }).catch((e) => {
+        const room = (bytes) => ensureRoomToExtract(this.settings.path, bytes, n => this.host.setting(n));
+        const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e) => {
             if (e.code !== 'ENOSPC')
                 throw e;
             throw diskFilledWhileExtracting(place, this.host.setting('path'));
@@ -33640,7 +33695,8 @@ class ExportRun {
             },
             previous: await this.previousExport(),
             csvSeparator: settings.exportContents?.[UNEQUAL_JOB_RESULTS]?.csvSeparator,
-            logger: this.host
+            logger: this.host,
+            signal: this.signal
         });
         report.evidence = evidence;
         this.host.info(`Evidence: manifest (${saved.manifest.files} files, sha256 ${saved.manifest.sha256}) and record made.`);
@@ -33688,7 +33744,7 @@ class ExportRun {
                 ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
                 : `Order ${name} was cancelled on the server; run again to export anew.`;
         }
-        else if (name && !(current && isDone(current))) {
+        else if (name && !(current && isDone(current)) && !(e instanceof UnknownOrderError)) {
             report.orderOutcome = 'left-running';
             next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`;
         }
@@ -33700,12 +33756,16 @@ class ExportRun {
     async cancelOrder(name) {
         if (!this.settings.cancelOnTimeout)
             return `${this.host.setting('cancel-on-timeout', 'false')}`;
+        const hurry = this.deps.hurry;
         try {
-            await this.connection.client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+            const limit = this.deps.clock.timeout(CANCEL_TIMEOUT_MS, new Error(`no answer within ${CANCEL_TIMEOUT_MS / 1000}s`));
+            await this.connection.client.cancelOrder(name, hurry ? AbortSignal.any([limit, hurry]) : limit);
             this.host.info(`Cancelled order ${quoted(name)} on the server.`);
             return undefined;
         }
         catch (e) {
+            if (hurry?.aborted)
+                return 'the cancel request was sent, but a second interrupt stopped the wait for its answer';
             return `cancelling it failed: ${e.message}`;
         }
     }
@@ -34411,6 +34471,8 @@ const DEFAULTS = {
     'allow-insecure-http': 'false',
     'compare-with-previous': 'false'
 };
+/** Inputs only the Action has: the command reads no option or variable for them. */
+const ACTION_ONLY = (/* unused pure expression or super */ null && (['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token']));
 /** The Action's words: "the path input", "allow-insecure-http: true". */
 const inputs_actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
 function parseInputs(getInput, ctx) {
@@ -34430,6 +34492,10 @@ function parseInputs(getInput, ctx) {
     const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
     const { username, password, accessToken } = readSignIn(getInput, get, setting);
     const orderName = readOrderName(get);
+    if (orderName && (getInput('export-contents').trim() || get('order-file'))) {
+        const given = getInput('export-contents').trim() ? setting('export-contents') : setting('order-file');
+        throw new settings_InputError('order-name', `fetches an order that exists, so ${given} would be ignored: remove it, or remove ${setting('order-name')} to place a new order`);
+    }
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
     if (maxPollIntervalMs < 1000)
@@ -34752,6 +34818,35 @@ class secrets_Secrets {
             return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.maskValues(v)]));
         return value;
     }
+}
+
+;// CONCATENATED MODULE: ./src/shared/before-connecting.ts
+// What both front ends check after reading their settings and before the first connection: the
+// output folder can be written, and a previous export given to compare with can be (readable as a
+// ZIP or a record, and from this server, or said otherwise).
+
+
+
+
+async function before_connecting_checkBeforeConnecting(inputs, setting, warn) {
+    await prepareFolder(inputs.path);
+    if (!inputs.compareWith)
+        return;
+    let previous;
+    try {
+        previous = await inspectPrevious(inputs.compareWith);
+    }
+    catch (e) {
+        throw new InputError('compare-with', `cannot be compared with: ${e.message}`);
+    }
+    const server = withoutCredentials(inputs.serverUrl);
+    if (previous.serverUrl === undefined || previous.serverUrl === server)
+        return;
+    const other = `is an export of ${previous.serverUrl}, not of ${server}`;
+    if (inputs.failOn.includes('changes')) {
+        throw new InputError('compare-with', `${other}: ${setting('fail-on', 'changes')} cannot judge two servers' exports against each other`);
+    }
+    warn(`${setting('compare-with', inputs.compareWith)} ${other}; the change report compares them anyway`);
 }
 
 ;// CONCATENATED MODULE: ./package.json
@@ -35198,7 +35293,7 @@ async function readInputs(deps, secrets) {
     }
     if (inputs.serverUrl.startsWith('http://'))
         core.warning('server-url uses plain http://: the password crosses the network unencrypted.');
-    await prepareFolder(inputs.path);
+    await checkBeforeConnecting(inputs, actionSetting, m => core.warning(m));
     core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
     return inputs;
 }
@@ -35334,7 +35429,7 @@ function logTo(core) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(14389);
+/* harmony import */ var _action_post_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(15752);
 
 await (0,_action_post_js__WEBPACK_IMPORTED_MODULE_0__/* .post */ .b)();
 // Nothing may hold the step open once the cancel is settled.

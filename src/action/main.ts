@@ -8,7 +8,7 @@ import { type Clock, systemClock } from '../base/clock.js'
 import { Secrets } from '../base/secrets.js'
 import { commandFree } from '../base/untrusted.js'
 import { runtimeProblem } from '../shared/runtime.js'
-import { prepareFolder } from '../engine/disk-space.js'
+import { checkBeforeConnecting } from '../shared/before-connecting.js'
 import type { Evidence } from '../engine/evidence/make.js'
 import { CancelledError, type ExportHost, runExport } from '../engine/export.js'
 import type { SavedZip } from '../engine/save-zip.js'
@@ -155,7 +155,7 @@ async function readInputs(deps: RunDeps, secrets: ReturnType<typeof stepSecrets>
     core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.')
   }
   if (inputs.serverUrl.startsWith('http://')) core.warning('server-url uses plain http://: the password crosses the network unencrypted.')
-  await prepareFolder(inputs.path)
+  await checkBeforeConnecting(inputs, actionSetting, m => core.warning(m))
   core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
   return inputs
 }

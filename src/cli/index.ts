@@ -8,8 +8,13 @@ import { CancelledError } from '../engine/export.js'
 import { VERSION } from '../shared/version.js'
 import { main } from './main.js'
 
+// The first Ctrl-C (or SIGTERM) cancels the order; a second stops waiting for that cancel; the JSON is
+// printed either way.
 const cancel = new AbortController()
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => cancel.abort(new CancelledError(sig)))
+const hurry = new AbortController()
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => (cancel.signal.aborted ? hurry.abort() : cancel.abort(new CancelledError(sig))))
+}
 
 process.exitCode = await main({
   argv: process.argv.slice(2),
@@ -22,6 +27,7 @@ process.exitCode = await main({
   clock: systemClock,
   trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]),
   signal: cancel.signal,
+  hurry: hurry.signal,
   version: VERSION,
   nodeVersion: process.versions.node,
   host: { hostname: hostname(), user: currentUser() },

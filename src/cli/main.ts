@@ -8,13 +8,13 @@
 import { parseArgs, styleText } from 'node:util'
 import type { Clock } from '../base/clock.js'
 import { checkServer } from '../engine/check.js'
-import { prepareFolder } from '../engine/disk-space.js'
-import { type ExportHost, runExport } from '../engine/export.js'
+import { CancelledError, type ExportHost, runExport } from '../engine/export.js'
 import { describeMaintenance, describeVersions } from '../engine/preflight.js'
 import { InputError } from '../engine/settings.js'
 import { Secrets } from '../base/secrets.js'
 import { commandFree } from '../base/untrusted.js'
-import { type Inputs, parseInputs } from '../shared/inputs.js'
+import { ACTION_ONLY, type Inputs, parseInputs } from '../shared/inputs.js'
+import { checkBeforeConnecting } from '../shared/before-connecting.js'
 import { runtimeProblem } from '../shared/runtime.js'
 import { commandOrigin } from '../shared/origin.js'
 import { exportOutputs, OUTPUTS } from '../shared/outputs.js'
@@ -33,6 +33,8 @@ export interface CliDeps {
   trustCertificates: (pem: string) => void
   /** Aborts on Ctrl-C or SIGTERM: the order is cancelled as the Action does. */
   signal?: AbortSignal
+  /** Aborts on a second Ctrl-C: the run stops waiting for the cancel and still prints its JSON. */
+  hurry?: AbortSignal
   version: string
   /** Present when stderr is a terminal: a live status line is drawn there. */
   terminal?: Terminal
@@ -215,6 +217,7 @@ async function readSettings(args: ReturnType<typeof parse>, command: string, dep
   const getInput = (name: string): string => {
     if (name === 'password') return password
     if (name === 'token') return token
+    if ((ACTION_ONLY as readonly string[]).includes(name)) return ''
     const value = (args.values as Record<string, string | boolean | undefined>)[name]
     if (value !== undefined) return String(value)
     return deps.env[envName(name)] ?? ''
@@ -230,7 +233,7 @@ async function readSettings(args: ReturnType<typeof parse>, command: string, dep
   })
   out.secret(inputs.clientSecret)
   if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
-  if (command === 'export') await prepareFolder(inputs.path)
+  if (command === 'export') await checkBeforeConnecting(inputs, cliSetting, m => out.log(m, 'warning'))
   return inputs
 }
 
@@ -264,10 +267,13 @@ async function runExportCommand(inputs: Inputs, logger: CliLogger, deps: CliDeps
     progress: out.status && (p => out.status?.update(p))
   }
   const provenance = { tool: { name: 'octoplant-export', version: deps.version }, ranBy: commandOrigin(deps.env, deps.host) }
-  const report = await runExport(inputs, host, { clock: deps.clock, signal: deps.signal, provenance })
+  const report = await runExport(inputs, host, { clock: deps.clock, signal: deps.signal, hurry: deps.hurry, provenance })
   out.print(exportOutputs(report))
   if (report.error) out.error(report.error)
   else if (report.gateFailure) out.error(report.gateFailure)
+  // Interrupted: the shell's code for the signal (130 for Ctrl-C), after the JSON.
+  const reason: unknown = deps.signal?.reason
+  if (report.error && reason instanceof CancelledError) return reason.signal === 'SIGINT' ? 130 : 143
   return report.error ? 1 : report.gateFailure ? 3 : 0
 }
 

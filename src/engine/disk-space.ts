@@ -55,6 +55,15 @@ export async function ensureRoom(need: SpaceNeed, contentLength: number | undefi
   )
 }
 
+/** Refuses an extraction whose uncompressed size (the central directory's sum) does not fit. */
+export async function ensureRoomToExtract(dir: string, bytes: number, setting: (name: string, value?: string) => string): Promise<void> {
+  const available = await freeSpace(dir)
+  if (available >= bytes) return
+  throw new DiskSpaceError(
+    `not enough free disk space in ${dir} to extract the export: its entries hold ${formatBytes(bytes)} uncompressed and ${formatBytes(available)} are free. Free space there, or set ${setting('path')} to a folder on a larger disk`
+  )
+}
+
 /** The disk filled up while saving: what had arrived, what was free, and what to do. */
 export async function diskFilledWhileSaving(need: SpaceNeed, received: number, contentLength: number | undefined): Promise<DiskSpaceError> {
   const left = await freeSpace(need.dir).catch(() => 0)

@@ -6,20 +6,20 @@ import * as path from 'node:path'
 import { grpcCodeName, type Operation, type OrderState } from '../../protocol/protocol.js'
 import { AuthenticationError, type Credentials, OctoplantClient } from '../octoplant/client.js'
 import { createTransport, isTransientError } from '../octoplant/request.js'
-import { abortable, type Clock } from '../base/clock.js'
+import { abortable, abortReason, type Clock } from '../base/clock.js'
 import { type Deadline, deadlineAfter, TimeoutReached } from '../base/deadline.js'
 import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
 import { fileNameFor, unsafeNameProblem } from '../base/safe-name.js'
 import { Secrets } from '../base/secrets.js'
 import { quoted, untrusted } from '../base/untrusted.js'
-import { diskFilledWhileExtracting } from './disk-space.js'
+import { diskFilledWhileExtracting, ensureRoomToExtract } from './disk-space.js'
 import { downloadZip } from './download.js'
 import { judgeGate } from './evidence/gate.js'
 import { isUnequalJobResultsName, UNEQUAL_JOB_RESULTS } from './evidence/job-results.js'
 import { type Evidence, evidenceFiles, makeEvidence } from './evidence/make.js'
 import type { RunOrigin } from './evidence/record.js'
-import { DeadlineError, describeProgress, isDone, succeeded, toCount, waitForOrder } from './poller.js'
+import { DeadlineError, describeProgress, isDone, succeeded, toCount, UnknownOrderError, waitForOrder } from './poller.js'
 import { OutputSet } from './output-set.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
 import type { SavedZip } from './save-zip.js'
@@ -54,6 +54,9 @@ export interface ExportDeps {
   clock: Clock
   /** Aborts when the job or the person cancels (SIGINT/SIGTERM). */
   signal?: AbortSignal
+  /** Aborts when the person presses Ctrl-C again while the order is being cancelled: the run stops
+   *  waiting for the cancel and says whether it was sent. */
+  hurry?: AbortSignal
   /** Work on the saved ZIP and its evidence under the same deadline and signal (the Action's
    *  artifact upload). */
   finish?: (zip: SavedZip, evidence: Evidence, signal: AbortSignal) => Promise<void>
@@ -89,7 +92,7 @@ export interface ExportReport {
 
 /** The job was cancelled while the export ran. */
 export class CancelledError extends Error {
-  constructor(signal: string) {
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
     super(`the job was cancelled (${signal})`)
     this.name = 'CancelledError'
   }
@@ -148,7 +151,9 @@ class ExportRun {
       this.judge(evidence)
     } catch (e) {
       await this.outputs.discard()
-      this.report.error = this.secrets.mask(await this.wayBack(e))
+      // Whatever a phase threw when the run was stopped (an AbortError of a file read, say), the
+      // deadline or the cancel is what happened.
+      this.report.error = this.secrets.mask(await this.wayBack(this.signal.aborted ? abortReason(this.signal) : e))
     } finally {
       this.connection.transport.close()
       this.report.durations.total = this.deps.clock.now() - this.startedAt
@@ -246,7 +251,8 @@ class ExportRun {
     const place = path.join(this.settings.path, this.fileName)
     const dir = this.outputs.folder(place)
     const started = clock.now()
-    const count = await extractZip(saved.path, dir, { signal: this.signal }).catch((e: unknown) => {
+    const room = (bytes: number) => ensureRoomToExtract(this.settings.path, bytes, n => this.host.setting(n))
+    const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e: unknown) => {
       if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
       throw diskFilledWhileExtracting(place, this.host.setting('path'))
     })
@@ -307,7 +313,8 @@ class ExportRun {
       },
       previous: await this.previousExport(),
       csvSeparator: settings.exportContents?.[UNEQUAL_JOB_RESULTS]?.csvSeparator as string | undefined,
-      logger: this.host
+      logger: this.host,
+      signal: this.signal
     })
     report.evidence = evidence
     this.host.info(`Evidence: manifest (${saved.manifest!.files} files, sha256 ${saved.manifest!.sha256}) and record made.`)
@@ -351,7 +358,7 @@ class ExportRun {
       next = why
         ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
         : `Order ${name} was cancelled on the server; run again to export anew.`
-    } else if (name && !(current && isDone(current))) {
+    } else if (name && !(current && isDone(current)) && !(e instanceof UnknownOrderError)) {
       report.orderOutcome = 'left-running'
       next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`
     }
@@ -363,11 +370,14 @@ class ExportRun {
    *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
   private async cancelOrder(name: string): Promise<string | undefined> {
     if (!this.settings.cancelOnTimeout) return `${this.host.setting('cancel-on-timeout', 'false')}`
+    const hurry = this.deps.hurry
     try {
-      await this.connection.client.cancelOrder(name, AbortSignal.timeout(CANCEL_TIMEOUT_MS))
+      const limit = this.deps.clock.timeout(CANCEL_TIMEOUT_MS, new Error(`no answer within ${CANCEL_TIMEOUT_MS / 1000}s`))
+      await this.connection.client.cancelOrder(name, hurry ? AbortSignal.any([limit, hurry]) : limit)
       this.host.info(`Cancelled order ${quoted(name)} on the server.`)
       return undefined
     } catch (e) {
+      if (hurry?.aborted) return 'the cancel request was sent, but a second interrupt stopped the wait for its answer'
       return `cancelling it failed: ${(e as Error).message}`
     }
   }

@@ -49,6 +49,15 @@ export class DeadlineError extends Error {
   }
 }
 
+/** The server does not know the order (STATE_UNSPECIFIED again and again, or NOT_FOUND): there is
+ *  nothing to resume. */
+export class UnknownOrderError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UnknownOrderError'
+  }
+}
+
 const MIN_POLL_INTERVAL_MS = 1000
 const POLL_FRACTION = 0.15
 /** A log line while nothing changes, at most this often. */
@@ -121,7 +130,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
     }
     unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0
     if (unspecified >= UNSPECIFIED_LIMIT) {
-      throw new Error(
+      throw new UnknownOrderError(
         `the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`
       )
     }

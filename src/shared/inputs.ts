@@ -29,6 +29,9 @@ export const DEFAULTS = {
   'compare-with-previous': 'false'
 } as const
 
+/** Inputs only the Action has: the command reads no option or variable for them. */
+export const ACTION_ONLY = ['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token'] as const
+
 /** The Action's inputs: the export's settings and what only the Action does with them. */
 export interface Inputs extends ExportSettings {
   uploadArtifact: boolean
@@ -83,6 +86,10 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
   const { username, password, accessToken } = readSignIn(getInput, get, setting)
 
   const orderName = readOrderName(get)
+  if (orderName && (getInput('export-contents').trim() || get('order-file'))) {
+    const given = getInput('export-contents').trim() ? setting('export-contents') : setting('order-file')
+    throw new InputError('order-name', `fetches an order that exists, so ${given} would be ignored: remove it, or remove ${setting('order-name')} to place a new order`)
+  }
   const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace)
 
   const maxPollIntervalMs = duration(get, 'max-poll-interval')

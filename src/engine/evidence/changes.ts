@@ -35,8 +35,9 @@ export const NOT_COMPARED = ['contents.json']
 /** The first changes of each kind kept in memory; the file has them all. */
 export const LISTED_CHANGES = 100
 
-export async function compareWithPrevious(previousFile: string, current: AsyncIterable<FileDigest>, out: string): Promise<ChangeReport> {
-  const { previous, entries } = await openPrevious(previousFile)
+/** `signal`: the run's deadline and cancellation, checked at every entry. */
+export async function compareWithPrevious(previousFile: string, current: AsyncIterable<FileDigest>, out: string, signal?: AbortSignal): Promise<ChangeReport> {
+  const { previous, entries } = await openPrevious(previousFile, signal)
   const bySha = previous.kind === 'record'
   const report: ChangeReport = {
     path: out,
@@ -57,7 +58,8 @@ export async function compareWithPrevious(previousFile: string, current: AsyncIt
         separator = ',\n    '
       },
       unchanged: () => void report.counts.unchanged++,
-      same: (a, b) => same(a, b, bySha)
+      same: (a, b) => same(a, b, bySha),
+      signal
     })
     file.write(`${separator === '\n    ' ? '' : '\n  '}],\n  "counts": ${JSON.stringify(report.counts)}\n}\n`)
     file.close()
@@ -72,6 +74,7 @@ interface Verdicts {
   note(kind: ChangeKind, change: Change): void
   unchanged(): void
   same(before: Side, now: Side): boolean
+  signal?: AbortSignal
 }
 
 /** Walks both lists side by side. Exports of the same tree list their entries in the same order,
@@ -84,6 +87,7 @@ async function walkBoth(previous: AsyncIterable<FileDigest>, current: AsyncItera
   const waitingNow = new Map<string, Side>()
   const compare = (path: string, old: Side, fresh: Side) => (v.same(old, fresh) ? v.unchanged() : v.note('changed', { path, old, new: fresh }))
   for (;;) {
+    v.signal?.throwIfAborted()
     const [a, b] = await Promise.all([nextCompared(before), nextCompared(now)])
     if (!a && !b) break
     if (a && b && a.path === b.path) {

@@ -58,17 +58,20 @@ export class LineFile {
 
 /** A text file's lines, read as the caller takes them (readline queues every line of a chunk ahead
  *  of a slower reader, which let V8 promote them and grow its heap, measured). Split on the byte
- *  "\n": no other UTF-8 character contains it. A final "\r" is dropped with it. */
-export async function* linesOf(path: string): AsyncIterable<string> {
-  let rest: Buffer | undefined
-  for await (const chunk of createReadStream(path, { highWaterMark: BLOCK }) as AsyncIterable<Buffer>) {
-    const buf = rest ? Buffer.concat([rest, chunk]) : chunk
+ *  "\n": no other UTF-8 character contains it. A final "\r" is dropped with it. A line longer than
+ *  a chunk gathers its pieces in a list and is joined once, so a one-line file of any size is read
+ *  in linear time. */
+export async function* linesOf(path: string, signal?: AbortSignal): AsyncIterable<string> {
+  let pieces: Buffer[] = []
+  for await (const chunk of createReadStream(path, { highWaterMark: BLOCK, signal }) as AsyncIterable<Buffer>) {
     let start = 0
-    for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-      yield buf.toString('utf8', start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl)
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+      const line = pieces.length ? Buffer.concat([...pieces, chunk.subarray(start, nl)]) : chunk.subarray(start, nl)
+      pieces = []
+      yield line.toString('utf8', 0, line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length)
       start = nl + 1
     }
-    rest = start < buf.length ? buf.subarray(start) : undefined
+    if (start < chunk.length) pieces.push(chunk.subarray(start))
   }
-  if (rest) yield rest.toString('utf8')
+  if (pieces.length) yield Buffer.concat(pieces).toString('utf8')
 }

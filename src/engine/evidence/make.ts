@@ -51,6 +51,8 @@ export interface EvidenceOptions {
   /** The order's csvSeparator for unequalJobResults, when it set one. */
   csvSeparator?: string
   logger: Logger
+  /** The run's deadline and cancellation: the comparison and the record stop at once. */
+  signal?: AbortSignal
 }
 
 export async function makeEvidence(saved: VerifiedZip, o: EvidenceOptions): Promise<Evidence> {
@@ -58,7 +60,7 @@ export async function makeEvidence(saved: VerifiedZip, o: EvidenceOptions): Prom
   // The comparison first: it reads the previous export before anything of this run is in place.
   const changes = await changesSince(o, manifest)
   const zip = { path: o.places.zip, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }
-  await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest))
+  await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest), o.signal)
   return { manifestPath: o.places.manifest, recordPath: o.places.record, ...changes, ...jobResults(saved, o) }
 }
 
@@ -74,9 +76,11 @@ async function changesSince(o: EvidenceOptions, manifest: Manifest): Promise<Pic
     return { noPrevious: true }
   }
   let changes: ChangeReport
+  o.logger.info(`Comparing with ${previous.file} …`)
   try {
-    changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes)), path: o.places.changes }
+    changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes, o.signal)), path: o.places.changes }
   } catch (e) {
+    if (o.signal?.aborted) throw e
     o.logger.warning(`no change report: ${(e as Error).message}`)
     return { changesProblem: (e as Error).message }
   }

@@ -11,9 +11,10 @@ import { RECORD_SCHEMA_ID } from './record.js'
 export interface PreviousExport {
   kind: 'record' | 'zip'
   file: string
-  /** From a record: its order and when it finished. */
+  /** From a record: its order, when it finished, and the server it came from. */
   orderName?: string
   finishedAt?: string
+  serverUrl?: string
 }
 
 /** A previous export's file is neither a ZIP nor a record this tool wrote. */
@@ -31,14 +32,25 @@ export interface OpenedPrevious {
 }
 
 /** Opens a previous export: what it is now (a record's head is read first), its entries as read. */
-export async function openPrevious(file: string): Promise<OpenedPrevious> {
+export async function openPrevious(file: string, signal?: AbortSignal): Promise<OpenedPrevious> {
   if (await startsWithZipSignature(file)) return { previous: { kind: 'zip', file }, entries: zipEntries(file) }
   try {
-    return (await openRecordStreaming(file)) ?? (await openRecordWhole(file))
+    return (await openRecordStreaming(file, signal)) ?? (await openRecordWhole(file, signal))
   } catch (e) {
-    if (e instanceof PreviousExportUnreadable) throw e
+    if (e instanceof PreviousExportUnreadable || signal?.aborted) throw e
     throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${(e as Error).message}`)
   }
+}
+
+/** A previous export, looked at before the run connects: readable as a ZIP (its central directory)
+ *  or a record (its head and first entry), and which server it came from. Throws
+ *  PreviousExportUnreadable otherwise. */
+export async function inspectPrevious(file: string): Promise<PreviousExport> {
+  const { previous, entries } = await openPrevious(file)
+  const first = entries[Symbol.asyncIterator]()
+  await first.next()
+  await first.return?.()
+  return previous
 }
 
 async function* zipEntries(file: string): AsyncIterable<FileDigest> {
@@ -53,6 +65,7 @@ async function* zipEntries(file: string): AsyncIterable<FileDigest> {
 
 interface RecordHead {
   $schema?: unknown
+  server?: { url?: unknown }
   order?: { name?: unknown }
   finishedAt?: unknown
   entries?: unknown
@@ -65,8 +78,8 @@ const ENTRIES_CLOSE = '  ]'
 
 /** A record in this tool's layout: its head read up to the entries, which then stream one a line.
  *  Undefined when the file is not in that layout. */
-async function openRecordStreaming(file: string): Promise<OpenedPrevious | undefined> {
-  const lines = linesOf(file)[Symbol.asyncIterator]()
+async function openRecordStreaming(file: string, signal?: AbortSignal): Promise<OpenedPrevious | undefined> {
+  const lines = linesOf(file, signal)[Symbol.asyncIterator]()
   const head: string[] = []
   for (let next = await lines.next(); !next.done; next = await lines.next()) {
     const line = next.value
@@ -93,8 +106,8 @@ async function* recordLines(file: string, lines: AsyncIterator<string>): AsyncIt
 }
 
 /** Any other layout of a record: parsed whole (memory grows with the record). */
-async function openRecordWhole(file: string): Promise<OpenedPrevious> {
-  const record = checkedHead(JSON.parse(await readFile(file, 'utf8')) as RecordHead)
+async function openRecordWhole(file: string, signal?: AbortSignal): Promise<OpenedPrevious> {
+  const record = checkedHead(JSON.parse(await readFile(file, { encoding: 'utf8', signal })) as RecordHead)
   if (!Array.isArray(record.entries)) throw new PreviousExportUnreadable(`${file} is an export record without its entries`)
   return { previous: describe(file, record), entries: fromList(record.entries as unknown[]) }
 }
@@ -109,6 +122,7 @@ function describe(file: string, head: RecordHead): PreviousExport {
   const previous: PreviousExport = { kind: 'record', file }
   if (typeof head.order?.name === 'string') previous.orderName = head.order.name
   if (typeof head.finishedAt === 'string') previous.finishedAt = head.finishedAt
+  if (typeof head.server?.url === 'string') previous.serverUrl = head.server.url
   return previous
 }
 

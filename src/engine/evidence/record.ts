@@ -37,7 +37,7 @@ export interface RecordFacts {
 }
 
 /** Writes the record to `file`, its entries streamed from the manifest. */
-export async function writeRecord(file: string, facts: RecordFacts, entries: AsyncIterable<FileDigest>): Promise<void> {
+export async function writeRecord(file: string, facts: RecordFacts, entries: AsyncIterable<FileDigest>, signal?: AbortSignal): Promise<void> {
   const head = {
     $schema: RECORD_SCHEMA_ID,
     tool: facts.tool,
@@ -60,6 +60,7 @@ export async function writeRecord(file: string, facts: RecordFacts, entries: Asy
     out.write(`${JSON.stringify(head, null, 2).replace(/\n\}$/, '')},\n  "entries": [`)
     let separator = '\n    '
     for await (const entry of entries) {
+      signal?.throwIfAborted()
       out.write(`${separator}${JSON.stringify(entry)}`)
       separator = ',\n    '
     }
@@ -71,7 +72,7 @@ export async function writeRecord(file: string, facts: RecordFacts, entries: Asy
   }
 }
 
-function withoutCredentials(url: string): string {
+export function withoutCredentials(url: string): string {
   try {
     const u = new URL(url)
     u.username = ''

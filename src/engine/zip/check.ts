@@ -1,5 +1,7 @@
 // The check of a download while it arrives: every entry inflated and its CRC-32 compared (scan.ts),
 // the central directory compared with what came before it, and a report of what the ZIP holds.
+import { crc32 } from 'node:zlib'
+import { quoted } from '../../base/untrusted.js'
 import { readCentralIndex, readFile } from './central.js'
 import { type EntryHeader, type EntrySink, InvalidZipError } from './format.js'
 import { ZipScanner } from './scan.js'
@@ -65,6 +67,9 @@ export class ZipCheck {
   private readonly report: ZipReport = { entryCount: 0, totalSize: 0, entries: [], folders: [], kept: [] }
   private readonly folders = new Map<string, FolderTotal>()
   private contents?: Buffer[]
+  /** A 52-bit hash of every name met: a name twice is refused, extracted or not, since the manifest
+   *  cannot describe it (two lines, two digests, one file after unzip). */
+  private readonly names = new Set<number>()
 
   constructor(private readonly o: CheckOptions = {}) {
     this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) })
@@ -126,6 +131,10 @@ export class ZipCheck {
   }
 
   private settled(h: EntryHeader): void {
+    const bytes = Buffer.from(h.name)
+    const hash = crc32(bytes) * 0x100000 + (crc32(bytes, 0x9e3779b9) & 0xfffff)
+    if (this.names.has(hash)) throw new InvalidZipError(`refusing the ZIP: it holds ${quoted(h.name)} twice, and one name can be one file only (its manifest could not describe it)`, false)
+    this.names.add(hash)
     this.o.manifest?.settled(h)
     const r = this.report
     r.entryCount++

@@ -22,6 +22,8 @@ export interface ExtractOptions {
   signal?: AbortSignal
   /** The platform's naming rules (this runner's by default). */
   rules?: PathRules
+  /** Refuses, before anything is written, when the entries' uncompressed bytes do not fit. */
+  room?: (bytes: number) => Promise<void>
 }
 
 /** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
@@ -33,7 +35,8 @@ export interface ExtractOptions {
 export async function extractZip(file: string, dir: string, o: ExtractOptions = {}): Promise<number> {
   const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o
   const root = rules.path.resolve(dir)
-  const central = await checkCentralDirectory(file, root, limits, rules)
+  const { central, total } = await checkCentralDirectory(file, root, limits, rules)
+  await o.room?.(total)
   mkdirSync(root, { recursive: true, mode: 0o700 })
   const writer = new EntryWriter(root, rules, limits, signal)
   const scanner = new ZipScanner({ central, entry: h => writer.open(h) })
@@ -47,10 +50,10 @@ export async function extractZip(file: string, dir: string, o: ExtractOptions = 
 }
 
 /** The central directory as an index, once every record passed the limits and the name rules. */
-async function checkCentralDirectory(file: string, root: string, limits: ZipLimits, rules: PathRules): Promise<EntryTable> {
+async function checkCentralDirectory(file: string, root: string, limits: ZipLimits, rules: PathRules): Promise<{ central: EntryTable; total: number }> {
   const names = new NameCheck(root, rules)
   let total = 0
-  return readCentralIndex(file, (r, i) => {
+  const central = await readCentralIndex(file, (r, i) => {
     if (i + 1 > limits.maxEntries) throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false)
     total += r.size
     if (total > limits.maxTotalBytes) throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false)
@@ -60,6 +63,7 @@ async function checkCentralDirectory(file: string, root: string, limits: ZipLimi
     if (e instanceof NameClash) throw e.withOther(await nameAt(file, e.otherIndex))
     throw e
   })
+  return { central, total }
 }
 
 /** Writes each verified entry's bytes to its file below the root. */
