@@ -105,7 +105,8 @@ describe('octoplant-export, bundled', () => {
         }, 20)
       }
     })
-    expect(run.code).toBe(1)
+    // The shell's code for SIGTERM, after the JSON.
+    expect(run.code).toBe(143)
     const out = document(run)
     expect(out['error-message']).toMatch(/^the job was cancelled \(SIGTERM\) after \d+(ms|s)\. Order [\w-]+ was cancelled on the server; run again to export anew\.$/)
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(1)

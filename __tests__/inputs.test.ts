@@ -161,10 +161,11 @@ describe('inputs', () => {
     expect(throughLink).toThrow("order-file must be a file in the workspace (/work/ws or /runner/tmp); /work/ws/link.yml is outside it")
   })
 
-  it('does not need export contents when resuming an order', () => {
+  it('does not need export contents when resuming an order, and warns that they are not used', () => {
     const i = parse({ ...base, 'order-name': '3f2a9c1e-77b1-4c1e-9a51-0d6a3d1f2b10', 'export-contents': '{"nonsense": 1}' })
     expect(i.orderName).toBe('3f2a9c1e-77b1-4c1e-9a51-0d6a3d1f2b10')
     expect(i.exportContents).toBeUndefined()
+    expect(i.warnings).toEqual(['order-name: 3f2a9c1e-77b1-4c1e-9a51-0d6a3d1f2b10 fetches an order that exists: the export-contents input is not used, and no new order is placed'])
   })
 
   it('takes ca-certificate as PEM text or as a file holding several certificates', async () => {

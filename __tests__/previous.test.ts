@@ -70,7 +70,7 @@ describe('reading a previous record', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'record-'))
     const file = path.join(dir, 'r.json')
     await writeRecord(file, facts, two())
-    expect((await openPrevious(file)).previous).toEqual({ kind: 'record', file, orderName: 'order-1', finishedAt: '1970-01-01T00:00:01.000Z' })
+    expect((await openPrevious(file)).previous).toEqual({ kind: 'record', file, orderName: 'order-1', finishedAt: '1970-01-01T00:00:01.000Z', serverUrl: 'https://octoplant.plant.local:64023' })
     expect((await entriesOf(file)).map(e => [e.path, e.sha256])).toEqual([['a/b.txt', sha(1)], ['a/"quoted" \\ name.txt', sha(2)]])
     const minified = path.join(dir, 'min.json')
     writeFileSync(minified, JSON.stringify(JSON.parse(readFileSync(file, 'utf8'))))

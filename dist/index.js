@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 67564:
+/***/ 31918:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28377,103 +28377,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   eF: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: POST_STATE, defaultDeps, defaultStepDeps, parseActionInputs, stepSecrets
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(73024);
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(41692);
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
-var core = __nccwpck_require__(77094);
-;// CONCATENATED MODULE: ./src/base/clock.ts
-/** The reason an AbortSignal carries, as an Error (AbortSignal.timeout's is a DOMException). */
-function abortReason(signal) {
-    const reason = signal.reason;
-    return reason instanceof Error ? reason : new Error(String(reason));
-}
-/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work itself
- *  may go on: the caller stops waiting for it). */
-function abortable(work, signal) {
-    if (!signal)
-        return work;
-    return new Promise((resolve, reject) => {
-        if (signal.aborted)
-            return reject(abortReason(signal));
-        const onAbort = () => reject(abortReason(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve, reject) => {
-        if (signal?.aborted)
-            return reject(abortReason(signal));
-        const onAbort = () => {
-            clearTimeout(timer);
-            reject(abortReason(signal));
-        };
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-        }, ms);
-        signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-    timeout: (ms, reason) => {
-        const controller = new AbortController();
-        // Unreferenced: a deadline alone must not keep the process alive.
-        setTimeout(() => controller.abort(reason), ms).unref();
-        return controller.signal;
-    }
-};
-
-;// CONCATENATED MODULE: ./src/base/secrets.ts
-// The secrets of a run (password, access token, client secret, every token the server issues), in
-// every spelling in which they can come back: as given, JSON-escaped (an error that quotes a JSON
-// body), URL-encoded as a query or path part (encodeURIComponent) and as a form body
-// (application/x-www-form-urlencoded, spaces as "+"), each in upper- and lower-case hex. We send no
-// secret base64-encoded (no Basic auth), so no base64 spelling can come back.
-/** Every spelling of a secret that a server or a log could show, longest first, without repeats. */
-function spellingsOf(secret) {
-    if (!secret)
-        return [];
-    const json = JSON.stringify(secret).slice(1, -1);
-    const uri = encodeURIComponent(secret);
-    const form = new URLSearchParams({ s: secret }).toString().slice(2);
-    const lowerHex = (s) => s.replace(/%[0-9A-F]{2}/g, h => h.toLowerCase());
-    const all = [secret, json, uri, form, lowerHex(uri), lowerHex(form), JSON.stringify(uri).slice(1, -1)];
-    return [...new Set(all)].sort((a, b) => b.length - a.length);
-}
-/** The run's secrets; mask() hides each in any spelling, however short. */
-class Secrets {
-    spellings = [];
-    /** Adds a secret; returns the spellings that are new (for a runner to register). */
-    add(secret) {
-        if (!secret)
-            return [];
-        const fresh = spellingsOf(secret).filter(s => !this.spellings.includes(s));
-        if (fresh.length)
-            this.spellings = [...this.spellings, ...fresh].sort((a, b) => b.length - a.length);
-        return fresh;
-    }
-    mask(text) {
-        let out = text;
-        for (const s of this.spellings)
-            if (out.includes(s))
-                out = out.split(s).join('***');
-        return out;
-    }
-    /** Every string inside a value (an output document) masked; keys and shape kept. */
-    maskValues(value) {
-        if (typeof value === 'string')
-            return this.mask(value);
-        if (Array.isArray(value))
-            return value.map((v) => this.maskValues(v));
-        if (value && typeof value === 'object')
-            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.maskValues(v)]));
-        return value;
-    }
-}
+// UNUSED EXPORTS: defaultDeps, parseActionInputs
 
 ;// CONCATENATED MODULE: ./src/base/untrusted.ts
 // Text that came from outside (the server, a proxy, a ZIP's entry names, files on the agent) is data.
@@ -29072,6 +28976,8 @@ async function readCentralIndex(file, visit) {
     return index;
 }
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: ./src/engine/evidence/line-file.ts
@@ -29464,6 +29370,7 @@ async function startsWithZipSignature(file) {
 
 
 async function checkBeforeConnecting(inputs, setting, warn) {
+    inputs.warnings.forEach(warn);
     await prepareFolder(inputs.path);
     if (!inputs.compareWith)
         return;
@@ -29539,8 +29446,52 @@ const API_PATHS = {
 var external_node_stream_ = __nccwpck_require__(57075);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(77030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(41692);
 // EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
 var lib = __nccwpck_require__(44942);
+;// CONCATENATED MODULE: ./src/base/clock.ts
+/** The reason an AbortSignal carries, as an Error (AbortSignal.timeout's is a DOMException). */
+function abortReason(signal) {
+    const reason = signal.reason;
+    return reason instanceof Error ? reason : new Error(String(reason));
+}
+/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work itself
+ *  may go on: the caller stops waiting for it). */
+function abortable(work, signal) {
+    if (!signal)
+        return work;
+    return new Promise((resolve, reject) => {
+        if (signal.aborted)
+            return reject(abortReason(signal));
+        const onAbort = () => reject(abortReason(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve, reject) => {
+        if (signal?.aborted)
+            return reject(abortReason(signal));
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(abortReason(signal));
+        };
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+    timeout: (ms, reason) => {
+        const controller = new AbortController();
+        // Unreferenced: a deadline alone must not keep the process alive.
+        setTimeout(() => controller.abort(reason), ms).unref();
+        return controller.signal;
+    }
+};
+
 ;// CONCATENATED MODULE: ./src/base/retry.ts
 const RETRY_POLICY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
 /** The full-jitter backoff before try `attempt + 1`. */
@@ -30165,6 +30116,19 @@ class OctoplantClient {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/connect.ts
+
+
+/** The request layer and the API client for these settings; tokens go to host.secret first. */
+function connect(settings, host, clock, deadline) {
+    const setting = (name, value) => host.setting(name, value);
+    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
+    const { username, password, clientId, clientSecret, accessToken } = settings;
+    const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
+    const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
+    return { transport, client };
+}
+
 ;// CONCATENATED MODULE: ./src/base/deadline.ts
 /** The reason the deadline's signal carries. */
 class TimeoutReached extends Error {
@@ -30214,6 +30178,54 @@ function fileNameFor(name) {
     const hash = (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex').slice(0, 12);
     const kept = name.replace(/[^A-Za-z0-9_@~.-]+/g, '-').replace(/^[.-]+|[.-]+$/g, '').slice(0, SAFE_NAME_MAX - 13);
     return kept ? `${kept}-${hash}` : `order-${hash}`;
+}
+
+;// CONCATENATED MODULE: ./src/base/secrets.ts
+// The secrets of a run (password, access token, client secret, every token the server issues), in
+// every spelling in which they can come back: as given, JSON-escaped (an error that quotes a JSON
+// body), URL-encoded as a query or path part (encodeURIComponent) and as a form body
+// (application/x-www-form-urlencoded, spaces as "+"), each in upper- and lower-case hex. We send no
+// secret base64-encoded (no Basic auth), so no base64 spelling can come back.
+/** Every spelling of a secret that a server or a log could show, longest first, without repeats. */
+function spellingsOf(secret) {
+    if (!secret)
+        return [];
+    const json = JSON.stringify(secret).slice(1, -1);
+    const uri = encodeURIComponent(secret);
+    const form = new URLSearchParams({ s: secret }).toString().slice(2);
+    const lowerHex = (s) => s.replace(/%[0-9A-F]{2}/g, h => h.toLowerCase());
+    const all = [secret, json, uri, form, lowerHex(uri), lowerHex(form), JSON.stringify(uri).slice(1, -1)];
+    return [...new Set(all)].sort((a, b) => b.length - a.length);
+}
+/** The run's secrets; mask() hides each in any spelling, however short. */
+class Secrets {
+    spellings = [];
+    /** Adds a secret; returns the spellings that are new (for a runner to register). */
+    add(secret) {
+        if (!secret)
+            return [];
+        const fresh = spellingsOf(secret).filter(s => !this.spellings.includes(s));
+        if (fresh.length)
+            this.spellings = [...this.spellings, ...fresh].sort((a, b) => b.length - a.length);
+        return fresh;
+    }
+    mask(text) {
+        let out = text;
+        for (const s of this.spellings)
+            if (out.includes(s))
+                out = out.split(s).join('***');
+        return out;
+    }
+    /** Every string inside a value (an output document) masked; keys and shape kept. */
+    maskValues(value) {
+        if (typeof value === 'string')
+            return this.mask(value);
+        if (Array.isArray(value))
+            return value.map((v) => this.maskValues(v));
+        if (value && typeof value === 'object')
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.maskValues(v)]));
+        return value;
+    }
 }
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -33885,6 +33897,7 @@ async function nameAt(file, index) {
 
 
 
+
 /** The job was cancelled while the export ran. */
 class CancelledError extends Error {
     signal;
@@ -33948,9 +33961,10 @@ class ExportRun {
         }
         catch (e) {
             await this.outputs.discard();
-            // Whatever a phase threw when the run was stopped (an AbortError of a file read, say), the
-            // deadline or the cancel is what happened.
-            this.report.error = this.secrets.mask(await this.wayBack(this.signal.aborted ? abortReason(this.signal) : e));
+            // A file read or stream stopped by the run's signal throws an AbortError: the deadline or the
+            // cancel is what happened.
+            const cause = this.signal.aborted && e?.name === 'AbortError' ? abortReason(this.signal) : e;
+            this.report.error = this.secrets.mask(await this.wayBack(cause));
         }
         finally {
             this.connection.transport.close();
@@ -34180,15 +34194,6 @@ class ExportRun {
             return `cancelling it failed: ${e.message}`;
         }
     }
-}
-/** The request layer and the API client for these settings; tokens go to host.secret first. */
-function connect(settings, host, clock, deadline) {
-    const setting = (name, value) => host.setting(name, value);
-    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
-    const { username, password, clientId, clientSecret, accessToken } = settings;
-    const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
-    const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
-    return { transport, client };
 }
 function orderFailed(name, op) {
     const e = op.error;
@@ -34787,17 +34792,11 @@ function editDistance(a, b) {
     return prev[b.length];
 }
 
-;// CONCATENATED MODULE: ./src/shared/inputs.ts
-// Reads and validates every input before any network call. Pure: the input getter, the environment
-// and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/shared/connection-inputs.ts
+// The settings that reach the server: its address, the sign-in, the client, and TLS. Read here for
+// both front ends and both of the Action's steps (the post step needs nothing else, so it carries no
+// YAML and no export schema). Pure: the input getter, the environment and the file reader are
+// passed in. A bad input throws an InputError naming the input and the fix.
 
 
 
@@ -34816,30 +34815,148 @@ const DEFAULTS = {
     'allow-insecure-http': 'false',
     'compare-with-previous': 'false'
 };
-/** Inputs only the Action has: the command reads no option or variable for them. */
-const ACTION_ONLY = (/* unused pure expression or super */ null && (['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token']));
 /** The Action's words: "the path input", "allow-insecure-http: true". */
 const actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
-function parseInputs(getInput, ctx) {
-    const get = (name) => {
+/** An input, trimmed, or its default when empty. */
+function withDefaults(getInput) {
+    return name => {
         const v = getInput(name).trim();
         return v !== '' ? v : (DEFAULTS[name] ?? '');
     };
-    const required = (name, hint) => {
-        const v = get(name);
-        if (v === '')
-            throw new InputError(name, `is required: ${hint}`);
-        return v;
+}
+function readConnection(getInput, ctx) {
+    const get = withDefaults(getInput);
+    const setting = ctx.setting ?? actionSetting;
+    const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
+    const serverText = get('server-url');
+    if (serverText === '')
+        throw new InputError('server-url', 'is required: set it to the octoplant API address, e.g. https://octoplant.plant.local:64023');
+    const allowInsecureHttp = bool(get, 'allow-insecure-http');
+    return {
+        serverUrl: parseServerUrl(serverText, allowInsecureHttp, setting),
+        ...readSignIn(getInput, get, setting),
+        clientId: get('client-id'),
+        clientSecret: get('client-secret'),
+        caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
+        insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
+        allowInsecureHttp
     };
+}
+/** An access token, or a user name and password: one way of signing in, never both. */
+function readSignIn(getInput, get, setting) {
+    const accessToken = get('token') || undefined;
+    // Passwords may begin or end with spaces: take this one untrimmed.
+    const password = getInput('password');
+    // A header cannot carry a line break, and no password holds one: a file with two lines is a mistake.
+    for (const [name, value] of [['token', accessToken], ['password', password]]) {
+        if (value && /[\r\n]/.test(value))
+            throw new InputError(name, `holds a line break inside it: give the ${name} alone, on one line`);
+    }
+    if (accessToken && password) {
+        throw new InputError('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
+    }
+    if (accessToken)
+        return { username: get('username'), password: '', accessToken };
+    const username = get('username');
+    if (username === '') {
+        throw new InputError('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
+    }
+    if (password === '')
+        throw new InputError('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
+    return { username, password, accessToken };
+}
+function parseServerUrl(text, allowInsecureHttp, setting) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new InputError('server-url', `must be a URL such as https://octoplant.plant.local:64023; got "${text}"`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new InputError('server-url', `must start with https:// (or http://); got "${url.protocol}"`);
+    }
+    if (url.username || url.password) {
+        throw new InputError('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`);
+    }
+    if (url.search || url.hash) {
+        throw new InputError('server-url', `must be the API's base address without a query or fragment; got "${text}"`);
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
+        throw new InputError('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`);
+    }
+    return url.href.replace(/\/+$/, '');
+}
+function isLoopback(hostname) {
+    const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+function readCaCertificates(value, ctx, workspace) {
+    if (value === '')
+        return undefined;
+    const pem = value.includes('-----BEGIN') ? value : readText('ca-certificate', value, ctx, workspace);
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+    if (!blocks) {
+        throw new InputError('ca-certificate', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the PEM text of the CA, or the path to a PEM file');
+    }
+    for (const [i, block] of blocks.entries()) {
+        try {
+            new external_node_crypto_.X509Certificate(block);
+        }
+        catch (e) {
+            throw new InputError('ca-certificate', `certificate ${i + 1} of ${blocks.length} cannot be read: ${e.message}`);
+        }
+    }
+    return blocks.join('\n') + '\n';
+}
+function readText(input, file, ctx, workspace) {
+    const resolved = (ctx.path ?? external_node_path_).resolve(workspace, file);
+    try {
+        return ctx.readFile(resolved);
+    }
+    catch (e) {
+        const code = e.code;
+        throw new InputError(input, `names a file that cannot be read (${code ?? e.message}): ${resolved}`);
+    }
+}
+function bool(get, name) {
+    const v = get(name);
+    if (['true', 'True', 'TRUE'].includes(v))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(v))
+        return false;
+    throw new InputError(name, `must be true or false; got "${v}"`);
+}
+
+;// CONCATENATED MODULE: ./src/shared/inputs.ts
+// Reads and validates every input before any network call. Pure: the input getter, the environment
+// and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
+
+
+
+
+
+
+
+
+
+
+
+
+/** Inputs only the Action has: the command reads no option or variable for them. */
+const ACTION_ONLY = (/* unused pure expression or super */ null && (['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token']));
+function parseInputs(getInput, ctx) {
+    const get = withDefaults(getInput);
     const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
     const setting = ctx.setting ?? actionSetting;
-    const allowInsecureHttp = bool(get, 'allow-insecure-http');
-    const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
-    const { username, password, accessToken } = readSignIn(getInput, get, setting);
+    const connection = readConnection(getInput, ctx);
     const orderName = readOrderName(get);
+    // Warned, not refused: the way back after a failure is "re-run with order-name", and a workflow
+    // that keeps its export-contents must still be able to take it.
+    const warnings = [];
     if (orderName && (getInput('export-contents').trim() || get('order-file'))) {
         const given = getInput('export-contents').trim() ? setting('export-contents') : setting('order-file');
-        throw new InputError('order-name', `fetches an order that exists, so ${given} would be ignored: remove it, or remove ${setting('order-name')} to place a new order`);
+        warnings.push(`${setting('order-name', orderName)} fetches an order that exists: ${given} is not used, and no new order is placed`);
     }
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
@@ -34853,12 +34970,7 @@ function parseInputs(getInput, ctx) {
     const comparison = readComparison(get, ctx, workspace, artifactName);
     const failOn = readFailOn(get, setting, exportContents, comparison);
     return {
-        serverUrl,
-        username,
-        password,
-        accessToken,
-        clientId: get('client-id'),
-        clientSecret: get('client-secret'),
+        ...connection,
         exportContents,
         orderName,
         timeoutMs: duration(get, 'timeout'),
@@ -34869,12 +34981,10 @@ function parseInputs(getInput, ctx) {
         uploadArtifact: bool(get, 'upload-artifact'),
         artifactName,
         retentionDays,
-        caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
-        insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
-        allowInsecureHttp,
         ...comparison,
         failOn,
-        githubToken: get('github-token')
+        githubToken: get('github-token'),
+        warnings
     };
 }
 /** compare-with (a file, checked now) or compare-with-previous (which needs a fixed artifact-name). */
@@ -34922,29 +35032,6 @@ function readFailOn(get, setting, exportContents, comparison) {
     }
     return items;
 }
-/** An access token, or a user name and password: one way of signing in, never both. */
-function readSignIn(getInput, get, setting) {
-    const accessToken = get('token') || undefined;
-    // Passwords may begin or end with spaces: take this one untrimmed.
-    const password = getInput('password');
-    // A header cannot carry a line break, and no password holds one: a file with two lines is a mistake.
-    for (const [name, value] of [['token', accessToken], ['password', password]]) {
-        if (value && /[\r\n]/.test(value))
-            throw new InputError(name, `holds a line break inside it: give the ${name} alone, on one line`);
-    }
-    if (accessToken && password) {
-        throw new InputError('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
-    }
-    if (accessToken)
-        return { username: get('username'), password: '', accessToken };
-    const username = get('username');
-    if (username === '') {
-        throw new InputError('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
-    }
-    if (password === '')
-        throw new InputError('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
-    return { username, password, accessToken };
-}
 /** The order's files are named after it: it must be one safe path segment everywhere. */
 function readOrderName(get) {
     const orderName = get('order-name') || undefined;
@@ -34983,32 +35070,6 @@ function readRetentionDays(get) {
     }
     return days;
 }
-function parseServerUrl(text, allowInsecureHttp, setting) {
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new InputError('server-url', `must be a URL such as https://octoplant.plant.local:64023; got "${text}"`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new InputError('server-url', `must start with https:// (or http://); got "${url.protocol}"`);
-    }
-    if (url.username || url.password) {
-        throw new InputError('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`);
-    }
-    if (url.search || url.hash) {
-        throw new InputError('server-url', `must be the API's base address without a query or fragment; got "${text}"`);
-    }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
-        throw new InputError('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`);
-    }
-    return url.href.replace(/\/+$/, '');
-}
-function isLoopback(hostname) {
-    const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
 function readExportContents(getInput, get, ctx, workspace) {
     const setting = ctx.setting ?? actionSetting;
     const file = get('order-file');
@@ -35037,24 +35098,6 @@ function readExportContents(getInput, get, ctx, workspace) {
         throw new InputError(input, e.message);
     }
 }
-function readCaCertificates(value, ctx, workspace) {
-    if (value === '')
-        return undefined;
-    const pem = value.includes('-----BEGIN') ? value : readText('ca-certificate', value, ctx, workspace);
-    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-    if (!blocks) {
-        throw new InputError('ca-certificate', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the PEM text of the CA, or the path to a PEM file');
-    }
-    for (const [i, block] of blocks.entries()) {
-        try {
-            new external_node_crypto_.X509Certificate(block);
-        }
-        catch (e) {
-            throw new InputError('ca-certificate', `certificate ${i + 1} of ${blocks.length} cannot be read: ${e.message}`);
-        }
-    }
-    return blocks.join('\n') + '\n';
-}
 /** order-file must lie in the workspace or the runner's temp folder (links resolved). */
 function checkInside(input, file, ctx, workspace) {
     const paths = ctx.path ?? external_node_path_;
@@ -35072,24 +35115,6 @@ function checkInside(input, file, ctx, workspace) {
     if (!roots.some(root => same(real) === same(root) || same(real).startsWith(same(root + paths.sep)))) {
         throw new InputError(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`);
     }
-}
-function readText(input, file, ctx, workspace) {
-    const resolved = (ctx.path ?? external_node_path_).resolve(workspace, file);
-    try {
-        return ctx.readFile(resolved);
-    }
-    catch (e) {
-        const code = e.code;
-        throw new InputError(input, `names a file that cannot be read (${code ?? e.message}): ${resolved}`);
-    }
-}
-function bool(get, name) {
-    const v = get(name);
-    if (['true', 'True', 'TRUE'].includes(v))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(v))
-        return false;
-    throw new InputError(name, `must be true or false; got "${v}"`);
 }
 /** `90s`, `15m`, `1h30m` or plain seconds (`600`). */
 function parseDurationInput(text) {
@@ -35327,6 +35352,50 @@ async function githubPreviousDeps(token, env, tempDir) {
     };
 }
 
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
+var core = __nccwpck_require__(77094);
+;// CONCATENATED MODULE: ./src/action/step.ts
+// What both steps of the Action (main and post) share: the runner's toolkit, the state main leaves
+// for post, the inputs read with every secret masked first. Nothing here reaches the export flow,
+// the artifact service or the ZIP engine, so the post step's bundle stays small.
+
+
+
+
+
+
+/** The names main saves its state under (core.saveState), for the post step to read. */
+const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' };
+function defaultStepDeps() {
+    return {
+        core: core,
+        env: process.env,
+        clock: systemClock,
+        readFile: file => (0,external_node_fs_.readFileSync)(file, 'utf8'),
+        realpath: file => (0,external_node_fs_.realpathSync)(file),
+        trustCertificates: pem => external_node_tls_.setDefaultCACertificates([...external_node_tls_.getCACertificates('default'), pem])
+    };
+}
+/** The step's secrets: each spelling is registered with the runner (which masks only the exact
+ *  string) as it is added, and mask() hides them in what the step writes itself (outputs, summary). */
+function stepSecrets(core) {
+    const secrets = new Secrets();
+    return Object.assign(secrets, { register: (value) => secrets.add(value).forEach(s => core.setSecret(s)) });
+}
+/** Untrimmed: a password may begin or end with spaces; the readers trim every other input. */
+const untrimmedInputs = (core) => (name) => core.getInput(name, { trimWhitespace: false });
+/** The connection's inputs, every secret registered before anything prints, the extra CAs trusted. */
+function readStepConnection(deps, secrets) {
+    const getInput = untrimmedInputs(deps.core);
+    for (const secret of [getInput('password'), getInput('token').trim(), getInput('github-token').trim()])
+        secrets.register(secret);
+    const connection = readConnection(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
+    secrets.register(connection.clientSecret);
+    if (connection.caCertificates)
+        deps.trustCertificates(connection.caCertificates);
+    return connection;
+}
+
 ;// CONCATENATED MODULE: ./src/action/summary.ts
 
 
@@ -35496,9 +35565,6 @@ function code(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
-// The GitHub Action: the front end around the export engine. It reads the inputs (masking secrets
-// first), hands the engine its settings, maps the engine's events to outputs and log lines, uploads
-// the ZIP as an artifact under the engine's deadline, and writes the job summary.
 
 
 
@@ -35511,22 +35577,6 @@ function code(text) {
 
 
 
-
-
-
-
-/** The names main saves its state under (core.saveState), for the post step to read. */
-const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' };
-function defaultStepDeps() {
-    return {
-        core: core,
-        env: process.env,
-        clock: systemClock,
-        readFile: file => (0,external_node_fs_.readFileSync)(file, 'utf8'),
-        realpath: file => (0,external_node_fs_.realpathSync)(file),
-        trustCertificates: pem => external_node_tls_.setDefaultCACertificates([...external_node_tls_.getCACertificates('default'), pem])
-    };
-}
 function defaultDeps() {
     const job = new AbortController();
     for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -35534,24 +35584,10 @@ function defaultDeps() {
     }
     return { ...defaultStepDeps(), loadArtifactClient: loadArtifactClient, jobSignal: job.signal, previousDeps: githubPreviousDeps, version: VERSION };
 }
-/** The step's secrets: each spelling is registered with the runner (which masks only the exact
- *  string) as it is added, and mask() hides them in what the step writes itself (outputs, summary). */
-function stepSecrets(core) {
-    const secrets = new Secrets();
-    return Object.assign(secrets, { register: (value) => secrets.add(value).forEach(s => core.setSecret(s)) });
-}
 /** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
-function parseActionInputs(deps, secrets = stepSecrets(deps.core)) {
-    const { core } = deps;
-    // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
-    const getInput = (name) => core.getInput(name, { trimWhitespace: false });
-    for (const secret of [getInput('password'), getInput('token').trim(), getInput('github-token').trim()])
-        secrets.register(secret);
-    const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
-    secrets.register(inputs.clientSecret);
-    if (inputs.caCertificates)
-        deps.trustCertificates(inputs.caCertificates);
-    return inputs;
+function parseActionInputs(deps, secrets) {
+    readStepConnection(deps, secrets);
+    return parseInputs(untrimmedInputs(deps.core), { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
 }
 async function run(deps = defaultDeps()) {
     const { core } = deps;
@@ -35716,7 +35752,7 @@ async function writeSummary(report, core, secrets) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(67564);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(31918);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.

@@ -28559,6 +28559,56 @@ function formatSeconds(ms) {
 
 /***/ }),
 
+/***/ 7435:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   LH: () => (/* binding */ withRetries),
+/* harmony export */   Vs: () => (/* binding */ retryAfterMs)
+/* harmony export */ });
+/* unused harmony exports RETRY_POLICY, backoffMs */
+const RETRY_POLICY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+/** The full-jitter backoff before try `attempt + 1`. */
+function backoffMs(attempt, random, policy = RETRY_POLICY) {
+    return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+}
+/** Runs `call` (with the try's number), again after each transient failure as the policy allows. */
+async function withRetries(call, o) {
+    const attempts = Math.min(RETRY_POLICY.attempts, o.attempts ?? Infinity);
+    const random = o.random ?? Math.random;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await call(attempt);
+        }
+        catch (e) {
+            o.signal?.throwIfAborted();
+            const again = o.retryAfter(e);
+            if (!again || attempts === 1)
+                throw e;
+            if (attempt >= attempts)
+                throw o.giveUp ? o.giveUp(e, { reason: 'attempts', attempt }) : e;
+            const delay = Math.max(again.atLeastMs, backoffMs(attempt, random));
+            if (o.deadline && delay >= o.deadline.remaining())
+                throw o.giveUp ? o.giveUp(e, { reason: 'deadline', attempt }) : e;
+            o.onRetry?.(e, attempt, attempts, delay);
+            await o.clock.sleep(delay, o.signal);
+        }
+    }
+}
+/** Retry-After as seconds or an HTTP date, in ms from `now`. */
+function retryAfterMs(header, now = Date.now()) {
+    const v = Array.isArray(header) ? header[0] : header;
+    if (!v)
+        return undefined;
+    if (/^\d+$/.test(v.trim()))
+        return Number(v.trim()) * 1000;
+    const at = Date.parse(v);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+
+/***/ }),
+
 /***/ 2154:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -28726,9 +28776,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1692);
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_tls__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4031);
-/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7535);
+/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2118);
 /* harmony import */ var _shared_version_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4876);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2939);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1115);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 
 
@@ -28742,7 +28792,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 const cancel = new AbortController();
 const hurry = new AbortController();
 for (const sig of ['SIGINT', 'SIGTERM']) {
-    process.on(sig, () => (cancel.signal.aborted ? hurry.abort() : cancel.abort(new _engine_export_js__WEBPACK_IMPORTED_MODULE_4__/* .CancelledError */ .cc(sig))));
+    process.on(sig, () => (cancel.signal.aborted ? hurry.abort() : cancel.abort(new _engine_export_js__WEBPACK_IMPORTED_MODULE_4__/* .CancelledError */ .c(sig))));
 }
 process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_6__/* .main */ .iW)({
     argv: process.argv.slice(2),
@@ -28777,7 +28827,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2939:
+/***/ 1115:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28794,8 +28844,8 @@ var external_node_util_ = __nccwpck_require__(7975);
 var base_deadline = __nccwpck_require__(6277);
 // EXTERNAL MODULE: ./src/engine/preflight.ts
 var preflight = __nccwpck_require__(1541);
-// EXTERNAL MODULE: ./src/engine/export.ts + 29 modules
-var engine_export = __nccwpck_require__(7535);
+// EXTERNAL MODULE: ./src/engine/connect.ts
+var connect = __nccwpck_require__(2688);
 ;// CONCATENATED MODULE: ./src/engine/check.ts
 
 
@@ -28803,7 +28853,7 @@ var engine_export = __nccwpck_require__(7535);
 async function checkServer(settings, host, deps) {
     const deadline = (0,base_deadline/* deadlineAfter */.d8)(deps.clock, settings.timeoutMs);
     const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal]);
-    const { transport, client } = (0,engine_export/* connect */.Ng)(settings, host, deps.clock, deadline);
+    const { transport, client } = (0,connect/* connect */.N)(settings, host, deps.clock, deadline);
     try {
         await client.authenticate(signal);
         host.info(`Signed in with ${client.signedInWith}.`);
@@ -28817,14 +28867,14 @@ async function checkServer(settings, host, deps) {
     }
 }
 
+// EXTERNAL MODULE: ./src/engine/export.ts + 22 modules
+var engine_export = __nccwpck_require__(2118);
 // EXTERNAL MODULE: ./src/engine/settings.ts
 var settings = __nccwpck_require__(4441);
 // EXTERNAL MODULE: ./src/base/secrets.ts
 var secrets = __nccwpck_require__(5460);
 // EXTERNAL MODULE: ./src/base/untrusted.ts
 var untrusted = __nccwpck_require__(2607);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
@@ -29404,25 +29454,21 @@ function editDistance(a, b) {
     return prev[b.length];
 }
 
-// EXTERNAL MODULE: ./protocol/protocol.ts
-var protocol = __nccwpck_require__(9983);
 // EXTERNAL MODULE: ./src/engine/evidence/gate.ts
 var gate = __nccwpck_require__(2911);
 // EXTERNAL MODULE: ./src/engine/zip/path-rules.ts
 var path_rules = __nccwpck_require__(4161);
 // EXTERNAL MODULE: ./src/base/safe-name.ts
 var safe_name = __nccwpck_require__(2154);
-;// CONCATENATED MODULE: ./src/shared/inputs.ts
-// Reads and validates every input before any network call. Pure: the input getter, the environment
-// and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
-
-
-
-
-
-
-
-
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./protocol/protocol.ts
+var protocol = __nccwpck_require__(9983);
+;// CONCATENATED MODULE: ./src/shared/connection-inputs.ts
+// The settings that reach the server: its address, the sign-in, the client, and TLS. Read here for
+// both front ends and both of the Action's steps (the post step needs nothing else, so it carries no
+// YAML and no export schema). Pure: the input getter, the environment and the file reader are
+// passed in. A bad input throws an InputError naming the input and the fix.
 
 
 
@@ -29441,30 +29487,148 @@ const DEFAULTS = {
     'allow-insecure-http': 'false',
     'compare-with-previous': 'false'
 };
-/** Inputs only the Action has: the command reads no option or variable for them. */
-const ACTION_ONLY = ['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token'];
 /** The Action's words: "the path input", "allow-insecure-http: true". */
 const actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
-function parseInputs(getInput, ctx) {
-    const get = (name) => {
+/** An input, trimmed, or its default when empty. */
+function withDefaults(getInput) {
+    return name => {
         const v = getInput(name).trim();
         return v !== '' ? v : (DEFAULTS[name] ?? '');
     };
-    const required = (name, hint) => {
-        const v = get(name);
-        if (v === '')
-            throw new settings/* InputError */.d(name, `is required: ${hint}`);
-        return v;
+}
+function readConnection(getInput, ctx) {
+    const get = withDefaults(getInput);
+    const setting = ctx.setting ?? actionSetting;
+    const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
+    const serverText = get('server-url');
+    if (serverText === '')
+        throw new settings/* InputError */.d('server-url', 'is required: set it to the octoplant API address, e.g. https://octoplant.plant.local:64023');
+    const allowInsecureHttp = bool(get, 'allow-insecure-http');
+    return {
+        serverUrl: parseServerUrl(serverText, allowInsecureHttp, setting),
+        ...readSignIn(getInput, get, setting),
+        clientId: get('client-id'),
+        clientSecret: get('client-secret'),
+        caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
+        insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
+        allowInsecureHttp
     };
+}
+/** An access token, or a user name and password: one way of signing in, never both. */
+function readSignIn(getInput, get, setting) {
+    const accessToken = get('token') || undefined;
+    // Passwords may begin or end with spaces: take this one untrimmed.
+    const password = getInput('password');
+    // A header cannot carry a line break, and no password holds one: a file with two lines is a mistake.
+    for (const [name, value] of [['token', accessToken], ['password', password]]) {
+        if (value && /[\r\n]/.test(value))
+            throw new settings/* InputError */.d(name, `holds a line break inside it: give the ${name} alone, on one line`);
+    }
+    if (accessToken && password) {
+        throw new settings/* InputError */.d('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
+    }
+    if (accessToken)
+        return { username: get('username'), password: '', accessToken };
+    const username = get('username');
+    if (username === '') {
+        throw new settings/* InputError */.d('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
+    }
+    if (password === '')
+        throw new settings/* InputError */.d('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
+    return { username, password, accessToken };
+}
+function parseServerUrl(text, allowInsecureHttp, setting) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new settings/* InputError */.d('server-url', `must be a URL such as https://octoplant.plant.local:64023; got "${text}"`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new settings/* InputError */.d('server-url', `must start with https:// (or http://); got "${url.protocol}"`);
+    }
+    if (url.username || url.password) {
+        throw new settings/* InputError */.d('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`);
+    }
+    if (url.search || url.hash) {
+        throw new settings/* InputError */.d('server-url', `must be the API's base address without a query or fragment; got "${text}"`);
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
+        throw new settings/* InputError */.d('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`);
+    }
+    return url.href.replace(/\/+$/, '');
+}
+function isLoopback(hostname) {
+    const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+function readCaCertificates(value, ctx, workspace) {
+    if (value === '')
+        return undefined;
+    const pem = value.includes('-----BEGIN') ? value : readText('ca-certificate', value, ctx, workspace);
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+    if (!blocks) {
+        throw new settings/* InputError */.d('ca-certificate', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the PEM text of the CA, or the path to a PEM file');
+    }
+    for (const [i, block] of blocks.entries()) {
+        try {
+            new external_node_crypto_.X509Certificate(block);
+        }
+        catch (e) {
+            throw new settings/* InputError */.d('ca-certificate', `certificate ${i + 1} of ${blocks.length} cannot be read: ${e.message}`);
+        }
+    }
+    return blocks.join('\n') + '\n';
+}
+function readText(input, file, ctx, workspace) {
+    const resolved = (ctx.path ?? external_node_path_).resolve(workspace, file);
+    try {
+        return ctx.readFile(resolved);
+    }
+    catch (e) {
+        const code = e.code;
+        throw new settings/* InputError */.d(input, `names a file that cannot be read (${code ?? e.message}): ${resolved}`);
+    }
+}
+function bool(get, name) {
+    const v = get(name);
+    if (['true', 'True', 'TRUE'].includes(v))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(v))
+        return false;
+    throw new settings/* InputError */.d(name, `must be true or false; got "${v}"`);
+}
+
+;// CONCATENATED MODULE: ./src/shared/inputs.ts
+// Reads and validates every input before any network call. Pure: the input getter, the environment
+// and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
+
+
+
+
+
+
+
+
+
+
+
+
+/** Inputs only the Action has: the command reads no option or variable for them. */
+const ACTION_ONLY = ['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token'];
+function parseInputs(getInput, ctx) {
+    const get = withDefaults(getInput);
     const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
     const setting = ctx.setting ?? actionSetting;
-    const allowInsecureHttp = bool(get, 'allow-insecure-http');
-    const serverUrl = parseServerUrl(required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'), allowInsecureHttp, setting);
-    const { username, password, accessToken } = readSignIn(getInput, get, setting);
+    const connection = readConnection(getInput, ctx);
     const orderName = readOrderName(get);
+    // Warned, not refused: the way back after a failure is "re-run with order-name", and a workflow
+    // that keeps its export-contents must still be able to take it.
+    const warnings = [];
     if (orderName && (getInput('export-contents').trim() || get('order-file'))) {
         const given = getInput('export-contents').trim() ? setting('export-contents') : setting('order-file');
-        throw new settings/* InputError */.d('order-name', `fetches an order that exists, so ${given} would be ignored: remove it, or remove ${setting('order-name')} to place a new order`);
+        warnings.push(`${setting('order-name', orderName)} fetches an order that exists: ${given} is not used, and no new order is placed`);
     }
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
@@ -29478,12 +29642,7 @@ function parseInputs(getInput, ctx) {
     const comparison = readComparison(get, ctx, workspace, artifactName);
     const failOn = readFailOn(get, setting, exportContents, comparison);
     return {
-        serverUrl,
-        username,
-        password,
-        accessToken,
-        clientId: get('client-id'),
-        clientSecret: get('client-secret'),
+        ...connection,
         exportContents,
         orderName,
         timeoutMs: duration(get, 'timeout'),
@@ -29494,12 +29653,10 @@ function parseInputs(getInput, ctx) {
         uploadArtifact: bool(get, 'upload-artifact'),
         artifactName,
         retentionDays,
-        caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
-        insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
-        allowInsecureHttp,
         ...comparison,
         failOn,
-        githubToken: get('github-token')
+        githubToken: get('github-token'),
+        warnings
     };
 }
 /** compare-with (a file, checked now) or compare-with-previous (which needs a fixed artifact-name). */
@@ -29547,29 +29704,6 @@ function readFailOn(get, setting, exportContents, comparison) {
     }
     return items;
 }
-/** An access token, or a user name and password: one way of signing in, never both. */
-function readSignIn(getInput, get, setting) {
-    const accessToken = get('token') || undefined;
-    // Passwords may begin or end with spaces: take this one untrimmed.
-    const password = getInput('password');
-    // A header cannot carry a line break, and no password holds one: a file with two lines is a mistake.
-    for (const [name, value] of [['token', accessToken], ['password', password]]) {
-        if (value && /[\r\n]/.test(value))
-            throw new settings/* InputError */.d(name, `holds a line break inside it: give the ${name} alone, on one line`);
-    }
-    if (accessToken && password) {
-        throw new settings/* InputError */.d('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
-    }
-    if (accessToken)
-        return { username: get('username'), password: '', accessToken };
-    const username = get('username');
-    if (username === '') {
-        throw new settings/* InputError */.d('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
-    }
-    if (password === '')
-        throw new settings/* InputError */.d('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
-    return { username, password, accessToken };
-}
 /** The order's files are named after it: it must be one safe path segment everywhere. */
 function readOrderName(get) {
     const orderName = get('order-name') || undefined;
@@ -29608,32 +29742,6 @@ function readRetentionDays(get) {
     }
     return days;
 }
-function parseServerUrl(text, allowInsecureHttp, setting) {
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new settings/* InputError */.d('server-url', `must be a URL such as https://octoplant.plant.local:64023; got "${text}"`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new settings/* InputError */.d('server-url', `must start with https:// (or http://); got "${url.protocol}"`);
-    }
-    if (url.username || url.password) {
-        throw new settings/* InputError */.d('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`);
-    }
-    if (url.search || url.hash) {
-        throw new settings/* InputError */.d('server-url', `must be the API's base address without a query or fragment; got "${text}"`);
-    }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
-        throw new settings/* InputError */.d('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`);
-    }
-    return url.href.replace(/\/+$/, '');
-}
-function isLoopback(hostname) {
-    const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
 function readExportContents(getInput, get, ctx, workspace) {
     const setting = ctx.setting ?? actionSetting;
     const file = get('order-file');
@@ -29662,24 +29770,6 @@ function readExportContents(getInput, get, ctx, workspace) {
         throw new settings/* InputError */.d(input, e.message);
     }
 }
-function readCaCertificates(value, ctx, workspace) {
-    if (value === '')
-        return undefined;
-    const pem = value.includes('-----BEGIN') ? value : readText('ca-certificate', value, ctx, workspace);
-    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-    if (!blocks) {
-        throw new settings/* InputError */.d('ca-certificate', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the PEM text of the CA, or the path to a PEM file');
-    }
-    for (const [i, block] of blocks.entries()) {
-        try {
-            new external_node_crypto_.X509Certificate(block);
-        }
-        catch (e) {
-            throw new settings/* InputError */.d('ca-certificate', `certificate ${i + 1} of ${blocks.length} cannot be read: ${e.message}`);
-        }
-    }
-    return blocks.join('\n') + '\n';
-}
 /** order-file must lie in the workspace or the runner's temp folder (links resolved). */
 function checkInside(input, file, ctx, workspace) {
     const paths = ctx.path ?? external_node_path_;
@@ -29697,24 +29787,6 @@ function checkInside(input, file, ctx, workspace) {
     if (!roots.some(root => same(real) === same(root) || same(real).startsWith(same(root + paths.sep)))) {
         throw new settings/* InputError */.d(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`);
     }
-}
-function readText(input, file, ctx, workspace) {
-    const resolved = (ctx.path ?? external_node_path_).resolve(workspace, file);
-    try {
-        return ctx.readFile(resolved);
-    }
-    catch (e) {
-        const code = e.code;
-        throw new settings/* InputError */.d(input, `names a file that cannot be read (${code ?? e.message}): ${resolved}`);
-    }
-}
-function bool(get, name) {
-    const v = get(name);
-    if (['true', 'True', 'TRUE'].includes(v))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(v))
-        return false;
-    throw new settings/* InputError */.d(name, `must be true or false; got "${v}"`);
 }
 /** `90s`, `15m`, `1h30m` or plain seconds (`600`). */
 function parseDurationInput(text) {
@@ -29755,6 +29827,7 @@ var record = __nccwpck_require__(3345);
 
 
 async function checkBeforeConnecting(inputs, setting, warn) {
+    inputs.warnings.forEach(warn);
     await (0,disk_space/* prepareFolder */.G8)(inputs.path);
     if (!inputs.compareWith)
         return;
@@ -30232,7 +30305,7 @@ async function runExportCommand(inputs, logger, deps, out) {
         progress: out.status && (p => out.status?.update(p))
     };
     const provenance = { tool: { name: 'octoplant-export', version: deps.version }, ranBy: commandOrigin(deps.env, deps.host) };
-    const report = await (0,engine_export/* runExport */.Md)(inputs, host, { clock: deps.clock, signal: deps.signal, hurry: deps.hurry, provenance });
+    const report = await (0,engine_export/* runExport */.M)(inputs, host, { clock: deps.clock, signal: deps.signal, hurry: deps.hurry, provenance });
     out.print(exportOutputs(report));
     if (report.error)
         out.error(report.error);
@@ -30240,7 +30313,7 @@ async function runExportCommand(inputs, logger, deps, out) {
         out.error(report.gateFailure);
     // Interrupted: the shell's code for the signal (130 for Ctrl-C), after the JSON.
     const reason = deps.signal?.reason;
-    if (report.error && reason instanceof engine_export/* CancelledError */.cc)
+    if (report.error && reason instanceof engine_export/* CancelledError */.c)
         return reason.signal === 'SIGINT' ? 130 : 143;
     return report.error ? 1 : report.gateFailure ? 3 : 0;
 }
@@ -30286,6 +30359,29 @@ function readSecret(name, file, deps) {
         }
     }
     return deps.env[envName(name)] ?? '';
+}
+
+
+/***/ }),
+
+/***/ 2688:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   N: () => (/* binding */ connect)
+/* harmony export */ });
+/* harmony import */ var _octoplant_client_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7641);
+/* harmony import */ var _octoplant_request_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9184);
+
+
+/** The request layer and the API client for these settings; tokens go to host.secret first. */
+function connect(settings, host, clock, deadline) {
+    const setting = (name, value) => host.setting(name, value);
+    const transport = (0,_octoplant_request_js__WEBPACK_IMPORTED_MODULE_1__/* .createTransport */ .oO)({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
+    const { username, password, clientId, clientSecret, accessToken } = settings;
+    const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
+    const client = new _octoplant_client_js__WEBPACK_IMPORTED_MODULE_0__/* .OctoplantClient */ .m({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
+    return { transport, client };
 }
 
 
@@ -30872,1453 +30968,28 @@ function dropUndefined(o) {
 
 /***/ }),
 
-/***/ 7535:
+/***/ 2118:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  cc: () => (/* binding */ CancelledError),
-  Ng: () => (/* binding */ connect),
-  Md: () => (/* binding */ runExport)
+  c: () => (/* binding */ CancelledError),
+  M: () => (/* binding */ runExport)
 });
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./protocol/protocol.ts
 var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-// EXTERNAL MODULE: ./src/base/untrusted.ts
-var untrusted = __nccwpck_require__(2607);
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
-/* eslint-disable @typescript-eslint/no-explicit-any */
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (HttpCodes = {}));
-var Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
+// EXTERNAL MODULE: ./src/octoplant/client.ts + 1 modules
+var client = __nccwpck_require__(7641);
+// EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
+var request = __nccwpck_require__(9184);
+// EXTERNAL MODULE: ./src/engine/connect.ts
+var connect = __nccwpck_require__(2688);
 // EXTERNAL MODULE: ./src/base/clock.ts
 var clock = __nccwpck_require__(4031);
-;// CONCATENATED MODULE: ./src/base/retry.ts
-const RETRY_POLICY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
-/** The full-jitter backoff before try `attempt + 1`. */
-function backoffMs(attempt, random, policy = RETRY_POLICY) {
-    return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-}
-/** Runs `call` (with the try's number), again after each transient failure as the policy allows. */
-async function withRetries(call, o) {
-    const attempts = Math.min(RETRY_POLICY.attempts, o.attempts ?? Infinity);
-    const random = o.random ?? Math.random;
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await call(attempt);
-        }
-        catch (e) {
-            o.signal?.throwIfAborted();
-            const again = o.retryAfter(e);
-            if (!again || attempts === 1)
-                throw e;
-            if (attempt >= attempts)
-                throw o.giveUp ? o.giveUp(e, { reason: 'attempts', attempt }) : e;
-            const delay = Math.max(again.atLeastMs, backoffMs(attempt, random));
-            if (o.deadline && delay >= o.deadline.remaining())
-                throw o.giveUp ? o.giveUp(e, { reason: 'deadline', attempt }) : e;
-            o.onRetry?.(e, attempt, attempts, delay);
-            await o.clock.sleep(delay, o.signal);
-        }
-    }
-}
-/** Retry-After as seconds or an HTTP date, in ms from `now`. */
-function retryAfterMs(header, now = Date.now()) {
-    const v = Array.isArray(header) ? header[0] : header;
-    if (!v)
-        return undefined;
-    if (/^\d+$/.test(v.trim()))
-        return Number(v.trim()) * 1000;
-    const at = Date.parse(v);
-    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-;// CONCATENATED MODULE: ./src/octoplant/request.ts
-
-
-
-
-
-
-
-/** Socket inactivity limit per request. */
-const SOCKET_TIMEOUT_MS = 120_000;
-/** Largest JSON body accepted: no API answer comes near it. */
-const MAX_JSON_BYTES = 1024 * 1024;
-/** The server answered with an error status, or with something that is not what the API sends. */
-class OctoplantError extends Error {
-    httpStatus;
-    grpcCode;
-    transient;
-    retryAfterMs;
-    constructor(message, httpStatus, 
-    /** The gRPC code from the body, when there was one. */
-    grpcCode, 
-    /** Worth another try (gateway errors, overload, a proxy's page). */
-    transient = isTransientStatus(httpStatus), 
-    /** From a Retry-After header. */
-    retryAfterMs) {
-        super(message);
-        this.httpStatus = httpStatus;
-        this.grpcCode = grpcCode;
-        this.transient = transient;
-        this.retryAfterMs = retryAfterMs;
-        this.name = 'OctoplantError';
-    }
-}
-/** The request never got an answer: connection, TLS or timeout. */
-class NetworkError extends Error {
-    code;
-    maybeSent;
-    transient;
-    constructor(message, code, 
-    /** False when the request provably never reached the server (refused, unresolved, TLS). */
-    maybeSent = true, transient = true) {
-        super(message);
-        this.code = code;
-        this.maybeSent = maybeSent;
-        this.transient = transient;
-        this.name = 'NetworkError';
-    }
-}
-function isTransientStatus(status) {
-    return status === 429 || status === 502 || status === 503 || status === 504;
-}
-/** A fault that may pass if the same call is made again. */
-function isTransientError(e) {
-    return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
-}
-function createTransport(options) {
-    return new HttpTransport(options);
-}
-class HttpTransport {
-    options;
-    http;
-    clock;
-    /** The server has answered once: a later reset is a fault, not a protocol mistake. */
-    answered = false;
-    constructor(options) {
-        this.options = options;
-        this.http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
-            ignoreSslError: options.ignoreTlsErrors ?? false,
-            socketTimeout: SOCKET_TIMEOUT_MS,
-            allowRetries: false,
-            allowRedirects: false,
-            keepAlive: true
-        });
-        this.clock = options.clock ?? clock/* systemClock */.ml;
-    }
-    json(o) {
-        return this.retrying(o, async (signal) => {
-            const res = await this.sendOnce(o, signal);
-            const text = await readBounded(res, MAX_JSON_BYTES, signal);
-            if (!isSuccess(res.statusCode))
-                throw decodeError(res, text, o);
-            try {
-                return JSON.parse(text);
-            }
-            catch {
-                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${this.options.setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
-            }
-        });
-    }
-    stream(o) {
-        return this.retrying(o, async (signal) => {
-            const res = await this.sendOnce(o, signal);
-            if (!isSuccess(res.statusCode)) {
-                const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
-                throw decodeError(res, text, o);
-            }
-            const length = Number(res.headers['content-length']);
-            return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
-        });
-    }
-    close() {
-        this.http.dispose();
-    }
-    async sendOnce(o, signal) {
-        signal?.throwIfAborted();
-        const headers = { accept: 'application/json' };
-        if (o.token)
-            headers.authorization = `Bearer ${o.token}`;
-        let body = null;
-        if (o.form) {
-            headers['content-type'] = 'application/x-www-form-urlencoded';
-            body = new URLSearchParams(o.form).toString();
-        }
-        else if (o.json !== undefined) {
-            headers['content-type'] = 'application/json';
-            body = JSON.stringify(o.json);
-        }
-        const url = this.options.baseUrl + o.path;
-        try {
-            const res = await (0,clock/* abortable */.ZC)(this.http.request(o.method, url, body, headers), signal);
-            this.answered = true;
-            return res.message;
-        }
-        catch (e) {
-            if (signal?.aborted)
-                throw (0,clock/* abortReason */.Js)(signal);
-            throw await this.unanswered(e, url);
-        }
-    }
-    /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
-     *  than retrying a reset that will recur. */
-    async unanswered(e, url) {
-        const { setting } = this.options;
-        const described = describeNetworkError(e, url, setting);
-        if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
-            return new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
-        }
-        return described;
-    }
-    /** Runs one call, again after a transient fault, as the policy allows. */
-    retrying(o, call) {
-        const { options } = this;
-        const idempotent = o.idempotent ?? o.method === 'GET';
-        const known = (raw) => raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, options.setting);
-        return withRetries(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
-            clock: this.clock,
-            deadline: options.deadline,
-            signal: o.signal,
-            attempts: o.attempts,
-            random: options.random,
-            retryAfter: e => (mayRetry(e, idempotent) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
-            onRetry: (e, attempt, attempts, delay) => options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`),
-            giveUp: (e, why) => withNote(e, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
-        });
-    }
-}
-/** URL.hostname keeps an IPv6 literal's brackets ("[::1]"), and http-client hands it on as the
- *  socket's host, which then does not resolve: its request handler hook takes them off. */
-const bareIpv6Host = {
-    prepareRequest(options) {
-        if (options.host?.startsWith('[') && options.host.endsWith(']'))
-            options.host = options.host.slice(1, -1);
-    },
-    canHandleAuthentication: () => false,
-    handleAuthentication: () => Promise.reject(new Error('not used'))
-};
-function mayRetry(e, idempotent) {
-    if (!e.transient)
-        return false;
-    if (idempotent)
-        return true;
-    // Not idempotent: only when the server cannot have acted on it.
-    return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429;
-}
-function withNote(e, note) {
-    e.message = `${e.message} (${note})`;
-    return e;
-}
-function isSuccess(status) {
-    return status !== undefined && status >= 200 && status < 300;
-}
-async function readBounded(res, limit, signal) {
-    const chunks = [];
-    let size = 0;
-    const read = (async () => {
-        for await (const chunk of res) {
-            size += chunk.length;
-            if (size > limit) {
-                res.destroy();
-                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
-            }
-            chunks.push(chunk);
-        }
-        return Buffer.concat(chunks).toString('utf8');
-    })();
-    return (0,clock/* abortable */.ZC)(read, signal);
-}
-/** Turns an error answer into one line: the gRPC code's name and the server's message. */
-function decodeError(res, text, o) {
-    const status = res.statusCode ?? 0;
-    const where = `${o.method} ${o.path}`;
-    const wait = retryAfterMs(res.headers['retry-after']);
-    const transient = isTransientStatus(status);
-    let parsed;
-    try {
-        parsed = JSON.parse(text);
-    }
-    catch {
-        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait);
-    }
-    const s = rpcStatusOf(parsed);
-    if (s && (s.code !== undefined || s.message)) {
-        const name = s.code !== undefined ? `${(0,protocol/* grpcCodeName */.Lm)(s.code)} (HTTP ${status})` : `HTTP ${status}`;
-        return new OctoplantError(`${where} failed: ${name}: ${s.message ? (0,untrusted/* untrusted */.bp)(s.message) : '(no message)'}`, status, s.code, transient, wait);
-    }
-    return new OctoplantError(`${where} failed: HTTP ${status}: ${(0,untrusted/* untrusted */.bp)(text, 200)}`, status, undefined, transient, wait);
-}
-/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
- *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
-function rpcStatusOf(value) {
-    if (typeof value !== 'object' || value === null)
-        return undefined;
-    const v = value;
-    if (typeof v.error === 'object' && v.error !== null)
-        return rpcStatusOf(v.error);
-    const code = typeof v.code === 'number' ? v.code : undefined;
-    const oauth2 = typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined;
-    const message = typeof v.message === 'string' && v.message ? v.message : oauth2;
-    return code === undefined && message === undefined ? undefined : { code, message };
-}
-function describeNonJson(res, text) {
-    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
-    if (/<html|<!doctype/i.test(text)) {
-        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
-        return `an HTML page${title ? ` ("${(0,untrusted/* untrusted */.bp)(title, 120)}")` : ''} (${(0,untrusted/* untrusted */.bp)(type, 80)}), likely from a proxy or web server in front of octoplant`;
-    }
-    return text.trim() === '' ? `an empty body (${(0,untrusted/* untrusted */.bp)(type, 80)})` : `${(0,untrusted/* untrusted */.bp)(type, 80)}: "${(0,untrusted/* untrusted */.bp)(text.replace(/\s+/g, ' '), 80)}"`;
-}
-const TLS_HINTS = {
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
-    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
-    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
-    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
-};
-/** Does a TLS handshake succeed at this host and port (certificate not checked)? */
-function speaksTls(url) {
-    return new Promise(resolve => {
-        const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-        const socket = external_node_tls_.connect({ host, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(host) ? undefined : host });
-        const done = (yes) => {
-            socket.destroy();
-            resolve(yes);
-        };
-        socket.setTimeout(3000, () => done(false));
-        socket.once('secureConnect', () => done(true));
-        socket.once('error', () => done(false));
-    });
-}
-/** Failures that happen before a request is written: the server cannot have acted on it. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function describeNetworkError(e, url, setting) {
-    // @actions/http-client reports its socket timeout without a code.
-    const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
-    const host = new URL(url).host;
-    const hint = code ? TLS_HINTS[code] : undefined;
-    if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-        return new NetworkError(`${setting('server-url')} says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with ${setting('allow-insecure-http', 'true')} beyond loopback) [${e.message.trim()}]`, code, false, false);
-    }
-    if (hint) {
-        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-            ? `use the host name the certificate was issued for in ${setting('server-url')}`
-            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-                ? `renew the server certificate (${setting('insecure-skip-tls-verify', 'true')} only as a stopgap)`
-                : `trust the plant's CA with ${setting('ca-certificate')} (PEM text or file), or as a last resort ${setting('insecure-skip-tls-verify', 'true')}`;
-        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
-    }
-    const what = {
-        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
-        ENOTFOUND: 'the host name does not resolve',
-        EAI_AGAIN: 'the host name could not be resolved (DNS)',
-        ECONNRESET: 'the connection was reset',
-        ETIMEDOUT: 'the connection timed out',
-        EHOSTUNREACH: 'the host is unreachable',
-        ENETUNREACH: 'the network is unreachable'
-    };
-    const text = (code && what[code]) || e.message || String(e);
-    const maybeSent = !(code && NOT_SENT.has(code));
-    return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
-}
-
-;// CONCATENATED MODULE: ./src/octoplant/download-body.ts
-// How grpc-gateway frames the download: a stream of HttpBody messages, each followed by the
-// marshaler's delimiter ("\n" by default), and an error after the 200 header written as
-// {"error": {…}} + delimiter. The ZIP's own bytes pass through untouched; delimiter bytes at the very
-// end are held back (trailer), since only the ZIP check knows whether they belong to the ZIP (a
-// comment may end in a line break) or follow it.
-
-
-
-
-/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
-const MAX_HELD = 64;
-const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
-function gatewayBody(response, contentLength) {
-    const holder = new TrailerHold();
-    // pipeline: an error of the response reaches the reader, and a reader that stops ends the response.
-    const body = (0,external_node_stream_.pipeline)(response, holder, () => { });
-    return { body, contentLength, trailer: () => holder.held };
-}
-/** Passes bytes on, holding back the delimiter-like bytes at the end of what arrived so far. */
-class TrailerHold extends external_node_stream_.Transform {
-    held = Buffer.alloc(0);
-    _transform(chunk, _encoding, done) {
-        let cut = chunk.length;
-        while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
-            cut--;
-        if (cut === 0 && this.held.length + chunk.length <= MAX_HELD) {
-            this.held = Buffer.concat([this.held, chunk]);
-            return done();
-        }
-        if (this.held.length)
-            this.push(this.held);
-        this.held = Buffer.alloc(0);
-        if (cut === 0) {
-            this.push(chunk);
-        }
-        else {
-            this.push(cut === chunk.length ? chunk : chunk.subarray(0, cut));
-            if (cut < chunk.length)
-                this.held = Buffer.from(chunk.subarray(cut));
-        }
-        done();
-    }
-}
-/** The stream error at the end of a download, as a sentence, when the body's last bytes (`tail`,
- *  which began `tailOffset` bytes into the body) end in one; undefined when they end otherwise. */
-function streamErrorAtEnd(tail, tailOffset) {
-    const text = tail.toString('latin1').trimEnd();
-    if (!text.endsWith('}'))
-        return undefined;
-    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
-        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
-            continue;
-        try {
-            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
-            if (!status)
-                return undefined;
-            return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${(0,protocol/* grpcCodeName */.Lm)(status.code)}: ${status.message ? (0,untrusted/* untrusted */.bp)(status.message) : '(no message)'}`;
-        }
-        catch {
-            continue;
-        }
-    }
-    return undefined;
-}
-/** How many bytes of a body's end streamErrorAtEnd needs to see. */
-const STREAM_ERROR_TAIL = 16 * 1024;
-
-;// CONCATENATED MODULE: ./src/octoplant/sign-in.ts
-// The two ways of signing in, each giving the session token that goes out as Bearer:
-// - the OAuth2 password grant (username and password), renewed with the refresh grant when the
-//   server issued a refresh token;
-// - a user access token made in the AdminClient, exchanged at authenticate_token (a bare JSON
-//   string in, {token, userId, refreshToken} out) and renewed at refresh_token. Where the exchange
-//   route does not exist (404, or 501 / UNIMPLEMENTED), the access token itself is the Bearer token:
-//   whether the export routes take it directly is not documented, so both are accepted.
-
-
-/** The server refused the credentials; retrying will not help. */
-class AuthenticationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'AuthenticationError';
-    }
-}
-function signInWith(credentials, deps) {
-    return credentials.accessToken !== undefined ? new AccessTokenSignIn(credentials.accessToken, deps) : new PasswordSignIn(credentials, deps);
-}
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000;
-class PasswordSignIn {
-    credentials;
-    deps;
-    way;
-    refreshToken;
-    constructor(credentials, deps) {
-        this.credentials = credentials;
-        this.deps = deps;
-    }
-    /** The refresh grant when the server issued a refresh token, else the password grant. */
-    async session(signal) {
-        const { username, password, clientId, clientSecret } = this.credentials;
-        const client = { client_id: clientId, client_secret: clientSecret };
-        let answer;
-        if (this.refreshToken)
-            answer = await this.grant({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
-        try {
-            answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal);
-        }
-        catch (e) {
-            throw refusal(e, this.deps.setting, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
-                `Check ${this.deps.setting('username')} and ${this.deps.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.deps.setting('client-id')} and ${this.deps.setting('client-secret')}.`));
-        }
-        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-            throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
-        }
-        this.deps.onSecret(answer.access_token);
-        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-            this.deps.onSecret(answer.refresh_token);
-            this.refreshToken = answer.refresh_token;
-        }
-        this.way = `user "${username}" and password`;
-        return { token: answer.access_token, renewAt: renewAt(Number(answer.expires_in) * 1000, this.deps.now) };
-    }
-    grant(form, signal) {
-        // Asking for a token twice is harmless: the call may be repeated.
-        return this.deps.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.token, form, idempotent: true, signal });
-    }
-}
-class AccessTokenSignIn {
-    accessToken;
-    deps;
-    way;
-    refreshToken;
-    /** The exchange route is missing: the access token itself is sent. */
-    asBearer = false;
-    signedIn = false;
-    constructor(accessToken, deps) {
-        this.accessToken = accessToken;
-        this.deps = deps;
-        deps.onSecret(accessToken);
-    }
-    /** The first session by exchange; later ones by refresh token, else by exchanging again. */
-    async session(signal) {
-        if (this.asBearer) {
-            if (this.signedIn)
-                throw this.refused('the server answered UNAUTHENTICATED when it was sent as Bearer');
-            this.signedIn = true;
-            return { token: this.accessToken, renewAt: Infinity };
-        }
-        if (this.refreshToken) {
-            const renewed = await this.call(protocol/* API_PATHS */.Y$.refreshToken, this.refreshToken, signal).catch(() => undefined);
-            if (renewed)
-                return this.take(renewed);
-        }
-        try {
-            const answer = await this.call(protocol/* API_PATHS */.Y$.authenticateToken, this.accessToken, signal);
-            this.way = 'access token, exchanged for a session token';
-            return this.take(answer);
-        }
-        catch (e) {
-            if (!this.signedIn && exchangeMissing(e)) {
-                this.asBearer = true;
-                this.way = 'access token, sent as Bearer (the server has no token exchange)';
-                return this.session(signal);
-            }
-            throw refusal(e, this.deps.setting, why => this.refused(why));
-        }
-    }
-    call(path, token, signal) {
-        // The body is the token as a bare JSON string; exchanging again is harmless.
-        return this.deps.transport.json({ method: 'POST', path, json: token, idempotent: true, signal });
-    }
-    take(answer) {
-        if (typeof answer.token !== 'string' || answer.token === '')
-            throw new OctoplantError('the token exchange answered without a token', 200, undefined, false);
-        this.deps.onSecret(answer.token);
-        if (typeof answer.refreshToken === 'string' && answer.refreshToken) {
-            this.deps.onSecret(answer.refreshToken);
-            this.refreshToken = answer.refreshToken;
-        }
-        this.signedIn = true;
-        return { token: answer.token, renewAt: Infinity };
-    }
-    refused(why) {
-        return new AuthenticationError(`octoplant refused the access token (${why}): it may have expired or been revoked. ` +
-            `Make a new one in the AdminClient for the CI user and put it in ${this.deps.setting('token')}.`);
-    }
-}
-/** A 404 (no such route) or 501 / UNIMPLEMENTED from the exchange: an older server. */
-function exchangeMissing(e) {
-    return e instanceof OctoplantError && (e.httpStatus === 404 || e.httpStatus === 501 || e.grpcCode === protocol/* GrpcCode */.gP.UNIMPLEMENTED);
-}
-/** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
-function refusal(e, setting, refused) {
-    if (e instanceof OctoplantError && e.httpStatus === 404) {
-        return new OctoplantError(`the server at ${setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
-            `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
-    }
-    if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus))
-        return refused(e.message.replace(/^POST \S+ failed: /, ''));
-    return e;
-}
-function renewAt(lifetimeMs, now) {
-    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0 || !now)
-        return Infinity;
-    return now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2);
-}
-
-;// CONCATENATED MODULE: ./src/octoplant/client.ts
-// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
-// Actions; every request goes through the transport (request.ts).
-
-
-
-
-
-class OctoplantClient {
-    options;
-    session;
-    signIn;
-    setting;
-    constructor(options) {
-        this.options = options;
-        this.setting = options.setting;
-        this.signIn = signInWith(options.credentials, {
-            transport: options.transport,
-            onSecret: value => options.onSecret?.(value),
-            now: options.now,
-            setting: options.setting
-        });
-    }
-    /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
-    get signedInWith() {
-        return this.signIn.way;
-    }
-    /** Signs in (or in again). Throws AuthenticationError when the server refuses the credentials. */
-    async authenticate(signal) {
-        this.session = await this.signIn.session(signal);
-    }
-    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
-     *  not a reason to sign in again. */
-    status(path, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
-    }
-    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
-     *  and an ambiguous failure says so. */
-    async placeOrder(exportContents, signal) {
-        try {
-            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.order, token, json: { exportContents }, idempotent: false, signal }), signal);
-        }
-        catch (e) {
-            const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429);
-            if (!isTransientError(e) || refused)
-                throw e;
-            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
-                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${this.setting('order-name', '<its name>')}; otherwise re-run the job.`);
-        }
-    }
-    getOrder(name, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path: protocol/* API_PATHS */.Y$.orderOf(name), token, signal }), signal);
-    }
-    async cancelOrder(name, signal) {
-        await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.cancelOf(name), token, idempotent: true, signal }), signal);
-    }
-    /** The export's bytes as the gateway streams them (see download-body.ts). One try: the caller's
-     *  loop (engine/download.ts) owns the retries of a download, so that they do not multiply with the
-     *  request layer's. */
-    async download(name, signal) {
-        const { body, contentLength } = await this.authorized(token => this.options.transport.stream({ method: 'GET', path: protocol/* API_PATHS */.Y$.downloadOf(name), token, attempts: 1, signal }), signal);
-        return gatewayBody(body, contentLength);
-    }
-    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
-     *  a second 401 in a row is final. */
-    async authorized(call, signal, renewOn401 = true) {
-        if (!this.session || (this.options.now && this.options.now() >= this.session.renewAt))
-            await this.authenticate(signal);
-        try {
-            return await call(this.session.token);
-        }
-        catch (e) {
-            if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== protocol/* GrpcCode */.gP.UNAUTHENTICATED))
-                throw e;
-            await this.authenticate(signal);
-            return call(this.session.token);
-        }
-    }
-}
-
 // EXTERNAL MODULE: ./src/base/deadline.ts
 var deadline = __nccwpck_require__(6277);
 // EXTERNAL MODULE: ./src/base/format.ts
@@ -32327,8 +30998,12 @@ var format = __nccwpck_require__(8378);
 var safe_name = __nccwpck_require__(2154);
 // EXTERNAL MODULE: ./src/base/secrets.ts
 var secrets = __nccwpck_require__(5460);
+// EXTERNAL MODULE: ./src/base/untrusted.ts
+var untrusted = __nccwpck_require__(2607);
 // EXTERNAL MODULE: ./src/engine/disk-space.ts
 var disk_space = __nccwpck_require__(9726);
+// EXTERNAL MODULE: ./src/base/retry.ts
+var retry = __nccwpck_require__(7435);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
@@ -32337,6 +31012,8 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: ./src/octoplant/download-body.ts
+var download_body = __nccwpck_require__(1591);
 // EXTERNAL MODULE: ./src/engine/evidence/manifest.ts
 var evidence_manifest = __nccwpck_require__(6489);
 // EXTERNAL MODULE: external "node:zlib"
@@ -33158,8 +31835,8 @@ class CheckedPass {
             return await this.check.finish(partial);
         }
         catch (e) {
-            const tail = await readTail(partial, this.size, STREAM_ERROR_TAIL);
-            const streamError = streamErrorAtEnd(tail, this.size - tail.length);
+            const tail = await readTail(partial, this.size, download_body/* STREAM_ERROR_TAIL */.Vh);
+            const streamError = (0,download_body/* streamErrorAtEnd */.VE)(tail, this.size - tail.length);
             throw streamError ? new zip_format/* InvalidZipError */.XQ(streamError) : e;
         }
     }
@@ -33204,11 +31881,11 @@ const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOU
 function worthAnotherTry(e) {
     if (e instanceof zip_format/* InvalidZipError */.XQ)
         return e.retryable;
-    return isTransientError(e) || CUT_CODES.has(e.code ?? '');
+    return (0,request/* isTransientError */.bV)(e) || CUT_CODES.has(e.code ?? '');
 }
 async function downloadZip(open, file, o) {
     let attempts = 0;
-    const saved = await withRetries(async (attempt) => {
+    const saved = await (0,retry/* withRetries */.LH)(async (attempt) => {
         attempts = attempt;
         return saveZip(await open(), file, o);
     }, {
@@ -33216,7 +31893,7 @@ async function downloadZip(open, file, o) {
         deadline: o.deadline,
         signal: o.signal,
         random: o.random,
-        retryAfter: e => (worthAnotherTry(e) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
+        retryAfter: e => (worthAnotherTry(e) ? { atLeastMs: e instanceof request/* OctoplantError */.RV ? (e.retryAfterMs ?? 0) : 0 } : undefined),
         onRetry: (e, attempt, all, delay) => o.logger?.warning(`download attempt ${attempt} of ${all} failed (${e.message}); downloading again in ${(delay / 1000).toFixed(1)}s`),
         giveUp: (e, why) => new DownloadFailedError(why.reason === 'attempts'
             ? `the download failed ${why.attempt} times; the last time: ${e.message}`
@@ -35784,6 +34461,7 @@ async function nameAt(file, index) {
 
 
 
+
 /** The job was cancelled while the export ran. */
 class CancelledError extends Error {
     signal;
@@ -35828,7 +34506,7 @@ class ExportRun {
         this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
         for (const secret of [settings.password, settings.accessToken, settings.clientSecret])
             this.secrets.add(secret);
-        this.connection = connect(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline);
+        this.connection = (0,connect/* connect */.N)(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline);
     }
     /** sign in → look at the server → order → wait → download + verify → extract → finish. */
     async run() {
@@ -35847,9 +34525,10 @@ class ExportRun {
         }
         catch (e) {
             await this.outputs.discard();
-            // Whatever a phase threw when the run was stopped (an AbortError of a file read, say), the
-            // deadline or the cancel is what happened.
-            this.report.error = this.secrets.mask(await this.wayBack(this.signal.aborted ? (0,clock/* abortReason */.Js)(this.signal) : e));
+            // A file read or stream stopped by the run's signal throws an AbortError: the deadline or the
+            // cancel is what happened.
+            const cause = this.signal.aborted && e?.name === 'AbortError' ? (0,clock/* abortReason */.Js)(this.signal) : e;
+            this.report.error = this.secrets.mask(await this.wayBack(cause));
         }
         finally {
             this.connection.transport.close();
@@ -35910,7 +34589,7 @@ class ExportRun {
             maxIntervalMs: this.settings.maxPollIntervalMs,
             logger: this.host,
             signal: this.signal,
-            isTransient: isTransientError,
+            isTransient: request/* isTransientError */.bV,
             setting: n => this.host.setting(n),
             initialState: this.current?.metadata?.state,
             onUpdate: op => this.observe(op)
@@ -36080,15 +34759,6 @@ class ExportRun {
         }
     }
 }
-/** The request layer and the API client for these settings; tokens go to host.secret first. */
-function connect(settings, host, clock, deadline) {
-    const setting = (name, value) => host.setting(name, value);
-    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
-    const { username, password, clientId, clientSecret, accessToken } = settings;
-    const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
-    const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
-    return { transport, client };
-}
 function orderFailed(name, op) {
     const e = op.error;
     const during = op.metadata?.currentSubProcess ? ` during ${(0,untrusted/* quoted */.TL)(op.metadata.currentSubProcess)}` : '';
@@ -36106,7 +34776,7 @@ function explain(e, elapsedMs, host) {
         return `${e.message}: ${host.setting('timeout')} was reached`;
     if (e instanceof CancelledError)
         return `${e.message} after ${(0,format/* formatDuration */.a3)(elapsedMs)}`;
-    if (e instanceof AuthenticationError)
+    if (e instanceof client/* AuthenticationError */.v)
         return e.message;
     return e instanceof Error ? e.message : String(e);
 }
@@ -36841,6 +35511,1450 @@ class NameCheck {
         const bytes = Buffer.from(key);
         return (0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes) * 0x100000 + ((0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes, 0x9e3779b9) & 0xfffff);
     }
+}
+
+
+/***/ }),
+
+/***/ 7641:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  v: () => (/* reexport */ AuthenticationError),
+  m: () => (/* binding */ OctoplantClient)
+});
+
+// EXTERNAL MODULE: ./protocol/protocol.ts
+var protocol = __nccwpck_require__(9983);
+// EXTERNAL MODULE: ./src/octoplant/download-body.ts
+var download_body = __nccwpck_require__(1591);
+// EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
+var request = __nccwpck_require__(9184);
+;// CONCATENATED MODULE: ./src/octoplant/sign-in.ts
+// The two ways of signing in, each giving the session token that goes out as Bearer:
+// - the OAuth2 password grant (username and password), renewed with the refresh grant when the
+//   server issued a refresh token;
+// - a user access token made in the AdminClient, exchanged at authenticate_token (a bare JSON
+//   string in, {token, userId, refreshToken} out) and renewed at refresh_token. Where the exchange
+//   route does not exist (404, or 501 / UNIMPLEMENTED), the access token itself is the Bearer token:
+//   whether the export routes take it directly is not documented, so both are accepted.
+
+
+/** The server refused the credentials; retrying will not help. */
+class AuthenticationError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'AuthenticationError';
+    }
+}
+function signInWith(credentials, deps) {
+    return credentials.accessToken !== undefined ? new AccessTokenSignIn(credentials.accessToken, deps) : new PasswordSignIn(credentials, deps);
+}
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
+const RENEW_MARGIN_MS = 30_000;
+class PasswordSignIn {
+    credentials;
+    deps;
+    way;
+    refreshToken;
+    constructor(credentials, deps) {
+        this.credentials = credentials;
+        this.deps = deps;
+    }
+    /** The refresh grant when the server issued a refresh token, else the password grant. */
+    async session(signal) {
+        const { username, password, clientId, clientSecret } = this.credentials;
+        const client = { client_id: clientId, client_secret: clientSecret };
+        let answer;
+        if (this.refreshToken)
+            answer = await this.grant({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
+        try {
+            answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal);
+        }
+        catch (e) {
+            throw refusal(e, this.deps.setting, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
+                `Check ${this.deps.setting('username')} and ${this.deps.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.deps.setting('client-id')} and ${this.deps.setting('client-secret')}.`));
+        }
+        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
+            throw new request/* OctoplantError */.RV('the token endpoint answered without an access_token', 200, undefined, false);
+        }
+        this.deps.onSecret(answer.access_token);
+        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
+            this.deps.onSecret(answer.refresh_token);
+            this.refreshToken = answer.refresh_token;
+        }
+        this.way = `user "${username}" and password`;
+        return { token: answer.access_token, renewAt: renewAt(Number(answer.expires_in) * 1000, this.deps.now) };
+    }
+    grant(form, signal) {
+        // Asking for a token twice is harmless: the call may be repeated.
+        return this.deps.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.token, form, idempotent: true, signal });
+    }
+}
+class AccessTokenSignIn {
+    accessToken;
+    deps;
+    way;
+    refreshToken;
+    /** The exchange route is missing: the access token itself is sent. */
+    asBearer = false;
+    signedIn = false;
+    constructor(accessToken, deps) {
+        this.accessToken = accessToken;
+        this.deps = deps;
+        deps.onSecret(accessToken);
+    }
+    /** The first session by exchange; later ones by refresh token, else by exchanging again. */
+    async session(signal) {
+        if (this.asBearer) {
+            if (this.signedIn)
+                throw this.refused('the server answered UNAUTHENTICATED when it was sent as Bearer');
+            this.signedIn = true;
+            return { token: this.accessToken, renewAt: Infinity };
+        }
+        if (this.refreshToken) {
+            const renewed = await this.call(protocol/* API_PATHS */.Y$.refreshToken, this.refreshToken, signal).catch(() => undefined);
+            if (renewed)
+                return this.take(renewed);
+        }
+        try {
+            const answer = await this.call(protocol/* API_PATHS */.Y$.authenticateToken, this.accessToken, signal);
+            this.way = 'access token, exchanged for a session token';
+            return this.take(answer);
+        }
+        catch (e) {
+            if (!this.signedIn && exchangeMissing(e)) {
+                this.asBearer = true;
+                this.way = 'access token, sent as Bearer (the server has no token exchange)';
+                return this.session(signal);
+            }
+            throw refusal(e, this.deps.setting, why => this.refused(why));
+        }
+    }
+    call(path, token, signal) {
+        // The body is the token as a bare JSON string; exchanging again is harmless.
+        return this.deps.transport.json({ method: 'POST', path, json: token, idempotent: true, signal });
+    }
+    take(answer) {
+        if (typeof answer.token !== 'string' || answer.token === '')
+            throw new request/* OctoplantError */.RV('the token exchange answered without a token', 200, undefined, false);
+        this.deps.onSecret(answer.token);
+        if (typeof answer.refreshToken === 'string' && answer.refreshToken) {
+            this.deps.onSecret(answer.refreshToken);
+            this.refreshToken = answer.refreshToken;
+        }
+        this.signedIn = true;
+        return { token: answer.token, renewAt: Infinity };
+    }
+    refused(why) {
+        return new AuthenticationError(`octoplant refused the access token (${why}): it may have expired or been revoked. ` +
+            `Make a new one in the AdminClient for the CI user and put it in ${this.deps.setting('token')}.`);
+    }
+}
+/** A 404 (no such route) or 501 / UNIMPLEMENTED from the exchange: an older server. */
+function exchangeMissing(e) {
+    return e instanceof request/* OctoplantError */.RV && (e.httpStatus === 404 || e.httpStatus === 501 || e.grpcCode === protocol/* GrpcCode */.gP.UNIMPLEMENTED);
+}
+/** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
+function refusal(e, setting, refused) {
+    if (e instanceof request/* OctoplantError */.RV && e.httpStatus === 404) {
+        return new request/* OctoplantError */.RV(`the server at ${setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
+            `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+    }
+    if (e instanceof request/* OctoplantError */.RV && [400, 401, 403].includes(e.httpStatus))
+        return refused(e.message.replace(/^POST \S+ failed: /, ''));
+    return e;
+}
+function renewAt(lifetimeMs, now) {
+    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0 || !now)
+        return Infinity;
+    return now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2);
+}
+
+;// CONCATENATED MODULE: ./src/octoplant/client.ts
+// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
+// Actions; every request goes through the transport (request.ts).
+
+
+
+
+
+class OctoplantClient {
+    options;
+    session;
+    signIn;
+    setting;
+    constructor(options) {
+        this.options = options;
+        this.setting = options.setting;
+        this.signIn = signInWith(options.credentials, {
+            transport: options.transport,
+            onSecret: value => options.onSecret?.(value),
+            now: options.now,
+            setting: options.setting
+        });
+    }
+    /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
+    get signedInWith() {
+        return this.signIn.way;
+    }
+    /** Signs in (or in again). Throws AuthenticationError when the server refuses the credentials. */
+    async authenticate(signal) {
+        this.session = await this.signIn.session(signal);
+    }
+    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
+     *  not a reason to sign in again. */
+    status(path, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
+    }
+    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
+     *  and an ambiguous failure says so. */
+    async placeOrder(exportContents, signal) {
+        try {
+            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.order, token, json: { exportContents }, idempotent: false, signal }), signal);
+        }
+        catch (e) {
+            const refused = (e instanceof request/* NetworkError */.Dr && !e.maybeSent) || (e instanceof request/* OctoplantError */.RV && e.httpStatus === 429);
+            if (!(0,request/* isTransientError */.bV)(e) || refused)
+                throw e;
+            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
+                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${this.setting('order-name', '<its name>')}; otherwise re-run the job.`);
+        }
+    }
+    getOrder(name, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path: protocol/* API_PATHS */.Y$.orderOf(name), token, signal }), signal);
+    }
+    async cancelOrder(name, signal) {
+        await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.cancelOf(name), token, idempotent: true, signal }), signal);
+    }
+    /** The export's bytes as the gateway streams them (see download-body.ts). One try: the caller's
+     *  loop (engine/download.ts) owns the retries of a download, so that they do not multiply with the
+     *  request layer's. */
+    async download(name, signal) {
+        const { body, contentLength } = await this.authorized(token => this.options.transport.stream({ method: 'GET', path: protocol/* API_PATHS */.Y$.downloadOf(name), token, attempts: 1, signal }), signal);
+        return (0,download_body/* gatewayBody */.BG)(body, contentLength);
+    }
+    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
+     *  a second 401 in a row is final. */
+    async authorized(call, signal, renewOn401 = true) {
+        if (!this.session || (this.options.now && this.options.now() >= this.session.renewAt))
+            await this.authenticate(signal);
+        try {
+            return await call(this.session.token);
+        }
+        catch (e) {
+            if (!renewOn401 || !(e instanceof request/* OctoplantError */.RV) || (e.httpStatus !== 401 && e.grpcCode !== protocol/* GrpcCode */.gP.UNAUTHENTICATED))
+                throw e;
+            await this.authenticate(signal);
+            return call(this.session.token);
+        }
+    }
+}
+
+
+/***/ }),
+
+/***/ 1591:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   BG: () => (/* binding */ gatewayBody),
+/* harmony export */   VE: () => (/* binding */ streamErrorAtEnd),
+/* harmony export */   Vh: () => (/* binding */ STREAM_ERROR_TAIL)
+/* harmony export */ });
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7075);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2607);
+/* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9983);
+/* harmony import */ var _request_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9184);
+// How grpc-gateway frames the download: a stream of HttpBody messages, each followed by the
+// marshaler's delimiter ("\n" by default), and an error after the 200 header written as
+// {"error": {…}} + delimiter. The ZIP's own bytes pass through untouched; delimiter bytes at the very
+// end are held back (trailer), since only the ZIP check knows whether they belong to the ZIP (a
+// comment may end in a line break) or follow it.
+
+
+
+
+/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
+const MAX_HELD = 64;
+const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
+function gatewayBody(response, contentLength) {
+    const holder = new TrailerHold();
+    // pipeline: an error of the response reaches the reader, and a reader that stops ends the response.
+    const body = (0,node_stream__WEBPACK_IMPORTED_MODULE_0__.pipeline)(response, holder, () => { });
+    return { body, contentLength, trailer: () => holder.held };
+}
+/** Passes bytes on, holding back the delimiter-like bytes at the end of what arrived so far. */
+class TrailerHold extends node_stream__WEBPACK_IMPORTED_MODULE_0__.Transform {
+    held = Buffer.alloc(0);
+    _transform(chunk, _encoding, done) {
+        let cut = chunk.length;
+        while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
+            cut--;
+        if (cut === 0 && this.held.length + chunk.length <= MAX_HELD) {
+            this.held = Buffer.concat([this.held, chunk]);
+            return done();
+        }
+        if (this.held.length)
+            this.push(this.held);
+        this.held = Buffer.alloc(0);
+        if (cut === 0) {
+            this.push(chunk);
+        }
+        else {
+            this.push(cut === chunk.length ? chunk : chunk.subarray(0, cut));
+            if (cut < chunk.length)
+                this.held = Buffer.from(chunk.subarray(cut));
+        }
+        done();
+    }
+}
+/** The stream error at the end of a download, as a sentence, when the body's last bytes (`tail`,
+ *  which began `tailOffset` bytes into the body) end in one; undefined when they end otherwise. */
+function streamErrorAtEnd(tail, tailOffset) {
+    const text = tail.toString('latin1').trimEnd();
+    if (!text.endsWith('}'))
+        return undefined;
+    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
+        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
+            continue;
+        try {
+            const status = (0,_request_js__WEBPACK_IMPORTED_MODULE_2__/* .rpcStatusOf */ .Vv)(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
+            if (!status)
+                return undefined;
+            return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${(0,_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_1__/* .grpcCodeName */ .Lm)(status.code)}: ${status.message ? (0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .untrusted */ .bp)(status.message) : '(no message)'}`;
+        }
+        catch {
+            continue;
+        }
+    }
+    return undefined;
+}
+/** How many bytes of a body's end streamErrorAtEnd needs to see. */
+const STREAM_ERROR_TAIL = 16 * 1024;
+
+
+/***/ }),
+
+/***/ 9184:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Dr: () => (/* binding */ NetworkError),
+  RV: () => (/* binding */ OctoplantError),
+  oO: () => (/* binding */ createTransport),
+  bV: () => (/* binding */ isTransientError),
+  Vv: () => (/* binding */ rpcStatusOf)
+});
+
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+// EXTERNAL MODULE: external "http"
+var external_http_ = __nccwpck_require__(8611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
+// EXTERNAL MODULE: external "https"
+var external_https_ = __nccwpck_require__(5692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var tunnel = __nccwpck_require__(770);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function lib_getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+// EXTERNAL MODULE: ./src/base/clock.ts
+var clock = __nccwpck_require__(4031);
+// EXTERNAL MODULE: ./src/base/retry.ts
+var retry = __nccwpck_require__(7435);
+// EXTERNAL MODULE: ./src/base/untrusted.ts
+var untrusted = __nccwpck_require__(2607);
+// EXTERNAL MODULE: ./protocol/protocol.ts
+var protocol = __nccwpck_require__(9983);
+;// CONCATENATED MODULE: ./src/octoplant/request.ts
+
+
+
+
+
+
+
+/** Socket inactivity limit per request. */
+const SOCKET_TIMEOUT_MS = 120_000;
+/** Largest JSON body accepted: no API answer comes near it. */
+const MAX_JSON_BYTES = 1024 * 1024;
+/** The server answered with an error status, or with something that is not what the API sends. */
+class OctoplantError extends Error {
+    httpStatus;
+    grpcCode;
+    transient;
+    retryAfterMs;
+    constructor(message, httpStatus, 
+    /** The gRPC code from the body, when there was one. */
+    grpcCode, 
+    /** Worth another try (gateway errors, overload, a proxy's page). */
+    transient = isTransientStatus(httpStatus), 
+    /** From a Retry-After header. */
+    retryAfterMs) {
+        super(message);
+        this.httpStatus = httpStatus;
+        this.grpcCode = grpcCode;
+        this.transient = transient;
+        this.retryAfterMs = retryAfterMs;
+        this.name = 'OctoplantError';
+    }
+}
+/** The request never got an answer: connection, TLS or timeout. */
+class NetworkError extends Error {
+    code;
+    maybeSent;
+    transient;
+    constructor(message, code, 
+    /** False when the request provably never reached the server (refused, unresolved, TLS). */
+    maybeSent = true, transient = true) {
+        super(message);
+        this.code = code;
+        this.maybeSent = maybeSent;
+        this.transient = transient;
+        this.name = 'NetworkError';
+    }
+}
+function isTransientStatus(status) {
+    return status === 429 || status === 502 || status === 503 || status === 504;
+}
+/** A fault that may pass if the same call is made again. */
+function isTransientError(e) {
+    return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
+}
+function createTransport(options) {
+    return new HttpTransport(options);
+}
+class HttpTransport {
+    options;
+    http;
+    clock;
+    /** The server has answered once: a later reset is a fault, not a protocol mistake. */
+    answered = false;
+    constructor(options) {
+        this.options = options;
+        this.http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
+            ignoreSslError: options.ignoreTlsErrors ?? false,
+            socketTimeout: SOCKET_TIMEOUT_MS,
+            allowRetries: false,
+            allowRedirects: false,
+            keepAlive: true
+        });
+        this.clock = options.clock ?? clock/* systemClock */.ml;
+    }
+    json(o) {
+        return this.retrying(o, async (signal) => {
+            const res = await this.sendOnce(o, signal);
+            const text = await readBounded(res, MAX_JSON_BYTES, signal);
+            if (!isSuccess(res.statusCode))
+                throw decodeError(res, text, o);
+            try {
+                return JSON.parse(text);
+            }
+            catch {
+                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${this.options.setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+            }
+        });
+    }
+    stream(o) {
+        return this.retrying(o, async (signal) => {
+            const res = await this.sendOnce(o, signal);
+            if (!isSuccess(res.statusCode)) {
+                const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
+                throw decodeError(res, text, o);
+            }
+            const length = Number(res.headers['content-length']);
+            return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
+        });
+    }
+    close() {
+        this.http.dispose();
+    }
+    async sendOnce(o, signal) {
+        signal?.throwIfAborted();
+        const headers = { accept: 'application/json' };
+        if (o.token)
+            headers.authorization = `Bearer ${o.token}`;
+        let body = null;
+        if (o.form) {
+            headers['content-type'] = 'application/x-www-form-urlencoded';
+            body = new URLSearchParams(o.form).toString();
+        }
+        else if (o.json !== undefined) {
+            headers['content-type'] = 'application/json';
+            body = JSON.stringify(o.json);
+        }
+        const url = this.options.baseUrl + o.path;
+        try {
+            const res = await (0,clock/* abortable */.ZC)(this.http.request(o.method, url, body, headers), signal);
+            this.answered = true;
+            return res.message;
+        }
+        catch (e) {
+            if (signal?.aborted)
+                throw (0,clock/* abortReason */.Js)(signal);
+            throw await this.unanswered(e, url);
+        }
+    }
+    /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
+     *  than retrying a reset that will recur. */
+    async unanswered(e, url) {
+        const { setting } = this.options;
+        const described = describeNetworkError(e, url, setting);
+        if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
+            return new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
+        }
+        return described;
+    }
+    /** Runs one call, again after a transient fault, as the policy allows. */
+    retrying(o, call) {
+        const { options } = this;
+        const idempotent = o.idempotent ?? o.method === 'GET';
+        const known = (raw) => raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, options.setting);
+        return (0,retry/* withRetries */.LH)(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
+            clock: this.clock,
+            deadline: options.deadline,
+            signal: o.signal,
+            attempts: o.attempts,
+            random: options.random,
+            retryAfter: e => (mayRetry(e, idempotent) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
+            onRetry: (e, attempt, attempts, delay) => options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`),
+            giveUp: (e, why) => withNote(e, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
+        });
+    }
+}
+/** URL.hostname keeps an IPv6 literal's brackets ("[::1]"), and http-client hands it on as the
+ *  socket's host, which then does not resolve: its request handler hook takes them off. */
+const bareIpv6Host = {
+    prepareRequest(options) {
+        if (options.host?.startsWith('[') && options.host.endsWith(']'))
+            options.host = options.host.slice(1, -1);
+    },
+    canHandleAuthentication: () => false,
+    handleAuthentication: () => Promise.reject(new Error('not used'))
+};
+function mayRetry(e, idempotent) {
+    if (!e.transient)
+        return false;
+    if (idempotent)
+        return true;
+    // Not idempotent: only when the server cannot have acted on it.
+    return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429;
+}
+function withNote(e, note) {
+    e.message = `${e.message} (${note})`;
+    return e;
+}
+function isSuccess(status) {
+    return status !== undefined && status >= 200 && status < 300;
+}
+async function readBounded(res, limit, signal) {
+    const chunks = [];
+    let size = 0;
+    const read = (async () => {
+        for await (const chunk of res) {
+            size += chunk.length;
+            if (size > limit) {
+                res.destroy();
+                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
+            }
+            chunks.push(chunk);
+        }
+        return Buffer.concat(chunks).toString('utf8');
+    })();
+    return (0,clock/* abortable */.ZC)(read, signal);
+}
+/** Turns an error answer into one line: the gRPC code's name and the server's message. */
+function decodeError(res, text, o) {
+    const status = res.statusCode ?? 0;
+    const where = `${o.method} ${o.path}`;
+    const wait = (0,retry/* retryAfterMs */.Vs)(res.headers['retry-after']);
+    const transient = isTransientStatus(status);
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch {
+        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait);
+    }
+    const s = rpcStatusOf(parsed);
+    if (s && (s.code !== undefined || s.message)) {
+        const name = s.code !== undefined ? `${(0,protocol/* grpcCodeName */.Lm)(s.code)} (HTTP ${status})` : `HTTP ${status}`;
+        return new OctoplantError(`${where} failed: ${name}: ${s.message ? (0,untrusted/* untrusted */.bp)(s.message) : '(no message)'}`, status, s.code, transient, wait);
+    }
+    return new OctoplantError(`${where} failed: HTTP ${status}: ${(0,untrusted/* untrusted */.bp)(text, 200)}`, status, undefined, transient, wait);
+}
+/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
+ *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
+function rpcStatusOf(value) {
+    if (typeof value !== 'object' || value === null)
+        return undefined;
+    const v = value;
+    if (typeof v.error === 'object' && v.error !== null)
+        return rpcStatusOf(v.error);
+    const code = typeof v.code === 'number' ? v.code : undefined;
+    const oauth2 = typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined;
+    const message = typeof v.message === 'string' && v.message ? v.message : oauth2;
+    return code === undefined && message === undefined ? undefined : { code, message };
+}
+function describeNonJson(res, text) {
+    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
+    if (/<html|<!doctype/i.test(text)) {
+        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
+        return `an HTML page${title ? ` ("${(0,untrusted/* untrusted */.bp)(title, 120)}")` : ''} (${(0,untrusted/* untrusted */.bp)(type, 80)}), likely from a proxy or web server in front of octoplant`;
+    }
+    return text.trim() === '' ? `an empty body (${(0,untrusted/* untrusted */.bp)(type, 80)})` : `${(0,untrusted/* untrusted */.bp)(type, 80)}: "${(0,untrusted/* untrusted */.bp)(text.replace(/\s+/g, ' '), 80)}"`;
+}
+const TLS_HINTS = {
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
+    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
+    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
+    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
+};
+/** Does a TLS handshake succeed at this host and port (certificate not checked)? */
+function speaksTls(url) {
+    return new Promise(resolve => {
+        const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+        const socket = external_node_tls_.connect({ host, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(host) ? undefined : host });
+        const done = (yes) => {
+            socket.destroy();
+            resolve(yes);
+        };
+        socket.setTimeout(3000, () => done(false));
+        socket.once('secureConnect', () => done(true));
+        socket.once('error', () => done(false));
+    });
+}
+/** Failures that happen before a request is written: the server cannot have acted on it. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+function describeNetworkError(e, url, setting) {
+    // @actions/http-client reports its socket timeout without a code.
+    const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
+    const host = new URL(url).host;
+    const hint = code ? TLS_HINTS[code] : undefined;
+    if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+        return new NetworkError(`${setting('server-url')} says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with ${setting('allow-insecure-http', 'true')} beyond loopback) [${e.message.trim()}]`, code, false, false);
+    }
+    if (hint) {
+        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+            ? `use the host name the certificate was issued for in ${setting('server-url')}`
+            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+                ? `renew the server certificate (${setting('insecure-skip-tls-verify', 'true')} only as a stopgap)`
+                : `trust the plant's CA with ${setting('ca-certificate')} (PEM text or file), or as a last resort ${setting('insecure-skip-tls-verify', 'true')}`;
+        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
+    }
+    const what = {
+        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
+        ENOTFOUND: 'the host name does not resolve',
+        EAI_AGAIN: 'the host name could not be resolved (DNS)',
+        ECONNRESET: 'the connection was reset',
+        ETIMEDOUT: 'the connection timed out',
+        EHOSTUNREACH: 'the host is unreachable',
+        ENETUNREACH: 'the network is unreachable'
+    };
+    const text = (code && what[code]) || e.message || String(e);
+    const maybeSent = !(code && NOT_SENT.has(code));
+    return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
 }
 
 

@@ -1,11 +1,7 @@
 // The GitHub Action: the front end around the export engine. It reads the inputs (masking secrets
 // first), hands the engine its settings, maps the engine's events to outputs and log lines, uploads
 // the ZIP as an artifact under the engine's deadline, and writes the job summary.
-import { readFileSync, realpathSync } from 'node:fs'
-import * as tls from 'node:tls'
-import * as core from '@actions/core'
-import { type Clock, systemClock } from '../base/clock.js'
-import { Secrets } from '../base/secrets.js'
+import type { Secrets } from '../base/secrets.js'
 import { commandFree } from '../base/untrusted.js'
 import { runtimeProblem } from '../shared/runtime.js'
 import { checkBeforeConnecting } from '../shared/before-connecting.js'
@@ -18,46 +14,19 @@ import { VERSION } from '../shared/version.js'
 import { evidenceOutputs, OUTPUTS } from '../shared/outputs.js'
 import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadFile } from './artifact.js'
 import { findPreviousRecord, githubPreviousDeps, type PreviousDeps } from './previous.js'
+import { type ActionCore, defaultStepDeps, POST_STATE, readStepConnection, type StepDeps, stepSecrets, untrimmedInputs } from './step.js'
 import { type ActionReport, renderSummary } from './summary.js'
 
-/** The part of @actions/core the run uses. */
-export type ActionCore = Pick<
-  typeof core,
-  'getInput' | 'setOutput' | 'setSecret' | 'setFailed' | 'info' | 'warning' | 'notice' | 'debug' | 'saveState' | 'getState'
-> & { summary: { addRaw(text: string, addEOL?: boolean): unknown; write(): Promise<unknown> } }
+export type { ActionCore }
 
-export interface RunDeps {
-  core: ActionCore
-  env: Record<string, string | undefined>
-  clock: Clock
-  readFile: (file: string) => string
-  realpath?: (file: string) => string
+export interface RunDeps extends StepDeps {
   loadArtifactClient: () => Promise<ArtifactClientLike>
-  /** Adds PEM certificates to the trust store of every TLS connection of the process. */
-  trustCertificates: (pem: string) => void
   /** Aborts when the job is cancelled (SIGINT/SIGTERM from the runner). */
   jobSignal?: AbortSignal
   /** How compare-with-previous lists and fetches earlier runs' records (default: GitHub's API). */
   previousDeps?: (token: string, env: Record<string, string | undefined>, tempDir: string) => Promise<PreviousDeps>
   /** This Action's version, for the export record. */
   version?: string
-}
-
-/** The names main saves its state under (core.saveState), for the post step to read. */
-export const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' } as const
-
-/** What both steps of the Action (main and post) take from the runner. */
-export type StepDeps = Pick<RunDeps, 'core' | 'env' | 'clock' | 'readFile' | 'realpath' | 'trustCertificates'>
-
-export function defaultStepDeps(): StepDeps {
-  return {
-    core,
-    env: process.env,
-    clock: systemClock,
-    readFile: file => readFileSync(file, 'utf8'),
-    realpath: file => realpathSync(file),
-    trustCertificates: pem => tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem])
-  }
 }
 
 export function defaultDeps(): RunDeps {
@@ -68,23 +37,10 @@ export function defaultDeps(): RunDeps {
   return { ...defaultStepDeps(), loadArtifactClient, jobSignal: job.signal, previousDeps: githubPreviousDeps, version: VERSION }
 }
 
-/** The step's secrets: each spelling is registered with the runner (which masks only the exact
- *  string) as it is added, and mask() hides them in what the step writes itself (outputs, summary). */
-export function stepSecrets(core: Pick<ActionCore, 'setSecret'>): Secrets & { register(value: string | undefined): void } {
-  const secrets = new Secrets()
-  return Object.assign(secrets, { register: (value: string | undefined) => secrets.add(value).forEach(s => core.setSecret(s)) })
-}
-
 /** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
-export function parseActionInputs(deps: StepDeps, secrets = stepSecrets(deps.core)): Inputs {
-  const { core } = deps
-  // Untrimmed: a password may begin or end with spaces; parseInputs trims every other input itself.
-  const getInput = (name: string) => core.getInput(name, { trimWhitespace: false })
-  for (const secret of [getInput('password'), getInput('token').trim(), getInput('github-token').trim()]) secrets.register(secret)
-  const inputs = parseInputs(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
-  secrets.register(inputs.clientSecret)
-  if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
-  return inputs
+export function parseActionInputs(deps: StepDeps, secrets: ReturnType<typeof stepSecrets>): Inputs {
+  readStepConnection(deps, secrets)
+  return parseInputs(untrimmedInputs(deps.core), { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
 }
 
 export async function run(deps: RunDeps = defaultDeps()): Promise<void> {

@@ -3,8 +3,8 @@
 // it gives up. It does nothing after a finished run or with cancel-on-timeout: false; it takes at most
 // POST_LIMIT_MS, warns only when the cancel fails, and never fails the job on its own account.
 import { cancelLeftOrder } from '../engine/cancel.js'
-import { actionSetting } from '../shared/inputs.js'
-import { type ActionCore, defaultStepDeps, parseActionInputs, POST_STATE, type StepDeps, stepSecrets } from './main.js'
+import { actionSetting } from '../shared/connection-inputs.js'
+import { type ActionCore, defaultStepDeps, POST_STATE, readStepConnection, type StepDeps, stepSecrets } from './step.js'
 
 /** The whole step's bound: sign-in and cancel. */
 export const POST_LIMIT_MS = 10_000
@@ -19,7 +19,7 @@ export async function post(deps: StepDeps = defaultStepDeps()): Promise<void> {
   }
   try {
     const secrets = stepSecrets(core)
-    const inputs = parseActionInputs(deps, secrets)
+    const inputs = readStepConnection(deps, secrets)
     core.info(`The main step stopped before it was done with order ${name}: cancelling it on the server.`)
     const why = await cancelLeftOrder(inputs, name, { ...logTo(core), secret: v => secrets.register(v), setting: actionSetting }, { clock: deps.clock, limitMs: POST_LIMIT_MS })
     if (why) core.warning(`Could not cancel order ${name}, which may still be running on the server: ${why}`)

@@ -3,8 +3,8 @@
 import type { Clock } from '../base/clock.js'
 import { deadlineAfter } from '../base/deadline.js'
 import type { Logger } from '../base/logger.js'
-import { connect } from './export.js'
-import type { ExportSettings } from './settings.js'
+import { connect } from './connect.js'
+import type { ConnectionSettings } from './settings.js'
 
 export interface CancelHost extends Logger {
   secret(value: string): void
@@ -12,7 +12,7 @@ export interface CancelHost extends Logger {
 }
 
 /** Cancels order `name`; resolves with undefined once cancelled, or with why it could not be. */
-export async function cancelLeftOrder(settings: ExportSettings, name: string, host: CancelHost, deps: { clock: Clock; limitMs: number }): Promise<string | undefined> {
+export async function cancelLeftOrder(settings: ConnectionSettings, name: string, host: CancelHost, deps: { clock: Clock; limitMs: number }): Promise<string | undefined> {
   const deadline = deadlineAfter(deps.clock, deps.limitMs)
   const { transport, client } = connect(settings, host, deps.clock, deadline)
   try {

@@ -4,7 +4,7 @@ import type { Clock } from '../base/clock.js'
 import { deadlineAfter } from '../base/deadline.js'
 import type { Logger } from '../base/logger.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
-import { connect } from './export.js'
+import { connect } from './connect.js'
 import type { ExportSettings } from './settings.js'
 
 export interface CheckReport {

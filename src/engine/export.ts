@@ -4,8 +4,9 @@
 // failure included, comes back as an ExportReport. Failures say what to do next.
 import * as path from 'node:path'
 import { grpcCodeName, type Operation, type OrderState } from '../../protocol/protocol.js'
-import { AuthenticationError, type Credentials, OctoplantClient } from '../octoplant/client.js'
-import { createTransport, isTransientError } from '../octoplant/request.js'
+import { AuthenticationError } from '../octoplant/client.js'
+import { isTransientError } from '../octoplant/request.js'
+import { connect } from './connect.js'
 import { abortable, abortReason, type Clock } from '../base/clock.js'
 import { type Deadline, deadlineAfter, TimeoutReached } from '../base/deadline.js'
 import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/format.js'
@@ -151,9 +152,10 @@ class ExportRun {
       this.judge(evidence)
     } catch (e) {
       await this.outputs.discard()
-      // Whatever a phase threw when the run was stopped (an AbortError of a file read, say), the
-      // deadline or the cancel is what happened.
-      this.report.error = this.secrets.mask(await this.wayBack(this.signal.aborted ? abortReason(this.signal) : e))
+      // A file read or stream stopped by the run's signal throws an AbortError: the deadline or the
+      // cancel is what happened.
+      const cause = this.signal.aborted && (e as Error)?.name === 'AbortError' ? abortReason(this.signal) : e
+      this.report.error = this.secrets.mask(await this.wayBack(cause))
     } finally {
       this.connection.transport.close()
       this.report.durations.total = this.deps.clock.now() - this.startedAt
@@ -381,16 +383,6 @@ class ExportRun {
       return `cancelling it failed: ${(e as Error).message}`
     }
   }
-}
-
-/** The request layer and the API client for these settings; tokens go to host.secret first. */
-export function connect(settings: ExportSettings, host: Pick<ExportHost, 'secret' | 'setting'> & Logger, clock: Clock, deadline: Deadline) {
-  const setting = (name: string, value?: string) => host.setting(name, value)
-  const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting })
-  const { username, password, clientId, clientSecret, accessToken } = settings
-  const credentials: Credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret }
-  const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting })
-  return { transport, client }
 }
 
 function orderFailed(name: string, op: Operation): Error {

@@ -32,6 +32,9 @@ export interface ExportSettings {
   failOn: GateCheck[]
 }
 
+/** What a connection to the server needs of the settings (the post step's cancel has no more). */
+export type ConnectionSettings = Pick<ExportSettings, 'serverUrl' | 'username' | 'password' | 'clientId' | 'clientSecret' | 'accessToken' | 'insecureSkipTlsVerify'>
+
 /** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render
  *  ("Input 'path' …" in the Action, "--path (or OCTOPLANT_PATH) …" in the command). */
 export class InputError extends Error {

@@ -8,6 +8,7 @@ import { InputError } from '../engine/settings.js'
 import type { Inputs } from './inputs.js'
 
 export async function checkBeforeConnecting(inputs: Inputs, setting: (name: string, value?: string) => string, warn: (message: string) => void): Promise<void> {
+  inputs.warnings.forEach(warn)
   await prepareFolder(inputs.path)
   if (!inputs.compareWith) return
   let previous

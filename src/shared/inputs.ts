@@ -1,94 +1,48 @@
 // Reads and validates every input before any network call. Pure: the input getter, the environment
 // and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
-import { X509Certificate } from 'node:crypto'
 import { statSync } from 'node:fs'
 import * as path from 'node:path'
 import parseDuration from 'parse-duration'
 import { parse as parseYaml } from 'yaml'
 import { type ExportContents, validateExportContents } from './export-contents.js'
-import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../../protocol/protocol.js'
 import { GATE_CHECKS, type GateCheck } from '../engine/evidence/gate.js'
 import { type ExportSettings, InputError } from '../engine/settings.js'
 import { windowsNameProblem } from '../engine/zip/path-rules.js'
 import { SAFE_NAME_MAX, unsafeNameProblem } from '../base/safe-name.js'
+import { actionSetting, bool, type ConnectionInputs, type InputContext, readConnection, readText, withDefaults } from './connection-inputs.js'
 
 export { InputError }
-
-/** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
-export const DEFAULTS = {
-  'client-id': PUBLIC_CLIENT_ID,
-  'client-secret': PUBLIC_CLIENT_SECRET,
-  'export-contents': '{"projectTree": {}}',
-  timeout: '30m',
-  'max-poll-interval': '30s',
-  'cancel-on-timeout': 'true',
-  extract: 'false',
-  'upload-artifact': 'true',
-  'insecure-skip-tls-verify': 'false',
-  'allow-insecure-http': 'false',
-  'compare-with-previous': 'false'
-} as const
+export { actionSetting, DEFAULTS, type InputContext } from './connection-inputs.js'
 
 /** Inputs only the Action has: the command reads no option or variable for them. */
 export const ACTION_ONLY = ['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token'] as const
 
 /** The Action's inputs: the export's settings and what only the Action does with them. */
-export interface Inputs extends ExportSettings {
+export interface Inputs extends ExportSettings, ConnectionInputs {
   uploadArtifact: boolean
   retentionDays?: number
-  /** PEM text of extra CA certificates to trust. */
-  caCertificates?: string
-  allowInsecureHttp: boolean
   /** Compare with the record of the newest earlier export of the same artifact-name (GitHub only). */
   compareWithPrevious: boolean
   /** The token that reads earlier runs' artifacts (actions: read). */
   githubToken: string
+  /** What the settings leave unused, for the front end to warn of. */
+  warnings: string[]
 }
 
-
-export interface InputContext {
-  env: Record<string, string | undefined>
-  readFile: (file: string) => string
-  /** Resolves links, so that order-file cannot point out of the workspace through one. */
-  realpath?: (file: string) => string
-  /** Path rules of the runner's platform (node:path by default; tests pass path.win32). */
-  path?: typeof path.posix
-  /** How the front end names another setting in a hint (default: the Action's "name: value"). */
-  setting?: (name: string, value?: string) => string
-  /** Whether a path names a readable file (default: fs.statSync). */
-  isFile?: (file: string) => boolean
-  /** The folder an empty or blank path means (default: <RUNNER_TEMP>/octoplant-export). */
-  defaultPath?: string
-}
-
-/** The Action's words: "the path input", "allow-insecure-http: true". */
-export const actionSetting = (name: string, value?: string) => (value === undefined ? `the ${name} input` : `${name}: ${value}`)
 
 export function parseInputs(getInput: (name: string) => string, ctx: InputContext): Inputs {
-  const get = (name: string): string => {
-    const v = getInput(name).trim()
-    return v !== '' ? v : ((DEFAULTS as Record<string, string>)[name] ?? '')
-  }
-  const required = (name: string, hint: string): string => {
-    const v = get(name)
-    if (v === '') throw new InputError(name, `is required: ${hint}`)
-    return v
-  }
+  const get = withDefaults(getInput)
   const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd()
-
   const setting = ctx.setting ?? actionSetting
-  const allowInsecureHttp = bool(get, 'allow-insecure-http')
-  const serverUrl = parseServerUrl(
-    required('server-url', 'set it to the octoplant API address, e.g. https://octoplant.plant.local:64023'),
-    allowInsecureHttp,
-    setting
-  )
-  const { username, password, accessToken } = readSignIn(getInput, get, setting)
+  const connection = readConnection(getInput, ctx)
 
   const orderName = readOrderName(get)
+  // Warned, not refused: the way back after a failure is "re-run with order-name", and a workflow
+  // that keeps its export-contents must still be able to take it.
+  const warnings: string[] = []
   if (orderName && (getInput('export-contents').trim() || get('order-file'))) {
     const given = getInput('export-contents').trim() ? setting('export-contents') : setting('order-file')
-    throw new InputError('order-name', `fetches an order that exists, so ${given} would be ignored: remove it, or remove ${setting('order-name')} to place a new order`)
+    warnings.push(`${setting('order-name', orderName)} fetches an order that exists: ${given} is not used, and no new order is placed`)
   }
   const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace)
 
@@ -105,12 +59,7 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
   const failOn = readFailOn(get, setting, exportContents, comparison)
 
   return {
-    serverUrl,
-    username,
-    password,
-    accessToken,
-    clientId: get('client-id'),
-    clientSecret: get('client-secret'),
+    ...connection,
     exportContents,
     orderName,
     timeoutMs: duration(get, 'timeout'),
@@ -121,12 +70,10 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
     uploadArtifact: bool(get, 'upload-artifact'),
     artifactName,
     retentionDays,
-    caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
-    insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
-    allowInsecureHttp,
     ...comparison,
     failOn,
-    githubToken: get('github-token')
+    githubToken: get('github-token'),
+    warnings
   }
 }
 
@@ -184,27 +131,6 @@ function readFailOn(
   return items as GateCheck[]
 }
 
-/** An access token, or a user name and password: one way of signing in, never both. */
-function readSignIn(getInput: (name: string) => string, get: (name: string) => string, setting: (name: string, value?: string) => string) {
-  const accessToken = get('token') || undefined
-  // Passwords may begin or end with spaces: take this one untrimmed.
-  const password = getInput('password')
-  // A header cannot carry a line break, and no password holds one: a file with two lines is a mistake.
-  for (const [name, value] of [['token', accessToken], ['password', password]] as const) {
-    if (value && /[\r\n]/.test(value)) throw new InputError(name, `holds a line break inside it: give the ${name} alone, on one line`)
-  }
-  if (accessToken && password) {
-    throw new InputError('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`)
-  }
-  if (accessToken) return { username: get('username'), password: '', accessToken }
-  const username = get('username')
-  if (username === '') {
-    throw new InputError('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`)
-  }
-  if (password === '') throw new InputError('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`)
-  return { username, password, accessToken }
-}
-
 /** The order's files are named after it: it must be one safe path segment everywhere. */
 function readOrderName(get: (name: string) => string): string | undefined {
   const orderName = get('order-name') || undefined
@@ -244,36 +170,6 @@ function readRetentionDays(get: (name: string) => string): number | undefined {
   return days
 }
 
-function parseServerUrl(text: string, allowInsecureHttp: boolean, setting: (name: string, value?: string) => string): string {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    throw new InputError('server-url', `must be a URL such as https://octoplant.plant.local:64023; got "${text}"`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InputError('server-url', `must start with https:// (or http://); got "${url.protocol}"`)
-  }
-  if (url.username || url.password) {
-    throw new InputError('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`)
-  }
-  if (url.search || url.hash) {
-    throw new InputError('server-url', `must be the API's base address without a query or fragment; got "${text}"`)
-  }
-  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
-    throw new InputError(
-      'server-url',
-      `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`
-    )
-  }
-  return url.href.replace(/\/+$/, '')
-}
-
-function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)
-}
-
 function readExportContents(
   getInput: (name: string) => string,
   get: (name: string) => string,
@@ -305,23 +201,6 @@ function readExportContents(
   }
 }
 
-function readCaCertificates(value: string, ctx: InputContext, workspace: string): string | undefined {
-  if (value === '') return undefined
-  const pem = value.includes('-----BEGIN') ? value : readText('ca-certificate', value, ctx, workspace)
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)
-  if (!blocks) {
-    throw new InputError('ca-certificate', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the PEM text of the CA, or the path to a PEM file')
-  }
-  for (const [i, block] of blocks.entries()) {
-    try {
-      new X509Certificate(block)
-    } catch (e) {
-      throw new InputError('ca-certificate', `certificate ${i + 1} of ${blocks.length} cannot be read: ${(e as Error).message}`)
-    }
-  }
-  return blocks.join('\n') + '\n'
-}
-
 /** order-file must lie in the workspace or the runner's temp folder (links resolved). */
 function checkInside(input: string, file: string, ctx: InputContext, workspace: string): void {
   const paths = ctx.path ?? path
@@ -338,23 +217,6 @@ function checkInside(input: string, file: string, ctx: InputContext, workspace: 
   if (!roots.some(root => same(real) === same(root) || same(real).startsWith(same(root + paths.sep)))) {
     throw new InputError(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`)
   }
-}
-
-function readText(input: string, file: string, ctx: InputContext, workspace: string): string {
-  const resolved = (ctx.path ?? path).resolve(workspace, file)
-  try {
-    return ctx.readFile(resolved)
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new InputError(input, `names a file that cannot be read (${code ?? (e as Error).message}): ${resolved}`)
-  }
-}
-
-function bool(get: (name: string) => string, name: string): boolean {
-  const v = get(name)
-  if (['true', 'True', 'TRUE'].includes(v)) return true
-  if (['false', 'False', 'FALSE'].includes(v)) return false
-  throw new InputError(name, `must be true or false; got "${v}"`)
 }
 
 /** `90s`, `15m`, `1h30m` or plain seconds (`600`). */

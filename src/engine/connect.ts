@@ -1,0 +1,25 @@
+// The connection of a run: the one request layer (TLS, proxy, retries under the deadline) and the
+// API client over it, for these settings. Whatever talks to the server (the export, the check, the
+// post step's cancel) starts here, without the rest of the flow.
+import type { Clock } from '../base/clock.js'
+import type { Deadline } from '../base/deadline.js'
+import type { Logger } from '../base/logger.js'
+import { type Credentials, OctoplantClient } from '../octoplant/client.js'
+import { createTransport } from '../octoplant/request.js'
+import type { ConnectionSettings } from './settings.js'
+
+/** What the connection needs of its front end: where tokens go to be masked, and its words. */
+export interface ConnectHost extends Logger {
+  secret(value: string): void
+  setting(name: string, value?: string): string
+}
+
+/** The request layer and the API client for these settings; tokens go to host.secret first. */
+export function connect(settings: ConnectionSettings, host: ConnectHost, clock: Clock, deadline: Deadline) {
+  const setting = (name: string, value?: string) => host.setting(name, value)
+  const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting })
+  const { username, password, clientId, clientSecret, accessToken } = settings
+  const credentials: Credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret }
+  const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting })
+  return { transport, client }
+}
