@@ -1,6 +1,7 @@
 // The octoplant client against the simulator, over real HTTPS with a CA the simulator made.
 import type { IncomingHttpHeaders } from 'node:http'
 import * as https from 'node:https'
+import { systemClock } from '../src/base/clock.js'
 import { deadlineAfter } from '../src/base/deadline.js'
 import { actionSetting } from '../src/shared/inputs.js'
 import * as tls from 'node:tls'
@@ -336,7 +337,7 @@ describe('the look at the server before ordering (optional: it informs, never bl
     trust(s.caPem!)
     const { client, transport } = clientFor(s.url)
     const { lines, logger } = recorder()
-    const info = await lookAtServer(client, logger)
+    const info = await lookAtServer(client, logger, { clock: systemClock })
     expect(info).toMatchObject({ apiVersion: '1.2.0-release-5-c845dda7', versiondogVersion: '10.1.0-acf932ab', maintenance: { active: true, reason: 'DISK_LOW' } })
     expect(lines).toContain('Server: octoplant API 1.2.0-release-5-c845dda7, versiondog 10.1.0-acf932ab.')
     expect(lines).toContain(
@@ -353,7 +354,7 @@ describe('the look at the server before ordering (optional: it informs, never bl
       trust(s.caPem!)
       const { client, transport } = clientFor(s.url)
       const { lines, logger } = recorder()
-      const info = await lookAtServer(client, logger)
+      const info = await lookAtServer(client, logger, { clock: systemClock })
       expect(info.maintenance).toBeUndefined()
       expect(lines.filter(l => l.startsWith('warning'))).toEqual([])
       transport.close()
@@ -368,7 +369,7 @@ describe('the look at the server before ordering (optional: it informs, never bl
       ['500', s => s.intercept(statuses('GET /v1/status/maintenance_mode', [500])), /INTERNAL \(HTTP 500\)/],
       ['503', s => s.intercept(statuses('GET /v1/status/maintenance_mode', [503])), /UNAVAILABLE \(HTTP 503\)/],
       ['HTML', s => s.intercept(htmlPage('GET /v1/status/maintenance_mode', 1)), /an HTML page \("502 Bad Gateway"\)/],
-      ['timeout', s => s.intercept((_req, _res, route) => route === 'GET /v1/status/maintenance_mode'), /TimeoutError|aborted due to timeout/]
+      ['timeout', s => s.intercept((_req, _res, route) => route === 'GET /v1/status/maintenance_mode'), /no answer within 0\.3s/]
     ]
     for (const [what, fault, expected] of cases) {
       const s = await startSimulator(what === '403' ? { statusDeniedTo: ['versiondog'] } : {})
@@ -376,7 +377,7 @@ describe('the look at the server before ordering (optional: it informs, never bl
       trust(s.caPem!)
       const { client, transport } = clientFor(s.url)
       const { lines, logger } = recorder()
-      const info = await lookAtServer(client, logger, { timeoutMs: 300 })
+      const info = await lookAtServer(client, logger, { clock: systemClock, timeoutMs: 300 })
       expect(info.maintenance, what).toBeUndefined()
       const line = lines.find(l => l.startsWith('debug: optional GET /v1/status/maintenance_mode not read, carrying on: '))
       expect(line, `${what}: ${lines.join('\n')}`).toMatch(expected)
@@ -393,7 +394,7 @@ describe('the look at the server before ordering (optional: it informs, never bl
     trust(s.caPem!)
     const { client, transport } = clientFor(s.url)
     const { lines, logger } = recorder()
-    expect(await lookAtServer(client, logger)).toEqual({ apiVersion: undefined, versiondogVersion: undefined, maintenance: undefined })
+    expect(await lookAtServer(client, logger, { clock: systemClock })).toEqual({ apiVersion: undefined, versiondogVersion: undefined, maintenance: undefined })
     expect(lines.filter(l => l.startsWith('debug'))).toHaveLength(2)
     expect(lines.filter(l => !l.startsWith('debug'))).toEqual([])
     transport.close()

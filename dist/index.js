@@ -29392,7 +29392,7 @@ async function checkBeforeConnecting(inputs, setting, warn) {
 }
 
 ;// CONCATENATED MODULE: ./protocol/protocol.ts
-// Wire-level facts of the octoplant Export API (see ../spec and shared/octoplant-export-api.md).
+// Wire-level facts of the octoplant Export API (see ../spec, the server's Swagger subset).
 // This folder is all that the simulator and the product share: names, codes and shapes, no behaviour.
 const PUBLIC_CLIENT_ID = 'public-api';
 /** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
@@ -30120,9 +30120,9 @@ class OctoplantClient {
 
 
 /** The request layer and the API client for these settings; tokens go to host.secret first. */
-function connect(settings, host, clock, deadline) {
+function connect(settings, host, clock, deadline, makeTransport = createTransport) {
     const setting = (name, value) => host.setting(name, value);
-    const transport = createTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
+    const transport = makeTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
     const { username, password, clientId, clientSecret, accessToken } = settings;
     const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
     const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
@@ -30838,7 +30838,7 @@ class ZipCheck {
         }
         if (scanner.trailing > 0)
             throw new InvalidZipError(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`);
-        // By code point: localeCompare would load ICU's collation data, ~8 MB of resident memory.
+        // By code point: localeCompare would load ICU's collation data (resident memory, BENCHMARKS.md).
         this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
         return this.report;
     }
@@ -30947,7 +30947,7 @@ async function saveZip(download, partial, o) {
         throw e;
     });
     const manifest = o.manifest ? new ManifestWriter(o.manifest) : undefined;
-    const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.logger, contentLength, o.onBytes);
+    const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.clock, o.logger, contentLength, o.onBytes);
     o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
     const out = (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER, flags: 'wx', mode: 0o600 });
     try {
@@ -30956,10 +30956,10 @@ async function saveZip(download, partial, o) {
         if (contentLength !== undefined && pass.size + droppedTrailer !== contentLength && !pass.broken) {
             throw new InvalidZipError(`the download ended after ${pass.size + droppedTrailer} of ${contentLength} bytes`);
         }
-        const streamed = performance.now();
+        const streamed = o.clock.now();
         const report = await pass.finish(partial);
         const sha256 = pass.hash.digest('hex');
-        return { path: partial, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer, manifest: manifest?.finish() };
+        return { path: partial, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: o.clock.now() - streamed, droppedTrailer, manifest: manifest?.finish() };
     }
     catch (e) {
         manifest?.discard();
@@ -30977,21 +30977,24 @@ async function saveZip(download, partial, o) {
 /** The one pass: what it hashed and checked so far. */
 class CheckedPass {
     check;
+    clock;
     logger;
     contentLength;
     onBytes;
     hash = (0,external_node_crypto_.createHash)('sha256');
-    started = performance.now();
+    started;
     size = 0;
     /** The first thing the check found wrong; the stream is read on a little, in case a stream error
      *  follows (it is named from the file's end), then given up. */
     broken;
-    lastProgress = this.started;
-    constructor(check, logger, contentLength, onBytes) {
+    lastProgress;
+    constructor(check, clock, logger, contentLength, onBytes) {
         this.check = check;
+        this.clock = clock;
         this.logger = logger;
         this.contentLength = contentLength;
         this.onBytes = onBytes;
+        this.started = this.lastProgress = clock.now();
     }
     /** Hashes and checks each chunk, then hands it on to be written. */
     async *through(source) {
@@ -31008,7 +31011,7 @@ class CheckedPass {
         if (!this.broken)
             await this.check.write(bytes).catch((error) => void (this.broken = { error, at: this.size }));
         this.onBytes?.(this.size, this.contentLength);
-        const now = performance.now();
+        const now = this.clock.now();
         if (now - this.lastProgress < PROGRESS_EVERY_MS)
             return;
         this.lastProgress = now;
@@ -33554,9 +33557,9 @@ const REASONS = {
 };
 /** Reads the three status calls at once, each bounded by `timeoutMs` and the run's signal; each
  *  failure is a debug line. */
-async function lookAtServer(client, logger, o = {}) {
+async function lookAtServer(client, logger, o) {
     const probe = async (path) => {
-        const limit = AbortSignal.timeout(o.timeoutMs ?? PROBE_TIMEOUT_MS);
+        const limit = o.clock.timeout(o.timeoutMs ?? PROBE_TIMEOUT_MS, new Error(`no answer within ${(o.timeoutMs ?? PROBE_TIMEOUT_MS) / 1000}s`));
         try {
             return await client.status(path, o.signal ? AbortSignal.any([o.signal, limit]) : limit);
         }
@@ -33942,7 +33945,7 @@ class ExportRun {
         this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
         for (const secret of [settings.password, settings.accessToken, settings.clientSecret])
             this.secrets.add(secret);
-        this.connection = connect(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline);
+        this.connection = connect(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline, deps.transport);
     }
     /** sign in → look at the server → order → wait → download + verify → extract → finish. */
     async run() {
@@ -33978,7 +33981,7 @@ class ExportRun {
         await client.authenticate(this.signal);
         this.report.signedInWith = client.signedInWith;
         this.host.info(`Signed in with ${client.signedInWith}.`);
-        this.report.serverInfo = await lookAtServer(client, this.host, { signal: this.signal });
+        this.report.serverInfo = await lookAtServer(client, this.host, { clock: this.deps.clock, signal: this.signal });
     }
     async placeOrResume() {
         const { settings, host } = this;
@@ -34929,8 +34932,9 @@ function bool(get, name) {
 }
 
 ;// CONCATENATED MODULE: ./src/shared/inputs.ts
-// Reads and validates every input before any network call. Pure: the input getter, the environment
-// and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
+// Reads and validates every input before any network call. The input getter, the environment and
+// the file reader are passed in (whether a file exists is asked of the file system unless a test
+// passes isFile). A bad input throws an InputError naming the input and the fix.
 
 
 
@@ -35260,7 +35264,8 @@ function evidenceOutputs(e) {
 ;// CONCATENATED MODULE: ./src/action/artifact.ts
 // Uploads the verified ZIP, and each file of its evidence, as a workflow artifact, as is (skipArchive:
 // no second ZIP around it; the artifact takes the file's name).
-// @actions/artifact is loaded only when an upload will happen: importing it costs ~100 MB of RSS.
+// @actions/artifact is loaded only when an upload will happen: importing it costs much memory and
+// time (BENCHMARKS.md).
 
 async function loadArtifactClient() {
     const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(645)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));

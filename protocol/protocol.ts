@@ -1,4 +1,4 @@
-// Wire-level facts of the octoplant Export API (see ../spec and shared/octoplant-export-api.md).
+// Wire-level facts of the octoplant Export API (see ../spec, the server's Swagger subset).
 // This folder is all that the simulator and the product share: names, codes and shapes, no behaviour.
 
 export const PUBLIC_CLIENT_ID = 'public-api'

@@ -1,4 +1,5 @@
-// A simulator of the octoplant Export API, faithful to shared/octoplant-export-api.md and the
+// A simulator of the octoplant Export API, faithful to what is known of the server (the README's
+// "not known" list says where it guesses) and the
 // Swagger spec (spec/): grpc-gateway error bodies and statuses, the password grant with the
 // published client, orders moving PENDING → RUNNING → SUCCEEDED/FAILED over time with ExportState
 // metadata (int64 counters as strings), cancel, the status calls, and a streamed ZIP download.

@@ -1,6 +1,7 @@
 // Uploads the verified ZIP, and each file of its evidence, as a workflow artifact, as is (skipArchive:
 // no second ZIP around it; the artifact takes the file's name).
-// @actions/artifact is loaded only when an upload will happen: importing it costs ~100 MB of RSS.
+// @actions/artifact is loaded only when an upload will happen: importing it costs much memory and
+// time (BENCHMARKS.md).
 import * as path from 'node:path'
 
 export interface UploadResult {

@@ -1,5 +1,5 @@
-/** What the octoplant client, the poller and the download may say. No GitHub Actions types here:
- *  the entry point adapts @actions/core to it, a CLI front end could adapt console. */
+/** What the engine may say. No GitHub Actions types here: the Action adapts @actions/core to it, the
+ *  command its stderr writer. */
 export interface Logger {
   debug(message: string): void
   info(message: string): void

@@ -27,7 +27,7 @@ export async function checkServer(
   try {
     await client.authenticate(signal)
     host.info(`Signed in with ${client.signedInWith}.`)
-    return { server: settings.serverUrl, signedIn: true, signedInWith: client.signedInWith, serverInfo: await lookAtServer(client, host, { signal }) }
+    return { server: settings.serverUrl, signedIn: true, signedInWith: client.signedInWith, serverInfo: await lookAtServer(client, host, { clock: deps.clock, signal }) }
   } catch (e) {
     return { server: settings.serverUrl, signedIn: false, error: (e as Error).message }
   } finally {

@@ -1,7 +1,6 @@
 // The download with its re-fetch: a transient error status, or a body that is cut, short, corrupt or
 // broken off by a stream error, is discarded and fetched again under the one retry policy
 // (base/retry.ts), never past the deadline.
-import type { Clock } from '../base/clock.js'
 import type { Deadline } from '../base/deadline.js'
 import { withRetries } from '../base/retry.js'
 import type { GatewayBody } from '../octoplant/download-body.js'
@@ -18,7 +17,6 @@ export class DownloadFailedError extends Error {
 }
 
 export interface DownloadOptions extends SaveOptions {
-  clock: Clock
   deadline?: Deadline
   /** Jitter source, [0, 1). */
   random?: () => number

@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import { grpcCodeName, type Operation, type OrderState } from '../../protocol/protocol.js'
 import { AuthenticationError } from '../octoplant/client.js'
 import { isTransientError } from '../octoplant/request.js'
-import { connect } from './connect.js'
+import { connect, type TransportFactory } from './connect.js'
 import { abortable, abortReason, type Clock } from '../base/clock.js'
 import { type Deadline, deadlineAfter, TimeoutReached } from '../base/deadline.js'
 import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/format.js'
@@ -63,6 +63,8 @@ export interface ExportDeps {
   finish?: (zip: SavedZip, evidence: Evidence, signal: AbortSignal) => Promise<void>
   /** Who runs the export, for its record. */
   provenance: { tool: { name: string; version: string }; ranBy: RunOrigin }
+  /** The request layer (default: HTTP); the engine's tests pass a fake. */
+  transport?: TransportFactory
   /** Finds the previous export to compare with (the Action's compare-with-previous): the path of its
    *  ZIP or record, or undefined when there is none. */
   findPrevious?: (signal: AbortSignal) => Promise<string | undefined>
@@ -134,7 +136,7 @@ class ExportRun {
     this.signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), this.deadline.signal])
     this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } }
     for (const secret of [settings.password, settings.accessToken, settings.clientSecret]) this.secrets.add(secret)
-    this.connection = connect(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline)
+    this.connection = connect(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline, deps.transport)
   }
 
   /** sign in → look at the server → order → wait → download + verify → extract → finish. */
@@ -169,7 +171,7 @@ class ExportRun {
     await client.authenticate(this.signal)
     this.report.signedInWith = client.signedInWith
     this.host.info(`Signed in with ${client.signedInWith}.`)
-    this.report.serverInfo = await lookAtServer(client, this.host, { signal: this.signal })
+    this.report.serverInfo = await lookAtServer(client, this.host, { clock: this.deps.clock, signal: this.signal })
   }
 
   private async placeOrResume(): Promise<string> {

@@ -2,6 +2,7 @@
 // informs the log and the job summary; nothing it finds, and no failure of it, decides whether the
 // export runs (an export account may lack the right to read the status, an older server may not
 // have a call, and in maintenance mode reads still work).
+import type { Clock } from '../base/clock.js'
 import type { Logger } from '../base/logger.js'
 import { untrusted } from '../base/untrusted.js'
 import type { OctoplantClient } from '../octoplant/client.js'
@@ -31,10 +32,10 @@ const REASONS: Record<string, string> = {
 export async function lookAtServer(
   client: OctoplantClient,
   logger: Logger,
-  o: { signal?: AbortSignal; timeoutMs?: number } = {}
+  o: { clock: Clock; signal?: AbortSignal; timeoutMs?: number }
 ): Promise<ServerInfo> {
   const probe = async <T>(path: string): Promise<T | undefined> => {
-    const limit = AbortSignal.timeout(o.timeoutMs ?? PROBE_TIMEOUT_MS)
+    const limit = o.clock.timeout(o.timeoutMs ?? PROBE_TIMEOUT_MS, new Error(`no answer within ${(o.timeoutMs ?? PROBE_TIMEOUT_MS) / 1000}s`))
     try {
       return await client.status<T>(path, o.signal ? AbortSignal.any([o.signal, limit]) : limit)
     } catch (e) {

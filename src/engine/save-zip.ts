@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs'
 import { appendFile, mkdir, open, rm } from 'node:fs/promises'
 import * as path from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { abortReason } from '../base/clock.js'
+import { abortReason, type Clock } from '../base/clock.js'
 import { formatBytes, formatRate } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
 import { type GatewayBody, STREAM_ERROR_TAIL, streamErrorAtEnd } from '../octoplant/download-body.js'
@@ -31,6 +31,8 @@ export interface SavedZip {
 }
 
 export interface SaveOptions {
+  /** The engine's clock: times the download and paces its progress lines. */
+  clock: Clock
   signal?: AbortSignal
   logger?: Logger
   /** The ZIP will be extracted beside itself: it needs twice its size. */
@@ -62,7 +64,7 @@ export async function saveZip(download: GatewayBody, partial: string, o: SaveOpt
     throw e
   })
   const manifest = o.manifest ? new ManifestWriter(o.manifest) : undefined
-  const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.logger, contentLength, o.onBytes)
+  const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.clock, o.logger, contentLength, o.onBytes)
   o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`)
   const out = createWriteStream(partial, { highWaterMark: WRITE_BUFFER, flags: 'wx', mode: 0o600 })
   try {
@@ -71,10 +73,10 @@ export async function saveZip(download: GatewayBody, partial: string, o: SaveOpt
     if (contentLength !== undefined && pass.size + droppedTrailer !== contentLength && !pass.broken) {
       throw new InvalidZipError(`the download ended after ${pass.size + droppedTrailer} of ${contentLength} bytes`)
     }
-    const streamed = performance.now()
+    const streamed = o.clock.now()
     const report = await pass.finish(partial)
     const sha256 = pass.hash.digest('hex')
-    return { path: partial, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: performance.now() - streamed, droppedTrailer, manifest: manifest?.finish() }
+    return { path: partial, size: pass.size, sha256, report, streamMs: streamed - pass.started, verifyMs: o.clock.now() - streamed, droppedTrailer, manifest: manifest?.finish() }
   } catch (e) {
     manifest?.discard()
     // What was free is read while the partial file still holds its place.
@@ -90,19 +92,22 @@ export async function saveZip(download: GatewayBody, partial: string, o: SaveOpt
 /** The one pass: what it hashed and checked so far. */
 class CheckedPass {
   readonly hash = createHash('sha256')
-  readonly started = performance.now()
+  readonly started: number
   size = 0
   /** The first thing the check found wrong; the stream is read on a little, in case a stream error
    *  follows (it is named from the file's end), then given up. */
   broken?: { error: unknown; at: number }
-  private lastProgress = this.started
+  private lastProgress: number
 
   constructor(
     readonly check: ZipCheck,
+    private readonly clock: Clock,
     private readonly logger: Logger | undefined,
     private readonly contentLength: number | undefined,
     private readonly onBytes?: SaveOptions['onBytes']
-  ) {}
+  ) {
+    this.started = this.lastProgress = clock.now()
+  }
 
   /** Hashes and checks each chunk, then hands it on to be written. */
   async *through(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -118,7 +123,7 @@ class CheckedPass {
     this.size += bytes.length
     if (!this.broken) await this.check.write(bytes).catch((error: unknown) => void (this.broken = { error, at: this.size }))
     this.onBytes?.(this.size, this.contentLength)
-    const now = performance.now()
+    const now = this.clock.now()
     if (now - this.lastProgress < PROGRESS_EVERY_MS) return
     this.lastProgress = now
     const of = this.contentLength ? ` of ${formatBytes(this.contentLength)} (${Math.floor((100 * this.size) / this.contentLength)} %)` : ''

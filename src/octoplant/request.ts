@@ -9,6 +9,7 @@
 // the server, or the server refused it (429).
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { isIP } from 'node:net'
+import type { Readable } from 'node:stream'
 import * as tls from 'node:tls'
 import { HttpClient } from '@actions/http-client'
 import { abortable, abortReason, type Clock, systemClock } from '../base/clock.js'
@@ -97,7 +98,7 @@ export interface Transport {
   /** Sends a request and parses its JSON answer; throws OctoplantError for an error status. */
   json<T>(options: SendOptions): Promise<T>
   /** Sends a request and hands over the body stream of a 2xx answer. */
-  stream(options: SendOptions): Promise<{ body: IncomingMessage; contentLength?: number }>
+  stream(options: SendOptions): Promise<{ body: Readable; contentLength?: number }>
   close(): void
 }
 

@@ -1,5 +1,6 @@
-// Reads and validates every input before any network call. Pure: the input getter, the environment
-// and the file reader are passed in. A bad input throws an InputError naming the input and the fix.
+// Reads and validates every input before any network call. The input getter, the environment and
+// the file reader are passed in (whether a file exists is asked of the file system unless a test
+// passes isFile). A bad input throws an InputError naming the input and the fix.
 import { statSync } from 'node:fs'
 import * as path from 'node:path'
 import parseDuration from 'parse-duration'
