@@ -16,6 +16,7 @@
 // Fault injection: `intercept(fn)` lets a test take over any request before the simulator answers.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { sendAsLink } from './link.js'
 import { paced } from './pace.js'
 import { stat } from 'node:fs/promises'
 import * as http from 'node:http'
@@ -105,8 +106,12 @@ export interface SimulatorOptions {
   tokenExchange?: 'present' | 'absent'
   /** Serve this ZIP file for every download instead of generating one (the benchmark's big exports). */
   exportFile?: string
-  /** The download's body at most this fast (a 1 Gbit/s link: 125_000_000), as a plant network is. */
+  /** The download's body at most this fast (a 1 Gbit/s link: 125_000_000), as a plant network is,
+   *  slowed by the reader's back-pressure. */
   paceBytesPerSecond?: number
+  /** The download of `exportFile` sent as a link of this speed sends it: 256 KiB whenever due, not
+   *  waiting for the reader (simulator/link.ts). */
+  linkBytesPerSecond?: number
   /** The jobs the job results exports list (default: simulator/job-results.ts DEFAULT_JOBS). */
   jobs?: SimulatedJob[]
   /** The project tree changes between orders: the n-th order exports revision n (a file added, one
@@ -463,6 +468,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   function download(order: SimulatedOrder, res: http.ServerResponse) {
     order.downloads++
+    if (o.linkBytesPerSecond && o.exportFile) return void sendAsLink(res, o.exportFile, o.linkBytesPerSecond, o.delimiter).catch(() => res.destroy())
     const zip = zipOf(order)
     if (o.downloadFraming === 'content-length') {
       void zip.size.then(async size => {

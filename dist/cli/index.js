@@ -31017,12 +31017,12 @@ const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 var download_body = __nccwpck_require__(1591);
 // EXTERNAL MODULE: ./src/engine/evidence/manifest.ts
 var evidence_manifest = __nccwpck_require__(6489);
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
 // EXTERNAL MODULE: ./src/engine/zip/central.ts
 var zip_central = __nccwpck_require__(1111);
 // EXTERNAL MODULE: ./src/engine/zip/format.ts
 var zip_format = __nccwpck_require__(5207);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
 // EXTERNAL MODULE: ./src/engine/zip/carry.ts
 var carry = __nccwpck_require__(2309);
 // EXTERNAL MODULE: ./src/engine/zip/entry-table.ts
@@ -31368,7 +31368,7 @@ class ZipScanner {
         const parsed = (0,zip_format/* parseLocalHeader */.o6)(this.buf, at, this.offset + at);
         if (!parsed)
             return -1;
-        const { end, nameHash, zip64 } = parsed;
+        const { end, nameHash, nameSalt, zip64 } = parsed;
         let header = parsed.header;
         const { name, offset } = header;
         let known = !header.descriptor;
@@ -31396,7 +31396,8 @@ class ZipScanner {
             consumed: 0,
             known,
             nextTry: 0,
-            nameHash
+            nameHash,
+            nameSalt
         };
         this.phase = 'data';
         return end;
@@ -31555,7 +31556,7 @@ class ZipScanner {
         // Reading with a central directory index (extraction), the index is the record: every local
         // entry was matched with it above, and the end checks that none was missing.
         if (!this.indexed)
-            this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash);
+            this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash, c.nameSalt);
         this.settledCount++;
         this.current = undefined;
         this.phase = 'header';
@@ -31588,7 +31589,6 @@ class ZipScanner {
 
 
 
-
 const CONTENTS_JSON_LIMIT = 4 * 1024 * 1024;
 /** A kept entry larger than this is named without its bytes. */
 const KEPT_LIMIT = 64 * 1024 * 1024;
@@ -31602,9 +31602,6 @@ class ZipCheck {
     report = { entryCount: 0, totalSize: 0, entries: [], folders: [], kept: [] };
     folders = new Map();
     contents;
-    /** A 52-bit hash of every name met: a name twice is refused, extracted or not, since the manifest
-     *  cannot describe it (two lines, two digests, one file after unzip). */
-    names = new Set();
     constructor(o = {}) {
         this.o = o;
         this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) });
@@ -31635,6 +31632,7 @@ class ZipCheck {
         }
         if (scanner.trailing > 0)
             throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`);
+        await refuseRepeatedName(file, scanner.table);
         // By code point: localeCompare would load ICU's collation data (resident memory, BENCHMARKS.md).
         this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
         return this.report;
@@ -31664,11 +31662,6 @@ class ZipCheck {
         };
     }
     settled(h) {
-        const bytes = Buffer.from(h.name);
-        const hash = (0,external_node_zlib_.crc32)(bytes) * 0x100000 + ((0,external_node_zlib_.crc32)(bytes, 0x9e3779b9) & 0xfffff);
-        if (this.names.has(hash))
-            throw new zip_format/* InvalidZipError */.XQ(`refusing the ZIP: it holds ${(0,untrusted/* quoted */.TL)(h.name)} twice, and one name can be one file only (its manifest could not describe it)`, false);
-        this.names.add(hash);
         this.o.manifest?.settled(h);
         const r = this.report;
         r.entryCount++;
@@ -31693,6 +31686,20 @@ class ZipCheck {
             this.contents = undefined;
         }
     }
+}
+/** A name twice is refused, extracted or not: the manifest cannot describe it (two lines, two
+ *  digests, one file after unzip). Found by the names' 52-bit keys; the name is read back from the
+ *  central directory only to say it. */
+async function refuseRepeatedName(file, table) {
+    const i = table.repeatedName();
+    if (i < 0)
+        return;
+    let name = `the entry at offset ${table.offsets[i]}`;
+    await (0,zip_central/* forEachCentralRecord */.$M)(file, r => {
+        if (r.offset === table.offsets[i])
+            name = (0,untrusted/* quoted */.TL)(r.name);
+    });
+    throw new zip_format/* InvalidZipError */.XQ(`refusing the ZIP: it holds ${name} twice, and one name can be one file only (its manifest could not describe it)`, false);
 }
 /** A sink that copies an entry's bytes, and hands them on at its end unless they exceed `limit`. */
 function copyOf(limit, done) {
@@ -35050,7 +35057,7 @@ async function readCentralIndex(file, visit) {
 /* harmony export */ });
 // Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
 // bytes each and no object each: what the scan verified, or the central directory as an index.
-/** Per-entry facts in typed arrays: 33 bytes an entry, and no object per entry for the GC. */
+/** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
 class EntryTable {
     count = 0;
     capacity;
@@ -35059,6 +35066,8 @@ class EntryTable {
     sizes;
     crcs;
     nameHashes;
+    /** A second CRC-32 of the name (NAME_SALT_SEED): with nameHashes, a 52-bit key (the scan's only). */
+    nameSalts;
     /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
     listed;
     /** `expected`: the number of entries when known (no growing, no slack). */
@@ -35069,9 +35078,10 @@ class EntryTable {
         this.sizes = new Float64Array(this.capacity);
         this.crcs = new Uint32Array(this.capacity);
         this.nameHashes = new Uint32Array(this.capacity);
+        this.nameSalts = new Uint32Array(this.capacity);
         this.listed = new Uint8Array(this.capacity);
     }
-    add(offset, compressedSize, size, crc, nameHash) {
+    add(offset, compressedSize, size, crc, nameHash, nameSalt = 0) {
         if (this.count === this.capacity)
             this.grow();
         const i = this.count++;
@@ -35080,6 +35090,19 @@ class EntryTable {
         this.sizes[i] = size;
         this.crcs[i] = crc;
         this.nameHashes[i] = nameHash;
+        this.nameSalts[i] = nameSalt;
+    }
+    /** The index of an entry whose name (by its 52-bit key) an earlier entry has too, or -1: one sort
+     *  of a typed array, no object per entry. */
+    repeatedName() {
+        const keys = new Float64Array(this.count);
+        for (let i = 0; i < this.count; i++)
+            keys[i] = this.nameHashes[i] * 0x100000 + (this.nameSalts[i] & 0xfffff);
+        const sorted = keys.slice().sort();
+        for (let i = 1; i < sorted.length; i++)
+            if (sorted[i] === sorted[i - 1])
+                return keys.lastIndexOf(sorted[i]);
+        return -1;
     }
     /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
     indexOf(offset, hint) {
@@ -35125,6 +35148,7 @@ class EntryTable {
         this.sizes = make(this.sizes);
         this.crcs = make(this.crcs);
         this.nameHashes = make(this.nameHashes);
+        this.nameSalts = make(this.nameSalts);
         this.listed = make(this.listed);
     }
 }
@@ -35137,6 +35161,7 @@ class EntryTable {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   BA: () => (/* binding */ parseDescriptor),
+/* harmony export */   Bu: () => (/* binding */ NAME_SALT_SEED),
 /* harmony export */   EZ: () => (/* binding */ CENTRAL_SIG),
 /* harmony export */   G9: () => (/* binding */ DESCRIPTOR_SIG_BYTES),
 /* harmony export */   H0: () => (/* binding */ readUInt64),
@@ -35198,6 +35223,8 @@ function corrupt(h, why) {
 }
 /** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
  *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
+/** The seed of a name's second CRC-32: with the first, a 52-bit key that tells names apart. */
+const NAME_SALT_SEED = 0x9e3779b9;
 function parseLocalHeader(buf, at, offset) {
     if (buf.length - at < 30)
         return undefined;
@@ -35233,7 +35260,7 @@ function parseLocalHeader(buf, at, offset) {
     }
     const descriptor = (flags & 0x8) !== 0;
     const header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
-    return { header, end, nameHash: (0,node_zlib__WEBPACK_IMPORTED_MODULE_0__.crc32)(rawName), zip64: zip64 !== undefined };
+    return { header, end, nameHash: (0,node_zlib__WEBPACK_IMPORTED_MODULE_0__.crc32)(rawName), nameSalt: (0,node_zlib__WEBPACK_IMPORTED_MODULE_0__.crc32)(rawName, NAME_SALT_SEED), zip64: zip64 !== undefined };
 }
 /** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
 function parseCentralRecord(buf, at) {
@@ -35513,7 +35540,7 @@ class NameCheck {
         if (this.rules.caseInsensitive)
             key = key.toLowerCase();
         const bytes = Buffer.from(key);
-        return (0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes) * 0x100000 + ((0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes, 0x9e3779b9) & 0xfffff);
+        return (0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes) * 0x100000 + ((0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes, _format_js__WEBPACK_IMPORTED_MODULE_2__/* .NAME_SALT_SEED */ .Bu) & 0xfffff);
     }
 }
 

@@ -1,8 +1,8 @@
 // The check of a download while it arrives: every entry inflated and its CRC-32 compared (scan.ts),
 // the central directory compared with what came before it, and a report of what the ZIP holds.
-import { crc32 } from 'node:zlib'
 import { quoted } from '../../base/untrusted.js'
-import { readCentralIndex, readFile } from './central.js'
+import { forEachCentralRecord, readCentralIndex, readFile } from './central.js'
+import type { EntryTable } from './entry-table.js'
 import { type EntryHeader, type EntrySink, InvalidZipError } from './format.js'
 import { ZipScanner } from './scan.js'
 
@@ -67,9 +67,6 @@ export class ZipCheck {
   private readonly report: ZipReport = { entryCount: 0, totalSize: 0, entries: [], folders: [], kept: [] }
   private readonly folders = new Map<string, FolderTotal>()
   private contents?: Buffer[]
-  /** A 52-bit hash of every name met: a name twice is refused, extracted or not, since the manifest
-   *  cannot describe it (two lines, two digests, one file after unzip). */
-  private readonly names = new Set<number>()
 
   constructor(private readonly o: CheckOptions = {}) {
     this.scanner = new ZipScanner({ entry: h => this.entry(h), settled: h => this.settled(h) })
@@ -103,6 +100,7 @@ export class ZipCheck {
       await scanner.end()
     }
     if (scanner.trailing > 0) throw new InvalidZipError(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`)
+    await refuseRepeatedName(file, scanner.table)
     // By code point: localeCompare would load ICU's collation data (resident memory, BENCHMARKS.md).
     this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0))
     return this.report
@@ -131,10 +129,6 @@ export class ZipCheck {
   }
 
   private settled(h: EntryHeader): void {
-    const bytes = Buffer.from(h.name)
-    const hash = crc32(bytes) * 0x100000 + (crc32(bytes, 0x9e3779b9) & 0xfffff)
-    if (this.names.has(hash)) throw new InvalidZipError(`refusing the ZIP: it holds ${quoted(h.name)} twice, and one name can be one file only (its manifest could not describe it)`, false)
-    this.names.add(hash)
     this.o.manifest?.settled(h)
     const r = this.report
     r.entryCount++
@@ -156,6 +150,19 @@ export class ZipCheck {
       this.contents = undefined
     }
   }
+}
+
+/** A name twice is refused, extracted or not: the manifest cannot describe it (two lines, two
+ *  digests, one file after unzip). Found by the names' 52-bit keys; the name is read back from the
+ *  central directory only to say it. */
+async function refuseRepeatedName(file: string, table: EntryTable): Promise<void> {
+  const i = table.repeatedName()
+  if (i < 0) return
+  let name = `the entry at offset ${table.offsets[i]}`
+  await forEachCentralRecord(file, r => {
+    if (r.offset === table.offsets[i]) name = quoted(r.name)
+  })
+  throw new InvalidZipError(`refusing the ZIP: it holds ${name} twice, and one name can be one file only (its manifest could not describe it)`, false)
 }
 
 /** A sink that copies an entry's bytes, and hands them on at its end unless they exceed `limit`. */

@@ -1,6 +1,6 @@
 // Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
 // bytes each and no object each: what the scan verified, or the central directory as an index.
-/** Per-entry facts in typed arrays: 33 bytes an entry, and no object per entry for the GC. */
+/** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
 export class EntryTable {
   count = 0
   private capacity: number
@@ -9,6 +9,8 @@ export class EntryTable {
   sizes: Float64Array
   crcs: Uint32Array
   nameHashes: Uint32Array
+  /** A second CRC-32 of the name (NAME_SALT_SEED): with nameHashes, a 52-bit key (the scan's only). */
+  nameSalts: Uint32Array
   /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
   listed: Uint8Array
 
@@ -20,10 +22,11 @@ export class EntryTable {
     this.sizes = new Float64Array(this.capacity)
     this.crcs = new Uint32Array(this.capacity)
     this.nameHashes = new Uint32Array(this.capacity)
+    this.nameSalts = new Uint32Array(this.capacity)
     this.listed = new Uint8Array(this.capacity)
   }
 
-  add(offset: number, compressedSize: number, size: number, crc: number, nameHash: number): void {
+  add(offset: number, compressedSize: number, size: number, crc: number, nameHash: number, nameSalt = 0): void {
     if (this.count === this.capacity) this.grow()
     const i = this.count++
     this.offsets[i] = offset
@@ -31,6 +34,17 @@ export class EntryTable {
     this.sizes[i] = size
     this.crcs[i] = crc
     this.nameHashes[i] = nameHash
+    this.nameSalts[i] = nameSalt
+  }
+
+  /** The index of an entry whose name (by its 52-bit key) an earlier entry has too, or -1: one sort
+   *  of a typed array, no object per entry. */
+  repeatedName(): number {
+    const keys = new Float64Array(this.count)
+    for (let i = 0; i < this.count; i++) keys[i] = this.nameHashes[i] * 0x100000 + (this.nameSalts[i] & 0xfffff)
+    const sorted = keys.slice().sort()
+    for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return keys.lastIndexOf(sorted[i])
+    return -1
   }
 
   /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
@@ -74,6 +88,7 @@ export class EntryTable {
     this.sizes = make(this.sizes)
     this.crcs = make(this.crcs)
     this.nameHashes = make(this.nameHashes)
+    this.nameSalts = make(this.nameSalts)
     this.listed = make(this.listed)
   }
 }

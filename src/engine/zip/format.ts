@@ -77,7 +77,10 @@ export function corrupt(h: { name: string }, why: string): InvalidZipError {
 
 /** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
  *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
-export function parseLocalHeader(buf: Buffer, at: number, offset: number): { header: EntryHeader; end: number; nameHash: number; zip64: boolean } | undefined {
+/** The seed of a name's second CRC-32: with the first, a 52-bit key that tells names apart. */
+export const NAME_SALT_SEED = 0x9e3779b9
+
+export function parseLocalHeader(buf: Buffer, at: number, offset: number): { header: EntryHeader; end: number; nameHash: number; nameSalt: number; zip64: boolean } | undefined {
   if (buf.length - at < 30) return undefined
   const nameLength = buf.readUInt16LE(at + 26)
   const extraLength = buf.readUInt16LE(at + 28)
@@ -107,7 +110,7 @@ export function parseLocalHeader(buf: Buffer, at: number, offset: number): { hea
   }
   const descriptor = (flags & 0x8) !== 0
   const header: EntryHeader = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor }
-  return { header, end, nameHash: crc32(rawName), zip64: zip64 !== undefined }
+  return { header, end, nameHash: crc32(rawName), nameSalt: crc32(rawName, NAME_SALT_SEED), zip64: zip64 !== undefined }
 }
 
 /** Parses the central directory record at buf[at]; undefined when more bytes are needed. */

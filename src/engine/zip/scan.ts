@@ -72,6 +72,7 @@ interface Current {
   /** Bytes needed before the next one-call inflate of a descriptor entry is tried. */
   nextTry: number
   nameHash: number
+  nameSalt: number
 }
 
 /** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
@@ -202,7 +203,7 @@ export class ZipScanner {
   private localHeader(at: number): number {
     const parsed = parseLocalHeader(this.buf, at, this.offset + at)
     if (!parsed) return -1
-    const { end, nameHash, zip64 } = parsed
+    const { end, nameHash, nameSalt, zip64 } = parsed
     let header = parsed.header
     const { name, offset } = header
     let known = !header.descriptor
@@ -227,7 +228,8 @@ export class ZipScanner {
       consumed: 0,
       known,
       nextTry: 0,
-      nameHash
+      nameHash,
+      nameSalt
     }
     this.phase = 'data'
     return end
@@ -371,7 +373,7 @@ export class ZipScanner {
     }
     // Reading with a central directory index (extraction), the index is the record: every local
     // entry was matched with it above, and the end checks that none was missing.
-    if (!this.indexed) this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash)
+    if (!this.indexed) this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash, c.nameSalt)
     this.settledCount++
     this.current = undefined
     this.phase = 'header'
