@@ -19,15 +19,18 @@ describe('npm run bench', () => {
     expect(stdout).toContain('## Download (peak memory, speed against curl on the same TLS loopback; median (min–max) of 1 runs)')
     const result = JSON.parse(readFileSync(out, 'utf8'))
     expect(stdout).toContain('## Many entries (against unzip on the same file; median (min–max) of 1 runs)')
-    // Over loopback, then over the paced 1 Gbit/s link, each against curl on the same link.
-    expect(result.sizes.map((r: { sizeMiB: number; paced: boolean }) => [r.sizeMiB, r.paced])).toEqual([
-      [16, false],
-      [16, true]
+    // Over loopback, then over the paced 1 Gbit/s link (back-pressured), then over the link that does
+    // not wait for the reader, each against curl on the same link.
+    expect(result.sizes.map((r: { sizeMiB: number; paced: boolean; link?: boolean }) => [r.sizeMiB, r.paced, !!r.link])).toEqual([
+      [16, false, false],
+      [16, true, false],
+      [16, true, true]
     ])
     for (const row of result.sizes) {
       for (const key of ['peakRssMiB', 'receiveS', 'curlS', 'overCurl', 'coldStartMs']) expect(row.runs[0][key], key).toBeGreaterThan(0)
     }
-    expect(stdout).toContain('| 16 MiB, 1 Gbit/s link |')
+    expect(stdout).toContain('| 16 MiB, 1 Gbit/s link (back-pressured) |')
+    expect(stdout).toContain('| 16 MiB, 1 Gbit/s link that does not wait |')
     expect(result.sizes[0].naivePeakRssMiB).toBeGreaterThan(0)
     // The many-entry cases: checked against unzip -t, extracted against unzip, on the same file.
     expect(result.entries.map((r: { entries: number; extract: boolean }) => [r.entries, r.extract])).toEqual([
