@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { formatBytes, formatRate } from '../src/base/format.js'
+import { EVIDENCE_FILES, evidenceFiles } from '../src/engine/evidence/files.js'
+import { evidenceOutputs } from '../src/shared/outputs.js'
 import { renderSummary } from '../src/action/summary.js'
 
 const zip = {
@@ -132,6 +134,17 @@ describe('the job summary of the evidence', () => {
     expect(text).toContain('<details><summary>Added: 250 (the first 100)</summary>')
     expect(text).toContain('| `top.txt` | 5 B, sha256 `cdcdcdcdcdcd`… | — |')
     expect(text).not.toContain('Changed:')
+  })
+
+  it('shows every file of the evidence list with its row, and hands each on as its output', () => {
+    const evidence = { manifestPath: '/o/p.manifest.sha256', recordPath: '/o/p.record.json', changesPath: '/o/p.changes.json' }
+    const text = renderSummary({ ...base, evidence })
+    const outputs = Object.fromEntries(evidenceOutputs(evidence))
+    for (const f of EVIDENCE_FILES) {
+      expect(text).toContain(`| ${f.label} | \`${evidence[f.field]}\``)
+      expect(outputs[f.output]).toBe(evidence[f.field])
+      expect(evidenceFiles('/o/p.zip')[f.field]).toBe(evidence[f.field])
+    }
   })
 
   it('says when there was nothing to compare with, or why no report was made', () => {

@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 31918:
+/***/ 68917:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -33170,6 +33170,22 @@ function baseName(name) {
     return name.slice(name.lastIndexOf('/') + 1);
 }
 
+;// CONCATENATED MODULE: ./src/engine/evidence/files.ts
+// The evidence files beside the ZIP, in one list: what each is called, which output names it,
+// whether it is kept as an artifact, and its row in the summary. The engine, the outputs, the
+// uploads, the summary and the command's help all read this list; a new evidence file is an entry
+// here and the code in make.ts that writes it (and its output's description in action.yml, which
+// the docs test holds to this list).
+const EVIDENCE_FILES = [
+    { suffix: '.record.json', field: 'recordPath', output: 'record-path', uploaded: true, label: 'Record' },
+    { suffix: '.manifest.sha256', field: 'manifestPath', output: 'manifest-path', uploaded: true, label: 'Manifest', note: 'SHA-256 of every file; check with `sha256sum -c`' },
+    { suffix: '.changes.json', field: 'changesPath', output: 'changes-path', uploaded: true, label: 'Change report', optional: true }
+];
+function evidenceFiles(zipPath) {
+    const base = zipPath.replace(/\.zip$/, '');
+    return Object.fromEntries(EVIDENCE_FILES.map(f => [f.field, `${base}${f.suffix}`]));
+}
+
 ;// CONCATENATED MODULE: ./src/engine/evidence/changes.ts
 // What changed since a previous export: every file entry added, removed or changed, compared by
 // SHA-256 when both sides have one (a previous export's record), else by CRC-32 and size (a bare
@@ -33280,18 +33296,14 @@ function same(a, b, bySha) {
 
 
 
-/** `<dir>/<base>.zip` → `<dir>/<base>.manifest.sha256`, `.record.json`, `.changes.json`. */
-function evidenceFiles(zipPath) {
-    const base = zipPath.replace(/\.zip$/, '');
-    return { manifest: `${base}.manifest.sha256`, record: `${base}.record.json`, changes: `${base}.changes.json` };
-}
+
 async function makeEvidence(saved, o) {
     const manifest = saved.manifest;
     // The comparison first: it reads the previous export before anything of this run is in place.
     const changes = await changesSince(o, manifest);
     const zip = { path: o.places.zip, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount };
-    await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest), o.signal);
-    return { manifestPath: o.places.manifest, recordPath: o.places.record, ...changes, ...jobResults(saved, o) };
+    await writeRecord(o.files.recordPath, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifestPath } }, manifestEntries(manifest), o.signal);
+    return { manifestPath: o.places.manifestPath, recordPath: o.places.recordPath, changesPath: changes.changes?.path, ...changes, ...jobResults(saved, o) };
 }
 async function changesSince(o, manifest) {
     const previous = o.previous;
@@ -33308,7 +33320,7 @@ async function changesSince(o, manifest) {
     let changes;
     o.logger.info(`Comparing with ${previous.file} …`);
     try {
-        changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes, o.signal)), path: o.places.changes };
+        changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changesPath, o.signal)), path: o.places.changesPath };
     }
     catch (e) {
         if (o.signal?.aborted)
@@ -33927,6 +33939,7 @@ async function nameAt(file, index) {
 
 
 
+
 /** The job was cancelled while the export ran. */
 class CancelledError extends Error {
     signal;
@@ -34068,7 +34081,7 @@ class ExportRun {
     async download(name, zipPlace) {
         const { settings, host } = this;
         const zipFile = this.outputs.file(zipPlace);
-        const manifest = this.outputs.file(evidenceFiles(zipPlace).manifest);
+        const manifest = this.outputs.file(evidenceFiles(zipPlace).manifestPath);
         const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
             signal: this.signal,
             clock: this.deps.clock,
@@ -34102,8 +34115,10 @@ class ExportRun {
     /** The ZIP, the extraction and the evidence go to their places together, then the front end hears
      *  of them. */
     async putInPlace(saved, zipPlace, extracted, evidence) {
-        if (!evidence.changes)
-            await this.outputs.without(evidenceFiles(zipPlace).changes);
+        const places = evidenceFiles(zipPlace);
+        for (const f of EVIDENCE_FILES)
+            if ('optional' in f && f.optional && !evidence[f.field])
+                await this.outputs.without(places[f.field]);
         await this.outputs.commit();
         const kept = { ...saved, path: zipPlace };
         this.report.zip = { ...saved.report, path: zipPlace, size: saved.size, sha256: saved.sha256 };
@@ -34123,9 +34138,13 @@ class ExportRun {
         const { settings, deps, report } = this;
         const meta = this.current?.metadata;
         const places = { ...evidenceFiles(zipPlace), zip: zipPlace };
+        const written = { ...places, manifestPath: saved.manifest.path };
+        for (const f of EVIDENCE_FILES)
+            if (f.field !== 'manifestPath')
+                written[f.field] = this.outputs.file(places[f.field]);
         const fromServer = (v) => (v ? this.secrets.mask(untrusted(v)) : undefined);
         const evidence = await makeEvidence(saved, {
-            files: { manifest: saved.manifest.path, record: this.outputs.file(places.record), changes: this.outputs.file(places.changes) },
+            files: written,
             places,
             facts: {
                 tool: deps.provenance.tool,
@@ -35237,6 +35256,9 @@ const package_namespaceObject = {"rE":"1.0.0"};
 const VERSION = package_namespaceObject.rE;
 
 ;// CONCATENATED MODULE: ./src/shared/outputs.ts
+// The outputs, by the names action.yml gives them (a test holds the two equal). The command line
+// prints the export's part of them as its JSON document, under the same keys.
+
 const OUTPUTS = {
     orderName: 'order-name',
     state: 'state',
@@ -35248,15 +35270,17 @@ const OUTPUTS = {
     artifactId: 'artifact-id',
     artifactUrl: 'artifact-url',
     artifactDigest: 'artifact-digest',
-    manifestPath: 'manifest-path',
-    recordPath: 'record-path',
-    changesPath: 'changes-path',
+    ...evidenceOutputNames(),
     entriesAdded: 'entries-added',
     entriesRemoved: 'entries-removed',
     entriesChanged: 'entries-changed',
     unequalJobResults: 'unequal-job-results',
     errorMessage: 'error-message'
 };
+/** { recordPath: 'record-path', … }: the evidence files' outputs, from their list. */
+function evidenceOutputNames() {
+    return Object.fromEntries(EVIDENCE_FILES.map(f => [f.field, f.output]));
+}
 /** The outputs an export has, whatever the front end: set ones only. */
 function exportOutputs(report) {
     const values = [
@@ -35277,9 +35301,7 @@ function evidenceOutputs(e) {
     if (!e)
         return [];
     return [
-        [OUTPUTS.manifestPath, e.manifestPath],
-        [OUTPUTS.recordPath, e.recordPath],
-        [OUTPUTS.changesPath, e.changes?.path],
+        ...EVIDENCE_FILES.map(f => [f.output, e[f.field]]),
         [OUTPUTS.entriesAdded, e.changes?.counts.added],
         [OUTPUTS.entriesRemoved, e.changes?.counts.removed],
         [OUTPUTS.entriesChanged, e.changes?.counts.changed],
@@ -35433,6 +35455,7 @@ function readStepConnection(deps, secrets) {
 
 
 
+
 const MAX_ENTRY_ROWS = 100;
 const MAX_CONTENTS_CHARS = 20_000;
 function renderSummary(r) {
@@ -35510,10 +35533,12 @@ function evidenceRows(r) {
     const e = r.evidence;
     if (!e)
         return [];
-    const rows = [
-        ['Manifest', `${code(e.manifestPath)} (SHA-256 of every file; check with ${code('sha256sum -c')})`],
-        ['Record', code(e.recordPath)]
-    ];
+    const rows = [];
+    for (const f of EVIDENCE_FILES) {
+        const file = e[f.field];
+        if (file)
+            rows.push([f.label, `${code(file)}${'note' in f ? ` (${f.note})` : ''}`]);
+    }
     if (r.evidenceArtifacts?.length)
         rows.push(['Evidence artifacts', r.evidenceArtifacts.map(a => (a.url ? `[${a.name}](${a.url})` : code(a.name))).join(', ')]);
     if (e.jobResults)
@@ -35596,6 +35621,7 @@ function code(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts
+
 
 
 
@@ -35756,7 +35782,7 @@ async function uploadArtifacts(zip, evidence, signal, inputs, deps, into) {
         core.setOutput(OUTPUTS.artifactDigest, uploaded.digest);
     core.info(`Uploaded artifact ${uploaded.name}${uploaded.id !== undefined ? ` (id ${uploaded.id})` : ''}.`);
     into.evidenceArtifacts = [];
-    for (const file of [evidence.recordPath, evidence.manifestPath, evidence.changes?.path]) {
+    for (const file of EVIDENCE_FILES.filter(f => f.uploaded).map(f => evidence[f.field])) {
         if (!file)
             continue;
         signal.throwIfAborted();
@@ -35783,7 +35809,7 @@ async function writeSummary(report, core, secrets) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(31918);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(68917);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.

@@ -29921,7 +29921,12 @@ function pick(o) {
     return Object.fromEntries(Object.entries(o).filter((e) => !!e[1]));
 }
 
+// EXTERNAL MODULE: ./src/engine/evidence/files.ts
+var files = __nccwpck_require__(7597);
 ;// CONCATENATED MODULE: ./src/shared/outputs.ts
+// The outputs, by the names action.yml gives them (a test holds the two equal). The command line
+// prints the export's part of them as its JSON document, under the same keys.
+
 const OUTPUTS = {
     orderName: 'order-name',
     state: 'state',
@@ -29933,15 +29938,17 @@ const OUTPUTS = {
     artifactId: 'artifact-id',
     artifactUrl: 'artifact-url',
     artifactDigest: 'artifact-digest',
-    manifestPath: 'manifest-path',
-    recordPath: 'record-path',
-    changesPath: 'changes-path',
+    ...evidenceOutputNames(),
     entriesAdded: 'entries-added',
     entriesRemoved: 'entries-removed',
     entriesChanged: 'entries-changed',
     unequalJobResults: 'unequal-job-results',
     errorMessage: 'error-message'
 };
+/** { recordPath: 'record-path', … }: the evidence files' outputs, from their list. */
+function evidenceOutputNames() {
+    return Object.fromEntries(files/* EVIDENCE_FILES */.o.map(f => [f.field, f.output]));
+}
 /** The outputs an export has, whatever the front end: set ones only. */
 function exportOutputs(report) {
     const values = [
@@ -29962,9 +29969,7 @@ function evidenceOutputs(e) {
     if (!e)
         return [];
     return [
-        [OUTPUTS.manifestPath, e.manifestPath],
-        [OUTPUTS.recordPath, e.recordPath],
-        [OUTPUTS.changesPath, e.changes?.path],
+        ...files/* EVIDENCE_FILES */.o.map(f => [f.output, e[f.field]]),
         [OUTPUTS.entriesAdded, e.changes?.counts.added],
         [OUTPUTS.entriesRemoved, e.changes?.counts.removed],
         [OUTPUTS.entriesChanged, e.changes?.counts.changed],
@@ -30081,6 +30086,7 @@ function fit(text, columns) {
 
 
 
+
 /** The Action's inputs that the command line takes, with what they mean here. */
 const STRING_OPTIONS = {
     'server-url': 'octoplant API address, e.g. https://octoplant.plant.local:64023',
@@ -30138,7 +30144,7 @@ function usage(version) {
         '',
         'Output: progress on stderr; on stdout one JSON document with the keys of the GitHub Action\'s',
         `outputs (${[OUTPUTS.orderName, OUTPUTS.state, OUTPUTS.zipPath, OUTPUTS.zipSize, OUTPUTS.zipSha256, OUTPUTS.extractPath, OUTPUTS.errorMessage].join(', ')}),`,
-        `also on failure; and the evidence (${[OUTPUTS.manifestPath, OUTPUTS.recordPath, OUTPUTS.changesPath, OUTPUTS.entriesAdded, OUTPUTS.entriesRemoved, OUTPUTS.entriesChanged, OUTPUTS.unequalJobResults].join(', ')}).`,
+        `also on failure; and the evidence (${[...files/* EVIDENCE_FILES */.o.map(f => f.output), OUTPUTS.entriesAdded, OUTPUTS.entriesRemoved, OUTPUTS.entriesChanged, OUTPUTS.unequalJobResults].join(', ')}).`,
         'Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input (refused before any',
         'connection), 3 --fail-on found a deviation (the ZIP and its evidence are kept). Ctrl-C or SIGTERM',
         'cancels the order on the server.',
@@ -30467,6 +30473,31 @@ async function diskFilledWhileSaving(need, received, contentLength) {
  *  is left as it was. */
 function diskFilledWhileExtracting(dir, pathSetting) {
     return new DiskSpaceError(`the disk filled up while extracting the export into ${dir}; what was written is removed, and the files an earlier run left there are as they were. Free space there, or set ${pathSetting} to a folder on a larger disk`);
+}
+
+
+/***/ }),
+
+/***/ 7597:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   R: () => (/* binding */ evidenceFiles),
+/* harmony export */   o: () => (/* binding */ EVIDENCE_FILES)
+/* harmony export */ });
+// The evidence files beside the ZIP, in one list: what each is called, which output names it,
+// whether it is kept as an artifact, and its row in the summary. The engine, the outputs, the
+// uploads, the summary and the command's help all read this list; a new evidence file is an entry
+// here and the code in make.ts that writes it (and its output's description in action.yml, which
+// the docs test holds to this list).
+const EVIDENCE_FILES = [
+    { suffix: '.record.json', field: 'recordPath', output: 'record-path', uploaded: true, label: 'Record' },
+    { suffix: '.manifest.sha256', field: 'manifestPath', output: 'manifest-path', uploaded: true, label: 'Manifest', note: 'SHA-256 of every file; check with `sha256sum -c`' },
+    { suffix: '.changes.json', field: 'changesPath', output: 'changes-path', uploaded: true, label: 'Change report', optional: true }
+];
+function evidenceFiles(zipPath) {
+    const base = zipPath.replace(/\.zip$/, '');
+    return Object.fromEntries(EVIDENCE_FILES.map(f => [f.field, `${base}${f.suffix}`]));
 }
 
 
@@ -33903,6 +33934,8 @@ function baseName(name) {
     return name.slice(name.lastIndexOf('/') + 1);
 }
 
+// EXTERNAL MODULE: ./src/engine/evidence/files.ts
+var files = __nccwpck_require__(7597);
 // EXTERNAL MODULE: ./src/engine/evidence/line-file.ts
 var line_file = __nccwpck_require__(629);
 // EXTERNAL MODULE: ./src/engine/evidence/previous.ts
@@ -34019,18 +34052,14 @@ var record = __nccwpck_require__(3345);
 
 
 
-/** `<dir>/<base>.zip` → `<dir>/<base>.manifest.sha256`, `.record.json`, `.changes.json`. */
-function evidenceFiles(zipPath) {
-    const base = zipPath.replace(/\.zip$/, '');
-    return { manifest: `${base}.manifest.sha256`, record: `${base}.record.json`, changes: `${base}.changes.json` };
-}
+
 async function makeEvidence(saved, o) {
     const manifest = saved.manifest;
     // The comparison first: it reads the previous export before anything of this run is in place.
     const changes = await changesSince(o, manifest);
     const zip = { path: o.places.zip, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount };
-    await (0,record/* writeRecord */.rh)(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, (0,evidence_manifest/* manifestEntries */.eq)(manifest), o.signal);
-    return { manifestPath: o.places.manifest, recordPath: o.places.record, ...changes, ...jobResults(saved, o) };
+    await (0,record/* writeRecord */.rh)(o.files.recordPath, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifestPath } }, (0,evidence_manifest/* manifestEntries */.eq)(manifest), o.signal);
+    return { manifestPath: o.places.manifestPath, recordPath: o.places.recordPath, changesPath: changes.changes?.path, ...changes, ...jobResults(saved, o) };
 }
 async function changesSince(o, manifest) {
     const previous = o.previous;
@@ -34047,7 +34076,7 @@ async function changesSince(o, manifest) {
     let changes;
     o.logger.info(`Comparing with ${previous.file} …`);
     try {
-        changes = { ...(await compareWithPrevious(previous.file, (0,evidence_manifest/* manifestEntries */.eq)(manifest), o.files.changes, o.signal)), path: o.places.changes };
+        changes = { ...(await compareWithPrevious(previous.file, (0,evidence_manifest/* manifestEntries */.eq)(manifest), o.files.changesPath, o.signal)), path: o.places.changesPath };
     }
     catch (e) {
         if (o.signal?.aborted)
@@ -34473,6 +34502,7 @@ async function nameAt(file, index) {
 
 
 
+
 /** The job was cancelled while the export ran. */
 class CancelledError extends Error {
     signal;
@@ -34614,7 +34644,7 @@ class ExportRun {
     async download(name, zipPlace) {
         const { settings, host } = this;
         const zipFile = this.outputs.file(zipPlace);
-        const manifest = this.outputs.file(evidenceFiles(zipPlace).manifest);
+        const manifest = this.outputs.file((0,files/* evidenceFiles */.R)(zipPlace).manifestPath);
         const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
             signal: this.signal,
             clock: this.deps.clock,
@@ -34648,8 +34678,10 @@ class ExportRun {
     /** The ZIP, the extraction and the evidence go to their places together, then the front end hears
      *  of them. */
     async putInPlace(saved, zipPlace, extracted, evidence) {
-        if (!evidence.changes)
-            await this.outputs.without(evidenceFiles(zipPlace).changes);
+        const places = (0,files/* evidenceFiles */.R)(zipPlace);
+        for (const f of files/* EVIDENCE_FILES */.o)
+            if ('optional' in f && f.optional && !evidence[f.field])
+                await this.outputs.without(places[f.field]);
         await this.outputs.commit();
         const kept = { ...saved, path: zipPlace };
         this.report.zip = { ...saved.report, path: zipPlace, size: saved.size, sha256: saved.sha256 };
@@ -34668,10 +34700,14 @@ class ExportRun {
     async keepEvidence(saved, name, zipPlace) {
         const { settings, deps, report } = this;
         const meta = this.current?.metadata;
-        const places = { ...evidenceFiles(zipPlace), zip: zipPlace };
+        const places = { ...(0,files/* evidenceFiles */.R)(zipPlace), zip: zipPlace };
+        const written = { ...places, manifestPath: saved.manifest.path };
+        for (const f of files/* EVIDENCE_FILES */.o)
+            if (f.field !== 'manifestPath')
+                written[f.field] = this.outputs.file(places[f.field]);
         const fromServer = (v) => (v ? this.secrets.mask((0,untrusted/* untrusted */.bp)(v)) : undefined);
         const evidence = await makeEvidence(saved, {
-            files: { manifest: saved.manifest.path, record: this.outputs.file(places.record), changes: this.outputs.file(places.changes) },
+            files: written,
             places,
             facts: {
                 tool: deps.provenance.tool,

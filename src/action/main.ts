@@ -12,6 +12,7 @@ import { actionSetting, InputError, type Inputs, parseInputs } from '../shared/i
 import { githubOrigin } from '../shared/origin.js'
 import { VERSION } from '../shared/version.js'
 import { evidenceOutputs, OUTPUTS } from '../shared/outputs.js'
+import { EVIDENCE_FILES } from '../engine/evidence/files.js'
 import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadFile } from './artifact.js'
 import { findPreviousRecord, githubPreviousDeps, type PreviousDeps } from './previous.js'
 import { type ActionCore, defaultStepDeps, POST_STATE, readStepConnection, type StepDeps, stepSecrets, untrimmedInputs } from './step.js'
@@ -186,7 +187,7 @@ async function uploadArtifacts(
   if (uploaded.digest) core.setOutput(OUTPUTS.artifactDigest, uploaded.digest)
   core.info(`Uploaded artifact ${uploaded.name}${uploaded.id !== undefined ? ` (id ${uploaded.id})` : ''}.`)
   into.evidenceArtifacts = []
-  for (const file of [evidence.recordPath, evidence.manifestPath, evidence.changes?.path]) {
+  for (const file of EVIDENCE_FILES.filter(f => f.uploaded).map(f => evidence[f.field])) {
     if (!file) continue
     signal.throwIfAborted()
     const kept = await uploadFile(client, file, inputs.retentionDays, env)

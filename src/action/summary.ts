@@ -3,6 +3,7 @@ import type { UploadResult } from './artifact.js'
 import { formatBytes, formatDuration, formatRate } from '../base/format.js'
 import { commandFree, untrusted } from '../base/untrusted.js'
 import { type Change, type ChangeKind, type ChangeReport, LISTED_CHANGES } from '../engine/evidence/changes.js'
+import { EVIDENCE_FILES } from '../engine/evidence/files.js'
 import { describePrevious } from '../engine/evidence/gate.js'
 import type { ExportReport } from '../engine/export.js'
 import { describeMaintenance, describeVersions } from '../engine/preflight.js'
@@ -78,10 +79,11 @@ export function renderSummary(r: ActionReport): string {
 function evidenceRows(r: ActionReport): [string, string][] {
   const e = r.evidence
   if (!e) return []
-  const rows: [string, string][] = [
-    ['Manifest', `${code(e.manifestPath)} (SHA-256 of every file; check with ${code('sha256sum -c')})`],
-    ['Record', code(e.recordPath)]
-  ]
+  const rows: [string, string][] = []
+  for (const f of EVIDENCE_FILES) {
+    const file = e[f.field]
+    if (file) rows.push([f.label, `${code(file)}${'note' in f ? ` (${f.note})` : ''}`])
+  }
   if (r.evidenceArtifacts?.length) rows.push(['Evidence artifacts', r.evidenceArtifacts.map(a => (a.url ? `[${a.name}](${a.url})` : code(a.name))).join(', ')])
   if (e.jobResults) rows.push(['Unequal job results', `${e.jobResults.count} (${code(e.jobResults.file)})`])
   if (e.changes) {

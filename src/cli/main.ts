@@ -18,6 +18,7 @@ import { checkBeforeConnecting } from '../shared/before-connecting.js'
 import { runtimeProblem } from '../shared/runtime.js'
 import { commandOrigin } from '../shared/origin.js'
 import { exportOutputs, OUTPUTS } from '../shared/outputs.js'
+import { EVIDENCE_FILES } from '../engine/evidence/files.js'
 import { StatusLine, type Terminal } from './status-line.js'
 
 export interface CliDeps {
@@ -102,7 +103,7 @@ export function usage(version: string): string {
     '',
     'Output: progress on stderr; on stdout one JSON document with the keys of the GitHub Action\'s',
     `outputs (${[OUTPUTS.orderName, OUTPUTS.state, OUTPUTS.zipPath, OUTPUTS.zipSize, OUTPUTS.zipSha256, OUTPUTS.extractPath, OUTPUTS.errorMessage].join(', ')}),`,
-    `also on failure; and the evidence (${[OUTPUTS.manifestPath, OUTPUTS.recordPath, OUTPUTS.changesPath, OUTPUTS.entriesAdded, OUTPUTS.entriesRemoved, OUTPUTS.entriesChanged, OUTPUTS.unequalJobResults].join(', ')}).`,
+    `also on failure; and the evidence (${[...EVIDENCE_FILES.map(f => f.output), OUTPUTS.entriesAdded, OUTPUTS.entriesRemoved, OUTPUTS.entriesChanged, OUTPUTS.unequalJobResults].join(', ')}).`,
     'Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input (refused before any',
     'connection), 3 --fail-on found a deviation (the ZIP and its evidence are kept). Ctrl-C or SIGTERM',
     'cancels the order on the server.',

@@ -18,6 +18,7 @@ import { diskFilledWhileExtracting, ensureRoomToExtract } from './disk-space.js'
 import { downloadZip } from './download.js'
 import { judgeGate } from './evidence/gate.js'
 import { isUnequalJobResultsName, UNEQUAL_JOB_RESULTS } from './evidence/job-results.js'
+import { EVIDENCE_FILES } from './evidence/files.js'
 import { type Evidence, evidenceFiles, makeEvidence } from './evidence/make.js'
 import type { RunOrigin } from './evidence/record.js'
 import { DeadlineError, describeProgress, isDone, succeeded, toCount, UnknownOrderError, waitForOrder } from './poller.js'
@@ -233,7 +234,7 @@ class ExportRun {
   private async download(name: string, zipPlace: string): Promise<SavedZip & { attempts: number }> {
     const { settings, host } = this
     const zipFile = this.outputs.file(zipPlace)
-    const manifest = this.outputs.file(evidenceFiles(zipPlace).manifest)
+    const manifest = this.outputs.file(evidenceFiles(zipPlace).manifestPath)
     const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
       signal: this.signal,
       clock: this.deps.clock,
@@ -268,7 +269,8 @@ class ExportRun {
   /** The ZIP, the extraction and the evidence go to their places together, then the front end hears
    *  of them. */
   private async putInPlace(saved: SavedZip & { attempts: number }, zipPlace: string, extracted: { place: string } | undefined, evidence: Evidence): Promise<SavedZip> {
-    if (!evidence.changes) await this.outputs.without(evidenceFiles(zipPlace).changes)
+    const places = evidenceFiles(zipPlace)
+    for (const f of EVIDENCE_FILES) if ('optional' in f && f.optional && !evidence[f.field]) await this.outputs.without(places[f.field])
     await this.outputs.commit()
     const kept = { ...saved, path: zipPlace }
     this.report.zip = { ...saved.report, path: zipPlace, size: saved.size, sha256: saved.sha256 }
@@ -291,9 +293,11 @@ class ExportRun {
     const { settings, deps, report } = this
     const meta = this.current?.metadata
     const places = { ...evidenceFiles(zipPlace), zip: zipPlace }
+    const written = { ...places, manifestPath: saved.manifest!.path }
+    for (const f of EVIDENCE_FILES) if (f.field !== 'manifestPath') written[f.field] = this.outputs.file(places[f.field])
     const fromServer = (v: string | undefined) => (v ? this.secrets.mask(untrusted(v)) : undefined)
     const evidence = await makeEvidence(saved, {
-      files: { manifest: saved.manifest!.path, record: this.outputs.file(places.record), changes: this.outputs.file(places.changes) },
+      files: written,
       places,
       facts: {
         tool: deps.provenance.tool,

@@ -1,5 +1,6 @@
 // The outputs, by the names action.yml gives them (a test holds the two equal). The command line
 // prints the export's part of them as its JSON document, under the same keys.
+import { EVIDENCE_FILES } from '../engine/evidence/files.js'
 import type { Evidence } from '../engine/evidence/make.js'
 import type { ExportReport } from '../engine/export.js'
 
@@ -14,15 +15,18 @@ export const OUTPUTS = {
   artifactId: 'artifact-id',
   artifactUrl: 'artifact-url',
   artifactDigest: 'artifact-digest',
-  manifestPath: 'manifest-path',
-  recordPath: 'record-path',
-  changesPath: 'changes-path',
+  ...evidenceOutputNames(),
   entriesAdded: 'entries-added',
   entriesRemoved: 'entries-removed',
   entriesChanged: 'entries-changed',
   unequalJobResults: 'unequal-job-results',
   errorMessage: 'error-message'
 } as const
+
+/** { recordPath: 'record-path', … }: the evidence files' outputs, from their list. */
+function evidenceOutputNames() {
+  return Object.fromEntries(EVIDENCE_FILES.map(f => [f.field, f.output])) as { [F in (typeof EVIDENCE_FILES)[number] as F['field']]: F['output'] }
+}
 
 /** The outputs an export has, whatever the front end: set ones only. */
 export function exportOutputs(report: ExportReport): Record<string, string> {
@@ -44,9 +48,7 @@ export function exportOutputs(report: ExportReport): Record<string, string> {
 export function evidenceOutputs(e: Evidence | undefined): [string, string | number | undefined][] {
   if (!e) return []
   return [
-    [OUTPUTS.manifestPath, e.manifestPath],
-    [OUTPUTS.recordPath, e.recordPath],
-    [OUTPUTS.changesPath, e.changes?.path],
+    ...EVIDENCE_FILES.map(f => [f.output, e[f.field]] as [string, string | undefined]),
     [OUTPUTS.entriesAdded, e.changes?.counts.added],
     [OUTPUTS.entriesRemoved, e.changes?.counts.removed],
     [OUTPUTS.entriesChanged, e.changes?.counts.changed],

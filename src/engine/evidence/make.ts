@@ -5,6 +5,7 @@
 import type { Logger } from '../../base/logger.js'
 import type { KeptEntry } from '../zip/check.js'
 import { type ChangeReport, compareWithPrevious } from './changes.js'
+import type { EvidenceFiles } from './files.js'
 import type { GateFindings } from './gate.js'
 import { countJobResults, findUnequalJobResults } from './job-results.js'
 import { type Manifest, manifestEntries } from './manifest.js'
@@ -19,22 +20,13 @@ export interface VerifiedZip {
   manifest?: Manifest
 }
 
-/** Where each piece of evidence goes, beside the ZIP. */
-export interface EvidenceFiles {
-  manifest: string
-  record: string
-  changes: string
-}
+export { evidenceFiles, type EvidenceFiles } from './files.js'
 
-/** `<dir>/<base>.zip` → `<dir>/<base>.manifest.sha256`, `.record.json`, `.changes.json`. */
-export function evidenceFiles(zipPath: string): EvidenceFiles {
-  const base = zipPath.replace(/\.zip$/, '')
-  return { manifest: `${base}.manifest.sha256`, record: `${base}.record.json`, changes: `${base}.changes.json` }
-}
-
+/** What the evidence found, and where each of its files stands (EVIDENCE_FILES' fields). */
 export interface Evidence extends GateFindings {
   manifestPath: string
   recordPath: string
+  changesPath?: string
 }
 
 export interface EvidenceOptions {
@@ -60,8 +52,8 @@ export async function makeEvidence(saved: VerifiedZip, o: EvidenceOptions): Prom
   // The comparison first: it reads the previous export before anything of this run is in place.
   const changes = await changesSince(o, manifest)
   const zip = { path: o.places.zip, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount }
-  await writeRecord(o.files.record, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifest } }, manifestEntries(manifest), o.signal)
-  return { manifestPath: o.places.manifest, recordPath: o.places.record, ...changes, ...jobResults(saved, o) }
+  await writeRecord(o.files.recordPath, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifestPath } }, manifestEntries(manifest), o.signal)
+  return { manifestPath: o.places.manifestPath, recordPath: o.places.recordPath, changesPath: changes.changes?.path, ...changes, ...jobResults(saved, o) }
 }
 
 async function changesSince(o: EvidenceOptions, manifest: Manifest): Promise<Pick<GateFindings, 'changes' | 'changesProblem' | 'noPrevious'>> {
@@ -78,7 +70,7 @@ async function changesSince(o: EvidenceOptions, manifest: Manifest): Promise<Pic
   let changes: ChangeReport
   o.logger.info(`Comparing with ${previous.file} …`)
   try {
-    changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changes, o.signal)), path: o.places.changes }
+    changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changesPath, o.signal)), path: o.places.changesPath }
   } catch (e) {
     if (o.signal?.aborted) throw e
     o.logger.warning(`no change report: ${(e as Error).message}`)
