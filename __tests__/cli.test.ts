@@ -73,7 +73,7 @@ describe('octoplant-export, bundled', () => {
     const run = await runCli([process.execPath, BUNDLE, '--extract'], sim, { env: { OCTOPLANT_PASSWORD: password } })
     expect(run.code, run.stderr).toBe(0)
     const out = document(run)
-    expect(Object.keys(out)).toEqual(['order-name', 'state', 'zip-path', 'zip-size', 'zip-sha256', 'extract-path', 'manifest-path', 'record-path'])
+    expect(Object.keys(out)).toEqual(['order-name', 'state', 'zip-path', 'zip-size', 'zip-sha256', 'extract-path', 'record-path', 'manifest-path'])
     expect(out.state).toBe('STATE_SUCCEEDED')
     expect(out['zip-path']).toBe(path.join(run.cwd, 'octoplant-export', `octoplant-export-${out['order-name'] as string}.zip`))
     expect(existsSync(path.join(out['extract-path'] as string, 'contents.json'))).toBe(true)
