@@ -92,6 +92,17 @@ describe('octoplant-export, bundled', () => {
     expect(sim.count('POST /v1/order')).toBe(0)
   })
 
+  it('ends by itself once it has answered: no forced exit, nothing left open, after an export and after a refusal', async () => {
+    const probe = `--import=${new URL('../__fixtures__/loop-probe.mjs', import.meta.url).href}`
+    const sim = await simulator()
+    const exported = await runCli([process.execPath, BUNDLE, '--extract'], sim, { env: { OCTOPLANT_PASSWORD: password, NODE_OPTIONS: probe } })
+    expect(exported.code, exported.stderr).toBe(0)
+    expect(exported.stderr).toContain('loop-probe: the event loop emptied (exit code 0)')
+    const refused = await runCli([process.execPath, BUNDLE, '--timeout', 'soon'], sim, { env: { OCTOPLANT_PASSWORD: password, NODE_OPTIONS: probe } })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('loop-probe: the event loop emptied (exit code 2)')
+  })
+
   it('cancels the order on SIGTERM, as the Action does', async () => {
     const sim = await simulator({ runningMs: 60_000 })
     const run = await runCli([process.execPath, BUNDLE], sim, {

@@ -45,8 +45,15 @@ async function killedMain(sim: Simulator, extra: Record<string, string> = {}) {
   })
 }
 
+/** The post step, with a probe that says when its event loop empties by itself (no forced exit). */
 const postAfter = (sim: Simulator, state: Record<string, string>, extra: Record<string, string> = {}) =>
-  runLocally({ inputs: inputsFor(sim, extra), entry: POST_ENTRY, state, timeoutMs: 30_000 })
+  runLocally({
+    inputs: inputsFor(sim, extra),
+    entry: POST_ENTRY,
+    state,
+    timeoutMs: 30_000,
+    env: { NODE_OPTIONS: `--import=${new URL('../__fixtures__/loop-probe.mjs', import.meta.url).href}` }
+  })
 
 describe('the post step', () => {
   it('cancels the order a hard-killed main step left running, and passes', async () => {
@@ -64,6 +71,8 @@ describe('the post step', () => {
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(1)
     expect(sim.orders.get(name)?.cancelledAt).toBeDefined()
     expect(visibleChannels(post)).not.toContain(password)
+    // It ended by itself: the cancel's connection is closed and nothing else holds it.
+    expect(post.stderr).toContain('loop-probe: the event loop emptied (exit code 0)')
   })
 
   it('does nothing after a finished export', async () => {

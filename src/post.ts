@@ -1,5 +1,4 @@
 import { post } from './action/post.js'
 
+// The step ends when nothing is left to do: the cancel's connection is closed, no timer holds it.
 await post()
-// Nothing may hold the step open once the cancel is settled.
-setTimeout(() => process.exit(), 1000).unref()
