@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 68917:
+/***/ 89872:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29410,59 +29410,6 @@ async function checkBeforeConnecting(inputs, setting, warn) {
     warn(`${setting('compare-with', inputs.compareWith)} ${other}; the change report compares them anyway`);
 }
 
-;// CONCATENATED MODULE: ./protocol/protocol.ts
-// Wire-level facts of the octoplant Export API (see ../spec, the server's Swagger subset).
-// This folder is all that the simulator and the product share: names, codes and shapes, no behaviour.
-const PUBLIC_CLIENT_ID = 'public-api';
-/** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
-const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54';
-/** google.rpc.Code names, indexed by their number. */
-const GRPC_CODE_NAMES = [
-    'OK',
-    'CANCELLED',
-    'UNKNOWN',
-    'INVALID_ARGUMENT',
-    'DEADLINE_EXCEEDED',
-    'NOT_FOUND',
-    'ALREADY_EXISTS',
-    'PERMISSION_DENIED',
-    'RESOURCE_EXHAUSTED',
-    'FAILED_PRECONDITION',
-    'ABORTED',
-    'OUT_OF_RANGE',
-    'UNIMPLEMENTED',
-    'INTERNAL',
-    'UNAVAILABLE',
-    'DATA_LOSS',
-    'UNAUTHENTICATED'
-];
-const GrpcCode = Object.fromEntries(GRPC_CODE_NAMES.map((name, i) => [name, i]));
-/** The HTTP status grpc-gateway answers with for each gRPC code. */
-const HTTP_STATUS_OF_GRPC_CODE = (/* unused pure expression or super */ null && ([
-    200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401
-]));
-function grpcCodeName(code) {
-    if (code === undefined)
-        return 'UNKNOWN';
-    return GRPC_CODE_NAMES[code] ?? `code ${code}`;
-}
-const API_PATHS = {
-    token: '/v1/oauth2/token',
-    /** Body: the user access token as a bare JSON string; answer {token, userId, refreshToken}. */
-    authenticateToken: '/v1/authentication/authenticate_token',
-    /** Body: the refresh token as a bare JSON string; answer {token, refreshToken}. */
-    refreshToken: '/v1/authentication/refresh_token',
-    order: '/v1/order',
-    orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
-    cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
-    downloadOf: (name) => `/v1/order/${encodeURIComponent(name)}/download`,
-    maintenanceMode: '/v1/status/maintenance_mode',
-    apiVersion: '/v1/status/api_version',
-    versiondogVersion: '/v1/status/versiondog_version'
-};
-
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(57075);
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(77030);
 // EXTERNAL MODULE: external "node:tls"
@@ -29550,6 +29497,57 @@ function retryAfterMs(header, now = Date.now()) {
     const at = Date.parse(v);
     return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
+
+;// CONCATENATED MODULE: ./protocol/protocol.ts
+// Wire-level facts of the octoplant Export API (see ../spec, the server's Swagger subset).
+// This folder is all that the simulator and the product share: names, codes and shapes, no behaviour.
+const PUBLIC_CLIENT_ID = 'public-api';
+/** Published by the vendor; the same for every installation, so it is not a secret of the user's. */
+const PUBLIC_CLIENT_SECRET = 'ff99971a-f8c3-4d21-5345-f7cb021b4b54';
+/** google.rpc.Code names, indexed by their number. */
+const GRPC_CODE_NAMES = [
+    'OK',
+    'CANCELLED',
+    'UNKNOWN',
+    'INVALID_ARGUMENT',
+    'DEADLINE_EXCEEDED',
+    'NOT_FOUND',
+    'ALREADY_EXISTS',
+    'PERMISSION_DENIED',
+    'RESOURCE_EXHAUSTED',
+    'FAILED_PRECONDITION',
+    'ABORTED',
+    'OUT_OF_RANGE',
+    'UNIMPLEMENTED',
+    'INTERNAL',
+    'UNAVAILABLE',
+    'DATA_LOSS',
+    'UNAUTHENTICATED'
+];
+const GrpcCode = Object.fromEntries(GRPC_CODE_NAMES.map((name, i) => [name, i]));
+/** The HTTP status grpc-gateway answers with for each gRPC code. */
+const HTTP_STATUS_OF_GRPC_CODE = (/* unused pure expression or super */ null && ([
+    200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401
+]));
+function grpcCodeName(code) {
+    if (code === undefined)
+        return 'UNKNOWN';
+    return GRPC_CODE_NAMES[code] ?? `code ${code}`;
+}
+const API_PATHS = {
+    token: '/v1/oauth2/token',
+    /** Body: the user access token as a bare JSON string; answer {token, userId, refreshToken}. */
+    authenticateToken: '/v1/authentication/authenticate_token',
+    /** Body: the refresh token as a bare JSON string; answer {token, refreshToken}. */
+    refreshToken: '/v1/authentication/refresh_token',
+    order: '/v1/order',
+    orderOf: (name) => `/v1/order/${encodeURIComponent(name)}`,
+    cancelOf: (name) => `/v1/order/${encodeURIComponent(name)}/cancel`,
+    downloadOf: (name) => `/v1/order/${encodeURIComponent(name)}/download`,
+    maintenanceMode: '/v1/status/maintenance_mode',
+    apiVersion: '/v1/status/api_version',
+    versiondogVersion: '/v1/status/versiondog_version'
+};
 
 ;// CONCATENATED MODULE: ./src/octoplant/request.ts
 
@@ -29846,6 +29844,8 @@ function describeNetworkError(e, url, setting) {
     return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: ./src/octoplant/download-body.ts
 // How grpc-gateway frames the download: a stream of HttpBody messages, each followed by the
 // marshaler's delimiter ("\n" by default), and an error after the 200 header written as
@@ -33494,6 +33494,48 @@ function describeProgress(op) {
     return parts.join(', ');
 }
 
+;// CONCATENATED MODULE: ./src/engine/failures.ts
+// How a run's failures read: the order's own failure, giving up (deadline or cancel), and every
+// other error in one sentence. The engine adds what to do next (export.ts, wayBack).
+
+
+
+
+
+
+/** The job was cancelled while the export ran. */
+class CancelledError extends Error {
+    signal;
+    constructor(signal) {
+        super(`the job was cancelled (${signal})`);
+        this.signal = signal;
+        this.name = 'CancelledError';
+    }
+}
+/** The order failed on the server: its code and message, and the sub-process it failed in. */
+function orderFailed(name, op) {
+    const e = op.error;
+    const during = op.metadata?.currentSubProcess ? ` during ${quoted(op.metadata.currentSubProcess)}` : '';
+    const why = e ? `${grpcCodeName(e.code)}: ${e.message ? untrusted(e.message) : '(no message)'}` : `state ${untrusted(op.metadata?.state ?? 'unknown', 100)}`;
+    return new Error(`order ${untrusted(name)} failed on the server${during}: ${why}`);
+}
+/** The deadline passed or the job was cancelled while the order was not done. */
+function isGivingUp(e) {
+    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof TimeoutReached;
+}
+/** The failure in one sentence; `setting` names the timeout the front end's way. */
+function explain(e, elapsedMs, host) {
+    if (e instanceof TimeoutReached)
+        return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`;
+    if (e instanceof DeadlineError)
+        return `${e.message}: ${host.setting('timeout')} was reached`;
+    if (e instanceof CancelledError)
+        return `${e.message} after ${formatDuration(elapsedMs)}`;
+    if (e instanceof AuthenticationError)
+        return e.message;
+    return e instanceof Error ? e.message : String(e);
+}
+
 ;// CONCATENATED MODULE: ./src/engine/output-set.ts
 // The files one run leaves (the ZIP, the extracted folder, the manifest, the record, the change
 // report) are written as a set: each is created exclusively under a temporary name beside its place
@@ -33939,18 +33981,9 @@ async function nameAt(file, index) {
 
 
 
-
-/** The job was cancelled while the export ran. */
-class CancelledError extends Error {
-    signal;
-    constructor(signal) {
-        super(`the job was cancelled (${signal})`);
-        this.signal = signal;
-        this.name = 'CancelledError';
-    }
-}
 /** The time a cancel of the order may take after the run gave up on it. */
 const CANCEL_TIMEOUT_MS = 5_000;
+
 function runExport(settings, host, deps) {
     return new ExportRun(settings, host, deps).run();
 }
@@ -34242,27 +34275,6 @@ class ExportRun {
             return `cancelling it failed: ${e.message}`;
         }
     }
-}
-function orderFailed(name, op) {
-    const e = op.error;
-    const during = op.metadata?.currentSubProcess ? ` during ${quoted(op.metadata.currentSubProcess)}` : '';
-    const why = e ? `${grpcCodeName(e.code)}: ${e.message ? untrusted(e.message) : '(no message)'}` : `state ${untrusted(op.metadata?.state ?? 'unknown', 100)}`;
-    return new Error(`order ${untrusted(name)} failed on the server${during}: ${why}`);
-}
-/** The deadline passed or the job was cancelled while the order was not done. */
-function isGivingUp(e) {
-    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof TimeoutReached;
-}
-function explain(e, elapsedMs, host) {
-    if (e instanceof TimeoutReached)
-        return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`;
-    if (e instanceof DeadlineError)
-        return `${e.message}: ${host.setting('timeout')} was reached`;
-    if (e instanceof CancelledError)
-        return `${e.message} after ${formatDuration(elapsedMs)}`;
-    if (e instanceof AuthenticationError)
-        return e.message;
-    return e instanceof Error ? e.message : String(e);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/parse-duration/locale/en.js
@@ -35809,7 +35821,7 @@ async function writeSummary(report, core, secrets) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(68917);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(89872);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.

@@ -24626,7 +24626,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4988:
+/***/ 2607:
 /***/ ((module) => {
 
 
@@ -25389,7 +25389,7 @@ const {
   kLastProgressEventFired
 } = __nccwpck_require__(961)
 const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(4988)
+const { getEncoding } = __nccwpck_require__(2607)
 const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
@@ -28712,7 +28712,7 @@ class Secrets {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 4988:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -28776,7 +28776,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1692);
 /* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_tls__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4031);
-/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2118);
+/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7137);
 /* harmony import */ var _shared_version_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4876);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1115);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
@@ -28867,14 +28867,14 @@ async function checkServer(settings, host, deps) {
     }
 }
 
-// EXTERNAL MODULE: ./src/engine/export.ts + 22 modules
-var engine_export = __nccwpck_require__(2118);
+// EXTERNAL MODULE: ./src/engine/export.ts + 23 modules
+var engine_export = __nccwpck_require__(7137);
 // EXTERNAL MODULE: ./src/engine/settings.ts
 var settings = __nccwpck_require__(4441);
 // EXTERNAL MODULE: ./src/base/secrets.ts
 var secrets = __nccwpck_require__(5460);
 // EXTERNAL MODULE: ./src/base/untrusted.ts
-var untrusted = __nccwpck_require__(2607);
+var untrusted = __nccwpck_require__(4988);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
@@ -30511,7 +30511,7 @@ function evidenceFiles(zipPath) {
 /* harmony export */   su: () => (/* binding */ GATE_CHECKS)
 /* harmony export */ });
 /* unused harmony export describePrevious */
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2607);
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4988);
 // The gate: after the evidence is saved and kept, the run fails when what it found is a deviation
 // the workflow asked to fail on (fail-on). It fails closed: what it cannot judge fails too.
 
@@ -31000,22 +31000,18 @@ function dropUndefined(o) {
 
 /***/ }),
 
-/***/ 2118:
+/***/ 7137:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  c: () => (/* binding */ CancelledError),
+  c: () => (/* reexport */ CancelledError),
   M: () => (/* binding */ runExport)
 });
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./protocol/protocol.ts
-var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: ./src/octoplant/client.ts + 1 modules
-var client = __nccwpck_require__(7641);
 // EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
 var request = __nccwpck_require__(9184);
 // EXTERNAL MODULE: ./src/engine/connect.ts
@@ -31031,7 +31027,7 @@ var safe_name = __nccwpck_require__(2154);
 // EXTERNAL MODULE: ./src/base/secrets.ts
 var secrets = __nccwpck_require__(5460);
 // EXTERNAL MODULE: ./src/base/untrusted.ts
-var untrusted = __nccwpck_require__(2607);
+var untrusted = __nccwpck_require__(4988);
 // EXTERNAL MODULE: ./src/engine/disk-space.ts
 var disk_space = __nccwpck_require__(9726);
 // EXTERNAL MODULE: ./src/base/retry.ts
@@ -34101,6 +34097,10 @@ function jobResults(saved, o) {
     }
 }
 
+// EXTERNAL MODULE: ./protocol/protocol.ts
+var protocol = __nccwpck_require__(9983);
+// EXTERNAL MODULE: ./src/octoplant/client.ts + 1 modules
+var client = __nccwpck_require__(7641);
 ;// CONCATENATED MODULE: ./src/engine/poller.ts
 
 
@@ -34248,6 +34248,48 @@ function describeProgress(op) {
     if (m.currentSubProcess)
         parts.push(`now: ${(0,untrusted/* untrusted */.bp)(m.currentSubProcess, 200)}`);
     return parts.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/engine/failures.ts
+// How a run's failures read: the order's own failure, giving up (deadline or cancel), and every
+// other error in one sentence. The engine adds what to do next (export.ts, wayBack).
+
+
+
+
+
+
+/** The job was cancelled while the export ran. */
+class CancelledError extends Error {
+    signal;
+    constructor(signal) {
+        super(`the job was cancelled (${signal})`);
+        this.signal = signal;
+        this.name = 'CancelledError';
+    }
+}
+/** The order failed on the server: its code and message, and the sub-process it failed in. */
+function orderFailed(name, op) {
+    const e = op.error;
+    const during = op.metadata?.currentSubProcess ? ` during ${(0,untrusted/* quoted */.TL)(op.metadata.currentSubProcess)}` : '';
+    const why = e ? `${(0,protocol/* grpcCodeName */.Lm)(e.code)}: ${e.message ? (0,untrusted/* untrusted */.bp)(e.message) : '(no message)'}` : `state ${(0,untrusted/* untrusted */.bp)(op.metadata?.state ?? 'unknown', 100)}`;
+    return new Error(`order ${(0,untrusted/* untrusted */.bp)(name)} failed on the server${during}: ${why}`);
+}
+/** The deadline passed or the job was cancelled while the order was not done. */
+function isGivingUp(e) {
+    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof deadline/* TimeoutReached */.g;
+}
+/** The failure in one sentence; `setting` names the timeout the front end's way. */
+function explain(e, elapsedMs, host) {
+    if (e instanceof deadline/* TimeoutReached */.g)
+        return `gave up after ${(0,format/* formatDuration */.a3)(elapsedMs)}: ${host.setting('timeout')} was reached`;
+    if (e instanceof DeadlineError)
+        return `${e.message}: ${host.setting('timeout')} was reached`;
+    if (e instanceof CancelledError)
+        return `${e.message} after ${(0,format/* formatDuration */.a3)(elapsedMs)}`;
+    if (e instanceof client/* AuthenticationError */.v)
+        return e.message;
+    return e instanceof Error ? e.message : String(e);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/output-set.ts
@@ -34502,18 +34544,9 @@ async function nameAt(file, index) {
 
 
 
-
-/** The job was cancelled while the export ran. */
-class CancelledError extends Error {
-    signal;
-    constructor(signal) {
-        super(`the job was cancelled (${signal})`);
-        this.signal = signal;
-        this.name = 'CancelledError';
-    }
-}
 /** The time a cancel of the order may take after the run gave up on it. */
 const CANCEL_TIMEOUT_MS = 5_000;
+
 function runExport(settings, host, deps) {
     return new ExportRun(settings, host, deps).run();
 }
@@ -34806,27 +34839,6 @@ class ExportRun {
         }
     }
 }
-function orderFailed(name, op) {
-    const e = op.error;
-    const during = op.metadata?.currentSubProcess ? ` during ${(0,untrusted/* quoted */.TL)(op.metadata.currentSubProcess)}` : '';
-    const why = e ? `${(0,protocol/* grpcCodeName */.Lm)(e.code)}: ${e.message ? (0,untrusted/* untrusted */.bp)(e.message) : '(no message)'}` : `state ${(0,untrusted/* untrusted */.bp)(op.metadata?.state ?? 'unknown', 100)}`;
-    return new Error(`order ${(0,untrusted/* untrusted */.bp)(name)} failed on the server${during}: ${why}`);
-}
-/** The deadline passed or the job was cancelled while the order was not done. */
-function isGivingUp(e) {
-    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof deadline/* TimeoutReached */.g;
-}
-function explain(e, elapsedMs, host) {
-    if (e instanceof deadline/* TimeoutReached */.g)
-        return `gave up after ${(0,format/* formatDuration */.a3)(elapsedMs)}: ${host.setting('timeout')} was reached`;
-    if (e instanceof DeadlineError)
-        return `${e.message}: ${host.setting('timeout')} was reached`;
-    if (e instanceof CancelledError)
-        return `${e.message} after ${(0,format/* formatDuration */.a3)(elapsedMs)}`;
-    if (e instanceof client/* AuthenticationError */.v)
-        return e.message;
-    return e instanceof Error ? e.message : String(e);
-}
 
 
 /***/ }),
@@ -34839,7 +34851,7 @@ function explain(e, elapsedMs, host) {
 /* harmony export */   Tt: () => (/* binding */ describeVersions),
 /* harmony export */   VD: () => (/* binding */ describeMaintenance)
 /* harmony export */ });
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2607);
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4988);
 /* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9983);
 
 
@@ -35217,7 +35229,7 @@ class EntryTable {
 /* harmony export */   uh: () => (/* binding */ hex)
 /* harmony export */ });
 /* unused harmony exports DESCRIPTOR_SIG, DEFLATED, climbsOut, findExtra, decodeName */
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2607);
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4988);
 /* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8522);
 /* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_zlib__WEBPACK_IMPORTED_MODULE_0__);
 // The ZIP format's records and names: signatures, the facts a local header or a central directory
@@ -35447,7 +35459,7 @@ function parseDescriptor(buf, at, read) {
 /* harmony export */   g3: () => (/* binding */ windowsNameProblem),
 /* harmony export */   tT: () => (/* binding */ NameClash)
 /* harmony export */ });
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2607);
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4988);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8522);
@@ -35833,7 +35845,7 @@ class OctoplantClient {
 /* harmony export */ });
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7075);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2607);
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4988);
 /* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9983);
 /* harmony import */ var _request_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9184);
 // How grpc-gateway frames the download: a stream of HttpBody messages, each followed by the
@@ -36726,7 +36738,7 @@ var clock = __nccwpck_require__(4031);
 // EXTERNAL MODULE: ./src/base/retry.ts
 var retry = __nccwpck_require__(7435);
 // EXTERNAL MODULE: ./src/base/untrusted.ts
-var untrusted = __nccwpck_require__(2607);
+var untrusted = __nccwpck_require__(4988);
 // EXTERNAL MODULE: ./protocol/protocol.ts
 var protocol = __nccwpck_require__(9983);
 ;// CONCATENATED MODULE: ./src/octoplant/request.ts

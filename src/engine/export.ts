@@ -3,13 +3,12 @@
 // one abort signal. It knows no host: what happens is reported through ExportHost, and the outcome,
 // failure included, comes back as an ExportReport. Failures say what to do next.
 import * as path from 'node:path'
-import { grpcCodeName, type Operation, type OrderState } from '../../protocol/protocol.js'
-import { AuthenticationError } from '../octoplant/client.js'
+import type { Operation, OrderState } from '../../protocol/protocol.js'
 import { isTransientError } from '../octoplant/request.js'
 import { connect, type TransportFactory } from './connect.js'
 import { abortable, abortReason, type Clock } from '../base/clock.js'
-import { type Deadline, deadlineAfter, TimeoutReached } from '../base/deadline.js'
-import { formatBytes, formatDuration, formatRate, formatSeconds } from '../base/format.js'
+import { type Deadline, deadlineAfter } from '../base/deadline.js'
+import { formatBytes, formatRate, formatSeconds } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
 import { fileNameFor, unsafeNameProblem } from '../base/safe-name.js'
 import { Secrets } from '../base/secrets.js'
@@ -21,7 +20,8 @@ import { isUnequalJobResultsName, UNEQUAL_JOB_RESULTS } from './evidence/job-res
 import { EVIDENCE_FILES } from './evidence/files.js'
 import { type Evidence, evidenceFiles, makeEvidence } from './evidence/make.js'
 import type { RunOrigin } from './evidence/record.js'
-import { DeadlineError, describeProgress, isDone, succeeded, toCount, UnknownOrderError, waitForOrder } from './poller.js'
+import { CancelledError, explain, isGivingUp, orderFailed } from './failures.js'
+import { describeProgress, isDone, succeeded, toCount, UnknownOrderError, waitForOrder } from './poller.js'
 import { OutputSet } from './output-set.js'
 import { lookAtServer, type ServerInfo } from './preflight.js'
 import type { SavedZip } from './save-zip.js'
@@ -94,16 +94,11 @@ export interface ExportReport {
   gateFailure?: string
 }
 
-/** The job was cancelled while the export ran. */
-export class CancelledError extends Error {
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
-    super(`the job was cancelled (${signal})`)
-    this.name = 'CancelledError'
-  }
-}
 
 /** The time a cancel of the order may take after the run gave up on it. */
 const CANCEL_TIMEOUT_MS = 5_000
+
+export { CancelledError }
 
 export function runExport(settings: ExportSettings, host: ExportHost, deps: ExportDeps): Promise<ExportReport> {
   return new ExportRun(settings, host, deps).run()
@@ -389,24 +384,4 @@ class ExportRun {
       return `cancelling it failed: ${(e as Error).message}`
     }
   }
-}
-
-function orderFailed(name: string, op: Operation): Error {
-  const e = op.error
-  const during = op.metadata?.currentSubProcess ? ` during ${quoted(op.metadata.currentSubProcess)}` : ''
-  const why = e ? `${grpcCodeName(e.code)}: ${e.message ? untrusted(e.message) : '(no message)'}` : `state ${untrusted(op.metadata?.state ?? 'unknown', 100)}`
-  return new Error(`order ${untrusted(name)} failed on the server${during}: ${why}`)
-}
-
-/** The deadline passed or the job was cancelled while the order was not done. */
-function isGivingUp(e: unknown): boolean {
-  return e instanceof DeadlineError || e instanceof CancelledError || e instanceof TimeoutReached
-}
-
-function explain(e: unknown, elapsedMs: number, host: ExportHost): string {
-  if (e instanceof TimeoutReached) return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`
-  if (e instanceof DeadlineError) return `${e.message}: ${host.setting('timeout')} was reached`
-  if (e instanceof CancelledError) return `${e.message} after ${formatDuration(elapsedMs)}`
-  if (e instanceof AuthenticationError) return e.message
-  return e instanceof Error ? e.message : String(e)
 }
