@@ -94,7 +94,6 @@ export interface ExportReport {
   gateFailure?: string
 }
 
-
 /** The time a cancel of the order may take after the run gave up on it. */
 const CANCEL_TIMEOUT_MS = 5_000
 
