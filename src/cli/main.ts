@@ -106,7 +106,8 @@ export function usage(version: string): string {
     `also on failure; and the evidence (${[...EVIDENCE_FILES.map(f => f.output), OUTPUTS.entriesAdded, OUTPUTS.entriesRemoved, OUTPUTS.entriesChanged, OUTPUTS.unequalJobResults].join(', ')}).`,
     'Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input (refused before any',
     'connection), 3 --fail-on found a deviation (the ZIP and its evidence are kept). Ctrl-C or SIGTERM',
-    'cancels the order on the server.',
+    'cancels the order on the server, prints the JSON and exits 130 or 143; a second Ctrl-C stops',
+    'waiting for the cancel.',
     'At a terminal, one status line shows the state, the time waited and the download; NO_COLOR is honoured.',
     ''
   ].join('\n')
