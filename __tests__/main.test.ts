@@ -7,6 +7,7 @@ import * as path from 'node:path'
 import * as tls from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fakeCore, simulatorInputs } from '../__fixtures__/core.js'
+import { makeZip } from '../__fixtures__/zips.js'
 import { errorAfterZip, statuses } from '../simulator/faults.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
 import type { ArtifactClientLike } from '../src/action/artifact.js'
@@ -309,6 +310,20 @@ describe('a disk too small for the export (a 1 MiB tmpfs)', () => {
     expect(readdirSync(mount)).toEqual([])
     expect(sim.count('POST /v1/order/{name}/cancel')).toBe(0)
     expect(core.summaryText).toContain(`> ${core.failed}`)
+  })
+
+  it('refuses to extract a ZIP that fits but whose entries do not, before writing one of them, and keeps nothing of the run', async () => {
+    // About 10 KB deflated, 10 MB uncompressed: the ZIP fits the 1 MiB disk, its extraction cannot.
+    const zip = path.join(mkdtempSync(path.join(tmpdir(), 'bomb-')), 'export.zip')
+    writeFileSync(zip, await makeZip({ 'contents.json': '{}', 'Plant/big.bin': 'x'.repeat(10_000_000) }))
+    const sim = await simulator({ exportFile: zip })
+    const { core, deps } = setup(sim, { path: mount, extract: 'true' })
+    await run(deps)
+    expect(core.failed).toMatch(
+      new RegExp(`^not enough free disk space in ${mount} to extract the export: its entries hold 9\\.\\d\\d MiB uncompressed and [\\d.]+ (KiB|MiB) are free\\. Free space there`)
+    )
+    expect(core.failed).toMatch(/The export is finished on the server; re-run with order-name: \S+ to fetch it without exporting again\.$/)
+    expect(readdirSync(mount)).toEqual([])
   })
 
   it('says in words when the disk fills during a streamed download, and removes the partial file', async () => {
