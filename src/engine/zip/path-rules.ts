@@ -104,6 +104,9 @@ export class NameCheck {
   private readonly seen = new Map<number, number>()
   /** Folders that entries need (their parents): hash → the index of the first entry that needs it. */
   private readonly parents = new Map<number, number>()
+  /** The last entry's folder: a ZIP lists a folder's entries together, and one already checked needs
+   *  no second look. */
+  private lastFolder = ''
   private index = 0
 
   constructor(
@@ -122,7 +125,10 @@ export class NameCheck {
     if (!folder && this.parents.has(hash)) throw new NameClash(name, this.parents.get(hash)!, 'prefix')
     this.seen.set(hash, folder ? -i - 1 : i)
     const sep = this.rules.path.sep
-    for (let at = target.lastIndexOf(sep); at > this.root.length; at = target.lastIndexOf(sep, at - 1)) {
+    const cut = target.lastIndexOf(sep)
+    if (cut <= this.root.length || target.slice(0, cut) === this.lastFolder) return
+    this.lastFolder = target.slice(0, cut)
+    for (let at = cut; at > this.root.length; at = target.lastIndexOf(sep, at - 1)) {
       const parent = this.hashOf(target.slice(0, at))
       if (this.parents.has(parent)) break
       const file = this.seen.get(parent)
