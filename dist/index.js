@@ -28590,105 +28590,6 @@ class Carry {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
-// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
-// bytes each and no object each: what the scan verified, or the central directory as an index.
-/** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
-class EntryTable {
-    count = 0;
-    capacity;
-    offsets;
-    compressedSizes;
-    sizes;
-    crcs;
-    nameHashes;
-    /** A second CRC-32 of the name (NAME_SALT_SEED): with nameHashes, a 52-bit key (the scan's only). */
-    nameSalts;
-    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
-    listed;
-    /** `expected`: the number of entries when known (no growing, no slack). */
-    constructor(expected = 1024) {
-        this.capacity = Math.max(16, expected);
-        this.offsets = new Float64Array(this.capacity);
-        this.compressedSizes = new Float64Array(this.capacity);
-        this.sizes = new Float64Array(this.capacity);
-        this.crcs = new Uint32Array(this.capacity);
-        this.nameHashes = new Uint32Array(this.capacity);
-        this.nameSalts = new Uint32Array(this.capacity);
-        this.listed = new Uint8Array(this.capacity);
-    }
-    add(offset, compressedSize, size, crc, nameHash, nameSalt = 0) {
-        if (this.count === this.capacity)
-            this.grow();
-        const i = this.count++;
-        this.offsets[i] = offset;
-        this.compressedSizes[i] = compressedSize;
-        this.sizes[i] = size;
-        this.crcs[i] = crc;
-        this.nameHashes[i] = nameHash;
-        this.nameSalts[i] = nameSalt;
-    }
-    /** The index of an entry whose name (by its 52-bit key) an earlier entry has too, or -1: one sort
-     *  of a typed array, no object per entry. */
-    repeatedName() {
-        const keys = new Float64Array(this.count);
-        for (let i = 0; i < this.count; i++)
-            keys[i] = this.nameHashes[i] * 0x100000 + (this.nameSalts[i] & 0xfffff);
-        const sorted = keys.slice().sort();
-        for (let i = 1; i < sorted.length; i++)
-            if (sorted[i] === sorted[i - 1])
-                return keys.lastIndexOf(sorted[i]);
-        return -1;
-    }
-    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
-    indexOf(offset, hint) {
-        if (hint < this.count && this.offsets[hint] === offset)
-            return hint;
-        let lo = 0;
-        let hi = this.count - 1;
-        while (lo <= hi) {
-            const mid = (lo + hi) >>> 1;
-            const at = this.offsets[mid];
-            if (at === offset)
-                return mid;
-            if (at < offset)
-                lo = mid + 1;
-            else
-                hi = mid - 1;
-        }
-        return -1;
-    }
-    /** Puts the entries in offset order (a central directory may list them in any order). */
-    sortByOffset() {
-        let sorted = true;
-        for (let i = 1; i < this.count && sorted; i++)
-            sorted = this.offsets[i - 1] <= this.offsets[i];
-        if (sorted)
-            return;
-        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
-        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
-    }
-    grow() {
-        this.capacity *= 2;
-        this.remake(this.capacity, (from, to) => to.set(from));
-    }
-    /** Replaces every column with a new one of `length`, filled by `fill`. */
-    remake(length, fill) {
-        const make = (a) => {
-            const b = new a.constructor(length);
-            fill(a, b);
-            return b;
-        };
-        this.offsets = make(this.offsets);
-        this.compressedSizes = make(this.compressedSizes);
-        this.sizes = make(this.sizes);
-        this.crcs = make(this.crcs);
-        this.nameHashes = make(this.nameHashes);
-        this.nameSalts = make(this.nameSalts);
-        this.listed = make(this.listed);
-    }
-}
-
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(38522);
 ;// CONCATENATED MODULE: ./src/engine/zip/format.ts
@@ -28733,6 +28634,10 @@ function corrupt(h, why) {
  *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
 /** The seed of a name's second CRC-32: with the first, a 52-bit key that tells names apart. */
 const NAME_SALT_SEED = 0x9e3779b9;
+/** A name's 52-bit key from its two CRC-32s (two different names share one about once in 2^52). */
+function nameKey(crc, salt) {
+    return crc * 0x100000 + (salt & 0xfffff);
+}
 function parseLocalHeader(buf, at, offset) {
     if (buf.length - at < 30)
         return undefined;
@@ -28904,6 +28809,106 @@ function parseDescriptor(buf, at, read) {
     const fits = (d) => d.compressedSize === read.compressedSize && d.size === read.size;
     const [first, second] = read.zip64 ? [wide, narrow] : [narrow, wide];
     return fits(first) ? first : fits(second) ? second : first;
+}
+
+;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
+// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
+// bytes each and no object each: what the scan verified, or the central directory as an index.
+
+/** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
+class EntryTable {
+    count = 0;
+    capacity;
+    offsets;
+    compressedSizes;
+    sizes;
+    crcs;
+    nameHashes;
+    /** A second CRC-32 of the name (NAME_SALT_SEED): with nameHashes, a 52-bit key (the scan's only). */
+    nameSalts;
+    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
+    listed;
+    /** `expected`: the number of entries when known (no growing, no slack). */
+    constructor(expected = 1024) {
+        this.capacity = Math.max(16, expected);
+        this.offsets = new Float64Array(this.capacity);
+        this.compressedSizes = new Float64Array(this.capacity);
+        this.sizes = new Float64Array(this.capacity);
+        this.crcs = new Uint32Array(this.capacity);
+        this.nameHashes = new Uint32Array(this.capacity);
+        this.nameSalts = new Uint32Array(this.capacity);
+        this.listed = new Uint8Array(this.capacity);
+    }
+    add(offset, compressedSize, size, crc, nameHash, nameSalt = 0) {
+        if (this.count === this.capacity)
+            this.grow();
+        const i = this.count++;
+        this.offsets[i] = offset;
+        this.compressedSizes[i] = compressedSize;
+        this.sizes[i] = size;
+        this.crcs[i] = crc;
+        this.nameHashes[i] = nameHash;
+        this.nameSalts[i] = nameSalt;
+    }
+    /** The index of an entry whose name (by its 52-bit key) an earlier entry has too, or -1: one sort
+     *  of a typed array, no object per entry. */
+    repeatedName() {
+        const keys = new Float64Array(this.count);
+        for (let i = 0; i < this.count; i++)
+            keys[i] = nameKey(this.nameHashes[i], this.nameSalts[i]);
+        const sorted = keys.slice().sort();
+        for (let i = 1; i < sorted.length; i++)
+            if (sorted[i] === sorted[i - 1])
+                return keys.lastIndexOf(sorted[i]);
+        return -1;
+    }
+    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
+    indexOf(offset, hint) {
+        if (hint < this.count && this.offsets[hint] === offset)
+            return hint;
+        let lo = 0;
+        let hi = this.count - 1;
+        while (lo <= hi) {
+            const mid = (lo + hi) >>> 1;
+            const at = this.offsets[mid];
+            if (at === offset)
+                return mid;
+            if (at < offset)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return -1;
+    }
+    /** Puts the entries in offset order (a central directory may list them in any order). */
+    sortByOffset() {
+        let sorted = true;
+        for (let i = 1; i < this.count && sorted; i++)
+            sorted = this.offsets[i - 1] <= this.offsets[i];
+        if (sorted)
+            return;
+        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
+        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
+    }
+    grow() {
+        this.capacity *= 2;
+        this.remake(this.capacity, (from, to) => to.set(from));
+    }
+    /** Replaces every column with a new one of `length`, filled by `fill`. */
+    remake(length, fill) {
+        const make = (a) => {
+            const b = new a.constructor(length);
+            fill(a, b);
+            return b;
+        };
+        this.offsets = make(this.offsets);
+        this.compressedSizes = make(this.compressedSizes);
+        this.sizes = make(this.sizes);
+        this.crcs = make(this.crcs);
+        this.nameHashes = make(this.nameHashes);
+        this.nameSalts = make(this.nameSalts);
+        this.listed = make(this.listed);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engine/zip/central.ts
@@ -33822,7 +33827,7 @@ class NameCheck {
         if (this.rules.caseInsensitive)
             key = key.toLowerCase();
         const bytes = Buffer.from(key);
-        return (0,external_node_zlib_.crc32)(bytes) * 0x100000 + ((0,external_node_zlib_.crc32)(bytes, NAME_SALT_SEED) & 0xfffff);
+        return nameKey((0,external_node_zlib_.crc32)(bytes), (0,external_node_zlib_.crc32)(bytes, NAME_SALT_SEED));
     }
 }
 

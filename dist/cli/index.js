@@ -35004,9 +35004,9 @@ class Carry {
 /* harmony export */ });
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _carry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2309);
-/* harmony import */ var _entry_table_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9011);
-/* harmony import */ var _format_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5207);
+/* harmony import */ var _carry_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2309);
+/* harmony import */ var _entry_table_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9011);
+/* harmony import */ var _format_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5207);
 // Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
 // directory, record by record or as an index by local-header offset.
 
@@ -35052,9 +35052,9 @@ async function* centralRecords(file, count) {
         const length = Math.min(size, 22 + 0xffff + 20 + 56);
         const tail = Buffer.alloc(length);
         await handle.read(tail, 0, length, size - length);
-        const where = (0,_format_js__WEBPACK_IMPORTED_MODULE_1__/* .findCentralDirectory */ .OD)(tail, size);
+        const where = (0,_format_js__WEBPACK_IMPORTED_MODULE_2__/* .findCentralDirectory */ .OD)(tail, size);
         count?.(where.count);
-        const carry = new _carry_js__WEBPACK_IMPORTED_MODULE_2__/* .Carry */ .M();
+        const carry = new _carry_js__WEBPACK_IMPORTED_MODULE_3__/* .Carry */ .M();
         const buffer = Buffer.allocUnsafe(READ_BYTES);
         let seen = 0;
         for (let at = where.offset, end = where.offset + where.size; at < end;) {
@@ -35065,9 +35065,9 @@ async function* centralRecords(file, count) {
             const buf = carry.join(buffer.subarray(0, bytesRead));
             const batch = [];
             let pos = 0;
-            for (let parsed; (parsed = (0,_format_js__WEBPACK_IMPORTED_MODULE_1__/* .parseCentralRecord */ .eu)(buf, pos)); pos = parsed.end) {
-                if (buf.readUInt32LE(pos) !== _format_js__WEBPACK_IMPORTED_MODULE_1__/* .CENTRAL_SIG */ .EZ)
-                    throw new _format_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidZipError */ .XQ('not a valid ZIP: its central directory is damaged');
+            for (let parsed; (parsed = (0,_format_js__WEBPACK_IMPORTED_MODULE_2__/* .parseCentralRecord */ .eu)(buf, pos)); pos = parsed.end) {
+                if (buf.readUInt32LE(pos) !== _format_js__WEBPACK_IMPORTED_MODULE_2__/* .CENTRAL_SIG */ .EZ)
+                    throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ('not a valid ZIP: its central directory is damaged');
                 batch.push({ record: parsed.record, nameHash: parsed.nameHash });
             }
             carry.keep(buf, pos);
@@ -35076,7 +35076,7 @@ async function* centralRecords(file, count) {
                 yield batch;
         }
         if (seen !== where.count)
-            throw new _format_js__WEBPACK_IMPORTED_MODULE_1__/* .InvalidZipError */ .XQ(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
+            throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
     }
     finally {
         await handle.close();
@@ -35084,13 +35084,13 @@ async function* centralRecords(file, count) {
 }
 /** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
 async function readCentralIndex(file, visit) {
-    let index = new _entry_table_js__WEBPACK_IMPORTED_MODULE_3__/* .EntryTable */ .F();
+    let index = new _entry_table_js__WEBPACK_IMPORTED_MODULE_1__/* .EntryTable */ .F();
     await forEachCentralRecord(file, (r, nameHash) => {
         visit?.(r, index.count);
         index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
     }, 
     // At most a million slots up front: a lying end record cannot reserve more.
-    n => (index = new _entry_table_js__WEBPACK_IMPORTED_MODULE_3__/* .EntryTable */ .F(Math.min(n, 1_000_000))));
+    n => (index = new _entry_table_js__WEBPACK_IMPORTED_MODULE_1__/* .EntryTable */ .F(Math.min(n, 1_000_000))));
     index.sortByOffset();
     return index;
 }
@@ -35104,8 +35104,10 @@ async function readCentralIndex(file, visit) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   F: () => (/* binding */ EntryTable)
 /* harmony export */ });
+/* harmony import */ var _format_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5207);
 // Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
 // bytes each and no object each: what the scan verified, or the central directory as an index.
+
 /** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
 class EntryTable {
     count = 0;
@@ -35146,7 +35148,7 @@ class EntryTable {
     repeatedName() {
         const keys = new Float64Array(this.count);
         for (let i = 0; i < this.count; i++)
-            keys[i] = this.nameHashes[i] * 0x100000 + (this.nameSalts[i] & 0xfffff);
+            keys[i] = (0,_format_js__WEBPACK_IMPORTED_MODULE_0__/* .nameKey */ .Rc)(this.nameHashes[i], this.nameSalts[i]);
         const sorted = keys.slice().sort();
         for (let i = 1; i < sorted.length; i++)
             if (sorted[i] === sorted[i - 1])
@@ -35217,6 +35219,7 @@ class EntryTable {
 /* harmony export */   I9: () => (/* binding */ EOCD_SIG),
 /* harmony export */   OD: () => (/* binding */ findCentralDirectory),
 /* harmony export */   PH: () => (/* binding */ ZIP64_LOCATOR_SIG),
+/* harmony export */   Rc: () => (/* binding */ nameKey),
 /* harmony export */   SD: () => (/* binding */ STORED),
 /* harmony export */   XQ: () => (/* binding */ InvalidZipError),
 /* harmony export */   d: () => (/* binding */ signaturePrefixAtEnd),
@@ -35274,6 +35277,10 @@ function corrupt(h, why) {
  *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
 /** The seed of a name's second CRC-32: with the first, a 52-bit key that tells names apart. */
 const NAME_SALT_SEED = 0x9e3779b9;
+/** A name's 52-bit key from its two CRC-32s (two different names share one about once in 2^52). */
+function nameKey(crc, salt) {
+    return crc * 0x100000 + (salt & 0xfffff);
+}
 function parseLocalHeader(buf, at, offset) {
     if (buf.length - at < 30)
         return undefined;
@@ -35596,7 +35603,7 @@ class NameCheck {
         if (this.rules.caseInsensitive)
             key = key.toLowerCase();
         const bytes = Buffer.from(key);
-        return (0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes) * 0x100000 + ((0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes, _format_js__WEBPACK_IMPORTED_MODULE_2__/* .NAME_SALT_SEED */ .Bu) & 0xfffff);
+        return (0,_format_js__WEBPACK_IMPORTED_MODULE_2__/* .nameKey */ .Rc)((0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes), (0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes, _format_js__WEBPACK_IMPORTED_MODULE_2__/* .NAME_SALT_SEED */ .Bu));
     }
 }
 

@@ -1,5 +1,7 @@
 // Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
 // bytes each and no object each: what the scan verified, or the central directory as an index.
+import { nameKey } from './format.js'
+
 /** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
 export class EntryTable {
   count = 0
@@ -41,7 +43,7 @@ export class EntryTable {
    *  of a typed array, no object per entry. */
   repeatedName(): number {
     const keys = new Float64Array(this.count)
-    for (let i = 0; i < this.count; i++) keys[i] = this.nameHashes[i] * 0x100000 + (this.nameSalts[i] & 0xfffff)
+    for (let i = 0; i < this.count; i++) keys[i] = nameKey(this.nameHashes[i], this.nameSalts[i])
     const sorted = keys.slice().sort()
     for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return keys.lastIndexOf(sorted[i])
     return -1

@@ -80,6 +80,11 @@ export function corrupt(h: { name: string }, why: string): InvalidZipError {
 /** The seed of a name's second CRC-32: with the first, a 52-bit key that tells names apart. */
 export const NAME_SALT_SEED = 0x9e3779b9
 
+/** A name's 52-bit key from its two CRC-32s (two different names share one about once in 2^52). */
+export function nameKey(crc: number, salt: number): number {
+  return crc * 0x100000 + (salt & 0xfffff)
+}
+
 export function parseLocalHeader(buf: Buffer, at: number, offset: number): { header: EntryHeader; end: number; nameHash: number; nameSalt: number; zip64: boolean } | undefined {
   if (buf.length - at < 30) return undefined
   const nameLength = buf.readUInt16LE(at + 26)

@@ -4,7 +4,7 @@
 import { quoted } from '../../base/untrusted.js'
 import * as path from 'node:path'
 import { crc32 } from 'node:zlib'
-import { InvalidZipError, NAME_SALT_SEED } from './format.js'
+import { InvalidZipError, NAME_SALT_SEED, nameKey } from './format.js'
 
 /** How the runner's platform names files: its path module, whether Windows' naming rules apply,
  *  whether two names that differ only in letter case are the same file (Windows, and macOS's
@@ -141,6 +141,6 @@ export class NameCheck {
     let key = this.rules.normalizationInsensitive ? target.normalize('NFC') : target
     if (this.rules.caseInsensitive) key = key.toLowerCase()
     const bytes = Buffer.from(key)
-    return crc32(bytes) * 0x100000 + (crc32(bytes, NAME_SALT_SEED) & 0xfffff)
+    return nameKey(crc32(bytes), crc32(bytes, NAME_SALT_SEED))
   }
 }
