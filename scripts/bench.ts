@@ -1,5 +1,6 @@
 // `npm run bench`: the figures of issues 5 and 12, measured, not asserted. Prints tables, writes JSON.
-//   npm run bench                   64 MiB, 512 MiB and 2 GiB exports against curl; exports of 70,000
+//   npm run bench                   64 MiB, 512 MiB and 2 GiB exports against curl (and curl; sha256sum;
+//                                   unzip -t, the shell peer that also checks); exports of 70,000
 //                                   and 200,000 entries against unzip -t, and 70,000 extracted against
 //                                   unzip; 10 s and 30 s export runs. Each case --runs times (3).
 //   npm run bench -- --full         also a 5 min export run
@@ -137,6 +138,9 @@ interface SizeRun {
   curlS: number
   /** receive + check ÷ curl, in the same run. */
   overCurl: number
+  /** The shell peer: curl, then sha256sum, then unzip -t on what curl saved (same run). */
+  shellPeerS: number
+  overShellPeer: number
   coldStartMs: number
 }
 
@@ -166,10 +170,12 @@ async function measureSize(mib: number, simOptions: SimulatorOptions = {}): Prom
       const { url, token } = await orderForCurl(sim, ca)
       const target = path.join(values.dir, 'curl.zip')
       const curlOut = await run('curl', ['-sS', '--fail', '--cacert', ca, '-H', `authorization: Bearer ${token}`, '-o', target, '-w', '%{time_total}', url])
-      rmSync(target, { force: true })
       const curlS = round(Number(curlOut.stdout), 3)
+      const shellPeerS = round(curlS + (await timed('sha256sum', [target])) + (await timed('unzip', ['-tq', target])), 3)
+      rmSync(target, { force: true })
       const { peakRssMiB, receiveS, checkS, coldStartMs } = action
-      row.runs.push({ peakRssMiB, receiveS, checkS, curlS, overCurl: round((receiveS + checkS) / curlS), coldStartMs })
+      const ours = receiveS + checkS
+      row.runs.push({ peakRssMiB, receiveS, checkS, curlS, overCurl: round(ours / curlS), shellPeerS, overShellPeer: round(ours / shellPeerS), coldStartMs })
       if (r === 0 && mib <= 512 && !row.paced) {
         const naiveRun = await runLocally({
           inputs: {},
@@ -376,6 +382,8 @@ const sizeTable = sizes.map(r => ({
   'of which check after the last byte (s)': spread(r.runs.map(x => x.checkS)),
   'curl -o (s)': spread(r.runs.map(x => x.curlS)),
   '÷ curl': spread(r.runs.map(x => x.overCurl)),
+  'curl; sha256sum; unzip -t (s)': spread(r.runs.map(x => x.shellPeerS)),
+  '÷ that': spread(r.runs.map(x => x.overShellPeer)),
   'cold start (ms)': spread(r.runs.map(x => x.coldStartMs), 0),
   'naive client peak RSS (MiB)': r.naivePeakRssMiB,
   'naive client download (s)': r.naiveDownloadS

@@ -31763,8 +31763,10 @@ function copyOf(limit, done) {
 
 
 
-/** Bytes the file stream buffers while a write is under way (then written in one call). */
-const WRITE_BUFFER = 64 * 1024;
+/** Bytes the file stream takes before it asks the reader to wait ('drain'): enough that the disk's
+ *  writes overlap the reading instead of taking turns with it. With a small buffer the reader waits
+ *  for a write at every few pieces, and a link that does not wait for us gets ahead (BENCHMARKS.md). */
+const WRITE_BUFFER = 4 * 1024 * 1024;
 /** Bytes read on after the check found the ZIP broken: room for a stream error to arrive. */
 const READ_ON_AFTER_ERROR = 64 * 1024;
 /** A progress line at most this often: only long downloads show one. */
