@@ -17,6 +17,7 @@ export const UNIT_TESTS = [
   'layout',
   'poller',
   'previous',
+  'setting-ref',
   'summary',
   'untrusted',
   'windows-paths'

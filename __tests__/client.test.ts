@@ -3,7 +3,6 @@ import type { IncomingHttpHeaders } from 'node:http'
 import * as https from 'node:https'
 import { systemClock } from '../src/base/clock.js'
 import { deadlineAfter } from '../src/base/deadline.js'
-import { actionSetting } from '../src/shared/inputs.js'
 import * as tls from 'node:tls'
 import { buffer } from 'node:stream/consumers'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -15,6 +14,7 @@ import { AuthenticationError, OctoplantClient } from '../src/octoplant/client.js
 import { lookAtServer } from '../src/engine/preflight.js'
 import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../protocol/protocol.js'
 import { createTransport, NetworkError, OctoplantError } from '../src/octoplant/request.js'
+import { asAction } from '../__fixtures__/spelled.js'
 
 let sim: Simulator
 const defaultCAs = tls.getCACertificates('default')
@@ -34,9 +34,8 @@ afterAll(async () => {
 
 /** Retries wait on a fake clock: the policy is tested without its real waits. */
 function clientFor(url: string, password = 'change-it', onSecret?: (s: string) => void, clock = fakeClock()) {
-  const transport = createTransport({ baseUrl: url, setting: actionSetting, clock, random: () => 1 })
+  const transport = createTransport({ baseUrl: url, clock, random: () => 1 })
   const client = new OctoplantClient({
-    setting: actionSetting,
     transport,
     credentials: { username: 'versiondog', password, clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET },
     onSecret
@@ -78,7 +77,7 @@ describe('the octoplant client over HTTPS', () => {
     const { client, transport } = clientFor(sim.url, 'wrong')
     const error = await client.authenticate().catch(e => e)
     expect(error).toBeInstanceOf(AuthenticationError)
-    expect(error.message).toMatch(/^octoplant refused to sign in user "versiondog" \(UNAUTHENTICATED \(HTTP 401\): invalid username or password\)\. Check the username input and the password input/)
+    expect(asAction(error.message)).toMatch(/^octoplant refused to sign in user "versiondog" \(UNAUTHENTICATED \(HTTP 401\): invalid username or password\)\. Check the username input and the password input/)
     expect(error.message).not.toContain('wrong')
     expect(sim.count('POST /v1/oauth2/token') - before).toBe(1)
     transport.close()
@@ -150,7 +149,7 @@ describe('the octoplant client over HTTPS', () => {
     const { client, transport } = clientFor(stranger.url)
     const error = await client.authenticate().catch(e => e)
     expect(error).toBeInstanceOf(NetworkError)
-    expect(error.message).toMatch(/^TLS check of 127\.0\.0\.1:\d+ failed: the server's certificate is signed by an unknown CA \[UNABLE_TO_VERIFY_LEAF_SIGNATURE\]; trust the plant's CA with the ca-certificate input/)
+    expect(asAction(error.message)).toMatch(/^TLS check of 127\.0\.0\.1:\d+ failed: the server's certificate is signed by an unknown CA \[UNABLE_TO_VERIFY_LEAF_SIGNATURE\]; trust the plant's CA with the ca-certificate input/)
     expect(stranger.requests).toHaveLength(0)
     transport.close()
     await stranger.stop()
@@ -202,7 +201,7 @@ describe('the retry policy of the request layer', () => {
   it('does not wait past the deadline for a retry', async () => {
     const s = await withFaults(statuses('GET /v1/order/{name}', [503], { retryAfter: '120' }))
     const clock = fakeClock()
-    const transport = createTransport({ baseUrl: s.url, setting: actionSetting, clock, deadline: deadlineAfter(clock, 60_000) })
+    const transport = createTransport({ baseUrl: s.url, clock, deadline: deadlineAfter(clock, 60_000) })
     const error = (await transport.json({ method: 'GET', path: '/v1/order/x', token: 't' }).catch(e => e)) as Error
     expect(error.message).toMatch(/UNAVAILABLE \(HTTP 503\): simulated 503 \(no time left to retry before the timeout\)$/)
     expect(clock.sleeps).toEqual([])
@@ -229,7 +228,7 @@ describe('the retry policy of the request layer', () => {
     const s = await withFaults(resetConnection('POST /v1/order', 1, { afterBody: true }))
     const { client, transport } = clientFor(s.url)
     const error = await client.placeOrder({ jobList: {} }).catch(e => e)
-    expect(error.message).toMatch(/^placing the order failed after the request may have reached the server \(could not reach .*ECONNRESET.*\)\. It was not sent again.*re-run with order-name/)
+    expect(asAction(error.message)).toMatch(/^placing the order failed after the request may have reached the server \(could not reach .*ECONNRESET.*\)\. It was not sent again.*re-run with order-name/)
     expect(s.count('POST /v1/order')).toBe(1)
     transport.close()
     await s.stop()
@@ -247,9 +246,8 @@ describe('the retry policy of the request layer', () => {
       restarted ??= await startSimulator({ port })
       trust(restarted.caPem!)
     }
-    const transport = createTransport({ baseUrl: s.url, setting: actionSetting, clock, random: () => 0.5 })
+    const transport = createTransport({ baseUrl: s.url, clock, random: () => 0.5 })
     const client = new OctoplantClient({
-    setting: actionSetting,
       transport,
       credentials: { username: 'versiondog', password: 'change-it', clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET }
     })
@@ -278,9 +276,8 @@ describe('the retry policy of the request layer', () => {
     trust(s.caPem!)
     const clock = fakeClock()
     const secrets: string[] = []
-    const transport = createTransport({ baseUrl: s.url, setting: actionSetting, clock })
+    const transport = createTransport({ baseUrl: s.url, clock })
     const client = new OctoplantClient({
-    setting: actionSetting,
       transport,
       credentials: { username: 'versiondog', password: 'change-it', clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET },
       onSecret: v => secrets.push(v),
@@ -304,9 +301,8 @@ describe('the retry policy of the request layer', () => {
     const s = await startSimulator({ tokenLifetimeSec: 10 })
     trust(s.caPem!)
     const clock = fakeClock()
-    const transport = createTransport({ baseUrl: s.url, setting: actionSetting, clock })
+    const transport = createTransport({ baseUrl: s.url, clock })
     const client = new OctoplantClient({
-    setting: actionSetting,
       transport,
       credentials: { username: 'versiondog', password: 'change-it', clientId: PUBLIC_CLIENT_ID, clientSecret: PUBLIC_CLIENT_SECRET },
       now: () => clock.now()
@@ -419,7 +415,7 @@ describe('the simulator, as the documents describe the server', () => {
   })
 
   it('refuses requests without a token with UNAUTHENTICATED (401)', async () => {
-    const transport = createTransport({ baseUrl: sim.url , setting: actionSetting})
+    const transport = createTransport({ baseUrl: sim.url  })
     const error = await transport.json({ method: 'GET', path: '/v1/order/x' }).catch(e => e)
     expect(error).toMatchObject({ httpStatus: 401, grpcCode: 16 })
     transport.close()

@@ -10,7 +10,6 @@ import { checkZipFile, gatewayOf, makeZip, patch } from '../__fixtures__/zips.js
 import { exportZip, projectFiles } from '../simulator/export-zip.js'
 import { zipBuffer } from '../simulator/zip-writer.js'
 import { saveZip } from '../src/engine/save-zip.js'
-import { actionSetting } from '../src/shared/inputs.js'
 import { systemClock } from '../src/base/clock.js'
 import { extractZip } from '../src/engine/zip/extract.js'
 import { InvalidZipError } from '../src/engine/zip/format.js'
@@ -25,7 +24,7 @@ describe('saving the download', () => {
       exportZip({ orderName: 'o1', createdAt: new Date(0), exportContents: { projectTree: {}, jobList: { exportType: 'EXPORT_TYPE_JSON' } }, payloadBytes: 3_000_000 }).stream
     )
     const file = path.join(dir(), 'out', 'export.zip')
-    const saved = await saveZip(gatewayOf(bytes.length, bytes.subarray(0, 1000), bytes.subarray(1000)), file, { setting: actionSetting, clock: systemClock })
+    const saved = await saveZip(gatewayOf(bytes.length, bytes.subarray(0, 1000), bytes.subarray(1000)), file, { clock: systemClock })
     expect(saved).toMatchObject({ path: file, size: bytes.length, sha256: sha256(bytes) })
     expect(readFileSync(file).equals(bytes)).toBe(true)
     expect(saved.report.entries.map(e => e.name)).toEqual([
@@ -45,7 +44,7 @@ describe('saving the download', () => {
     const chunks: Buffer[] = []
     for (let at = 0, step = 1; at < bytes.length; at += step, step = (step * 7 + 13_001) % 200_003) chunks.push(bytes.subarray(at, at + step))
     const file = path.join(dir(), 'export.zip')
-    const saved = await saveZip(gatewayOf(bytes.length, ...chunks), file, { setting: actionSetting, clock: systemClock })
+    const saved = await saveZip(gatewayOf(bytes.length, ...chunks), file, { clock: systemClock })
     expect(saved).toMatchObject({ size: bytes.length, sha256: sha256(bytes) })
     expect(readFileSync(file).equals(bytes)).toBe(true)
   })
@@ -54,7 +53,7 @@ describe('saving the download', () => {
     // A deflated entry over 4 MiB goes through the streaming inflater (zlib on the thread pool).
     const bytes = await makeZip({ 'small.txt': 'hello', 'large.txt': randomBytes(3_500_000).toString('base64') })
     const chunks = Array.from({ length: Math.ceil(bytes.length / 16_384) }, (_, i) => Buffer.from(bytes.subarray(i * 16_384, (i + 1) * 16_384)))
-    const saved = await saveZip(gatewayOf(bytes.length, ...chunks), path.join(dir(), 'b.zip'), { setting: actionSetting, clock: systemClock })
+    const saved = await saveZip(gatewayOf(bytes.length, ...chunks), path.join(dir(), 'b.zip'), { clock: systemClock })
     expect(readFileSync(saved.path).equals(bytes)).toBe(true)
     expect(saved.sha256).toBe(sha256(bytes))
     expect(saved.report.entries.map(e => e.name)).toEqual(['small.txt', 'large.txt'])
@@ -100,7 +99,7 @@ describe('saving the download', () => {
   ])('refuses %s and leaves no file behind', async (_, body, message) => {
     const d = dir()
     const file = path.join(d, 'export.zip')
-    const error = await saveZip(gatewayOf(undefined, await body()), file, { setting: actionSetting, clock: systemClock }).catch(e => e)
+    const error = await saveZip(gatewayOf(undefined, await body()), file, { clock: systemClock }).catch(e => e)
     expect(error).toBeInstanceOf(InvalidZipError)
     expect(error.message).toMatch(message)
     expect(readdirSync(d)).toEqual([])
@@ -116,7 +115,7 @@ describe('saving the download', () => {
     const debug: string[] = []
     const logger = { debug: (m: string) => debug.push(m), info: () => {}, warning: () => {} }
     const received = Buffer.concat(chunks(zip))
-    const saved = await saveZip(gatewayOf(received.length, ...chunks(zip)), file, { setting: actionSetting, clock: systemClock, logger })
+    const saved = await saveZip(gatewayOf(received.length, ...chunks(zip)), file, { clock: systemClock, logger })
     expect(saved).toMatchObject({ size: zip.length, sha256: sha256(zip), droppedTrailer: received.length - zip.length })
     expect(readFileSync(file).equals(zip)).toBe(true)
     expect(debug).toEqual([expect.stringMatching(/^dropped \d byte\(s\) after the ZIP's end record: the stream delimiter "(\\r)?\\n(\\n)?"$/)])
@@ -128,7 +127,7 @@ describe('saving the download', () => {
     zip.end({ comment: Buffer.from('octoplant export\n') as unknown as string, forceZip64Format: false }) // yazl takes a Buffer too (its types say string)
     const bytes = await buffer(zip.outputStream as unknown as Readable)
     const file = path.join(dir(), 'export.zip')
-    const saved = await saveZip(gatewayOf(undefined, bytes), file, { setting: actionSetting, clock: systemClock })
+    const saved = await saveZip(gatewayOf(undefined, bytes), file, { clock: systemClock })
     expect(saved).toMatchObject({ size: bytes.length, sha256: sha256(bytes), droppedTrailer: 0 })
     expect(readFileSync(file).equals(bytes)).toBe(true)
   })
@@ -136,7 +135,7 @@ describe('saving the download', () => {
   it('refuses a body shorter than its Content-Length', async () => {
     const bytes = await makeZip({ 'a.txt': 'hello' })
     const d = dir()
-    const error = await saveZip(gatewayOf(bytes.length + 10, bytes), path.join(d, 'e.zip'), { setting: actionSetting, clock: systemClock }).catch(e => e)
+    const error = await saveZip(gatewayOf(bytes.length + 10, bytes), path.join(d, 'e.zip'), { clock: systemClock }).catch(e => e)
     expect(error.message).toBe(`the download ended after ${bytes.length} of ${bytes.length + 10} bytes`)
     expect(readdirSync(d)).toEqual([])
   })
@@ -149,7 +148,7 @@ describe('saving the download', () => {
         this.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
       }
     })
-    const error = await saveZip(gatewayBody(broken, undefined), path.join(d, 'e.zip'), { setting: actionSetting, clock: systemClock }).catch(e => e)
+    const error = await saveZip(gatewayBody(broken, undefined), path.join(d, 'e.zip'), { clock: systemClock }).catch(e => e)
     expect(error.message).toMatch(/socket hang up/)
     expect(readdirSync(d)).toEqual([])
   })
@@ -159,7 +158,7 @@ describe('extracting', () => {
   it('unpacks every entry into the target folder', async () => {
     const d = dir()
     const zip = path.join(d, 'e.zip')
-    await saveZip(gatewayOf(undefined, await makeZip({ 'contents.json': '{}', 'tree/projectTree.xml': '<tree/>', 'empty/': '' })), zip, { setting: actionSetting, clock: systemClock })
+    await saveZip(gatewayOf(undefined, await makeZip({ 'contents.json': '{}', 'tree/projectTree.xml': '<tree/>', 'empty/': '' })), zip, { clock: systemClock })
     expect(await extractZip(zip, path.join(d, 'x'))).toBe(3)
     expect(readFileSync(path.join(d, 'x/tree/projectTree.xml'), 'utf8')).toBe('<tree/>')
     expect(lstatSync(path.join(d, 'x/empty')).isDirectory()).toBe(true)

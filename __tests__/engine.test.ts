@@ -11,7 +11,7 @@ import { makeZip } from '../__fixtures__/zips.js'
 import { type ExportHost, runExport } from '../src/engine/export.js'
 import type { ExportSettings } from '../src/engine/settings.js'
 import { OctoplantError, type SendOptions, type Transport } from '../src/octoplant/request.js'
-import { actionSetting } from '../src/shared/inputs.js'
+import { asAction } from '../__fixtures__/spelled.js'
 
 /** Answers each call from a script keyed by "METHOD path"; records the calls. */
 function fakeTransport(script: Record<string, (o: SendOptions) => unknown>): { calls: string[]; make: () => Transport } {
@@ -47,9 +47,7 @@ function recordingHost(): ExportHost & { events: string[]; lines: string[] } {
     stateChanged: s => void events.push(`state ${s}`),
     zipSaved: z => void events.push(`zip ${path.basename(z.path)}`),
     extracted: d => void events.push(`extracted ${path.basename(d)}`),
-    evidenceKept: e => void events.push(`evidence ${path.basename(e.recordPath)}`),
-    setting: actionSetting
-  }
+    evidenceKept: e => void events.push(`evidence ${path.basename(e.recordPath)}`) }
 }
 
 const settings = (out: string, extra: Partial<ExportSettings> = {}): ExportSettings => ({
@@ -107,7 +105,7 @@ describe("the engine's whole run, with a fake transport and a fake clock", () =>
     const out = mkdtempSync(path.join(tmpdir(), 'engine-'))
     const report = await runExport(settings(out, { timeoutMs: 10_000 }), recordingHost(), { clock: fakeClock(), transport: server.make, provenance })
     expect(report.orderOutcome).toBe('cancelled')
-    expect(report.error).toMatch(/^the order was not done after 10s \(last state STATE_RUNNING\): the timeout input was reached\. Order o-1 was cancelled on the server/)
+    expect(asAction(report.error)).toMatch(/^the order was not done after 10s \(last state STATE_RUNNING\): the timeout input was reached\. Order o-1 was cancelled on the server/)
     expect(server.calls).toContain('POST /v1/order/o-1/cancel')
     expect(server.calls.some(c => c.endsWith('/download'))).toBe(false)
     expect(readdirSync(out)).toEqual([])

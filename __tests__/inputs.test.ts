@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { DEFAULTS, InputError, parseInputs, parseDurationInput } from '../src/shared/inputs.js'
 import { createCertificateAuthority } from '../simulator/certs.js'
+import { asAction } from '../__fixtures__/spelled.js'
 
 const base = { 'server-url': 'https://octoplant.plant.local:64023', username: 'versiondog', password: 'change-it' }
 const files: Record<string, string> = {}
@@ -165,7 +166,7 @@ describe('inputs', () => {
     const i = parse({ ...base, 'order-name': '3f2a9c1e-77b1-4c1e-9a51-0d6a3d1f2b10', 'export-contents': '{"nonsense": 1}' })
     expect(i.orderName).toBe('3f2a9c1e-77b1-4c1e-9a51-0d6a3d1f2b10')
     expect(i.exportContents).toBeUndefined()
-    expect(i.warnings).toEqual(['order-name: 3f2a9c1e-77b1-4c1e-9a51-0d6a3d1f2b10 fetches an order that exists: the export-contents input is not used, and no new order is placed'])
+    expect(i.warnings.map(asAction)).toEqual(['order-name: 3f2a9c1e-77b1-4c1e-9a51-0d6a3d1f2b10 fetches an order that exists: the export-contents input is not used, and no new order is placed'])
   })
 
   it('takes ca-certificate as PEM text or as a file holding several certificates', async () => {

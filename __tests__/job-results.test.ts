@@ -3,6 +3,8 @@
 // it does not understand refused (never counted as 0).
 import { describe, expect, it } from 'vitest'
 import { jobResultsCsv, jobResultsJson, DEFAULT_JOBS, isUnequal } from '../simulator/job-results.js'
+import { renderSettings } from '../src/base/setting-ref.js'
+import { actionSetting } from '../src/action/step.js'
 import { judgeGate } from '../src/engine/evidence/gate.js'
 import { countJobResults, findUnequalJobResults, JobResultsUnreadable } from '../src/engine/evidence/job-results.js'
 
@@ -65,28 +67,32 @@ describe('finding the unequalJobResults file', () => {
 })
 
 describe('the gate', () => {
-  const setting = (n: string, v: string) => `${n}: ${v}`
+  // The gate names fail-on as a setting; here spelled as the Action does.
+  const gate = (...a: Parameters<typeof judgeGate>) => {
+    const verdict = judgeGate(...a)
+    return verdict && renderSettings(verdict, actionSetting)
+  }
 
   it('fails naming the count and the first jobs, and passes on none', () => {
     const jobResults = { file: 'unequalJobResults.csv', count: 5, first: ['a', 'b', 'c'] }
-    expect(judgeGate(['unequal-job-results'], { jobResults }, setting)).toBe(
+    expect(gate(['unequal-job-results'], { jobResults })).toBe(
       'fail-on: unequal-job-results: the unequalJobResults export (unequalJobResults.csv) lists 5 job(s) with differences or errors: "a", "b", "c" and 2 more'
     )
-    expect(judgeGate(['unequal-job-results'], { jobResults: { ...jobResults, count: 0, first: [] } }, setting)).toBeUndefined()
+    expect(gate(['unequal-job-results'], { jobResults: { ...jobResults, count: 0, first: [] } })).toBeUndefined()
   })
 
   it('fails closed when the file could not be counted', () => {
-    expect(judgeGate(['unequal-job-results'], { jobResultsProblem: 'x.json is JSON of an unknown shape' }, setting)).toBe(
+    expect(gate(['unequal-job-results'], { jobResultsProblem: 'x.json is JSON of an unknown shape' })).toBe(
       'fail-on: unequal-job-results: the unequalJobResults export cannot be counted, so the gate fails closed: x.json is JSON of an unknown shape'
     )
   })
 
   it('on changes: fails closed when no report could be made, passes on a first export (the baseline)', () => {
-    expect(judgeGate(['changes'], { changesProblem: 'the previous export could not be fetched: 403' }, setting)).toMatch(/^fail-on: changes: the change report could not be made, so the gate fails closed/)
-    expect(judgeGate(['changes'], { noPrevious: true }, setting)).toBeUndefined()
+    expect(gate(['changes'], { changesProblem: 'the previous export could not be fetched: 403' })).toMatch(/^fail-on: changes: the change report could not be made, so the gate fails closed/)
+    expect(gate(['changes'], { noPrevious: true })).toBeUndefined()
   })
 
   it('judges only what fail-on names', () => {
-    expect(judgeGate([], { jobResultsProblem: 'missing' }, setting)).toBeUndefined()
+    expect(gate([], { jobResultsProblem: 'missing' })).toBeUndefined()
   })
 })

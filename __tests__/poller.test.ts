@@ -4,6 +4,7 @@ import { fakeClock } from '../__fixtures__/clock.js'
 import type { Logger } from '../src/base/logger.js'
 import type { Operation, OrderState } from '../protocol/protocol.js'
 import { DeadlineError, describeProgress, nextPollDelay, waitForOrder } from '../src/engine/poller.js'
+import { asAction } from '../__fixtures__/spelled.js'
 
 /** An order that is PENDING for `pendingMs`, RUNNING until `doneAt`, then ends in `end`. */
 function scriptedOrder(clock: { now(): number }, start: number, pendingMs: number, doneAt: number, end: OrderState = 'STATE_SUCCEEDED') {
@@ -48,7 +49,7 @@ describe('polling an order', () => {
     const start = clock.now()
     const order = scriptedOrder(clock, start, 0, runMs)
     const result = await waitForOrder({
-      name: 'o1', getOrder: order.getOrder, clock, startedAt: start, deadline: deadlineAfter(clock, 2 * runMs), setting: n => `the ${n} input`, maxIntervalMs: 30_000, logger: recordingLogger()
+      name: 'o1', getOrder: order.getOrder, clock, startedAt: start, deadline: deadlineAfter(clock, 2 * runMs), maxIntervalMs: 30_000, logger: recordingLogger()
     })
     const noticedAfter = clock.now() - start - runMs
     expect(result.operation.metadata?.state).toBe('STATE_SUCCEEDED')
@@ -63,7 +64,7 @@ describe('polling an order', () => {
     const clock = fakeClock()
     const start = clock.now()
     const result = await waitForOrder({
-      name: 'o1', getOrder: scriptedOrder(clock, start, 5_000, 20_000).getOrder, clock, startedAt: start, deadline: deadlineAfter(clock, 60_000), setting: n => `the ${n} input`,
+      name: 'o1', getOrder: scriptedOrder(clock, start, 5_000, 20_000).getOrder, clock, startedAt: start, deadline: deadlineAfter(clock, 60_000),
       maxIntervalMs: 30_000, logger: recordingLogger()
     })
     expect(result.queuedMs).toBe(5_000)
@@ -76,7 +77,7 @@ describe('polling an order', () => {
     const start = clock.now()
     const order = scriptedOrder(clock, start, 1_000, 10 * 60_000)
     const error = await waitForOrder({
-      name: 'o1', getOrder: order.getOrder, clock, startedAt: start, deadline: deadlineAfter(clock, 60_000), setting: n => `the ${n} input`, maxIntervalMs: 30_000, logger: recordingLogger()
+      name: 'o1', getOrder: order.getOrder, clock, startedAt: start, deadline: deadlineAfter(clock, 60_000), maxIntervalMs: 30_000, logger: recordingLogger()
     }).catch(e => e)
     expect(error).toBeInstanceOf(DeadlineError)
     expect(error.message).toBe('the order was not done after 1m (last state STATE_RUNNING)')
@@ -89,7 +90,7 @@ describe('polling an order', () => {
     const start = clock.now()
     const result = await waitForOrder({
       name: 'o1', getOrder: scriptedOrder(clock, start, 0, 3_000, 'STATE_FAILED').getOrder, clock, startedAt: start,
-      deadline: deadlineAfter(clock, 60_000), setting: n => `the ${n} input`, maxIntervalMs: 30_000, logger: recordingLogger()
+      deadline: deadlineAfter(clock, 60_000), maxIntervalMs: 30_000, logger: recordingLogger()
     })
     expect(result.operation.error).toEqual({ code: 13, message: 'disk full' })
   })
@@ -100,7 +101,7 @@ describe('polling an order', () => {
     const logger = recordingLogger()
     await waitForOrder({
       name: 'o1', getOrder: scriptedOrder(clock, start, 2_000, 5 * 60_000).getOrder, clock, startedAt: start,
-      deadline: deadlineAfter(clock, 10 * 60_000), setting: n => `the ${n} input`, maxIntervalMs: 30_000, logger
+      deadline: deadlineAfter(clock, 10 * 60_000), maxIntervalMs: 30_000, logger
     })
     expect(logger.lines[0]).toMatch(/^0ms: STATE_PENDING, 1 of 4 steps \(25 %\), now: Read archive$/)
     expect(logger.lines[1]).toMatch(/STATE_RUNNING/)
@@ -116,9 +117,9 @@ describe('polling an order', () => {
     let polls = 0
     const error = await waitForOrder({
       name: 'typo', getOrder: async () => (polls++, { name: 'typo', metadata: { state: 'STATE_UNSPECIFIED' }, done: false }), clock,
-      startedAt: clock.now(), deadline: deadlineAfter(clock, 60_000), setting: n => `the ${n} input`, maxIntervalMs: 30_000, logger: recordingLogger()
+      startedAt: clock.now(), deadline: deadlineAfter(clock, 60_000), maxIntervalMs: 30_000, logger: recordingLogger()
     }).catch(e => e)
-    expect(error.message).toMatch(/the server does not know order "typo".*check the order-name input/)
+    expect(asAction(error.message)).toMatch(/the server does not know order "typo".*check the order-name input/)
     expect(polls).toBe(3)
   })
 
@@ -132,7 +133,7 @@ describe('polling an order', () => {
         if (++polls === 2) job.abort(new Error('cancelled'))
         return { metadata: { state: 'STATE_RUNNING' } }
       },
-      clock, startedAt: clock.now(), deadline: deadlineAfter(clock, 60_000), setting: n => `the ${n} input`, maxIntervalMs: 30_000, logger: recordingLogger(), signal: job.signal
+      clock, startedAt: clock.now(), deadline: deadlineAfter(clock, 60_000), maxIntervalMs: 30_000, logger: recordingLogger(), signal: job.signal
     }).catch(e => e)
     expect(error.message).toBe('cancelled')
     expect(polls).toBe(2)

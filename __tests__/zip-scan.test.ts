@@ -13,7 +13,6 @@ import yazl from 'yazl'
 import { checkZipFile, gatewayOf } from '../__fixtures__/zips.js'
 import { type ManyEntry, zipBuffer } from '../simulator/zip-writer.js'
 import { saveZip } from '../src/engine/save-zip.js'
-import { actionSetting } from '../src/shared/inputs.js'
 import { systemClock } from '../src/base/clock.js'
 import { ZipCheck } from '../src/engine/zip/check.js'
 import { extractZip } from '../src/engine/zip/extract.js'
@@ -136,17 +135,17 @@ describe('the one-pass ZIP check', () => {
     writeFileSync(`${file}.whole`, bytes)
     await check.finish(`${file}.whole`)
     expect(check.unsettled).toBe(signed !== true)
-    const saved = await saveZip(gatewayOf(undefined, bytes.subarray(0, 20_000), bytes.subarray(20_000)), file, { setting: actionSetting, clock: systemClock })
+    const saved = await saveZip(gatewayOf(undefined, bytes.subarray(0, 20_000), bytes.subarray(20_000)), file, { clock: systemClock })
     expect(saved.report.entries.map(e => [e.name, e.size])).toEqual([['first.txt', 100], ['stored.bin', 50_000], ['last.txt', 100]])
     // With the gateway's delimiter after it, the ZIP's end is still found.
-    const delimited = await saveZip(gatewayOf(undefined, bytes, Buffer.from('\n')), path.join(dir(), 'export.zip'), { setting: actionSetting, clock: systemClock })
+    const delimited = await saveZip(gatewayOf(undefined, bytes, Buffer.from('\n')), path.join(dir(), 'export.zip'), { clock: systemClock })
     expect(delimited).toMatchObject({ size: bytes.length, droppedTrailer: 1 })
     // The same ZIP with one byte of the stored entry changed is refused, naming it.
     const at = bytes.indexOf(data.subarray(0, 32)) + 20_000
     const damaged = Buffer.from(bytes)
     damaged[at] ^= 0xff
     const d = dir()
-    const error = await saveZip(gatewayOf(undefined, damaged), path.join(d, 'export.zip'), { setting: actionSetting, clock: systemClock }).catch(e => e)
+    const error = await saveZip(gatewayOf(undefined, damaged), path.join(d, 'export.zip'), { clock: systemClock }).catch(e => e)
     expect(error).toBeInstanceOf(InvalidZipError)
     expect(error.message).toMatch(/^entry "stored.bin" is corrupt: CRC-32 [0-9a-f]{8} where the ZIP says [0-9a-f]{8}$/)
     expect(readdirSync(d)).toEqual([])
@@ -173,7 +172,7 @@ describe('the one-pass ZIP check', () => {
     expect(report.entries).toHaveLength(1000)
     expect(report.folders).toEqual([{ folder: 'projectTree/', count: 70_000, bytes: report.totalSize }])
     const d = dir()
-    const error = await saveZip(gatewayOf(undefined, damaged), path.join(d, 'export.zip'), { setting: actionSetting, clock: systemClock }).catch(e => e)
+    const error = await saveZip(gatewayOf(undefined, damaged), path.join(d, 'export.zip'), { clock: systemClock }).catch(e => e)
     expect(error).toBeInstanceOf(InvalidZipError)
     expect(error.message).toMatch(/^entry "projectTree\/Line 39\/dev49999\/block-49999\.awl" is corrupt: CRC-32 /)
     expect(readdirSync(d)).toEqual([])

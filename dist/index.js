@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 89872:
+/***/ 71988:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28379,47 +28379,58 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: defaultDeps, parseActionInputs
 
-;// CONCATENATED MODULE: ./src/base/untrusted.ts
-// Text that came from outside (the server, a proxy, a ZIP's entry names, files on the agent) is data.
-// Before it reaches a log, a summary, an output or a terminal it passes untrusted(): one line, no
-// control characters or terminal escapes, no way to start a runner's command, and a bounded length.
-// A front end's writers also pass every line they print through commandFree(), so that no line of
-// ours can be read as a command either, whatever it quotes.
+;// CONCATENATED MODULE: ./src/base/setting-ref.ts
+// A setting named in a message. The engine and the shared input code say which setting (and which
+// value) a message is about; the front end that prints the message spells it in its own language:
+// the Action `the timeout input` / `order-name: X`, the command `--timeout` / `--order-name X`.
 //
-// Written by hand: it is a few regular expressions, and the rules are the CI systems' own:
-// - GitHub Actions runs a line as a workflow command when it starts with "::" (after spaces);
-// - Azure DevOps runs "##vso[…]" and formats "##[…]" where they appear in a line;
-// - terminals act on ESC and C1 sequences; bidirectional overrides reorder what a reader sees.
-/** Longest text from outside that is shown whole. */
-const UNTRUSTED_MAX_CHARS = 500;
-/* eslint-disable no-control-regex -- matching control characters is this file's job */
-/** ESC sequences (CSI, OSC, and two-character ones), whole: their parameters are not shown either. */
-const ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?|\x9b[0-?]*[ -/]*[@-~]/g;
-/** C0 and C1 control characters but tab and line breaks, DEL, and bidirectional overrides: each
- *  shown as U+FFFD, so that a reader sees that something was there. */
-const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-/** Azure DevOps' logging and formatting commands, anywhere in a line. */
-const AZURE_COMMANDS = /##(vso)?\[/gi;
-/** A GitHub workflow command at a line's start (the runner ignores the spaces before it). */
-const GITHUB_COMMAND = /^([ \t]*):(?=:)/gm;
-/* eslint-enable no-control-regex */
-/** Text from outside, made safe to show: one line, printable, no command, at most `max` characters
- *  (a note says how many were cut). */
-function untrusted(text, max = UNTRUSTED_MAX_CHARS) {
-    const s = commandFree(String(text).replace(/\r\n?|\n/g, ' ').replace(/\t/g, ' '));
-    if (s.length <= max)
-        return s;
-    return `${s.slice(0, max)}… (${s.length - max} more characters cut)`;
+// A reference is written into the message text itself, framed by control characters, and rendered
+// where a front end prints (renderSettings). Weighed against an error object that carries its
+// setting: messages are composed (explain() wraps a cause, the next step follows the error, the
+// report's error becomes an output), and a reference in the text survives every composition, while
+// a field on an error would be lost at the first `${e.message}`. Text from outside cannot forge a
+// reference: untrusted() and commandFree() turn these control characters into U+FFFD.
+const OPEN = '\u0001';
+const VALUE = '\u001f';
+const LEAD = '\u001e';
+const CLOSE = '\u0002';
+// eslint-disable-next-line no-control-regex -- the frame is made of control characters
+const REFERENCE = /\u0001([^\u0001\u0002\u001e\u001f]*)(?:\u001f([^\u0001\u0002\u001e]*))?(?:\u001e([^\u0001\u0002]*))?\u0002/g;
+// eslint-disable-next-line no-control-regex -- a value must not close its own frame
+const FRAME_CHARS = /[\u0001\u0002\u001e\u001f]/g;
+const framed = (text) => text.replace(FRAME_CHARS, '\ufffd');
+/** The setting `name` (set to `value`, when given) in a message, for the front end to spell. */
+function setting(name, value) {
+    return `${OPEN}${name}${value === undefined ? '' : VALUE + framed(value)}${CLOSE}`;
 }
-/** Text to print (ours, which may quote text from outside): escapes removed, control characters
- *  other than line breaks and tabs replaced, and no line that a CI system would run as a command. */
-function commandFree(text) {
-    return text.replace(ESCAPES, '').replace(CONTROLS, '\ufffd').replace(AZURE_COMMANDS, m => `#\u200b${m.slice(1)}`).replace(GITHUB_COMMAND, '$1:\u200b');
+/** `lead` and the setting, where the front end has that setting; nothing where it has not (the
+ *  command has no compare-with-previous: "set --compare-with" there, "… or compare-with-previous:
+ *  true" in the Action). */
+function settingIfAny(lead, name, value) {
+    return `${OPEN}${name}${value === undefined ? '' : VALUE + framed(value)}${LEAD}${framed(lead)}${CLOSE}`;
 }
-/** A name from outside (an order, a ZIP entry) inside a message: quoted, and safe to show. */
-function quoted(name) {
-    return `"${untrusted(name, 200)}"`;
+/** The message with every setting spelled by `spell`. */
+function renderSettings(text, spell) {
+    if (!text.includes(OPEN))
+        return text;
+    return text.replace(REFERENCE, (_, name, value, lead) => {
+        const spelled = spell(name, value);
+        return spelled && (lead ?? '') + spelled;
+    });
 }
+/** Every string in a report (plain objects and arrays, walked) with its settings spelled. */
+function renderAll(value, spell) {
+    if (typeof value === 'string')
+        return renderSettings(value, spell);
+    if (Array.isArray(value))
+        return value.map(v => renderAll(v, spell));
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderAll(v, spell)]));
+    }
+    return value;
+}
+/** The plain spelling, for text that no front end prints (errors in tests, a library's caller). */
+const plainSetting = (name, value) => (value === undefined ? name : `${name}=${value}`);
 
 ;// CONCATENATED MODULE: ./src/shared/runtime.ts
 // The Node.js the engine needs: 24.5 for tls.setDefaultCACertificates (extra CAs for every
@@ -28495,6 +28506,7 @@ class InputError extends Error {
 
 
 
+
 /** The file system has no room for the export (checked up front, or found full while writing). */
 class DiskSpaceError extends Error {
     constructor(message) {
@@ -28521,7 +28533,7 @@ async function freeSpace(dir) {
     const s = await (0,promises_.statfs)(dir);
     return s.bavail * s.bsize;
 }
-const twice = (need) => (need.extract ? ` (the ZIP twice, since ${need.setting('extract', 'true')})` : '');
+const twice = (need) => (need.extract ? ` (the ZIP twice, since ${setting('extract', 'true')})` : '');
 /** Refuses a download whose announced size does not fit. */
 async function ensureRoom(need, contentLength) {
     if (contentLength === undefined)
@@ -28530,10 +28542,10 @@ async function ensureRoom(need, contentLength) {
     const available = await freeSpace(need.dir);
     if (available >= wanted)
         return;
-    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
+    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${setting('path')} to a folder on a larger disk`);
 }
 /** Refuses an extraction whose uncompressed size (the central directory's sum) does not fit. */
-async function ensureRoomToExtract(dir, bytes, setting) {
+async function ensureRoomToExtract(dir, bytes) {
     const available = await freeSpace(dir);
     if (available >= bytes)
         return;
@@ -28544,7 +28556,7 @@ async function diskFilledWhileSaving(need, received, contentLength) {
     const left = await freeSpace(need.dir).catch(() => 0);
     const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
     return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${formatBytes(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${formatBytes(left)} were free. ` +
-        `The partial file was removed. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
+        `The partial file was removed. Free space there, or set ${setting('path')} to a folder on a larger disk`);
 }
 /** The disk filled up while extracting: what was written is removed, and what stood there before
  *  is left as it was. */
@@ -28588,6 +28600,48 @@ class Carry {
         this.store.copy(bigger, 0, 0, this.length);
         this.store = bigger;
     }
+}
+
+;// CONCATENATED MODULE: ./src/base/untrusted.ts
+// Text that came from outside (the server, a proxy, a ZIP's entry names, files on the agent) is data.
+// Before it reaches a log, a summary, an output or a terminal it passes untrusted(): one line, no
+// control characters or terminal escapes, no way to start a runner's command, and a bounded length.
+// A front end's writers also pass every line they print through commandFree(), so that no line of
+// ours can be read as a command either, whatever it quotes.
+//
+// Written by hand: it is a few regular expressions, and the rules are the CI systems' own:
+// - GitHub Actions runs a line as a workflow command when it starts with "::" (after spaces);
+// - Azure DevOps runs "##vso[…]" and formats "##[…]" where they appear in a line;
+// - terminals act on ESC and C1 sequences; bidirectional overrides reorder what a reader sees.
+/** Longest text from outside that is shown whole. */
+const UNTRUSTED_MAX_CHARS = 500;
+/* eslint-disable no-control-regex -- matching control characters is this file's job */
+/** ESC sequences (CSI, OSC, and two-character ones), whole: their parameters are not shown either. */
+const ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?|\x9b[0-?]*[ -/]*[@-~]/g;
+/** C0 and C1 control characters but tab and line breaks, DEL, and bidirectional overrides: each
+ *  shown as U+FFFD, so that a reader sees that something was there. */
+const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+/** Azure DevOps' logging and formatting commands, anywhere in a line. */
+const AZURE_COMMANDS = /##(vso)?\[/gi;
+/** A GitHub workflow command at a line's start (the runner ignores the spaces before it). */
+const GITHUB_COMMAND = /^([ \t]*):(?=:)/gm;
+/* eslint-enable no-control-regex */
+/** Text from outside, made safe to show: one line, printable, no command, at most `max` characters
+ *  (a note says how many were cut). */
+function untrusted(text, max = UNTRUSTED_MAX_CHARS) {
+    const s = commandFree(String(text).replace(/\r\n?|\n/g, ' ').replace(/\t/g, ' '));
+    if (s.length <= max)
+        return s;
+    return `${s.slice(0, max)}… (${s.length - max} more characters cut)`;
+}
+/** Text to print (ours, which may quote text from outside): escapes removed, control characters
+ *  other than line breaks and tabs replaced, and no line that a CI system would run as a command. */
+function commandFree(text) {
+    return text.replace(ESCAPES, '').replace(CONTROLS, '\ufffd').replace(AZURE_COMMANDS, m => `#\u200b${m.slice(1)}`).replace(GITHUB_COMMAND, '$1:\u200b');
+}
+/** A name from outside (an order, a ZIP entry) inside a message: quoted, and safe to show. */
+function quoted(name) {
+    return `"${untrusted(name, 200)}"`;
 }
 
 // EXTERNAL MODULE: external "node:zlib"
@@ -29393,7 +29447,8 @@ async function startsWithZipSignature(file) {
 
 
 
-async function checkBeforeConnecting(inputs, setting, warn) {
+
+async function checkBeforeConnecting(inputs, warn) {
     inputs.warnings.forEach(warn);
     await prepareFolder(inputs.path);
     if (!inputs.compareWith)
@@ -29562,6 +29617,7 @@ const API_PATHS = {
 
 
 
+
 /** Socket inactivity limit per request. */
 const SOCKET_TIMEOUT_MS = 120_000;
 /** Largest JSON body accepted: no API answer comes near it. */
@@ -29639,7 +29695,7 @@ class HttpTransport {
                 return JSON.parse(text);
             }
             catch {
-                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${this.options.setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
             }
         });
     }
@@ -29686,8 +29742,7 @@ class HttpTransport {
     /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
      *  than retrying a reset that will recur. */
     async unanswered(e, url) {
-        const { setting } = this.options;
-        const described = describeNetworkError(e, url, setting);
+        const described = describeNetworkError(e, url);
         if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
             return new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
         }
@@ -29697,7 +29752,7 @@ class HttpTransport {
     retrying(o, call) {
         const { options } = this;
         const idempotent = o.idempotent ?? o.method === 'GET';
-        const known = (raw) => raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, options.setting);
+        const known = (raw) => raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
         return withRetries(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
             clock: this.clock,
             deadline: options.deadline,
@@ -29819,7 +29874,7 @@ function speaksTls(url) {
 /** Failures that happen before a request is written: the server cannot have acted on it. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function describeNetworkError(e, url, setting) {
+function describeNetworkError(e, url) {
     // @actions/http-client reports its socket timeout without a code.
     const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
     const host = new URL(url).host;
@@ -29929,6 +29984,7 @@ const STREAM_ERROR_TAIL = 16 * 1024;
 //   whether the export routes take it directly is not documented, so both are accepted.
 
 
+
 /** The server refused the credentials; retrying will not help. */
 class AuthenticationError extends Error {
     constructor(message) {
@@ -29961,8 +30017,8 @@ class PasswordSignIn {
             answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal);
         }
         catch (e) {
-            throw refusal(e, this.deps.setting, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
-                `Check ${this.deps.setting('username')} and ${this.deps.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.deps.setting('client-id')} and ${this.deps.setting('client-secret')}.`));
+            throw refusal(e, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
+                `Check ${setting('username')} and ${setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${setting('client-id')} and ${setting('client-secret')}.`));
         }
         if (typeof answer.access_token !== 'string' || answer.access_token === '') {
             throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
@@ -30017,7 +30073,7 @@ class AccessTokenSignIn {
                 this.way = 'access token, sent as Bearer (the server has no token exchange)';
                 return this.session(signal);
             }
-            throw refusal(e, this.deps.setting, why => this.refused(why));
+            throw refusal(e, why => this.refused(why));
         }
     }
     call(path, token, signal) {
@@ -30037,7 +30093,7 @@ class AccessTokenSignIn {
     }
     refused(why) {
         return new AuthenticationError(`octoplant refused the access token (${why}): it may have expired or been revoked. ` +
-            `Make a new one in the AdminClient for the CI user and put it in ${this.deps.setting('token')}.`);
+            `Make a new one in the AdminClient for the CI user and put it in ${setting('token')}.`);
     }
 }
 /** A 404 (no such route) or 501 / UNIMPLEMENTED from the exchange: an older server. */
@@ -30045,7 +30101,7 @@ function exchangeMissing(e) {
     return e instanceof OctoplantError && (e.httpStatus === 404 || e.httpStatus === 501 || e.grpcCode === GrpcCode.UNIMPLEMENTED);
 }
 /** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
-function refusal(e, setting, refused) {
+function refusal(e, refused) {
     if (e instanceof OctoplantError && e.httpStatus === 404) {
         return new OctoplantError(`the server at ${setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
             `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
@@ -30068,19 +30124,17 @@ function renewAt(lifetimeMs, now) {
 
 
 
+
 class OctoplantClient {
     options;
     session;
     signIn;
-    setting;
     constructor(options) {
         this.options = options;
-        this.setting = options.setting;
         this.signIn = signInWith(options.credentials, {
             transport: options.transport,
             onSecret: value => options.onSecret?.(value),
-            now: options.now,
-            setting: options.setting
+            now: options.now
         });
     }
     /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
@@ -30107,7 +30161,7 @@ class OctoplantClient {
             if (!isTransientError(e) || refused)
                 throw e;
             throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
-                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${this.setting('order-name', '<its name>')}; otherwise re-run the job.`);
+                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${setting('order-name', '<its name>')}; otherwise re-run the job.`);
         }
     }
     getOrder(name, signal) {
@@ -30145,11 +30199,10 @@ class OctoplantClient {
 
 /** The request layer and the API client for these settings; tokens go to host.secret first. */
 function connect(settings, host, clock, deadline, makeTransport = createTransport) {
-    const setting = (name, value) => host.setting(name, value);
-    const transport = makeTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
+    const transport = makeTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
     const { username, password, clientId, clientSecret, accessToken } = settings;
     const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
-    const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
+    const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now() });
     return { transport, client };
 }
 
@@ -30973,7 +31026,7 @@ const PROGRESS_EVERY_MS = 10_000;
 /** Saves the download at `partial` (created exclusively; removed again when anything fails). */
 async function saveZip(download, partial, o) {
     const { contentLength } = download;
-    const need = { dir: external_node_path_.dirname(partial), extract: !!o.extract, setting: o.setting };
+    const need = { dir: external_node_path_.dirname(partial), extract: !!o.extract };
     await (0,promises_.mkdir)(need.dir, { recursive: true, mode: 0o700 });
     await ensureRoom(need, contentLength).catch((e) => {
         download.body.destroy();
@@ -31146,12 +31199,12 @@ async function downloadZip(open, file, o) {
 // The gate: after the evidence is saved and kept, the run fails when what it found is a deviation
 // the workflow asked to fail on (fail-on). It fails closed: what it cannot judge fails too.
 
+
 const GATE_CHECKS = ['unequal-job-results', 'changes'];
 /** Items named in a failure message. */
 const NAMED = 3;
-/** The gate's verdict: why it fails, or undefined when it passes. `setting` names fail-on the front
- *  end's way ("fail-on: changes", "--fail-on changes"). */
-function judgeGate(failOn, f, setting) {
+/** The gate's verdict: why it fails, or undefined when it passes. */
+function judgeGate(failOn, f) {
     const failures = [];
     if (failOn.includes('unequal-job-results')) {
         const why = f.jobResults
@@ -33356,7 +33409,8 @@ function jobResults(saved, o) {
 
 
 
-/** The deadline passed while the order was not done; the front end adds which setting it was. */
+
+/** The deadline passed while the order was not done (explain() adds which setting it was). */
 class DeadlineError extends Error {
     waitedMs;
     lastState;
@@ -33441,7 +33495,7 @@ async function poll(o, seen) {
         }
         unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
         if (unspecified >= UNSPECIFIED_LIMIT) {
-            throw new UnknownOrderError(`the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
+            throw new UnknownOrderError(`the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${setting('order-name')}, or the order may have expired`);
         }
         const remaining = o.deadline.remaining();
         if (remaining <= 0)
@@ -33510,6 +33564,7 @@ function describeProgress(op) {
 
 
 
+
 /** The job was cancelled while the export ran. */
 class CancelledError extends Error {
     signal;
@@ -33530,12 +33585,12 @@ function orderFailed(name, op) {
 function isGivingUp(e) {
     return e instanceof DeadlineError || e instanceof CancelledError || e instanceof TimeoutReached;
 }
-/** The failure in one sentence; `setting` names the timeout the front end's way. */
-function explain(e, elapsedMs, host) {
+/** The failure in one sentence. */
+function explain(e, elapsedMs) {
     if (e instanceof TimeoutReached)
-        return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`;
+        return `gave up after ${formatDuration(elapsedMs)}: ${setting('timeout')} was reached`;
     if (e instanceof DeadlineError)
-        return `${e.message}: ${host.setting('timeout')} was reached`;
+        return `${e.message}: ${setting('timeout')} was reached`;
     if (e instanceof CancelledError)
         return `${e.message} after ${formatDuration(elapsedMs)}`;
     if (e instanceof AuthenticationError)
@@ -33995,6 +34050,7 @@ async function nameAt(file, index) {
 
 
 
+
 /** The time a cancel of the order may take after the run gave up on it. */
 const CANCEL_TIMEOUT_MS = 5_000;
 
@@ -34115,7 +34171,6 @@ class ExportRun {
             logger: this.host,
             signal: this.signal,
             isTransient: isTransientError,
-            setting: n => this.host.setting(n),
             initialState: this.current?.metadata?.state,
             onUpdate: op => this.observe(op)
         });
@@ -34135,7 +34190,6 @@ class ExportRun {
             deadline: this.deadline,
             logger: host,
             extract: settings.extract,
-            setting: (n, value) => host.setting(n, value),
             manifest,
             keep: isUnequalJobResultsName,
             onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
@@ -34149,11 +34203,11 @@ class ExportRun {
         const place = external_node_path_.join(this.settings.path, this.fileName);
         const dir = this.outputs.folder(place);
         const started = clock.now();
-        const room = (bytes) => ensureRoomToExtract(this.settings.path, bytes, n => this.host.setting(n));
+        const room = (bytes) => ensureRoomToExtract(this.settings.path, bytes);
         const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e) => {
             if (e.code !== 'ENOSPC')
                 throw e;
-            throw diskFilledWhileExtracting(place, this.host.setting('path'));
+            throw diskFilledWhileExtracting(place, setting('path'));
         });
         this.report.durations.extract = clock.now() - started;
         this.host.info(`Extracted ${count} entries into ${place} in ${formatSeconds(this.report.durations.extract)}.`);
@@ -34242,11 +34296,11 @@ class ExportRun {
     judge(evidence) {
         if (!this.settings.failOn.length)
             return;
-        this.report.gateFailure = judgeGate(this.settings.failOn, evidence, (n, v) => this.host.setting(n, v));
+        this.report.gateFailure = judgeGate(this.settings.failOn, evidence);
     }
     /** The failure in words, with what to do next; cancels the order when giving up on it. */
     async wayBack(e) {
-        const { report, host, current, orderName } = this;
+        const { report, current, orderName } = this;
         const name = report.orderName;
         let next = '';
         // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
@@ -34254,28 +34308,28 @@ class ExportRun {
         if (name && current && succeeded(current)) {
             if (!hostileZip) {
                 report.orderOutcome = 'finished';
-                next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`;
+                next = `The export is finished on the server; re-run with ${setting('order-name', name)} to fetch it without exporting again.`;
             }
         }
         else if (name && orderName && isGivingUp(e)) {
             const why = await this.cancelOrder(orderName);
             report.orderOutcome = why ? 'left-running' : 'cancelled';
             next = why
-                ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
+                ? `Order ${name} is left running on the server (${why}); re-run with ${setting('order-name', name)} to resume it.`
                 : `Order ${name} was cancelled on the server; run again to export anew.`;
         }
         else if (name && !(current && isDone(current)) && !(e instanceof UnknownOrderError)) {
             report.orderOutcome = 'left-running';
-            next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`;
+            next = `Order ${name} may still be running on the server; re-run with ${setting('order-name', name)} to resume it.`;
         }
-        const what = explain(e, this.deps.clock.now() - this.startedAt, host);
+        const what = explain(e, this.deps.clock.now() - this.startedAt);
         return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
     }
     /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
      *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
     async cancelOrder(name) {
         if (!this.settings.cancelOnTimeout)
-            return `${this.host.setting('cancel-on-timeout', 'false')}`;
+            return setting('cancel-on-timeout', 'false');
         const hurry = this.deps.hurry;
         try {
             const limit = this.deps.clock.timeout(CANCEL_TIMEOUT_MS, new Error(`no answer within ${CANCEL_TIMEOUT_MS / 1000}s`));
@@ -34875,6 +34929,7 @@ function editDistance(a, b) {
 
 
 
+
 /** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
 const DEFAULTS = {
     'client-id': PUBLIC_CLIENT_ID,
@@ -34889,8 +34944,6 @@ const DEFAULTS = {
     'allow-insecure-http': 'false',
     'compare-with-previous': 'false'
 };
-/** The Action's words: "the path input", "allow-insecure-http: true". */
-const actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
 /** An input, trimmed, or its default when empty. */
 function withDefaults(getInput) {
     return name => {
@@ -34900,15 +34953,14 @@ function withDefaults(getInput) {
 }
 function readConnection(getInput, ctx) {
     const get = withDefaults(getInput);
-    const setting = ctx.setting ?? actionSetting;
     const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
     const serverText = get('server-url');
     if (serverText === '')
         throw new InputError('server-url', 'is required: set it to the octoplant API address, e.g. https://octoplant.plant.local:64023');
     const allowInsecureHttp = bool(get, 'allow-insecure-http');
     return {
-        serverUrl: parseServerUrl(serverText, allowInsecureHttp, setting),
-        ...readSignIn(getInput, get, setting),
+        serverUrl: parseServerUrl(serverText, allowInsecureHttp),
+        ...readSignIn(getInput, get),
         clientId: get('client-id'),
         clientSecret: get('client-secret'),
         caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
@@ -34917,7 +34969,7 @@ function readConnection(getInput, ctx) {
     };
 }
 /** An access token, or a user name and password: one way of signing in, never both. */
-function readSignIn(getInput, get, setting) {
+function readSignIn(getInput, get) {
     const accessToken = get('token') || undefined;
     // Passwords may begin or end with spaces: take this one untrimmed.
     const password = getInput('password');
@@ -34939,7 +34991,7 @@ function readSignIn(getInput, get, setting) {
         throw new InputError('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
     return { username, password, accessToken };
 }
-function parseServerUrl(text, allowInsecureHttp, setting) {
+function parseServerUrl(text, allowInsecureHttp) {
     let url;
     try {
         url = new URL(text);
@@ -35018,12 +35070,12 @@ function bool(get, name) {
 
 
 
+
 /** Inputs only the Action has: the command reads no option or variable for them. */
 const ACTION_ONLY = (/* unused pure expression or super */ null && (['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token']));
 function parseInputs(getInput, ctx) {
     const get = withDefaults(getInput);
     const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
-    const setting = ctx.setting ?? actionSetting;
     const connection = readConnection(getInput, ctx);
     const orderName = readOrderName(get);
     // Warned, not refused: the way back after a failure is "re-run with order-name", and a workflow
@@ -35043,7 +35095,7 @@ function parseInputs(getInput, ctx) {
     const paths = ctx.path ?? external_node_path_;
     const dir = get('path') || ctx.defaultPath || paths.join(tempDir, 'octoplant-export');
     const comparison = readComparison(get, ctx, workspace, artifactName);
-    const failOn = readFailOn(get, setting, exportContents, comparison);
+    const failOn = readFailOn(get, exportContents, comparison);
     return {
         ...connection,
         exportContents,
@@ -35064,7 +35116,6 @@ function parseInputs(getInput, ctx) {
 }
 /** compare-with (a file, checked now) or compare-with-previous (which needs a fixed artifact-name). */
 function readComparison(get, ctx, workspace, artifactName) {
-    const setting = ctx.setting ?? actionSetting;
     const file = get('compare-with');
     const compareWithPrevious = bool(get, 'compare-with-previous');
     if (file && compareWithPrevious) {
@@ -35091,16 +35142,14 @@ function defaultIsFile(file) {
     }
 }
 /** fail-on: a comma list of known checks, each with what it needs. */
-function readFailOn(get, setting, exportContents, comparison) {
+function readFailOn(get, exportContents, comparison) {
     const items = [...new Set(get('fail-on').split(',').map(s => s.trim()).filter(Boolean))];
     const unknown = items.filter(i => !GATE_CHECKS.includes(i));
     if (unknown.length) {
         throw new InputError('fail-on', `takes a comma list of ${GATE_CHECKS.join(', ')}; "${unknown.join('", "')}" is not one of them`);
     }
     if (items.includes('changes') && !comparison.compareWith && !comparison.compareWithPrevious) {
-        // Only the Action can find the previous export by itself (in the repository's artifacts).
-        const orPrevious = setting === actionSetting ? ` or ${setting('compare-with-previous', 'true')}` : '';
-        throw new InputError('fail-on', `"changes" needs a previous export to compare with: set ${setting('compare-with')}${orPrevious}`);
+        throw new InputError('fail-on', `"changes" needs a previous export to compare with: set ${setting('compare-with')}${settingIfAny(' or ', 'compare-with-previous', 'true')}`);
     }
     if (items.includes('unequal-job-results') && exportContents && !('unequalJobResults' in exportContents)) {
         throw new InputError('fail-on', `"unequal-job-results" judges the unequalJobResults export, which ${setting('export-contents')} does not ask for: add unequalJobResults: {} to it`);
@@ -35146,7 +35195,6 @@ function readRetentionDays(get) {
     return days;
 }
 function readExportContents(getInput, get, ctx, workspace) {
-    const setting = ctx.setting ?? actionSetting;
     const file = get('order-file');
     const inline = getInput('export-contents').trim();
     if (file && inline) {
@@ -35443,6 +35491,15 @@ var core = __nccwpck_require__(77094);
 
 
 
+
+
+/** The Action's words for a setting: "the path input", "allow-insecure-http: true". */
+const actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
+/** Text the Action writes (an output, the summary): every setting named as an input, every secret
+ *  masked. */
+const actionText = (secrets) => (text) => secrets.mask(renderSettings(text, actionSetting));
+/** A line the Action logs: its text, and no workflow command whatever it quotes (commandFree). */
+const actionLine = (secrets) => (text) => commandFree(actionText(secrets)(text));
 /** The names main saves its state under (core.saveState), for the post step to read. */
 const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' };
 function defaultStepDeps() {
@@ -35468,7 +35525,7 @@ function readStepConnection(deps, secrets) {
     const getInput = untrimmedInputs(deps.core);
     for (const secret of [getInput('password'), getInput('token').trim(), getInput('github-token').trim()])
         secrets.register(secret);
-    const connection = readConnection(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
+    const connection = readConnection(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath });
     secrets.register(connection.clientSecret);
     if (connection.caCertificates)
         deps.trustCertificates(connection.caCertificates);
@@ -35670,7 +35727,7 @@ function defaultDeps() {
 /** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
 function parseActionInputs(deps, secrets) {
     readStepConnection(deps, secrets);
-    return parseInputs(untrimmedInputs(deps.core), { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting });
+    return parseInputs(untrimmedInputs(deps.core), { env: deps.env, readFile: deps.readFile, realpath: deps.realpath });
 }
 async function run(deps = defaultDeps()) {
     const { core } = deps;
@@ -35692,9 +35749,9 @@ async function run(deps = defaultDeps()) {
     }
     catch (e) {
         // Refused before any connection: the one-line error says it all, no summary.
-        const message = secrets.mask(e instanceof InputError ? `Input '${e.input}' ${e.problem}` : e.message);
-        core.setOutput(OUTPUTS.errorMessage, message);
-        core.setFailed(message);
+        const message = e instanceof InputError ? `Input '${e.input}' ${e.problem}` : e.message;
+        core.setOutput(OUTPUTS.errorMessage, actionText(secrets)(message));
+        core.setFailed(actionLine(secrets)(message));
         return;
     }
     const upload = {};
@@ -35710,10 +35767,11 @@ async function run(deps = defaultDeps()) {
     // The gate is judged after the ZIP and its evidence were kept: a failed gate loses nothing.
     const failure = report.error ?? report.gateFailure;
     if (failure) {
-        core.setOutput(OUTPUTS.errorMessage, secrets.mask(failure));
-        core.setFailed(commandFree(secrets.mask(failure)));
+        core.setOutput(OUTPUTS.errorMessage, actionText(secrets)(failure));
+        core.setFailed(actionLine(secrets)(failure));
     }
-    await writeSummary({ ...report, ...upload }, core, secrets);
+    // The summary quotes the report's words through untrusted(): their settings are spelled first.
+    await writeSummary(renderAll({ ...report, ...upload }, actionSetting), core, secrets);
 }
 /** compare-with-previous: the newest earlier record of this artifact-name in the repository. */
 async function findPrevious(inputs, deps) {
@@ -35736,7 +35794,7 @@ async function readInputs(deps, secrets) {
     }
     if (inputs.serverUrl.startsWith('http://'))
         core.warning('server-url uses plain http://: the password crosses the network unencrypted.');
-    await checkBeforeConnecting(inputs, actionSetting, m => core.warning(m));
+    await checkBeforeConnecting(inputs, m => core.warning(actionLine(secrets)(m)));
     core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
     return inputs;
 }
@@ -35747,7 +35805,7 @@ async function readInputs(deps, secrets) {
  *  (chosen over ::stop-commands::, which would also stop the ::add-mask:: of each token the server
  *  issues mid-run). */
 function hostFor(core, inputs, secrets) {
-    const line = (m) => commandFree(secrets.mask(m));
+    const line = actionLine(secrets);
     return {
         debug: m => core.debug(line(m)),
         info: m => core.info(line(m)),
@@ -35777,8 +35835,7 @@ function hostFor(core, inputs, secrets) {
                 if (value !== undefined)
                     core.setOutput(name, String(value));
             }
-        },
-        setting: actionSetting
+        }
     };
 }
 /** Artifacts: the ZIP as is, then its evidence (record, manifest, change report) each as an artifact
@@ -35820,7 +35877,7 @@ async function uploadArtifacts(zip, evidence, signal, inputs, deps, into) {
 }
 async function writeSummary(report, core, secrets) {
     try {
-        core.summary.addRaw(secrets.mask(renderSummary(report)), true);
+        core.summary.addRaw(actionText(secrets)(renderSummary(report)), true);
         await core.summary.write();
     }
     catch (e) {
@@ -35835,7 +35892,7 @@ async function writeSummary(report, core, secrets) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(89872);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(71988);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.

@@ -28712,6 +28712,71 @@ class Secrets {
 
 /***/ }),
 
+/***/ 9341:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Pe: () => (/* binding */ setting),
+/* harmony export */   Yl: () => (/* binding */ renderAll),
+/* harmony export */   cD: () => (/* binding */ renderSettings),
+/* harmony export */   m7: () => (/* binding */ settingIfAny)
+/* harmony export */ });
+/* unused harmony export plainSetting */
+// A setting named in a message. The engine and the shared input code say which setting (and which
+// value) a message is about; the front end that prints the message spells it in its own language:
+// the Action `the timeout input` / `order-name: X`, the command `--timeout` / `--order-name X`.
+//
+// A reference is written into the message text itself, framed by control characters, and rendered
+// where a front end prints (renderSettings). Weighed against an error object that carries its
+// setting: messages are composed (explain() wraps a cause, the next step follows the error, the
+// report's error becomes an output), and a reference in the text survives every composition, while
+// a field on an error would be lost at the first `${e.message}`. Text from outside cannot forge a
+// reference: untrusted() and commandFree() turn these control characters into U+FFFD.
+const OPEN = '\u0001';
+const VALUE = '\u001f';
+const LEAD = '\u001e';
+const CLOSE = '\u0002';
+// eslint-disable-next-line no-control-regex -- the frame is made of control characters
+const REFERENCE = /\u0001([^\u0001\u0002\u001e\u001f]*)(?:\u001f([^\u0001\u0002\u001e]*))?(?:\u001e([^\u0001\u0002]*))?\u0002/g;
+// eslint-disable-next-line no-control-regex -- a value must not close its own frame
+const FRAME_CHARS = /[\u0001\u0002\u001e\u001f]/g;
+const framed = (text) => text.replace(FRAME_CHARS, '\ufffd');
+/** The setting `name` (set to `value`, when given) in a message, for the front end to spell. */
+function setting(name, value) {
+    return `${OPEN}${name}${value === undefined ? '' : VALUE + framed(value)}${CLOSE}`;
+}
+/** `lead` and the setting, where the front end has that setting; nothing where it has not (the
+ *  command has no compare-with-previous: "set --compare-with" there, "… or compare-with-previous:
+ *  true" in the Action). */
+function settingIfAny(lead, name, value) {
+    return `${OPEN}${name}${value === undefined ? '' : VALUE + framed(value)}${LEAD}${framed(lead)}${CLOSE}`;
+}
+/** The message with every setting spelled by `spell`. */
+function renderSettings(text, spell) {
+    if (!text.includes(OPEN))
+        return text;
+    return text.replace(REFERENCE, (_, name, value, lead) => {
+        const spelled = spell(name, value);
+        return spelled && (lead ?? '') + spelled;
+    });
+}
+/** Every string in a report (plain objects and arrays, walked) with its settings spelled. */
+function renderAll(value, spell) {
+    if (typeof value === 'string')
+        return renderSettings(value, spell);
+    if (Array.isArray(value))
+        return value.map(v => renderAll(v, spell));
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderAll(v, spell)]));
+    }
+    return value;
+}
+/** The plain spelling, for text that no front end prints (errors in tests, a library's caller). */
+const plainSetting = (name, value) => (value === undefined ? name : `${name}=${value}`);
+
+
+/***/ }),
+
 /***/ 4988:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -29464,11 +29529,14 @@ var safe_name = __nccwpck_require__(2154);
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./protocol/protocol.ts
 var protocol = __nccwpck_require__(9983);
+// EXTERNAL MODULE: ./src/base/setting-ref.ts
+var setting_ref = __nccwpck_require__(9341);
 ;// CONCATENATED MODULE: ./src/shared/connection-inputs.ts
 // The settings that reach the server: its address, the sign-in, the client, and TLS. Read here for
 // both front ends and both of the Action's steps (the post step needs nothing else, so it carries no
 // YAML and no export schema). Pure: the input getter, the environment and the file reader are
 // passed in. A bad input throws an InputError naming the input and the fix.
+
 
 
 
@@ -29487,8 +29555,6 @@ const DEFAULTS = {
     'allow-insecure-http': 'false',
     'compare-with-previous': 'false'
 };
-/** The Action's words: "the path input", "allow-insecure-http: true". */
-const actionSetting = (name, value) => (value === undefined ? `the ${name} input` : `${name}: ${value}`);
 /** An input, trimmed, or its default when empty. */
 function withDefaults(getInput) {
     return name => {
@@ -29498,15 +29564,14 @@ function withDefaults(getInput) {
 }
 function readConnection(getInput, ctx) {
     const get = withDefaults(getInput);
-    const setting = ctx.setting ?? actionSetting;
     const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
     const serverText = get('server-url');
     if (serverText === '')
         throw new settings/* InputError */.d('server-url', 'is required: set it to the octoplant API address, e.g. https://octoplant.plant.local:64023');
     const allowInsecureHttp = bool(get, 'allow-insecure-http');
     return {
-        serverUrl: parseServerUrl(serverText, allowInsecureHttp, setting),
-        ...readSignIn(getInput, get, setting),
+        serverUrl: parseServerUrl(serverText, allowInsecureHttp),
+        ...readSignIn(getInput, get),
         clientId: get('client-id'),
         clientSecret: get('client-secret'),
         caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
@@ -29515,7 +29580,7 @@ function readConnection(getInput, ctx) {
     };
 }
 /** An access token, or a user name and password: one way of signing in, never both. */
-function readSignIn(getInput, get, setting) {
+function readSignIn(getInput, get) {
     const accessToken = get('token') || undefined;
     // Passwords may begin or end with spaces: take this one untrimmed.
     const password = getInput('password');
@@ -29525,19 +29590,19 @@ function readSignIn(getInput, get, setting) {
             throw new settings/* InputError */.d(name, `holds a line break inside it: give the ${name} alone, on one line`);
     }
     if (accessToken && password) {
-        throw new settings/* InputError */.d('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
+        throw new settings/* InputError */.d('token', `and ${(0,setting_ref/* setting */.Pe)('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
     }
     if (accessToken)
         return { username: get('username'), password: '', accessToken };
     const username = get('username');
     if (username === '') {
-        throw new settings/* InputError */.d('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
+        throw new settings/* InputError */.d('username', `is required without ${(0,setting_ref/* setting */.Pe)('token')}: set ${(0,setting_ref/* setting */.Pe)('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
     }
     if (password === '')
-        throw new settings/* InputError */.d('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
+        throw new settings/* InputError */.d('password', `is required with ${(0,setting_ref/* setting */.Pe)('username')}: pass it from a secret, or sign in with ${(0,setting_ref/* setting */.Pe)('token')} instead`);
     return { username, password, accessToken };
 }
-function parseServerUrl(text, allowInsecureHttp, setting) {
+function parseServerUrl(text, allowInsecureHttp) {
     let url;
     try {
         url = new URL(text);
@@ -29549,13 +29614,13 @@ function parseServerUrl(text, allowInsecureHttp, setting) {
         throw new settings/* InputError */.d('server-url', `must start with https:// (or http://); got "${url.protocol}"`);
     }
     if (url.username || url.password) {
-        throw new settings/* InputError */.d('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`);
+        throw new settings/* InputError */.d('server-url', `must not contain credentials: pass them as ${(0,setting_ref/* setting */.Pe)('username')} and ${(0,setting_ref/* setting */.Pe)('password')}`);
     }
     if (url.search || url.hash) {
         throw new settings/* InputError */.d('server-url', `must be the API's base address without a query or fragment; got "${text}"`);
     }
     if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
-        throw new settings/* InputError */.d('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`);
+        throw new settings/* InputError */.d('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${(0,setting_ref/* setting */.Pe)('allow-insecure-http', 'true')} if you accept the risk`);
     }
     return url.href.replace(/\/+$/, '');
 }
@@ -29616,20 +29681,20 @@ function bool(get, name) {
 
 
 
+
 /** Inputs only the Action has: the command reads no option or variable for them. */
 const ACTION_ONLY = ['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token'];
 function parseInputs(getInput, ctx) {
     const get = withDefaults(getInput);
     const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
-    const setting = ctx.setting ?? actionSetting;
     const connection = readConnection(getInput, ctx);
     const orderName = readOrderName(get);
     // Warned, not refused: the way back after a failure is "re-run with order-name", and a workflow
     // that keeps its export-contents must still be able to take it.
     const warnings = [];
     if (orderName && (getInput('export-contents').trim() || get('order-file'))) {
-        const given = getInput('export-contents').trim() ? setting('export-contents') : setting('order-file');
-        warnings.push(`${setting('order-name', orderName)} fetches an order that exists: ${given} is not used, and no new order is placed`);
+        const given = getInput('export-contents').trim() ? (0,setting_ref/* setting */.Pe)('export-contents') : (0,setting_ref/* setting */.Pe)('order-file');
+        warnings.push(`${(0,setting_ref/* setting */.Pe)('order-name', orderName)} fetches an order that exists: ${given} is not used, and no new order is placed`);
     }
     const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
     const maxPollIntervalMs = duration(get, 'max-poll-interval');
@@ -29641,7 +29706,7 @@ function parseInputs(getInput, ctx) {
     const paths = ctx.path ?? external_node_path_;
     const dir = get('path') || ctx.defaultPath || paths.join(tempDir, 'octoplant-export');
     const comparison = readComparison(get, ctx, workspace, artifactName);
-    const failOn = readFailOn(get, setting, exportContents, comparison);
+    const failOn = readFailOn(get, exportContents, comparison);
     return {
         ...connection,
         exportContents,
@@ -29662,14 +29727,13 @@ function parseInputs(getInput, ctx) {
 }
 /** compare-with (a file, checked now) or compare-with-previous (which needs a fixed artifact-name). */
 function readComparison(get, ctx, workspace, artifactName) {
-    const setting = ctx.setting ?? actionSetting;
     const file = get('compare-with');
     const compareWithPrevious = bool(get, 'compare-with-previous');
     if (file && compareWithPrevious) {
-        throw new settings/* InputError */.d('compare-with', `and ${setting('compare-with-previous', 'true')} are both set: compare with one of them`);
+        throw new settings/* InputError */.d('compare-with', `and ${(0,setting_ref/* setting */.Pe)('compare-with-previous', 'true')} are both set: compare with one of them`);
     }
     if (compareWithPrevious && !artifactName) {
-        throw new settings/* InputError */.d('compare-with-previous', `needs ${setting('artifact-name')}: a fixed name that every run of this export shares (the default names each artifact after its order, so no earlier one has the same name)`);
+        throw new settings/* InputError */.d('compare-with-previous', `needs ${(0,setting_ref/* setting */.Pe)('artifact-name')}: a fixed name that every run of this export shares (the default names each artifact after its order, so no earlier one has the same name)`);
     }
     if (!file)
         return { compareWithPrevious };
@@ -29689,19 +29753,17 @@ function defaultIsFile(file) {
     }
 }
 /** fail-on: a comma list of known checks, each with what it needs. */
-function readFailOn(get, setting, exportContents, comparison) {
+function readFailOn(get, exportContents, comparison) {
     const items = [...new Set(get('fail-on').split(',').map(s => s.trim()).filter(Boolean))];
     const unknown = items.filter(i => !gate/* GATE_CHECKS */.su.includes(i));
     if (unknown.length) {
         throw new settings/* InputError */.d('fail-on', `takes a comma list of ${gate/* GATE_CHECKS */.su.join(', ')}; "${unknown.join('", "')}" is not one of them`);
     }
     if (items.includes('changes') && !comparison.compareWith && !comparison.compareWithPrevious) {
-        // Only the Action can find the previous export by itself (in the repository's artifacts).
-        const orPrevious = setting === actionSetting ? ` or ${setting('compare-with-previous', 'true')}` : '';
-        throw new settings/* InputError */.d('fail-on', `"changes" needs a previous export to compare with: set ${setting('compare-with')}${orPrevious}`);
+        throw new settings/* InputError */.d('fail-on', `"changes" needs a previous export to compare with: set ${(0,setting_ref/* setting */.Pe)('compare-with')}${(0,setting_ref/* settingIfAny */.m7)(' or ', 'compare-with-previous', 'true')}`);
     }
     if (items.includes('unequal-job-results') && exportContents && !('unequalJobResults' in exportContents)) {
-        throw new settings/* InputError */.d('fail-on', `"unequal-job-results" judges the unequalJobResults export, which ${setting('export-contents')} does not ask for: add unequalJobResults: {} to it`);
+        throw new settings/* InputError */.d('fail-on', `"unequal-job-results" judges the unequalJobResults export, which ${(0,setting_ref/* setting */.Pe)('export-contents')} does not ask for: add unequalJobResults: {} to it`);
     }
     return items;
 }
@@ -29744,11 +29806,10 @@ function readRetentionDays(get) {
     return days;
 }
 function readExportContents(getInput, get, ctx, workspace) {
-    const setting = ctx.setting ?? actionSetting;
     const file = get('order-file');
     const inline = getInput('export-contents').trim();
     if (file && inline) {
-        throw new settings/* InputError */.d('order-file', `and ${setting('export-contents')} are both set: give the export contents in one of them only`);
+        throw new settings/* InputError */.d('order-file', `and ${(0,setting_ref/* setting */.Pe)('export-contents')} are both set: give the export contents in one of them only`);
     }
     if (file)
         checkInside('order-file', file, ctx, workspace);
@@ -29827,7 +29888,8 @@ var record = __nccwpck_require__(3345);
 
 
 
-async function checkBeforeConnecting(inputs, setting, warn) {
+
+async function checkBeforeConnecting(inputs, warn) {
     inputs.warnings.forEach(warn);
     await (0,disk_space/* prepareFolder */.G8)(inputs.path);
     if (!inputs.compareWith)
@@ -29844,9 +29906,9 @@ async function checkBeforeConnecting(inputs, setting, warn) {
         return;
     const other = `is an export of ${previous.serverUrl}, not of ${server}`;
     if (inputs.failOn.includes('changes')) {
-        throw new settings/* InputError */.d('compare-with', `${other}: ${setting('fail-on', 'changes')} cannot judge two servers' exports against each other`);
+        throw new settings/* InputError */.d('compare-with', `${other}: ${(0,setting_ref/* setting */.Pe)('fail-on', 'changes')} cannot judge two servers' exports against each other`);
     }
-    warn(`${setting('compare-with', inputs.compareWith)} ${other}; the change report compares them anyway`);
+    warn(`${(0,setting_ref/* setting */.Pe)('compare-with', inputs.compareWith)} ${other}; the change report compares them anyway`);
 }
 
 ;// CONCATENATED MODULE: ./src/shared/runtime.ts
@@ -30087,17 +30149,18 @@ function fit(text, columns) {
 
 
 
+
 /** The Action's inputs that the command line takes, with what they mean here. */
 const STRING_OPTIONS = {
     'server-url': 'octoplant API address, e.g. https://octoplant.plant.local:64023',
     username: 'octoplant user the export runs as (DOMAIN\\user for a Windows domain)',
     'client-id': 'OAuth2 client id (default: the vendor\'s public-api)',
     'client-secret': 'OAuth2 client secret (default: the vendor\'s published one)',
-    'export-contents': 'what to export, JSON or YAML (default {"projectTree": {}})',
+    'export-contents': 'what to export, JSON or YAML',
     'order-file': 'a JSON or YAML file with the export contents, inside the current folder',
     'order-name': 'fetch this existing order instead of placing a new one',
-    timeout: 'one deadline for the whole run, e.g. 90s, 15m, 1h30m (default 30m, at most 24d)',
-    'max-poll-interval': 'longest gap between two polls (default 30s)',
+    timeout: 'one deadline for the whole run, e.g. 90s, 15m, 1h30m (at most 24d)',
+    'max-poll-interval': 'longest gap between two polls',
     path: 'folder the ZIP is written to (default ./octoplant-export)',
     'artifact-name': 'the ZIP\'s file name without .zip (default octoplant-export-<order name>)',
     'ca-certificate': 'PEM text or file of a CA (or the server\'s self-signed certificate) to trust',
@@ -30105,16 +30168,18 @@ const STRING_OPTIONS = {
     'fail-on': 'exit 3 (evidence kept) on: unequal-job-results, changes (a comma list)'
 };
 const BOOLEAN_OPTIONS = {
-    'cancel-on-timeout': 'cancel the order on the server when giving up (default true; --no-cancel-on-timeout)',
-    extract: 'also unpack the ZIP into <path>/<order name>/ (default false)',
+    'cancel-on-timeout': 'cancel the order on the server when giving up (--no-cancel-on-timeout)',
+    extract: 'also unpack the ZIP into <path>/<order name>/',
     'insecure-skip-tls-verify': 'do not check the server certificate (warns; use --ca-certificate instead)',
     'allow-insecure-http': 'allow http:// to hosts other than loopback (the password crosses unencrypted)'
 };
 /** OCTOPLANT_SERVER_URL for server-url. */
 const envName = (option) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')}`;
 /** The command's words for a setting, in a syntax it accepts: "--order-name X", "--no-extract",
- *  and the password by the two ways it is taken. */
+ *  and the password by the two ways it is taken; nothing for a setting only the Action has. */
 function cliSetting(name, value) {
+    if (ACTION_ONLY.includes(name))
+        return '';
     if (name === 'password' || name === 'token')
         return `${envName(name)} (or --${name}-file)`;
     if (name in BOOLEAN_OPTIONS && value !== undefined)
@@ -30122,7 +30187,10 @@ function cliSetting(name, value) {
     return value === undefined ? `--${name}` : `--${name} ${value}`;
 }
 function usage(version) {
-    const line = (name, text) => `  --${name.padEnd(26)} ${text}\n${' '.repeat(31)}(env ${envName(name)})`;
+    // Defaults come from the one table the Action's inputs also use (DEFAULTS; action.yml is tested
+    // against it); the two client defaults are named, not printed.
+    const shown = (name) => (name in DEFAULTS && !name.startsWith('client-') ? `; default ${DEFAULTS[name]}` : '');
+    const line = (name, text) => `  --${name.padEnd(26)} ${text}\n${' '.repeat(31)}(env ${envName(name)}${shown(name)})`;
     return [
         `octoplant-export ${version}: export from an octoplant server, verify the ZIP, keep it on disk.`,
         '',
@@ -30193,8 +30261,7 @@ async function main(deps) {
         debug: (m) => void (verbose && out.log(`debug: ${m}`)),
         info: (m) => void (!quiet && out.log(m)),
         warning: (m) => void (!quiet && out.log(m, 'warning')),
-        secret: (v) => out.secret(v),
-        setting: cliSetting
+        secret: (v) => out.secret(v)
     };
     if (inputs.insecureSkipTlsVerify)
         logger.warning('--insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.');
@@ -30236,14 +30303,15 @@ class Output {
     print(value) {
         this.status?.clear();
         this.status = undefined;
-        // Masked value by value, so that a short secret cannot break the document's keys.
-        this.deps.stdout(`${(0,untrusted/* commandFree */.iG)(JSON.stringify(this.secrets.maskValues(value), null, 2))}\n`);
+        // Settings spelled and secrets masked value by value, so that a short secret cannot break the
+        // document's keys.
+        this.deps.stdout(`${(0,untrusted/* commandFree */.iG)(JSON.stringify(this.secrets.maskValues((0,setting_ref/* renderAll */.Yl)(value, cliSetting)), null, 2))}\n`);
     }
     paint(color, text) {
         return this.color ? (0,external_node_util_.styleText)(color, text, { validateStream: false }) : text;
     }
     clean(text) {
-        return (0,untrusted/* commandFree */.iG)(this.secrets.mask(text));
+        return (0,untrusted/* commandFree */.iG)(this.secrets.mask((0,setting_ref/* renderSettings */.cD)(text, cliSetting)));
     }
 }
 /** Settings: option, else environment variable, else the Action's default; all checked before any
@@ -30274,14 +30342,13 @@ async function readSettings(args, command, deps, out) {
         env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR },
         readFile: deps.readFile,
         realpath: deps.realpath,
-        setting: cliSetting,
         defaultPath: 'octoplant-export'
     });
     out.secret(inputs.clientSecret);
     if (inputs.caCertificates)
         deps.trustCertificates(inputs.caCertificates);
     if (command === 'export')
-        await checkBeforeConnecting(inputs, cliSetting, m => out.log(m, 'warning'));
+        await checkBeforeConnecting(inputs, m => out.log(m, 'warning'));
     return inputs;
 }
 async function runCheck(inputs, logger, deps, out) {
@@ -30384,11 +30451,10 @@ function readSecret(name, file, deps) {
 
 /** The request layer and the API client for these settings; tokens go to host.secret first. */
 function connect(settings, host, clock, deadline, makeTransport = _octoplant_request_js__WEBPACK_IMPORTED_MODULE_1__/* .createTransport */ .oO) {
-    const setting = (name, value) => host.setting(name, value);
-    const transport = makeTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting });
+    const transport = makeTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
     const { username, password, clientId, clientSecret, accessToken } = settings;
     const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
-    const client = new _octoplant_client_js__WEBPACK_IMPORTED_MODULE_0__/* .OctoplantClient */ .m({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting });
+    const client = new _octoplant_client_js__WEBPACK_IMPORTED_MODULE_0__/* .OctoplantClient */ .m({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now() });
     return { transport, client };
 }
 
@@ -30410,11 +30476,13 @@ function connect(settings, host, clock, deadline, makeTransport = _octoplant_req
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _base_format_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8378);
+/* harmony import */ var _base_format_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8378);
 /* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4441);
+/* harmony import */ var _base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9341);
 // The disk-space policy: the output folder is proven writable before anything is ordered, an export
 // whose size is announced must fit (twice when it will be extracted beside itself), and a disk that
 // fills up while saving or extracting gets a message that says where and what to do.
+
 
 
 
@@ -30445,7 +30513,7 @@ async function freeSpace(dir) {
     const s = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.statfs)(dir);
     return s.bavail * s.bsize;
 }
-const twice = (need) => (need.extract ? ` (the ZIP twice, since ${need.setting('extract', 'true')})` : '');
+const twice = (need) => (need.extract ? ` (the ZIP twice, since ${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__/* .setting */ .Pe)('extract', 'true')})` : '');
 /** Refuses a download whose announced size does not fit. */
 async function ensureRoom(need, contentLength) {
     if (contentLength === undefined)
@@ -30454,21 +30522,21 @@ async function ensureRoom(need, contentLength) {
     const available = await freeSpace(need.dir);
     if (available >= wanted)
         return;
-    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(wanted)}${twice(need)} and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
+    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(wanted)}${twice(need)} and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__/* .setting */ .Pe)('path')} to a folder on a larger disk`);
 }
 /** Refuses an extraction whose uncompressed size (the central directory's sum) does not fit. */
-async function ensureRoomToExtract(dir, bytes, setting) {
+async function ensureRoomToExtract(dir, bytes) {
     const available = await freeSpace(dir);
     if (available >= bytes)
         return;
-    throw new DiskSpaceError(`not enough free disk space in ${dir} to extract the export: its entries hold ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(bytes)} uncompressed and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${setting('path')} to a folder on a larger disk`);
+    throw new DiskSpaceError(`not enough free disk space in ${dir} to extract the export: its entries hold ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(bytes)} uncompressed and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__/* .setting */ .Pe)('path')} to a folder on a larger disk`);
 }
 /** The disk filled up while saving: what had arrived, what was free, and what to do. */
 async function diskFilledWhileSaving(need, received, contentLength) {
     const left = await freeSpace(need.dir).catch(() => 0);
-    const total = contentLength === undefined ? '' : ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(contentLength)}`;
-    return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_3__/* .formatBytes */ .z3)(left)} were free. ` +
-        `The partial file was removed. Free space there, or set ${need.setting('path')} to a folder on a larger disk`);
+    const total = contentLength === undefined ? '' : ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(contentLength)}`;
+    return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(left)} were free. ` +
+        `The partial file was removed. Free space there, or set ${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__/* .setting */ .Pe)('path')} to a folder on a larger disk`);
 }
 /** The disk filled up while extracting: what was written is removed, and what stood there before
  *  is left as it was. */
@@ -30512,16 +30580,17 @@ function evidenceFiles(zipPath) {
 /* harmony export */   su: () => (/* binding */ GATE_CHECKS)
 /* harmony export */ });
 /* unused harmony export describePrevious */
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4988);
+/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4988);
+/* harmony import */ var _base_setting_ref_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9341);
 // The gate: after the evidence is saved and kept, the run fails when what it found is a deviation
 // the workflow asked to fail on (fail-on). It fails closed: what it cannot judge fails too.
+
 
 const GATE_CHECKS = ['unequal-job-results', 'changes'];
 /** Items named in a failure message. */
 const NAMED = 3;
-/** The gate's verdict: why it fails, or undefined when it passes. `setting` names fail-on the front
- *  end's way ("fail-on: changes", "--fail-on changes"). */
-function judgeGate(failOn, f, setting) {
+/** The gate's verdict: why it fails, or undefined when it passes. */
+function judgeGate(failOn, f) {
     const failures = [];
     if (failOn.includes('unequal-job-results')) {
         const why = f.jobResults
@@ -30530,7 +30599,7 @@ function judgeGate(failOn, f, setting) {
                 : undefined
             : `the unequalJobResults export cannot be counted, so the gate fails closed: ${f.jobResultsProblem ?? 'it was not found'}`;
         if (why)
-            failures.push(`${setting('fail-on', 'unequal-job-results')}: ${why}`);
+            failures.push(`${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_0__/* .setting */ .Pe)('fail-on', 'unequal-job-results')}: ${why}`);
     }
     if (failOn.includes('changes') && !f.noPrevious) {
         const c = f.changes;
@@ -30544,7 +30613,7 @@ function judgeGate(failOn, f, setting) {
                 : undefined
             : `the change report could not be made, so the gate fails closed: ${f.changesProblem ?? 'no comparison was made'}`;
         if (why)
-            failures.push(`${setting('fail-on', 'changes')}: ${why}`);
+            failures.push(`${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_0__/* .setting */ .Pe)('fail-on', 'changes')}: ${why}`);
     }
     return failures.length ? failures.join('; ') : undefined;
 }
@@ -30555,7 +30624,7 @@ function describePrevious(c) {
     return `the previous export${p.orderName ? ` ${p.orderName}` : ''}${p.finishedAt ? ` of ${p.finishedAt}` : ''}`;
 }
 function named(items, count) {
-    const shown = items.slice(0, NAMED).map(i => (0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_0__/* .quoted */ .TL)(i)).join(', ');
+    const shown = items.slice(0, NAMED).map(i => (0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(i)).join(', ');
     return count > NAMED ? `${shown} and ${count - NAMED} more` : shown;
 }
 
@@ -31774,7 +31843,7 @@ const PROGRESS_EVERY_MS = 10_000;
 /** Saves the download at `partial` (created exclusively; removed again when anything fails). */
 async function saveZip(download, partial, o) {
     const { contentLength } = download;
-    const need = { dir: external_node_path_.dirname(partial), extract: !!o.extract, setting: o.setting };
+    const need = { dir: external_node_path_.dirname(partial), extract: !!o.extract };
     await (0,promises_.mkdir)(need.dir, { recursive: true, mode: 0o700 });
     await (0,disk_space/* ensureRoom */.WG)(need, contentLength).catch((e) => {
         download.body.destroy();
@@ -34104,11 +34173,14 @@ function jobResults(saved, o) {
 var protocol = __nccwpck_require__(9983);
 // EXTERNAL MODULE: ./src/octoplant/client.ts + 1 modules
 var client = __nccwpck_require__(7641);
+// EXTERNAL MODULE: ./src/base/setting-ref.ts
+var setting_ref = __nccwpck_require__(9341);
 ;// CONCATENATED MODULE: ./src/engine/poller.ts
 
 
 
-/** The deadline passed while the order was not done; the front end adds which setting it was. */
+
+/** The deadline passed while the order was not done (explain() adds which setting it was). */
 class DeadlineError extends Error {
     waitedMs;
     lastState;
@@ -34193,7 +34265,7 @@ async function poll(o, seen) {
         }
         unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
         if (unspecified >= UNSPECIFIED_LIMIT) {
-            throw new UnknownOrderError(`the server does not know order ${(0,untrusted/* quoted */.TL)(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`);
+            throw new UnknownOrderError(`the server does not know order ${(0,untrusted/* quoted */.TL)(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${(0,setting_ref/* setting */.Pe)('order-name')}, or the order may have expired`);
         }
         const remaining = o.deadline.remaining();
         if (remaining <= 0)
@@ -34262,6 +34334,7 @@ function describeProgress(op) {
 
 
 
+
 /** The job was cancelled while the export ran. */
 class CancelledError extends Error {
     signal;
@@ -34282,12 +34355,12 @@ function orderFailed(name, op) {
 function isGivingUp(e) {
     return e instanceof DeadlineError || e instanceof CancelledError || e instanceof deadline/* TimeoutReached */.g;
 }
-/** The failure in one sentence; `setting` names the timeout the front end's way. */
-function explain(e, elapsedMs, host) {
+/** The failure in one sentence. */
+function explain(e, elapsedMs) {
     if (e instanceof deadline/* TimeoutReached */.g)
-        return `gave up after ${(0,format/* formatDuration */.a3)(elapsedMs)}: ${host.setting('timeout')} was reached`;
+        return `gave up after ${(0,format/* formatDuration */.a3)(elapsedMs)}: ${(0,setting_ref/* setting */.Pe)('timeout')} was reached`;
     if (e instanceof DeadlineError)
-        return `${e.message}: ${host.setting('timeout')} was reached`;
+        return `${e.message}: ${(0,setting_ref/* setting */.Pe)('timeout')} was reached`;
     if (e instanceof CancelledError)
         return `${e.message} after ${(0,format/* formatDuration */.a3)(elapsedMs)}`;
     if (e instanceof client/* AuthenticationError */.v)
@@ -34547,6 +34620,7 @@ async function nameAt(file, index) {
 
 
 
+
 /** The time a cancel of the order may take after the run gave up on it. */
 const CANCEL_TIMEOUT_MS = 5_000;
 
@@ -34667,7 +34741,6 @@ class ExportRun {
             logger: this.host,
             signal: this.signal,
             isTransient: request/* isTransientError */.bV,
-            setting: n => this.host.setting(n),
             initialState: this.current?.metadata?.state,
             onUpdate: op => this.observe(op)
         });
@@ -34687,7 +34760,6 @@ class ExportRun {
             deadline: this.deadline,
             logger: host,
             extract: settings.extract,
-            setting: (n, value) => host.setting(n, value),
             manifest,
             keep: isUnequalJobResultsName,
             onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
@@ -34701,11 +34773,11 @@ class ExportRun {
         const place = external_node_path_.join(this.settings.path, this.fileName);
         const dir = this.outputs.folder(place);
         const started = clock.now();
-        const room = (bytes) => (0,disk_space/* ensureRoomToExtract */.mV)(this.settings.path, bytes, n => this.host.setting(n));
+        const room = (bytes) => (0,disk_space/* ensureRoomToExtract */.mV)(this.settings.path, bytes);
         const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e) => {
             if (e.code !== 'ENOSPC')
                 throw e;
-            throw (0,disk_space/* diskFilledWhileExtracting */.UY)(place, this.host.setting('path'));
+            throw (0,disk_space/* diskFilledWhileExtracting */.UY)(place, (0,setting_ref/* setting */.Pe)('path'));
         });
         this.report.durations.extract = clock.now() - started;
         this.host.info(`Extracted ${count} entries into ${place} in ${(0,format/* formatSeconds */.Xo)(this.report.durations.extract)}.`);
@@ -34794,11 +34866,11 @@ class ExportRun {
     judge(evidence) {
         if (!this.settings.failOn.length)
             return;
-        this.report.gateFailure = (0,gate/* judgeGate */.$U)(this.settings.failOn, evidence, (n, v) => this.host.setting(n, v));
+        this.report.gateFailure = (0,gate/* judgeGate */.$U)(this.settings.failOn, evidence);
     }
     /** The failure in words, with what to do next; cancels the order when giving up on it. */
     async wayBack(e) {
-        const { report, host, current, orderName } = this;
+        const { report, current, orderName } = this;
         const name = report.orderName;
         let next = '';
         // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
@@ -34806,28 +34878,28 @@ class ExportRun {
         if (name && current && succeeded(current)) {
             if (!hostileZip) {
                 report.orderOutcome = 'finished';
-                next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`;
+                next = `The export is finished on the server; re-run with ${(0,setting_ref/* setting */.Pe)('order-name', name)} to fetch it without exporting again.`;
             }
         }
         else if (name && orderName && isGivingUp(e)) {
             const why = await this.cancelOrder(orderName);
             report.orderOutcome = why ? 'left-running' : 'cancelled';
             next = why
-                ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
+                ? `Order ${name} is left running on the server (${why}); re-run with ${(0,setting_ref/* setting */.Pe)('order-name', name)} to resume it.`
                 : `Order ${name} was cancelled on the server; run again to export anew.`;
         }
         else if (name && !(current && isDone(current)) && !(e instanceof UnknownOrderError)) {
             report.orderOutcome = 'left-running';
-            next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`;
+            next = `Order ${name} may still be running on the server; re-run with ${(0,setting_ref/* setting */.Pe)('order-name', name)} to resume it.`;
         }
-        const what = explain(e, this.deps.clock.now() - this.startedAt, host);
+        const what = explain(e, this.deps.clock.now() - this.startedAt);
         return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
     }
     /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
      *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
     async cancelOrder(name) {
         if (!this.settings.cancelOnTimeout)
-            return `${this.host.setting('cancel-on-timeout', 'false')}`;
+            return (0,setting_ref/* setting */.Pe)('cancel-on-timeout', 'false');
         const hurry = this.deps.hurry;
         try {
             const limit = this.deps.clock.timeout(CANCEL_TIMEOUT_MS, new Error(`no answer within ${CANCEL_TIMEOUT_MS / 1000}s`));
@@ -35628,6 +35700,8 @@ var protocol = __nccwpck_require__(9983);
 var download_body = __nccwpck_require__(1591);
 // EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
 var request = __nccwpck_require__(9184);
+// EXTERNAL MODULE: ./src/base/setting-ref.ts
+var setting_ref = __nccwpck_require__(9341);
 ;// CONCATENATED MODULE: ./src/octoplant/sign-in.ts
 // The two ways of signing in, each giving the session token that goes out as Bearer:
 // - the OAuth2 password grant (username and password), renewed with the refresh grant when the
@@ -35636,6 +35710,7 @@ var request = __nccwpck_require__(9184);
 //   string in, {token, userId, refreshToken} out) and renewed at refresh_token. Where the exchange
 //   route does not exist (404, or 501 / UNIMPLEMENTED), the access token itself is the Bearer token:
 //   whether the export routes take it directly is not documented, so both are accepted.
+
 
 
 /** The server refused the credentials; retrying will not help. */
@@ -35670,8 +35745,8 @@ class PasswordSignIn {
             answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal);
         }
         catch (e) {
-            throw refusal(e, this.deps.setting, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
-                `Check ${this.deps.setting('username')} and ${this.deps.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.deps.setting('client-id')} and ${this.deps.setting('client-secret')}.`));
+            throw refusal(e, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
+                `Check ${(0,setting_ref/* setting */.Pe)('username')} and ${(0,setting_ref/* setting */.Pe)('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${(0,setting_ref/* setting */.Pe)('client-id')} and ${(0,setting_ref/* setting */.Pe)('client-secret')}.`));
         }
         if (typeof answer.access_token !== 'string' || answer.access_token === '') {
             throw new request/* OctoplantError */.RV('the token endpoint answered without an access_token', 200, undefined, false);
@@ -35726,7 +35801,7 @@ class AccessTokenSignIn {
                 this.way = 'access token, sent as Bearer (the server has no token exchange)';
                 return this.session(signal);
             }
-            throw refusal(e, this.deps.setting, why => this.refused(why));
+            throw refusal(e, why => this.refused(why));
         }
     }
     call(path, token, signal) {
@@ -35746,7 +35821,7 @@ class AccessTokenSignIn {
     }
     refused(why) {
         return new AuthenticationError(`octoplant refused the access token (${why}): it may have expired or been revoked. ` +
-            `Make a new one in the AdminClient for the CI user and put it in ${this.deps.setting('token')}.`);
+            `Make a new one in the AdminClient for the CI user and put it in ${(0,setting_ref/* setting */.Pe)('token')}.`);
     }
 }
 /** A 404 (no such route) or 501 / UNIMPLEMENTED from the exchange: an older server. */
@@ -35754,9 +35829,9 @@ function exchangeMissing(e) {
     return e instanceof request/* OctoplantError */.RV && (e.httpStatus === 404 || e.httpStatus === 501 || e.grpcCode === protocol/* GrpcCode */.gP.UNIMPLEMENTED);
 }
 /** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
-function refusal(e, setting, refused) {
+function refusal(e, refused) {
     if (e instanceof request/* OctoplantError */.RV && e.httpStatus === 404) {
-        return new request/* OctoplantError */.RV(`the server at ${setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
+        return new request/* OctoplantError */.RV(`the server at ${(0,setting_ref/* setting */.Pe)('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
             `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
     }
     if (e instanceof request/* OctoplantError */.RV && [400, 401, 403].includes(e.httpStatus))
@@ -35777,19 +35852,17 @@ function renewAt(lifetimeMs, now) {
 
 
 
+
 class OctoplantClient {
     options;
     session;
     signIn;
-    setting;
     constructor(options) {
         this.options = options;
-        this.setting = options.setting;
         this.signIn = signInWith(options.credentials, {
             transport: options.transport,
             onSecret: value => options.onSecret?.(value),
-            now: options.now,
-            setting: options.setting
+            now: options.now
         });
     }
     /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
@@ -35816,7 +35889,7 @@ class OctoplantClient {
             if (!(0,request/* isTransientError */.bV)(e) || refused)
                 throw e;
             throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
-                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${this.setting('order-name', '<its name>')}; otherwise re-run the job.`);
+                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${(0,setting_ref/* setting */.Pe)('order-name', '<its name>')}; otherwise re-run the job.`);
         }
     }
     getOrder(name, signal) {
@@ -36758,7 +36831,10 @@ var retry = __nccwpck_require__(7435);
 var untrusted = __nccwpck_require__(4988);
 // EXTERNAL MODULE: ./protocol/protocol.ts
 var protocol = __nccwpck_require__(9983);
+// EXTERNAL MODULE: ./src/base/setting-ref.ts
+var setting_ref = __nccwpck_require__(9341);
 ;// CONCATENATED MODULE: ./src/octoplant/request.ts
+
 
 
 
@@ -36843,7 +36919,7 @@ class HttpTransport {
                 return JSON.parse(text);
             }
             catch {
-                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${this.options.setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
+                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${(0,setting_ref/* setting */.Pe)('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
             }
         });
     }
@@ -36890,10 +36966,9 @@ class HttpTransport {
     /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
      *  than retrying a reset that will recur. */
     async unanswered(e, url) {
-        const { setting } = this.options;
-        const described = describeNetworkError(e, url, setting);
+        const described = describeNetworkError(e, url);
         if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
-            return new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
+            return new NetworkError(`${(0,setting_ref/* setting */.Pe)('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
         }
         return described;
     }
@@ -36901,7 +36976,7 @@ class HttpTransport {
     retrying(o, call) {
         const { options } = this;
         const idempotent = o.idempotent ?? o.method === 'GET';
-        const known = (raw) => raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl, options.setting);
+        const known = (raw) => raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
         return (0,retry/* withRetries */.LH)(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
             clock: this.clock,
             deadline: options.deadline,
@@ -37023,20 +37098,20 @@ function speaksTls(url) {
 /** Failures that happen before a request is written: the server cannot have acted on it. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function describeNetworkError(e, url, setting) {
+function describeNetworkError(e, url) {
     // @actions/http-client reports its socket timeout without a code.
     const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
     const host = new URL(url).host;
     const hint = code ? TLS_HINTS[code] : undefined;
     if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-        return new NetworkError(`${setting('server-url')} says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with ${setting('allow-insecure-http', 'true')} beyond loopback) [${e.message.trim()}]`, code, false, false);
+        return new NetworkError(`${(0,setting_ref/* setting */.Pe)('server-url')} says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with ${(0,setting_ref/* setting */.Pe)('allow-insecure-http', 'true')} beyond loopback) [${e.message.trim()}]`, code, false, false);
     }
     if (hint) {
         const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-            ? `use the host name the certificate was issued for in ${setting('server-url')}`
+            ? `use the host name the certificate was issued for in ${(0,setting_ref/* setting */.Pe)('server-url')}`
             : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-                ? `renew the server certificate (${setting('insecure-skip-tls-verify', 'true')} only as a stopgap)`
-                : `trust the plant's CA with ${setting('ca-certificate')} (PEM text or file), or as a last resort ${setting('insecure-skip-tls-verify', 'true')}`;
+                ? `renew the server certificate (${(0,setting_ref/* setting */.Pe)('insecure-skip-tls-verify', 'true')} only as a stopgap)`
+                : `trust the plant's CA with ${(0,setting_ref/* setting */.Pe)('ca-certificate')} (PEM text or file), or as a last resort ${(0,setting_ref/* setting */.Pe)('insecure-skip-tls-verify', 'true')}`;
         return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
     }
     const what = {

@@ -2,20 +2,20 @@
 // first), hands the engine its settings, maps the engine's events to outputs and log lines, uploads
 // the ZIP as an artifact under the engine's deadline, and writes the job summary.
 import type { Secrets } from '../base/secrets.js'
-import { commandFree } from '../base/untrusted.js'
+import { renderAll } from '../base/setting-ref.js'
 import { runtimeProblem } from '../shared/runtime.js'
 import { checkBeforeConnecting } from '../shared/before-connecting.js'
 import type { Evidence } from '../engine/evidence/make.js'
 import { CancelledError, type ExportHost, runExport } from '../engine/export.js'
 import type { SavedZip } from '../engine/save-zip.js'
-import { actionSetting, InputError, type Inputs, parseInputs } from '../shared/inputs.js'
+import { InputError, type Inputs, parseInputs } from '../shared/inputs.js'
 import { githubOrigin } from '../shared/origin.js'
 import { VERSION } from '../shared/version.js'
 import { evidenceOutputs, OUTPUTS } from '../shared/outputs.js'
 import { EVIDENCE_FILES } from '../engine/evidence/files.js'
 import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadFile } from './artifact.js'
 import { findPreviousRecord, githubPreviousDeps, type PreviousDeps } from './previous.js'
-import { type ActionCore, defaultStepDeps, POST_STATE, readStepConnection, type StepDeps, stepSecrets, untrimmedInputs } from './step.js'
+import { actionLine, type ActionCore, actionSetting, actionText, defaultStepDeps, POST_STATE, readStepConnection, type StepDeps, stepSecrets, untrimmedInputs } from './step.js'
 import { type ActionReport, renderSummary } from './summary.js'
 
 export type { ActionCore }
@@ -41,7 +41,7 @@ export function defaultDeps(): RunDeps {
 /** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
 export function parseActionInputs(deps: StepDeps, secrets: ReturnType<typeof stepSecrets>): Inputs {
   readStepConnection(deps, secrets)
-  return parseInputs(untrimmedInputs(deps.core), { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
+  return parseInputs(untrimmedInputs(deps.core), { env: deps.env, readFile: deps.readFile, realpath: deps.realpath })
 }
 
 export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
@@ -65,9 +65,9 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
     inputs = await readInputs(deps, secrets)
   } catch (e) {
     // Refused before any connection: the one-line error says it all, no summary.
-    const message = secrets.mask(e instanceof InputError ? `Input '${e.input}' ${e.problem}` : (e as Error).message)
-    core.setOutput(OUTPUTS.errorMessage, message)
-    core.setFailed(message)
+    const message = e instanceof InputError ? `Input '${e.input}' ${e.problem}` : (e as Error).message
+    core.setOutput(OUTPUTS.errorMessage, actionText(secrets)(message))
+    core.setFailed(actionLine(secrets)(message))
     return
   }
   const upload: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs' | 'evidenceArtifacts'> = {}
@@ -83,10 +83,11 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
   // The gate is judged after the ZIP and its evidence were kept: a failed gate loses nothing.
   const failure = report.error ?? report.gateFailure
   if (failure) {
-    core.setOutput(OUTPUTS.errorMessage, secrets.mask(failure))
-    core.setFailed(commandFree(secrets.mask(failure)))
+    core.setOutput(OUTPUTS.errorMessage, actionText(secrets)(failure))
+    core.setFailed(actionLine(secrets)(failure))
   }
-  await writeSummary({ ...report, ...upload }, core, secrets)
+  // The summary quotes the report's words through untrusted(): their settings are spelled first.
+  await writeSummary(renderAll({ ...report, ...upload }, actionSetting), core, secrets)
 }
 
 /** compare-with-previous: the newest earlier record of this artifact-name in the repository. */
@@ -112,7 +113,7 @@ async function readInputs(deps: RunDeps, secrets: ReturnType<typeof stepSecrets>
     core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.')
   }
   if (inputs.serverUrl.startsWith('http://')) core.warning('server-url uses plain http://: the password crosses the network unencrypted.')
-  await checkBeforeConnecting(inputs, actionSetting, m => core.warning(m))
+  await checkBeforeConnecting(inputs, m => core.warning(actionLine(secrets)(m)))
   core.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`)
   return inputs
 }
@@ -124,7 +125,7 @@ async function readInputs(deps: RunDeps, secrets: ReturnType<typeof stepSecrets>
  *  (chosen over ::stop-commands::, which would also stop the ::add-mask:: of each token the server
  *  issues mid-run). */
 function hostFor(core: ActionCore, inputs: Inputs, secrets: ReturnType<typeof stepSecrets>): ExportHost {
-  const line = (m: string) => commandFree(secrets.mask(m))
+  const line = actionLine(secrets)
   return {
     debug: m => core.debug(line(m)),
     info: m => core.info(line(m)),
@@ -152,8 +153,7 @@ function hostFor(core: ActionCore, inputs: Inputs, secrets: ReturnType<typeof st
       for (const [name, value] of evidenceOutputs(evidence)) {
         if (value !== undefined) core.setOutput(name, String(value))
       }
-    },
-    setting: actionSetting
+    }
   }
 }
 
@@ -199,7 +199,7 @@ async function uploadArtifacts(
 
 async function writeSummary(report: ActionReport, core: ActionCore, secrets: Secrets): Promise<void> {
   try {
-    core.summary.addRaw(secrets.mask(renderSummary(report)), true)
+    core.summary.addRaw(actionText(secrets)(renderSummary(report)), true)
     await core.summary.write()
   } catch (e) {
     core.warning(`could not write the job summary: ${(e as Error).message}`)

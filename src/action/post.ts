@@ -3,8 +3,7 @@
 // it gives up. It does nothing after a finished run or with cancel-on-timeout: false; it takes at most
 // POST_LIMIT_MS, warns only when the cancel fails, and never fails the job on its own account.
 import { cancelLeftOrder } from '../engine/cancel.js'
-import { actionSetting } from '../shared/connection-inputs.js'
-import { type ActionCore, defaultStepDeps, POST_STATE, readStepConnection, type StepDeps, stepSecrets } from './step.js'
+import { actionLine, type ActionCore, defaultStepDeps, POST_STATE, readStepConnection, type StepDeps, stepSecrets } from './step.js'
 
 /** The whole step's bound: sign-in and cancel. */
 export const POST_LIMIT_MS = 10_000
@@ -21,14 +20,15 @@ export async function post(deps: StepDeps = defaultStepDeps()): Promise<void> {
     const secrets = stepSecrets(core)
     const inputs = readStepConnection(deps, secrets)
     core.info(`The main step stopped before it was done with order ${name}: cancelling it on the server.`)
-    const why = await cancelLeftOrder(inputs, name, { ...logTo(core), secret: v => secrets.register(v), setting: actionSetting }, { clock: deps.clock, limitMs: POST_LIMIT_MS })
-    if (why) core.warning(`Could not cancel order ${name}, which may still be running on the server: ${why}`)
+    const line = actionLine(secrets)
+    const why = await cancelLeftOrder(inputs, name, { ...logTo(core, line), secret: v => secrets.register(v) }, { clock: deps.clock, limitMs: POST_LIMIT_MS })
+    if (why) core.warning(line(`Could not cancel order ${name}, which may still be running on the server: ${why}`))
     else core.info(`Cancelled order ${name} on the server.`)
   } catch (e) {
     core.warning(`Could not cancel order ${name}, which may still be running on the server: ${(e as Error).message}`)
   }
 }
 
-function logTo(core: ActionCore) {
-  return { debug: (m: string) => core.debug(m), info: (m: string) => core.info(m), warning: (m: string) => core.warning(m) }
+function logTo(core: ActionCore, line: (m: string) => string) {
+  return { debug: (m: string) => core.debug(line(m)), info: (m: string) => core.info(line(m)), warning: (m: string) => core.warning(line(m)) }
 }

@@ -6,7 +6,9 @@ import * as tls from 'node:tls'
 import * as core from '@actions/core'
 import { type Clock, systemClock } from '../base/clock.js'
 import { Secrets } from '../base/secrets.js'
-import { actionSetting, type ConnectionInputs, readConnection } from '../shared/connection-inputs.js'
+import { renderSettings } from '../base/setting-ref.js'
+import { commandFree } from '../base/untrusted.js'
+import { type ConnectionInputs, readConnection } from '../shared/connection-inputs.js'
 
 /** The part of @actions/core the run uses. */
 export type ActionCore = Pick<
@@ -24,6 +26,16 @@ export interface StepDeps {
   /** Adds PEM certificates to the trust store of every TLS connection of the process. */
   trustCertificates: (pem: string) => void
 }
+
+/** The Action's words for a setting: "the path input", "allow-insecure-http: true". */
+export const actionSetting = (name: string, value?: string) => (value === undefined ? `the ${name} input` : `${name}: ${value}`)
+
+/** Text the Action writes (an output, the summary): every setting named as an input, every secret
+ *  masked. */
+export const actionText = (secrets: Secrets) => (text: string) => secrets.mask(renderSettings(text, actionSetting))
+
+/** A line the Action logs: its text, and no workflow command whatever it quotes (commandFree). */
+export const actionLine = (secrets: Secrets) => (text: string) => commandFree(actionText(secrets)(text))
 
 /** The names main saves its state under (core.saveState), for the post step to read. */
 export const POST_STATE = { orderName: 'order-name', cancelOnTimeout: 'cancel-on-timeout', settled: 'order-settled' } as const
@@ -53,7 +65,7 @@ export const untrimmedInputs = (core: Pick<ActionCore, 'getInput'>) => (name: st
 export function readStepConnection(deps: StepDeps, secrets: ReturnType<typeof stepSecrets>): ConnectionInputs {
   const getInput = untrimmedInputs(deps.core)
   for (const secret of [getInput('password'), getInput('token').trim(), getInput('github-token').trim()]) secrets.register(secret)
-  const connection = readConnection(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath, setting: actionSetting })
+  const connection = readConnection(getInput, { env: deps.env, readFile: deps.readFile, realpath: deps.realpath })
   secrets.register(connection.clientSecret)
   if (connection.caCertificates) deps.trustCertificates(connection.caCertificates)
   return connection

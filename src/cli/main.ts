@@ -13,13 +13,14 @@ import { describeMaintenance, describeVersions } from '../engine/preflight.js'
 import { InputError } from '../engine/settings.js'
 import { Secrets } from '../base/secrets.js'
 import { commandFree } from '../base/untrusted.js'
-import { ACTION_ONLY, type Inputs, parseInputs } from '../shared/inputs.js'
+import { ACTION_ONLY, DEFAULTS, type Inputs, parseInputs } from '../shared/inputs.js'
 import { checkBeforeConnecting } from '../shared/before-connecting.js'
 import { runtimeProblem } from '../shared/runtime.js'
 import { commandOrigin } from '../shared/origin.js'
 import { exportOutputs, OUTPUTS } from '../shared/outputs.js'
 import { EVIDENCE_FILES } from '../engine/evidence/files.js'
 import { StatusLine, type Terminal } from './status-line.js'
+import { renderAll, renderSettings } from '../base/setting-ref.js'
 
 export interface CliDeps {
   argv: string[]
@@ -51,11 +52,11 @@ const STRING_OPTIONS = {
   username: 'octoplant user the export runs as (DOMAIN\\user for a Windows domain)',
   'client-id': 'OAuth2 client id (default: the vendor\'s public-api)',
   'client-secret': 'OAuth2 client secret (default: the vendor\'s published one)',
-  'export-contents': 'what to export, JSON or YAML (default {"projectTree": {}})',
+  'export-contents': 'what to export, JSON or YAML',
   'order-file': 'a JSON or YAML file with the export contents, inside the current folder',
   'order-name': 'fetch this existing order instead of placing a new one',
-  timeout: 'one deadline for the whole run, e.g. 90s, 15m, 1h30m (default 30m, at most 24d)',
-  'max-poll-interval': 'longest gap between two polls (default 30s)',
+  timeout: 'one deadline for the whole run, e.g. 90s, 15m, 1h30m (at most 24d)',
+  'max-poll-interval': 'longest gap between two polls',
   path: 'folder the ZIP is written to (default ./octoplant-export)',
   'artifact-name': 'the ZIP\'s file name without .zip (default octoplant-export-<order name>)',
   'ca-certificate': 'PEM text or file of a CA (or the server\'s self-signed certificate) to trust',
@@ -63,8 +64,8 @@ const STRING_OPTIONS = {
   'fail-on': 'exit 3 (evidence kept) on: unequal-job-results, changes (a comma list)'
 } as const
 const BOOLEAN_OPTIONS = {
-  'cancel-on-timeout': 'cancel the order on the server when giving up (default true; --no-cancel-on-timeout)',
-  extract: 'also unpack the ZIP into <path>/<order name>/ (default false)',
+  'cancel-on-timeout': 'cancel the order on the server when giving up (--no-cancel-on-timeout)',
+  extract: 'also unpack the ZIP into <path>/<order name>/',
   'insecure-skip-tls-verify': 'do not check the server certificate (warns; use --ca-certificate instead)',
   'allow-insecure-http': 'allow http:// to hosts other than loopback (the password crosses unencrypted)'
 } as const
@@ -73,15 +74,19 @@ const BOOLEAN_OPTIONS = {
 export const envName = (option: string) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')}`
 
 /** The command's words for a setting, in a syntax it accepts: "--order-name X", "--no-extract",
- *  and the password by the two ways it is taken. */
+ *  and the password by the two ways it is taken; nothing for a setting only the Action has. */
 export function cliSetting(name: string, value?: string): string {
+  if ((ACTION_ONLY as readonly string[]).includes(name)) return ''
   if (name === 'password' || name === 'token') return `${envName(name)} (or --${name}-file)`
   if (name in BOOLEAN_OPTIONS && value !== undefined) return value === 'false' ? `--no-${name}` : `--${name}`
   return value === undefined ? `--${name}` : `--${name} ${value}`
 }
 
 export function usage(version: string): string {
-  const line = (name: string, text: string) => `  --${name.padEnd(26)} ${text}\n${' '.repeat(31)}(env ${envName(name)})`
+  // Defaults come from the one table the Action's inputs also use (DEFAULTS; action.yml is tested
+  // against it); the two client defaults are named, not printed.
+  const shown = (name: string) => (name in DEFAULTS && !name.startsWith('client-') ? `; default ${(DEFAULTS as Record<string, string>)[name]}` : '')
+  const line = (name: string, text: string) => `  --${name.padEnd(26)} ${text}\n${' '.repeat(31)}(env ${envName(name)}${shown(name)})`
   return [
     `octoplant-export ${version}: export from an octoplant server, verify the ZIP, keep it on disk.`,
     '',
@@ -150,8 +155,7 @@ export async function main(deps: CliDeps): Promise<number> {
     debug: (m: string) => void (verbose && out.log(`debug: ${m}`)),
     info: (m: string) => void (!quiet && out.log(m)),
     warning: (m: string) => void (!quiet && out.log(m, 'warning')),
-    secret: (v: string) => out.secret(v),
-    setting: cliSetting
+    secret: (v: string) => out.secret(v)
   }
   if (inputs.insecureSkipTlsVerify) logger.warning('--insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.')
   if (inputs.serverUrl.startsWith('http://')) logger.warning('the server URL uses plain http://: the password crosses the network unencrypted.')
@@ -193,8 +197,9 @@ class Output {
   print(value: unknown): void {
     this.status?.clear()
     this.status = undefined
-    // Masked value by value, so that a short secret cannot break the document's keys.
-    this.deps.stdout(`${commandFree(JSON.stringify(this.secrets.maskValues(value), null, 2))}\n`)
+    // Settings spelled and secrets masked value by value, so that a short secret cannot break the
+    // document's keys.
+    this.deps.stdout(`${commandFree(JSON.stringify(this.secrets.maskValues(renderAll(value, cliSetting)), null, 2))}\n`)
   }
 
   private paint(color: 'red' | 'yellow', text: string): string {
@@ -202,7 +207,7 @@ class Output {
   }
 
   private clean(text: string): string {
-    return commandFree(this.secrets.mask(text))
+    return commandFree(this.secrets.mask(renderSettings(text, cliSetting)))
   }
 }
 
@@ -230,12 +235,11 @@ async function readSettings(args: ReturnType<typeof parse>, command: string, dep
     env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR },
     readFile: deps.readFile,
     realpath: deps.realpath,
-    setting: cliSetting,
     defaultPath: 'octoplant-export'
   })
   out.secret(inputs.clientSecret)
   if (inputs.caCertificates) deps.trustCertificates(inputs.caCertificates)
-  if (command === 'export') await checkBeforeConnecting(inputs, cliSetting, m => out.log(m, 'warning'))
+  if (command === 'export') await checkBeforeConnecting(inputs, m => out.log(m, 'warning'))
   return inputs
 }
 

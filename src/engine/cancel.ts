@@ -8,7 +8,6 @@ import type { ConnectionSettings } from './settings.js'
 
 export interface CancelHost extends Logger {
   secret(value: string): void
-  setting(name: string, value?: string): string
 }
 
 /** Cancels order `name`; resolves with undefined once cancelled, or with why it could not be. */

@@ -18,7 +18,7 @@ export interface CheckReport {
 
 export async function checkServer(
   settings: ExportSettings,
-  host: Logger & { secret(value: string): void; setting(name: string, value?: string): string },
+  host: Logger & { secret(value: string): void },
   deps: { clock: Clock; signal?: AbortSignal }
 ): Promise<CheckReport> {
   const deadline = deadlineAfter(deps.clock, settings.timeoutMs)

@@ -8,10 +8,9 @@ import { type Credentials, OctoplantClient } from '../octoplant/client.js'
 import { createTransport, type Transport, type TransportOptions } from '../octoplant/request.js'
 import type { ConnectionSettings } from './settings.js'
 
-/** What the connection needs of its front end: where tokens go to be masked, and its words. */
+/** What the connection needs of its front end: where tokens go to be masked. */
 export interface ConnectHost extends Logger {
   secret(value: string): void
-  setting(name: string, value?: string): string
 }
 
 /** Makes the request layer for a connection: the real one (HTTP through @actions/http-client), or a
@@ -20,10 +19,9 @@ export type TransportFactory = (options: TransportOptions) => Transport
 
 /** The request layer and the API client for these settings; tokens go to host.secret first. */
 export function connect(settings: ConnectionSettings, host: ConnectHost, clock: Clock, deadline: Deadline, makeTransport: TransportFactory = createTransport) {
-  const setting = (name: string, value?: string) => host.setting(name, value)
-  const transport = makeTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host, setting })
+  const transport = makeTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host })
   const { username, password, clientId, clientSecret, accessToken } = settings
   const credentials: Credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret }
-  const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now(), setting })
+  const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now() })
   return { transport, client }
 }

@@ -5,6 +5,7 @@ import { mkdir, rm, statfs, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
 import { formatBytes } from '../base/format.js'
 import { InputError } from './settings.js'
+import { setting } from '../base/setting-ref.js'
 
 /** The file system has no room for the export (checked up front, or found full while writing). */
 export class DiskSpaceError extends Error {
@@ -32,8 +33,6 @@ export interface SpaceNeed {
   dir: string
   /** The ZIP will be extracted beside itself: it needs twice its size. */
   extract: boolean
-  /** How the front end names a setting. */
-  setting: (name: string, value?: string) => string
 }
 
 /** Free bytes of the file system that holds `dir`. */
@@ -42,7 +41,7 @@ export async function freeSpace(dir: string): Promise<number> {
   return s.bavail * s.bsize
 }
 
-const twice = (need: SpaceNeed) => (need.extract ? ` (the ZIP twice, since ${need.setting('extract', 'true')})` : '')
+const twice = (need: SpaceNeed) => (need.extract ? ` (the ZIP twice, since ${setting('extract', 'true')})` : '')
 
 /** Refuses a download whose announced size does not fit. */
 export async function ensureRoom(need: SpaceNeed, contentLength: number | undefined): Promise<void> {
@@ -51,12 +50,12 @@ export async function ensureRoom(need: SpaceNeed, contentLength: number | undefi
   const available = await freeSpace(need.dir)
   if (available >= wanted) return
   throw new DiskSpaceError(
-    `not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${need.setting('path')} to a folder on a larger disk`
+    `not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${setting('path')} to a folder on a larger disk`
   )
 }
 
 /** Refuses an extraction whose uncompressed size (the central directory's sum) does not fit. */
-export async function ensureRoomToExtract(dir: string, bytes: number, setting: (name: string, value?: string) => string): Promise<void> {
+export async function ensureRoomToExtract(dir: string, bytes: number): Promise<void> {
   const available = await freeSpace(dir)
   if (available >= bytes) return
   throw new DiskSpaceError(
@@ -70,7 +69,7 @@ export async function diskFilledWhileSaving(need: SpaceNeed, received: number, c
   const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`
   return new DiskSpaceError(
     `the disk filled up while saving the export in ${need.dir}: ${formatBytes(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${formatBytes(left)} were free. ` +
-      `The partial file was removed. Free space there, or set ${need.setting('path')} to a folder on a larger disk`
+      `The partial file was removed. Free space there, or set ${setting('path')} to a folder on a larger disk`
   )
 }
 

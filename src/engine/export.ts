@@ -29,6 +29,7 @@ import type { ExportSettings } from './settings.js'
 import type { ZipReport } from './zip/check.js'
 import { extractZip } from './zip/extract.js'
 import { InvalidZipError } from './zip/format.js'
+import { setting } from '../base/setting-ref.js'
 
 /** What the engine tells its front end while it runs. */
 export interface ExportHost extends Logger {
@@ -45,8 +46,6 @@ export interface ExportHost extends Logger {
   evidenceKept?(evidence: Evidence): void
   /** Where the run is, for a live status line: often (every chunk of the download), so cheap. */
   progress?(update: ExportProgress): void
-  /** How this front end names a setting in a message: "order-name: X" (Action), "--order-name X" (CLI). */
-  setting(name: string, value?: string): string
 }
 
 /** The order's state and the server's progress while waiting; the bytes received while downloading. */
@@ -215,7 +214,6 @@ class ExportRun {
       logger: this.host,
       signal: this.signal,
       isTransient: isTransientError,
-      setting: n => this.host.setting(n),
       initialState: this.current?.metadata?.state,
       onUpdate: op => this.observe(op)
     })
@@ -235,7 +233,6 @@ class ExportRun {
       deadline: this.deadline,
       logger: host,
       extract: settings.extract,
-      setting: (n, value) => host.setting(n, value),
       manifest,
       keep: isUnequalJobResultsName,
       onBytes: host.progress && ((received, total) => host.progress!({ stage: 'downloading', received, total }))
@@ -250,10 +247,10 @@ class ExportRun {
     const place = path.join(this.settings.path, this.fileName)
     const dir = this.outputs.folder(place)
     const started = clock.now()
-    const room = (bytes: number) => ensureRoomToExtract(this.settings.path, bytes, n => this.host.setting(n))
+    const room = (bytes: number) => ensureRoomToExtract(this.settings.path, bytes)
     const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e: unknown) => {
       if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
-      throw diskFilledWhileExtracting(place, this.host.setting('path'))
+      throw diskFilledWhileExtracting(place, setting('path'))
     })
     this.report.durations.extract = clock.now() - started
     this.host.info(`Extracted ${count} entries into ${place} in ${formatSeconds(this.report.durations.extract)}.`)
@@ -339,12 +336,12 @@ class ExportRun {
   /** fail-on, judged last: the evidence is saved and kept whatever the verdict. */
   private judge(evidence: Evidence): void {
     if (!this.settings.failOn.length) return
-    this.report.gateFailure = judgeGate(this.settings.failOn, evidence, (n, v) => this.host.setting(n, v))
+    this.report.gateFailure = judgeGate(this.settings.failOn, evidence)
   }
 
   /** The failure in words, with what to do next; cancels the order when giving up on it. */
   private async wayBack(e: unknown): Promise<string> {
-    const { report, host, current, orderName } = this
+    const { report, current, orderName } = this
     const name = report.orderName
     let next = ''
     // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
@@ -352,26 +349,26 @@ class ExportRun {
     if (name && current && succeeded(current)) {
       if (!hostileZip) {
         report.orderOutcome = 'finished'
-        next = `The export is finished on the server; re-run with ${host.setting('order-name', name)} to fetch it without exporting again.`
+        next = `The export is finished on the server; re-run with ${setting('order-name', name)} to fetch it without exporting again.`
       }
     } else if (name && orderName && isGivingUp(e)) {
       const why = await this.cancelOrder(orderName)
       report.orderOutcome = why ? 'left-running' : 'cancelled'
       next = why
-        ? `Order ${name} is left running on the server (${why}); re-run with ${host.setting('order-name', name)} to resume it.`
+        ? `Order ${name} is left running on the server (${why}); re-run with ${setting('order-name', name)} to resume it.`
         : `Order ${name} was cancelled on the server; run again to export anew.`
     } else if (name && !(current && isDone(current)) && !(e instanceof UnknownOrderError)) {
       report.orderOutcome = 'left-running'
-      next = `Order ${name} may still be running on the server; re-run with ${host.setting('order-name', name)} to resume it.`
+      next = `Order ${name} may still be running on the server; re-run with ${setting('order-name', name)} to resume it.`
     }
-    const what = explain(e, this.deps.clock.now() - this.startedAt, host)
+    const what = explain(e, this.deps.clock.now() - this.startedAt)
     return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what
   }
 
   /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
    *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
   private async cancelOrder(name: string): Promise<string | undefined> {
-    if (!this.settings.cancelOnTimeout) return `${this.host.setting('cancel-on-timeout', 'false')}`
+    if (!this.settings.cancelOnTimeout) return setting('cancel-on-timeout', 'false')
     const hurry = this.deps.hurry
     try {
       const limit = this.deps.clock.timeout(CANCEL_TIMEOUT_MS, new Error(`no answer within ${CANCEL_TIMEOUT_MS / 1000}s`))

@@ -6,6 +6,7 @@ import { formatDuration } from '../base/format.js'
 import { quoted, untrusted } from '../base/untrusted.js'
 import { AuthenticationError } from '../octoplant/client.js'
 import { DeadlineError } from './poller.js'
+import { setting } from '../base/setting-ref.js'
 
 /** The job was cancelled while the export ran. */
 export class CancelledError extends Error {
@@ -28,10 +29,10 @@ export function isGivingUp(e: unknown): boolean {
   return e instanceof DeadlineError || e instanceof CancelledError || e instanceof TimeoutReached
 }
 
-/** The failure in one sentence; `setting` names the timeout the front end's way. */
-export function explain(e: unknown, elapsedMs: number, host: { setting(name: string): string }): string {
-  if (e instanceof TimeoutReached) return `gave up after ${formatDuration(elapsedMs)}: ${host.setting('timeout')} was reached`
-  if (e instanceof DeadlineError) return `${e.message}: ${host.setting('timeout')} was reached`
+/** The failure in one sentence. */
+export function explain(e: unknown, elapsedMs: number): string {
+  if (e instanceof TimeoutReached) return `gave up after ${formatDuration(elapsedMs)}: ${setting('timeout')} was reached`
+  if (e instanceof DeadlineError) return `${e.message}: ${setting('timeout')} was reached`
   if (e instanceof CancelledError) return `${e.message} after ${formatDuration(elapsedMs)}`
   if (e instanceof AuthenticationError) return e.message
   return e instanceof Error ? e.message : String(e)

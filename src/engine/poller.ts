@@ -7,6 +7,7 @@ import { formatDuration } from '../base/format.js'
 import type { Logger } from '../base/logger.js'
 import { quoted, untrusted } from '../base/untrusted.js'
 import type { Operation, OrderState } from '../../protocol/protocol.js'
+import { setting } from '../base/setting-ref.js'
 
 export interface PollOptions {
   name: string
@@ -25,8 +26,6 @@ export interface PollOptions {
   initialState?: OrderState
   /** A failed poll that passes this test is logged and polled again (until the deadline). */
   isTransient?: (error: unknown) => boolean
-  /** How the front end names a setting. */
-  setting: (name: string) => string
 }
 
 export interface PollResult {
@@ -37,7 +36,7 @@ export interface PollResult {
   runningMs: number
 }
 
-/** The deadline passed while the order was not done; the front end adds which setting it was. */
+/** The deadline passed while the order was not done (explain() adds which setting it was). */
 export class DeadlineError extends Error {
   constructor(
     readonly waitedMs: number,
@@ -131,7 +130,7 @@ async function poll(o: PollOptions, seen: Seen): Promise<PollResult> {
     unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0
     if (unspecified >= UNSPECIFIED_LIMIT) {
       throw new UnknownOrderError(
-        `the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${o.setting('order-name')}, or the order may have expired`
+        `the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${setting('order-name')}, or the order may have expired`
       )
     }
 

@@ -37,8 +37,6 @@ export interface SaveOptions {
   logger?: Logger
   /** The ZIP will be extracted beside itself: it needs twice its size. */
   extract?: boolean
-  /** How the front end names a setting in a message. */
-  setting: (name: string, value?: string) => string
   /** Bytes received so far, after every chunk (a live status line). */
   onBytes?: (received: number, total: number | undefined) => void
   /** Where the manifest goes (made while the ZIP is checked). */
@@ -59,7 +57,7 @@ const PROGRESS_EVERY_MS = 10_000
 /** Saves the download at `partial` (created exclusively; removed again when anything fails). */
 export async function saveZip(download: GatewayBody, partial: string, o: SaveOptions): Promise<SavedZip> {
   const { contentLength } = download
-  const need: SpaceNeed = { dir: path.dirname(partial), extract: !!o.extract, setting: o.setting }
+  const need: SpaceNeed = { dir: path.dirname(partial), extract: !!o.extract }
   await mkdir(need.dir, { recursive: true, mode: 0o700 })
   await ensureRoom(need, contentLength).catch((e: unknown) => {
     download.body.destroy()

@@ -2,8 +2,9 @@
 // Actions; every request goes through the transport (request.ts).
 import { API_PATHS, type ExportContents, GrpcCode, type Operation } from '../../protocol/protocol.js'
 import { type GatewayBody, gatewayBody } from './download-body.js'
-import { isTransientError, NetworkError, OctoplantError, type SettingName, type Transport } from './request.js'
+import { isTransientError, NetworkError, OctoplantError, type Transport } from './request.js'
 import { AuthenticationError, type Credentials, type Session, type SignIn, signInWith } from './sign-in.js'
+import { setting } from '../base/setting-ref.js'
 
 export interface ClientOptions {
   transport: Transport
@@ -12,8 +13,6 @@ export interface ClientOptions {
   onSecret?: (value: string) => void
   /** Clock time, to renew a token before its expires_in runs out. */
   now?: () => number
-  /** The front end's names of settings, for the hints in error messages. */
-  setting: SettingName
 }
 
 export { AuthenticationError, type Credentials }
@@ -21,15 +20,12 @@ export { AuthenticationError, type Credentials }
 export class OctoplantClient {
   private session: Session | undefined
   private readonly signIn: SignIn
-  private readonly setting: SettingName
 
   constructor(private readonly options: ClientOptions) {
-    this.setting = options.setting
     this.signIn = signInWith(options.credentials, {
       transport: options.transport,
       onSecret: value => options.onSecret?.(value),
-      now: options.now,
-      setting: options.setting
+      now: options.now
     })
   }
 
@@ -62,7 +58,7 @@ export class OctoplantClient {
       if (!isTransientError(e) || refused) throw e
       throw new Error(
         `placing the order failed after the request may have reached the server (${(e as Error).message}). ` +
-          `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${this.setting('order-name', '<its name>')}; otherwise re-run the job.`
+          `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${setting('order-name', '<its name>')}; otherwise re-run the job.`
       )
     }
   }

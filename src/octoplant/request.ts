@@ -18,9 +18,8 @@ import type { Logger } from '../base/logger.js'
 import { retryAfterMs, withRetries } from '../base/retry.js'
 import { untrusted } from '../base/untrusted.js'
 import { grpcCodeName, type RpcStatus } from '../../protocol/protocol.js'
+import { setting } from '../base/setting-ref.js'
 
-/** How a front end names a setting in a message: "server-url" (Action), "--server-url" (command). */
-export type SettingName = (name: string, value?: string) => string
 /** Socket inactivity limit per request. */
 const SOCKET_TIMEOUT_MS = 120_000
 /** Largest JSON body accepted: no API answer comes near it. */
@@ -36,8 +35,6 @@ export interface TransportOptions {
   /** Jitter source, [0, 1). */
   random?: () => number
   logger?: Logger
-  /** The front end's names of settings, for the hints in error messages. */
-  setting: SettingName
 }
 
 export interface SendOptions {
@@ -132,7 +129,7 @@ class HttpTransport implements Transport {
         return JSON.parse(text) as T
       } catch {
         throw new OctoplantError(
-          `${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${this.options.setting('server-url')} the octoplant API (port 64023)?`,
+          `${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${setting('server-url')} the octoplant API (port 64023)?`,
           res.statusCode ?? 0,
           undefined,
           true
@@ -183,8 +180,7 @@ class HttpTransport implements Transport {
   /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
    *  than retrying a reset that will recur. */
   private async unanswered(e: NodeJS.ErrnoException, url: string): Promise<NetworkError> {
-    const { setting } = this.options
-    const described = describeNetworkError(e, url, setting)
+    const described = describeNetworkError(e, url)
     if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
       return new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false)
     }
@@ -196,7 +192,7 @@ class HttpTransport implements Transport {
     const { options } = this
     const idempotent = o.idempotent ?? o.method === 'GET'
     const known = (raw: unknown) =>
-      raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw as NodeJS.ErrnoException, options.baseUrl, options.setting)
+      raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw as NodeJS.ErrnoException, options.baseUrl)
     return withRetries(() => call(o.signal).catch((raw: unknown) => Promise.reject(known(raw))), {
       clock: this.clock,
       deadline: options.deadline,
@@ -326,7 +322,7 @@ function speaksTls(url: URL): Promise<boolean> {
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
 
-function describeNetworkError(e: NodeJS.ErrnoException, url: string, setting: SettingName): NetworkError {
+function describeNetworkError(e: NodeJS.ErrnoException, url: string): NetworkError {
   // @actions/http-client reports its socket timeout without a code.
   const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined)
   const host = new URL(url).host

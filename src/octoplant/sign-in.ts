@@ -6,7 +6,8 @@
 //   route does not exist (404, or 501 / UNIMPLEMENTED), the access token itself is the Bearer token:
 //   whether the export routes take it directly is not documented, so both are accepted.
 import { API_PATHS, GrpcCode, type SessionTokenAnswer } from '../../protocol/protocol.js'
-import { OctoplantError, type SettingName, type Transport } from './request.js'
+import { OctoplantError, type Transport } from './request.js'
+import { setting } from '../base/setting-ref.js'
 
 export type Credentials =
   | { username: string; password: string; clientId: string; clientSecret: string; accessToken?: undefined }
@@ -31,7 +32,6 @@ export interface SignInDeps {
   /** Called with every token, before it is used or sent (the front ends mask them). */
   onSecret: (value: string) => void
   now?: () => number
-  setting: SettingName
 }
 
 export interface SignIn {
@@ -72,10 +72,10 @@ class PasswordSignIn implements SignIn {
     try {
       answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal)
     } catch (e) {
-      throw refusal(e, this.deps.setting, why =>
+      throw refusal(e, why =>
         new AuthenticationError(
           `octoplant refused to sign in user "${username}" (${why}). ` +
-            `Check ${this.deps.setting('username')} and ${this.deps.setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${this.deps.setting('client-id')} and ${this.deps.setting('client-secret')}.`
+            `Check ${setting('username')} and ${setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${setting('client-id')} and ${setting('client-secret')}.`
         )
       )
     }
@@ -132,7 +132,7 @@ class AccessTokenSignIn implements SignIn {
         this.way = 'access token, sent as Bearer (the server has no token exchange)'
         return this.session(signal)
       }
-      throw refusal(e, this.deps.setting, why => this.refused(why))
+      throw refusal(e, why => this.refused(why))
     }
   }
 
@@ -155,7 +155,7 @@ class AccessTokenSignIn implements SignIn {
   private refused(why: string): AuthenticationError {
     return new AuthenticationError(
       `octoplant refused the access token (${why}): it may have expired or been revoked. ` +
-        `Make a new one in the AdminClient for the CI user and put it in ${this.deps.setting('token')}.`
+        `Make a new one in the AdminClient for the CI user and put it in ${setting('token')}.`
     )
   }
 }
@@ -166,7 +166,7 @@ function exchangeMissing(e: unknown): boolean {
 }
 
 /** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
-function refusal(e: unknown, setting: SettingName, refused: (why: string) => Error): unknown {
+function refusal(e: unknown, refused: (why: string) => Error): unknown {
   if (e instanceof OctoplantError && e.httpStatus === 404) {
     return new OctoplantError(
       `the server at ${setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +

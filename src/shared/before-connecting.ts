@@ -6,8 +6,9 @@ import { inspectPrevious } from '../engine/evidence/previous.js'
 import { withoutCredentials } from '../engine/evidence/record.js'
 import { InputError } from '../engine/settings.js'
 import type { Inputs } from './inputs.js'
+import { setting } from '../base/setting-ref.js'
 
-export async function checkBeforeConnecting(inputs: Inputs, setting: (name: string, value?: string) => string, warn: (message: string) => void): Promise<void> {
+export async function checkBeforeConnecting(inputs: Inputs, warn: (message: string) => void): Promise<void> {
   inputs.warnings.forEach(warn)
   await prepareFolder(inputs.path)
   if (!inputs.compareWith) return

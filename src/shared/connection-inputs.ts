@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto'
 import * as path from 'node:path'
 import { PUBLIC_CLIENT_ID, PUBLIC_CLIENT_SECRET } from '../../protocol/protocol.js'
 import { InputError } from '../engine/settings.js'
+import { setting } from '../base/setting-ref.js'
 
 /** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
 export const DEFAULTS = {
@@ -29,16 +30,11 @@ export interface InputContext {
   realpath?: (file: string) => string
   /** Path rules of the runner's platform (node:path by default; tests pass path.win32). */
   path?: typeof path.posix
-  /** How the front end names another setting in a hint (default: the Action's "name: value"). */
-  setting?: (name: string, value?: string) => string
   /** Whether a path names a readable file (default: fs.statSync). */
   isFile?: (file: string) => boolean
   /** The folder an empty or blank path means (default: <RUNNER_TEMP>/octoplant-export). */
   defaultPath?: string
 }
-
-/** The Action's words: "the path input", "allow-insecure-http: true". */
-export const actionSetting = (name: string, value?: string) => (value === undefined ? `the ${name} input` : `${name}: ${value}`)
 
 /** An input, trimmed, or its default when empty. */
 export function withDefaults(getInput: (name: string) => string): (name: string) => string {
@@ -64,14 +60,13 @@ export interface ConnectionInputs {
 
 export function readConnection(getInput: (name: string) => string, ctx: InputContext): ConnectionInputs {
   const get = withDefaults(getInput)
-  const setting = ctx.setting ?? actionSetting
   const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd()
   const serverText = get('server-url')
   if (serverText === '') throw new InputError('server-url', 'is required: set it to the octoplant API address, e.g. https://octoplant.plant.local:64023')
   const allowInsecureHttp = bool(get, 'allow-insecure-http')
   return {
-    serverUrl: parseServerUrl(serverText, allowInsecureHttp, setting),
-    ...readSignIn(getInput, get, setting),
+    serverUrl: parseServerUrl(serverText, allowInsecureHttp),
+    ...readSignIn(getInput, get),
     clientId: get('client-id'),
     clientSecret: get('client-secret'),
     caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
@@ -81,7 +76,7 @@ export function readConnection(getInput: (name: string) => string, ctx: InputCon
 }
 
 /** An access token, or a user name and password: one way of signing in, never both. */
-function readSignIn(getInput: (name: string) => string, get: (name: string) => string, setting: (name: string, value?: string) => string) {
+function readSignIn(getInput: (name: string) => string, get: (name: string) => string) {
   const accessToken = get('token') || undefined
   // Passwords may begin or end with spaces: take this one untrimmed.
   const password = getInput('password')
@@ -101,7 +96,7 @@ function readSignIn(getInput: (name: string) => string, get: (name: string) => s
   return { username, password, accessToken }
 }
 
-function parseServerUrl(text: string, allowInsecureHttp: boolean, setting: (name: string, value?: string) => string): string {
+function parseServerUrl(text: string, allowInsecureHttp: boolean): string {
   let url: URL
   try {
     url = new URL(text)

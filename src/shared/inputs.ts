@@ -10,10 +10,11 @@ import { GATE_CHECKS, type GateCheck } from '../engine/evidence/gate.js'
 import { type ExportSettings, InputError } from '../engine/settings.js'
 import { windowsNameProblem } from '../engine/zip/path-rules.js'
 import { SAFE_NAME_MAX, unsafeNameProblem } from '../base/safe-name.js'
-import { actionSetting, bool, type ConnectionInputs, type InputContext, readConnection, readText, withDefaults } from './connection-inputs.js'
+import { bool, type ConnectionInputs, type InputContext, readConnection, readText, withDefaults } from './connection-inputs.js'
+import { setting, settingIfAny } from '../base/setting-ref.js'
 
 export { InputError }
-export { actionSetting, DEFAULTS, type InputContext } from './connection-inputs.js'
+export { DEFAULTS, type InputContext } from './connection-inputs.js'
 
 /** Inputs only the Action has: the command reads no option or variable for them. */
 export const ACTION_ONLY = ['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token'] as const
@@ -34,7 +35,6 @@ export interface Inputs extends ExportSettings, ConnectionInputs {
 export function parseInputs(getInput: (name: string) => string, ctx: InputContext): Inputs {
   const get = withDefaults(getInput)
   const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd()
-  const setting = ctx.setting ?? actionSetting
   const connection = readConnection(getInput, ctx)
 
   const orderName = readOrderName(get)
@@ -57,7 +57,7 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
   const paths = ctx.path ?? path
   const dir = get('path') || ctx.defaultPath || paths.join(tempDir, 'octoplant-export')
   const comparison = readComparison(get, ctx, workspace, artifactName)
-  const failOn = readFailOn(get, setting, exportContents, comparison)
+  const failOn = readFailOn(get, exportContents, comparison)
 
   return {
     ...connection,
@@ -80,7 +80,6 @@ export function parseInputs(getInput: (name: string) => string, ctx: InputContex
 
 /** compare-with (a file, checked now) or compare-with-previous (which needs a fixed artifact-name). */
 function readComparison(get: (name: string) => string, ctx: InputContext, workspace: string, artifactName: string | undefined) {
-  const setting = ctx.setting ?? actionSetting
   const file = get('compare-with')
   const compareWithPrevious = bool(get, 'compare-with-previous')
   if (file && compareWithPrevious) {
@@ -112,7 +111,6 @@ function defaultIsFile(file: string): boolean {
 /** fail-on: a comma list of known checks, each with what it needs. */
 function readFailOn(
   get: (name: string) => string,
-  setting: (name: string, value?: string) => string,
   exportContents: ExportContents | undefined,
   comparison: { compareWith?: string; compareWithPrevious: boolean }
 ): GateCheck[] {
@@ -122,9 +120,7 @@ function readFailOn(
     throw new InputError('fail-on', `takes a comma list of ${GATE_CHECKS.join(', ')}; "${unknown.join('", "')}" is not one of them`)
   }
   if (items.includes('changes') && !comparison.compareWith && !comparison.compareWithPrevious) {
-    // Only the Action can find the previous export by itself (in the repository's artifacts).
-    const orPrevious = setting === actionSetting ? ` or ${setting('compare-with-previous', 'true')}` : ''
-    throw new InputError('fail-on', `"changes" needs a previous export to compare with: set ${setting('compare-with')}${orPrevious}`)
+    throw new InputError('fail-on', `"changes" needs a previous export to compare with: set ${setting('compare-with')}${settingIfAny(' or ', 'compare-with-previous', 'true')}`)
   }
   if (items.includes('unequal-job-results') && exportContents && !('unequalJobResults' in exportContents)) {
     throw new InputError('fail-on', `"unequal-job-results" judges the unequalJobResults export, which ${setting('export-contents')} does not ask for: add unequalJobResults: {} to it`)
@@ -177,7 +173,6 @@ function readExportContents(
   ctx: InputContext,
   workspace: string
 ): ExportContents {
-  const setting = ctx.setting ?? actionSetting
   const file = get('order-file')
   const inline = getInput('export-contents').trim()
   if (file && inline) {

@@ -3,6 +3,7 @@
 import { quoted } from '../../base/untrusted.js'
 import type { ChangeKind, ChangeReport } from './changes.js'
 import type { JobResultsCount } from './job-results.js'
+import { setting } from '../../base/setting-ref.js'
 
 export const GATE_CHECKS = ['unequal-job-results', 'changes'] as const
 export type GateCheck = (typeof GATE_CHECKS)[number]
@@ -20,9 +21,8 @@ export interface GateFindings {
 /** Items named in a failure message. */
 const NAMED = 3
 
-/** The gate's verdict: why it fails, or undefined when it passes. `setting` names fail-on the front
- *  end's way ("fail-on: changes", "--fail-on changes"). */
-export function judgeGate(failOn: readonly GateCheck[], f: GateFindings, setting: (name: string, value: string) => string): string | undefined {
+/** The gate's verdict: why it fails, or undefined when it passes. */
+export function judgeGate(failOn: readonly GateCheck[], f: GateFindings): string | undefined {
   const failures: string[] = []
   if (failOn.includes('unequal-job-results')) {
     const why = f.jobResults
