@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type ArtifactClientLike, isUnsupportedServer, uploadUnavailableReason, uploadFile } from '../src/action/artifact.js'
+import { type ArtifactClientLike, isGhes, uploadUnavailableReason, uploadFile } from '../src/action/artifact.js'
 
 function recordingClient(answer = { id: 42, size: 1234, digest: 'sha256:abc' }) {
   const calls: unknown[][] = []
@@ -36,10 +36,10 @@ describe('the artifact upload', () => {
   it('knows where no artifact service exists', () => {
     expect(uploadUnavailableReason({})).toMatch(/ACTIONS_RUNTIME_TOKEN is not set/)
     expect(uploadUnavailableReason({ ACTIONS_RUNTIME_TOKEN: 't' })).toBeUndefined()
-    expect(isUnsupportedServer({ GITHUB_SERVER_URL: 'https://github.com' })).toBe(false)
-    expect(isUnsupportedServer({ GITHUB_SERVER_URL: 'https://acme.ghe.com' })).toBe(false)
-    expect(isUnsupportedServer({ GITHUB_SERVER_URL: 'http://github.localhost' })).toBe(false)
-    expect(isUnsupportedServer({})).toBe(false)
-    expect(isUnsupportedServer({ GITHUB_SERVER_URL: 'https://github.acme.corp' })).toBe(true)
+    expect(isGhes({ GITHUB_SERVER_URL: 'https://github.com' })).toBe(false)
+    expect(isGhes({ GITHUB_SERVER_URL: 'https://acme.ghe.com' })).toBe(false)
+    expect(isGhes({ GITHUB_SERVER_URL: 'http://github.localhost' })).toBe(false)
+    expect(isGhes({})).toBe(false)
+    expect(isGhes({ GITHUB_SERVER_URL: 'https://github.acme.corp' })).toBe(true)
   })
 })

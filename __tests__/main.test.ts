@@ -1,6 +1,6 @@
 // run() in process, with a recording core and injected artifact client, against the simulator.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
@@ -10,7 +10,7 @@ import { fakeCore, simulatorInputs } from '../__fixtures__/core.js'
 import { makeZip } from '../__fixtures__/zips.js'
 import { errorAfterZip, statuses } from '../simulator/faults.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server.js'
-import type { ArtifactClientLike } from '../src/action/artifact.js'
+import { type ArtifactClientLike, loadArtifactClient } from '../src/action/artifact.js'
 import { systemClock } from '../src/base/clock.js'
 import { CancelledError } from '../src/engine/export.js'
 import { run, type RunDeps } from '../src/action/main.js'
@@ -167,12 +167,15 @@ describe('a run of the action', () => {
     expect(sim.requests).toHaveLength(0)
   })
 
-  it('refuses to start an upload on GitHub Enterprise Server, before any connection', async () => {
+  it('on GitHub Enterprise Server without an artifact service, keeps the export and says what the administrator must enable', async () => {
     const sim = await simulator()
-    const { core, deps } = setup(sim, {}, { ...uploadEnv, GITHUB_SERVER_URL: 'https://github.plant.corp' })
+    const { core, deps } = setup(sim, {}, { ...uploadEnv, GITHUB_SERVER_URL: 'https://github.plant.corp', ACTIONS_RUNTIME_URL: '' })
+    deps.loadArtifactClient = () => loadArtifactClient(deps.env)
     await run(deps)
-    expect(core.failed).toMatch(/not supported on GitHub Enterprise Server .* set upload-artifact: false/)
-    expect(sim.requests).toHaveLength(0)
+    expect(core.failed).toMatch(/ACTIONS_RUNTIME_URL is not set: this runner offers no artifact service\. On GitHub Enterprise Server the site administrator must enable Actions storage/)
+    expect(core.failed).toContain(`The file stays at ${core.outputs['zip-path']}`)
+    expect(core.failed).toMatch(/re-run with order-name: \S+/)
+    expect(statSync(core.outputs['zip-path']).size).toBe(Number(core.outputs['zip-size']))
   })
 
   it('skips the upload with a notice where there is no artifact service, and extracts when asked', async () => {

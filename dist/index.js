@@ -28368,7 +28368,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 71988:
+/***/ 47589:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35383,13 +35383,76 @@ function evidenceOutputs(e) {
     ];
 }
 
+;// CONCATENATED MODULE: ./src/action/legacy-artifact.ts
+// Artifacts on GitHub Enterprise Server, whose runners still speak the legacy artifact service that
+// actions/upload-artifact@v3 uses: through the maintained @actions/artifact 1.x (installed beside the
+// current client as @actions/artifact-legacy, loaded only here). It appends files to a container of
+// the same name instead of refusing it, so a name already taken in this run is refused here first,
+// with the same words as github.com's conflict.
+
+
+/** What the legacy client needs from the runner, or why it cannot work here. */
+function legacyServiceMissing(env) {
+    const missing = ['ACTIONS_RUNTIME_URL', 'ACTIONS_RUNTIME_TOKEN', 'GITHUB_RUN_ID'].filter(v => !env[v]);
+    if (!missing.length)
+        return undefined;
+    return `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set: this runner offers no artifact service. On GitHub Enterprise Server the site administrator must enable Actions storage (Management Console, "Actions" → artifact and log storage); runners set these variables once it is`;
+}
+/** The service's list of this run's artifacts (GET on the run's artifacts). */
+async function artifactsOfThisRun(env) {
+    const http = new lib/* HttpClient */.Qq('octoplant-export-action');
+    const url = `${env.ACTIONS_RUNTIME_URL}_apis/pipelines/workflows/${env.GITHUB_RUN_ID}/artifacts?api-version=6.0-preview`;
+    const response = await http.get(url, { authorization: `Bearer ${env.ACTIONS_RUNTIME_TOKEN}`, accept: 'application/json;api-version=6.0-preview' });
+    const text = await response.readBody();
+    const status = response.message.statusCode ?? 0;
+    if (status < 200 || status > 299)
+        throw new Error(`Listing this run's artifacts failed: Artifact service responded with ${status}`);
+    return (JSON.parse(text).value ?? []).map(a => a.name);
+}
+/** The legacy client behind the interface the Action uploads with. */
+class LegacyArtifactClient {
+    env;
+    service = 'GitHub Enterprise Server artifact storage (the service of upload-artifact@v3, through @actions/artifact 1.x)';
+    constructor(env) {
+        this.env = env;
+    }
+    async uploadArtifact(name, files, rootDirectory, options) {
+        const missing = legacyServiceMissing(this.env);
+        if (missing)
+            throw new Error(missing);
+        if ((await artifactsOfThisRun(this.env)).includes(name))
+            throw new Error(`(409) an artifact named ${name} already exists in this run`);
+        const legacy = await __nccwpck_require__.e(/* import() */ 624).then(__nccwpck_require__.bind(__nccwpck_require__, 89624));
+        const result = await legacy.create().uploadArtifact(name, files, rootDirectory, { continueOnError: false, retentionDays: options?.retentionDays });
+        if (result.failedItems.length) {
+            throw new Error(`the artifact service did not take ${result.failedItems.map(f => external_node_path_.basename(f)).join(', ')} (its retries are used up)`);
+        }
+        return { size: result.size };
+    }
+}
+/** A failure of the legacy service in words that say who can fix it. */
+function explainLegacyFailure(message) {
+    if (/\b403\b|Forbidden|Actions storage/i.test(message)) {
+        return `the artifact service refused the upload (403): on GitHub Enterprise Server that means Actions storage is not set up, or its quota is used up; the site administrator must enable it (Management Console, "Actions" → artifact and log storage). [${message}]`;
+    }
+    if (/\b401\b/.test(message))
+        return `the artifact service refused this job's token (401): the runner's ACTIONS_RUNTIME_TOKEN was not accepted. [${message}]`;
+    return message;
+}
+
 ;// CONCATENATED MODULE: ./src/action/artifact.ts
 // Uploads the verified ZIP, and each file of its evidence, as a workflow artifact, as is (skipArchive:
-// no second ZIP around it; the artifact takes the file's name).
-// @actions/artifact is loaded only when an upload will happen: importing it costs much memory and
-// time (BENCHMARKS.md).
+// no second ZIP around it; the artifact takes the file's name). On GitHub Enterprise Server, whose
+// runners have only the legacy artifact service, through legacy-artifact.ts: there each artifact is
+// a container holding the one file, which download-artifact@v3 unpacks under the same name.
+// The artifact clients are loaded only when an upload will happen: importing one costs much memory
+// and time (BENCHMARKS.md).
 
-async function loadArtifactClient() {
+
+/** The client for this runner: the legacy service on GitHub Enterprise Server, else the current one. */
+async function loadArtifactClient(env = process.env) {
+    if (isGhes(env))
+        return new LegacyArtifactClient(env);
     const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(645)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));
     return new DefaultArtifactClient();
 }
@@ -35400,8 +35463,9 @@ function uploadUnavailableReason(env) {
     }
     return undefined;
 }
-/** GitHub Enterprise Server has no artifact service for @actions/artifact v2+; say so before any work. */
-function isUnsupportedServer(env) {
+/** GitHub Enterprise Server, decided as the current toolkit decides it (@actions/artifact 2+ refuses
+ *  to run there): any server but github.com, *.ghe.com (GHE.com's data residency) and *.localhost. */
+function isGhes(env) {
     const server = env.GITHUB_SERVER_URL;
     if (!server)
         return false;
@@ -35423,7 +35487,7 @@ async function uploadFile(client, zipPath, retentionDays, env) {
         if (/\(409\)|already exists/i.test(message)) {
             throw new Error(`an artifact named ${name} already exists in this workflow run (${message}). Give each export its own artifact-name, e.g. octoplant-\${{ matrix.server }}, or leave it empty to name it after the order.`);
         }
-        throw new Error(`uploading the artifact ${name} failed: ${message}. The file stays at ${zipPath}.`);
+        throw new Error(`uploading the artifact ${name} failed: ${client.service ? explainLegacyFailure(message) : message}. The file stays at ${zipPath}.`);
     }
     const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env;
     const url = result.id !== undefined && repo && runId ? `${server}/${repo}/actions/runs/${runId}/artifacts/${result.id}` : undefined;
@@ -35433,8 +35497,13 @@ async function uploadFile(client, zipPath, retentionDays, env) {
 ;// CONCATENATED MODULE: ./src/action/previous.ts
 // compare-with-previous: the record of the newest earlier export with the same artifact-name in this
 // repository, found with GitHub's REST API (List artifacts for a repository, filtered by name) and
-// fetched with @actions/artifact from the run that made it. Reading other runs' artifacts needs a
+// fetched with @actions/artifact from the run that made it; on GitHub Enterprise Server, where that
+// client refuses to run, as the ZIP the REST API serves of the artifact's files (Download an
+// artifact), unpacked with the engine's checked extraction. Reading other runs' artifacts needs a
 // token with actions: read (github-token, by default the job's own token).
+
+
+
 
 
 /** The record artifact's name for an artifact-name: the record file's own name (skipArchive). */
@@ -35457,7 +35526,6 @@ async function findPreviousRecord(artifactName, deps) {
 async function githubPreviousDeps(token, env, tempDir) {
     const [owner, repo] = (env.GITHUB_REPOSITORY ?? '/').split('/');
     const { getOctokit } = await __nccwpck_require__.e(/* import() */ 351).then(__nccwpck_require__.bind(__nccwpck_require__, 61351));
-    const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(645)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));
     const octokit = getOctokit(token);
     return {
         env,
@@ -35469,8 +35537,21 @@ async function githubPreviousDeps(token, env, tempDir) {
                 .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : b.id - a.id));
         },
         download: async (artifact, dir) => {
+            if (isGhes(env)) {
+                const { data } = await octokit.rest.actions.downloadArtifact({ owner, repo, artifact_id: artifact.id, archive_format: 'zip' });
+                const zip = `${dir}.zip`;
+                await (0,promises_.writeFile)(zip, Buffer.from(data), { mode: 0o600 });
+                try {
+                    await extractZip(zip, dir);
+                }
+                finally {
+                    await (0,promises_.rm)(zip, { force: true });
+                }
+                return;
+            }
             if (artifact.runId === undefined)
                 throw new Error(`the artifact ${artifact.name} (id ${artifact.id}) names no workflow run`);
+            const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(645)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9645));
             await new DefaultArtifactClient().downloadArtifact(artifact.id, {
                 path: dir,
                 findBy: { token, workflowRunId: artifact.runId, repositoryOwner: owner, repositoryName: repo }
@@ -35479,8 +35560,8 @@ async function githubPreviousDeps(token, env, tempDir) {
     };
 }
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
-var core = __nccwpck_require__(77094);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 11 modules
+var core = __nccwpck_require__(91659);
 ;// CONCATENATED MODULE: ./src/action/step.ts
 // What both steps of the Action (main and post) share: the runner's toolkit, the state main leaves
 // for post, the inputs read with every secret masked first. Nothing here reaches the export flow,
@@ -35581,6 +35662,8 @@ function renderSummary(r) {
         rows.push(['Artifact', r.artifact.url ? `[${r.artifact.name}](${r.artifact.url})` : name]);
         if (r.artifact.digest)
             rows.push(['Artifact digest', code(r.artifact.digest)]);
+        if (r.artifactService)
+            rows.push(['Artifact service', r.artifactService]);
     }
     else if (r.artifactSkipped) {
         rows.push(['Artifact', `not uploaded: ${cell(r.artifactSkipped)}`]);
@@ -35722,7 +35805,7 @@ function defaultDeps() {
     for (const sig of ['SIGINT', 'SIGTERM']) {
         process.once(sig, () => job.abort(new CancelledError(sig)));
     }
-    return { ...defaultStepDeps(), loadArtifactClient: loadArtifactClient, jobSignal: job.signal, previousDeps: githubPreviousDeps, version: VERSION };
+    return { ...defaultStepDeps(), loadArtifactClient: () => loadArtifactClient(process.env), jobSignal: job.signal, previousDeps: githubPreviousDeps, version: VERSION };
 }
 /** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
 function parseActionInputs(deps, secrets) {
@@ -35784,11 +35867,8 @@ async function findPrevious(inputs, deps) {
 /** Inputs: everything checked before the first connection (the output folder too); secrets masked
  *  before anything prints. */
 async function readInputs(deps, secrets) {
-    const { core, env } = deps;
+    const { core } = deps;
     const inputs = parseActionInputs(deps, secrets);
-    if (inputs.uploadArtifact && isUnsupportedServer(env)) {
-        throw new Error(`upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`);
-    }
     if (inputs.insecureSkipTlsVerify) {
         core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.');
     }
@@ -35854,6 +35934,10 @@ async function uploadArtifacts(zip, evidence, signal, inputs, deps, into) {
     const started = clock.now();
     const client = await deps.loadArtifactClient();
     signal.throwIfAborted();
+    if (client.service) {
+        into.artifactService = client.service;
+        core.info(`Artifacts go to ${client.service}.`);
+    }
     const uploaded = await uploadFile(client, zip.path, inputs.retentionDays, env);
     into.artifact = uploaded;
     core.setOutput(OUTPUTS.artifactName, uploaded.name);
@@ -35892,7 +35976,7 @@ async function writeSummary(report, core, secrets) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(71988);
+/* harmony import */ var _action_main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(47589);
 
 await (0,_action_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .eF)();
 // An upload the deadline stopped waiting for may still hold the event loop: exit without it.
@@ -35910,10 +35994,31 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 
 /***/ }),
 
+/***/ 90290:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("async_hooks");
+
+/***/ }),
+
 /***/ 20181:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+
+/***/ }),
+
+/***/ 35317:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+
+/***/ }),
+
+/***/ 64236:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("console");
 
 /***/ }),
 
@@ -35928,6 +36033,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("constants");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
+
+/***/ }),
+
+/***/ 31637:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("diagnostics_channel");
 
 /***/ }),
 
@@ -35956,6 +36068,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs/promises"
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 85675:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http2");
 
 /***/ }),
 
@@ -36183,10 +36302,24 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 
 /***/ }),
 
+/***/ 82987:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("perf_hooks");
+
+/***/ }),
+
 /***/ 932:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
+
+/***/ }),
+
+/***/ 83480:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("querystring");
 
 /***/ }),
 
@@ -36197,10 +36330,24 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
 
 /***/ }),
 
+/***/ 63774:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream/web");
+
+/***/ }),
+
 /***/ 13193:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 53557:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
 
 /***/ }),
 
@@ -36229,6 +36376,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 98253:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types");
+
+/***/ }),
+
+/***/ 28167:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("worker_threads");
 
 /***/ }),
 
@@ -44806,7 +44967,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 77094:
+/***/ 91659:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 // ESM COMPAT FLAG
@@ -45424,8 +45585,8 @@ function toPlatformPath(pth) {
 var external_string_decoder_ = __nccwpck_require__(13193);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(24434);
-;// CONCATENATED MODULE: external "child_process"
-const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+// EXTERNAL MODULE: external "child_process"
+var external_child_process_ = __nccwpck_require__(35317);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(42613);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
@@ -45880,8 +46041,8 @@ function io_copyFile(srcFile, destFile, force) {
     });
 }
 //# sourceMappingURL=io.js.map
-;// CONCATENATED MODULE: external "timers"
-const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
+// EXTERNAL MODULE: external "timers"
+var external_timers_ = __nccwpck_require__(53557);
 ;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -46267,7 +46428,7 @@ class ToolRunner extends external_events_.EventEmitter {
                     return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
                 }
                 const fileName = this._getSpawnFileName();
-                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+                const cp = external_child_process_.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
                 let stdbuffer = '';
                 if (cp.stdout) {
                     cp.stdout.on('data', (data) => {
@@ -46430,7 +46591,7 @@ class ExecState extends external_events_.EventEmitter {
             this._setResult();
         }
         else if (this.processExited) {
-            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
+            this.timeout = (0,external_timers_.setTimeout)(ExecState.HandleTimeout, this.delay, this);
         }
     }
     _debug(message) {

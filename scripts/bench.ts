@@ -5,10 +5,12 @@
 //                                   unzip; 10 s and 30 s export runs. Each case --runs times (3).
 //   npm run bench -- --full         also a 5 min export run
 //   npm run bench -- --quick        a 16 MiB export, 2,000 entries and a 3 s run, once (the smoke test in npm test)
-//   npm run bench -- --only entries one part: download, paced, link, entries, polling, rezip or evidence
+//   npm run bench -- --only entries one part: download, paced, link, entries, polling, rezip, evidence or ghes
 //                                   (paced: 512 MiB over a 1 Gbit/s link the simulator paces, against curl on it;
 //                                   link: 256 and 512 MiB over a 1 Gbit/s link that does not wait for the
 //                                   reader, 256 KiB whenever due, chunked, against curl on the same link;
+//                                   ghes: the action's upload to GHES's legacy artifact service (the
+//                                   tests' stand-in) against curl -T of the same bytes;
 //                                   evidence: this bundle against the one of --evidence-base, a git
 //                                   revision before the manifest, interleaved on the same files, and the
 //                                   200,000-entry export compared with its own record)
@@ -338,6 +340,52 @@ function table(rows: object[]): string {
 }
 
 const part = (name: string) => !values.only || values.only === name
+
+interface GhesRun {
+  /** The ZIP's artifact: its create call to its finalising PATCH, at the stand-in. */
+  uploadS: number
+  /** curl -T of the same bytes to the same stand-in, in one PUT. */
+  curlS: number
+  ratio: number
+  peakRssMiB: number
+}
+
+/** GitHub Enterprise Server's legacy artifact service (the tests' stand-in): the whole action, with
+ *  the upload, against curl -T of the ZIP's bytes to the same service. */
+async function measureGhes(mib: number): Promise<{ sizeMiB: number; runs: GhesRun[] }> {
+  const file = await exportFileOf(mib)
+  const { startLegacyArtifactService } = await import('../__fixtures__/legacy-artifacts.js')
+  const out: GhesRun[] = []
+  for (let r = 0; r < runs; r++) {
+    const service = await startLegacyArtifactService()
+    const sim = await startSimulator({ exportFile: file, pendingMs: 0, runningMs: 300 })
+    const dir = path.join(values.dir, 'ghes-out')
+    rmSync(dir, { recursive: true, force: true })
+    try {
+      const action = await runLocally({
+        inputs: { 'server-url': sim.url, username: 'versiondog', password: 'change-it', 'ca-certificate': sim.caPem!, path: dir, 'artifact-name': 'bench' },
+        env: service.env,
+        timeoutMs: 30 * 60_000
+      })
+      if (action.code !== 0) throw new Error(`the action failed:\n${action.stdout}`)
+      const created = service.calls.indexOf('POST create')
+      const patched = service.calls.indexOf('PATCH patch')
+      const uploadS = round((service.times[patched] - service.times[created]) / 1000, 3)
+      const { env } = service
+      const container = `${env.ACTIONS_RUNTIME_URL}_apis/pipelines/workflows/${env.GITHUB_RUN_ID}/artifacts?api-version=6.0-preview`
+      const auth = ['-H', `authorization: Bearer ${env.ACTIONS_RUNTIME_TOKEN}`]
+      const made = JSON.parse((await run('curl', ['-sS', '--fail', ...auth, '-H', 'content-type: application/json', '-d', '{"Type":"actions_storage","Name":"curl"}', container])).stdout) as { fileContainerResourceUrl: string }
+      const size = statSync(file).size
+      const put = await run('curl', ['-sS', '--fail', ...auth, '-T', file, '-H', `content-range: bytes 0-${size - 1}/${size}`, '-o', '/dev/null', '-w', '%{time_total}', `${made.fileContainerResourceUrl}?itemPath=curl/bench.zip`])
+      const curlS = round(Number(put.stdout), 3)
+      out.push({ uploadS, curlS, ratio: round(uploadS / curlS), peakRssMiB: round((action.peakRssKiB ?? 0) / 1024, 1) })
+    } finally {
+      await Promise.all([service.stop(), sim.stop()])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  return { sizeMiB: mib, runs: out }
+}
 const sizes: SizeRow[] = []
 for (const mib of part('download') ? sizesMiB : []) {
   console.error(`download: ${mib} MiB × ${runs} …`)
@@ -362,6 +410,7 @@ for (const s of part('polling') ? runSeconds : []) {
   console.error(`polling: ${s} s export …`)
   polling.push(await measurePolling(s))
 }
+const ghes = part('ghes') ? [await measureGhes(values.quick ? 16 : 512)] : []
 const rezip = part('rezip') ? [await measureRezip(sizesMiB[Math.min(1, sizesMiB.length - 1)])] : []
 const evidence: EvidenceRow[] = []
 // Not in --quick (the smoke test in npm test): it needs the base revision in git's history, which a
@@ -373,7 +422,7 @@ if (part('evidence') && (!values.quick || values.only === 'evidence')) {
   for (const count of entryCounts) evidence.push(await measureEvidence(await entriesFileOf(count), `${count.toLocaleString('en')} entries`, count === entryCounts.at(-1)))
 }
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 1024 ** 3, 1), node: process.version, date: new Date().toISOString(), runs }
-const result = { machine, sizes, entries, polling, rezip, evidence }
+const result = { machine, sizes, entries, polling, rezip, evidence, ghes }
 writeFileSync(values.out, JSON.stringify(result, null, 2))
 const sizeTable = sizes.map(r => ({
   export: `${r.sizeMiB} MiB${r.link ? ', 1 Gbit/s link that does not wait' : r.paced ? ', 1 Gbit/s link (back-pressured)' : ''}`,
@@ -402,6 +451,14 @@ console.log(`## Download (peak memory, speed against curl on the same TLS loopba
 console.log(`## Many entries (against unzip on the same file; median (min–max) of ${runs} runs)\n\n${table(entriesTable)}\n`)
 console.log(`## Polling (real exports of the given run time)\n\n${table(polling)}\n`)
 console.log(`## Artifact: skipArchive against zipping again at level 6\n\n${table(rezip)}\n`)
+const ghesTable = ghes.map(g => ({
+  export: `${g.sizeMiB} MiB`,
+  'legacy upload of the ZIP (s)': spread(g.runs.map(r => r.uploadS)),
+  'curl -T (s)': spread(g.runs.map(r => r.curlS)),
+  '÷ curl -T': spread(g.runs.map(r => r.ratio)),
+  'peak RSS of the whole run (MiB)': spread(g.runs.map(r => r.peakRssMiB), 1)
+}))
+console.log(`## GitHub Enterprise Server: the legacy artifact service (stand-in) against curl -T\n\n${table(ghesTable)}\n`)
 const evidenceTable = evidence.map(r => ({
   export: r.export,
   'with manifest + record (s)': spread(r.withS),

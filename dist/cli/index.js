@@ -14131,7 +14131,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6412:
+/***/ 4031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -14721,7 +14721,7 @@ const { pipeline } = __nccwpck_require__(7075)
 const { fetching } = __nccwpck_require__(4398)
 const { makeRequest } = __nccwpck_require__(9967)
 const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(6412)
+const { EventSourceStream } = __nccwpck_require__(4031)
 const { parseMIMEType } = __nccwpck_require__(1900)
 const { createFastMessageEvent } = __nccwpck_require__(5188)
 const { isNetworkError } = __nccwpck_require__(9051)
@@ -28371,17 +28371,964 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9983:
+/***/ 486:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _start_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4987);
+// Entry point of the octoplant-export command (bundled to dist/cli/index.js).
+
+process.exitCode = await (0,_start_js__WEBPACK_IMPORTED_MODULE_0__/* .start */ .n)();
+// No forced exit: the command ends when its connection is closed and its timers are done, so a
+// handle left open shows as a command that does not end (every test that runs it would fail).
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 4987:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Lm: () => (/* binding */ grpcCodeName),
-/* harmony export */   VB: () => (/* binding */ PUBLIC_CLIENT_SECRET),
-/* harmony export */   Y$: () => (/* binding */ API_PATHS),
-/* harmony export */   _v: () => (/* binding */ PUBLIC_CLIENT_ID),
-/* harmony export */   gP: () => (/* binding */ GrpcCode)
-/* harmony export */ });
-/* unused harmony export HTTP_STATUS_OF_GRPC_CODE */
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  n: () => (/* binding */ start)
+});
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/base/clock.ts
+/** The reason an AbortSignal carries, as an Error (AbortSignal.timeout's is a DOMException). */
+function abortReason(signal) {
+    const reason = signal.reason;
+    return reason instanceof Error ? reason : new Error(String(reason));
+}
+/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work itself
+ *  may go on: the caller stops waiting for it). */
+function abortable(work, signal) {
+    if (!signal)
+        return work;
+    return new Promise((resolve, reject) => {
+        if (signal.aborted)
+            return reject(abortReason(signal));
+        const onAbort = () => reject(abortReason(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => new Promise((resolve, reject) => {
+        if (signal?.aborted)
+            return reject(abortReason(signal));
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(abortReason(signal));
+        };
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+    timeout: (ms, reason) => {
+        const controller = new AbortController();
+        // Unreferenced: a deadline alone must not keep the process alive.
+        setTimeout(() => controller.abort(reason), ms).unref();
+        return controller.signal;
+    }
+};
+
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "http"
+var external_http_ = __nccwpck_require__(8611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
+// EXTERNAL MODULE: external "https"
+var external_https_ = __nccwpck_require__(5692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var tunnel = __nccwpck_require__(770);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function lib_getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./src/base/retry.ts
+const RETRY_POLICY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
+/** The full-jitter backoff before try `attempt + 1`. */
+function backoffMs(attempt, random, policy = RETRY_POLICY) {
+    return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+}
+/** Runs `call` (with the try's number), again after each transient failure as the policy allows. */
+async function withRetries(call, o) {
+    const attempts = Math.min(RETRY_POLICY.attempts, o.attempts ?? Infinity);
+    const random = o.random ?? Math.random;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await call(attempt);
+        }
+        catch (e) {
+            o.signal?.throwIfAborted();
+            const again = o.retryAfter(e);
+            if (!again || attempts === 1)
+                throw e;
+            if (attempt >= attempts)
+                throw o.giveUp ? o.giveUp(e, { reason: 'attempts', attempt }) : e;
+            const delay = Math.max(again.atLeastMs, backoffMs(attempt, random));
+            if (o.deadline && delay >= o.deadline.remaining())
+                throw o.giveUp ? o.giveUp(e, { reason: 'deadline', attempt }) : e;
+            o.onRetry?.(e, attempt, attempts, delay);
+            await o.clock.sleep(delay, o.signal);
+        }
+    }
+}
+/** Retry-After as seconds or an HTTP date, in ms from `now`. */
+function retryAfterMs(header, now = Date.now()) {
+    const v = Array.isArray(header) ? header[0] : header;
+    if (!v)
+        return undefined;
+    if (/^\d+$/.test(v.trim()))
+        return Number(v.trim()) * 1000;
+    const at = Date.parse(v);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+;// CONCATENATED MODULE: ./src/base/untrusted.ts
+// Text that came from outside (the server, a proxy, a ZIP's entry names, files on the agent) is data.
+// Before it reaches a log, a summary, an output or a terminal it passes untrusted(): one line, no
+// control characters or terminal escapes, no way to start a runner's command, and a bounded length.
+// A front end's writers also pass every line they print through commandFree(), so that no line of
+// ours can be read as a command either, whatever it quotes.
+//
+// Written by hand: it is a few regular expressions, and the rules are the CI systems' own:
+// - GitHub Actions runs a line as a workflow command when it starts with "::" (after spaces);
+// - Azure DevOps runs "##vso[…]" and formats "##[…]" where they appear in a line;
+// - terminals act on ESC and C1 sequences; bidirectional overrides reorder what a reader sees.
+/** Longest text from outside that is shown whole. */
+const UNTRUSTED_MAX_CHARS = 500;
+/* eslint-disable no-control-regex -- matching control characters is this file's job */
+/** ESC sequences (CSI, OSC, and two-character ones), whole: their parameters are not shown either. */
+const ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?|\x9b[0-?]*[ -/]*[@-~]/g;
+/** C0 and C1 control characters but tab and line breaks, DEL, and bidirectional overrides: each
+ *  shown as U+FFFD, so that a reader sees that something was there. */
+const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+/** Azure DevOps' logging and formatting commands, anywhere in a line. */
+const AZURE_COMMANDS = /##(vso)?\[/gi;
+/** A GitHub workflow command at a line's start (the runner ignores the spaces before it). */
+const GITHUB_COMMAND = /^([ \t]*):(?=:)/gm;
+/* eslint-enable no-control-regex */
+/** Text from outside, made safe to show: one line, printable, no command, at most `max` characters
+ *  (a note says how many were cut). */
+function untrusted(text, max = UNTRUSTED_MAX_CHARS) {
+    const s = commandFree(String(text).replace(/\r\n?|\n/g, ' ').replace(/\t/g, ' '));
+    if (s.length <= max)
+        return s;
+    return `${s.slice(0, max)}… (${s.length - max} more characters cut)`;
+}
+/** Text to print (ours, which may quote text from outside): escapes removed, control characters
+ *  other than line breaks and tabs replaced, and no line that a CI system would run as a command. */
+function commandFree(text) {
+    return text.replace(ESCAPES, '').replace(CONTROLS, '\ufffd').replace(AZURE_COMMANDS, m => `#\u200b${m.slice(1)}`).replace(GITHUB_COMMAND, '$1:\u200b');
+}
+/** A name from outside (an order, a ZIP entry) inside a message: quoted, and safe to show. */
+function quoted(name) {
+    return `"${untrusted(name, 200)}"`;
+}
+
+;// CONCATENATED MODULE: ./protocol/protocol.ts
 // Wire-level facts of the octoplant Export API (see ../spec, the server's Swagger subset).
 // This folder is all that the simulator and the product share: names, codes and shapes, no behaviour.
 const PUBLIC_CLIENT_ID = 'public-api';
@@ -28432,296 +29379,7 @@ const API_PATHS = {
     versiondogVersion: '/v1/status/versiondog_version'
 };
 
-
-/***/ }),
-
-/***/ 4031:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Js: () => (/* binding */ abortReason),
-/* harmony export */   ZC: () => (/* binding */ abortable),
-/* harmony export */   ml: () => (/* binding */ systemClock)
-/* harmony export */ });
-/** The reason an AbortSignal carries, as an Error (AbortSignal.timeout's is a DOMException). */
-function abortReason(signal) {
-    const reason = signal.reason;
-    return reason instanceof Error ? reason : new Error(String(reason));
-}
-/** Settles with the work, or rejects with the signal's reason as soon as it aborts (the work itself
- *  may go on: the caller stops waiting for it). */
-function abortable(work, signal) {
-    if (!signal)
-        return work;
-    return new Promise((resolve, reject) => {
-        if (signal.aborted)
-            return reject(abortReason(signal));
-        const onAbort = () => reject(abortReason(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve, reject) => {
-        if (signal?.aborted)
-            return reject(abortReason(signal));
-        const onAbort = () => {
-            clearTimeout(timer);
-            reject(abortReason(signal));
-        };
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-        }, ms);
-        signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-    timeout: (ms, reason) => {
-        const controller = new AbortController();
-        // Unreferenced: a deadline alone must not keep the process alive.
-        setTimeout(() => controller.abort(reason), ms).unref();
-        return controller.signal;
-    }
-};
-
-
-/***/ }),
-
-/***/ 6277:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   d8: () => (/* binding */ deadlineAfter),
-/* harmony export */   g: () => (/* binding */ TimeoutReached),
-/* harmony export */   iU: () => (/* binding */ timedOut)
-/* harmony export */ });
-/** The reason the deadline's signal carries. */
-class TimeoutReached extends Error {
-    constructor() {
-        super('the timeout was reached');
-        this.name = 'TimeoutReached';
-    }
-}
-function deadlineAfter(clock, ms) {
-    const at = clock.now() + ms;
-    return { at, signal: clock.timeout(ms, new TimeoutReached()), remaining: () => Math.max(0, at - clock.now()) };
-}
-/** The signal aborted because the deadline passed (not because the job was cancelled). */
-function timedOut(signal) {
-    return !!signal?.aborted && signal.reason instanceof TimeoutReached;
-}
-
-
-/***/ }),
-
-/***/ 8378:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   CE: () => (/* binding */ formatRate),
-/* harmony export */   Xo: () => (/* binding */ formatSeconds),
-/* harmony export */   a3: () => (/* binding */ formatDuration),
-/* harmony export */   z3: () => (/* binding */ formatBytes)
-/* harmony export */ });
-// How sizes, rates and durations read in the log and the summary.
-/** "512 B", "1.50 MiB", "23.4 GiB" */
-function formatBytes(n) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let v = n;
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
-    }
-    return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
-}
-/** "45.2 MiB/s", "830 KiB/s": never "0 MiB/s" for a small or slow transfer. */
-function formatRate(bytes, ms) {
-    return `${formatBytes(Math.round(bytes / Math.max(ms / 1000, 0.001)))}/s`;
-}
-/** "850ms", "42s", "3m5s", "1h2m" */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.max(0, Math.round(ms))}ms`;
-    const s = Math.round(ms / 1000);
-    if (s < 60)
-        return `${s}s`;
-    const m = Math.floor(s / 60);
-    if (m < 60)
-        return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
-    return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
-}
-/** Seconds with two decimals, for short phases: "0.05s". */
-function formatSeconds(ms) {
-    return `${(ms / 1000).toFixed(2)}s`;
-}
-
-
-/***/ }),
-
-/***/ 7435:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   LH: () => (/* binding */ withRetries),
-/* harmony export */   Vs: () => (/* binding */ retryAfterMs)
-/* harmony export */ });
-/* unused harmony exports RETRY_POLICY, backoffMs */
-const RETRY_POLICY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 15_000 };
-/** The full-jitter backoff before try `attempt + 1`. */
-function backoffMs(attempt, random, policy = RETRY_POLICY) {
-    return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-}
-/** Runs `call` (with the try's number), again after each transient failure as the policy allows. */
-async function withRetries(call, o) {
-    const attempts = Math.min(RETRY_POLICY.attempts, o.attempts ?? Infinity);
-    const random = o.random ?? Math.random;
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await call(attempt);
-        }
-        catch (e) {
-            o.signal?.throwIfAborted();
-            const again = o.retryAfter(e);
-            if (!again || attempts === 1)
-                throw e;
-            if (attempt >= attempts)
-                throw o.giveUp ? o.giveUp(e, { reason: 'attempts', attempt }) : e;
-            const delay = Math.max(again.atLeastMs, backoffMs(attempt, random));
-            if (o.deadline && delay >= o.deadline.remaining())
-                throw o.giveUp ? o.giveUp(e, { reason: 'deadline', attempt }) : e;
-            o.onRetry?.(e, attempt, attempts, delay);
-            await o.clock.sleep(delay, o.signal);
-        }
-    }
-}
-/** Retry-After as seconds or an HTTP date, in ms from `now`. */
-function retryAfterMs(header, now = Date.now()) {
-    const v = Array.isArray(header) ? header[0] : header;
-    if (!v)
-        return undefined;
-    if (/^\d+$/.test(v.trim()))
-        return Number(v.trim()) * 1000;
-    const at = Date.parse(v);
-    return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-
-/***/ }),
-
-/***/ 2154:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Bn: () => (/* binding */ unsafeNameProblem),
-/* harmony export */   dJ: () => (/* binding */ fileNameFor),
-/* harmony export */   fo: () => (/* binding */ SAFE_NAME_MAX)
-/* harmony export */ });
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-// Names from outside (an order's name from the server) become file names only through here: a name
-// that is one safe path segment on Linux, Windows and macOS is used as it is; any other gets a safe
-// form that stays unique (its safe characters and a short hash of the whole name).
-
-/** Longest file-system name made from an order name. */
-const SAFE_NAME_MAX = 100;
-const SAFE_CHARS = /^[A-Za-z0-9_@~.-]+$/;
-const DEVICE_NAMES = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
-/** Why `name` is not one safe path segment everywhere, or undefined when it is. */
-function unsafeNameProblem(name) {
-    if (name === '')
-        return 'it is empty';
-    if (name.length > SAFE_NAME_MAX)
-        return `it is longer than ${SAFE_NAME_MAX} characters`;
-    if (name === '.' || name === '..' || name.startsWith('.'))
-        return 'it starts with a dot';
-    if (!SAFE_CHARS.test(name))
-        return 'it holds a character other than letters, digits and - _ . @ ~ (a separator, a colon, a space or a control character)';
-    if (DEVICE_NAMES.test(name))
-        return `"${name.split('.')[0]}" is a device name on Windows`;
-    if (name.endsWith('.'))
-        return 'Windows drops a dot at the end of a name';
-    return undefined;
-}
-/** The file-system name for an order name: itself when safe, else its safe characters and a hash. */
-function fileNameFor(name) {
-    if (!unsafeNameProblem(name))
-        return name;
-    const hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(name).digest('hex').slice(0, 12);
-    const kept = name.replace(/[^A-Za-z0-9_@~.-]+/g, '-').replace(/^[.-]+|[.-]+$/g, '').slice(0, SAFE_NAME_MAX - 13);
-    return kept ? `${kept}-${hash}` : `order-${hash}`;
-}
-
-
-/***/ }),
-
-/***/ 5460:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   S: () => (/* binding */ Secrets)
-/* harmony export */ });
-/* unused harmony export spellingsOf */
-// The secrets of a run (password, access token, client secret, every token the server issues), in
-// every spelling in which they can come back: as given, JSON-escaped (an error that quotes a JSON
-// body), URL-encoded as a query or path part (encodeURIComponent) and as a form body
-// (application/x-www-form-urlencoded, spaces as "+"), each in upper- and lower-case hex. We send no
-// secret base64-encoded (no Basic auth), so no base64 spelling can come back.
-/** Every spelling of a secret that a server or a log could show, longest first, without repeats. */
-function spellingsOf(secret) {
-    if (!secret)
-        return [];
-    const json = JSON.stringify(secret).slice(1, -1);
-    const uri = encodeURIComponent(secret);
-    const form = new URLSearchParams({ s: secret }).toString().slice(2);
-    const lowerHex = (s) => s.replace(/%[0-9A-F]{2}/g, h => h.toLowerCase());
-    const all = [secret, json, uri, form, lowerHex(uri), lowerHex(form), JSON.stringify(uri).slice(1, -1)];
-    return [...new Set(all)].sort((a, b) => b.length - a.length);
-}
-/** The run's secrets; mask() hides each in any spelling, however short. */
-class Secrets {
-    spellings = [];
-    /** Adds a secret; returns the spellings that are new (for a runner to register). */
-    add(secret) {
-        if (!secret)
-            return [];
-        const fresh = spellingsOf(secret).filter(s => !this.spellings.includes(s));
-        if (fresh.length)
-            this.spellings = [...this.spellings, ...fresh].sort((a, b) => b.length - a.length);
-        return fresh;
-    }
-    mask(text) {
-        let out = text;
-        for (const s of this.spellings)
-            if (out.includes(s))
-                out = out.split(s).join('***');
-        return out;
-    }
-    /** Every string inside a value (an output document) masked; keys and shape kept. */
-    maskValues(value) {
-        if (typeof value === 'string')
-            return this.mask(value);
-        if (Array.isArray(value))
-            return value.map((v) => this.maskValues(v));
-        if (value && typeof value === 'object')
-            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.maskValues(v)]));
-        return value;
-    }
-}
-
-
-/***/ }),
-
-/***/ 9341:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Pe: () => (/* binding */ setting),
-/* harmony export */   Yl: () => (/* binding */ renderAll),
-/* harmony export */   cD: () => (/* binding */ renderSettings),
-/* harmony export */   m7: () => (/* binding */ settingIfAny)
-/* harmony export */ });
-/* unused harmony export plainSetting */
+;// CONCATENATED MODULE: ./src/base/setting-ref.ts
 // A setting named in a message. The engine and the shared input code say which setting (and which
 // value) a message is about; the front end that prints the message spells it in its own language:
 // the Action `the timeout input` / `order-name: X`, the command `--timeout` / `--order-name X`.
@@ -28774,77 +29432,7 @@ function renderAll(value, spell) {
 /** The plain spelling, for text that no front end prints (errors in tests, a library's caller). */
 const plainSetting = (name, value) => (value === undefined ? name : `${name}=${value}`);
 
-
-/***/ }),
-
-/***/ 4988:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   TL: () => (/* binding */ quoted),
-/* harmony export */   bp: () => (/* binding */ untrusted),
-/* harmony export */   iG: () => (/* binding */ commandFree)
-/* harmony export */ });
-/* unused harmony export UNTRUSTED_MAX_CHARS */
-// Text that came from outside (the server, a proxy, a ZIP's entry names, files on the agent) is data.
-// Before it reaches a log, a summary, an output or a terminal it passes untrusted(): one line, no
-// control characters or terminal escapes, no way to start a runner's command, and a bounded length.
-// A front end's writers also pass every line they print through commandFree(), so that no line of
-// ours can be read as a command either, whatever it quotes.
-//
-// Written by hand: it is a few regular expressions, and the rules are the CI systems' own:
-// - GitHub Actions runs a line as a workflow command when it starts with "::" (after spaces);
-// - Azure DevOps runs "##vso[…]" and formats "##[…]" where they appear in a line;
-// - terminals act on ESC and C1 sequences; bidirectional overrides reorder what a reader sees.
-/** Longest text from outside that is shown whole. */
-const UNTRUSTED_MAX_CHARS = 500;
-/* eslint-disable no-control-regex -- matching control characters is this file's job */
-/** ESC sequences (CSI, OSC, and two-character ones), whole: their parameters are not shown either. */
-const ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?|\x9b[0-?]*[ -/]*[@-~]/g;
-/** C0 and C1 control characters but tab and line breaks, DEL, and bidirectional overrides: each
- *  shown as U+FFFD, so that a reader sees that something was there. */
-const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-/** Azure DevOps' logging and formatting commands, anywhere in a line. */
-const AZURE_COMMANDS = /##(vso)?\[/gi;
-/** A GitHub workflow command at a line's start (the runner ignores the spaces before it). */
-const GITHUB_COMMAND = /^([ \t]*):(?=:)/gm;
-/* eslint-enable no-control-regex */
-/** Text from outside, made safe to show: one line, printable, no command, at most `max` characters
- *  (a note says how many were cut). */
-function untrusted(text, max = UNTRUSTED_MAX_CHARS) {
-    const s = commandFree(String(text).replace(/\r\n?|\n/g, ' ').replace(/\t/g, ' '));
-    if (s.length <= max)
-        return s;
-    return `${s.slice(0, max)}… (${s.length - max} more characters cut)`;
-}
-/** Text to print (ours, which may quote text from outside): escapes removed, control characters
- *  other than line breaks and tabs replaced, and no line that a CI system would run as a command. */
-function commandFree(text) {
-    return text.replace(ESCAPES, '').replace(CONTROLS, '\ufffd').replace(AZURE_COMMANDS, m => `#\u200b${m.slice(1)}`).replace(GITHUB_COMMAND, '$1:\u200b');
-}
-/** A name from outside (an order, a ZIP entry) inside a message: quoted, and safe to show. */
-function quoted(name) {
-    return `"${untrusted(name, 200)}"`;
-}
-
-
-/***/ }),
-
-/***/ 486:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1692);
-/* harmony import */ var node_tls__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_tls__WEBPACK_IMPORTED_MODULE_2__);
-/* harmony import */ var _base_clock_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4031);
-/* harmony import */ var _engine_export_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7137);
-/* harmony import */ var _shared_version_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4876);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1115);
-// Entry point of the octoplant-export command (bundled to dist/cli/index.js).
+;// CONCATENATED MODULE: ./src/octoplant/request.ts
 
 
 
@@ -28852,1633 +29440,747 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
-// The first Ctrl-C (or SIGTERM) cancels the order; a second stops waiting for that cancel; the JSON is
-// printed either way.
-const cancel = new AbortController();
-const hurry = new AbortController();
-for (const sig of ['SIGINT', 'SIGTERM']) {
-    process.on(sig, () => (cancel.signal.aborted ? hurry.abort() : cancel.abort(new _engine_export_js__WEBPACK_IMPORTED_MODULE_4__/* .CancelledError */ .c(sig))));
-}
-process.exitCode = await (0,_main_js__WEBPACK_IMPORTED_MODULE_6__/* .main */ .iW)({
-    argv: process.argv.slice(2),
-    env: process.env,
-    cwd: process.cwd(),
-    stdout: text => void process.stdout.write(text),
-    stderr: text => void process.stderr.write(text),
-    readFile: file => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(file, 'utf8'),
-    realpath: file => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.realpathSync)(file),
-    clock: _base_clock_js__WEBPACK_IMPORTED_MODULE_3__/* .systemClock */ .ml,
-    trustCertificates: pem => node_tls__WEBPACK_IMPORTED_MODULE_2__.setDefaultCACertificates([...node_tls__WEBPACK_IMPORTED_MODULE_2__.getCACertificates('default'), pem]),
-    signal: cancel.signal,
-    hurry: hurry.signal,
-    version: _shared_version_js__WEBPACK_IMPORTED_MODULE_5__/* .VERSION */ .x,
-    nodeVersion: process.versions.node,
-    host: { hostname: (0,node_os__WEBPACK_IMPORTED_MODULE_1__.hostname)(), user: currentUser() },
-    terminal: process.stderr.isTTY ? { write: text => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined
-});
-// No forced exit: the command ends when its connection is closed and its timers are done, so a
-// handle left open shows as a command that does not end (every test that runs it would fail).
-function currentUser() {
-    try {
-        return (0,node_os__WEBPACK_IMPORTED_MODULE_1__.userInfo)().username;
-    }
-    catch {
-        return undefined;
+
+/** Socket inactivity limit per request. */
+const SOCKET_TIMEOUT_MS = 120_000;
+/** Largest JSON body accepted: no API answer comes near it. */
+const MAX_JSON_BYTES = 1024 * 1024;
+/** The server answered with an error status, or with something that is not what the API sends. */
+class OctoplantError extends Error {
+    httpStatus;
+    grpcCode;
+    transient;
+    retryAfterMs;
+    constructor(message, httpStatus, 
+    /** The gRPC code from the body, when there was one. */
+    grpcCode, 
+    /** Worth another try (gateway errors, overload, a proxy's page). */
+    transient = isTransientStatus(httpStatus), 
+    /** From a Retry-After header. */
+    retryAfterMs) {
+        super(message);
+        this.httpStatus = httpStatus;
+        this.grpcCode = grpcCode;
+        this.transient = transient;
+        this.retryAfterMs = retryAfterMs;
+        this.name = 'OctoplantError';
     }
 }
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 1115:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  iW: () => (/* binding */ main)
-});
-
-// UNUSED EXPORTS: cliSetting, envName, usage
-
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __nccwpck_require__(7975);
-// EXTERNAL MODULE: ./src/base/deadline.ts
-var base_deadline = __nccwpck_require__(6277);
-// EXTERNAL MODULE: ./src/engine/preflight.ts
-var preflight = __nccwpck_require__(1541);
-// EXTERNAL MODULE: ./src/engine/connect.ts
-var connect = __nccwpck_require__(2688);
-;// CONCATENATED MODULE: ./src/engine/check.ts
-
-
-
-async function checkServer(settings, host, deps) {
-    const deadline = (0,base_deadline/* deadlineAfter */.d8)(deps.clock, settings.timeoutMs);
-    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal]);
-    const { transport, client } = (0,connect/* connect */.N)(settings, host, deps.clock, deadline);
-    try {
-        await client.authenticate(signal);
-        host.info(`Signed in with ${client.signedInWith}.`);
-        return { server: settings.serverUrl, signedIn: true, signedInWith: client.signedInWith, serverInfo: await (0,preflight/* lookAtServer */.IT)(client, host, { clock: deps.clock, signal }) };
-    }
-    catch (e) {
-        return { server: settings.serverUrl, signedIn: false, error: e.message };
-    }
-    finally {
-        transport.close();
+/** The request never got an answer: connection, TLS or timeout. */
+class NetworkError extends Error {
+    code;
+    maybeSent;
+    transient;
+    constructor(message, code, 
+    /** False when the request provably never reached the server (refused, unresolved, TLS). */
+    maybeSent = true, transient = true) {
+        super(message);
+        this.code = code;
+        this.maybeSent = maybeSent;
+        this.transient = transient;
+        this.name = 'NetworkError';
     }
 }
-
-// EXTERNAL MODULE: ./src/engine/export.ts + 23 modules
-var engine_export = __nccwpck_require__(7137);
-// EXTERNAL MODULE: ./src/engine/settings.ts
-var settings = __nccwpck_require__(4441);
-// EXTERNAL MODULE: ./src/base/secrets.ts
-var secrets = __nccwpck_require__(5460);
-// EXTERNAL MODULE: ./src/base/untrusted.ts
-var untrusted = __nccwpck_require__(4988);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./node_modules/parse-duration/locale/en.js
-const unit = Object.create(null)
-const m = 60000, h = m * 60, d = h * 24, y = d * 365.25
-
-unit.year = unit.yr = unit.y = y
-unit.month = unit.mo = unit.mth = y / 12
-unit.week = unit.wk = unit.w = d * 7
-unit.day = unit.d = d
-unit.hour = unit.hr = unit.h = h
-unit.minute = unit.min = unit.m = m
-unit.second = unit.sec = unit.s = 1000
-unit.millisecond = unit.millisec = unit.ms = 1
-unit.microsecond = unit.microsec =  unit.us = unit.µs = 1e-3
-unit.nanosecond = unit.nanosec = unit.ns = 1e-6
-
-unit.group = ','
-unit.decimal = '.'
-unit.placeholder = ' _'
-
-/* harmony default export */ const en = (unit);
-
-;// CONCATENATED MODULE: ./node_modules/parse-duration/index.js
-
-
-const durationRE = /((?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([\p{L}]{0,14})/gu
-
-parse.unit = en
-
-// group/placeholder cleanup regex — rebuilt only when the locale strings change
-let groupRE, placeholder = null, group
-
-/**
- * look up a unit name, ignoring case and a trailing plural `s`
- *
- * @param {object} unit
- * @param {string} name
- * @return {number|undefined}
- */
-const lookupUnit = (unit, name) => {
-  name = String(name).toLowerCase()
-  return unit[name] ?? (name.endsWith('s') ? unit[name.slice(0, -1)] : undefined)
+function isTransientStatus(status) {
+    return status === 429 || status === 502 || status === 503 || status === 504;
 }
-
-/**
- * convert `str` to ms
- *
- * @param {string} str
- * @param {string} format
- * @return {number|null}
- */
-function parse(str = '', format = 'ms') {
-  let result = null, prevUnits, unit = parse.unit
-
-  if (unit.placeholder !== placeholder || unit.group !== group)
-    groupRE = new RegExp(`(\\d)[${(placeholder = unit.placeholder) ?? ''}${(group = unit.group) ?? ''}](\\d)`, 'g')
-
-  str = String(str)
-  let s = str.replace(groupRE, '$1$2') // clean up group separators / placeholders
-  if (unit.decimal !== '.') s = s.replaceAll(unit.decimal, '.') // normalize decimal separator
-
-  durationRE.lastIndex = 0
-  for (let m; (m = durationRE.exec(s));) {
-    let units = m[2]
-    // if no units, find next smallest units or fall back to format value
-    // eg. 1h30 -> 1h30m
-    if (!units) {
-      if (prevUnits) {
-        for (const u in unit) if (unit[u] < prevUnits) { units = u; break }
-      }
-      else units = format
+/** A fault that may pass if the same call is made again. */
+function isTransientError(e) {
+    return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
+}
+function createTransport(options) {
+    return new HttpTransport(options);
+}
+class HttpTransport {
+    options;
+    http;
+    clock;
+    /** The server has answered once: a later reset is a fault, not a protocol mistake. */
+    answered = false;
+    constructor(options) {
+        this.options = options;
+        this.http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
+            ignoreSslError: options.ignoreTlsErrors ?? false,
+            socketTimeout: SOCKET_TIMEOUT_MS,
+            allowRetries: false,
+            allowRedirects: false,
+            keepAlive: true
+        });
+        this.clock = options.clock ?? systemClock;
     }
-
-    prevUnits = units = lookupUnit(unit, units)
-
-    if (typeof units == 'number') result = (result || 0) + m[1] * units
-  }
-
-  return result && ((result / (lookupUnit(unit, format) || 1)) * (str.trimStart()[0] === '-' ? -1 : 1))
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./protocol/export-schema.ts
-const EXPORT_KINDS = {
-    "projectTree": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_XML",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "dir": {
-            "kind": "string"
-        },
-        "componentId": {
-            "kind": "string"
-        },
-        "versionInformation": {
-            "kind": "enum",
-            "values": [
-                "VERSION_INFORMATION_UNSPECIFIED",
-                "VERSION_INFORMATION_NOT_INCLUDED",
-                "VERSION_INFORMATION_ONLY_LATEST",
-                "VERSION_INFORMATION_ALL"
-            ]
-        },
-        "includeMasterData": {
-            "kind": "boolean"
-        },
-        "enableNodeTree": {
-            "kind": "boolean"
-        }
-    },
-    "jobList": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_CSV",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "dir": {
-            "kind": "string"
-        },
-        "componentId": {
-            "kind": "string"
-        },
-        "includeComponentsWithoutJobs": {
-            "kind": "boolean"
-        },
-        "csvSeparator": {
-            "kind": "string"
-        }
-    },
-    "jobResults": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_CSV",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "dir": {
-            "kind": "string"
-        },
-        "componentId": {
-            "kind": "string"
-        },
-        "timeStampFilter": {
-            "kind": "message",
-            "fields": {
-                "filterFrom": {
-                    "kind": "string",
-                    "format": "date-time"
-                },
-                "filterTo": {
-                    "kind": "string",
-                    "format": "date-time"
-                }
+    json(o) {
+        return this.retrying(o, async (signal) => {
+            const res = await this.sendOnce(o, signal);
+            const text = await readBounded(res, MAX_JSON_BYTES, signal);
+            if (!isSuccess(res.statusCode))
+                throw decodeError(res, text, o);
+            try {
+                return JSON.parse(text);
             }
-        },
-        "lastXDays": {
-            "kind": "int32"
-        },
-        "sorting": {
-            "kind": "enum",
-            "values": [
-                "SORT_BY_UNSPECIFIED",
-                "SORT_BY_TIMESTAMP_DESCENDING",
-                "SORT_BY_JOB_ID"
-            ]
-        },
-        "csvSeparator": {
-            "kind": "string"
-        }
-    },
-    "unequalJobResults": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_CSV",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "dir": {
-            "kind": "string"
-        },
-        "componentId": {
-            "kind": "string"
-        },
-        "csvSeparator": {
-            "kind": "string"
-        }
-    },
-    "userManagement": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_XML",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "grouping": {
-            "kind": "enum",
-            "values": [
-                "GROUP_BY_UNSPECIFIED",
-                "GROUP_BY_GROUPS",
-                "GROUP_BY_USERS"
-            ]
-        },
-        "includeDeletedUsers": {
-            "kind": "boolean"
-        }
-    },
-    "componentTypes": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_XML",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        }
-    },
-    "componentLog": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_CSV",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "componentId": {
-            "kind": "message",
-            "fields": {
-                "data": {
-                    "kind": "string"
-                }
+            catch {
+                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${setting('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
             }
-        },
-        "timeStampFilter": {
-            "kind": "message",
-            "fields": {
-                "filterFrom": {
-                    "kind": "string",
-                    "format": "date-time"
-                },
-                "filterTo": {
-                    "kind": "string",
-                    "format": "date-time"
-                }
+        });
+    }
+    stream(o) {
+        return this.retrying(o, async (signal) => {
+            const res = await this.sendOnce(o, signal);
+            if (!isSuccess(res.statusCode)) {
+                const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
+                throw decodeError(res, text, o);
             }
-        },
-        "lastXDays": {
-            "kind": "int32"
-        },
-        "csvSeparator": {
-            "kind": "string"
+            const length = Number(res.headers['content-length']);
+            return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
+        });
+    }
+    close() {
+        this.http.dispose();
+    }
+    async sendOnce(o, signal) {
+        signal?.throwIfAborted();
+        const headers = { accept: 'application/json' };
+        if (o.token)
+            headers.authorization = `Bearer ${o.token}`;
+        let body = null;
+        if (o.form) {
+            headers['content-type'] = 'application/x-www-form-urlencoded';
+            body = new URLSearchParams(o.form).toString();
         }
-    },
-    "eventLog": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_CSV",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "includeRawData": {
-            "kind": "boolean"
-        },
-        "timeStampFilter": {
-            "kind": "message",
-            "fields": {
-                "filterFrom": {
-                    "kind": "string",
-                    "format": "date-time"
-                },
-                "filterTo": {
-                    "kind": "string",
-                    "format": "date-time"
-                }
-            }
-        },
-        "lastXDays": {
-            "kind": "int32"
-        },
-        "maxLines": {
-            "kind": "int32"
-        },
-        "csvSeparator": {
-            "kind": "string"
+        else if (o.json !== undefined) {
+            headers['content-type'] = 'application/json';
+            body = JSON.stringify(o.json);
         }
-    },
-    "adminLog": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_CSV",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "timeStampFilter": {
-            "kind": "message",
-            "fields": {
-                "filterFrom": {
-                    "kind": "string",
-                    "format": "date-time"
-                },
-                "filterTo": {
-                    "kind": "string",
-                    "format": "date-time"
-                }
-            }
-        },
-        "lastXDays": {
-            "kind": "int32"
-        },
-        "maxLines": {
-            "kind": "int32"
-        },
-        "csvSeparator": {
-            "kind": "string"
-        }
-    },
-    "standardLibraryManagement": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_CSV",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "csvSeparator": {
-            "kind": "string"
-        }
-    },
-    "componentsWithStdLibAssignments": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_CSV",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "csvSeparator": {
-            "kind": "string"
-        }
-    },
-    "assetState": {
-        "exportType": {
-            "kind": "enum",
-            "values": [
-                "EXPORT_TYPE_UNSPECIFIED",
-                "EXPORT_TYPE_CSV",
-                "EXPORT_TYPE_JSON"
-            ]
-        },
-        "flatExport": {
-            "kind": "boolean"
-        },
-        "infoType": {
-            "kind": "enum",
-            "values": [
-                "INFO_TYPE_UNSPECIFIED",
-                "INFO_TYPE_SAFETY",
-                "INFO_TYPE_MODULE",
-                "INFO_TYPE_RAW"
-            ]
-        },
-        "dir": {
-            "kind": "string"
-        },
-        "componentId": {
-            "kind": "string"
-        },
-        "csvSeparator": {
-            "kind": "string"
-        }
-    },
-    "usageInformation": {
-        "includeClientTrackingInfo": {
-            "kind": "boolean"
-        }
-    }
-};
-
-;// CONCATENATED MODULE: ./src/shared/export-contents.ts
-// Checks an `exportContents` object against the kinds, option names and types of the server's spec.
-// grpc-gateway silently ignores unknown keys, so a typo such as `projectTre` would otherwise place an
-// order that exports nothing; a wrong enum value would only fail at the server.
-
-const KNOWN_KINDS = Object.keys(EXPORT_KINDS);
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
-// RFC 3339, as google.protobuf.Timestamp accepts it in JSON.
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-/** Returns the contents with protobuf field names (`project_tree`) turned into JSON names, or throws
- *  an Error listing every problem found. */
-function validateExportContents(value) {
-    const problems = [];
-    if (!isPlainObject(value)) {
-        throw new Error(`must be a mapping of export kinds to options, e.g. {"projectTree": {}}; got ${describe(value)}`);
-    }
-    const result = {};
-    for (const [rawKind, options] of Object.entries(value)) {
-        const kind = toJsonName(rawKind);
-        const schema = EXPORT_KINDS[kind];
-        if (!schema) {
-            problems.push(`unknown export kind "${rawKind}"${suggest(rawKind, KNOWN_KINDS)}`);
-            continue;
-        }
-        if (options === null || options === undefined) {
-            result[kind] = {};
-            continue;
-        }
-        if (!isPlainObject(options)) {
-            problems.push(`${kind}: options must be a mapping ({} for the server's defaults); got ${describe(options)}`);
-            continue;
-        }
-        result[kind] = checkFields(`${kind}`, options, schema, problems);
-    }
-    if (Object.keys(result).length === 0 && problems.length === 0) {
-        problems.push(`names no export kind; name at least one of: ${KNOWN_KINDS.join(', ')}`);
-    }
-    if (problems.length > 0)
-        throw new Error(problems.join('; '));
-    return result;
-}
-function checkFields(where, given, fields, problems) {
-    const out = {};
-    for (const [rawName, v] of Object.entries(given)) {
-        const name = toJsonName(rawName);
-        const type = fields[name];
-        const at = `${where}.${rawName}`;
-        if (!type) {
-            const known = Object.keys(fields);
-            problems.push(`unknown option "${at}"${suggest(rawName, known)}` +
-                (known.length ? ` (options of ${where.split('.')[0]}: ${known.join(', ')})` : ` (${where} takes no options)`));
-            continue;
-        }
-        if (v === null)
-            continue; // protobuf JSON: null means "not set"
-        if (type.kind === 'message' && isPlainObject(v)) {
-            out[name] = checkFields(at, v, type.fields, problems);
-            continue;
-        }
-        const problem = checkValue(at, v, type);
-        if (problem)
-            problems.push(problem);
-        else
-            out[name] = v;
-    }
-    return out;
-}
-function checkValue(at, v, type) {
-    switch (type.kind) {
-        case 'boolean':
-            return typeof v === 'boolean' ? undefined : `${at} must be true or false; got ${describe(v)}`;
-        case 'int32': {
-            const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-            return typeof n === 'number' && Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX
-                ? undefined
-                : `${at} must be a whole number; got ${describe(v)}`;
-        }
-        case 'string':
-            if (typeof v !== 'string')
-                return `${at} must be a string; got ${describe(v)}`;
-            if (type.format === 'date-time' && !(RFC3339.test(v) && !Number.isNaN(Date.parse(v)))) {
-                return `${at} must be an RFC 3339 time such as 2026-01-31T00:00:00Z; got "${v}"`;
-            }
-            return undefined;
-        case 'enum':
-            if (typeof v === 'string' && type.values.includes(v))
-                return undefined;
-            if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < type.values.length)
-                return undefined;
-            return `${at} must be one of ${type.values.join(', ')}; got ${describe(v)}${typeof v === 'string' ? suggestEnum(v, type.values) : ''}`;
-        case 'message':
-            return `${at} must be a mapping with ${Object.keys(type.fields).join(', ')}; got ${describe(v)}`;
-    }
-}
-function isPlainObject(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-/** protojson accepts the proto field name (snake_case) as well as the JSON name (lowerCamelCase). */
-function toJsonName(name) {
-    return name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
-}
-function describe(v) {
-    if (v === null)
-        return 'null';
-    if (Array.isArray(v))
-        return 'a list';
-    if (typeof v === 'string')
-        return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
-    if (typeof v === 'object')
-        return 'a mapping';
-    return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v;
-}
-function suggest(given, known) {
-    const prefixed = known.find(k => k.toLowerCase().startsWith(given.toLowerCase()) && given.length >= 4);
-    if (prefixed)
-        return ` (did you mean "${prefixed}"?)`;
-    let best;
-    let bestDistance = Infinity;
-    for (const k of known) {
-        const d = editDistance(given.toLowerCase(), k.toLowerCase());
-        if (d < bestDistance)
-            [best, bestDistance] = [k, d];
-    }
-    return best !== undefined && bestDistance <= Math.max(2, Math.floor(given.length / 3)) ? ` (did you mean "${best}"?)` : '';
-}
-/** "CSV" → "EXPORT_TYPE_CSV": enum values carry their type's prefix, which users leave out. */
-function suggestEnum(given, values) {
-    const full = values.find(v => v.endsWith(`_${given.toUpperCase()}`));
-    return full ? ` (did you mean "${full}"?)` : suggest(given, values);
-}
-/** Levenshtein distance; small strings only (option names). */
-function editDistance(a, b) {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-        const cur = [i];
-        for (let j = 1; j <= b.length; j++) {
-            cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-        }
-        prev = cur;
-    }
-    return prev[b.length];
-}
-
-// EXTERNAL MODULE: ./src/engine/evidence/gate.ts
-var gate = __nccwpck_require__(2911);
-// EXTERNAL MODULE: ./src/engine/zip/path-rules.ts
-var path_rules = __nccwpck_require__(4161);
-// EXTERNAL MODULE: ./src/base/safe-name.ts
-var safe_name = __nccwpck_require__(2154);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ./protocol/protocol.ts
-var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: ./src/base/setting-ref.ts
-var setting_ref = __nccwpck_require__(9341);
-;// CONCATENATED MODULE: ./src/shared/connection-inputs.ts
-// The settings that reach the server: its address, the sign-in, the client, and TLS. Read here for
-// both front ends and both of the Action's steps (the post step needs nothing else, so it carries no
-// YAML and no export schema). Pure: the input getter, the environment and the file reader are
-// passed in. A bad input throws an InputError naming the input and the fix.
-
-
-
-
-
-/** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
-const DEFAULTS = {
-    'client-id': protocol/* PUBLIC_CLIENT_ID */._v,
-    'client-secret': protocol/* PUBLIC_CLIENT_SECRET */.VB,
-    'export-contents': '{"projectTree": {}}',
-    timeout: '30m',
-    'max-poll-interval': '30s',
-    'cancel-on-timeout': 'true',
-    extract: 'false',
-    'upload-artifact': 'true',
-    'insecure-skip-tls-verify': 'false',
-    'allow-insecure-http': 'false',
-    'compare-with-previous': 'false'
-};
-/** An input, trimmed, or its default when empty. */
-function withDefaults(getInput) {
-    return name => {
-        const v = getInput(name).trim();
-        return v !== '' ? v : (DEFAULTS[name] ?? '');
-    };
-}
-function readConnection(getInput, ctx) {
-    const get = withDefaults(getInput);
-    const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
-    const serverText = get('server-url');
-    if (serverText === '')
-        throw new settings/* InputError */.d('server-url', 'is required: set it to the octoplant API address, e.g. https://octoplant.plant.local:64023');
-    const allowInsecureHttp = bool(get, 'allow-insecure-http');
-    return {
-        serverUrl: parseServerUrl(serverText, allowInsecureHttp),
-        ...readSignIn(getInput, get),
-        clientId: get('client-id'),
-        clientSecret: get('client-secret'),
-        caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
-        insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
-        allowInsecureHttp
-    };
-}
-/** An access token, or a user name and password: one way of signing in, never both. */
-function readSignIn(getInput, get) {
-    const accessToken = get('token') || undefined;
-    // Passwords may begin or end with spaces: take this one untrimmed.
-    const password = getInput('password');
-    // A header cannot carry a line break, and no password holds one: a file with two lines is a mistake.
-    for (const [name, value] of [['token', accessToken], ['password', password]]) {
-        if (value && /[\r\n]/.test(value))
-            throw new settings/* InputError */.d(name, `holds a line break inside it: give the ${name} alone, on one line`);
-    }
-    if (accessToken && password) {
-        throw new settings/* InputError */.d('token', `and ${(0,setting_ref/* setting */.Pe)('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
-    }
-    if (accessToken)
-        return { username: get('username'), password: '', accessToken };
-    const username = get('username');
-    if (username === '') {
-        throw new settings/* InputError */.d('username', `is required without ${(0,setting_ref/* setting */.Pe)('token')}: set ${(0,setting_ref/* setting */.Pe)('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
-    }
-    if (password === '')
-        throw new settings/* InputError */.d('password', `is required with ${(0,setting_ref/* setting */.Pe)('username')}: pass it from a secret, or sign in with ${(0,setting_ref/* setting */.Pe)('token')} instead`);
-    return { username, password, accessToken };
-}
-function parseServerUrl(text, allowInsecureHttp) {
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new settings/* InputError */.d('server-url', `must be a URL such as https://octoplant.plant.local:64023; got "${text}"`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new settings/* InputError */.d('server-url', `must start with https:// (or http://); got "${url.protocol}"`);
-    }
-    if (url.username || url.password) {
-        throw new settings/* InputError */.d('server-url', `must not contain credentials: pass them as ${(0,setting_ref/* setting */.Pe)('username')} and ${(0,setting_ref/* setting */.Pe)('password')}`);
-    }
-    if (url.search || url.hash) {
-        throw new settings/* InputError */.d('server-url', `must be the API's base address without a query or fragment; got "${text}"`);
-    }
-    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
-        throw new settings/* InputError */.d('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${(0,setting_ref/* setting */.Pe)('allow-insecure-http', 'true')} if you accept the risk`);
-    }
-    return url.href.replace(/\/+$/, '');
-}
-function isLoopback(hostname) {
-    const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-function readCaCertificates(value, ctx, workspace) {
-    if (value === '')
-        return undefined;
-    const pem = value.includes('-----BEGIN') ? value : readText('ca-certificate', value, ctx, workspace);
-    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-    if (!blocks) {
-        throw new settings/* InputError */.d('ca-certificate', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the PEM text of the CA, or the path to a PEM file');
-    }
-    for (const [i, block] of blocks.entries()) {
+        const url = this.options.baseUrl + o.path;
         try {
-            new external_node_crypto_.X509Certificate(block);
+            const res = await abortable(this.http.request(o.method, url, body, headers), signal);
+            this.answered = true;
+            return res.message;
         }
         catch (e) {
-            throw new settings/* InputError */.d('ca-certificate', `certificate ${i + 1} of ${blocks.length} cannot be read: ${e.message}`);
+            if (signal?.aborted)
+                throw abortReason(signal);
+            throw await this.unanswered(e, url);
         }
     }
-    return blocks.join('\n') + '\n';
-}
-function readText(input, file, ctx, workspace) {
-    const resolved = (ctx.path ?? external_node_path_).resolve(workspace, file);
-    try {
-        return ctx.readFile(resolved);
+    /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
+     *  than retrying a reset that will recur. */
+    async unanswered(e, url) {
+        const described = describeNetworkError(e, url);
+        if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
+            return new NetworkError(`${setting('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
+        }
+        return described;
     }
-    catch (e) {
-        const code = e.code;
-        throw new settings/* InputError */.d(input, `names a file that cannot be read (${code ?? e.message}): ${resolved}`);
+    /** Runs one call, again after a transient fault, as the policy allows. */
+    retrying(o, call) {
+        const { options } = this;
+        const idempotent = o.idempotent ?? o.method === 'GET';
+        const known = (raw) => raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
+        return withRetries(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
+            clock: this.clock,
+            deadline: options.deadline,
+            signal: o.signal,
+            attempts: o.attempts,
+            random: options.random,
+            retryAfter: e => (mayRetry(e, idempotent) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
+            onRetry: (e, attempt, attempts, delay) => options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`),
+            giveUp: (e, why) => withNote(e, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
+        });
     }
 }
-function bool(get, name) {
-    const v = get(name);
-    if (['true', 'True', 'TRUE'].includes(v))
+/** URL.hostname keeps an IPv6 literal's brackets ("[::1]"), and http-client hands it on as the
+ *  socket's host, which then does not resolve: its request handler hook takes them off. */
+const bareIpv6Host = {
+    prepareRequest(options) {
+        if (options.host?.startsWith('[') && options.host.endsWith(']'))
+            options.host = options.host.slice(1, -1);
+    },
+    canHandleAuthentication: () => false,
+    handleAuthentication: () => Promise.reject(new Error('not used'))
+};
+function mayRetry(e, idempotent) {
+    if (!e.transient)
+        return false;
+    if (idempotent)
         return true;
-    if (['false', 'False', 'FALSE'].includes(v))
-        return false;
-    throw new settings/* InputError */.d(name, `must be true or false; got "${v}"`);
+    // Not idempotent: only when the server cannot have acted on it.
+    return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429;
 }
-
-;// CONCATENATED MODULE: ./src/shared/inputs.ts
-// Reads and validates every input before any network call. The input getter, the environment and
-// the file reader are passed in (whether a file exists is asked of the file system unless a test
-// passes isFile). A bad input throws an InputError naming the input and the fix.
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** Inputs only the Action has: the command reads no option or variable for them. */
-const ACTION_ONLY = ['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token'];
-function parseInputs(getInput, ctx) {
-    const get = withDefaults(getInput);
-    const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
-    const connection = readConnection(getInput, ctx);
-    const orderName = readOrderName(get);
-    // Warned, not refused: the way back after a failure is "re-run with order-name", and a workflow
-    // that keeps its export-contents must still be able to take it.
-    const warnings = [];
-    if (orderName && (getInput('export-contents').trim() || get('order-file'))) {
-        const given = getInput('export-contents').trim() ? (0,setting_ref/* setting */.Pe)('export-contents') : (0,setting_ref/* setting */.Pe)('order-file');
-        warnings.push(`${(0,setting_ref/* setting */.Pe)('order-name', orderName)} fetches an order that exists: ${given} is not used, and no new order is placed`);
-    }
-    const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
-    const maxPollIntervalMs = duration(get, 'max-poll-interval');
-    if (maxPollIntervalMs < 1000)
-        throw new settings/* InputError */.d('max-poll-interval', `must be at least 1s; got "${get('max-poll-interval')}"`);
-    const artifactName = readArtifactName(get);
-    const retentionDays = readRetentionDays(get);
-    const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp';
-    const paths = ctx.path ?? external_node_path_;
-    const dir = get('path') || ctx.defaultPath || paths.join(tempDir, 'octoplant-export');
-    const comparison = readComparison(get, ctx, workspace, artifactName);
-    const failOn = readFailOn(get, exportContents, comparison);
-    return {
-        ...connection,
-        exportContents,
-        orderName,
-        timeoutMs: duration(get, 'timeout'),
-        maxPollIntervalMs,
-        cancelOnTimeout: bool(get, 'cancel-on-timeout'),
-        path: paths.resolve(workspace, dir),
-        extract: bool(get, 'extract'),
-        uploadArtifact: bool(get, 'upload-artifact'),
-        artifactName,
-        retentionDays,
-        ...comparison,
-        failOn,
-        githubToken: get('github-token'),
-        warnings
-    };
+function withNote(e, note) {
+    e.message = `${e.message} (${note})`;
+    return e;
 }
-/** compare-with (a file, checked now) or compare-with-previous (which needs a fixed artifact-name). */
-function readComparison(get, ctx, workspace, artifactName) {
-    const file = get('compare-with');
-    const compareWithPrevious = bool(get, 'compare-with-previous');
-    if (file && compareWithPrevious) {
-        throw new settings/* InputError */.d('compare-with', `and ${(0,setting_ref/* setting */.Pe)('compare-with-previous', 'true')} are both set: compare with one of them`);
-    }
-    if (compareWithPrevious && !artifactName) {
-        throw new settings/* InputError */.d('compare-with-previous', `needs ${(0,setting_ref/* setting */.Pe)('artifact-name')}: a fixed name that every run of this export shares (the default names each artifact after its order, so no earlier one has the same name)`);
-    }
-    if (!file)
-        return { compareWithPrevious };
-    const compareWith = (ctx.path ?? external_node_path_).resolve(workspace, file);
-    const isFile = ctx.isFile ?? defaultIsFile;
-    if (!isFile(compareWith)) {
-        throw new settings/* InputError */.d('compare-with', `names no readable file: ${compareWith} (give a previous export's ZIP or its .record.json)`);
-    }
-    return { compareWith, compareWithPrevious };
+function isSuccess(status) {
+    return status !== undefined && status >= 200 && status < 300;
 }
-function defaultIsFile(file) {
+async function readBounded(res, limit, signal) {
+    const chunks = [];
+    let size = 0;
+    const read = (async () => {
+        for await (const chunk of res) {
+            size += chunk.length;
+            if (size > limit) {
+                res.destroy();
+                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
+            }
+            chunks.push(chunk);
+        }
+        return Buffer.concat(chunks).toString('utf8');
+    })();
+    return abortable(read, signal);
+}
+/** Turns an error answer into one line: the gRPC code's name and the server's message. */
+function decodeError(res, text, o) {
+    const status = res.statusCode ?? 0;
+    const where = `${o.method} ${o.path}`;
+    const wait = retryAfterMs(res.headers['retry-after']);
+    const transient = isTransientStatus(status);
+    let parsed;
     try {
-        return (0,external_node_fs_.statSync)(file).isFile();
+        parsed = JSON.parse(text);
     }
     catch {
-        return false;
+        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait);
     }
+    const s = rpcStatusOf(parsed);
+    if (s && (s.code !== undefined || s.message)) {
+        const name = s.code !== undefined ? `${grpcCodeName(s.code)} (HTTP ${status})` : `HTTP ${status}`;
+        return new OctoplantError(`${where} failed: ${name}: ${s.message ? untrusted(s.message) : '(no message)'}`, status, s.code, transient, wait);
+    }
+    return new OctoplantError(`${where} failed: HTTP ${status}: ${untrusted(text, 200)}`, status, undefined, transient, wait);
 }
-/** fail-on: a comma list of known checks, each with what it needs. */
-function readFailOn(get, exportContents, comparison) {
-    const items = [...new Set(get('fail-on').split(',').map(s => s.trim()).filter(Boolean))];
-    const unknown = items.filter(i => !gate/* GATE_CHECKS */.su.includes(i));
-    if (unknown.length) {
-        throw new settings/* InputError */.d('fail-on', `takes a comma list of ${gate/* GATE_CHECKS */.su.join(', ')}; "${unknown.join('", "')}" is not one of them`);
-    }
-    if (items.includes('changes') && !comparison.compareWith && !comparison.compareWithPrevious) {
-        throw new settings/* InputError */.d('fail-on', `"changes" needs a previous export to compare with: set ${(0,setting_ref/* setting */.Pe)('compare-with')}${(0,setting_ref/* settingIfAny */.m7)(' or ', 'compare-with-previous', 'true')}`);
-    }
-    if (items.includes('unequal-job-results') && exportContents && !('unequalJobResults' in exportContents)) {
-        throw new settings/* InputError */.d('fail-on', `"unequal-job-results" judges the unequalJobResults export, which ${(0,setting_ref/* setting */.Pe)('export-contents')} does not ask for: add unequalJobResults: {} to it`);
-    }
-    return items;
-}
-/** The order's files are named after it: it must be one safe path segment everywhere. */
-function readOrderName(get) {
-    const orderName = get('order-name') || undefined;
-    const problem = orderName === undefined ? undefined : (0,safe_name/* unsafeNameProblem */.Bn)(orderName);
-    if (problem) {
-        throw new settings/* InputError */.d('order-name', `must be an order name as the server returned it (letters, digits, - _ . @ ~; no leading dot; at most ${safe_name/* SAFE_NAME_MAX */.fo} characters): ${problem}; got ${JSON.stringify(orderName)}`);
-    }
-    return orderName;
-}
-/** Longest artifact-name: its evidence file name (<name>.manifest.sha256.<random>.partial while it
- *  is written) must fit a file system's 255 bytes. */
-const ARTIFACT_NAME_MAX = 200;
-function readArtifactName(get) {
-    const artifactName = get('artifact-name') || undefined;
-    if (artifactName !== undefined && Buffer.byteLength(artifactName) > ARTIFACT_NAME_MAX) {
-        throw new settings/* InputError */.d('artifact-name', `must be at most ${ARTIFACT_NAME_MAX} bytes (its files' names must fit the file system); got ${Buffer.byteLength(artifactName)}`);
-    }
-    if (artifactName?.startsWith('.'))
-        throw new settings/* InputError */.d('artifact-name', `must not start with a dot (a hidden file); got ${JSON.stringify(artifactName)}`);
-    if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
-        throw new settings/* InputError */.d('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
-    }
-    // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
-    const windowsProblem = artifactName && (0,path_rules/* windowsNameProblem */.g3)(`${artifactName}.zip`);
-    if (windowsProblem)
-        throw new settings/* InputError */.d('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`);
-    return artifactName;
-}
-function readRetentionDays(get) {
-    const retention = get('retention-days');
-    if (retention === '')
+/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
+ *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
+function rpcStatusOf(value) {
+    if (typeof value !== 'object' || value === null)
         return undefined;
-    const days = Number(retention);
-    if (!/^\d+$/.test(retention) || days < 1 || days > 90) {
-        throw new settings/* InputError */.d('retention-days', `must be a whole number of days from 1 to 90, or empty for the repository's default; got "${retention}"`);
-    }
-    return days;
+    const v = value;
+    if (typeof v.error === 'object' && v.error !== null)
+        return rpcStatusOf(v.error);
+    const code = typeof v.code === 'number' ? v.code : undefined;
+    const oauth2 = typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined;
+    const message = typeof v.message === 'string' && v.message ? v.message : oauth2;
+    return code === undefined && message === undefined ? undefined : { code, message };
 }
-function readExportContents(getInput, get, ctx, workspace) {
-    const file = get('order-file');
-    const inline = getInput('export-contents').trim();
-    if (file && inline) {
-        throw new settings/* InputError */.d('order-file', `and ${(0,setting_ref/* setting */.Pe)('export-contents')} are both set: give the export contents in one of them only`);
+function describeNonJson(res, text) {
+    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
+    if (/<html|<!doctype/i.test(text)) {
+        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
+        return `an HTML page${title ? ` ("${untrusted(title, 120)}")` : ''} (${untrusted(type, 80)}), likely from a proxy or web server in front of octoplant`;
     }
-    if (file)
-        checkInside('order-file', file, ctx, workspace);
-    const [input, text] = file ? ['order-file', readText('order-file', file, ctx, workspace)] : ['export-contents', get('export-contents')];
-    let value;
-    try {
-        value = (0,dist/* parse */.qg)(text);
-    }
-    catch (e) {
-        throw new settings/* InputError */.d(input, `is not valid JSON or YAML: ${e.message.split('\n')[0]}`);
-    }
-    // Accept the whole request body ({"exportContents": {...}}) as well as the contents alone.
-    if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && 'exportContents' in value) {
-        value = value.exportContents;
-    }
-    try {
-        return validateExportContents(value);
-    }
-    catch (e) {
-        throw new settings/* InputError */.d(input, e.message);
-    }
+    return text.trim() === '' ? `an empty body (${untrusted(type, 80)})` : `${untrusted(type, 80)}: "${untrusted(text.replace(/\s+/g, ' '), 80)}"`;
 }
-/** order-file must lie in the workspace or the runner's temp folder (links resolved). */
-function checkInside(input, file, ctx, workspace) {
-    const paths = ctx.path ?? external_node_path_;
-    const resolved = paths.resolve(workspace, file);
-    let real = resolved;
-    try {
-        real = ctx.realpath ? ctx.realpath(resolved) : resolved;
-    }
-    catch {
-        return; // does not exist: readText says so
-    }
-    const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r) => !!r).map(r => paths.resolve(r)))];
-    // Windows compares paths without regard to letter case.
-    const same = paths === external_node_path_.win32 ? (s) => s.toLowerCase() : (s) => s;
-    if (!roots.some(root => same(real) === same(root) || same(real).startsWith(same(root + paths.sep)))) {
-        throw new settings/* InputError */.d(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`);
-    }
-}
-/** `90s`, `15m`, `1h30m` or plain seconds (`600`). */
-function parseDurationInput(text) {
-    const t = text.trim();
-    if (/^\d+$/.test(t))
-        return Number(t) * 1000;
-    if (!/^(\d+(\.\d+)?\s*[a-z]+\s*)+$/i.test(t))
-        return undefined;
-    const ms = parse(t);
-    return ms === null || ms === undefined || !Number.isFinite(ms) ? undefined : ms;
-}
-/** The longest wait a Node.js timer can make (2^31-1 ms, just over 24 days); a longer one fires at once. */
-const MAX_WAIT_MS = 2 ** 31 - 1;
-function duration(get, name) {
-    const v = get(name);
-    const ms = parseDurationInput(v);
-    if (ms === undefined || ms <= 0) {
-        throw new settings/* InputError */.d(name, `must be a duration such as 90s, 15m, 1h30m or a number of seconds; got "${v}"`);
-    }
-    if (ms > MAX_WAIT_MS) {
-        throw new settings/* InputError */.d(name, `must be at most 24d (the longest wait the runtime can time, 2^31-1 ms); got "${v}"`);
-    }
-    return ms;
-}
-
-// EXTERNAL MODULE: ./src/engine/disk-space.ts
-var disk_space = __nccwpck_require__(9726);
-// EXTERNAL MODULE: ./src/engine/evidence/previous.ts
-var evidence_previous = __nccwpck_require__(6085);
-// EXTERNAL MODULE: ./src/engine/evidence/record.ts
-var record = __nccwpck_require__(3345);
-;// CONCATENATED MODULE: ./src/shared/before-connecting.ts
-// What both front ends check after reading their settings and before the first connection: the
-// output folder can be written, and a previous export given to compare with can be (readable as a
-// ZIP or a record, and from this server, or said otherwise).
-
-
-
-
-
-async function checkBeforeConnecting(inputs, warn) {
-    inputs.warnings.forEach(warn);
-    await (0,disk_space/* prepareFolder */.G8)(inputs.path);
-    if (!inputs.compareWith)
-        return;
-    let previous;
-    try {
-        previous = await (0,evidence_previous/* inspectPrevious */.yP)(inputs.compareWith);
-    }
-    catch (e) {
-        throw new settings/* InputError */.d('compare-with', `cannot be compared with: ${e.message}`);
-    }
-    const server = (0,record/* withoutCredentials */.ri)(inputs.serverUrl);
-    if (previous.serverUrl === undefined || previous.serverUrl === server)
-        return;
-    const other = `is an export of ${previous.serverUrl}, not of ${server}`;
-    if (inputs.failOn.includes('changes')) {
-        throw new settings/* InputError */.d('compare-with', `${other}: ${(0,setting_ref/* setting */.Pe)('fail-on', 'changes')} cannot judge two servers' exports against each other`);
-    }
-    warn(`${(0,setting_ref/* setting */.Pe)('compare-with', inputs.compareWith)} ${other}; the change report compares them anyway`);
-}
-
-;// CONCATENATED MODULE: ./src/shared/runtime.ts
-// The Node.js the engine needs: 24.5 for tls.setDefaultCACertificates (extra CAs for every
-// connection, through any agent). An older one is refused at start, in words, not with a TypeError
-// from deep inside a TLS call.
-const NODE_NEEDED = '24.5.0';
-/** Why this Node.js cannot run the engine, or undefined when it can. */
-function runtimeProblem(version) {
-    const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
-    const [needMajor, needMinor] = NODE_NEEDED.split('.').map(Number);
-    if (major > needMajor || (major === needMajor && minor >= needMinor))
-        return undefined;
-    return `needs Node.js ${NODE_NEEDED} or later (for tls.setDefaultCACertificates); this is Node.js ${version.replace(/^v/, '')}. Install a newer Node.js, or use the single-file executable, which brings its own`;
-}
-
-;// CONCATENATED MODULE: ./src/shared/origin.ts
-/** GitHub Actions: the repository, run, attempt, workflow, ref and the run's page. */
-function githubOrigin(env) {
-    const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
-    return pick({
-        system: 'github-actions',
-        repository: env.GITHUB_REPOSITORY,
-        runId: env.GITHUB_RUN_ID,
-        runAttempt: env.GITHUB_RUN_ATTEMPT,
-        workflow: env.GITHUB_WORKFLOW,
-        workflowRef: env.GITHUB_WORKFLOW_REF,
-        ref: env.GITHUB_REF,
-        sha: env.GITHUB_SHA,
-        actor: env.GITHUB_ACTOR,
-        runUrl: env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined
+const TLS_HINTS = {
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
+    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
+    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
+    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
+    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
+};
+/** Does a TLS handshake succeed at this host and port (certificate not checked)? */
+function speaksTls(url) {
+    return new Promise(resolve => {
+        const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+        const socket = external_node_tls_.connect({ host, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(host) ? undefined : host });
+        const done = (yes) => {
+            socket.destroy();
+            resolve(yes);
+        };
+        socket.setTimeout(3000, () => done(false));
+        socket.once('secureConnect', () => done(true));
+        socket.once('error', () => done(false));
     });
 }
-/** The command: whichever CI system's variables are there, else the host. */
-function commandOrigin(env, host) {
-    if (env.GITHUB_ACTIONS === 'true')
-        return githubOrigin(env);
-    if (env.GITLAB_CI === 'true') {
-        return pick({
-            system: 'gitlab-ci',
-            project: env.CI_PROJECT_PATH,
-            pipelineId: env.CI_PIPELINE_ID,
-            pipelineUrl: env.CI_PIPELINE_URL,
-            jobId: env.CI_JOB_ID,
-            jobName: env.CI_JOB_NAME,
-            jobUrl: env.CI_JOB_URL,
-            ref: env.CI_COMMIT_REF_NAME,
-            sha: env.CI_COMMIT_SHA,
-            user: env.GITLAB_USER_LOGIN
-        });
+/** Failures that happen before a request is written: the server cannot have acted on it. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+function describeNetworkError(e, url) {
+    // @actions/http-client reports its socket timeout without a code.
+    const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
+    const host = new URL(url).host;
+    const hint = code ? TLS_HINTS[code] : undefined;
+    if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+        return new NetworkError(`${setting('server-url')} says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with ${setting('allow-insecure-http', 'true')} beyond loopback) [${e.message.trim()}]`, code, false, false);
     }
-    if (env.JENKINS_URL || env.BUILD_URL?.includes('/job/')) {
-        return pick({ system: 'jenkins', jobName: env.JOB_NAME, buildNumber: env.BUILD_NUMBER, buildUrl: env.BUILD_URL, node: env.NODE_NAME });
+    if (hint) {
+        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+            ? `use the host name the certificate was issued for in ${setting('server-url')}`
+            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+                ? `renew the server certificate (${setting('insecure-skip-tls-verify', 'true')} only as a stopgap)`
+                : `trust the plant's CA with ${setting('ca-certificate')} (PEM text or file), or as a last resort ${setting('insecure-skip-tls-verify', 'true')}`;
+        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
     }
-    if (env.TF_BUILD?.toLowerCase() === 'true') {
-        const collection = env.SYSTEM_COLLECTIONURI?.replace(/\/+$/, '');
-        return pick({
-            system: 'azure-devops',
-            project: env.SYSTEM_TEAMPROJECT,
-            pipeline: env.BUILD_DEFINITIONNAME,
-            buildId: env.BUILD_BUILDID,
-            buildNumber: env.BUILD_BUILDNUMBER,
-            sourceBranch: env.BUILD_SOURCEBRANCH,
-            sourceVersion: env.BUILD_SOURCEVERSION,
-            requestedFor: env.BUILD_REQUESTEDFOR,
-            buildUrl: collection && env.SYSTEM_TEAMPROJECT && env.BUILD_BUILDID ? `${collection}/${encodeURIComponent(env.SYSTEM_TEAMPROJECT)}/_build/results?buildId=${env.BUILD_BUILDID}` : undefined
-        });
-    }
-    return pick({ system: 'none', host: host.hostname, user: host.user });
-}
-function pick(o) {
-    return Object.fromEntries(Object.entries(o).filter((e) => !!e[1]));
+    const what = {
+        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
+        ENOTFOUND: 'the host name does not resolve',
+        EAI_AGAIN: 'the host name could not be resolved (DNS)',
+        ECONNRESET: 'the connection was reset',
+        ETIMEDOUT: 'the connection timed out',
+        EHOSTUNREACH: 'the host is unreachable',
+        ENETUNREACH: 'the network is unreachable'
+    };
+    const text = (code && what[code]) || e.message || String(e);
+    const maybeSent = !(code && NOT_SENT.has(code));
+    return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
 }
 
-// EXTERNAL MODULE: ./src/engine/evidence/files.ts
-var files = __nccwpck_require__(7597);
-;// CONCATENATED MODULE: ./src/shared/outputs.ts
-// The outputs, by the names action.yml gives them (a test holds the two equal). The command line
-// prints the export's part of them as its JSON document, under the same keys.
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/octoplant/download-body.ts
+// How grpc-gateway frames the download: a stream of HttpBody messages, each followed by the
+// marshaler's delimiter ("\n" by default), and an error after the 200 header written as
+// {"error": {…}} + delimiter. The ZIP's own bytes pass through untouched; delimiter bytes at the very
+// end are held back (trailer), since only the ZIP check knows whether they belong to the ZIP (a
+// comment may end in a line break) or follow it.
 
-const OUTPUTS = {
-    orderName: 'order-name',
-    state: 'state',
-    zipPath: 'zip-path',
-    zipSize: 'zip-size',
-    zipSha256: 'zip-sha256',
-    extractPath: 'extract-path',
-    artifactName: 'artifact-name',
-    artifactId: 'artifact-id',
-    artifactUrl: 'artifact-url',
-    artifactDigest: 'artifact-digest',
-    ...evidenceOutputNames(),
-    entriesAdded: 'entries-added',
-    entriesRemoved: 'entries-removed',
-    entriesChanged: 'entries-changed',
-    unequalJobResults: 'unequal-job-results',
-    errorMessage: 'error-message'
-};
-/** { recordPath: 'record-path', … }: the evidence files' outputs, from their list. */
-function evidenceOutputNames() {
-    return Object.fromEntries(files/* EVIDENCE_FILES */.o.map(f => [f.field, f.output]));
-}
-/** The outputs an export has, whatever the front end: set ones only. */
-function exportOutputs(report) {
-    const values = [
-        [OUTPUTS.orderName, report.orderName],
-        [OUTPUTS.state, report.state],
-        [OUTPUTS.zipPath, report.zip?.path],
-        [OUTPUTS.zipSize, report.zip?.size],
-        [OUTPUTS.zipSha256, report.zip?.sha256],
-        [OUTPUTS.extractPath, report.extractPath],
-        ...evidenceOutputs(report.evidence),
-        [OUTPUTS.errorMessage, report.error ?? report.gateFailure]
-    ];
-    return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
-}
-/** The evidence's outputs: where it is, the change counts, and the unequalJobResults count (absent
- *  when that export was not there to count). */
-function evidenceOutputs(e) {
-    if (!e)
-        return [];
-    return [
-        ...files/* EVIDENCE_FILES */.o.map(f => [f.output, e[f.field]]),
-        [OUTPUTS.entriesAdded, e.changes?.counts.added],
-        [OUTPUTS.entriesRemoved, e.changes?.counts.removed],
-        [OUTPUTS.entriesChanged, e.changes?.counts.changed],
-        [OUTPUTS.unequalJobResults, e.jobResults?.count]
-    ];
-}
 
-// EXTERNAL MODULE: ./src/base/format.ts
-var format = __nccwpck_require__(8378);
-;// CONCATENATED MODULE: ./src/cli/status-line.ts
 
-/** Back to the line's start and erase it. */
-const ERASE_LINE = '\r\x1b[2K';
-/** The download reports every chunk: the line is redrawn at most this often. */
-const REDRAW_EVERY_MS = 200;
-/** Redrawn this often while nothing is reported, so the time waited moves. */
-const TICK_MS = 1000;
-class StatusLine {
-    terminal;
-    clock;
-    shown = '';
-    lastDraw = Number.NEGATIVE_INFINITY;
-    ticker;
-    waitingSince;
-    order = '';
-    download;
-    constructor(terminal, clock) {
-        this.terminal = terminal;
-        this.clock = clock;
-    }
-    update(p) {
-        const now = this.clock.now();
-        if (p.stage === 'waiting') {
-            this.waitingSince ??= now;
-            this.order = p.order;
+
+/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
+const MAX_HELD = 64;
+const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
+function gatewayBody(response, contentLength) {
+    const holder = new TrailerHold();
+    // pipeline: an error of the response reaches the reader, and a reader that stops ends the response.
+    const body = (0,external_node_stream_.pipeline)(response, holder, () => { });
+    return { body, contentLength, trailer: () => holder.held };
+}
+/** Passes bytes on, holding back the delimiter-like bytes at the end of what arrived so far. */
+class TrailerHold extends external_node_stream_.Transform {
+    held = Buffer.alloc(0);
+    _transform(chunk, _encoding, done) {
+        let cut = chunk.length;
+        while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
+            cut--;
+        if (cut === 0 && this.held.length + chunk.length <= MAX_HELD) {
+            this.held = Buffer.concat([this.held, chunk]);
+            return done();
         }
-        else if (!this.download || p.received < this.download.received) {
-            // The first bytes, or a download started again after a failed try.
-            this.download = { since: now, received: p.received, total: p.total };
+        if (this.held.length)
+            this.push(this.held);
+        this.held = Buffer.alloc(0);
+        if (cut === 0) {
+            this.push(chunk);
         }
         else {
-            this.download.received = p.received;
-            this.download.total = p.total;
+            this.push(cut === chunk.length ? chunk : chunk.subarray(0, cut));
+            if (cut < chunk.length)
+                this.held = Buffer.from(chunk.subarray(cut));
         }
-        this.ticker ??= setInterval(() => this.draw(this.clock.now()), TICK_MS).unref();
-        if (now - this.lastDraw >= REDRAW_EVERY_MS)
-            this.draw(now);
-    }
-    /** A finished line (with its line break), written above the status line. */
-    log(line) {
-        this.terminal.write(this.shown ? `${ERASE_LINE}${line}${this.shown}` : line);
-    }
-    /** Gone for good: nothing is redrawn after this. */
-    clear() {
-        clearInterval(this.ticker);
-        this.ticker = undefined;
-        if (this.shown)
-            this.terminal.write(ERASE_LINE);
-        this.shown = '';
-        this.waitingSince = undefined;
-        this.download = undefined;
-    }
-    draw(now) {
-        const text = this.describe(now);
-        if (!text)
-            return;
-        this.shown = fit(text, this.terminal.columns());
-        this.terminal.write(`${ERASE_LINE}${this.shown}`);
-        this.lastDraw = now;
-    }
-    /** "Downloading 12.0 MiB of 512 MiB (2 %), 40.0 MiB/s, 12s left" or "Waited 1m5s: STATE_RUNNING, …" */
-    describe(now) {
-        const d = this.download;
-        if (d) {
-            const ms = now - d.since;
-            const parts = [`Downloading ${(0,format/* formatBytes */.z3)(d.received)}`, (0,format/* formatRate */.CE)(d.received, ms)];
-            if (d.total !== undefined) {
-                parts[0] += ` of ${(0,format/* formatBytes */.z3)(d.total)} (${Math.floor((100 * d.received) / Math.max(d.total, 1))} %)`;
-                if (d.received > 0 && ms > 0)
-                    parts.push(`${(0,format/* formatDuration */.a3)(((d.total - d.received) * ms) / d.received)} left`);
-            }
-            return parts.join(', ');
-        }
-        if (this.waitingSince === undefined)
-            return undefined;
-        return `Waited ${(0,format/* formatDuration */.a3)(now - this.waitingSince)}: ${this.order}`;
+        done();
     }
 }
-/** Cut to the terminal's width less one column: a line that fills it wraps on some terminals, and a
- *  wrapped line cannot be erased in place. */
-function fit(text, columns) {
-    const width = Math.max(columns - 1, 10);
-    return text.length > width ? `${text.slice(0, width - 1)}…` : text;
-}
-
-;// CONCATENATED MODULE: ./src/cli/main.ts
-// `octoplant-export`: the command-line front end around the export engine, for GitLab, Jenkins,
-// Azure DevOps or a shell. Options mirror the Action's inputs (same names and meanings), each also
-// read from an OCTOPLANT_* environment variable; the secrets only from OCTOPLANT_TOKEN or
-// --token-file, OCTOPLANT_PASSWORD or --password-file. Human progress goes to stderr; stdout carries
-// exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0
-// success, 1 the export (or check) failed, 2 bad usage or input (refused before any connection),
-// 3 --fail-on found a deviation (the export and its evidence are kept).
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** The Action's inputs that the command line takes, with what they mean here. */
-const STRING_OPTIONS = {
-    'server-url': 'octoplant API address, e.g. https://octoplant.plant.local:64023',
-    username: 'octoplant user the export runs as (DOMAIN\\user for a Windows domain)',
-    'client-id': 'OAuth2 client id (default: the vendor\'s public-api)',
-    'client-secret': 'OAuth2 client secret (default: the vendor\'s published one)',
-    'export-contents': 'what to export, JSON or YAML',
-    'order-file': 'a JSON or YAML file with the export contents, inside the current folder',
-    'order-name': 'fetch this existing order instead of placing a new one',
-    timeout: 'one deadline for the whole run, e.g. 90s, 15m, 1h30m (at most 24d)',
-    'max-poll-interval': 'longest gap between two polls',
-    path: 'folder the ZIP is written to (default ./octoplant-export)',
-    'artifact-name': 'the ZIP\'s file name without .zip (default octoplant-export-<order name>)',
-    'ca-certificate': 'PEM text or file of a CA (or the server\'s self-signed certificate) to trust',
-    'compare-with': 'a previous export\'s ZIP or .record.json: report what changed since (changes-path)',
-    'fail-on': 'exit 3 (evidence kept) on: unequal-job-results, changes (a comma list)'
-};
-const BOOLEAN_OPTIONS = {
-    'cancel-on-timeout': 'cancel the order on the server when giving up (--no-cancel-on-timeout)',
-    extract: 'also unpack the ZIP into <path>/<order name>/',
-    'insecure-skip-tls-verify': 'do not check the server certificate (warns; use --ca-certificate instead)',
-    'allow-insecure-http': 'allow http:// to hosts other than loopback (the password crosses unencrypted)'
-};
-/** OCTOPLANT_SERVER_URL for server-url. */
-const envName = (option) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')}`;
-/** The command's words for a setting, in a syntax it accepts: "--order-name X", "--no-extract",
- *  and the password by the two ways it is taken; nothing for a setting only the Action has. */
-function cliSetting(name, value) {
-    if (ACTION_ONLY.includes(name))
-        return '';
-    if (name === 'password' || name === 'token')
-        return `${envName(name)} (or --${name}-file)`;
-    if (name in BOOLEAN_OPTIONS && value !== undefined)
-        return value === 'false' ? `--no-${name}` : `--${name}`;
-    return value === undefined ? `--${name}` : `--${name} ${value}`;
-}
-function usage(version) {
-    // Defaults come from the one table the Action's inputs also use (DEFAULTS; action.yml is tested
-    // against it); the two client defaults are named, not printed.
-    const shown = (name) => (name in DEFAULTS && !name.startsWith('client-') ? `; default ${DEFAULTS[name]}` : '');
-    const line = (name, text) => `  --${name.padEnd(26)} ${text}\n${' '.repeat(31)}(env ${envName(name)}${shown(name)})`;
-    return [
-        `octoplant-export ${version}: export from an octoplant server, verify the ZIP, keep it on disk.`,
-        '',
-        'Usage:',
-        '  octoplant-export [options]          place an export (or fetch --order-name), wait, download, verify',
-        '  octoplant-export check [options]    sign in, read the server version and maintenance mode, check',
-        '                                      the export contents, then stop (a dry run)',
-        '',
-        'Options (each also from the environment variable shown):',
-        ...Object.entries(STRING_OPTIONS).map(([n, t]) => line(n, t)),
-        ...Object.entries(BOOLEAN_OPTIONS).map(([n, t]) => line(n, t)),
-        'Signing in (never an argument: process lists show arguments):',
-        '  --token-file FILE            a file holding a user access token made in the AdminClient (the',
-        '                               recommended way); or set OCTOPLANT_TOKEN. Needs no --username.',
-        '  --password-file FILE         a file holding the password of --username; or set OCTOPLANT_PASSWORD.',
-        '  --verbose                    debug lines on stderr too (env OCTOPLANT_VERBOSE=true)',
-        '  --quiet                      only errors on stderr (env OCTOPLANT_QUIET=true); the JSON as always',
-        '  --help, --version',
-        '',
-        'Output: progress on stderr; on stdout one JSON document with the keys of the GitHub Action\'s',
-        `outputs (${[OUTPUTS.orderName, OUTPUTS.state, OUTPUTS.zipPath, OUTPUTS.zipSize, OUTPUTS.zipSha256, OUTPUTS.extractPath, OUTPUTS.errorMessage].join(', ')}),`,
-        `also on failure; and the evidence (${[...files/* EVIDENCE_FILES */.o.map(f => f.output), OUTPUTS.entriesAdded, OUTPUTS.entriesRemoved, OUTPUTS.entriesChanged, OUTPUTS.unequalJobResults].join(', ')}).`,
-        'Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input (refused before any',
-        'connection), 3 --fail-on found a deviation (the ZIP and its evidence are kept). Ctrl-C or SIGTERM',
-        'cancels the order on the server, prints the JSON and exits 130 or 143; a second Ctrl-C stops',
-        'waiting for the cancel.',
-        'At a terminal, one status line shows the state, the time waited and the download; NO_COLOR is honoured.',
-        ''
-    ].join('\n');
-}
-async function main(deps) {
-    const out = new Output(deps);
-    let args;
-    try {
-        args = main_parse(deps.argv);
-    }
-    catch (e) {
-        out.log(`octoplant-export: ${e.message}\nRun octoplant-export --help for the options.`);
-        out.print({ [OUTPUTS.errorMessage]: e.message });
-        return 2;
-    }
-    if (args.values.help || args.values.version) {
-        deps.stdout(args.values.help ? usage(deps.version) : `${deps.version}\n`);
-        return 0;
-    }
-    const command = args.positionals[0] ?? 'export';
-    const runtime = runtimeProblem(deps.nodeVersion);
-    if (runtime) {
-        out.log(`octoplant-export: ${runtime}`);
-        out.print({ [OUTPUTS.errorMessage]: runtime });
-        return 2;
-    }
-    let inputs;
-    try {
-        inputs = await readSettings(args, command, deps, out);
-    }
-    catch (e) {
-        const message = e instanceof settings/* InputError */.d ? `${optionWords(e.input)} ${e.problem}` : e.message;
-        out.log(`octoplant-export: ${message}`);
-        out.print({ [OUTPUTS.errorMessage]: message });
-        return 2;
-    }
-    const quiet = args.values.quiet === true || deps.env.OCTOPLANT_QUIET === 'true';
-    const verbose = !quiet && (args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true');
-    if (!quiet && deps.terminal)
-        out.status = new StatusLine(deps.terminal, deps.clock);
-    const logger = {
-        debug: (m) => void (verbose && out.log(`debug: ${m}`)),
-        info: (m) => void (!quiet && out.log(m)),
-        warning: (m) => void (!quiet && out.log(m, 'warning')),
-        secret: (v) => out.secret(v)
-    };
-    if (inputs.insecureSkipTlsVerify)
-        logger.warning('--insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.');
-    if (inputs.serverUrl.startsWith('http://'))
-        logger.warning('the server URL uses plain http://: the password crosses the network unencrypted.');
-    return command === 'check' ? runCheck(inputs, logger, deps, out) : runExportCommand(inputs, logger, deps, out);
-}
-/** Everything the command writes passes here: secrets never leave in any spelling, however short,
- *  nor does a line that a CI system would run as a command, nor a terminal escape. */
-class Output {
-    deps;
-    secrets = new secrets/* Secrets */.S();
-    /** The live line at a terminal, unless --quiet. */
-    status;
-    color;
-    constructor(deps) {
-        this.deps = deps;
-        // https://no-color.org: any value but the empty one turns colour off.
-        this.color = !!deps.terminal && !deps.env.NO_COLOR;
-    }
-    secret(value) {
-        this.secrets.add(value);
-    }
-    /** A line on stderr; `label` ("warning:", "error:") is coloured at a terminal. */
-    log(text, label) {
-        const prefix = label ? `${this.paint(label === 'error' ? 'red' : 'yellow', `${label}:`)} ` : '';
-        const line = `${prefix}${this.clean(text)}\n`;
-        if (this.status)
-            this.status.log(line);
-        else
-            this.deps.stderr(line);
-    }
-    /** A final line: the status line is cleared first, for good. */
-    error(text) {
-        this.status?.clear();
-        this.status = undefined;
-        this.log(text, 'error');
-    }
-    print(value) {
-        this.status?.clear();
-        this.status = undefined;
-        // Settings spelled and secrets masked value by value, so that a short secret cannot break the
-        // document's keys.
-        this.deps.stdout(`${(0,untrusted/* commandFree */.iG)(JSON.stringify(this.secrets.maskValues((0,setting_ref/* renderAll */.Yl)(value, cliSetting)), null, 2))}\n`);
-    }
-    paint(color, text) {
-        return this.color ? (0,external_node_util_.styleText)(color, text, { validateStream: false }) : text;
-    }
-    clean(text) {
-        return (0,untrusted/* commandFree */.iG)(this.secrets.mask((0,setting_ref/* renderSettings */.cD)(text, cliSetting)));
-    }
-}
-/** Settings: option, else environment variable, else the Action's default; all checked before any
- *  connection. */
-async function readSettings(args, command, deps, out) {
-    if (args.positionals.length > 1 || !['export', 'check'].includes(command)) {
-        throw new Error(`unknown command "${args.positionals.join(' ')}": use no command (export) or check`);
-    }
-    const password = readSecret('password', args.values['password-file'], deps);
-    const token = readSecret('token', args.values['token-file'], deps);
-    out.secret(password);
-    out.secret(token);
-    const getInput = (name) => {
-        if (name === 'password')
-            return password;
-        if (name === 'token')
-            return token;
-        if (ACTION_ONLY.includes(name))
-            return '';
-        const value = args.values[name];
-        if (value !== undefined)
-            return String(value);
-        return deps.env[envName(name)] ?? '';
-    };
-    // The current folder stands where the Action has its workspace (order-file must lie inside it);
-    // an empty or blank --path means ./octoplant-export there, as documented.
-    const inputs = parseInputs(getInput, {
-        env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR },
-        readFile: deps.readFile,
-        realpath: deps.realpath,
-        defaultPath: 'octoplant-export'
-    });
-    out.secret(inputs.clientSecret);
-    if (inputs.caCertificates)
-        deps.trustCertificates(inputs.caCertificates);
-    if (command === 'export')
-        await checkBeforeConnecting(inputs, m => out.log(m, 'warning'));
-    return inputs;
-}
-async function runCheck(inputs, logger, deps, out) {
-    const checked = await checkServer(inputs, logger, { clock: deps.clock, signal: deps.signal });
-    const info = checked.serverInfo;
-    out.print({
-        server: checked.server,
-        'signed-in': checked.signedIn,
-        ...(checked.signedInWith ? { 'signed-in-with': checked.signedInWith } : {}),
-        ...(info && (0,preflight/* describeVersions */.Tt)(info) ? { 'server-version': (0,preflight/* describeVersions */.Tt)(info) } : {}),
-        ...(info ? { 'maintenance-mode': info.maintenance ? (0,preflight/* describeMaintenance */.VD)(info.maintenance) : 'off or not readable' } : {}),
-        'export-contents': inputs.exportContents ?? null,
-        ...(checked.error ? { [OUTPUTS.errorMessage]: checked.error } : {})
-    });
-    if (checked.error)
-        out.error(checked.error);
-    else
-        logger.info(`Ready to export from ${inputs.serverUrl}.`);
-    return checked.error ? 1 : 0;
-}
-async function runExportCommand(inputs, logger, deps, out) {
-    logger.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
-    const host = {
-        ...logger,
-        orderNamed: () => undefined,
-        stateChanged: () => undefined,
-        zipSaved: () => undefined,
-        extracted: () => undefined,
-        progress: out.status && (p => out.status?.update(p))
-    };
-    const provenance = { tool: { name: 'octoplant-export', version: deps.version }, ranBy: commandOrigin(deps.env, deps.host) };
-    const report = await (0,engine_export/* runExport */.M)(inputs, host, { clock: deps.clock, signal: deps.signal, hurry: deps.hurry, provenance });
-    out.print(exportOutputs(report));
-    if (report.error)
-        out.error(report.error);
-    else if (report.gateFailure)
-        out.error(report.gateFailure);
-    // Interrupted: the shell's code for the signal (130 for Ctrl-C), after the JSON.
-    const reason = deps.signal?.reason;
-    if (report.error && reason instanceof engine_export/* CancelledError */.c)
-        return reason.signal === 'SIGINT' ? 130 : 143;
-    return report.error ? 1 : report.gateFailure ? 3 : 0;
-}
-/** An option as a refusal names it: with its environment variable where it has one. */
-function optionWords(input) {
-    if (input === 'password' || input === 'token')
-        return envName(input);
-    if (input === 'password-file' || input === 'token-file')
-        return `--${input}`;
-    return `--${input} (or ${envName(input)})`;
-}
-function main_parse(argv) {
-    for (const secret of ['password', 'token']) {
-        if (argv.some(a => a === `--${secret}` || a.startsWith(`--${secret}=`))) {
-            throw new Error(`--${secret} is not taken: process lists show arguments. Set ${envName(secret)}, or pass --${secret}-file FILE`);
-        }
-    }
-    return (0,external_node_util_.parseArgs)({
-        args: argv,
-        allowPositionals: true,
-        allowNegative: true,
-        strict: true,
-        options: {
-            ...Object.fromEntries(Object.keys(STRING_OPTIONS).map(n => [n, { type: 'string' }])),
-            ...Object.fromEntries(Object.keys(BOOLEAN_OPTIONS).map(n => [n, { type: 'boolean' }])),
-            'password-file': { type: 'string' },
-            'token-file': { type: 'string' },
-            verbose: { type: 'boolean' },
-            quiet: { type: 'boolean', short: 'q' },
-            help: { type: 'boolean', short: 'h' },
-            version: { type: 'boolean' }
-        }
-    });
-}
-/** A secret from its variable or its file (the file's text without its final line break). */
-function readSecret(name, file, deps) {
-    if (file) {
+/** The stream error at the end of a download, as a sentence, when the body's last bytes (`tail`,
+ *  which began `tailOffset` bytes into the body) end in one; undefined when they end otherwise. */
+function streamErrorAtEnd(tail, tailOffset) {
+    const text = tail.toString('latin1').trimEnd();
+    if (!text.endsWith('}'))
+        return undefined;
+    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
+        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
+            continue;
         try {
-            return deps.readFile(file).replace(/\r?\n$/, '');
+            const status = rpcStatusOf(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
+            if (!status)
+                return undefined;
+            return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${grpcCodeName(status.code)}: ${status.message ? untrusted(status.message) : '(no message)'}`;
+        }
+        catch {
+            continue;
+        }
+    }
+    return undefined;
+}
+/** How many bytes of a body's end streamErrorAtEnd needs to see. */
+const STREAM_ERROR_TAIL = 16 * 1024;
+
+;// CONCATENATED MODULE: ./src/octoplant/sign-in.ts
+// The two ways of signing in, each giving the session token that goes out as Bearer:
+// - the OAuth2 password grant (username and password), renewed with the refresh grant when the
+//   server issued a refresh token;
+// - a user access token made in the AdminClient, exchanged at authenticate_token (a bare JSON
+//   string in, {token, userId, refreshToken} out) and renewed at refresh_token. Where the exchange
+//   route does not exist (404, or 501 / UNIMPLEMENTED), the access token itself is the Bearer token:
+//   whether the export routes take it directly is not documented, so both are accepted.
+
+
+
+/** The server refused the credentials; retrying will not help. */
+class AuthenticationError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'AuthenticationError';
+    }
+}
+function signInWith(credentials, deps) {
+    return credentials.accessToken !== undefined ? new AccessTokenSignIn(credentials.accessToken, deps) : new PasswordSignIn(credentials, deps);
+}
+/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
+const RENEW_MARGIN_MS = 30_000;
+class PasswordSignIn {
+    credentials;
+    deps;
+    way;
+    refreshToken;
+    constructor(credentials, deps) {
+        this.credentials = credentials;
+        this.deps = deps;
+    }
+    /** The refresh grant when the server issued a refresh token, else the password grant. */
+    async session(signal) {
+        const { username, password, clientId, clientSecret } = this.credentials;
+        const client = { client_id: clientId, client_secret: clientSecret };
+        let answer;
+        if (this.refreshToken)
+            answer = await this.grant({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
+        try {
+            answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal);
         }
         catch (e) {
-            throw new settings/* InputError */.d(`${name}-file`, `cannot be read: ${e.message}`);
+            throw refusal(e, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
+                `Check ${setting('username')} and ${setting('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${setting('client-id')} and ${setting('client-secret')}.`));
+        }
+        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
+            throw new OctoplantError('the token endpoint answered without an access_token', 200, undefined, false);
+        }
+        this.deps.onSecret(answer.access_token);
+        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
+            this.deps.onSecret(answer.refresh_token);
+            this.refreshToken = answer.refresh_token;
+        }
+        this.way = `user "${username}" and password`;
+        return { token: answer.access_token, renewAt: renewAt(Number(answer.expires_in) * 1000, this.deps.now) };
+    }
+    grant(form, signal) {
+        // Asking for a token twice is harmless: the call may be repeated.
+        return this.deps.transport.json({ method: 'POST', path: API_PATHS.token, form, idempotent: true, signal });
+    }
+}
+class AccessTokenSignIn {
+    accessToken;
+    deps;
+    way;
+    refreshToken;
+    /** The exchange route is missing: the access token itself is sent. */
+    asBearer = false;
+    signedIn = false;
+    constructor(accessToken, deps) {
+        this.accessToken = accessToken;
+        this.deps = deps;
+        deps.onSecret(accessToken);
+    }
+    /** The first session by exchange; later ones by refresh token, else by exchanging again. */
+    async session(signal) {
+        if (this.asBearer) {
+            if (this.signedIn)
+                throw this.refused('the server answered UNAUTHENTICATED when it was sent as Bearer');
+            this.signedIn = true;
+            return { token: this.accessToken, renewAt: Infinity };
+        }
+        if (this.refreshToken) {
+            const renewed = await this.call(API_PATHS.refreshToken, this.refreshToken, signal).catch(() => undefined);
+            if (renewed)
+                return this.take(renewed);
+        }
+        try {
+            const answer = await this.call(API_PATHS.authenticateToken, this.accessToken, signal);
+            this.way = 'access token, exchanged for a session token';
+            return this.take(answer);
+        }
+        catch (e) {
+            if (!this.signedIn && exchangeMissing(e)) {
+                this.asBearer = true;
+                this.way = 'access token, sent as Bearer (the server has no token exchange)';
+                return this.session(signal);
+            }
+            throw refusal(e, why => this.refused(why));
         }
     }
-    return deps.env[envName(name)] ?? '';
+    call(path, token, signal) {
+        // The body is the token as a bare JSON string; exchanging again is harmless.
+        return this.deps.transport.json({ method: 'POST', path, json: token, idempotent: true, signal });
+    }
+    take(answer) {
+        if (typeof answer.token !== 'string' || answer.token === '')
+            throw new OctoplantError('the token exchange answered without a token', 200, undefined, false);
+        this.deps.onSecret(answer.token);
+        if (typeof answer.refreshToken === 'string' && answer.refreshToken) {
+            this.deps.onSecret(answer.refreshToken);
+            this.refreshToken = answer.refreshToken;
+        }
+        this.signedIn = true;
+        return { token: answer.token, renewAt: Infinity };
+    }
+    refused(why) {
+        return new AuthenticationError(`octoplant refused the access token (${why}): it may have expired or been revoked. ` +
+            `Make a new one in the AdminClient for the CI user and put it in ${setting('token')}.`);
+    }
+}
+/** A 404 (no such route) or 501 / UNIMPLEMENTED from the exchange: an older server. */
+function exchangeMissing(e) {
+    return e instanceof OctoplantError && (e.httpStatus === 404 || e.httpStatus === 501 || e.grpcCode === GrpcCode.UNIMPLEMENTED);
+}
+/** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
+function refusal(e, refused) {
+    if (e instanceof OctoplantError && e.httpStatus === 404) {
+        return new OctoplantError(`the server at ${setting('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
+            `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
+    }
+    if (e instanceof OctoplantError && [400, 401, 403].includes(e.httpStatus))
+        return refused(e.message.replace(/^POST \S+ failed: /, ''));
+    return e;
+}
+function renewAt(lifetimeMs, now) {
+    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0 || !now)
+        return Infinity;
+    return now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2);
 }
 
+;// CONCATENATED MODULE: ./src/octoplant/client.ts
+// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
+// Actions; every request goes through the transport (request.ts).
 
-/***/ }),
 
-/***/ 2688:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   N: () => (/* binding */ connect)
-/* harmony export */ });
-/* harmony import */ var _octoplant_client_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7641);
-/* harmony import */ var _octoplant_request_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9184);
+
+
+
+class OctoplantClient {
+    options;
+    session;
+    signIn;
+    constructor(options) {
+        this.options = options;
+        this.signIn = signInWith(options.credentials, {
+            transport: options.transport,
+            onSecret: value => options.onSecret?.(value),
+            now: options.now
+        });
+    }
+    /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
+    get signedInWith() {
+        return this.signIn.way;
+    }
+    /** Signs in (or in again). Throws AuthenticationError when the server refuses the credentials. */
+    async authenticate(signal) {
+        this.session = await this.signIn.session(signal);
+    }
+    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
+     *  not a reason to sign in again. */
+    status(path, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
+    }
+    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
+     *  and an ambiguous failure says so. */
+    async placeOrder(exportContents, signal) {
+        try {
+            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.order, token, json: { exportContents }, idempotent: false, signal }), signal);
+        }
+        catch (e) {
+            const refused = (e instanceof NetworkError && !e.maybeSent) || (e instanceof OctoplantError && e.httpStatus === 429);
+            if (!isTransientError(e) || refused)
+                throw e;
+            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
+                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${setting('order-name', '<its name>')}; otherwise re-run the job.`);
+        }
+    }
+    getOrder(name, signal) {
+        return this.authorized(token => this.options.transport.json({ method: 'GET', path: API_PATHS.orderOf(name), token, signal }), signal);
+    }
+    async cancelOrder(name, signal) {
+        await this.authorized(token => this.options.transport.json({ method: 'POST', path: API_PATHS.cancelOf(name), token, idempotent: true, signal }), signal);
+    }
+    /** The export's bytes as the gateway streams them (see download-body.ts). One try: the caller's
+     *  loop (engine/download.ts) owns the retries of a download, so that they do not multiply with the
+     *  request layer's. */
+    async download(name, signal) {
+        const { body, contentLength } = await this.authorized(token => this.options.transport.stream({ method: 'GET', path: API_PATHS.downloadOf(name), token, attempts: 1, signal }), signal);
+        return gatewayBody(body, contentLength);
+    }
+    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
+     *  a second 401 in a row is final. */
+    async authorized(call, signal, renewOn401 = true) {
+        if (!this.session || (this.options.now && this.options.now() >= this.session.renewAt))
+            await this.authenticate(signal);
+        try {
+            return await call(this.session.token);
+        }
+        catch (e) {
+            if (!renewOn401 || !(e instanceof OctoplantError) || (e.httpStatus !== 401 && e.grpcCode !== GrpcCode.UNAUTHENTICATED))
+                throw e;
+            await this.authenticate(signal);
+            return call(this.session.token);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/connect.ts
 
 
 /** The request layer and the API client for these settings; tokens go to host.secret first. */
-function connect(settings, host, clock, deadline, makeTransport = _octoplant_request_js__WEBPACK_IMPORTED_MODULE_1__/* .createTransport */ .oO) {
+function connect(settings, host, clock, deadline, makeTransport = createTransport) {
     const transport = makeTransport({ baseUrl: settings.serverUrl, ignoreTlsErrors: settings.insecureSkipTlsVerify, clock, deadline, logger: host });
     const { username, password, clientId, clientSecret, accessToken } = settings;
     const credentials = accessToken ? { accessToken } : { username, password, clientId, clientSecret };
-    const client = new _octoplant_client_js__WEBPACK_IMPORTED_MODULE_0__/* .OctoplantClient */ .m({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now() });
+    const client = new OctoplantClient({ transport, credentials, onSecret: value => host.secret(value), now: () => clock.now() });
     return { transport, client };
 }
 
+;// CONCATENATED MODULE: ./src/base/deadline.ts
+/** The reason the deadline's signal carries. */
+class TimeoutReached extends Error {
+    constructor() {
+        super('the timeout was reached');
+        this.name = 'TimeoutReached';
+    }
+}
+function deadlineAfter(clock, ms) {
+    const at = clock.now() + ms;
+    return { at, signal: clock.timeout(ms, new TimeoutReached()), remaining: () => Math.max(0, at - clock.now()) };
+}
+/** The signal aborted because the deadline passed (not because the job was cancelled). */
+function timedOut(signal) {
+    return !!signal?.aborted && signal.reason instanceof TimeoutReached;
+}
 
-/***/ }),
+;// CONCATENATED MODULE: ./src/base/format.ts
+// How sizes, rates and durations read in the log and the summary.
+/** "512 B", "1.50 MiB", "23.4 GiB" */
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+/** "45.2 MiB/s", "830 KiB/s": never "0 MiB/s" for a small or slow transfer. */
+function formatRate(bytes, ms) {
+    return `${formatBytes(Math.round(bytes / Math.max(ms / 1000, 0.001)))}/s`;
+}
+/** "850ms", "42s", "3m5s", "1h2m" */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.max(0, Math.round(ms))}ms`;
+    const s = Math.round(ms / 1000);
+    if (s < 60)
+        return `${s}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60)
+        return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+    return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
+}
+/** Seconds with two decimals, for short phases: "0.05s". */
+function formatSeconds(ms) {
+    return `${(ms / 1000).toFixed(2)}s`;
+}
 
-/***/ 9726:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/base/safe-name.ts
+// Names from outside (an order's name from the server) become file names only through here: a name
+// that is one safe path segment on Linux, Windows and macOS is used as it is; any other gets a safe
+// form that stays unique (its safe characters and a short hash of the whole name).
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   G8: () => (/* binding */ prepareFolder),
-/* harmony export */   UY: () => (/* binding */ diskFilledWhileExtracting),
-/* harmony export */   WG: () => (/* binding */ ensureRoom),
-/* harmony export */   mV: () => (/* binding */ ensureRoomToExtract),
-/* harmony export */   tF: () => (/* binding */ diskFilledWhileSaving)
-/* harmony export */ });
-/* unused harmony exports DiskSpaceError, freeSpace */
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _base_format_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8378);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4441);
-/* harmony import */ var _base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9341);
+/** Longest file-system name made from an order name. */
+const SAFE_NAME_MAX = 100;
+const SAFE_CHARS = /^[A-Za-z0-9_@~.-]+$/;
+const DEVICE_NAMES = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+/** Why `name` is not one safe path segment everywhere, or undefined when it is. */
+function unsafeNameProblem(name) {
+    if (name === '')
+        return 'it is empty';
+    if (name.length > SAFE_NAME_MAX)
+        return `it is longer than ${SAFE_NAME_MAX} characters`;
+    if (name === '.' || name === '..' || name.startsWith('.'))
+        return 'it starts with a dot';
+    if (!SAFE_CHARS.test(name))
+        return 'it holds a character other than letters, digits and - _ . @ ~ (a separator, a colon, a space or a control character)';
+    if (DEVICE_NAMES.test(name))
+        return `"${name.split('.')[0]}" is a device name on Windows`;
+    if (name.endsWith('.'))
+        return 'Windows drops a dot at the end of a name';
+    return undefined;
+}
+/** The file-system name for an order name: itself when safe, else its safe characters and a hash. */
+function fileNameFor(name) {
+    if (!unsafeNameProblem(name))
+        return name;
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(name).digest('hex').slice(0, 12);
+    const kept = name.replace(/[^A-Za-z0-9_@~.-]+/g, '-').replace(/^[.-]+|[.-]+$/g, '').slice(0, SAFE_NAME_MAX - 13);
+    return kept ? `${kept}-${hash}` : `order-${hash}`;
+}
+
+;// CONCATENATED MODULE: ./src/base/secrets.ts
+// The secrets of a run (password, access token, client secret, every token the server issues), in
+// every spelling in which they can come back: as given, JSON-escaped (an error that quotes a JSON
+// body), URL-encoded as a query or path part (encodeURIComponent) and as a form body
+// (application/x-www-form-urlencoded, spaces as "+"), each in upper- and lower-case hex. We send no
+// secret base64-encoded (no Basic auth), so no base64 spelling can come back.
+/** Every spelling of a secret that a server or a log could show, longest first, without repeats. */
+function spellingsOf(secret) {
+    if (!secret)
+        return [];
+    const json = JSON.stringify(secret).slice(1, -1);
+    const uri = encodeURIComponent(secret);
+    const form = new URLSearchParams({ s: secret }).toString().slice(2);
+    const lowerHex = (s) => s.replace(/%[0-9A-F]{2}/g, h => h.toLowerCase());
+    const all = [secret, json, uri, form, lowerHex(uri), lowerHex(form), JSON.stringify(uri).slice(1, -1)];
+    return [...new Set(all)].sort((a, b) => b.length - a.length);
+}
+/** The run's secrets; mask() hides each in any spelling, however short. */
+class Secrets {
+    spellings = [];
+    /** Adds a secret; returns the spellings that are new (for a runner to register). */
+    add(secret) {
+        if (!secret)
+            return [];
+        const fresh = spellingsOf(secret).filter(s => !this.spellings.includes(s));
+        if (fresh.length)
+            this.spellings = [...this.spellings, ...fresh].sort((a, b) => b.length - a.length);
+        return fresh;
+    }
+    mask(text) {
+        let out = text;
+        for (const s of this.spellings)
+            if (out.includes(s))
+                out = out.split(s).join('***');
+        return out;
+    }
+    /** Every string inside a value (an output document) masked; keys and shape kept. */
+    maskValues(value) {
+        if (typeof value === 'string')
+            return this.mask(value);
+        if (Array.isArray(value))
+            return value.map((v) => this.maskValues(v));
+        if (value && typeof value === 'object')
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.maskValues(v)]));
+        return value;
+    }
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/engine/settings.ts
+/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render
+ *  ("Input 'path' …" in the Action, "--path (or OCTOPLANT_PATH) …" in the command). */
+class InputError extends Error {
+    input;
+    problem;
+    constructor(input, problem) {
+        super(`${input} ${problem}`);
+        this.input = input;
+        this.problem = problem;
+        this.name = 'InputError';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/disk-space.ts
 // The disk-space policy: the output folder is proven writable before anything is ordered, an export
 // whose size is announced must fit (twice when it will be extracted beside itself), and a disk that
 // fills up while saving or extracting gets a message that says where and what to do.
@@ -30498,22 +30200,22 @@ class DiskSpaceError extends Error {
 async function prepareFolder(dir) {
     try {
         // Owner only: an export holds the plant's programs (where the platform has modes).
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(dir, { recursive: true, mode: 0o700 });
-        const probe = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dir, `.octoplant-write-test-${process.pid}`);
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(probe, { force: true });
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(probe, '', { flag: 'wx', mode: 0o600 });
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(probe, { force: true });
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true, mode: 0o700 });
+        const probe = external_node_path_namespaceObject.join(dir, `.octoplant-write-test-${process.pid}`);
+        await (0,promises_namespaceObject.rm)(probe, { force: true });
+        await (0,promises_namespaceObject.writeFile)(probe, '', { flag: 'wx', mode: 0o600 });
+        await (0,promises_namespaceObject.rm)(probe, { force: true });
     }
     catch (e) {
-        throw new _settings_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .d('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
+        throw new InputError('path', `must be a folder the runner can write to; ${dir} is not (${e.message}). Choose a folder the runner's user may write to`);
     }
 }
 /** Free bytes of the file system that holds `dir`. */
 async function freeSpace(dir) {
-    const s = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.statfs)(dir);
+    const s = await (0,promises_namespaceObject.statfs)(dir);
     return s.bavail * s.bsize;
 }
-const twice = (need) => (need.extract ? ` (the ZIP twice, since ${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__/* .setting */ .Pe)('extract', 'true')})` : '');
+const twice = (need) => (need.extract ? ` (the ZIP twice, since ${setting('extract', 'true')})` : '');
 /** Refuses a download whose announced size does not fit. */
 async function ensureRoom(need, contentLength) {
     if (contentLength === undefined)
@@ -30522,21 +30224,21 @@ async function ensureRoom(need, contentLength) {
     const available = await freeSpace(need.dir);
     if (available >= wanted)
         return;
-    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(wanted)}${twice(need)} and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__/* .setting */ .Pe)('path')} to a folder on a larger disk`);
+    throw new DiskSpaceError(`not enough free disk space in ${need.dir}: the export needs ${formatBytes(wanted)}${twice(need)} and ${formatBytes(available)} are free. Free space there, or set ${setting('path')} to a folder on a larger disk`);
 }
 /** Refuses an extraction whose uncompressed size (the central directory's sum) does not fit. */
 async function ensureRoomToExtract(dir, bytes) {
     const available = await freeSpace(dir);
     if (available >= bytes)
         return;
-    throw new DiskSpaceError(`not enough free disk space in ${dir} to extract the export: its entries hold ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(bytes)} uncompressed and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(available)} are free. Free space there, or set ${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__/* .setting */ .Pe)('path')} to a folder on a larger disk`);
+    throw new DiskSpaceError(`not enough free disk space in ${dir} to extract the export: its entries hold ${formatBytes(bytes)} uncompressed and ${formatBytes(available)} are free. Free space there, or set ${setting('path')} to a folder on a larger disk`);
 }
 /** The disk filled up while saving: what had arrived, what was free, and what to do. */
 async function diskFilledWhileSaving(need, received, contentLength) {
     const left = await freeSpace(need.dir).catch(() => 0);
-    const total = contentLength === undefined ? '' : ` of ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(contentLength)}`;
-    return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${(0,_base_format_js__WEBPACK_IMPORTED_MODULE_4__/* .formatBytes */ .z3)(left)} were free. ` +
-        `The partial file was removed. Free space there, or set ${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_3__/* .setting */ .Pe)('path')} to a folder on a larger disk`);
+    const total = contentLength === undefined ? '' : ` of ${formatBytes(contentLength)}`;
+    return new DiskSpaceError(`the disk filled up while saving the export in ${need.dir}: ${formatBytes(received)}${total} had arrived, the ZIP needs more${twice(need)}, and ${formatBytes(left)} were free. ` +
+        `The partial file was removed. Free space there, or set ${setting('path')} to a folder on a larger disk`);
 }
 /** The disk filled up while extracting: what was written is removed, and what stood there before
  *  is left as it was. */
@@ -30544,104 +30246,9 @@ function diskFilledWhileExtracting(dir, pathSetting) {
     return new DiskSpaceError(`the disk filled up while extracting the export into ${dir}; what was written is removed, and the files an earlier run left there are as they were. Free space there, or set ${pathSetting} to a folder on a larger disk`);
 }
 
-
-/***/ }),
-
-/***/ 7597:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   R: () => (/* binding */ evidenceFiles),
-/* harmony export */   o: () => (/* binding */ EVIDENCE_FILES)
-/* harmony export */ });
-// The evidence files beside the ZIP, in one list: what each is called, which output names it,
-// whether it is kept as an artifact, and its row in the summary. The engine, the outputs, the
-// uploads, the summary and the command's help all read this list; a new evidence file is an entry
-// here and the code in make.ts that writes it (and its output's description in action.yml, which
-// the docs test holds to this list).
-const EVIDENCE_FILES = [
-    { suffix: '.record.json', field: 'recordPath', output: 'record-path', uploaded: true, label: 'Record' },
-    { suffix: '.manifest.sha256', field: 'manifestPath', output: 'manifest-path', uploaded: true, label: 'Manifest', note: 'SHA-256 of every file; check with `sha256sum -c`' },
-    { suffix: '.changes.json', field: 'changesPath', output: 'changes-path', uploaded: true, label: 'Change report', optional: true }
-];
-function evidenceFiles(zipPath) {
-    const base = zipPath.replace(/\.zip$/, '');
-    return Object.fromEntries(EVIDENCE_FILES.map(f => [f.field, `${base}${f.suffix}`]));
-}
-
-
-/***/ }),
-
-/***/ 2911:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $U: () => (/* binding */ judgeGate),
-/* harmony export */   su: () => (/* binding */ GATE_CHECKS)
-/* harmony export */ });
-/* unused harmony export describePrevious */
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4988);
-/* harmony import */ var _base_setting_ref_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9341);
-// The gate: after the evidence is saved and kept, the run fails when what it found is a deviation
-// the workflow asked to fail on (fail-on). It fails closed: what it cannot judge fails too.
-
-
-const GATE_CHECKS = ['unequal-job-results', 'changes'];
-/** Items named in a failure message. */
-const NAMED = 3;
-/** The gate's verdict: why it fails, or undefined when it passes. */
-function judgeGate(failOn, f) {
-    const failures = [];
-    if (failOn.includes('unequal-job-results')) {
-        const why = f.jobResults
-            ? f.jobResults.count > 0
-                ? `the unequalJobResults export (${f.jobResults.file}) lists ${f.jobResults.count} job(s) with differences or errors: ${named(f.jobResults.first, f.jobResults.count)}`
-                : undefined
-            : `the unequalJobResults export cannot be counted, so the gate fails closed: ${f.jobResultsProblem ?? 'it was not found'}`;
-        if (why)
-            failures.push(`${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_0__/* .setting */ .Pe)('fail-on', 'unequal-job-results')}: ${why}`);
-    }
-    if (failOn.includes('changes') && !f.noPrevious) {
-        const c = f.changes;
-        const total = c ? c.counts.added + c.counts.removed + c.counts.changed : 0;
-        const why = c
-            ? total > 0
-                ? `${total} entr${total === 1 ? 'y' : 'ies'} differ from ${describePrevious(c)}: ${['added', 'removed', 'changed']
-                    .filter(k => c.counts[k] > 0)
-                    .map(k => `${c.counts[k]} ${k} (${named(c.first[k].map(x => x.path), c.counts[k])})`)
-                    .join(', ')}`
-                : undefined
-            : `the change report could not be made, so the gate fails closed: ${f.changesProblem ?? 'no comparison was made'}`;
-        if (why)
-            failures.push(`${(0,_base_setting_ref_js__WEBPACK_IMPORTED_MODULE_0__/* .setting */ .Pe)('fail-on', 'changes')}: ${why}`);
-    }
-    return failures.length ? failures.join('; ') : undefined;
-}
-function describePrevious(c) {
-    const p = c.comparedWith;
-    if (p.kind === 'zip')
-        return `the previous ZIP ${p.file}`;
-    return `the previous export${p.orderName ? ` ${p.orderName}` : ''}${p.finishedAt ? ` of ${p.finishedAt}` : ''}`;
-}
-function named(items, count) {
-    const shown = items.slice(0, NAMED).map(i => (0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(i)).join(', ');
-    return count > NAMED ? `${shown} and ${count - NAMED} more` : shown;
-}
-
-
-/***/ }),
-
-/***/ 629:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   D: () => (/* binding */ linesOf),
-/* harmony export */   P: () => (/* binding */ LineFile)
-/* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_1__);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/engine/evidence/line-file.ts
 // A text file written line by line from synchronous code (the ZIP scan's callbacks), in blocks:
 // lines gather in memory and go to disk with one write call per block, so a 200,000-entry manifest
 // costs a few dozen writes and holds at most one block in memory; and read back line by line.
@@ -30659,9 +30266,9 @@ class LineFile {
     constructor(path, hashed = false) {
         this.path = path;
         // Created, never opened through a link or over a file that stands there; owner only.
-        this.fd = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.openSync)(path, 'wx', 0o600);
+        this.fd = (0,external_node_fs_namespaceObject.openSync)(path, 'wx', 0o600);
         if (hashed)
-            this.hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.createHash)('sha256');
+            this.hash = (0,external_node_crypto_.createHash)('sha256');
     }
     write(text) {
         this.pending.push(text);
@@ -30672,14 +30279,14 @@ class LineFile {
     /** Closes the file; the SHA-256 of its bytes when hashed. */
     close() {
         this.flush();
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.closeSync)(this.fd);
+        (0,external_node_fs_namespaceObject.closeSync)(this.fd);
         return this.hash?.digest('hex');
     }
     /** Closes the file without writing what is pending (the run failed; the caller removes it). */
     abandon() {
         this.pending = [];
         try {
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.closeSync)(this.fd);
+            (0,external_node_fs_namespaceObject.closeSync)(this.fd);
         }
         catch {
             // closed already
@@ -30693,7 +30300,7 @@ class LineFile {
         this.pendingChars = 0;
         this.hash?.update(block);
         for (let at = 0; at < block.length;)
-            at += (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeSync)(this.fd, block, at);
+            at += (0,external_node_fs_namespaceObject.writeSync)(this.fd, block, at);
     }
 }
 /** A text file's lines, read as the caller takes them (readline queues every line of a chunk ahead
@@ -30703,7 +30310,7 @@ class LineFile {
  *  in linear time. */
 async function* linesOf(path, signal) {
     let pieces = [];
-    for await (const chunk of (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.createReadStream)(path, { highWaterMark: BLOCK, signal })) {
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { highWaterMark: BLOCK, signal })) {
         let start = 0;
         for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
             const line = pieces.length ? Buffer.concat([...pieces, chunk.subarray(start, nl)]) : chunk.subarray(start, nl);
@@ -30718,23 +30325,7 @@ async function* linesOf(path, signal) {
         yield Buffer.concat(pieces).toString('utf8');
 }
 
-
-/***/ }),
-
-/***/ 6489:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Cv: () => (/* binding */ crcHex),
-/* harmony export */   eq: () => (/* binding */ manifestEntries),
-/* harmony export */   fU: () => (/* binding */ ManifestWriter)
-/* harmony export */ });
-/* unused harmony exports sha256sumLine, parseSha256sumLine */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _line_file_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(629);
+;// CONCATENATED MODULE: ./src/engine/evidence/manifest.ts
 // The manifest: the SHA-256 of every file entry's uncompressed bytes, in the format of `sha256sum`
 // (`<hex>  <path>`, paths as in the ZIP, UTF-8), so that `sha256sum -c` in the extracted folder checks
 // the unpacked export. It is made in the pass that already inflates every entry to check its CRC-32:
@@ -30757,7 +30348,7 @@ class ManifestWriter {
     sizes = new Float64Array(1024);
     crcs = new Uint32Array(1024);
     constructor(manifestPath) {
-        this.manifest = new _line_file_js__WEBPACK_IMPORTED_MODULE_2__/* .LineFile */ .P(manifestPath, true);
+        this.manifest = new LineFile(manifestPath, true);
     }
     /** The sink that hashes one entry's bytes (this writer); none for a directory. */
     sink(name) {
@@ -30769,11 +30360,11 @@ class ManifestWriter {
     }
     data(bytes) {
         ;
-        (this.hash ??= (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256')).update(bytes);
+        (this.hash ??= (0,external_node_crypto_.createHash)('sha256')).update(bytes);
     }
     /** A small entry in one piece: one call, no hash object. */
     whole(bytes) {
-        this.digest = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.hash)('sha256', bytes, 'hex');
+        this.digest = (0,external_node_crypto_.hash)('sha256', bytes, 'hex');
     }
     end() {
         if (this.hash)
@@ -30798,7 +30389,7 @@ class ManifestWriter {
     /** The download failed: nothing of it stays. */
     discard() {
         this.manifest.abandon();
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(this.manifest.path, { force: true });
+        (0,external_node_fs_namespaceObject.rmSync)(this.manifest.path, { force: true });
     }
     grow() {
         const sizes = new Float64Array(this.sizes.length * 2);
@@ -30828,7 +30419,7 @@ function parseSha256sumLine(line) {
 /** Every file entry of a manifest, in its order: the file's lines with the sizes and CRC-32s. */
 async function* manifestEntries(m) {
     let i = 0;
-    for await (const line of (0,_line_file_js__WEBPACK_IMPORTED_MODULE_2__/* .linesOf */ .D)(m.path)) {
+    for await (const line of linesOf(m.path)) {
         if (!line)
             continue;
         if (i >= m.files)
@@ -30844,286 +30435,454 @@ function crcHex(crc) {
     return (crc >>> 0).toString(16).padStart(8, '0');
 }
 
+;// CONCATENATED MODULE: ./src/engine/zip/carry.ts
+// The bytes a parse could not use yet (a header or an entry cut by the chunk's end), kept for the
+// next chunk in one buffer that is reused: copying the leftover into a fresh buffer for every chunk
+// would leave two dead ArrayBuffers per chunk for the GC.
+/** Smallest store: a few chunks' worth, so that it rarely has to grow. */
+const MIN_STORE = 64 * 1024;
+class Carry {
+    store = Buffer.alloc(0);
+    length = 0;
+    /** The leftover followed by `chunk`, as one buffer: the chunk itself when nothing is left over,
+     *  else a view of the store, valid until the next call. */
+    join(chunk) {
+        if (this.length === 0)
+            return chunk;
+        this.reserve(this.length + chunk.length);
+        chunk.copy(this.store, this.length);
+        return this.store.subarray(0, this.length + chunk.length);
+    }
+    /** Keeps `buf` from `at` on for the next join (buf may be the store's own view); returns it. */
+    keep(buf, at) {
+        const rest = buf.length - at;
+        if (rest > 0) {
+            // No growth when buf is the store: rest is then within it. Buffer.copy moves overlapping bytes.
+            this.reserve(rest);
+            buf.copy(this.store, 0, at);
+        }
+        this.length = rest;
+        return this.store.subarray(0, rest);
+    }
+    reserve(n) {
+        if (n <= this.store.length)
+            return;
+        const bigger = Buffer.allocUnsafe(Math.max(n, 2 * this.store.length, MIN_STORE));
+        this.store.copy(bigger, 0, 0, this.length);
+        this.store = bigger;
+    }
+}
 
-/***/ }),
-
-/***/ 6085:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   mC: () => (/* binding */ openPrevious),
-/* harmony export */   yP: () => (/* binding */ inspectPrevious)
-/* harmony export */ });
-/* unused harmony export PreviousExportUnreadable */
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _zip_central_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1111);
-/* harmony import */ var _line_file_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(629);
-/* harmony import */ var _manifest_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6489);
-/* harmony import */ var _record_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3345);
-// A previous export, opened for the comparison as a stream of its file entries in its own order:
-// from its record (read line by line in the layout this tool writes, one entry a line; any other
-// layout of valid JSON is parsed whole) or from its ZIP's central directory. Nothing of it is held
-// but what the comparison keeps (changes.ts).
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/engine/zip/format.ts
+// The ZIP format's records and names: signatures, the facts a local header or a central directory
+// record gives of an entry, the end records that say where the central directory is, and how entry
+// names are decoded. Pure functions over buffers: the scan (scan.ts) and the readers of a file on
+// disk (central.ts) share them.
 
 
-
-
-
-/** A previous export's file is neither a ZIP nor a record this tool wrote. */
-class PreviousExportUnreadable extends Error {
-    constructor(message) {
+const LOCAL_SIG = 0x04034b50;
+const CENTRAL_SIG = 0x02014b50;
+const EOCD_SIG = 0x06054b50;
+const ZIP64_EOCD_SIG = 0x06064b50;
+const ZIP64_LOCATOR_SIG = 0x07064b50;
+const DESCRIPTOR_SIG = 0x08074b50;
+const DESCRIPTOR_SIG_BYTES = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+const STORED = 0;
+const DEFLATED = 8;
+class InvalidZipError extends Error {
+    retryable;
+    constructor(message, 
+    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
+    retryable = true) {
         super(message);
-        this.name = 'PreviousExportUnreadable';
+        this.retryable = retryable;
+        this.name = 'InvalidZipError';
     }
 }
-/** Opens a previous export: what it is now (a record's head is read first), its entries as read. */
-async function openPrevious(file, signal) {
-    if (await startsWithZipSignature(file))
-        return { previous: { kind: 'zip', file }, entries: zipEntries(file) };
-    try {
-        return (await openRecordStreaming(file, signal)) ?? (await openRecordWhole(file, signal));
+/** The error for bytes at `where` in the file (buf[at]) that start no ZIP record, after `entries`. */
+function notAZipHeader(buf, at, where, entries) {
+    if (where === 0) {
+        const start = buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+        return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
     }
-    catch (e) {
-        if (e instanceof PreviousExportUnreadable || signal?.aborted)
-            throw e;
-        throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${e.message}`);
+    return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${entries ? `, after ${entries} entries` : ''}`);
+}
+/** The error for an entry whose bytes do not match what the ZIP says of it. */
+function corrupt(h, why) {
+    return new InvalidZipError(`entry ${quoted(h.name)} is corrupt: ${why}`);
+}
+/** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
+ *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
+/** The seed of a name's second CRC-32: with the first, a 52-bit key that tells names apart. */
+const NAME_SALT_SEED = 0x9e3779b9;
+/** A name's 52-bit key from its two CRC-32s (two different names share one about once in 2^52). */
+function nameKey(crc, salt) {
+    return crc * 0x100000 + (salt & 0xfffff);
+}
+function parseLocalHeader(buf, at, offset) {
+    if (buf.length - at < 30)
+        return undefined;
+    const nameLength = buf.readUInt16LE(at + 26);
+    const extraLength = buf.readUInt16LE(at + 28);
+    const end = at + 30 + nameLength + extraLength;
+    if (buf.length < end)
+        return undefined;
+    const flags = buf.readUInt16LE(at + 6);
+    const method = buf.readUInt16LE(at + 8);
+    const rawName = buf.subarray(at + 30, at + 30 + nameLength);
+    const name = decodeName(rawName, flags);
+    if (flags & 0x1)
+        throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} is encrypted`, false);
+    if (method !== STORED && method !== DEFLATED) {
+        throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} uses compression method ${method} (only stored and deflated are read)`, false);
     }
-}
-/** A previous export, looked at before the run connects: readable as a ZIP (its central directory)
- *  or a record (its head and first entry), and which server it came from. Throws
- *  PreviousExportUnreadable otherwise. */
-async function inspectPrevious(file) {
-    const { previous, entries } = await openPrevious(file);
-    const first = entries[Symbol.asyncIterator]();
-    await first.next();
-    await first.return?.();
-    return previous;
-}
-async function* zipEntries(file) {
-    try {
-        for await (const batch of (0,_zip_central_js__WEBPACK_IMPORTED_MODULE_1__/* .centralRecords */ .uK)(file)) {
-            for (const { record: r } of batch)
-                if (!r.name.endsWith('/'))
-                    yield { path: r.name, size: r.size, crc32: (0,_manifest_js__WEBPACK_IMPORTED_MODULE_3__/* .crcHex */ .Cv)(r.crc32) };
+    const climbs = climbsOut(name);
+    if (climbs)
+        throw new InvalidZipError(`refusing the ZIP: entry ${quoted(name)} ${climbs}`, false);
+    let compressedSize = buf.readUInt32LE(at + 18);
+    let size = buf.readUInt32LE(at + 22);
+    const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
+    if (zip64) {
+        // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
+        let p = 0;
+        if (size === 0xffffffff && zip64.length >= p + 8) {
+            size = readUInt64(zip64, p);
+            p += 8;
         }
+        if (compressedSize === 0xffffffff && zip64.length >= p + 8)
+            compressedSize = readUInt64(zip64, p);
     }
-    catch (e) {
-        throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${e.message}`);
-    }
+    const descriptor = (flags & 0x8) !== 0;
+    const header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
+    return { header, end, nameHash: (0,external_node_zlib_.crc32)(rawName), nameSalt: (0,external_node_zlib_.crc32)(rawName, NAME_SALT_SEED), zip64: zip64 !== undefined };
 }
-/** The lines of the entries array as writeRecord lays them out. */
-const ENTRIES_OPEN = '  "entries": [';
-const ENTRIES_EMPTY = '  "entries": []';
-const ENTRIES_CLOSE = '  ]';
-/** A record in this tool's layout: its head read up to the entries, which then stream one a line.
- *  Undefined when the file is not in that layout. */
-async function openRecordStreaming(file, signal) {
-    const lines = (0,_line_file_js__WEBPACK_IMPORTED_MODULE_2__/* .linesOf */ .D)(file, signal)[Symbol.asyncIterator]();
-    const head = [];
-    for (let next = await lines.next(); !next.done; next = await lines.next()) {
-        const line = next.value;
-        if (head.length === 0 && line !== '{')
-            break;
-        if (line !== ENTRIES_OPEN && line !== ENTRIES_EMPTY) {
-            head.push(line);
+/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
+function parseCentralRecord(buf, at) {
+    if (buf.length - at < 46)
+        return undefined;
+    const nameLength = buf.readUInt16LE(at + 28);
+    const extraLength = buf.readUInt16LE(at + 30);
+    const commentLength = buf.readUInt16LE(at + 32);
+    const end = at + 46 + nameLength + extraLength + commentLength;
+    if (buf.length < end)
+        return undefined;
+    const flags = buf.readUInt16LE(at + 8);
+    const rawName = buf.subarray(at + 46, at + 46 + nameLength);
+    let size = buf.readUInt32LE(at + 24);
+    let compressedSize = buf.readUInt32LE(at + 20);
+    let offset = buf.readUInt32LE(at + 42);
+    const zip64 = findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001);
+    if (zip64) {
+        // Central ZIP64 extra: uncompressed size, compressed size, offset, each when its field is full.
+        let p = 0;
+        if (size === 0xffffffff && zip64.length >= p + 8) {
+            size = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (compressedSize === 0xffffffff && zip64.length >= p + 8) {
+            compressedSize = readUInt64(zip64, p);
+            p += 8;
+        }
+        if (offset === 0xffffffff && zip64.length >= p + 8)
+            offset = readUInt64(zip64, p);
+    }
+    const madeOnUnix = buf[at + 5] === 3;
+    const record = {
+        name: decodeName(rawName, flags),
+        offset,
+        method: buf.readUInt16LE(at + 10),
+        crc32: buf.readUInt32LE(at + 16),
+        compressedSize,
+        size,
+        unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024
+    };
+    return { record, nameHash: (0,external_node_zlib_.crc32)(rawName), end };
+}
+/** Where the central directory is, from the end records in the last bytes of the file. */
+function findCentralDirectory(tail, fileSize) {
+    for (let i = tail.length - 22; i >= 0; i--) {
+        if (tail.readUInt32LE(i) !== EOCD_SIG || i + 22 + tail.readUInt16LE(i + 20) !== tail.length)
             continue;
+        let count = tail.readUInt16LE(i + 10);
+        let size = tail.readUInt32LE(i + 12);
+        let offset = tail.readUInt32LE(i + 16);
+        const locator = i - 20;
+        if (locator >= 0 && tail.readUInt32LE(locator) === ZIP64_LOCATOR_SIG) {
+            const at = readUInt64(tail, locator + 8) - (fileSize - tail.length);
+            if (at >= 0 && at + 56 <= tail.length && tail.readUInt32LE(at) === ZIP64_EOCD_SIG) {
+                count = readUInt64(tail, at + 32);
+                size = readUInt64(tail, at + 40);
+                offset = readUInt64(tail, at + 48);
+            }
         }
-        const record = checkedHead(JSON.parse(`${head.join('\n')}\n  "entries": []\n}`));
-        if (line === ENTRIES_EMPTY)
-            await lines.return?.();
-        return { previous: describe(file, record), entries: line === ENTRIES_EMPTY ? fromList([]) : recordLines(file, lines) };
+        return { offset, size, count };
     }
-    await lines.return?.();
+    throw new InvalidZipError('not a valid ZIP: no end record at its end');
+}
+/** Why a name would leave the folder it is extracted to, or undefined. */
+function climbsOut(name) {
+    if (name.startsWith('/') || (name[1] === ':' && /^[a-zA-Z]:/.test(name)))
+        return 'has an absolute path';
+    if (name.includes('..') && name.split('/').includes('..'))
+        return 'has a path that climbs out of the folder ("..")';
+}
+function findExtra(extra, id) {
+    for (let p = 0; p + 4 <= extra.length;) {
+        const length = extra.readUInt16LE(p + 2);
+        if (extra.readUInt16LE(p) === id)
+            return extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
+        p += 4 + length;
+    }
     return undefined;
 }
-async function* recordLines(file, lines) {
-    for (let next = await lines.next(); !next.done; next = await lines.next()) {
-        const line = next.value;
-        if (line === ENTRIES_CLOSE)
-            return void (await lines.return?.());
-        yield checkedEntry(JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line));
+function readUInt64(buf, at) {
+    return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 0x100000000;
+}
+/** Code page 437, the ZIP format's default for names without the UTF-8 flag (bytes 0x80–0xFF). */
+const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+/** The entry name: UTF-8 when flag bit 11 says so (or it is ASCII), else code page 437; backslashes
+ *  (written by some Windows tools) become slashes. */
+function decodeName(raw, flags) {
+    let name;
+    if (flags & 0x800 || isAscii(raw))
+        name = raw.toString('utf8');
+    else
+        name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('');
+    return name.includes('\\') ? name.replace(/\\/g, '/') : name;
+}
+function isAscii(raw) {
+    for (let i = 0; i < raw.length; i++)
+        if (raw[i] >= 0x80)
+            return false;
+    return true;
+}
+function hex(n) {
+    return (n >>> 0).toString(16).padStart(8, '0');
+}
+/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
+function signaturePrefixAtEnd(buf) {
+    for (let n = 3; n > 0; n--) {
+        if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n)))
+            return n;
     }
-    throw new PreviousExportUnreadable(`${file} ends inside its entries`);
+    return 0;
 }
-/** Any other layout of a record: parsed whole (memory grows with the record). */
-async function openRecordWhole(file, signal) {
-    const record = checkedHead(JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(file, { encoding: 'utf8', signal })));
-    if (!Array.isArray(record.entries))
-        throw new PreviousExportUnreadable(`${file} is an export record without its entries`);
-    return { previous: describe(file, record), entries: fromList(record.entries) };
+/** A signed data descriptor at buf[p] (its 16 or 24 bytes there) that names this CRC-32 and, as
+ *  both sizes, `length`: the end of a stored entry (a false match needs a 96-bit coincidence). */
+function isSignedDescriptorOf(buf, p, crc, length) {
+    const narrow = buf.readUInt32LE(p + 8) === length % 0x100000000 && buf.readUInt32LE(p + 12) === length % 0x100000000;
+    const wide = buf.length >= p + 24 && readUInt64(buf, p + 8) === length && readUInt64(buf, p + 16) === length;
+    return buf.readUInt32LE(p + 4) === crc && (narrow || wide);
 }
-/** Entries already in memory, served as the stream the comparison walks. */
-// eslint-disable-next-line @typescript-eslint/require-await -- nothing to wait for: the list is read
-async function* fromList(list) {
-    for (const e of list)
-        yield checkedEntry(e);
+/** The data descriptor at buf[at], signed or not; undefined when more bytes are needed. `read` is
+ *  what the scan counted, to choose between 4- and 8-byte sizes: they belong with a ZIP64 local
+ *  header, but writers differ (yazl writes them without one), so the width whose sizes match is
+ *  taken, the header's first. `final`: no more bytes will come. */
+function parseDescriptor(buf, at, read) {
+    if (buf.length - at < 4)
+        return undefined;
+    const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0);
+    if (buf.length < p + 20 && !(read.final && buf.length >= p + 12))
+        return undefined;
+    const crc = buf.readUInt32LE(p);
+    const narrow = { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 };
+    const wide = buf.length >= p + 20 ? { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 } : narrow;
+    const fits = (d) => d.compressedSize === read.compressedSize && d.size === read.size;
+    const [first, second] = read.zip64 ? [wide, narrow] : [narrow, wide];
+    return fits(first) ? first : fits(second) ? second : first;
 }
-function describe(file, head) {
-    const previous = { kind: 'record', file };
-    if (typeof head.order?.name === 'string')
-        previous.orderName = head.order.name;
-    if (typeof head.finishedAt === 'string')
-        previous.finishedAt = head.finishedAt;
-    if (typeof head.server?.url === 'string')
-        previous.serverUrl = head.server.url;
-    return previous;
-}
-function checkedHead(record) {
-    if (record?.$schema !== _record_js__WEBPACK_IMPORTED_MODULE_4__/* .RECORD_SCHEMA_ID */ .cE) {
-        throw new PreviousExportUnreadable(`the file is JSON but not an export record of this tool (its "$schema" is not ${_record_js__WEBPACK_IMPORTED_MODULE_4__/* .RECORD_SCHEMA_ID */ .cE})`);
+
+;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
+// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
+// bytes each and no object each: what the scan verified, or the central directory as an index.
+
+/** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
+class EntryTable {
+    count = 0;
+    capacity;
+    offsets;
+    compressedSizes;
+    sizes;
+    crcs;
+    nameHashes;
+    /** A second CRC-32 of the name (NAME_SALT_SEED): with nameHashes, a 52-bit key (the scan's only). */
+    nameSalts;
+    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
+    listed;
+    /** `expected`: the number of entries when known (no growing, no slack). */
+    constructor(expected = 1024) {
+        this.capacity = Math.max(16, expected);
+        this.offsets = new Float64Array(this.capacity);
+        this.compressedSizes = new Float64Array(this.capacity);
+        this.sizes = new Float64Array(this.capacity);
+        this.crcs = new Uint32Array(this.capacity);
+        this.nameHashes = new Uint32Array(this.capacity);
+        this.nameSalts = new Uint32Array(this.capacity);
+        this.listed = new Uint8Array(this.capacity);
     }
-    return record;
-}
-function checkedEntry(e) {
-    const d = e;
-    if (typeof d?.path !== 'string' || typeof d.size !== 'number' || !/^[0-9a-f]{8}$/.test(d.crc32) || !/^[0-9a-f]{64}$/.test(d.sha256 ?? '')) {
-        throw new PreviousExportUnreadable(`an entry of the record is not {path, size, crc32, sha256}: ${JSON.stringify(e).slice(0, 200)}`);
+    add(offset, compressedSize, size, crc, nameHash, nameSalt = 0) {
+        if (this.count === this.capacity)
+            this.grow();
+        const i = this.count++;
+        this.offsets[i] = offset;
+        this.compressedSizes[i] = compressedSize;
+        this.sizes[i] = size;
+        this.crcs[i] = crc;
+        this.nameHashes[i] = nameHash;
+        this.nameSalts[i] = nameSalt;
     }
-    return d;
+    /** The index of an entry whose name (by its 52-bit key) an earlier entry has too, or -1: one sort
+     *  of a typed array, no object per entry. */
+    repeatedName() {
+        const keys = new Float64Array(this.count);
+        for (let i = 0; i < this.count; i++)
+            keys[i] = nameKey(this.nameHashes[i], this.nameSalts[i]);
+        const sorted = keys.slice().sort();
+        for (let i = 1; i < sorted.length; i++)
+            if (sorted[i] === sorted[i - 1])
+                return keys.lastIndexOf(sorted[i]);
+        return -1;
+    }
+    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
+    indexOf(offset, hint) {
+        if (hint < this.count && this.offsets[hint] === offset)
+            return hint;
+        let lo = 0;
+        let hi = this.count - 1;
+        while (lo <= hi) {
+            const mid = (lo + hi) >>> 1;
+            const at = this.offsets[mid];
+            if (at === offset)
+                return mid;
+            if (at < offset)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return -1;
+    }
+    /** Puts the entries in offset order (a central directory may list them in any order). */
+    sortByOffset() {
+        let sorted = true;
+        for (let i = 1; i < this.count && sorted; i++)
+            sorted = this.offsets[i - 1] <= this.offsets[i];
+        if (sorted)
+            return;
+        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
+        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
+    }
+    grow() {
+        this.capacity *= 2;
+        this.remake(this.capacity, (from, to) => to.set(from));
+    }
+    /** Replaces every column with a new one of `length`, filled by `fill`. */
+    remake(length, fill) {
+        const make = (a) => {
+            const b = new a.constructor(length);
+            fill(a, b);
+            return b;
+        };
+        this.offsets = make(this.offsets);
+        this.compressedSizes = make(this.compressedSizes);
+        this.sizes = make(this.sizes);
+        this.crcs = make(this.crcs);
+        this.nameHashes = make(this.nameHashes);
+        this.nameSalts = make(this.nameSalts);
+        this.listed = make(this.listed);
+    }
 }
-async function startsWithZipSignature(file) {
-    const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.open)(file, 'r');
+
+;// CONCATENATED MODULE: ./src/engine/zip/central.ts
+// Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
+// directory, record by record or as an index by local-header offset.
+
+
+
+
+/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
+const READ_BYTES = 64 * 1024;
+/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
+async function readFile(file, start, visit, end = Infinity) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
     try {
-        const head = Buffer.alloc(4);
-        const { bytesRead } = await handle.read(head, 0, 4, 0);
-        return bytesRead === 4 && head.readUInt32LE(0) !== 0 && head.subarray(0, 2).toString('latin1') === 'PK';
+        const buffer = Buffer.allocUnsafe(READ_BYTES);
+        for (let at = start; at < end;) {
+            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
+            if (bytesRead === 0)
+                break;
+            at += bytesRead;
+            await visit(buffer.subarray(0, bytesRead));
+        }
     }
     finally {
         await handle.close();
     }
 }
-
-
-/***/ }),
-
-/***/ 3345:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   cE: () => (/* binding */ RECORD_SCHEMA_ID),
-/* harmony export */   rh: () => (/* binding */ writeRecord),
-/* harmony export */   ri: () => (/* binding */ withoutCredentials)
-/* harmony export */ });
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _line_file_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(629);
-// The export record: one JSON document that says what was exported, from where, by whom and when,
-// and what the ZIP and its manifest hash to, with every file entry's size, CRC-32 and SHA-256. Its
-// shape is schemas/export-record.schema.json (versioned by its $schema). It holds no secret: the
-// server URL has no credentials (inputs refuse them, and they are stripped again here), and nothing
-// of the sign-in is written but the way it worked.
-
-
-const RECORD_SCHEMA_ID = 'urn:octoplant-export:schema:export-record:1';
-/** Writes the record to `file`, its entries streamed from the manifest. */
-async function writeRecord(file, facts, entries, signal) {
-    const head = {
-        $schema: RECORD_SCHEMA_ID,
-        tool: facts.tool,
-        server: {
-            url: withoutCredentials(facts.serverUrl),
-            ...(facts.apiVersion ? { apiVersion: facts.apiVersion } : {}),
-            ...(facts.versiondogVersion ? { versiondogVersion: facts.versiondogVersion } : {}),
-            ...(facts.signedInWith ? { signedInWith: facts.signedInWith } : {})
-        },
-        order: dropUndefined(facts.order),
-        startedAt: facts.startedAt.toISOString(),
-        finishedAt: facts.finishedAt.toISOString(),
-        zip: { file: node_path__WEBPACK_IMPORTED_MODULE_0__.basename(facts.zip.path), size: facts.zip.size, sha256: facts.zip.sha256, entries: facts.zip.entries },
-        manifest: { file: node_path__WEBPACK_IMPORTED_MODULE_0__.basename(facts.manifest.path), sha256: facts.manifest.sha256, files: facts.manifest.files },
-        ranBy: facts.ranBy
-    };
-    const out = new _line_file_js__WEBPACK_IMPORTED_MODULE_1__/* .LineFile */ .P(file);
+/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
+ *  the number of records its end record announces. */
+async function forEachCentralRecord(file, visit, count) {
+    let seen = 0;
+    for await (const batch of centralRecords(file, count)) {
+        for (const { record, nameHash } of batch)
+            visit(record, nameHash);
+        seen += batch.length;
+    }
+    return seen;
+}
+/** The records of the ZIP's central directory, in its order, a read's worth at a time (so that a
+ *  caller can stream them alongside another list); `count` first, as above. */
+async function* centralRecords(file, count) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
     try {
-        // The head as JSON.stringify writes it, then the entries, one a line.
-        out.write(`${JSON.stringify(head, null, 2).replace(/\n\}$/, '')},\n  "entries": [`);
-        let separator = '\n    ';
-        for await (const entry of entries) {
-            signal?.throwIfAborted();
-            out.write(`${separator}${JSON.stringify(entry)}`);
-            separator = ',\n    ';
+        const { size } = await handle.stat();
+        const length = Math.min(size, 22 + 0xffff + 20 + 56);
+        const tail = Buffer.alloc(length);
+        await handle.read(tail, 0, length, size - length);
+        const where = findCentralDirectory(tail, size);
+        count?.(where.count);
+        const carry = new Carry();
+        const buffer = Buffer.allocUnsafe(READ_BYTES);
+        let seen = 0;
+        for (let at = where.offset, end = where.offset + where.size; at < end;) {
+            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
+            if (bytesRead === 0)
+                break;
+            at += bytesRead;
+            const buf = carry.join(buffer.subarray(0, bytesRead));
+            const batch = [];
+            let pos = 0;
+            for (let parsed; (parsed = parseCentralRecord(buf, pos)); pos = parsed.end) {
+                if (buf.readUInt32LE(pos) !== CENTRAL_SIG)
+                    throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
+                batch.push({ record: parsed.record, nameHash: parsed.nameHash });
+            }
+            carry.keep(buf, pos);
+            seen += batch.length;
+            if (batch.length)
+                yield batch;
         }
-        out.write(`${separator === '\n    ' ? '' : '\n  '}]\n}\n`);
-        out.close();
+        if (seen !== where.count)
+            throw new InvalidZipError(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
     }
-    catch (e) {
-        out.abandon();
-        throw e;
-    }
-}
-function withoutCredentials(url) {
-    try {
-        const u = new URL(url);
-        u.username = '';
-        u.password = '';
-        return u.href.replace(/\/+$/, '');
-    }
-    catch {
-        return url;
+    finally {
+        await handle.close();
     }
 }
-function dropUndefined(o) {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
+async function readCentralIndex(file, visit) {
+    let index = new EntryTable();
+    await forEachCentralRecord(file, (r, nameHash) => {
+        visit?.(r, index.count);
+        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
+    }, 
+    // At most a million slots up front: a lying end record cannot reserve more.
+    n => (index = new EntryTable(Math.min(n, 1_000_000))));
+    index.sortByOffset();
+    return index;
 }
 
-
-/***/ }),
-
-/***/ 7137:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  c: () => (/* reexport */ CancelledError),
-  M: () => (/* binding */ runExport)
-});
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
-var request = __nccwpck_require__(9184);
-// EXTERNAL MODULE: ./src/engine/connect.ts
-var connect = __nccwpck_require__(2688);
-// EXTERNAL MODULE: ./src/base/clock.ts
-var clock = __nccwpck_require__(4031);
-// EXTERNAL MODULE: ./src/base/deadline.ts
-var deadline = __nccwpck_require__(6277);
-// EXTERNAL MODULE: ./src/base/format.ts
-var format = __nccwpck_require__(8378);
-// EXTERNAL MODULE: ./src/base/safe-name.ts
-var safe_name = __nccwpck_require__(2154);
-// EXTERNAL MODULE: ./src/base/secrets.ts
-var secrets = __nccwpck_require__(5460);
-// EXTERNAL MODULE: ./src/base/untrusted.ts
-var untrusted = __nccwpck_require__(4988);
-// EXTERNAL MODULE: ./src/engine/disk-space.ts
-var disk_space = __nccwpck_require__(9726);
-// EXTERNAL MODULE: ./src/base/retry.ts
-var retry = __nccwpck_require__(7435);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: ./src/octoplant/download-body.ts
-var download_body = __nccwpck_require__(1591);
-// EXTERNAL MODULE: ./src/engine/evidence/manifest.ts
-var evidence_manifest = __nccwpck_require__(6489);
-// EXTERNAL MODULE: ./src/engine/zip/central.ts
-var zip_central = __nccwpck_require__(1111);
-// EXTERNAL MODULE: ./src/engine/zip/format.ts
-var zip_format = __nccwpck_require__(5207);
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: ./src/engine/zip/carry.ts
-var carry = __nccwpck_require__(2309);
-// EXTERNAL MODULE: ./src/engine/zip/entry-table.ts
-var entry_table = __nccwpck_require__(9011);
 ;// CONCATENATED MODULE: ./src/engine/zip/tail-check.ts
 // The end of a ZIP read front to back: each central directory record is compared with the entry the
 // scan verified at its offset (name, CRC-32, sizes), and the end records must count them all and
@@ -31150,9 +30909,9 @@ class TailCheck {
     record(buf, at) {
         if (buf.length - at < 4)
             return -1;
-        if (buf.readUInt32LE(at) !== zip_format/* CENTRAL_SIG */.EZ)
+        if (buf.readUInt32LE(at) !== CENTRAL_SIG)
             return 'records-end';
-        const parsed = (0,zip_format/* parseCentralRecord */.eu)(buf, at);
+        const parsed = parseCentralRecord(buf, at);
         if (!parsed)
             return -1;
         this.count++;
@@ -31164,17 +30923,17 @@ class TailCheck {
         const t = this.table;
         const i = t.indexOf(record.offset, this.cursor);
         if (i < 0)
-            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory lists ${(0,untrusted/* quoted */.TL)(record.name)} at offset ${record.offset}, where the ZIP has no entry`);
+            throw new InvalidZipError(`not a valid ZIP: the central directory lists ${quoted(record.name)} at offset ${record.offset}, where the ZIP has no entry`);
         this.cursor = i + 1;
         if (t.listed[i])
-            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
+            throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
         t.listed[i] = 1;
         if (t.nameHashes[i] !== nameHash)
-            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory's name ${(0,untrusted/* quoted */.TL)(record.name)} differs from the local header's at offset ${record.offset}`);
+            throw new InvalidZipError(`not a valid ZIP: the central directory's name ${quoted(record.name)} differs from the local header's at offset ${record.offset}`);
         if (record.crc32 >>> 0 !== t.crcs[i])
-            throw (0,zip_format/* corrupt */.qb)(record, `CRC-32 ${(0,zip_format/* hex */.uh)(t.crcs[i])} where the ZIP says ${(0,zip_format/* hex */.uh)(record.crc32)}`);
+            throw corrupt(record, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`);
         if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
-            throw (0,zip_format/* corrupt */.qb)(record, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
+            throw corrupt(record, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
         }
     }
     /** The ZIP64 end record, its locator, or the end record at buf[at] (`offset`: buf[0]'s place in the
@@ -31183,19 +30942,19 @@ class TailCheck {
         if (buf.length - at < 4)
             return -1;
         const sig = buf.readUInt32LE(at);
-        if (sig === zip_format/* ZIP64_EOCD_SIG */.sI) {
+        if (sig === ZIP64_EOCD_SIG) {
             if (buf.length - at < 56)
                 return -1;
-            const length = 12 + (0,zip_format/* readUInt64 */.H0)(buf, at + 4);
+            const length = 12 + readUInt64(buf, at + 4);
             if (buf.length - at < length)
                 return -1;
-            this.zip64End = { count: (0,zip_format/* readUInt64 */.H0)(buf, at + 32), centralOffset: (0,zip_format/* readUInt64 */.H0)(buf, at + 48) };
+            this.zip64End = { count: readUInt64(buf, at + 32), centralOffset: readUInt64(buf, at + 48) };
             return at + length;
         }
-        if (sig === zip_format/* ZIP64_LOCATOR_SIG */.PH)
+        if (sig === ZIP64_LOCATOR_SIG)
             return buf.length - at < 20 ? -1 : at + 20;
-        if (sig !== zip_format/* EOCD_SIG */.I9)
-            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: unexpected bytes at offset ${offset + at}, inside its central directory`);
+        if (sig !== EOCD_SIG)
+            throw new InvalidZipError(`not a valid ZIP: unexpected bytes at offset ${offset + at}, inside its central directory`);
         if (buf.length - at < 22)
             return -1;
         const commentLength = buf.readUInt16LE(at + 20);
@@ -31207,11 +30966,11 @@ class TailCheck {
         const start = centralOffset === 0xffffffff && this.zip64End ? this.zip64End.centralOffset : centralOffset;
         if (count !== this.count || this.count !== entries) {
             const missing = entries - this.count;
-            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: its end record counts ${count} entries, its central directory lists ${this.count}` +
+            throw new InvalidZipError(`not a valid ZIP: its end record counts ${count} entries, its central directory lists ${this.count}` +
                 (missing > 0 ? ` and ${missing} entries are in no central directory record` : ''));
         }
         if (start !== this.start && !(entries === 0 && start === 0)) {
-            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: its end record puts the central directory at offset ${start}, where it is at ${this.start}`);
+            throw new InvalidZipError(`not a valid ZIP: its end record puts the central directory at offset ${start}, where it is at ${this.start}`);
         }
         return { done: at + 22 + commentLength };
     }
@@ -31252,7 +31011,7 @@ class Inflater {
                 resolve();
             });
             this.zlib.on('error', (e) => {
-                this.error ??= e instanceof zip_format/* InvalidZipError */.XQ ? e : (0,zip_format/* corrupt */.qb)(header, e.message);
+                this.error ??= e instanceof InvalidZipError ? e : corrupt(header, e.message);
                 reject(this.error);
             });
             this.zlib.on('close', () => (this.error ? reject(this.error) : undefined));
@@ -31267,7 +31026,7 @@ class Inflater {
         if (this.error)
             return Promise.reject(this.error);
         return new Promise((resolve, reject) => {
-            this.zlib.write(bytes, e => (e || this.error ? reject(this.error ?? (0,zip_format/* corrupt */.qb)(this.header, e.message)) : resolve()));
+            this.zlib.write(bytes, e => (e || this.error ? reject(this.error ?? corrupt(this.header, e.message)) : resolve()));
         });
     }
     /** Ends the input and waits for the last output. */
@@ -31305,7 +31064,7 @@ function inflateOnce(h, bytes, most, size) {
             return 'more';
         if (code === 'ERR_BUFFER_TOO_LARGE')
             return 'large';
-        throw (0,zip_format/* corrupt */.qb)(h, e.message);
+        throw corrupt(h, e.message);
     }
 }
 
@@ -31343,7 +31102,7 @@ class ZipScanner {
     trailing = 0;
     /** What is parsed: the carried-over bytes and the chunk being written. */
     buf = Buffer.alloc(0);
-    carry = new carry/* Carry */.M();
+    carry = new Carry();
     /** Offset in the file of buf[0]. */
     offset;
     phase = 'header';
@@ -31360,7 +31119,7 @@ class ZipScanner {
     indexed;
     constructor(o = {}) {
         this.o = o;
-        this.table = o.resume?.table ?? new entry_table/* EntryTable */.F();
+        this.table = o.resume?.table ?? new EntryTable();
         this.offset = o.resume?.offset ?? 0;
         this.settledCount = this.table.count;
         this.indexed = o.central !== undefined && o.resume === undefined;
@@ -31418,7 +31177,7 @@ class ZipScanner {
         if (this.phase === 'done' || this.phase === 'unsettled')
             return undefined;
         const c = this.current;
-        if (c && c.header.method === zip_format/* STORED */.SD && !c.known) {
+        if (c && c.header.method === STORED && !c.known) {
             // No signed descriptor after a stored entry: its end is known only from the central directory.
             this.unsettledFrom = c.header.offset;
             this.phase = 'unsettled';
@@ -31427,9 +31186,9 @@ class ZipScanner {
         this.current?.inflater?.destroy();
         const size = this.position;
         if (size === 0)
-            return new zip_format/* InvalidZipError */.XQ('not a valid ZIP: the body is empty');
-        const where = this.current ? `inside entry ${(0,untrusted/* quoted */.TL)(this.current.header.name)}` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record";
-        return new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: it ends after ${size} bytes, ${where}`);
+            return new InvalidZipError('not a valid ZIP: the body is empty');
+        const where = this.current ? `inside entry ${quoted(this.current.header.name)}` : this.phase === 'header' && this.table.count === 0 ? 'before its first entry' : "before the ZIP's end record";
+        return new InvalidZipError(`not a valid ZIP: it ends after ${size} bytes, ${where}`);
     }
     /** One step of parsing at buf[at]: the new position, or -1 when more bytes are needed. */
     step(at) {
@@ -31440,14 +31199,14 @@ class ZipScanner {
                 if (avail < 4)
                     return -1;
                 const sig = buf.readUInt32LE(at);
-                if (sig === zip_format/* LOCAL_SIG */.sU)
+                if (sig === LOCAL_SIG)
                     return this.localHeader(at);
-                if (sig === zip_format/* CENTRAL_SIG */.EZ || sig === zip_format/* ZIP64_EOCD_SIG */.sI || sig === zip_format/* EOCD_SIG */.I9) {
+                if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
                     this.phase = 'central';
                     this.tail = new TailCheck(this.table, this.indexed, this.offset + at);
                     return at;
                 }
-                throw (0,zip_format/* notAZipHeader */.lk)(buf, at, this.offset + at, this.table.count);
+                throw notAZipHeader(buf, at, this.offset + at, this.table.count);
             }
             case 'data':
                 return this.data(at);
@@ -31462,7 +31221,7 @@ class ZipScanner {
         }
     }
     localHeader(at) {
-        const parsed = (0,zip_format/* parseLocalHeader */.o6)(this.buf, at, this.offset + at);
+        const parsed = parseLocalHeader(this.buf, at, this.offset + at);
         if (!parsed)
             return -1;
         const { end, nameHash, nameSalt, zip64 } = parsed;
@@ -31473,12 +31232,12 @@ class ZipScanner {
         if (central) {
             const i = central.indexOf(offset, this.centralCursor);
             if (i < 0)
-                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: entry ${(0,untrusted/* quoted */.TL)(name)} at offset ${offset} is not in the central directory`);
+                throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} at offset ${offset} is not in the central directory`);
             this.centralCursor = i + 1;
             if (central.nameHashes[i] !== nameHash)
-                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header (${(0,untrusted/* quoted */.TL)(name)})`);
+                throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header (${quoted(name)})`);
             if (central.listed[i])
-                throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: the entry at offset ${offset} appears twice`);
+                throw new InvalidZipError(`not a valid ZIP: the entry at offset ${offset} appears twice`);
             central.listed[i] = 1;
             header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] };
             known = true;
@@ -31504,7 +31263,7 @@ class ZipScanner {
         c.crc = (0,external_node_zlib_.crc32)(bytes, c.crc);
         c.out += bytes.length;
         if (c.known && c.out > c.header.size)
-            throw (0,zip_format/* corrupt */.qb)(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`);
+            throw corrupt(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`);
         if (whole && c.sink?.whole)
             c.sink.whole(bytes);
         else
@@ -31515,9 +31274,9 @@ class ZipScanner {
         const buf = this.buf;
         const avail = buf.length - at;
         const h = c.header;
-        if (h.method === zip_format/* STORED */.SD && !c.known)
+        if (h.method === STORED && !c.known)
             return this.seekDescriptor(c, at);
-        if (h.method === zip_format/* STORED */.SD) {
+        if (h.method === STORED) {
             const n = Math.min(avail, h.compressedSize - c.consumed);
             if (n > 0)
                 this.output(c, buf.subarray(at, at + n), c.consumed === 0 && n === h.compressedSize);
@@ -31535,11 +31294,11 @@ class ZipScanner {
                 return -1;
             const inflated = inflateOnce(h, buf.subarray(at, at + h.compressedSize), h.size, h.size);
             if (inflated === 'more')
-                throw (0,zip_format/* corrupt */.qb)(h, `its deflate data does not end within its ${h.compressedSize} bytes`);
+                throw corrupt(h, `its deflate data does not end within its ${h.compressedSize} bytes`);
             if (inflated === 'large')
-                throw (0,zip_format/* corrupt */.qb)(h, `it inflates to more than the ${h.size} bytes the ZIP says`);
+                throw corrupt(h, `it inflates to more than the ${h.size} bytes the ZIP says`);
             if (inflated.consumed !== h.compressedSize)
-                throw (0,zip_format/* corrupt */.qb)(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`);
+                throw corrupt(h, `its deflate data ends after ${inflated.consumed} of ${h.compressedSize} bytes`);
             this.output(c, inflated.output, true);
             c.consumed = inflated.consumed;
             return this.dataEnd(at + inflated.consumed);
@@ -31566,17 +31325,17 @@ class ZipScanner {
     seekDescriptor(c, at) {
         const buf = this.buf;
         for (let from = at;;) {
-            const p = buf.indexOf(zip_format/* DESCRIPTOR_SIG_BYTES */.G9, from);
+            const p = buf.indexOf(DESCRIPTOR_SIG_BYTES, from);
             if (p < 0 || (buf.length < p + 24 && !this.final)) {
                 // Keep what could be the start of a descriptor: from its signature, or the part of one at
                 // the very end (kept bytes are copied with the next chunk, so only those).
-                const keep = p >= 0 ? p : Math.max(at, buf.length - (0,zip_format/* signaturePrefixAtEnd */.d)(buf));
+                const keep = p >= 0 ? p : Math.max(at, buf.length - signaturePrefixAtEnd(buf));
                 if (keep > at)
                     this.output(c, buf.subarray(at, keep));
                 c.consumed += keep - at;
                 return keep > at ? keep : -1;
             }
-            if (buf.length >= p + 16 && (0,zip_format/* isSignedDescriptorOf */.jN)(buf, p, (0,external_node_zlib_.crc32)(buf.subarray(at, p), c.crc) >>> 0, c.consumed + (p - at))) {
+            if (buf.length >= p + 16 && isSignedDescriptorOf(buf, p, (0,external_node_zlib_.crc32)(buf.subarray(at, p), c.crc) >>> 0, c.consumed + (p - at))) {
                 this.output(c, buf.subarray(at, p));
                 c.consumed += p - at;
                 return this.dataEnd(p);
@@ -31604,7 +31363,7 @@ class ZipScanner {
                 return n > 0 ? at + n : -1;
             await inflater.end();
             if (inflater.consumed !== h.compressedSize)
-                throw (0,zip_format/* corrupt */.qb)(h, `its deflate data ends after ${inflater.consumed} of ${h.compressedSize} bytes`);
+                throw corrupt(h, `its deflate data ends after ${inflater.consumed} of ${h.compressedSize} bytes`);
             c.inflater = undefined;
             return this.dataEnd(at + n);
         }
@@ -31632,7 +31391,7 @@ class ZipScanner {
     }
     descriptor(at) {
         const c = this.current;
-        const d = (0,zip_format/* parseDescriptor */.BA)(this.buf, at, { compressedSize: c.consumed, size: c.out, zip64: c.zip64, final: this.final });
+        const d = parseDescriptor(this.buf, at, { compressedSize: c.consumed, size: c.out, zip64: c.zip64, final: this.final });
         if (!d)
             return -1;
         // With the central directory's sizes, those are the authority; the descriptor must agree too.
@@ -31643,12 +31402,12 @@ class ZipScanner {
     settle(c, crc, compressedSize, size) {
         const h = c.header;
         if (c.crc >>> 0 !== crc >>> 0)
-            throw (0,zip_format/* corrupt */.qb)(h, `CRC-32 ${(0,zip_format/* hex */.uh)(c.crc)} where the ZIP says ${(0,zip_format/* hex */.uh)(crc)}`);
+            throw corrupt(h, `CRC-32 ${hex(c.crc)} where the ZIP says ${hex(crc)}`);
         if (c.consumed !== compressedSize || c.out !== size) {
-            throw (0,zip_format/* corrupt */.qb)(h, `it holds ${c.consumed} compressed and ${c.out} uncompressed bytes where the ZIP says ${compressedSize} and ${size}`);
+            throw corrupt(h, `it holds ${c.consumed} compressed and ${c.out} uncompressed bytes where the ZIP says ${compressedSize} and ${size}`);
         }
         if (this.o.central && (crc >>> 0 !== h.crc32 >>> 0 || compressedSize !== h.compressedSize || size !== h.size)) {
-            throw (0,zip_format/* corrupt */.qb)(h, 'its data descriptor and its central directory record disagree');
+            throw corrupt(h, 'its data descriptor and its central directory record disagree');
         }
         // Reading with a central directory index (extraction), the index is the record: every local
         // entry was matched with it above, and the end checks that none was missing.
@@ -31721,14 +31480,14 @@ class ZipCheck {
         if (scanner.unsettledFrom !== undefined) {
             // A stored entry with a data descriptor: the rest is read from disk with the central
             // directory's sizes, and compared with it as before.
-            const central = await (0,zip_central/* readCentralIndex */.S1)(file);
+            const central = await readCentralIndex(file);
             const resume = { table: scanner.table, offset: scanner.unsettledFrom };
             scanner = new ZipScanner({ central, resume, settled: h => this.settled(h), entry: h => this.entry(h) });
-            await (0,zip_central/* readFile */.TA)(file, scanner.position, chunk => scanner.write(chunk));
+            await readFile(file, scanner.position, chunk => scanner.write(chunk));
             await scanner.end();
         }
         if (scanner.trailing > 0)
-            throw new zip_format/* InvalidZipError */.XQ(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`);
+            throw new InvalidZipError(`not a valid ZIP: ${scanner.trailing} bytes follow its end record`);
         await refuseRepeatedName(file, scanner.table);
         // By code point: localeCompare would load ICU's collation data (resident memory, BENCHMARKS.md).
         this.report.folders = [...this.folders.values()].sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
@@ -31792,11 +31551,11 @@ async function refuseRepeatedName(file, table) {
     if (i < 0)
         return;
     let name = `the entry at offset ${table.offsets[i]}`;
-    await (0,zip_central/* forEachCentralRecord */.$M)(file, r => {
+    await forEachCentralRecord(file, r => {
         if (r.offset === table.offsets[i])
-            name = (0,untrusted/* quoted */.TL)(r.name);
+            name = quoted(r.name);
     });
-    throw new zip_format/* InvalidZipError */.XQ(`refusing the ZIP: it holds ${name} twice, and one name can be one file only (its manifest could not describe it)`, false);
+    throw new InvalidZipError(`refusing the ZIP: it holds ${name} twice, and one name can be one file only (its manifest could not describe it)`, false);
 }
 /** A sink that copies an entry's bytes, and hands them on at its end unless they exceed `limit`. */
 function copyOf(limit, done) {
@@ -31843,21 +31602,21 @@ const PROGRESS_EVERY_MS = 10_000;
 /** Saves the download at `partial` (created exclusively; removed again when anything fails). */
 async function saveZip(download, partial, o) {
     const { contentLength } = download;
-    const need = { dir: external_node_path_.dirname(partial), extract: !!o.extract };
-    await (0,promises_.mkdir)(need.dir, { recursive: true, mode: 0o700 });
-    await (0,disk_space/* ensureRoom */.WG)(need, contentLength).catch((e) => {
+    const need = { dir: external_node_path_namespaceObject.dirname(partial), extract: !!o.extract };
+    await (0,promises_namespaceObject.mkdir)(need.dir, { recursive: true, mode: 0o700 });
+    await ensureRoom(need, contentLength).catch((e) => {
         download.body.destroy();
         throw e;
     });
-    const manifest = o.manifest ? new evidence_manifest/* ManifestWriter */.fU(o.manifest) : undefined;
+    const manifest = o.manifest ? new ManifestWriter(o.manifest) : undefined;
     const pass = new CheckedPass(new ZipCheck({ manifest, keep: o.keep }), o.clock, o.logger, contentLength, o.onBytes);
-    o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : (0,format/* formatBytes */.z3)(contentLength)}).`);
-    const out = (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER, flags: 'wx', mode: 0o600 });
+    o.logger?.info(`Downloading the export (${contentLength === undefined ? 'size not announced: the server streams it' : formatBytes(contentLength)}).`);
+    const out = (0,external_node_fs_namespaceObject.createWriteStream)(partial, { highWaterMark: WRITE_BUFFER, flags: 'wx', mode: 0o600 });
     try {
         await (0,external_node_stream_promises_namespaceObject.pipeline)(download.body, source => pass.through(source), out, { signal: o.signal });
         const droppedTrailer = await pass.settleTrailer(download.trailer(), partial);
         if (contentLength !== undefined && pass.size + droppedTrailer !== contentLength && !pass.broken) {
-            throw new zip_format/* InvalidZipError */.XQ(`the download ended after ${pass.size + droppedTrailer} of ${contentLength} bytes`);
+            throw new InvalidZipError(`the download ended after ${pass.size + droppedTrailer} of ${contentLength} bytes`);
         }
         const streamed = o.clock.now();
         const report = await pass.finish(partial);
@@ -31867,13 +31626,13 @@ async function saveZip(download, partial, o) {
     catch (e) {
         manifest?.discard();
         // What was free is read while the partial file still holds its place.
-        const failure = e.code === 'ENOSPC' ? await (0,disk_space/* diskFilledWhileSaving */.tF)(need, pass.size, contentLength) : e;
+        const failure = e.code === 'ENOSPC' ? await diskFilledWhileSaving(need, pass.size, contentLength) : e;
         // A stream that failed early may still be opening its file: removed only once it is closed.
         if (!out.closed)
             await new Promise(resolve => out.once('close', () => resolve()));
-        await (0,promises_.rm)(partial, { force: true });
+        await (0,promises_namespaceObject.rm)(partial, { force: true });
         if (o.signal?.aborted)
-            throw (0,clock/* abortReason */.Js)(o.signal);
+            throw abortReason(o.signal);
         throw failure;
     }
 }
@@ -31918,8 +31677,8 @@ class CheckedPass {
         if (now - this.lastProgress < PROGRESS_EVERY_MS)
             return;
         this.lastProgress = now;
-        const of = this.contentLength ? ` of ${(0,format/* formatBytes */.z3)(this.contentLength)} (${Math.floor((100 * this.size) / this.contentLength)} %)` : '';
-        this.logger?.info(`Downloading: ${(0,format/* formatBytes */.z3)(this.size)}${of} received, ${(0,format/* formatRate */.CE)(this.size, now - this.started)}.`);
+        const of = this.contentLength ? ` of ${formatBytes(this.contentLength)} (${Math.floor((100 * this.size) / this.contentLength)} %)` : '';
+        this.logger?.info(`Downloading: ${formatBytes(this.size)}${of} received, ${formatRate(this.size, now - this.started)}.`);
     }
     /** The delimiter bytes the gateway left at the end: dropped when the ZIP ends before them, else
      *  part of the file (a comment that ends in a line break, or not a ZIP: the check decides).
@@ -31933,7 +31692,7 @@ class CheckedPass {
             this.logger?.debug(`dropped ${held.length} byte(s) after the ZIP's end record: the stream delimiter ${JSON.stringify(held.toString('latin1'))}`);
             return held.length;
         }
-        await (0,promises_.appendFile)(partial, held);
+        await (0,promises_namespaceObject.appendFile)(partial, held);
         await this.take(held);
         return 0;
     }
@@ -31945,16 +31704,16 @@ class CheckedPass {
             return await this.check.finish(partial);
         }
         catch (e) {
-            const tail = await readTail(partial, this.size, download_body/* STREAM_ERROR_TAIL */.Vh);
-            const streamError = (0,download_body/* streamErrorAtEnd */.VE)(tail, this.size - tail.length);
-            throw streamError ? new zip_format/* InvalidZipError */.XQ(streamError) : e;
+            const tail = await readTail(partial, this.size, STREAM_ERROR_TAIL);
+            const streamError = streamErrorAtEnd(tail, this.size - tail.length);
+            throw streamError ? new InvalidZipError(streamError) : e;
         }
     }
 }
 /** The ZIP's end record (22 bytes and its comment) ends exactly at `size`. */
 async function endsAtEndRecord(file, size) {
     try {
-        (0,zip_format/* findCentralDirectory */.OD)(await readTail(file, size, 22 + 0xffff + 20 + 56), size);
+        findCentralDirectory(await readTail(file, size, 22 + 0xffff + 20 + 56), size);
         return true;
     }
     catch {
@@ -31963,7 +31722,7 @@ async function endsAtEndRecord(file, size) {
 }
 async function readTail(file, size, most) {
     const length = Math.min(size, most);
-    const handle = await (0,promises_.open)(file, 'r');
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
     try {
         const buffer = Buffer.alloc(length);
         await handle.read(buffer, 0, length, size - length);
@@ -31989,13 +31748,13 @@ class DownloadFailedError extends Error {
 /** Stream errors of a body cut mid-way: the export is fetched again. */
 const CUT_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED']);
 function worthAnotherTry(e) {
-    if (e instanceof zip_format/* InvalidZipError */.XQ)
+    if (e instanceof InvalidZipError)
         return e.retryable;
-    return (0,request/* isTransientError */.bV)(e) || CUT_CODES.has(e.code ?? '');
+    return isTransientError(e) || CUT_CODES.has(e.code ?? '');
 }
 async function downloadZip(open, file, o) {
     let attempts = 0;
-    const saved = await (0,retry/* withRetries */.LH)(async (attempt) => {
+    const saved = await withRetries(async (attempt) => {
         attempts = attempt;
         return saveZip(await open(), file, o);
     }, {
@@ -32003,7 +31762,7 @@ async function downloadZip(open, file, o) {
         deadline: o.deadline,
         signal: o.signal,
         random: o.random,
-        retryAfter: e => (worthAnotherTry(e) ? { atLeastMs: e instanceof request/* OctoplantError */.RV ? (e.retryAfterMs ?? 0) : 0 } : undefined),
+        retryAfter: e => (worthAnotherTry(e) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
         onRetry: (e, attempt, all, delay) => o.logger?.warning(`download attempt ${attempt} of ${all} failed (${e.message}); downloading again in ${(delay / 1000).toFixed(1)}s`),
         giveUp: (e, why) => new DownloadFailedError(why.reason === 'attempts'
             ? `the download failed ${why.attempt} times; the last time: ${e.message}`
@@ -32012,8 +31771,53 @@ async function downloadZip(open, file, o) {
     return { ...saved, attempts };
 }
 
-// EXTERNAL MODULE: ./src/engine/evidence/gate.ts
-var gate = __nccwpck_require__(2911);
+;// CONCATENATED MODULE: ./src/engine/evidence/gate.ts
+// The gate: after the evidence is saved and kept, the run fails when what it found is a deviation
+// the workflow asked to fail on (fail-on). It fails closed: what it cannot judge fails too.
+
+
+const GATE_CHECKS = ['unequal-job-results', 'changes'];
+/** Items named in a failure message. */
+const NAMED = 3;
+/** The gate's verdict: why it fails, or undefined when it passes. */
+function judgeGate(failOn, f) {
+    const failures = [];
+    if (failOn.includes('unequal-job-results')) {
+        const why = f.jobResults
+            ? f.jobResults.count > 0
+                ? `the unequalJobResults export (${f.jobResults.file}) lists ${f.jobResults.count} job(s) with differences or errors: ${named(f.jobResults.first, f.jobResults.count)}`
+                : undefined
+            : `the unequalJobResults export cannot be counted, so the gate fails closed: ${f.jobResultsProblem ?? 'it was not found'}`;
+        if (why)
+            failures.push(`${setting('fail-on', 'unequal-job-results')}: ${why}`);
+    }
+    if (failOn.includes('changes') && !f.noPrevious) {
+        const c = f.changes;
+        const total = c ? c.counts.added + c.counts.removed + c.counts.changed : 0;
+        const why = c
+            ? total > 0
+                ? `${total} entr${total === 1 ? 'y' : 'ies'} differ from ${describePrevious(c)}: ${['added', 'removed', 'changed']
+                    .filter(k => c.counts[k] > 0)
+                    .map(k => `${c.counts[k]} ${k} (${named(c.first[k].map(x => x.path), c.counts[k])})`)
+                    .join(', ')}`
+                : undefined
+            : `the change report could not be made, so the gate fails closed: ${f.changesProblem ?? 'no comparison was made'}`;
+        if (why)
+            failures.push(`${setting('fail-on', 'changes')}: ${why}`);
+    }
+    return failures.length ? failures.join('; ') : undefined;
+}
+function describePrevious(c) {
+    const p = c.comparedWith;
+    if (p.kind === 'zip')
+        return `the previous ZIP ${p.file}`;
+    return `the previous export${p.orderName ? ` ${p.orderName}` : ''}${p.finishedAt ? ` of ${p.finishedAt}` : ''}`;
+}
+function named(items, count) {
+    const shown = items.slice(0, NAMED).map(i => quoted(i)).join(', ');
+    return count > NAMED ? `${shown} and ${count - NAMED} more` : shown;
+}
+
 ;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/api/CsvError.js
 class CsvError extends Error {
   constructor(code, message, options, ...contexts) {
@@ -34002,12 +33806,216 @@ function baseName(name) {
     return name.slice(name.lastIndexOf('/') + 1);
 }
 
-// EXTERNAL MODULE: ./src/engine/evidence/files.ts
-var files = __nccwpck_require__(7597);
-// EXTERNAL MODULE: ./src/engine/evidence/line-file.ts
-var line_file = __nccwpck_require__(629);
-// EXTERNAL MODULE: ./src/engine/evidence/previous.ts
-var evidence_previous = __nccwpck_require__(6085);
+;// CONCATENATED MODULE: ./src/engine/evidence/files.ts
+// The evidence files beside the ZIP, in one list: what each is called, which output names it,
+// whether it is kept as an artifact, and its row in the summary. The engine, the outputs, the
+// uploads, the summary and the command's help all read this list; a new evidence file is an entry
+// here and the code in make.ts that writes it (and its output's description in action.yml, which
+// the docs test holds to this list).
+const EVIDENCE_FILES = [
+    { suffix: '.record.json', field: 'recordPath', output: 'record-path', uploaded: true, label: 'Record' },
+    { suffix: '.manifest.sha256', field: 'manifestPath', output: 'manifest-path', uploaded: true, label: 'Manifest', note: 'SHA-256 of every file; check with `sha256sum -c`' },
+    { suffix: '.changes.json', field: 'changesPath', output: 'changes-path', uploaded: true, label: 'Change report', optional: true }
+];
+function evidenceFiles(zipPath) {
+    const base = zipPath.replace(/\.zip$/, '');
+    return Object.fromEntries(EVIDENCE_FILES.map(f => [f.field, `${base}${f.suffix}`]));
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/record.ts
+// The export record: one JSON document that says what was exported, from where, by whom and when,
+// and what the ZIP and its manifest hash to, with every file entry's size, CRC-32 and SHA-256. Its
+// shape is schemas/export-record.schema.json (versioned by its $schema). It holds no secret: the
+// server URL has no credentials (inputs refuse them, and they are stripped again here), and nothing
+// of the sign-in is written but the way it worked.
+
+
+const RECORD_SCHEMA_ID = 'urn:octoplant-export:schema:export-record:1';
+/** Writes the record to `file`, its entries streamed from the manifest. */
+async function writeRecord(file, facts, entries, signal) {
+    const head = {
+        $schema: RECORD_SCHEMA_ID,
+        tool: facts.tool,
+        server: {
+            url: withoutCredentials(facts.serverUrl),
+            ...(facts.apiVersion ? { apiVersion: facts.apiVersion } : {}),
+            ...(facts.versiondogVersion ? { versiondogVersion: facts.versiondogVersion } : {}),
+            ...(facts.signedInWith ? { signedInWith: facts.signedInWith } : {})
+        },
+        order: dropUndefined(facts.order),
+        startedAt: facts.startedAt.toISOString(),
+        finishedAt: facts.finishedAt.toISOString(),
+        zip: { file: external_node_path_namespaceObject.basename(facts.zip.path), size: facts.zip.size, sha256: facts.zip.sha256, entries: facts.zip.entries },
+        manifest: { file: external_node_path_namespaceObject.basename(facts.manifest.path), sha256: facts.manifest.sha256, files: facts.manifest.files },
+        ranBy: facts.ranBy
+    };
+    const out = new LineFile(file);
+    try {
+        // The head as JSON.stringify writes it, then the entries, one a line.
+        out.write(`${JSON.stringify(head, null, 2).replace(/\n\}$/, '')},\n  "entries": [`);
+        let separator = '\n    ';
+        for await (const entry of entries) {
+            signal?.throwIfAborted();
+            out.write(`${separator}${JSON.stringify(entry)}`);
+            separator = ',\n    ';
+        }
+        out.write(`${separator === '\n    ' ? '' : '\n  '}]\n}\n`);
+        out.close();
+    }
+    catch (e) {
+        out.abandon();
+        throw e;
+    }
+}
+function withoutCredentials(url) {
+    try {
+        const u = new URL(url);
+        u.username = '';
+        u.password = '';
+        return u.href.replace(/\/+$/, '');
+    }
+    catch {
+        return url;
+    }
+}
+function dropUndefined(o) {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+;// CONCATENATED MODULE: ./src/engine/evidence/previous.ts
+// A previous export, opened for the comparison as a stream of its file entries in its own order:
+// from its record (read line by line in the layout this tool writes, one entry a line; any other
+// layout of valid JSON is parsed whole) or from its ZIP's central directory. Nothing of it is held
+// but what the comparison keeps (changes.ts).
+
+
+
+
+
+/** A previous export's file is neither a ZIP nor a record this tool wrote. */
+class PreviousExportUnreadable extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PreviousExportUnreadable';
+    }
+}
+/** Opens a previous export: what it is now (a record's head is read first), its entries as read. */
+async function openPrevious(file, signal) {
+    if (await startsWithZipSignature(file))
+        return { previous: { kind: 'zip', file }, entries: zipEntries(file) };
+    try {
+        return (await openRecordStreaming(file, signal)) ?? (await openRecordWhole(file, signal));
+    }
+    catch (e) {
+        if (e instanceof PreviousExportUnreadable || signal?.aborted)
+            throw e;
+        throw new PreviousExportUnreadable(`${file} is neither a ZIP nor an export record (JSON): ${e.message}`);
+    }
+}
+/** A previous export, looked at before the run connects: readable as a ZIP (its central directory)
+ *  or a record (its head and first entry), and which server it came from. Throws
+ *  PreviousExportUnreadable otherwise. */
+async function inspectPrevious(file) {
+    const { previous, entries } = await openPrevious(file);
+    const first = entries[Symbol.asyncIterator]();
+    await first.next();
+    await first.return?.();
+    return previous;
+}
+async function* zipEntries(file) {
+    try {
+        for await (const batch of centralRecords(file)) {
+            for (const { record: r } of batch)
+                if (!r.name.endsWith('/'))
+                    yield { path: r.name, size: r.size, crc32: crcHex(r.crc32) };
+        }
+    }
+    catch (e) {
+        throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${e.message}`);
+    }
+}
+/** The lines of the entries array as writeRecord lays them out. */
+const ENTRIES_OPEN = '  "entries": [';
+const ENTRIES_EMPTY = '  "entries": []';
+const ENTRIES_CLOSE = '  ]';
+/** A record in this tool's layout: its head read up to the entries, which then stream one a line.
+ *  Undefined when the file is not in that layout. */
+async function openRecordStreaming(file, signal) {
+    const lines = linesOf(file, signal)[Symbol.asyncIterator]();
+    const head = [];
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+        const line = next.value;
+        if (head.length === 0 && line !== '{')
+            break;
+        if (line !== ENTRIES_OPEN && line !== ENTRIES_EMPTY) {
+            head.push(line);
+            continue;
+        }
+        const record = checkedHead(JSON.parse(`${head.join('\n')}\n  "entries": []\n}`));
+        if (line === ENTRIES_EMPTY)
+            await lines.return?.();
+        return { previous: previous_describe(file, record), entries: line === ENTRIES_EMPTY ? fromList([]) : recordLines(file, lines) };
+    }
+    await lines.return?.();
+    return undefined;
+}
+async function* recordLines(file, lines) {
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+        const line = next.value;
+        if (line === ENTRIES_CLOSE)
+            return void (await lines.return?.());
+        yield checkedEntry(JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line));
+    }
+    throw new PreviousExportUnreadable(`${file} ends inside its entries`);
+}
+/** Any other layout of a record: parsed whole (memory grows with the record). */
+async function openRecordWhole(file, signal) {
+    const record = checkedHead(JSON.parse(await (0,promises_namespaceObject.readFile)(file, { encoding: 'utf8', signal })));
+    if (!Array.isArray(record.entries))
+        throw new PreviousExportUnreadable(`${file} is an export record without its entries`);
+    return { previous: previous_describe(file, record), entries: fromList(record.entries) };
+}
+/** Entries already in memory, served as the stream the comparison walks. */
+// eslint-disable-next-line @typescript-eslint/require-await -- nothing to wait for: the list is read
+async function* fromList(list) {
+    for (const e of list)
+        yield checkedEntry(e);
+}
+function previous_describe(file, head) {
+    const previous = { kind: 'record', file };
+    if (typeof head.order?.name === 'string')
+        previous.orderName = head.order.name;
+    if (typeof head.finishedAt === 'string')
+        previous.finishedAt = head.finishedAt;
+    if (typeof head.server?.url === 'string')
+        previous.serverUrl = head.server.url;
+    return previous;
+}
+function checkedHead(record) {
+    if (record?.$schema !== RECORD_SCHEMA_ID) {
+        throw new PreviousExportUnreadable(`the file is JSON but not an export record of this tool (its "$schema" is not ${RECORD_SCHEMA_ID})`);
+    }
+    return record;
+}
+function checkedEntry(e) {
+    const d = e;
+    if (typeof d?.path !== 'string' || typeof d.size !== 'number' || !/^[0-9a-f]{8}$/.test(d.crc32) || !/^[0-9a-f]{64}$/.test(d.sha256 ?? '')) {
+        throw new PreviousExportUnreadable(`an entry of the record is not {path, size, crc32, sha256}: ${JSON.stringify(e).slice(0, 200)}`);
+    }
+    return d;
+}
+async function startsWithZipSignature(file) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
+    try {
+        const head = Buffer.alloc(4);
+        const { bytesRead } = await handle.read(head, 0, 4, 0);
+        return bytesRead === 4 && head.readUInt32LE(0) !== 0 && head.subarray(0, 2).toString('latin1') === 'PK';
+    }
+    finally {
+        await handle.close();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/evidence/changes.ts
 // What changed since a previous export: every file entry added, removed or changed, compared by
 // SHA-256 when both sides have one (a previous export's record), else by CRC-32 and size (a bare
@@ -34023,7 +34031,7 @@ const NOT_COMPARED = ['contents.json'];
 const LISTED_CHANGES = 100;
 /** `signal`: the run's deadline and cancellation, checked at every entry. */
 async function compareWithPrevious(previousFile, current, out, signal) {
-    const { previous, entries } = await (0,evidence_previous/* openPrevious */.mC)(previousFile, signal);
+    const { previous, entries } = await openPrevious(previousFile, signal);
     const bySha = previous.kind === 'record';
     const report = {
         path: out,
@@ -34032,7 +34040,7 @@ async function compareWithPrevious(previousFile, current, out, signal) {
         counts: { added: 0, removed: 0, changed: 0, unchanged: 0 },
         first: { added: [], removed: [], changed: [] }
     };
-    const file = new line_file/* LineFile */.P(out);
+    const file = new LineFile(out);
     try {
         file.write(`{\n  "comparedWith": ${JSON.stringify(previous)},\n  "comparedBy": "${report.comparedBy}",\n  "notCompared": ${JSON.stringify(NOT_COMPARED)},\n  "changes": [`);
         let separator = '\n    ';
@@ -34113,8 +34121,6 @@ function same(a, b, bySha) {
     return bySha ? a.sha256 === b.sha256 : a.crc32 === b.crc32 && a.size === b.size;
 }
 
-// EXTERNAL MODULE: ./src/engine/evidence/record.ts
-var record = __nccwpck_require__(3345);
 ;// CONCATENATED MODULE: ./src/engine/evidence/make.ts
 
 
@@ -34126,7 +34132,7 @@ async function makeEvidence(saved, o) {
     // The comparison first: it reads the previous export before anything of this run is in place.
     const changes = await changesSince(o, manifest);
     const zip = { path: o.places.zip, size: saved.size, sha256: saved.sha256, entries: saved.report.entryCount };
-    await (0,record/* writeRecord */.rh)(o.files.recordPath, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifestPath } }, (0,evidence_manifest/* manifestEntries */.eq)(manifest), o.signal);
+    await writeRecord(o.files.recordPath, { ...o.facts, zip, manifest: { ...manifest, path: o.places.manifestPath } }, manifestEntries(manifest), o.signal);
     return { manifestPath: o.places.manifestPath, recordPath: o.places.recordPath, changesPath: changes.changes?.path, ...changes, ...jobResults(saved, o) };
 }
 async function changesSince(o, manifest) {
@@ -34144,7 +34150,7 @@ async function changesSince(o, manifest) {
     let changes;
     o.logger.info(`Comparing with ${previous.file} …`);
     try {
-        changes = { ...(await compareWithPrevious(previous.file, (0,evidence_manifest/* manifestEntries */.eq)(manifest), o.files.changesPath, o.signal)), path: o.places.changesPath };
+        changes = { ...(await compareWithPrevious(previous.file, manifestEntries(manifest), o.files.changesPath, o.signal)), path: o.places.changesPath };
     }
     catch (e) {
         if (o.signal?.aborted)
@@ -34169,12 +34175,6 @@ function jobResults(saved, o) {
     }
 }
 
-// EXTERNAL MODULE: ./protocol/protocol.ts
-var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: ./src/octoplant/client.ts + 1 modules
-var client = __nccwpck_require__(7641);
-// EXTERNAL MODULE: ./src/base/setting-ref.ts
-var setting_ref = __nccwpck_require__(9341);
 ;// CONCATENATED MODULE: ./src/engine/poller.ts
 
 
@@ -34185,7 +34185,7 @@ class DeadlineError extends Error {
     waitedMs;
     lastState;
     constructor(waitedMs, lastState, lastFailure) {
-        super(`the order was not done after ${(0,format/* formatDuration */.a3)(waitedMs)} (last state ${(0,untrusted/* untrusted */.bp)(lastState ?? 'unknown', 100)}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''})`);
+        super(`the order was not done after ${formatDuration(waitedMs)} (last state ${untrusted(lastState ?? 'unknown', 100)}${lastFailure ? `; the last poll failed: ${lastFailure}` : ''})`);
         this.waitedMs = waitedMs;
         this.lastState = lastState;
         this.name = 'DeadlineError';
@@ -34215,7 +34215,7 @@ async function waitForOrder(o) {
     }
     catch (e) {
         // The deadline may fire during a poll or a wait, before the checks below see it.
-        if ((0,deadline/* timedOut */.iU)(o.signal))
+        if (timedOut(o.signal))
             throw new DeadlineError(o.clock.now() - o.startedAt, seen.state, seen.failure);
         throw e;
     }
@@ -34244,7 +34244,7 @@ async function poll(o, seen) {
                 throw new DeadlineError(now - o.startedAt, seen.state, seen.failure);
             // The request layer already retried; the server may be restarting. Keep waiting.
             if (failures++ === 0 || now - log.at >= HEARTBEAT_MS) {
-                logger.warning(`polling order ${(0,untrusted/* quoted */.TL)(o.name)} failed (${e.message}); still waiting`);
+                logger.warning(`polling order ${quoted(o.name)} failed (${e.message}); still waiting`);
                 log.at = now;
             }
             await clock.sleep(Math.min(nextPollDelay(now - o.startedAt, o.maxIntervalMs), o.deadline.remaining()), o.signal);
@@ -34265,7 +34265,7 @@ async function poll(o, seen) {
         }
         unspecified = state === 'STATE_UNSPECIFIED' || state === undefined ? unspecified + 1 : 0;
         if (unspecified >= UNSPECIFIED_LIMIT) {
-            throw new UnknownOrderError(`the server does not know order ${(0,untrusted/* quoted */.TL)(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${(0,setting_ref/* setting */.Pe)('order-name')}, or the order may have expired`);
+            throw new UnknownOrderError(`the server does not know order ${quoted(o.name)} (it answered STATE_UNSPECIFIED ${unspecified} times): check ${setting('order-name')}, or the order may have expired`);
         }
         const remaining = o.deadline.remaining();
         if (remaining <= 0)
@@ -34279,12 +34279,12 @@ function logProgress(o, operation, now, last) {
     const m = operation.metadata;
     const key = `${m?.state}|${m?.currentSubProcess ?? ''}|${m?.finishedSubProcesses ?? ''}`;
     if (key !== last.key) {
-        o.logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: ${line}`);
+        o.logger.info(`${formatDuration(now - o.startedAt)}: ${line}`);
         last.key = key;
         last.at = now;
     }
     else if (now - last.at >= HEARTBEAT_MS) {
-        o.logger.info(`${(0,format/* formatDuration */.a3)(now - o.startedAt)}: still ${line}`);
+        o.logger.info(`${formatDuration(now - o.startedAt)}: still ${line}`);
         last.at = now;
     }
 }
@@ -34314,14 +34314,14 @@ function toCount(v) {
 /** "STATE_RUNNING, 2 of 5 steps (40 %), now: Export project tree" */
 function describeProgress(op) {
     const m = op.metadata ?? {};
-    const parts = [m.state ? (0,untrusted/* untrusted */.bp)(m.state, 100) : 'no state'];
+    const parts = [m.state ? untrusted(m.state, 100) : 'no state'];
     const finished = toCount(m.finishedSubProcesses);
     const open = toCount(m.openSubProcesses);
     if (finished !== undefined && open !== undefined && finished + open > 0) {
         parts.push(`${finished} of ${finished + open} steps (${Math.round((100 * finished) / (finished + open))} %)`);
     }
     if (m.currentSubProcess)
-        parts.push(`now: ${(0,untrusted/* untrusted */.bp)(m.currentSubProcess, 200)}`);
+        parts.push(`now: ${untrusted(m.currentSubProcess, 200)}`);
     return parts.join(', ');
 }
 
@@ -34347,23 +34347,23 @@ class CancelledError extends Error {
 /** The order failed on the server: its code and message, and the sub-process it failed in. */
 function orderFailed(name, op) {
     const e = op.error;
-    const during = op.metadata?.currentSubProcess ? ` during ${(0,untrusted/* quoted */.TL)(op.metadata.currentSubProcess)}` : '';
-    const why = e ? `${(0,protocol/* grpcCodeName */.Lm)(e.code)}: ${e.message ? (0,untrusted/* untrusted */.bp)(e.message) : '(no message)'}` : `state ${(0,untrusted/* untrusted */.bp)(op.metadata?.state ?? 'unknown', 100)}`;
-    return new Error(`order ${(0,untrusted/* untrusted */.bp)(name)} failed on the server${during}: ${why}`);
+    const during = op.metadata?.currentSubProcess ? ` during ${quoted(op.metadata.currentSubProcess)}` : '';
+    const why = e ? `${grpcCodeName(e.code)}: ${e.message ? untrusted(e.message) : '(no message)'}` : `state ${untrusted(op.metadata?.state ?? 'unknown', 100)}`;
+    return new Error(`order ${untrusted(name)} failed on the server${during}: ${why}`);
 }
 /** The deadline passed or the job was cancelled while the order was not done. */
 function isGivingUp(e) {
-    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof deadline/* TimeoutReached */.g;
+    return e instanceof DeadlineError || e instanceof CancelledError || e instanceof TimeoutReached;
 }
 /** The failure in one sentence. */
 function explain(e, elapsedMs) {
-    if (e instanceof deadline/* TimeoutReached */.g)
-        return `gave up after ${(0,format/* formatDuration */.a3)(elapsedMs)}: ${(0,setting_ref/* setting */.Pe)('timeout')} was reached`;
+    if (e instanceof TimeoutReached)
+        return `gave up after ${formatDuration(elapsedMs)}: ${setting('timeout')} was reached`;
     if (e instanceof DeadlineError)
-        return `${e.message}: ${(0,setting_ref/* setting */.Pe)('timeout')} was reached`;
+        return `${e.message}: ${setting('timeout')} was reached`;
     if (e instanceof CancelledError)
-        return `${e.message} after ${(0,format/* formatDuration */.a3)(elapsedMs)}`;
-    if (e instanceof client/* AuthenticationError */.v)
+        return `${e.message} after ${formatDuration(elapsedMs)}`;
+    if (e instanceof AuthenticationError)
         return e.message;
     return e instanceof Error ? e.message : String(e);
 }
@@ -34400,7 +34400,7 @@ class OutputSet {
     /** A fresh empty folder (owner only) for a folder that goes to `place`. */
     folder(place) {
         checkPlace(place, true);
-        const temp = (0,external_node_fs_.mkdtempSync)(`${place}${PARTIAL}-`);
+        const temp = (0,external_node_fs_namespaceObject.mkdtempSync)(`${place}${PARTIAL}-`);
         this.members.push({ temp, place, folder: true });
         return temp;
     }
@@ -34408,7 +34408,7 @@ class OutputSet {
      *  an earlier run's file there goes with the commit, since it no longer belongs to the set. */
     async without(place) {
         for (const m of this.members.filter(m => m.place === place && !m.cleared)) {
-            await (0,promises_.rm)(m.temp, { recursive: true, force: true });
+            await (0,promises_namespaceObject.rm)(m.temp, { recursive: true, force: true });
             m.cleared = true;
         }
     }
@@ -34419,33 +34419,33 @@ class OutputSet {
             checkPlace(m.place, m.folder);
         for (const m of this.members) {
             if (m.cleared) {
-                await (0,promises_.rm)(m.place, { force: true });
+                await (0,promises_namespaceObject.rm)(m.place, { force: true });
             }
             else if (m.folder && exists(m.place)) {
                 const old = `${m.place}${PARTIAL}-old-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-                await (0,promises_.rename)(m.place, old);
-                await (0,promises_.rename)(m.temp, m.place);
-                await (0,promises_.rm)(old, { recursive: true, force: true });
+                await (0,promises_namespaceObject.rename)(m.place, old);
+                await (0,promises_namespaceObject.rename)(m.temp, m.place);
+                await (0,promises_namespaceObject.rm)(old, { recursive: true, force: true });
             }
             else {
-                await (0,promises_.rename)(m.temp, m.place);
+                await (0,promises_namespaceObject.rename)(m.temp, m.place);
             }
         }
         this.members.length = 0;
     }
     /** Removes every temporary file and folder; the places keep what they held. */
     async discard() {
-        await Promise.all(this.members.filter(m => !m.cleared).map(m => (0,promises_.rm)(m.temp, { recursive: true, force: true }).catch(() => undefined)));
+        await Promise.all(this.members.filter(m => !m.cleared).map(m => (0,promises_namespaceObject.rm)(m.temp, { recursive: true, force: true }).catch(() => undefined)));
         this.members.length = 0;
     }
 }
 function exists(place) {
-    return (0,external_node_fs_.lstatSync)(place, { throwIfNoEntry: false }) !== undefined;
+    return (0,external_node_fs_namespaceObject.lstatSync)(place, { throwIfNoEntry: false }) !== undefined;
 }
 /** A place may hold nothing, or what we would write there: a regular file, or (for a folder) a
  *  real folder. */
 function checkPlace(place, folder) {
-    const s = (0,external_node_fs_.lstatSync)(place, { throwIfNoEntry: false });
+    const s = (0,external_node_fs_namespaceObject.lstatSync)(place, { throwIfNoEntry: false });
     if (!s)
         return;
     if (s.isSymbolicLink())
@@ -34454,480 +34454,7 @@ function checkPlace(place, folder) {
         throw new OccupiedPlaceError(place, folder ? 'something that is not a folder' : 'something that is not a regular file');
 }
 
-// EXTERNAL MODULE: ./src/engine/preflight.ts
-var preflight = __nccwpck_require__(1541);
-// EXTERNAL MODULE: ./src/engine/zip/path-rules.ts
-var path_rules = __nccwpck_require__(4161);
-;// CONCATENATED MODULE: ./src/engine/zip/extract.ts
-// Extraction: the central directory first (every name, link and limit is checked before anything is
-// written), then the file once, front to back, each entry written as it is verified.
-
-
-
-
-
-
-
-/** Limits for extraction, against ZIP bombs; documented in the README. */
-const EXTRACT_LIMITS = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 };
-/** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
- *  names the ZIP holds twice, links, and ZIP bombs: all checked in the central directory before
- *  anything is written. Returns the number of entries.
- *
- *  Files are written with synchronous calls, one at a time (open, write, close): fewer hops than
- *  through libuv's thread pool, and measured faster than any concurrency there (BENCHMARKS.md). */
-async function extractZip(file, dir, o = {}) {
-    const { limits = EXTRACT_LIMITS, signal, rules = (0,path_rules/* hostRules */.c)() } = o;
-    const root = rules.path.resolve(dir);
-    const { central, total } = await checkCentralDirectory(file, root, limits, rules);
-    await o.room?.(total);
-    (0,external_node_fs_.mkdirSync)(root, { recursive: true, mode: 0o700 });
-    const writer = new EntryWriter(root, rules, limits, signal);
-    const scanner = new ZipScanner({ central, entry: h => writer.open(h) });
-    try {
-        await (0,zip_central/* readFile */.TA)(file, 0, chunk => scanner.write(chunk));
-        await scanner.end();
-    }
-    finally {
-        writer.closeOpenFile();
-    }
-    return writer.count;
-}
-/** The central directory as an index, once every record passed the limits and the name rules. */
-async function checkCentralDirectory(file, root, limits, rules) {
-    const names = new path_rules/* NameCheck */.Ew(root, rules);
-    let total = 0;
-    const central = await (0,zip_central/* readCentralIndex */.S1)(file, (r, i) => {
-        if (i + 1 > limits.maxEntries)
-            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract: more than ${limits.maxEntries} entries`, false);
-        total += r.size;
-        if (total > limits.maxTotalBytes)
-            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
-        if ((r.unixMode & 0o170000) === 0o120000)
-            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract ${(0,untrusted/* quoted */.TL)(r.name)}: it is a symbolic link`, false);
-        names.add(r.name);
-    }).catch(async (e) => {
-        if (e instanceof path_rules/* NameClash */.tT)
-            throw e.withOther(await nameAt(file, e.otherIndex));
-        throw e;
-    });
-    return { central, total };
-}
-/** Writes each verified entry's bytes to its file below the root. */
-class EntryWriter {
-    root;
-    rules;
-    limits;
-    signal;
-    count = 0;
-    written = 0;
-    /** The file being written, closed if the scan stops inside it. */
-    openFile;
-    /** Folders made lately (a ZIP lists a folder's entries together): bounded, since a project tree
-     *  can have tens of thousands; making one again is one harmless system call. */
-    made;
-    constructor(root, rules, limits, signal) {
-        this.root = root;
-        this.rules = rules;
-        this.limits = limits;
-        this.signal = signal;
-        this.made = new Set([root]);
-    }
-    open(h) {
-        this.stopIfAborted();
-        this.count++;
-        const target = (0,path_rules/* entryTarget */.U2)(this.root, h.name, this.rules);
-        if (h.name.endsWith('/')) {
-            this.makeDir(target);
-            return undefined;
-        }
-        this.makeDir(this.rules.path.dirname(target));
-        // 'wx': the names were checked unique, so an existing file means the folder was not empty; and
-        // nothing is ever opened through a link. Owner only, like every file the run writes.
-        const fd = (0,external_node_fs_.openSync)(target, 'wx', 0o600);
-        this.openFile = fd;
-        return {
-            data: bytes => {
-                this.stopIfAborted();
-                this.grow(bytes.length);
-                for (let at = 0; at < bytes.length;)
-                    at += (0,external_node_fs_.writeSync)(fd, bytes, at);
-            },
-            end: () => {
-                this.openFile = undefined;
-                (0,external_node_fs_.closeSync)(fd);
-            }
-        };
-    }
-    closeOpenFile() {
-        if (this.openFile !== undefined)
-            (0,external_node_fs_.closeSync)(this.openFile);
-        this.openFile = undefined;
-    }
-    makeDir(d) {
-        if (this.made.has(d))
-            return;
-        (0,external_node_fs_.mkdirSync)(d, { recursive: true, mode: 0o700 });
-        if (this.made.size >= 1000)
-            this.made.clear();
-        this.made.add(d);
-    }
-    /** The central directory's sizes were checked against the limit; this holds if it lied. */
-    grow(n) {
-        this.written += n;
-        if (this.written > this.limits.maxTotalBytes)
-            throw new zip_format/* InvalidZipError */.XQ(`refusing to extract: more than ${this.limits.maxTotalBytes} bytes uncompressed`, false);
-    }
-    stopIfAborted() {
-        if (this.signal?.aborted)
-            throw (0,clock/* abortReason */.Js)(this.signal);
-    }
-}
-/** The name of the index-th record of the central directory. */
-async function nameAt(file, index) {
-    let name = '';
-    let i = 0;
-    await (0,zip_central/* forEachCentralRecord */.$M)(file, r => {
-        if (i++ === index)
-            name = r.name;
-    });
-    return name;
-}
-
-;// CONCATENATED MODULE: ./src/engine/export.ts
-// The export engine: sign in → look at the server → place or resume the order → wait → download and
-// verify → extract → the front end's finishing step (the Action's upload), all under one deadline and
-// one abort signal. It knows no host: what happens is reported through ExportHost, and the outcome,
-// failure included, comes back as an ExportReport. Failures say what to do next.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** The time a cancel of the order may take after the run gave up on it. */
-const CANCEL_TIMEOUT_MS = 5_000;
-
-function runExport(settings, host, deps) {
-    return new ExportRun(settings, host, deps).run();
-}
-/** One run of the engine: its deadline and signal, its connection, and what it found out so far. */
-class ExportRun {
-    settings;
-    host;
-    deps;
-    startedAt;
-    deadline;
-    signal;
-    report;
-    connection;
-    /** The last answer about the order. */
-    current;
-    /** Every secret of the run in every spelling: no error message or record holds one. */
-    secrets = new secrets/* Secrets */.S();
-    /** The files this run leaves, put in place together once all are complete. */
-    outputs = new OutputSet();
-    /** The order's name as the server knows it (sent back URL-encoded), and on disk (its own, or a
-     *  safe form of it). Messages show it through untrusted(). */
-    orderName;
-    fileName = '';
-    constructor(settings, host, deps) {
-        this.settings = settings;
-        this.host = host;
-        this.deps = deps;
-        this.startedAt = deps.clock.now();
-        this.deadline = (0,deadline/* deadlineAfter */.d8)(deps.clock, settings.timeoutMs);
-        this.signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), this.deadline.signal]);
-        this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
-        for (const secret of [settings.password, settings.accessToken, settings.clientSecret])
-            this.secrets.add(secret);
-        this.connection = (0,connect/* connect */.N)(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline, deps.transport);
-    }
-    /** sign in → look at the server → order → wait → download + verify → extract → finish. */
-    async run() {
-        try {
-            await this.signIn();
-            const name = await this.placeOrResume();
-            await this.waitFor(name);
-            const zipPlace = external_node_path_.join(this.settings.path, `${this.settings.artifactName ?? `octoplant-export-${this.fileName}`}.zip`);
-            const saved = await this.download(name, zipPlace);
-            const extracted = this.settings.extract ? await this.extract(saved) : undefined;
-            const evidence = await this.keepEvidence(saved, name, zipPlace);
-            const kept = await this.putInPlace(saved, zipPlace, extracted, evidence);
-            if (this.deps.finish)
-                await (0,clock/* abortable */.ZC)(this.deps.finish(kept, evidence, this.signal), this.signal);
-            this.judge(evidence);
-        }
-        catch (e) {
-            await this.outputs.discard();
-            // A file read or stream stopped by the run's signal throws an AbortError: the deadline or the
-            // cancel is what happened.
-            const cause = this.signal.aborted && e?.name === 'AbortError' ? (0,clock/* abortReason */.Js)(this.signal) : e;
-            this.report.error = this.secrets.mask(await this.wayBack(cause));
-        }
-        finally {
-            this.connection.transport.close();
-            this.report.durations.total = this.deps.clock.now() - this.startedAt;
-        }
-        return this.report;
-    }
-    /** Versions and maintenance mode inform, never block. */
-    async signIn() {
-        const { client } = this.connection;
-        await client.authenticate(this.signal);
-        this.report.signedInWith = client.signedInWith;
-        this.host.info(`Signed in with ${client.signedInWith}.`);
-        this.report.serverInfo = await (0,preflight/* lookAtServer */.IT)(client, this.host, { clock: this.deps.clock, signal: this.signal });
-    }
-    async placeOrResume() {
-        const { settings, host } = this;
-        let name;
-        if (settings.orderName) {
-            name = settings.orderName;
-            host.info(`Resuming order ${name}; no new order is placed.`);
-        }
-        else {
-            host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`);
-            const placed = await this.connection.client.placeOrder(settings.exportContents, this.signal);
-            if (typeof placed.name !== 'string' || !placed.name)
-                throw new Error('the server accepted the order but returned no order name');
-            name = placed.name;
-            host.info(`Order ${(0,untrusted/* quoted */.TL)(name)} placed.`);
-            this.observe(placed);
-        }
-        this.orderName = name;
-        this.fileName = (0,safe_name/* fileNameFor */.dJ)(name);
-        if (this.fileName !== name) {
-            host.info(`The order's name ${(0,untrusted/* quoted */.TL)(name)} cannot name a file as it is (${(0,safe_name/* unsafeNameProblem */.Bn)(name)}): its files are named after ${this.fileName}.`);
-        }
-        this.report.orderName = (0,untrusted/* untrusted */.bp)(name);
-        host.orderNamed(this.report.orderName);
-        return name;
-    }
-    observe(op) {
-        this.current = op;
-        const state = op.metadata?.state && (0,untrusted/* untrusted */.bp)(op.metadata.state, 100);
-        if (state && state !== this.report.state) {
-            this.report.state = state;
-            this.host.stateChanged(state);
-        }
-        this.host.progress?.({ stage: 'waiting', order: describeProgress(op) });
-    }
-    async waitFor(name) {
-        const { clock } = this.deps;
-        const waited = await waitForOrder({
-            name,
-            getOrder: n => this.connection.client.getOrder(n, this.signal),
-            clock,
-            startedAt: clock.now(),
-            deadline: this.deadline,
-            maxIntervalMs: this.settings.maxPollIntervalMs,
-            logger: this.host,
-            signal: this.signal,
-            isTransient: request/* isTransientError */.bV,
-            initialState: this.current?.metadata?.state,
-            onUpdate: op => this.observe(op)
-        });
-        this.report.polls = waited.polls;
-        Object.assign(this.report.durations, { queued: waited.queuedMs, running: waited.runningMs });
-        if (!succeeded(waited.operation))
-            throw orderFailed(name, waited.operation);
-    }
-    /** The ZIP and its manifest, written under temporary names of the output set. */
-    async download(name, zipPlace) {
-        const { settings, host } = this;
-        const zipFile = this.outputs.file(zipPlace);
-        const manifest = this.outputs.file((0,files/* evidenceFiles */.R)(zipPlace).manifestPath);
-        const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
-            signal: this.signal,
-            clock: this.deps.clock,
-            deadline: this.deadline,
-            logger: host,
-            extract: settings.extract,
-            manifest,
-            keep: isUnequalJobResultsName,
-            onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
-        });
-        Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs });
-        return saved;
-    }
-    /** Extracted into a fresh folder of the output set: its place gets it whole, or not at all. */
-    async extract(saved) {
-        const { clock } = this.deps;
-        const place = external_node_path_.join(this.settings.path, this.fileName);
-        const dir = this.outputs.folder(place);
-        const started = clock.now();
-        const room = (bytes) => (0,disk_space/* ensureRoomToExtract */.mV)(this.settings.path, bytes);
-        const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e) => {
-            if (e.code !== 'ENOSPC')
-                throw e;
-            throw (0,disk_space/* diskFilledWhileExtracting */.UY)(place, (0,setting_ref/* setting */.Pe)('path'));
-        });
-        this.report.durations.extract = clock.now() - started;
-        this.host.info(`Extracted ${count} entries into ${place} in ${(0,format/* formatSeconds */.Xo)(this.report.durations.extract)}.`);
-        return { dir, place };
-    }
-    /** The ZIP, the extraction and the evidence go to their places together, then the front end hears
-     *  of them. */
-    async putInPlace(saved, zipPlace, extracted, evidence) {
-        const places = (0,files/* evidenceFiles */.R)(zipPlace);
-        for (const f of files/* EVIDENCE_FILES */.o)
-            if ('optional' in f && f.optional && !evidence[f.field])
-                await this.outputs.without(places[f.field]);
-        await this.outputs.commit();
-        const kept = { ...saved, path: zipPlace };
-        this.report.zip = { ...saved.report, path: zipPlace, size: saved.size, sha256: saved.sha256 };
-        this.host.info(`Saved ${zipPlace}: ${(0,format/* formatBytes */.z3)(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
-            ` Received in ${(0,format/* formatSeconds */.Xo)(saved.streamMs)} (${(0,format/* formatRate */.CE)(saved.size, saved.streamMs)}), checked in ${(0,format/* formatSeconds */.Xo)(saved.verifyMs)}` +
-            `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
-        this.host.zipSaved(kept);
-        if (extracted) {
-            this.report.extractPath = extracted.place;
-            this.host.extracted(extracted.place);
-        }
-        this.host.evidenceKept?.(evidence);
-        return kept;
-    }
-    /** The record, the change report and the job results, beside the ZIP (temporary names). */
-    async keepEvidence(saved, name, zipPlace) {
-        const { settings, deps, report } = this;
-        const meta = this.current?.metadata;
-        const places = { ...(0,files/* evidenceFiles */.R)(zipPlace), zip: zipPlace };
-        const written = { ...places, manifestPath: saved.manifest.path };
-        for (const f of files/* EVIDENCE_FILES */.o)
-            if (f.field !== 'manifestPath')
-                written[f.field] = this.outputs.file(places[f.field]);
-        const fromServer = (v) => (v ? this.secrets.mask((0,untrusted/* untrusted */.bp)(v)) : undefined);
-        const evidence = await makeEvidence(saved, {
-            files: written,
-            places,
-            facts: {
-                tool: deps.provenance.tool,
-                ranBy: deps.provenance.ranBy,
-                serverUrl: settings.serverUrl,
-                apiVersion: fromServer(report.serverInfo?.apiVersion),
-                versiondogVersion: fromServer(report.serverInfo?.versiondogVersion),
-                signedInWith: report.signedInWith,
-                order: {
-                    name,
-                    resumed: report.resumed,
-                    exportContents: settings.exportContents ?? null,
-                    state: report.state,
-                    systemId: fromServer(meta?.systemId),
-                    licenseSerialNumber: fromServer(meta?.licenseSerialNumber),
-                    finishedSubProcesses: toCount(meta?.finishedSubProcesses),
-                    openSubProcesses: toCount(meta?.openSubProcesses)
-                },
-                startedAt: new Date(this.startedAt),
-                finishedAt: new Date(deps.clock.now())
-            },
-            previous: await this.previousExport(),
-            csvSeparator: settings.exportContents?.[UNEQUAL_JOB_RESULTS]?.csvSeparator,
-            logger: this.host,
-            signal: this.signal
-        });
-        report.evidence = evidence;
-        this.host.info(`Evidence: manifest (${saved.manifest.files} files, sha256 ${saved.manifest.sha256}) and record made.`);
-        return evidence;
-    }
-    /** The export to compare with: compare-with, or the one the front end finds (never decisive: a
-     *  failed search is reported, and only a gate on changes fails on it). */
-    async previousExport() {
-        if (this.settings.compareWith)
-            return { file: this.settings.compareWith };
-        if (!this.deps.findPrevious)
-            return undefined;
-        try {
-            return { file: await (0,clock/* abortable */.ZC)(this.deps.findPrevious(this.signal), this.signal) };
-        }
-        catch (e) {
-            if (this.signal.aborted)
-                throw e;
-            return { problem: `the previous export could not be fetched: ${e.message}` };
-        }
-    }
-    /** fail-on, judged last: the evidence is saved and kept whatever the verdict. */
-    judge(evidence) {
-        if (!this.settings.failOn.length)
-            return;
-        this.report.gateFailure = (0,gate/* judgeGate */.$U)(this.settings.failOn, evidence);
-    }
-    /** The failure in words, with what to do next; cancels the order when giving up on it. */
-    async wayBack(e) {
-        const { report, current, orderName } = this;
-        const name = report.orderName;
-        let next = '';
-        // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
-        const hostileZip = e instanceof zip_format/* InvalidZipError */.XQ && !e.retryable;
-        if (name && current && succeeded(current)) {
-            if (!hostileZip) {
-                report.orderOutcome = 'finished';
-                next = `The export is finished on the server; re-run with ${(0,setting_ref/* setting */.Pe)('order-name', name)} to fetch it without exporting again.`;
-            }
-        }
-        else if (name && orderName && isGivingUp(e)) {
-            const why = await this.cancelOrder(orderName);
-            report.orderOutcome = why ? 'left-running' : 'cancelled';
-            next = why
-                ? `Order ${name} is left running on the server (${why}); re-run with ${(0,setting_ref/* setting */.Pe)('order-name', name)} to resume it.`
-                : `Order ${name} was cancelled on the server; run again to export anew.`;
-        }
-        else if (name && !(current && isDone(current)) && !(e instanceof UnknownOrderError)) {
-            report.orderOutcome = 'left-running';
-            next = `Order ${name} may still be running on the server; re-run with ${(0,setting_ref/* setting */.Pe)('order-name', name)} to resume it.`;
-        }
-        const what = explain(e, this.deps.clock.now() - this.startedAt);
-        return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
-    }
-    /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
-     *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
-    async cancelOrder(name) {
-        if (!this.settings.cancelOnTimeout)
-            return (0,setting_ref/* setting */.Pe)('cancel-on-timeout', 'false');
-        const hurry = this.deps.hurry;
-        try {
-            const limit = this.deps.clock.timeout(CANCEL_TIMEOUT_MS, new Error(`no answer within ${CANCEL_TIMEOUT_MS / 1000}s`));
-            await this.connection.client.cancelOrder(name, hurry ? AbortSignal.any([limit, hurry]) : limit);
-            this.host.info(`Cancelled order ${(0,untrusted/* quoted */.TL)(name)} on the server.`);
-            return undefined;
-        }
-        catch (e) {
-            if (hurry?.aborted)
-                return 'the cancel request was sent, but a second interrupt stopped the wait for its answer';
-            return `cancelling it failed: ${e.message}`;
-        }
-    }
-}
-
-
-/***/ }),
-
-/***/ 1541:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   IT: () => (/* binding */ lookAtServer),
-/* harmony export */   Tt: () => (/* binding */ describeVersions),
-/* harmony export */   VD: () => (/* binding */ describeMaintenance)
-/* harmony export */ });
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4988);
-/* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9983);
+;// CONCATENATED MODULE: ./src/engine/preflight.ts
 
 
 /** A probe that takes longer than this is left out. */
@@ -34955,9 +34482,9 @@ async function lookAtServer(client, logger, o) {
         }
     };
     const [api, versiondog, maintenance] = await Promise.all([
-        probe(_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.apiVersion),
-        probe(_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.versiondogVersion),
-        probe(_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_0__/* .API_PATHS */ .Y$.maintenanceMode)
+        probe(API_PATHS.apiVersion),
+        probe(API_PATHS.versiondogVersion),
+        probe(API_PATHS.maintenanceMode)
     ]);
     const info = {
         apiVersion: textOf(api?.version),
@@ -34993,560 +34520,10 @@ function describeMaintenance(m) {
 }
 /** A non-empty string, or undefined (protojson writes unset strings as "" and messages as null). */
 function textOf(v) {
-    return typeof v === 'string' && v.trim() ? (0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .untrusted */ .bp)(v.trim(), 200) : undefined;
+    return typeof v === 'string' && v.trim() ? untrusted(v.trim(), 200) : undefined;
 }
 
-
-/***/ }),
-
-/***/ 4441:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   d: () => (/* binding */ InputError)
-/* harmony export */ });
-/** A setting is wrong; `input` is its name as action.yml spells it, for the front end to render
- *  ("Input 'path' …" in the Action, "--path (or OCTOPLANT_PATH) …" in the command). */
-class InputError extends Error {
-    input;
-    problem;
-    constructor(input, problem) {
-        super(`${input} ${problem}`);
-        this.input = input;
-        this.problem = problem;
-        this.name = 'InputError';
-    }
-}
-
-
-/***/ }),
-
-/***/ 2309:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   M: () => (/* binding */ Carry)
-/* harmony export */ });
-// The bytes a parse could not use yet (a header or an entry cut by the chunk's end), kept for the
-// next chunk in one buffer that is reused: copying the leftover into a fresh buffer for every chunk
-// would leave two dead ArrayBuffers per chunk for the GC.
-/** Smallest store: a few chunks' worth, so that it rarely has to grow. */
-const MIN_STORE = 64 * 1024;
-class Carry {
-    store = Buffer.alloc(0);
-    length = 0;
-    /** The leftover followed by `chunk`, as one buffer: the chunk itself when nothing is left over,
-     *  else a view of the store, valid until the next call. */
-    join(chunk) {
-        if (this.length === 0)
-            return chunk;
-        this.reserve(this.length + chunk.length);
-        chunk.copy(this.store, this.length);
-        return this.store.subarray(0, this.length + chunk.length);
-    }
-    /** Keeps `buf` from `at` on for the next join (buf may be the store's own view); returns it. */
-    keep(buf, at) {
-        const rest = buf.length - at;
-        if (rest > 0) {
-            // No growth when buf is the store: rest is then within it. Buffer.copy moves overlapping bytes.
-            this.reserve(rest);
-            buf.copy(this.store, 0, at);
-        }
-        this.length = rest;
-        return this.store.subarray(0, rest);
-    }
-    reserve(n) {
-        if (n <= this.store.length)
-            return;
-        const bigger = Buffer.allocUnsafe(Math.max(n, 2 * this.store.length, MIN_STORE));
-        this.store.copy(bigger, 0, 0, this.length);
-        this.store = bigger;
-    }
-}
-
-
-/***/ }),
-
-/***/ 1111:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $M: () => (/* binding */ forEachCentralRecord),
-/* harmony export */   S1: () => (/* binding */ readCentralIndex),
-/* harmony export */   TA: () => (/* binding */ readFile),
-/* harmony export */   uK: () => (/* binding */ centralRecords)
-/* harmony export */ });
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _carry_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2309);
-/* harmony import */ var _entry_table_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9011);
-/* harmony import */ var _format_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5207);
-// Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
-// directory, record by record or as an index by local-header offset.
-
-
-
-
-/** Reads of a ZIP from disk, into one reused buffer (small: a read that ends inside an entry is copied). */
-const READ_BYTES = 64 * 1024;
-/** Feeds a file from `start` to its end into `visit`, in reads of one reused buffer. */
-async function readFile(file, start, visit, end = Infinity) {
-    const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.open)(file, 'r');
-    try {
-        const buffer = Buffer.allocUnsafe(READ_BYTES);
-        for (let at = start; at < end;) {
-            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
-            if (bytesRead === 0)
-                break;
-            at += bytesRead;
-            await visit(buffer.subarray(0, bytesRead));
-        }
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
- *  the number of records its end record announces. */
-async function forEachCentralRecord(file, visit, count) {
-    let seen = 0;
-    for await (const batch of centralRecords(file, count)) {
-        for (const { record, nameHash } of batch)
-            visit(record, nameHash);
-        seen += batch.length;
-    }
-    return seen;
-}
-/** The records of the ZIP's central directory, in its order, a read's worth at a time (so that a
- *  caller can stream them alongside another list); `count` first, as above. */
-async function* centralRecords(file, count) {
-    const handle = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.open)(file, 'r');
-    try {
-        const { size } = await handle.stat();
-        const length = Math.min(size, 22 + 0xffff + 20 + 56);
-        const tail = Buffer.alloc(length);
-        await handle.read(tail, 0, length, size - length);
-        const where = (0,_format_js__WEBPACK_IMPORTED_MODULE_2__/* .findCentralDirectory */ .OD)(tail, size);
-        count?.(where.count);
-        const carry = new _carry_js__WEBPACK_IMPORTED_MODULE_3__/* .Carry */ .M();
-        const buffer = Buffer.allocUnsafe(READ_BYTES);
-        let seen = 0;
-        for (let at = where.offset, end = where.offset + where.size; at < end;) {
-            const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, end - at), at);
-            if (bytesRead === 0)
-                break;
-            at += bytesRead;
-            const buf = carry.join(buffer.subarray(0, bytesRead));
-            const batch = [];
-            let pos = 0;
-            for (let parsed; (parsed = (0,_format_js__WEBPACK_IMPORTED_MODULE_2__/* .parseCentralRecord */ .eu)(buf, pos)); pos = parsed.end) {
-                if (buf.readUInt32LE(pos) !== _format_js__WEBPACK_IMPORTED_MODULE_2__/* .CENTRAL_SIG */ .EZ)
-                    throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ('not a valid ZIP: its central directory is damaged');
-                batch.push({ record: parsed.record, nameHash: parsed.nameHash });
-            }
-            carry.keep(buf, pos);
-            seen += batch.length;
-            if (batch.length)
-                yield batch;
-        }
-        if (seen !== where.count)
-            throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`not a valid ZIP: its end record counts ${where.count} entries, its central directory lists ${seen}`);
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
-async function readCentralIndex(file, visit) {
-    let index = new _entry_table_js__WEBPACK_IMPORTED_MODULE_1__/* .EntryTable */ .F();
-    await forEachCentralRecord(file, (r, nameHash) => {
-        visit?.(r, index.count);
-        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
-    }, 
-    // At most a million slots up front: a lying end record cannot reserve more.
-    n => (index = new _entry_table_js__WEBPACK_IMPORTED_MODULE_1__/* .EntryTable */ .F(Math.min(n, 1_000_000))));
-    index.sortByOffset();
-    return index;
-}
-
-
-/***/ }),
-
-/***/ 9011:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ EntryTable)
-/* harmony export */ });
-/* harmony import */ var _format_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5207);
-// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
-// bytes each and no object each: what the scan verified, or the central directory as an index.
-
-/** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
-class EntryTable {
-    count = 0;
-    capacity;
-    offsets;
-    compressedSizes;
-    sizes;
-    crcs;
-    nameHashes;
-    /** A second CRC-32 of the name (NAME_SALT_SEED): with nameHashes, a 52-bit key (the scan's only). */
-    nameSalts;
-    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
-    listed;
-    /** `expected`: the number of entries when known (no growing, no slack). */
-    constructor(expected = 1024) {
-        this.capacity = Math.max(16, expected);
-        this.offsets = new Float64Array(this.capacity);
-        this.compressedSizes = new Float64Array(this.capacity);
-        this.sizes = new Float64Array(this.capacity);
-        this.crcs = new Uint32Array(this.capacity);
-        this.nameHashes = new Uint32Array(this.capacity);
-        this.nameSalts = new Uint32Array(this.capacity);
-        this.listed = new Uint8Array(this.capacity);
-    }
-    add(offset, compressedSize, size, crc, nameHash, nameSalt = 0) {
-        if (this.count === this.capacity)
-            this.grow();
-        const i = this.count++;
-        this.offsets[i] = offset;
-        this.compressedSizes[i] = compressedSize;
-        this.sizes[i] = size;
-        this.crcs[i] = crc;
-        this.nameHashes[i] = nameHash;
-        this.nameSalts[i] = nameSalt;
-    }
-    /** The index of an entry whose name (by its 52-bit key) an earlier entry has too, or -1: one sort
-     *  of a typed array, no object per entry. */
-    repeatedName() {
-        const keys = new Float64Array(this.count);
-        for (let i = 0; i < this.count; i++)
-            keys[i] = (0,_format_js__WEBPACK_IMPORTED_MODULE_0__/* .nameKey */ .Rc)(this.nameHashes[i], this.nameSalts[i]);
-        const sorted = keys.slice().sort();
-        for (let i = 1; i < sorted.length; i++)
-            if (sorted[i] === sorted[i - 1])
-                return keys.lastIndexOf(sorted[i]);
-        return -1;
-    }
-    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
-    indexOf(offset, hint) {
-        if (hint < this.count && this.offsets[hint] === offset)
-            return hint;
-        let lo = 0;
-        let hi = this.count - 1;
-        while (lo <= hi) {
-            const mid = (lo + hi) >>> 1;
-            const at = this.offsets[mid];
-            if (at === offset)
-                return mid;
-            if (at < offset)
-                lo = mid + 1;
-            else
-                hi = mid - 1;
-        }
-        return -1;
-    }
-    /** Puts the entries in offset order (a central directory may list them in any order). */
-    sortByOffset() {
-        let sorted = true;
-        for (let i = 1; i < this.count && sorted; i++)
-            sorted = this.offsets[i - 1] <= this.offsets[i];
-        if (sorted)
-            return;
-        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
-        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
-    }
-    grow() {
-        this.capacity *= 2;
-        this.remake(this.capacity, (from, to) => to.set(from));
-    }
-    /** Replaces every column with a new one of `length`, filled by `fill`. */
-    remake(length, fill) {
-        const make = (a) => {
-            const b = new a.constructor(length);
-            fill(a, b);
-            return b;
-        };
-        this.offsets = make(this.offsets);
-        this.compressedSizes = make(this.compressedSizes);
-        this.sizes = make(this.sizes);
-        this.crcs = make(this.crcs);
-        this.nameHashes = make(this.nameHashes);
-        this.nameSalts = make(this.nameSalts);
-        this.listed = make(this.listed);
-    }
-}
-
-
-/***/ }),
-
-/***/ 5207:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   BA: () => (/* binding */ parseDescriptor),
-/* harmony export */   Bu: () => (/* binding */ NAME_SALT_SEED),
-/* harmony export */   EZ: () => (/* binding */ CENTRAL_SIG),
-/* harmony export */   G9: () => (/* binding */ DESCRIPTOR_SIG_BYTES),
-/* harmony export */   H0: () => (/* binding */ readUInt64),
-/* harmony export */   I9: () => (/* binding */ EOCD_SIG),
-/* harmony export */   OD: () => (/* binding */ findCentralDirectory),
-/* harmony export */   PH: () => (/* binding */ ZIP64_LOCATOR_SIG),
-/* harmony export */   Rc: () => (/* binding */ nameKey),
-/* harmony export */   SD: () => (/* binding */ STORED),
-/* harmony export */   XQ: () => (/* binding */ InvalidZipError),
-/* harmony export */   d: () => (/* binding */ signaturePrefixAtEnd),
-/* harmony export */   eu: () => (/* binding */ parseCentralRecord),
-/* harmony export */   jN: () => (/* binding */ isSignedDescriptorOf),
-/* harmony export */   lk: () => (/* binding */ notAZipHeader),
-/* harmony export */   o6: () => (/* binding */ parseLocalHeader),
-/* harmony export */   qb: () => (/* binding */ corrupt),
-/* harmony export */   sI: () => (/* binding */ ZIP64_EOCD_SIG),
-/* harmony export */   sU: () => (/* binding */ LOCAL_SIG),
-/* harmony export */   uh: () => (/* binding */ hex)
-/* harmony export */ });
-/* unused harmony exports DESCRIPTOR_SIG, DEFLATED, climbsOut, findExtra, decodeName */
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4988);
-/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8522);
-/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_zlib__WEBPACK_IMPORTED_MODULE_0__);
-// The ZIP format's records and names: signatures, the facts a local header or a central directory
-// record gives of an entry, the end records that say where the central directory is, and how entry
-// names are decoded. Pure functions over buffers: the scan (scan.ts) and the readers of a file on
-// disk (central.ts) share them.
-
-
-const LOCAL_SIG = 0x04034b50;
-const CENTRAL_SIG = 0x02014b50;
-const EOCD_SIG = 0x06054b50;
-const ZIP64_EOCD_SIG = 0x06064b50;
-const ZIP64_LOCATOR_SIG = 0x07064b50;
-const DESCRIPTOR_SIG = 0x08074b50;
-const DESCRIPTOR_SIG_BYTES = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
-const STORED = 0;
-const DEFLATED = 8;
-class InvalidZipError extends Error {
-    retryable;
-    constructor(message, 
-    /** False when fetching it again cannot help: the ZIP itself is hostile (paths, links, size). */
-    retryable = true) {
-        super(message);
-        this.retryable = retryable;
-        this.name = 'InvalidZipError';
-    }
-}
-/** The error for bytes at `where` in the file (buf[at]) that start no ZIP record, after `entries`. */
-function notAZipHeader(buf, at, where, entries) {
-    if (where === 0) {
-        const start = buf.subarray(at, at + 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
-        return new InvalidZipError(`not a valid ZIP: it does not start with a ZIP header (it starts with "${start}")`);
-    }
-    return new InvalidZipError(`not a valid ZIP: no ZIP header at offset ${where}${entries ? `, after ${entries} entries` : ''}`);
-}
-/** The error for an entry whose bytes do not match what the ZIP says of it. */
-function corrupt(h, why) {
-    return new InvalidZipError(`entry ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(h.name)} is corrupt: ${why}`);
-}
-/** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
- *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
-/** The seed of a name's second CRC-32: with the first, a 52-bit key that tells names apart. */
-const NAME_SALT_SEED = 0x9e3779b9;
-/** A name's 52-bit key from its two CRC-32s (two different names share one about once in 2^52). */
-function nameKey(crc, salt) {
-    return crc * 0x100000 + (salt & 0xfffff);
-}
-function parseLocalHeader(buf, at, offset) {
-    if (buf.length - at < 30)
-        return undefined;
-    const nameLength = buf.readUInt16LE(at + 26);
-    const extraLength = buf.readUInt16LE(at + 28);
-    const end = at + 30 + nameLength + extraLength;
-    if (buf.length < end)
-        return undefined;
-    const flags = buf.readUInt16LE(at + 6);
-    const method = buf.readUInt16LE(at + 8);
-    const rawName = buf.subarray(at + 30, at + 30 + nameLength);
-    const name = decodeName(rawName, flags);
-    if (flags & 0x1)
-        throw new InvalidZipError(`not a valid ZIP: entry ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(name)} is encrypted`, false);
-    if (method !== STORED && method !== DEFLATED) {
-        throw new InvalidZipError(`not a valid ZIP: entry ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(name)} uses compression method ${method} (only stored and deflated are read)`, false);
-    }
-    const climbs = climbsOut(name);
-    if (climbs)
-        throw new InvalidZipError(`refusing the ZIP: entry ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_1__/* .quoted */ .TL)(name)} ${climbs}`, false);
-    let compressedSize = buf.readUInt32LE(at + 18);
-    let size = buf.readUInt32LE(at + 22);
-    const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001);
-    if (zip64) {
-        // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
-        let p = 0;
-        if (size === 0xffffffff && zip64.length >= p + 8) {
-            size = readUInt64(zip64, p);
-            p += 8;
-        }
-        if (compressedSize === 0xffffffff && zip64.length >= p + 8)
-            compressedSize = readUInt64(zip64, p);
-    }
-    const descriptor = (flags & 0x8) !== 0;
-    const header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
-    return { header, end, nameHash: (0,node_zlib__WEBPACK_IMPORTED_MODULE_0__.crc32)(rawName), nameSalt: (0,node_zlib__WEBPACK_IMPORTED_MODULE_0__.crc32)(rawName, NAME_SALT_SEED), zip64: zip64 !== undefined };
-}
-/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
-function parseCentralRecord(buf, at) {
-    if (buf.length - at < 46)
-        return undefined;
-    const nameLength = buf.readUInt16LE(at + 28);
-    const extraLength = buf.readUInt16LE(at + 30);
-    const commentLength = buf.readUInt16LE(at + 32);
-    const end = at + 46 + nameLength + extraLength + commentLength;
-    if (buf.length < end)
-        return undefined;
-    const flags = buf.readUInt16LE(at + 8);
-    const rawName = buf.subarray(at + 46, at + 46 + nameLength);
-    let size = buf.readUInt32LE(at + 24);
-    let compressedSize = buf.readUInt32LE(at + 20);
-    let offset = buf.readUInt32LE(at + 42);
-    const zip64 = findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001);
-    if (zip64) {
-        // Central ZIP64 extra: uncompressed size, compressed size, offset, each when its field is full.
-        let p = 0;
-        if (size === 0xffffffff && zip64.length >= p + 8) {
-            size = readUInt64(zip64, p);
-            p += 8;
-        }
-        if (compressedSize === 0xffffffff && zip64.length >= p + 8) {
-            compressedSize = readUInt64(zip64, p);
-            p += 8;
-        }
-        if (offset === 0xffffffff && zip64.length >= p + 8)
-            offset = readUInt64(zip64, p);
-    }
-    const madeOnUnix = buf[at + 5] === 3;
-    const record = {
-        name: decodeName(rawName, flags),
-        offset,
-        method: buf.readUInt16LE(at + 10),
-        crc32: buf.readUInt32LE(at + 16),
-        compressedSize,
-        size,
-        unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024
-    };
-    return { record, nameHash: (0,node_zlib__WEBPACK_IMPORTED_MODULE_0__.crc32)(rawName), end };
-}
-/** Where the central directory is, from the end records in the last bytes of the file. */
-function findCentralDirectory(tail, fileSize) {
-    for (let i = tail.length - 22; i >= 0; i--) {
-        if (tail.readUInt32LE(i) !== EOCD_SIG || i + 22 + tail.readUInt16LE(i + 20) !== tail.length)
-            continue;
-        let count = tail.readUInt16LE(i + 10);
-        let size = tail.readUInt32LE(i + 12);
-        let offset = tail.readUInt32LE(i + 16);
-        const locator = i - 20;
-        if (locator >= 0 && tail.readUInt32LE(locator) === ZIP64_LOCATOR_SIG) {
-            const at = readUInt64(tail, locator + 8) - (fileSize - tail.length);
-            if (at >= 0 && at + 56 <= tail.length && tail.readUInt32LE(at) === ZIP64_EOCD_SIG) {
-                count = readUInt64(tail, at + 32);
-                size = readUInt64(tail, at + 40);
-                offset = readUInt64(tail, at + 48);
-            }
-        }
-        return { offset, size, count };
-    }
-    throw new InvalidZipError('not a valid ZIP: no end record at its end');
-}
-/** Why a name would leave the folder it is extracted to, or undefined. */
-function climbsOut(name) {
-    if (name.startsWith('/') || (name[1] === ':' && /^[a-zA-Z]:/.test(name)))
-        return 'has an absolute path';
-    if (name.includes('..') && name.split('/').includes('..'))
-        return 'has a path that climbs out of the folder ("..")';
-}
-function findExtra(extra, id) {
-    for (let p = 0; p + 4 <= extra.length;) {
-        const length = extra.readUInt16LE(p + 2);
-        if (extra.readUInt16LE(p) === id)
-            return extra.subarray(p + 4, Math.min(extra.length, p + 4 + length));
-        p += 4 + length;
-    }
-    return undefined;
-}
-function readUInt64(buf, at) {
-    return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 0x100000000;
-}
-/** Code page 437, the ZIP format's default for names without the UTF-8 flag (bytes 0x80–0xFF). */
-const CP437_HIGH = 'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
-/** The entry name: UTF-8 when flag bit 11 says so (or it is ASCII), else code page 437; backslashes
- *  (written by some Windows tools) become slashes. */
-function decodeName(raw, flags) {
-    let name;
-    if (flags & 0x800 || isAscii(raw))
-        name = raw.toString('utf8');
-    else
-        name = Array.from(raw, b => (b < 0x80 ? String.fromCharCode(b) : CP437_HIGH[b - 0x80])).join('');
-    return name.includes('\\') ? name.replace(/\\/g, '/') : name;
-}
-function isAscii(raw) {
-    for (let i = 0; i < raw.length; i++)
-        if (raw[i] >= 0x80)
-            return false;
-    return true;
-}
-function hex(n) {
-    return (n >>> 0).toString(16).padStart(8, '0');
-}
-/** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
-function signaturePrefixAtEnd(buf) {
-    for (let n = 3; n > 0; n--) {
-        if (buf.length >= n && buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG_BYTES.subarray(0, n)))
-            return n;
-    }
-    return 0;
-}
-/** A signed data descriptor at buf[p] (its 16 or 24 bytes there) that names this CRC-32 and, as
- *  both sizes, `length`: the end of a stored entry (a false match needs a 96-bit coincidence). */
-function isSignedDescriptorOf(buf, p, crc, length) {
-    const narrow = buf.readUInt32LE(p + 8) === length % 0x100000000 && buf.readUInt32LE(p + 12) === length % 0x100000000;
-    const wide = buf.length >= p + 24 && readUInt64(buf, p + 8) === length && readUInt64(buf, p + 16) === length;
-    return buf.readUInt32LE(p + 4) === crc && (narrow || wide);
-}
-/** The data descriptor at buf[at], signed or not; undefined when more bytes are needed. `read` is
- *  what the scan counted, to choose between 4- and 8-byte sizes: they belong with a ZIP64 local
- *  header, but writers differ (yazl writes them without one), so the width whose sizes match is
- *  taken, the header's first. `final`: no more bytes will come. */
-function parseDescriptor(buf, at, read) {
-    if (buf.length - at < 4)
-        return undefined;
-    const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0);
-    if (buf.length < p + 20 && !(read.final && buf.length >= p + 12))
-        return undefined;
-    const crc = buf.readUInt32LE(p);
-    const narrow = { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 };
-    const wide = buf.length >= p + 20 ? { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 } : narrow;
-    const fits = (d) => d.compressedSize === read.compressedSize && d.size === read.size;
-    const [first, second] = read.zip64 ? [wide, narrow] : [narrow, wide];
-    return fits(first) ? first : fits(second) ? second : first;
-}
-
-
-/***/ }),
-
-/***/ 4161:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ew: () => (/* binding */ NameCheck),
-/* harmony export */   U2: () => (/* binding */ entryTarget),
-/* harmony export */   c: () => (/* binding */ hostRules),
-/* harmony export */   g3: () => (/* binding */ windowsNameProblem),
-/* harmony export */   tT: () => (/* binding */ NameClash)
-/* harmony export */ });
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4988);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8522);
-/* harmony import */ var node_zlib__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_zlib__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _format_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5207);
+;// CONCATENATED MODULE: ./src/engine/zip/path-rules.ts
 // How the runner's platform names files, and the rules an entry name must pass before anything is
 // written: it stays inside the target folder, the platform can hold it, and no two entries land on
 // the same file.
@@ -35556,7 +34533,7 @@ function parseDescriptor(buf, at, read) {
 
 function hostRules(platform = process.platform) {
     return {
-        path: platform === 'win32' ? node_path__WEBPACK_IMPORTED_MODULE_0__.win32 : node_path__WEBPACK_IMPORTED_MODULE_0__.posix,
+        path: platform === 'win32' ? external_node_path_namespaceObject.win32 : external_node_path_namespaceObject.posix,
         windowsNames: platform === 'win32',
         caseInsensitive: platform === 'win32' || platform === 'darwin',
         normalizationInsensitive: platform === 'darwin'
@@ -35580,37 +34557,37 @@ function windowsNameProblem(segment) {
 function entryTarget(root, name, rules) {
     const segments = name.split(/[\\/]/).filter(s => s !== '');
     if (/^([a-zA-Z]:|[\\/])/.test(name) || segments.includes('..')) {
-        throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: its path leaves the target folder`, false);
+        throw new InvalidZipError(`refusing to extract ${quoted(name)}: its path leaves the target folder`, false);
     }
     for (const segment of segments) {
         if (segment.includes('\0'))
-            throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: its name holds a NUL character, which no file system allows`, false);
+            throw new InvalidZipError(`refusing to extract ${quoted(name)}: its name holds a NUL character, which no file system allows`, false);
         if (Buffer.byteLength(segment) > SEGMENT_MAX_BYTES) {
-            throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: a part of its path is longer than ${SEGMENT_MAX_BYTES} bytes, more than a file system holds`, false);
+            throw new InvalidZipError(`refusing to extract ${quoted(name)}: a part of its path is longer than ${SEGMENT_MAX_BYTES} bytes, more than a file system holds`, false);
         }
     }
     if (rules.windowsNames) {
         for (const segment of segments) {
             const problem = windowsNameProblem(segment);
             if (problem)
-                throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: it cannot be written on Windows as it is (${problem})`, false);
+                throw new InvalidZipError(`refusing to extract ${quoted(name)}: it cannot be written on Windows as it is (${problem})`, false);
         }
     }
     const target = rules.path.resolve(root, ...segments);
     if (target !== root && !target.startsWith(root + rules.path.sep)) {
-        throw new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(name)}: its path leaves the target folder`, false);
+        throw new InvalidZipError(`refusing to extract ${quoted(name)}: its path leaves the target folder`, false);
     }
     return target;
 }
 /** Two entries that would be one file: the same name twice, names a case- or normalization-
  *  insensitive file system takes for one, or a file whose name is a folder of another entry. The
  *  other entry is named once its name is read again. */
-class NameClash extends _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ {
+class NameClash extends InvalidZipError {
     entryName;
     otherIndex;
     kind;
     constructor(entryName, otherIndex, kind = 'same') {
-        super(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(entryName)}: another entry would be written to the same file`, false);
+        super(`refusing to extract ${quoted(entryName)}: another entry would be written to the same file`, false);
         this.entryName = entryName;
         this.otherIndex = otherIndex;
         this.kind = kind;
@@ -35618,12 +34595,12 @@ class NameClash extends _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipErr
     withOther(other) {
         if (this.kind === 'prefix') {
             const [file, folder] = this.entryName.endsWith('/') || other.length < this.entryName.length ? [other, this.entryName] : [this.entryName, other];
-            return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(this.entryName)}: ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(file)} is a file in the ZIP and also a folder of ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(folder)}`, false);
+            return new InvalidZipError(`refusing to extract ${quoted(this.entryName)}: ${quoted(file)} is a file in the ZIP and also a folder of ${quoted(folder)}`, false);
         }
         if (other === this.entryName)
-            return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(other)}: the ZIP holds it twice, and the second copy would overwrite the first`, false);
+            return new InvalidZipError(`refusing to extract ${quoted(other)}: the ZIP holds it twice, and the second copy would overwrite the first`, false);
         const how = other.toLowerCase() === this.entryName.toLowerCase() ? 'letter case' : 'Unicode normalization (or letter case)';
-        return new _format_js__WEBPACK_IMPORTED_MODULE_2__/* .InvalidZipError */ .XQ(`refusing to extract ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(this.entryName)}: it differs from ${(0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .quoted */ .TL)(other)} only in ${how}, and on this runner's file system one would overwrite the other`, false);
+        return new InvalidZipError(`refusing to extract ${quoted(this.entryName)}: it differs from ${quoted(other)} only in ${how}, and on this runner's file system one would overwrite the other`, false);
     }
 }
 /** Checks entry names one at a time (entryTarget), and that no two land on the same file and no file
@@ -35677,1163 +34654,13 @@ class NameCheck {
         if (this.rules.caseInsensitive)
             key = key.toLowerCase();
         const bytes = Buffer.from(key);
-        return (0,_format_js__WEBPACK_IMPORTED_MODULE_2__/* .nameKey */ .Rc)((0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes), (0,node_zlib__WEBPACK_IMPORTED_MODULE_1__.crc32)(bytes, _format_js__WEBPACK_IMPORTED_MODULE_2__/* .NAME_SALT_SEED */ .Bu));
+        return nameKey((0,external_node_zlib_.crc32)(bytes), (0,external_node_zlib_.crc32)(bytes, NAME_SALT_SEED));
     }
 }
 
-
-/***/ }),
-
-/***/ 7641:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  v: () => (/* reexport */ AuthenticationError),
-  m: () => (/* binding */ OctoplantClient)
-});
-
-// EXTERNAL MODULE: ./protocol/protocol.ts
-var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: ./src/octoplant/download-body.ts
-var download_body = __nccwpck_require__(1591);
-// EXTERNAL MODULE: ./src/octoplant/request.ts + 2 modules
-var request = __nccwpck_require__(9184);
-// EXTERNAL MODULE: ./src/base/setting-ref.ts
-var setting_ref = __nccwpck_require__(9341);
-;// CONCATENATED MODULE: ./src/octoplant/sign-in.ts
-// The two ways of signing in, each giving the session token that goes out as Bearer:
-// - the OAuth2 password grant (username and password), renewed with the refresh grant when the
-//   server issued a refresh token;
-// - a user access token made in the AdminClient, exchanged at authenticate_token (a bare JSON
-//   string in, {token, userId, refreshToken} out) and renewed at refresh_token. Where the exchange
-//   route does not exist (404, or 501 / UNIMPLEMENTED), the access token itself is the Bearer token:
-//   whether the export routes take it directly is not documented, so both are accepted.
-
-
-
-/** The server refused the credentials; retrying will not help. */
-class AuthenticationError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'AuthenticationError';
-    }
-}
-function signInWith(credentials, deps) {
-    return credentials.accessToken !== undefined ? new AccessTokenSignIn(credentials.accessToken, deps) : new PasswordSignIn(credentials, deps);
-}
-/** Renew a token this long before the server said it expires (half its lifetime when shorter). */
-const RENEW_MARGIN_MS = 30_000;
-class PasswordSignIn {
-    credentials;
-    deps;
-    way;
-    refreshToken;
-    constructor(credentials, deps) {
-        this.credentials = credentials;
-        this.deps = deps;
-    }
-    /** The refresh grant when the server issued a refresh token, else the password grant. */
-    async session(signal) {
-        const { username, password, clientId, clientSecret } = this.credentials;
-        const client = { client_id: clientId, client_secret: clientSecret };
-        let answer;
-        if (this.refreshToken)
-            answer = await this.grant({ grant_type: 'refresh_token', refresh_token: this.refreshToken, ...client }, signal).catch(() => undefined);
-        try {
-            answer ??= await this.grant({ grant_type: 'password', username, password, ...client }, signal);
-        }
-        catch (e) {
-            throw refusal(e, why => new AuthenticationError(`octoplant refused to sign in user "${username}" (${why}). ` +
-                `Check ${(0,setting_ref/* setting */.Pe)('username')} and ${(0,setting_ref/* setting */.Pe)('password')} (a domain account is DOMAIN\\user) and, if you changed them, ${(0,setting_ref/* setting */.Pe)('client-id')} and ${(0,setting_ref/* setting */.Pe)('client-secret')}.`));
-        }
-        if (typeof answer.access_token !== 'string' || answer.access_token === '') {
-            throw new request/* OctoplantError */.RV('the token endpoint answered without an access_token', 200, undefined, false);
-        }
-        this.deps.onSecret(answer.access_token);
-        if (typeof answer.refresh_token === 'string' && answer.refresh_token) {
-            this.deps.onSecret(answer.refresh_token);
-            this.refreshToken = answer.refresh_token;
-        }
-        this.way = `user "${username}" and password`;
-        return { token: answer.access_token, renewAt: renewAt(Number(answer.expires_in) * 1000, this.deps.now) };
-    }
-    grant(form, signal) {
-        // Asking for a token twice is harmless: the call may be repeated.
-        return this.deps.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.token, form, idempotent: true, signal });
-    }
-}
-class AccessTokenSignIn {
-    accessToken;
-    deps;
-    way;
-    refreshToken;
-    /** The exchange route is missing: the access token itself is sent. */
-    asBearer = false;
-    signedIn = false;
-    constructor(accessToken, deps) {
-        this.accessToken = accessToken;
-        this.deps = deps;
-        deps.onSecret(accessToken);
-    }
-    /** The first session by exchange; later ones by refresh token, else by exchanging again. */
-    async session(signal) {
-        if (this.asBearer) {
-            if (this.signedIn)
-                throw this.refused('the server answered UNAUTHENTICATED when it was sent as Bearer');
-            this.signedIn = true;
-            return { token: this.accessToken, renewAt: Infinity };
-        }
-        if (this.refreshToken) {
-            const renewed = await this.call(protocol/* API_PATHS */.Y$.refreshToken, this.refreshToken, signal).catch(() => undefined);
-            if (renewed)
-                return this.take(renewed);
-        }
-        try {
-            const answer = await this.call(protocol/* API_PATHS */.Y$.authenticateToken, this.accessToken, signal);
-            this.way = 'access token, exchanged for a session token';
-            return this.take(answer);
-        }
-        catch (e) {
-            if (!this.signedIn && exchangeMissing(e)) {
-                this.asBearer = true;
-                this.way = 'access token, sent as Bearer (the server has no token exchange)';
-                return this.session(signal);
-            }
-            throw refusal(e, why => this.refused(why));
-        }
-    }
-    call(path, token, signal) {
-        // The body is the token as a bare JSON string; exchanging again is harmless.
-        return this.deps.transport.json({ method: 'POST', path, json: token, idempotent: true, signal });
-    }
-    take(answer) {
-        if (typeof answer.token !== 'string' || answer.token === '')
-            throw new request/* OctoplantError */.RV('the token exchange answered without a token', 200, undefined, false);
-        this.deps.onSecret(answer.token);
-        if (typeof answer.refreshToken === 'string' && answer.refreshToken) {
-            this.deps.onSecret(answer.refreshToken);
-            this.refreshToken = answer.refreshToken;
-        }
-        this.signedIn = true;
-        return { token: answer.token, renewAt: Infinity };
-    }
-    refused(why) {
-        return new AuthenticationError(`octoplant refused the access token (${why}): it may have expired or been revoked. ` +
-            `Make a new one in the AdminClient for the CI user and put it in ${(0,setting_ref/* setting */.Pe)('token')}.`);
-    }
-}
-/** A 404 (no such route) or 501 / UNIMPLEMENTED from the exchange: an older server. */
-function exchangeMissing(e) {
-    return e instanceof request/* OctoplantError */.RV && (e.httpStatus === 404 || e.httpStatus === 501 || e.grpcCode === protocol/* GrpcCode */.gP.UNIMPLEMENTED);
-}
-/** The sign-in's failure in words: no API at the address, a refusal (400, 401, 403), or as it came. */
-function refusal(e, refused) {
-    if (e instanceof request/* OctoplantError */.RV && e.httpStatus === 404) {
-        return new request/* OctoplantError */.RV(`the server at ${(0,setting_ref/* setting */.Pe)('server-url')} answered, but has no octoplant API at that address: check it (octoplant's API listens on port 64023 by default; ` +
-            `behind a reverse proxy, the address needs the proxy's path prefix, e.g. https://host/octoplant) [${e.message}]`, 404, e.grpcCode, false);
-    }
-    if (e instanceof request/* OctoplantError */.RV && [400, 401, 403].includes(e.httpStatus))
-        return refused(e.message.replace(/^POST \S+ failed: /, ''));
-    return e;
-}
-function renewAt(lifetimeMs, now) {
-    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0 || !now)
-        return Infinity;
-    return now() + lifetimeMs - Math.min(RENEW_MARGIN_MS, lifetimeMs / 2);
-}
-
-;// CONCATENATED MODULE: ./src/octoplant/client.ts
-// The octoplant Export API: authenticate, order, poll, cancel, download. Knows nothing of GitHub
-// Actions; every request goes through the transport (request.ts).
-
-
-
-
-
-
-class OctoplantClient {
-    options;
-    session;
-    signIn;
-    constructor(options) {
-        this.options = options;
-        this.signIn = signInWith(options.credentials, {
-            transport: options.transport,
-            onSecret: value => options.onSecret?.(value),
-            now: options.now
-        });
-    }
-    /** How the run signed in, once it has ("access token, exchanged for a session token", …). */
-    get signedInWith() {
-        return this.signIn.way;
-    }
-    /** Signs in (or in again). Throws AuthenticationError when the server refuses the credentials. */
-    async authenticate(signal) {
-        this.session = await this.signIn.session(signal);
-    }
-    /** A status call (GET /v1/status/…) for probes that are optional: one try, and a 401 is an answer,
-     *  not a reason to sign in again. */
-    status(path, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path, token, attempts: 1, signal }), signal, false);
-    }
-    /** POST /v1/order has no request id: it is repeated only when the server cannot have acted on it,
-     *  and an ambiguous failure says so. */
-    async placeOrder(exportContents, signal) {
-        try {
-            return await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.order, token, json: { exportContents }, idempotent: false, signal }), signal);
-        }
-        catch (e) {
-            const refused = (e instanceof request/* NetworkError */.Dr && !e.maybeSent) || (e instanceof request/* OctoplantError */.RV && e.httpStatus === 429);
-            if (!(0,request/* isTransientError */.bV)(e) || refused)
-                throw e;
-            throw new Error(`placing the order failed after the request may have reached the server (${e.message}). ` +
-                `It was not sent again, so that no second export is made. If octoplant shows the order, re-run with ${(0,setting_ref/* setting */.Pe)('order-name', '<its name>')}; otherwise re-run the job.`);
-        }
-    }
-    getOrder(name, signal) {
-        return this.authorized(token => this.options.transport.json({ method: 'GET', path: protocol/* API_PATHS */.Y$.orderOf(name), token, signal }), signal);
-    }
-    async cancelOrder(name, signal) {
-        await this.authorized(token => this.options.transport.json({ method: 'POST', path: protocol/* API_PATHS */.Y$.cancelOf(name), token, idempotent: true, signal }), signal);
-    }
-    /** The export's bytes as the gateway streams them (see download-body.ts). One try: the caller's
-     *  loop (engine/download.ts) owns the retries of a download, so that they do not multiply with the
-     *  request layer's. */
-    async download(name, signal) {
-        const { body, contentLength } = await this.authorized(token => this.options.transport.stream({ method: 'GET', path: protocol/* API_PATHS */.Y$.downloadOf(name), token, attempts: 1, signal }), signal);
-        return (0,download_body/* gatewayBody */.BG)(body, contentLength);
-    }
-    /** Runs a call with a fresh token; on a 401 (token expired) signs in again once and repeats it;
-     *  a second 401 in a row is final. */
-    async authorized(call, signal, renewOn401 = true) {
-        if (!this.session || (this.options.now && this.options.now() >= this.session.renewAt))
-            await this.authenticate(signal);
-        try {
-            return await call(this.session.token);
-        }
-        catch (e) {
-            if (!renewOn401 || !(e instanceof request/* OctoplantError */.RV) || (e.httpStatus !== 401 && e.grpcCode !== protocol/* GrpcCode */.gP.UNAUTHENTICATED))
-                throw e;
-            await this.authenticate(signal);
-            return call(this.session.token);
-        }
-    }
-}
-
-
-/***/ }),
-
-/***/ 1591:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   BG: () => (/* binding */ gatewayBody),
-/* harmony export */   VE: () => (/* binding */ streamErrorAtEnd),
-/* harmony export */   Vh: () => (/* binding */ STREAM_ERROR_TAIL)
-/* harmony export */ });
-/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7075);
-/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4988);
-/* harmony import */ var _protocol_protocol_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9983);
-/* harmony import */ var _request_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9184);
-// How grpc-gateway frames the download: a stream of HttpBody messages, each followed by the
-// marshaler's delimiter ("\n" by default), and an error after the 200 header written as
-// {"error": {…}} + delimiter. The ZIP's own bytes pass through untouched; delimiter bytes at the very
-// end are held back (trailer), since only the ZIP check knows whether they belong to the ZIP (a
-// comment may end in a line break) or follow it.
-
-
-
-
-/** Most delimiter bytes held back at a time ("\r\n" after each of a few empty messages). */
-const MAX_HELD = 64;
-const isDelimiterByte = (b) => b === 0x0a || b === 0x0d;
-function gatewayBody(response, contentLength) {
-    const holder = new TrailerHold();
-    // pipeline: an error of the response reaches the reader, and a reader that stops ends the response.
-    const body = (0,node_stream__WEBPACK_IMPORTED_MODULE_0__.pipeline)(response, holder, () => { });
-    return { body, contentLength, trailer: () => holder.held };
-}
-/** Passes bytes on, holding back the delimiter-like bytes at the end of what arrived so far. */
-class TrailerHold extends node_stream__WEBPACK_IMPORTED_MODULE_0__.Transform {
-    held = Buffer.alloc(0);
-    _transform(chunk, _encoding, done) {
-        let cut = chunk.length;
-        while (cut > 0 && isDelimiterByte(chunk[cut - 1]))
-            cut--;
-        if (cut === 0 && this.held.length + chunk.length <= MAX_HELD) {
-            this.held = Buffer.concat([this.held, chunk]);
-            return done();
-        }
-        if (this.held.length)
-            this.push(this.held);
-        this.held = Buffer.alloc(0);
-        if (cut === 0) {
-            this.push(chunk);
-        }
-        else {
-            this.push(cut === chunk.length ? chunk : chunk.subarray(0, cut));
-            if (cut < chunk.length)
-                this.held = Buffer.from(chunk.subarray(cut));
-        }
-        done();
-    }
-}
-/** The stream error at the end of a download, as a sentence, when the body's last bytes (`tail`,
- *  which began `tailOffset` bytes into the body) end in one; undefined when they end otherwise. */
-function streamErrorAtEnd(tail, tailOffset) {
-    const text = tail.toString('latin1').trimEnd();
-    if (!text.endsWith('}'))
-        return undefined;
-    for (let at = text.lastIndexOf('{'); at >= 0; at = text.lastIndexOf('{', at - 1)) {
-        if (!/^\{\s*"error"\s*:/.test(text.slice(at)))
-            continue;
-        try {
-            const status = (0,_request_js__WEBPACK_IMPORTED_MODULE_2__/* .rpcStatusOf */ .Vv)(JSON.parse(Buffer.from(text.slice(at), 'latin1').toString('utf8')));
-            if (!status)
-                return undefined;
-            return `the server broke off the download after ${tailOffset + at} bytes with a stream error: ${(0,_protocol_protocol_js__WEBPACK_IMPORTED_MODULE_1__/* .grpcCodeName */ .Lm)(status.code)}: ${status.message ? (0,_base_untrusted_js__WEBPACK_IMPORTED_MODULE_3__/* .untrusted */ .bp)(status.message) : '(no message)'}`;
-        }
-        catch {
-            continue;
-        }
-    }
-    return undefined;
-}
-/** How many bytes of a body's end streamErrorAtEnd needs to see. */
-const STREAM_ERROR_TAIL = 16 * 1024;
-
-
-/***/ }),
-
-/***/ 9184:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Dr: () => (/* binding */ NetworkError),
-  RV: () => (/* binding */ OctoplantError),
-  oO: () => (/* binding */ createTransport),
-  bV: () => (/* binding */ isTransientError),
-  Vv: () => (/* binding */ rpcStatusOf)
-});
-
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
-/* eslint-disable @typescript-eslint/no-explicit-any */
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (HttpCodes = {}));
-var Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
-// EXTERNAL MODULE: ./src/base/clock.ts
-var clock = __nccwpck_require__(4031);
-// EXTERNAL MODULE: ./src/base/retry.ts
-var retry = __nccwpck_require__(7435);
-// EXTERNAL MODULE: ./src/base/untrusted.ts
-var untrusted = __nccwpck_require__(4988);
-// EXTERNAL MODULE: ./protocol/protocol.ts
-var protocol = __nccwpck_require__(9983);
-// EXTERNAL MODULE: ./src/base/setting-ref.ts
-var setting_ref = __nccwpck_require__(9341);
-;// CONCATENATED MODULE: ./src/octoplant/request.ts
+;// CONCATENATED MODULE: ./src/engine/zip/extract.ts
+// Extraction: the central directory first (every name, link and limit is checked before anything is
+// written), then the file once, front to back, each entry written as it is verified.
 
 
 
@@ -36841,304 +34668,452 @@ var setting_ref = __nccwpck_require__(9341);
 
 
 
-
-/** Socket inactivity limit per request. */
-const SOCKET_TIMEOUT_MS = 120_000;
-/** Largest JSON body accepted: no API answer comes near it. */
-const MAX_JSON_BYTES = 1024 * 1024;
-/** The server answered with an error status, or with something that is not what the API sends. */
-class OctoplantError extends Error {
-    httpStatus;
-    grpcCode;
-    transient;
-    retryAfterMs;
-    constructor(message, httpStatus, 
-    /** The gRPC code from the body, when there was one. */
-    grpcCode, 
-    /** Worth another try (gateway errors, overload, a proxy's page). */
-    transient = isTransientStatus(httpStatus), 
-    /** From a Retry-After header. */
-    retryAfterMs) {
-        super(message);
-        this.httpStatus = httpStatus;
-        this.grpcCode = grpcCode;
-        this.transient = transient;
-        this.retryAfterMs = retryAfterMs;
-        this.name = 'OctoplantError';
-    }
-}
-/** The request never got an answer: connection, TLS or timeout. */
-class NetworkError extends Error {
-    code;
-    maybeSent;
-    transient;
-    constructor(message, code, 
-    /** False when the request provably never reached the server (refused, unresolved, TLS). */
-    maybeSent = true, transient = true) {
-        super(message);
-        this.code = code;
-        this.maybeSent = maybeSent;
-        this.transient = transient;
-        this.name = 'NetworkError';
-    }
-}
-function isTransientStatus(status) {
-    return status === 429 || status === 502 || status === 503 || status === 504;
-}
-/** A fault that may pass if the same call is made again. */
-function isTransientError(e) {
-    return (e instanceof OctoplantError || e instanceof NetworkError) && e.transient;
-}
-function createTransport(options) {
-    return new HttpTransport(options);
-}
-class HttpTransport {
-    options;
-    http;
-    clock;
-    /** The server has answered once: a later reset is a fault, not a protocol mistake. */
-    answered = false;
-    constructor(options) {
-        this.options = options;
-        this.http = new HttpClient('octoplant-export-action', [bareIpv6Host], {
-            ignoreSslError: options.ignoreTlsErrors ?? false,
-            socketTimeout: SOCKET_TIMEOUT_MS,
-            allowRetries: false,
-            allowRedirects: false,
-            keepAlive: true
-        });
-        this.clock = options.clock ?? clock/* systemClock */.ml;
-    }
-    json(o) {
-        return this.retrying(o, async (signal) => {
-            const res = await this.sendOnce(o, signal);
-            const text = await readBounded(res, MAX_JSON_BYTES, signal);
-            if (!isSuccess(res.statusCode))
-                throw decodeError(res, text, o);
-            try {
-                return JSON.parse(text);
-            }
-            catch {
-                throw new OctoplantError(`${o.method} ${o.path} answered HTTP ${res.statusCode} with ${describeNonJson(res, text)} instead of JSON; is ${(0,setting_ref/* setting */.Pe)('server-url')} the octoplant API (port 64023)?`, res.statusCode ?? 0, undefined, true);
-            }
-        });
-    }
-    stream(o) {
-        return this.retrying(o, async (signal) => {
-            const res = await this.sendOnce(o, signal);
-            if (!isSuccess(res.statusCode)) {
-                const text = await readBounded(res, MAX_JSON_BYTES, signal).catch(() => '');
-                throw decodeError(res, text, o);
-            }
-            const length = Number(res.headers['content-length']);
-            return { body: res, contentLength: Number.isSafeInteger(length) ? length : undefined };
-        });
-    }
-    close() {
-        this.http.dispose();
-    }
-    async sendOnce(o, signal) {
-        signal?.throwIfAborted();
-        const headers = { accept: 'application/json' };
-        if (o.token)
-            headers.authorization = `Bearer ${o.token}`;
-        let body = null;
-        if (o.form) {
-            headers['content-type'] = 'application/x-www-form-urlencoded';
-            body = new URLSearchParams(o.form).toString();
-        }
-        else if (o.json !== undefined) {
-            headers['content-type'] = 'application/json';
-            body = JSON.stringify(o.json);
-        }
-        const url = this.options.baseUrl + o.path;
-        try {
-            const res = await (0,clock/* abortable */.ZC)(this.http.request(o.method, url, body, headers), signal);
-            this.answered = true;
-            return res.message;
-        }
-        catch (e) {
-            if (signal?.aborted)
-                throw (0,clock/* abortReason */.Js)(signal);
-            throw await this.unanswered(e, url);
-        }
-    }
-    /** A request that got no answer, in words. A TLS port hangs up on plain HTTP: that is said, rather
-     *  than retrying a reset that will recur. */
-    async unanswered(e, url) {
-        const described = describeNetworkError(e, url);
-        if (!this.answered && described.code === 'ECONNRESET' && url.startsWith('http:') && (await speaksTls(new URL(url)))) {
-            return new NetworkError(`${(0,setting_ref/* setting */.Pe)('server-url')} says http:// but ${new URL(url).host} speaks TLS: use https:// there [${described.message}]`, 'ECONNRESET', false, false);
-        }
-        return described;
-    }
-    /** Runs one call, again after a transient fault, as the policy allows. */
-    retrying(o, call) {
-        const { options } = this;
-        const idempotent = o.idempotent ?? o.method === 'GET';
-        const known = (raw) => raw instanceof OctoplantError || raw instanceof NetworkError ? raw : describeNetworkError(raw, options.baseUrl);
-        return (0,retry/* withRetries */.LH)(() => call(o.signal).catch((raw) => Promise.reject(known(raw))), {
-            clock: this.clock,
-            deadline: options.deadline,
-            signal: o.signal,
-            attempts: o.attempts,
-            random: options.random,
-            retryAfter: e => (mayRetry(e, idempotent) ? { atLeastMs: e instanceof OctoplantError ? (e.retryAfterMs ?? 0) : 0 } : undefined),
-            onRetry: (e, attempt, attempts, delay) => options.logger?.info(`${e.message}; retrying in ${(delay / 1000).toFixed(1)}s (attempt ${attempt + 1} of ${attempts})`),
-            giveUp: (e, why) => withNote(e, why.reason === 'attempts' ? `gave up after ${why.attempt} attempts` : 'no time left to retry before the timeout')
-        });
-    }
-}
-/** URL.hostname keeps an IPv6 literal's brackets ("[::1]"), and http-client hands it on as the
- *  socket's host, which then does not resolve: its request handler hook takes them off. */
-const bareIpv6Host = {
-    prepareRequest(options) {
-        if (options.host?.startsWith('[') && options.host.endsWith(']'))
-            options.host = options.host.slice(1, -1);
-    },
-    canHandleAuthentication: () => false,
-    handleAuthentication: () => Promise.reject(new Error('not used'))
-};
-function mayRetry(e, idempotent) {
-    if (!e.transient)
-        return false;
-    if (idempotent)
-        return true;
-    // Not idempotent: only when the server cannot have acted on it.
-    return e instanceof NetworkError ? !e.maybeSent : e.httpStatus === 429;
-}
-function withNote(e, note) {
-    e.message = `${e.message} (${note})`;
-    return e;
-}
-function isSuccess(status) {
-    return status !== undefined && status >= 200 && status < 300;
-}
-async function readBounded(res, limit, signal) {
-    const chunks = [];
-    let size = 0;
-    const read = (async () => {
-        for await (const chunk of res) {
-            size += chunk.length;
-            if (size > limit) {
-                res.destroy();
-                throw new OctoplantError(`the server's answer exceeds ${limit} bytes, more than any API answer should be`, res.statusCode ?? 0);
-            }
-            chunks.push(chunk);
-        }
-        return Buffer.concat(chunks).toString('utf8');
-    })();
-    return (0,clock/* abortable */.ZC)(read, signal);
-}
-/** Turns an error answer into one line: the gRPC code's name and the server's message. */
-function decodeError(res, text, o) {
-    const status = res.statusCode ?? 0;
-    const where = `${o.method} ${o.path}`;
-    const wait = (0,retry/* retryAfterMs */.Vs)(res.headers['retry-after']);
-    const transient = isTransientStatus(status);
-    let parsed;
+/** Limits for extraction, against ZIP bombs; documented in the README. */
+const EXTRACT_LIMITS = { maxEntries: 1_000_000, maxTotalBytes: 20 * 1024 ** 3 };
+/** Extracts into `dir`, refusing entries that would land outside it, names the platform cannot hold,
+ *  names the ZIP holds twice, links, and ZIP bombs: all checked in the central directory before
+ *  anything is written. Returns the number of entries.
+ *
+ *  Files are written with synchronous calls, one at a time (open, write, close): fewer hops than
+ *  through libuv's thread pool, and measured faster than any concurrency there (BENCHMARKS.md). */
+async function extractZip(file, dir, o = {}) {
+    const { limits = EXTRACT_LIMITS, signal, rules = hostRules() } = o;
+    const root = rules.path.resolve(dir);
+    const { central, total } = await checkCentralDirectory(file, root, limits, rules);
+    await o.room?.(total);
+    (0,external_node_fs_namespaceObject.mkdirSync)(root, { recursive: true, mode: 0o700 });
+    const writer = new EntryWriter(root, rules, limits, signal);
+    const scanner = new ZipScanner({ central, entry: h => writer.open(h) });
     try {
-        parsed = JSON.parse(text);
+        await readFile(file, 0, chunk => scanner.write(chunk));
+        await scanner.end();
     }
-    catch {
-        return new OctoplantError(`${where} failed: HTTP ${status} with ${describeNonJson(res, text)}`, status, undefined, transient, wait);
+    finally {
+        writer.closeOpenFile();
     }
-    const s = rpcStatusOf(parsed);
-    if (s && (s.code !== undefined || s.message)) {
-        const name = s.code !== undefined ? `${(0,protocol/* grpcCodeName */.Lm)(s.code)} (HTTP ${status})` : `HTTP ${status}`;
-        return new OctoplantError(`${where} failed: ${name}: ${s.message ? (0,untrusted/* untrusted */.bp)(s.message) : '(no message)'}`, status, s.code, transient, wait);
-    }
-    return new OctoplantError(`${where} failed: HTTP ${status}: ${(0,untrusted/* untrusted */.bp)(text, 200)}`, status, undefined, transient, wait);
+    return writer.count;
 }
-/** google.rpc.Status at the top level, or nested under "error" (streamed answers, older gateways),
- *  or an OAuth2 error ({"error": "invalid_grant", "error_description": …}, RFC 6749 §5.2). */
-function rpcStatusOf(value) {
-    if (typeof value !== 'object' || value === null)
-        return undefined;
-    const v = value;
-    if (typeof v.error === 'object' && v.error !== null)
-        return rpcStatusOf(v.error);
-    const code = typeof v.code === 'number' ? v.code : undefined;
-    const oauth2 = typeof v.error === 'string' ? (typeof v.error_description === 'string' && v.error_description ? `${v.error}: ${v.error_description}` : v.error) : undefined;
-    const message = typeof v.message === 'string' && v.message ? v.message : oauth2;
-    return code === undefined && message === undefined ? undefined : { code, message };
-}
-function describeNonJson(res, text) {
-    const type = String(res.headers['content-type'] ?? 'no content type').split(';')[0];
-    if (/<html|<!doctype/i.test(text)) {
-        const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
-        return `an HTML page${title ? ` ("${(0,untrusted/* untrusted */.bp)(title, 120)}")` : ''} (${(0,untrusted/* untrusted */.bp)(type, 80)}), likely from a proxy or web server in front of octoplant`;
-    }
-    return text.trim() === '' ? `an empty body (${(0,untrusted/* untrusted */.bp)(type, 80)})` : `${(0,untrusted/* untrusted */.bp)(type, 80)}: "${(0,untrusted/* untrusted */.bp)(text.replace(/\s+/g, ' '), 80)}"`;
-}
-const TLS_HINTS = {
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'the server presents a self-signed certificate (octoplant\'s default)',
-    SELF_SIGNED_CERT_IN_CHAIN: 'the server\'s certificate chain ends in a CA that is not trusted',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server\'s certificate is signed by an unknown CA',
-    UNABLE_TO_GET_ISSUER_CERT: 'the server\'s certificate is signed by an unknown CA',
-    CERT_HAS_EXPIRED: 'the server\'s certificate has expired',
-    CERT_NOT_YET_VALID: 'the server\'s certificate is not valid yet (check the clocks)',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'the server\'s certificate does not name this host'
-};
-/** Does a TLS handshake succeed at this host and port (certificate not checked)? */
-function speaksTls(url) {
-    return new Promise(resolve => {
-        const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-        const socket = external_node_tls_.connect({ host, port: Number(url.port || 80), rejectUnauthorized: false, servername: (0,external_node_net_.isIP)(host) ? undefined : host });
-        const done = (yes) => {
-            socket.destroy();
-            resolve(yes);
-        };
-        socket.setTimeout(3000, () => done(false));
-        socket.once('secureConnect', () => done(true));
-        socket.once('error', () => done(false));
+/** The central directory as an index, once every record passed the limits and the name rules. */
+async function checkCentralDirectory(file, root, limits, rules) {
+    const names = new NameCheck(root, rules);
+    let total = 0;
+    const central = await readCentralIndex(file, (r, i) => {
+        if (i + 1 > limits.maxEntries)
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxEntries} entries`, false);
+        total += r.size;
+        if (total > limits.maxTotalBytes)
+            throw new InvalidZipError(`refusing to extract: more than ${limits.maxTotalBytes} bytes uncompressed`, false);
+        if ((r.unixMode & 0o170000) === 0o120000)
+            throw new InvalidZipError(`refusing to extract ${quoted(r.name)}: it is a symbolic link`, false);
+        names.add(r.name);
+    }).catch(async (e) => {
+        if (e instanceof NameClash)
+            throw e.withOther(await nameAt(file, e.otherIndex));
+        throw e;
     });
+    return { central, total };
 }
-/** Failures that happen before a request is written: the server cannot have acted on it. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-const TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function describeNetworkError(e, url) {
-    // @actions/http-client reports its socket timeout without a code.
-    const code = e.code ?? (/^Request timeout/.test(e.message) ? 'ETIMEDOUT' : /aborted|socket hang up/i.test(e.message) ? 'ECONNRESET' : undefined);
-    const host = new URL(url).host;
-    const hint = code ? TLS_HINTS[code] : undefined;
-    if (/wrong version number/i.test(e.message) || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-        return new NetworkError(`${(0,setting_ref/* setting */.Pe)('server-url')} says https:// but ${host} answers in plain HTTP, not TLS: use the octoplant API's TLS port (64023 by default) or, if this server really has no TLS, http:// (with ${(0,setting_ref/* setting */.Pe)('allow-insecure-http', 'true')} beyond loopback) [${e.message.trim()}]`, code, false, false);
+/** Writes each verified entry's bytes to its file below the root. */
+class EntryWriter {
+    root;
+    rules;
+    limits;
+    signal;
+    count = 0;
+    written = 0;
+    /** The file being written, closed if the scan stops inside it. */
+    openFile;
+    /** Folders made lately (a ZIP lists a folder's entries together): bounded, since a project tree
+     *  can have tens of thousands; making one again is one harmless system call. */
+    made;
+    constructor(root, rules, limits, signal) {
+        this.root = root;
+        this.rules = rules;
+        this.limits = limits;
+        this.signal = signal;
+        this.made = new Set([root]);
     }
-    if (hint) {
-        const fix = code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-            ? `use the host name the certificate was issued for in ${(0,setting_ref/* setting */.Pe)('server-url')}`
-            : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
-                ? `renew the server certificate (${(0,setting_ref/* setting */.Pe)('insecure-skip-tls-verify', 'true')} only as a stopgap)`
-                : `trust the plant's CA with ${(0,setting_ref/* setting */.Pe)('ca-certificate')} (PEM text or file), or as a last resort ${(0,setting_ref/* setting */.Pe)('insecure-skip-tls-verify', 'true')}`;
-        return new NetworkError(`TLS check of ${host} failed: ${hint} [${code}]; ${fix}`, code, false, false);
+    open(h) {
+        this.stopIfAborted();
+        this.count++;
+        const target = entryTarget(this.root, h.name, this.rules);
+        if (h.name.endsWith('/')) {
+            this.makeDir(target);
+            return undefined;
+        }
+        this.makeDir(this.rules.path.dirname(target));
+        // 'wx': the names were checked unique, so an existing file means the folder was not empty; and
+        // nothing is ever opened through a link. Owner only, like every file the run writes.
+        const fd = (0,external_node_fs_namespaceObject.openSync)(target, 'wx', 0o600);
+        this.openFile = fd;
+        return {
+            data: bytes => {
+                this.stopIfAborted();
+                this.grow(bytes.length);
+                for (let at = 0; at < bytes.length;)
+                    at += (0,external_node_fs_namespaceObject.writeSync)(fd, bytes, at);
+            },
+            end: () => {
+                this.openFile = undefined;
+                (0,external_node_fs_namespaceObject.closeSync)(fd);
+            }
+        };
     }
-    const what = {
-        ECONNREFUSED: 'the connection was refused (is the octoplant API service running and the port right?)',
-        ENOTFOUND: 'the host name does not resolve',
-        EAI_AGAIN: 'the host name could not be resolved (DNS)',
-        ECONNRESET: 'the connection was reset',
-        ETIMEDOUT: 'the connection timed out',
-        EHOSTUNREACH: 'the host is unreachable',
-        ENETUNREACH: 'the network is unreachable'
-    };
-    const text = (code && what[code]) || e.message || String(e);
-    const maybeSent = !(code && NOT_SENT.has(code));
-    return new NetworkError(`could not reach ${host}: ${text}${code && what[code] ? ` [${code}]` : ''}`, code, maybeSent, !!code && TRANSIENT.has(code));
+    closeOpenFile() {
+        if (this.openFile !== undefined)
+            (0,external_node_fs_namespaceObject.closeSync)(this.openFile);
+        this.openFile = undefined;
+    }
+    makeDir(d) {
+        if (this.made.has(d))
+            return;
+        (0,external_node_fs_namespaceObject.mkdirSync)(d, { recursive: true, mode: 0o700 });
+        if (this.made.size >= 1000)
+            this.made.clear();
+        this.made.add(d);
+    }
+    /** The central directory's sizes were checked against the limit; this holds if it lied. */
+    grow(n) {
+        this.written += n;
+        if (this.written > this.limits.maxTotalBytes)
+            throw new InvalidZipError(`refusing to extract: more than ${this.limits.maxTotalBytes} bytes uncompressed`, false);
+    }
+    stopIfAborted() {
+        if (this.signal?.aborted)
+            throw abortReason(this.signal);
+    }
+}
+/** The name of the index-th record of the central directory. */
+async function nameAt(file, index) {
+    let name = '';
+    let i = 0;
+    await forEachCentralRecord(file, r => {
+        if (i++ === index)
+            name = r.name;
+    });
+    return name;
 }
 
+;// CONCATENATED MODULE: ./src/engine/export.ts
+// The export engine: sign in → look at the server → place or resume the order → wait → download and
+// verify → extract → the front end's finishing step (the Action's upload), all under one deadline and
+// one abort signal. It knows no host: what happens is reported through ExportHost, and the outcome,
+// failure included, comes back as an ExportReport. Failures say what to do next.
 
-/***/ }),
-
-/***/ 4876:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  x: () => (/* binding */ VERSION)
-});
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The time a cancel of the order may take after the run gave up on it. */
+const CANCEL_TIMEOUT_MS = 5_000;
+
+function runExport(settings, host, deps) {
+    return new ExportRun(settings, host, deps).run();
+}
+/** One run of the engine: its deadline and signal, its connection, and what it found out so far. */
+class ExportRun {
+    settings;
+    host;
+    deps;
+    startedAt;
+    deadline;
+    signal;
+    report;
+    connection;
+    /** The last answer about the order. */
+    current;
+    /** Every secret of the run in every spelling: no error message or record holds one. */
+    secrets = new Secrets();
+    /** The files this run leaves, put in place together once all are complete. */
+    outputs = new OutputSet();
+    /** The order's name as the server knows it (sent back URL-encoded), and on disk (its own, or a
+     *  safe form of it). Messages show it through untrusted(). */
+    orderName;
+    fileName = '';
+    constructor(settings, host, deps) {
+        this.settings = settings;
+        this.host = host;
+        this.deps = deps;
+        this.startedAt = deps.clock.now();
+        this.deadline = deadlineAfter(deps.clock, settings.timeoutMs);
+        this.signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), this.deadline.signal]);
+        this.report = { server: settings.serverUrl, resumed: !!settings.orderName, durations: { total: 0 } };
+        for (const secret of [settings.password, settings.accessToken, settings.clientSecret])
+            this.secrets.add(secret);
+        this.connection = connect(settings, { ...host, secret: value => (this.secrets.add(value), host.secret(value)) }, deps.clock, this.deadline, deps.transport);
+    }
+    /** sign in → look at the server → order → wait → download + verify → extract → finish. */
+    async run() {
+        try {
+            await this.signIn();
+            const name = await this.placeOrResume();
+            await this.waitFor(name);
+            const zipPlace = external_node_path_namespaceObject.join(this.settings.path, `${this.settings.artifactName ?? `octoplant-export-${this.fileName}`}.zip`);
+            const saved = await this.download(name, zipPlace);
+            const extracted = this.settings.extract ? await this.extract(saved) : undefined;
+            const evidence = await this.keepEvidence(saved, name, zipPlace);
+            const kept = await this.putInPlace(saved, zipPlace, extracted, evidence);
+            if (this.deps.finish)
+                await abortable(this.deps.finish(kept, evidence, this.signal), this.signal);
+            this.judge(evidence);
+        }
+        catch (e) {
+            await this.outputs.discard();
+            // A file read or stream stopped by the run's signal throws an AbortError: the deadline or the
+            // cancel is what happened.
+            const cause = this.signal.aborted && e?.name === 'AbortError' ? abortReason(this.signal) : e;
+            this.report.error = this.secrets.mask(await this.wayBack(cause));
+        }
+        finally {
+            this.connection.transport.close();
+            this.report.durations.total = this.deps.clock.now() - this.startedAt;
+        }
+        return this.report;
+    }
+    /** Versions and maintenance mode inform, never block. */
+    async signIn() {
+        const { client } = this.connection;
+        await client.authenticate(this.signal);
+        this.report.signedInWith = client.signedInWith;
+        this.host.info(`Signed in with ${client.signedInWith}.`);
+        this.report.serverInfo = await lookAtServer(client, this.host, { clock: this.deps.clock, signal: this.signal });
+    }
+    async placeOrResume() {
+        const { settings, host } = this;
+        let name;
+        if (settings.orderName) {
+            name = settings.orderName;
+            host.info(`Resuming order ${name}; no new order is placed.`);
+        }
+        else {
+            host.info(`Ordering: ${JSON.stringify(settings.exportContents)}`);
+            const placed = await this.connection.client.placeOrder(settings.exportContents, this.signal);
+            if (typeof placed.name !== 'string' || !placed.name)
+                throw new Error('the server accepted the order but returned no order name');
+            name = placed.name;
+            host.info(`Order ${quoted(name)} placed.`);
+            this.observe(placed);
+        }
+        this.orderName = name;
+        this.fileName = fileNameFor(name);
+        if (this.fileName !== name) {
+            host.info(`The order's name ${quoted(name)} cannot name a file as it is (${unsafeNameProblem(name)}): its files are named after ${this.fileName}.`);
+        }
+        this.report.orderName = untrusted(name);
+        host.orderNamed(this.report.orderName);
+        return name;
+    }
+    observe(op) {
+        this.current = op;
+        const state = op.metadata?.state && untrusted(op.metadata.state, 100);
+        if (state && state !== this.report.state) {
+            this.report.state = state;
+            this.host.stateChanged(state);
+        }
+        this.host.progress?.({ stage: 'waiting', order: describeProgress(op) });
+    }
+    async waitFor(name) {
+        const { clock } = this.deps;
+        const waited = await waitForOrder({
+            name,
+            getOrder: n => this.connection.client.getOrder(n, this.signal),
+            clock,
+            startedAt: clock.now(),
+            deadline: this.deadline,
+            maxIntervalMs: this.settings.maxPollIntervalMs,
+            logger: this.host,
+            signal: this.signal,
+            isTransient: isTransientError,
+            initialState: this.current?.metadata?.state,
+            onUpdate: op => this.observe(op)
+        });
+        this.report.polls = waited.polls;
+        Object.assign(this.report.durations, { queued: waited.queuedMs, running: waited.runningMs });
+        if (!succeeded(waited.operation))
+            throw orderFailed(name, waited.operation);
+    }
+    /** The ZIP and its manifest, written under temporary names of the output set. */
+    async download(name, zipPlace) {
+        const { settings, host } = this;
+        const zipFile = this.outputs.file(zipPlace);
+        const manifest = this.outputs.file(evidenceFiles(zipPlace).manifestPath);
+        const saved = await downloadZip(() => this.connection.client.download(name, this.signal), zipFile, {
+            signal: this.signal,
+            clock: this.deps.clock,
+            deadline: this.deadline,
+            logger: host,
+            extract: settings.extract,
+            manifest,
+            keep: isUnequalJobResultsName,
+            onBytes: host.progress && ((received, total) => host.progress({ stage: 'downloading', received, total }))
+        });
+        Object.assign(this.report.durations, { download: saved.streamMs, check: saved.verifyMs });
+        return saved;
+    }
+    /** Extracted into a fresh folder of the output set: its place gets it whole, or not at all. */
+    async extract(saved) {
+        const { clock } = this.deps;
+        const place = external_node_path_namespaceObject.join(this.settings.path, this.fileName);
+        const dir = this.outputs.folder(place);
+        const started = clock.now();
+        const room = (bytes) => ensureRoomToExtract(this.settings.path, bytes);
+        const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e) => {
+            if (e.code !== 'ENOSPC')
+                throw e;
+            throw diskFilledWhileExtracting(place, setting('path'));
+        });
+        this.report.durations.extract = clock.now() - started;
+        this.host.info(`Extracted ${count} entries into ${place} in ${formatSeconds(this.report.durations.extract)}.`);
+        return { dir, place };
+    }
+    /** The ZIP, the extraction and the evidence go to their places together, then the front end hears
+     *  of them. */
+    async putInPlace(saved, zipPlace, extracted, evidence) {
+        const places = evidenceFiles(zipPlace);
+        for (const f of EVIDENCE_FILES)
+            if ('optional' in f && f.optional && !evidence[f.field])
+                await this.outputs.without(places[f.field]);
+        await this.outputs.commit();
+        const kept = { ...saved, path: zipPlace };
+        this.report.zip = { ...saved.report, path: zipPlace, size: saved.size, sha256: saved.sha256 };
+        this.host.info(`Saved ${zipPlace}: ${formatBytes(saved.size)} (${saved.size} bytes), sha256 ${saved.sha256}, ${saved.report.entryCount} entries, CRCs verified.` +
+            ` Received in ${formatSeconds(saved.streamMs)} (${formatRate(saved.size, saved.streamMs)}), checked in ${formatSeconds(saved.verifyMs)}` +
+            `${saved.attempts > 1 ? `, ${saved.attempts} attempts` : ''}.`);
+        this.host.zipSaved(kept);
+        if (extracted) {
+            this.report.extractPath = extracted.place;
+            this.host.extracted(extracted.place);
+        }
+        this.host.evidenceKept?.(evidence);
+        return kept;
+    }
+    /** The record, the change report and the job results, beside the ZIP (temporary names). */
+    async keepEvidence(saved, name, zipPlace) {
+        const { settings, deps, report } = this;
+        const meta = this.current?.metadata;
+        const places = { ...evidenceFiles(zipPlace), zip: zipPlace };
+        const written = { ...places, manifestPath: saved.manifest.path };
+        for (const f of EVIDENCE_FILES)
+            if (f.field !== 'manifestPath')
+                written[f.field] = this.outputs.file(places[f.field]);
+        const fromServer = (v) => (v ? this.secrets.mask(untrusted(v)) : undefined);
+        const evidence = await makeEvidence(saved, {
+            files: written,
+            places,
+            facts: {
+                tool: deps.provenance.tool,
+                ranBy: deps.provenance.ranBy,
+                serverUrl: settings.serverUrl,
+                apiVersion: fromServer(report.serverInfo?.apiVersion),
+                versiondogVersion: fromServer(report.serverInfo?.versiondogVersion),
+                signedInWith: report.signedInWith,
+                order: {
+                    name,
+                    resumed: report.resumed,
+                    exportContents: settings.exportContents ?? null,
+                    state: report.state,
+                    systemId: fromServer(meta?.systemId),
+                    licenseSerialNumber: fromServer(meta?.licenseSerialNumber),
+                    finishedSubProcesses: toCount(meta?.finishedSubProcesses),
+                    openSubProcesses: toCount(meta?.openSubProcesses)
+                },
+                startedAt: new Date(this.startedAt),
+                finishedAt: new Date(deps.clock.now())
+            },
+            previous: await this.previousExport(),
+            csvSeparator: settings.exportContents?.[UNEQUAL_JOB_RESULTS]?.csvSeparator,
+            logger: this.host,
+            signal: this.signal
+        });
+        report.evidence = evidence;
+        this.host.info(`Evidence: manifest (${saved.manifest.files} files, sha256 ${saved.manifest.sha256}) and record made.`);
+        return evidence;
+    }
+    /** The export to compare with: compare-with, or the one the front end finds (never decisive: a
+     *  failed search is reported, and only a gate on changes fails on it). */
+    async previousExport() {
+        if (this.settings.compareWith)
+            return { file: this.settings.compareWith };
+        if (!this.deps.findPrevious)
+            return undefined;
+        try {
+            return { file: await abortable(this.deps.findPrevious(this.signal), this.signal) };
+        }
+        catch (e) {
+            if (this.signal.aborted)
+                throw e;
+            return { problem: `the previous export could not be fetched: ${e.message}` };
+        }
+    }
+    /** fail-on, judged last: the evidence is saved and kept whatever the verdict. */
+    judge(evidence) {
+        if (!this.settings.failOn.length)
+            return;
+        this.report.gateFailure = judgeGate(this.settings.failOn, evidence);
+    }
+    /** The failure in words, with what to do next; cancels the order when giving up on it. */
+    async wayBack(e) {
+        const { report, current, orderName } = this;
+        const name = report.orderName;
+        let next = '';
+        // A hostile ZIP: fetching it again gives the same one, so there is no way back to offer.
+        const hostileZip = e instanceof InvalidZipError && !e.retryable;
+        if (name && current && succeeded(current)) {
+            if (!hostileZip) {
+                report.orderOutcome = 'finished';
+                next = `The export is finished on the server; re-run with ${setting('order-name', name)} to fetch it without exporting again.`;
+            }
+        }
+        else if (name && orderName && isGivingUp(e)) {
+            const why = await this.cancelOrder(orderName);
+            report.orderOutcome = why ? 'left-running' : 'cancelled';
+            next = why
+                ? `Order ${name} is left running on the server (${why}); re-run with ${setting('order-name', name)} to resume it.`
+                : `Order ${name} was cancelled on the server; run again to export anew.`;
+        }
+        else if (name && !(current && isDone(current)) && !(e instanceof UnknownOrderError)) {
+            report.orderOutcome = 'left-running';
+            next = `Order ${name} may still be running on the server; re-run with ${setting('order-name', name)} to resume it.`;
+        }
+        const what = explain(e, this.deps.clock.now() - this.startedAt);
+        return next ? `${/[.!?]$/.test(what) ? what : `${what}.`} ${next}` : what;
+    }
+    /** Cancels the order (cancel-on-timeout) on the same transport, with a short time of its own: the
+     *  run's signal has fired. Returns why it is left running, or undefined once cancelled. */
+    async cancelOrder(name) {
+        if (!this.settings.cancelOnTimeout)
+            return setting('cancel-on-timeout', 'false');
+        const hurry = this.deps.hurry;
+        try {
+            const limit = this.deps.clock.timeout(CANCEL_TIMEOUT_MS, new Error(`no answer within ${CANCEL_TIMEOUT_MS / 1000}s`));
+            await this.connection.client.cancelOrder(name, hurry ? AbortSignal.any([limit, hurry]) : limit);
+            this.host.info(`Cancelled order ${quoted(name)} on the server.`);
+            return undefined;
+        }
+        catch (e) {
+            if (hurry?.aborted)
+                return 'the cancel request was sent, but a second interrupt stopped the wait for its answer';
+            return `cancelling it failed: ${e.message}`;
+        }
+    }
+}
 
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = {"rE":"1.0.0"};
@@ -37147,6 +35122,1547 @@ const package_namespaceObject = {"rE":"1.0.0"};
 // beside it: the Action's dist/ and an npm install lay files out differently).
 
 const VERSION = package_namespaceObject.rE;
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/engine/check.ts
+
+
+
+async function checkServer(settings, host, deps) {
+    const deadline = deadlineAfter(deps.clock, settings.timeoutMs);
+    const signal = AbortSignal.any([...(deps.signal ? [deps.signal] : []), deadline.signal]);
+    const { transport, client } = connect(settings, host, deps.clock, deadline);
+    try {
+        await client.authenticate(signal);
+        host.info(`Signed in with ${client.signedInWith}.`);
+        return { server: settings.serverUrl, signedIn: true, signedInWith: client.signedInWith, serverInfo: await lookAtServer(client, host, { clock: deps.clock, signal }) };
+    }
+    catch (e) {
+        return { server: settings.serverUrl, signedIn: false, error: e.message };
+    }
+    finally {
+        transport.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/parse-duration/locale/en.js
+const unit = Object.create(null)
+const m = 60000, h = m * 60, d = h * 24, y = d * 365.25
+
+unit.year = unit.yr = unit.y = y
+unit.month = unit.mo = unit.mth = y / 12
+unit.week = unit.wk = unit.w = d * 7
+unit.day = unit.d = d
+unit.hour = unit.hr = unit.h = h
+unit.minute = unit.min = unit.m = m
+unit.second = unit.sec = unit.s = 1000
+unit.millisecond = unit.millisec = unit.ms = 1
+unit.microsecond = unit.microsec =  unit.us = unit.µs = 1e-3
+unit.nanosecond = unit.nanosec = unit.ns = 1e-6
+
+unit.group = ','
+unit.decimal = '.'
+unit.placeholder = ' _'
+
+/* harmony default export */ const en = (unit);
+
+;// CONCATENATED MODULE: ./node_modules/parse-duration/index.js
+
+
+const durationRE = /((?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([\p{L}]{0,14})/gu
+
+parse_duration_parse.unit = en
+
+// group/placeholder cleanup regex — rebuilt only when the locale strings change
+let groupRE, placeholder = null, group
+
+/**
+ * look up a unit name, ignoring case and a trailing plural `s`
+ *
+ * @param {object} unit
+ * @param {string} name
+ * @return {number|undefined}
+ */
+const lookupUnit = (unit, name) => {
+  name = String(name).toLowerCase()
+  return unit[name] ?? (name.endsWith('s') ? unit[name.slice(0, -1)] : undefined)
+}
+
+/**
+ * convert `str` to ms
+ *
+ * @param {string} str
+ * @param {string} format
+ * @return {number|null}
+ */
+function parse_duration_parse(str = '', format = 'ms') {
+  let result = null, prevUnits, unit = parse_duration_parse.unit
+
+  if (unit.placeholder !== placeholder || unit.group !== group)
+    groupRE = new RegExp(`(\\d)[${(placeholder = unit.placeholder) ?? ''}${(group = unit.group) ?? ''}](\\d)`, 'g')
+
+  str = String(str)
+  let s = str.replace(groupRE, '$1$2') // clean up group separators / placeholders
+  if (unit.decimal !== '.') s = s.replaceAll(unit.decimal, '.') // normalize decimal separator
+
+  durationRE.lastIndex = 0
+  for (let m; (m = durationRE.exec(s));) {
+    let units = m[2]
+    // if no units, find next smallest units or fall back to format value
+    // eg. 1h30 -> 1h30m
+    if (!units) {
+      if (prevUnits) {
+        for (const u in unit) if (unit[u] < prevUnits) { units = u; break }
+      }
+      else units = format
+    }
+
+    prevUnits = units = lookupUnit(unit, units)
+
+    if (typeof units == 'number') result = (result || 0) + m[1] * units
+  }
+
+  return result && ((result / (lookupUnit(unit, format) || 1)) * (str.trimStart()[0] === '-' ? -1 : 1))
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./protocol/export-schema.ts
+const EXPORT_KINDS = {
+    "projectTree": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_XML",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "dir": {
+            "kind": "string"
+        },
+        "componentId": {
+            "kind": "string"
+        },
+        "versionInformation": {
+            "kind": "enum",
+            "values": [
+                "VERSION_INFORMATION_UNSPECIFIED",
+                "VERSION_INFORMATION_NOT_INCLUDED",
+                "VERSION_INFORMATION_ONLY_LATEST",
+                "VERSION_INFORMATION_ALL"
+            ]
+        },
+        "includeMasterData": {
+            "kind": "boolean"
+        },
+        "enableNodeTree": {
+            "kind": "boolean"
+        }
+    },
+    "jobList": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_CSV",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "dir": {
+            "kind": "string"
+        },
+        "componentId": {
+            "kind": "string"
+        },
+        "includeComponentsWithoutJobs": {
+            "kind": "boolean"
+        },
+        "csvSeparator": {
+            "kind": "string"
+        }
+    },
+    "jobResults": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_CSV",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "dir": {
+            "kind": "string"
+        },
+        "componentId": {
+            "kind": "string"
+        },
+        "timeStampFilter": {
+            "kind": "message",
+            "fields": {
+                "filterFrom": {
+                    "kind": "string",
+                    "format": "date-time"
+                },
+                "filterTo": {
+                    "kind": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "lastXDays": {
+            "kind": "int32"
+        },
+        "sorting": {
+            "kind": "enum",
+            "values": [
+                "SORT_BY_UNSPECIFIED",
+                "SORT_BY_TIMESTAMP_DESCENDING",
+                "SORT_BY_JOB_ID"
+            ]
+        },
+        "csvSeparator": {
+            "kind": "string"
+        }
+    },
+    "unequalJobResults": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_CSV",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "dir": {
+            "kind": "string"
+        },
+        "componentId": {
+            "kind": "string"
+        },
+        "csvSeparator": {
+            "kind": "string"
+        }
+    },
+    "userManagement": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_XML",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "grouping": {
+            "kind": "enum",
+            "values": [
+                "GROUP_BY_UNSPECIFIED",
+                "GROUP_BY_GROUPS",
+                "GROUP_BY_USERS"
+            ]
+        },
+        "includeDeletedUsers": {
+            "kind": "boolean"
+        }
+    },
+    "componentTypes": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_XML",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        }
+    },
+    "componentLog": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_CSV",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "componentId": {
+            "kind": "message",
+            "fields": {
+                "data": {
+                    "kind": "string"
+                }
+            }
+        },
+        "timeStampFilter": {
+            "kind": "message",
+            "fields": {
+                "filterFrom": {
+                    "kind": "string",
+                    "format": "date-time"
+                },
+                "filterTo": {
+                    "kind": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "lastXDays": {
+            "kind": "int32"
+        },
+        "csvSeparator": {
+            "kind": "string"
+        }
+    },
+    "eventLog": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_CSV",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "includeRawData": {
+            "kind": "boolean"
+        },
+        "timeStampFilter": {
+            "kind": "message",
+            "fields": {
+                "filterFrom": {
+                    "kind": "string",
+                    "format": "date-time"
+                },
+                "filterTo": {
+                    "kind": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "lastXDays": {
+            "kind": "int32"
+        },
+        "maxLines": {
+            "kind": "int32"
+        },
+        "csvSeparator": {
+            "kind": "string"
+        }
+    },
+    "adminLog": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_CSV",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "timeStampFilter": {
+            "kind": "message",
+            "fields": {
+                "filterFrom": {
+                    "kind": "string",
+                    "format": "date-time"
+                },
+                "filterTo": {
+                    "kind": "string",
+                    "format": "date-time"
+                }
+            }
+        },
+        "lastXDays": {
+            "kind": "int32"
+        },
+        "maxLines": {
+            "kind": "int32"
+        },
+        "csvSeparator": {
+            "kind": "string"
+        }
+    },
+    "standardLibraryManagement": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_CSV",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "csvSeparator": {
+            "kind": "string"
+        }
+    },
+    "componentsWithStdLibAssignments": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_CSV",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "csvSeparator": {
+            "kind": "string"
+        }
+    },
+    "assetState": {
+        "exportType": {
+            "kind": "enum",
+            "values": [
+                "EXPORT_TYPE_UNSPECIFIED",
+                "EXPORT_TYPE_CSV",
+                "EXPORT_TYPE_JSON"
+            ]
+        },
+        "flatExport": {
+            "kind": "boolean"
+        },
+        "infoType": {
+            "kind": "enum",
+            "values": [
+                "INFO_TYPE_UNSPECIFIED",
+                "INFO_TYPE_SAFETY",
+                "INFO_TYPE_MODULE",
+                "INFO_TYPE_RAW"
+            ]
+        },
+        "dir": {
+            "kind": "string"
+        },
+        "componentId": {
+            "kind": "string"
+        },
+        "csvSeparator": {
+            "kind": "string"
+        }
+    },
+    "usageInformation": {
+        "includeClientTrackingInfo": {
+            "kind": "boolean"
+        }
+    }
+};
+
+;// CONCATENATED MODULE: ./src/shared/export-contents.ts
+// Checks an `exportContents` object against the kinds, option names and types of the server's spec.
+// grpc-gateway silently ignores unknown keys, so a typo such as `projectTre` would otherwise place an
+// order that exports nothing; a wrong enum value would only fail at the server.
+
+const KNOWN_KINDS = Object.keys(EXPORT_KINDS);
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+// RFC 3339, as google.protobuf.Timestamp accepts it in JSON.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/** Returns the contents with protobuf field names (`project_tree`) turned into JSON names, or throws
+ *  an Error listing every problem found. */
+function validateExportContents(value) {
+    const problems = [];
+    if (!isPlainObject(value)) {
+        throw new Error(`must be a mapping of export kinds to options, e.g. {"projectTree": {}}; got ${export_contents_describe(value)}`);
+    }
+    const result = {};
+    for (const [rawKind, options] of Object.entries(value)) {
+        const kind = toJsonName(rawKind);
+        const schema = EXPORT_KINDS[kind];
+        if (!schema) {
+            problems.push(`unknown export kind "${rawKind}"${suggest(rawKind, KNOWN_KINDS)}`);
+            continue;
+        }
+        if (options === null || options === undefined) {
+            result[kind] = {};
+            continue;
+        }
+        if (!isPlainObject(options)) {
+            problems.push(`${kind}: options must be a mapping ({} for the server's defaults); got ${export_contents_describe(options)}`);
+            continue;
+        }
+        result[kind] = checkFields(`${kind}`, options, schema, problems);
+    }
+    if (Object.keys(result).length === 0 && problems.length === 0) {
+        problems.push(`names no export kind; name at least one of: ${KNOWN_KINDS.join(', ')}`);
+    }
+    if (problems.length > 0)
+        throw new Error(problems.join('; '));
+    return result;
+}
+function checkFields(where, given, fields, problems) {
+    const out = {};
+    for (const [rawName, v] of Object.entries(given)) {
+        const name = toJsonName(rawName);
+        const type = fields[name];
+        const at = `${where}.${rawName}`;
+        if (!type) {
+            const known = Object.keys(fields);
+            problems.push(`unknown option "${at}"${suggest(rawName, known)}` +
+                (known.length ? ` (options of ${where.split('.')[0]}: ${known.join(', ')})` : ` (${where} takes no options)`));
+            continue;
+        }
+        if (v === null)
+            continue; // protobuf JSON: null means "not set"
+        if (type.kind === 'message' && isPlainObject(v)) {
+            out[name] = checkFields(at, v, type.fields, problems);
+            continue;
+        }
+        const problem = checkValue(at, v, type);
+        if (problem)
+            problems.push(problem);
+        else
+            out[name] = v;
+    }
+    return out;
+}
+function checkValue(at, v, type) {
+    switch (type.kind) {
+        case 'boolean':
+            return typeof v === 'boolean' ? undefined : `${at} must be true or false; got ${export_contents_describe(v)}`;
+        case 'int32': {
+            const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+            return typeof n === 'number' && Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX
+                ? undefined
+                : `${at} must be a whole number; got ${export_contents_describe(v)}`;
+        }
+        case 'string':
+            if (typeof v !== 'string')
+                return `${at} must be a string; got ${export_contents_describe(v)}`;
+            if (type.format === 'date-time' && !(RFC3339.test(v) && !Number.isNaN(Date.parse(v)))) {
+                return `${at} must be an RFC 3339 time such as 2026-01-31T00:00:00Z; got "${v}"`;
+            }
+            return undefined;
+        case 'enum':
+            if (typeof v === 'string' && type.values.includes(v))
+                return undefined;
+            if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < type.values.length)
+                return undefined;
+            return `${at} must be one of ${type.values.join(', ')}; got ${export_contents_describe(v)}${typeof v === 'string' ? suggestEnum(v, type.values) : ''}`;
+        case 'message':
+            return `${at} must be a mapping with ${Object.keys(type.fields).join(', ')}; got ${export_contents_describe(v)}`;
+    }
+}
+function isPlainObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** protojson accepts the proto field name (snake_case) as well as the JSON name (lowerCamelCase). */
+function toJsonName(name) {
+    return name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+}
+function export_contents_describe(v) {
+    if (v === null)
+        return 'null';
+    if (Array.isArray(v))
+        return 'a list';
+    if (typeof v === 'string')
+        return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+    if (typeof v === 'object')
+        return 'a mapping';
+    return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v;
+}
+function suggest(given, known) {
+    const prefixed = known.find(k => k.toLowerCase().startsWith(given.toLowerCase()) && given.length >= 4);
+    if (prefixed)
+        return ` (did you mean "${prefixed}"?)`;
+    let best;
+    let bestDistance = Infinity;
+    for (const k of known) {
+        const d = editDistance(given.toLowerCase(), k.toLowerCase());
+        if (d < bestDistance)
+            [best, bestDistance] = [k, d];
+    }
+    return best !== undefined && bestDistance <= Math.max(2, Math.floor(given.length / 3)) ? ` (did you mean "${best}"?)` : '';
+}
+/** "CSV" → "EXPORT_TYPE_CSV": enum values carry their type's prefix, which users leave out. */
+function suggestEnum(given, values) {
+    const full = values.find(v => v.endsWith(`_${given.toUpperCase()}`));
+    return full ? ` (did you mean "${full}"?)` : suggest(given, values);
+}
+/** Levenshtein distance; small strings only (option names). */
+function editDistance(a, b) {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++) {
+            cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        prev = cur;
+    }
+    return prev[b.length];
+}
+
+;// CONCATENATED MODULE: ./src/shared/connection-inputs.ts
+// The settings that reach the server: its address, the sign-in, the client, and TLS. Read here for
+// both front ends and both of the Action's steps (the post step needs nothing else, so it carries no
+// YAML and no export schema). Pure: the input getter, the environment and the file reader are
+// passed in. A bad input throws an InputError naming the input and the fix.
+
+
+
+
+
+/** Defaults when an input is empty; action.yml states the same values (a test keeps them equal). */
+const DEFAULTS = {
+    'client-id': PUBLIC_CLIENT_ID,
+    'client-secret': PUBLIC_CLIENT_SECRET,
+    'export-contents': '{"projectTree": {}}',
+    timeout: '30m',
+    'max-poll-interval': '30s',
+    'cancel-on-timeout': 'true',
+    extract: 'false',
+    'upload-artifact': 'true',
+    'insecure-skip-tls-verify': 'false',
+    'allow-insecure-http': 'false',
+    'compare-with-previous': 'false'
+};
+/** An input, trimmed, or its default when empty. */
+function withDefaults(getInput) {
+    return name => {
+        const v = getInput(name).trim();
+        return v !== '' ? v : (DEFAULTS[name] ?? '');
+    };
+}
+function readConnection(getInput, ctx) {
+    const get = withDefaults(getInput);
+    const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
+    const serverText = get('server-url');
+    if (serverText === '')
+        throw new InputError('server-url', 'is required: set it to the octoplant API address, e.g. https://octoplant.plant.local:64023');
+    const allowInsecureHttp = bool(get, 'allow-insecure-http');
+    return {
+        serverUrl: parseServerUrl(serverText, allowInsecureHttp),
+        ...readSignIn(getInput, get),
+        clientId: get('client-id'),
+        clientSecret: get('client-secret'),
+        caCertificates: readCaCertificates(get('ca-certificate'), ctx, workspace),
+        insecureSkipTlsVerify: bool(get, 'insecure-skip-tls-verify'),
+        allowInsecureHttp
+    };
+}
+/** An access token, or a user name and password: one way of signing in, never both. */
+function readSignIn(getInput, get) {
+    const accessToken = get('token') || undefined;
+    // Passwords may begin or end with spaces: take this one untrimmed.
+    const password = getInput('password');
+    // A header cannot carry a line break, and no password holds one: a file with two lines is a mistake.
+    for (const [name, value] of [['token', accessToken], ['password', password]]) {
+        if (value && /[\r\n]/.test(value))
+            throw new InputError(name, `holds a line break inside it: give the ${name} alone, on one line`);
+    }
+    if (accessToken && password) {
+        throw new InputError('token', `and ${setting('password')} are both set: sign in with one of them (the token is the one to keep; remove the password)`);
+    }
+    if (accessToken)
+        return { username: get('username'), password: '', accessToken };
+    const username = get('username');
+    if (username === '') {
+        throw new InputError('username', `is required without ${setting('token')}: set ${setting('token')} to a user access token (recommended), or the octoplant user the export runs as (DOMAIN\\user for a Windows domain) and its password`);
+    }
+    if (password === '')
+        throw new InputError('password', `is required with ${setting('username')}: pass it from a secret, or sign in with ${setting('token')} instead`);
+    return { username, password, accessToken };
+}
+function parseServerUrl(text, allowInsecureHttp) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new InputError('server-url', `must be a URL such as https://octoplant.plant.local:64023; got "${text}"`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new InputError('server-url', `must start with https:// (or http://); got "${url.protocol}"`);
+    }
+    if (url.username || url.password) {
+        throw new InputError('server-url', `must not contain credentials: pass them as ${setting('username')} and ${setting('password')}`);
+    }
+    if (url.search || url.hash) {
+        throw new InputError('server-url', `must be the API's base address without a query or fragment; got "${text}"`);
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !allowInsecureHttp) {
+        throw new InputError('server-url', `uses plain http:// to ${url.hostname}, which would send the password unencrypted: use https:// (octoplant serves TLS on port 64023), or set ${setting('allow-insecure-http', 'true')} if you accept the risk`);
+    }
+    return url.href.replace(/\/+$/, '');
+}
+function isLoopback(hostname) {
+    const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+function readCaCertificates(value, ctx, workspace) {
+    if (value === '')
+        return undefined;
+    const pem = value.includes('-----BEGIN') ? value : readText('ca-certificate', value, ctx, workspace);
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+    if (!blocks) {
+        throw new InputError('ca-certificate', 'holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the PEM text of the CA, or the path to a PEM file');
+    }
+    for (const [i, block] of blocks.entries()) {
+        try {
+            new external_node_crypto_.X509Certificate(block);
+        }
+        catch (e) {
+            throw new InputError('ca-certificate', `certificate ${i + 1} of ${blocks.length} cannot be read: ${e.message}`);
+        }
+    }
+    return blocks.join('\n') + '\n';
+}
+function readText(input, file, ctx, workspace) {
+    const resolved = (ctx.path ?? external_node_path_namespaceObject).resolve(workspace, file);
+    try {
+        return ctx.readFile(resolved);
+    }
+    catch (e) {
+        const code = e.code;
+        throw new InputError(input, `names a file that cannot be read (${code ?? e.message}): ${resolved}`);
+    }
+}
+function bool(get, name) {
+    const v = get(name);
+    if (['true', 'True', 'TRUE'].includes(v))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(v))
+        return false;
+    throw new InputError(name, `must be true or false; got "${v}"`);
+}
+
+;// CONCATENATED MODULE: ./src/shared/inputs.ts
+// Reads and validates every input before any network call. The input getter, the environment and
+// the file reader are passed in (whether a file exists is asked of the file system unless a test
+// passes isFile). A bad input throws an InputError naming the input and the fix.
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Inputs only the Action has: the command reads no option or variable for them. */
+const ACTION_ONLY = ['upload-artifact', 'retention-days', 'compare-with-previous', 'github-token'];
+function parseInputs(getInput, ctx) {
+    const get = withDefaults(getInput);
+    const workspace = ctx.env.GITHUB_WORKSPACE || process.cwd();
+    const connection = readConnection(getInput, ctx);
+    const orderName = readOrderName(get);
+    // Warned, not refused: the way back after a failure is "re-run with order-name", and a workflow
+    // that keeps its export-contents must still be able to take it.
+    const warnings = [];
+    if (orderName && (getInput('export-contents').trim() || get('order-file'))) {
+        const given = getInput('export-contents').trim() ? setting('export-contents') : setting('order-file');
+        warnings.push(`${setting('order-name', orderName)} fetches an order that exists: ${given} is not used, and no new order is placed`);
+    }
+    const exportContents = orderName ? undefined : readExportContents(getInput, get, ctx, workspace);
+    const maxPollIntervalMs = duration(get, 'max-poll-interval');
+    if (maxPollIntervalMs < 1000)
+        throw new InputError('max-poll-interval', `must be at least 1s; got "${get('max-poll-interval')}"`);
+    const artifactName = readArtifactName(get);
+    const retentionDays = readRetentionDays(get);
+    const tempDir = ctx.env.RUNNER_TEMP || ctx.env.TMPDIR || '/tmp';
+    const paths = ctx.path ?? external_node_path_namespaceObject;
+    const dir = get('path') || ctx.defaultPath || paths.join(tempDir, 'octoplant-export');
+    const comparison = readComparison(get, ctx, workspace, artifactName);
+    const failOn = readFailOn(get, exportContents, comparison);
+    return {
+        ...connection,
+        exportContents,
+        orderName,
+        timeoutMs: duration(get, 'timeout'),
+        maxPollIntervalMs,
+        cancelOnTimeout: bool(get, 'cancel-on-timeout'),
+        path: paths.resolve(workspace, dir),
+        extract: bool(get, 'extract'),
+        uploadArtifact: bool(get, 'upload-artifact'),
+        artifactName,
+        retentionDays,
+        ...comparison,
+        failOn,
+        githubToken: get('github-token'),
+        warnings
+    };
+}
+/** compare-with (a file, checked now) or compare-with-previous (which needs a fixed artifact-name). */
+function readComparison(get, ctx, workspace, artifactName) {
+    const file = get('compare-with');
+    const compareWithPrevious = bool(get, 'compare-with-previous');
+    if (file && compareWithPrevious) {
+        throw new InputError('compare-with', `and ${setting('compare-with-previous', 'true')} are both set: compare with one of them`);
+    }
+    if (compareWithPrevious && !artifactName) {
+        throw new InputError('compare-with-previous', `needs ${setting('artifact-name')}: a fixed name that every run of this export shares (the default names each artifact after its order, so no earlier one has the same name)`);
+    }
+    if (!file)
+        return { compareWithPrevious };
+    const compareWith = (ctx.path ?? external_node_path_namespaceObject).resolve(workspace, file);
+    const isFile = ctx.isFile ?? defaultIsFile;
+    if (!isFile(compareWith)) {
+        throw new InputError('compare-with', `names no readable file: ${compareWith} (give a previous export's ZIP or its .record.json)`);
+    }
+    return { compareWith, compareWithPrevious };
+}
+function defaultIsFile(file) {
+    try {
+        return (0,external_node_fs_namespaceObject.statSync)(file).isFile();
+    }
+    catch {
+        return false;
+    }
+}
+/** fail-on: a comma list of known checks, each with what it needs. */
+function readFailOn(get, exportContents, comparison) {
+    const items = [...new Set(get('fail-on').split(',').map(s => s.trim()).filter(Boolean))];
+    const unknown = items.filter(i => !GATE_CHECKS.includes(i));
+    if (unknown.length) {
+        throw new InputError('fail-on', `takes a comma list of ${GATE_CHECKS.join(', ')}; "${unknown.join('", "')}" is not one of them`);
+    }
+    if (items.includes('changes') && !comparison.compareWith && !comparison.compareWithPrevious) {
+        throw new InputError('fail-on', `"changes" needs a previous export to compare with: set ${setting('compare-with')}${settingIfAny(' or ', 'compare-with-previous', 'true')}`);
+    }
+    if (items.includes('unequal-job-results') && exportContents && !('unequalJobResults' in exportContents)) {
+        throw new InputError('fail-on', `"unequal-job-results" judges the unequalJobResults export, which ${setting('export-contents')} does not ask for: add unequalJobResults: {} to it`);
+    }
+    return items;
+}
+/** The order's files are named after it: it must be one safe path segment everywhere. */
+function readOrderName(get) {
+    const orderName = get('order-name') || undefined;
+    const problem = orderName === undefined ? undefined : unsafeNameProblem(orderName);
+    if (problem) {
+        throw new InputError('order-name', `must be an order name as the server returned it (letters, digits, - _ . @ ~; no leading dot; at most ${SAFE_NAME_MAX} characters): ${problem}; got ${JSON.stringify(orderName)}`);
+    }
+    return orderName;
+}
+/** Longest artifact-name: its evidence file name (<name>.manifest.sha256.<random>.partial while it
+ *  is written) must fit a file system's 255 bytes. */
+const ARTIFACT_NAME_MAX = 200;
+function readArtifactName(get) {
+    const artifactName = get('artifact-name') || undefined;
+    if (artifactName !== undefined && Buffer.byteLength(artifactName) > ARTIFACT_NAME_MAX) {
+        throw new InputError('artifact-name', `must be at most ${ARTIFACT_NAME_MAX} bytes (its files' names must fit the file system); got ${Buffer.byteLength(artifactName)}`);
+    }
+    if (artifactName?.startsWith('.'))
+        throw new InputError('artifact-name', `must not start with a dot (a hidden file); got ${JSON.stringify(artifactName)}`);
+    if (artifactName !== undefined && /["':<>|*?\r\n\\/]/.test(artifactName)) {
+        throw new InputError('artifact-name', `must not contain any of " : < > | * ? \\ / or a line break; got "${artifactName}"`);
+    }
+    // The ZIP is written as <artifact-name>.zip, and a later job may fetch it on Windows.
+    const windowsProblem = artifactName && windowsNameProblem(`${artifactName}.zip`);
+    if (windowsProblem)
+        throw new InputError('artifact-name', `cannot name a file on Windows: ${windowsProblem}; got "${artifactName}"`);
+    return artifactName;
+}
+function readRetentionDays(get) {
+    const retention = get('retention-days');
+    if (retention === '')
+        return undefined;
+    const days = Number(retention);
+    if (!/^\d+$/.test(retention) || days < 1 || days > 90) {
+        throw new InputError('retention-days', `must be a whole number of days from 1 to 90, or empty for the repository's default; got "${retention}"`);
+    }
+    return days;
+}
+function readExportContents(getInput, get, ctx, workspace) {
+    const file = get('order-file');
+    const inline = getInput('export-contents').trim();
+    if (file && inline) {
+        throw new InputError('order-file', `and ${setting('export-contents')} are both set: give the export contents in one of them only`);
+    }
+    if (file)
+        checkInside('order-file', file, ctx, workspace);
+    const [input, text] = file ? ['order-file', readText('order-file', file, ctx, workspace)] : ['export-contents', get('export-contents')];
+    let value;
+    try {
+        value = (0,dist/* parse */.qg)(text);
+    }
+    catch (e) {
+        throw new InputError(input, `is not valid JSON or YAML: ${e.message.split('\n')[0]}`);
+    }
+    // Accept the whole request body ({"exportContents": {...}}) as well as the contents alone.
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && 'exportContents' in value) {
+        value = value.exportContents;
+    }
+    try {
+        return validateExportContents(value);
+    }
+    catch (e) {
+        throw new InputError(input, e.message);
+    }
+}
+/** order-file must lie in the workspace or the runner's temp folder (links resolved). */
+function checkInside(input, file, ctx, workspace) {
+    const paths = ctx.path ?? external_node_path_namespaceObject;
+    const resolved = paths.resolve(workspace, file);
+    let real = resolved;
+    try {
+        real = ctx.realpath ? ctx.realpath(resolved) : resolved;
+    }
+    catch {
+        return; // does not exist: readText says so
+    }
+    const roots = [...new Set([workspace, ctx.env.RUNNER_TEMP].filter((r) => !!r).map(r => paths.resolve(r)))];
+    // Windows compares paths without regard to letter case.
+    const same = paths === external_node_path_namespaceObject.win32 ? (s) => s.toLowerCase() : (s) => s;
+    if (!roots.some(root => same(real) === same(root) || same(real).startsWith(same(root + paths.sep)))) {
+        throw new InputError(input, `must be a file in the workspace (${roots.join(' or ')}); ${resolved} is outside it`);
+    }
+}
+/** `90s`, `15m`, `1h30m` or plain seconds (`600`). */
+function parseDurationInput(text) {
+    const t = text.trim();
+    if (/^\d+$/.test(t))
+        return Number(t) * 1000;
+    if (!/^(\d+(\.\d+)?\s*[a-z]+\s*)+$/i.test(t))
+        return undefined;
+    const ms = parse_duration_parse(t);
+    return ms === null || ms === undefined || !Number.isFinite(ms) ? undefined : ms;
+}
+/** The longest wait a Node.js timer can make (2^31-1 ms, just over 24 days); a longer one fires at once. */
+const MAX_WAIT_MS = 2 ** 31 - 1;
+function duration(get, name) {
+    const v = get(name);
+    const ms = parseDurationInput(v);
+    if (ms === undefined || ms <= 0) {
+        throw new InputError(name, `must be a duration such as 90s, 15m, 1h30m or a number of seconds; got "${v}"`);
+    }
+    if (ms > MAX_WAIT_MS) {
+        throw new InputError(name, `must be at most 24d (the longest wait the runtime can time, 2^31-1 ms); got "${v}"`);
+    }
+    return ms;
+}
+
+;// CONCATENATED MODULE: ./src/shared/before-connecting.ts
+// What both front ends check after reading their settings and before the first connection: the
+// output folder can be written, and a previous export given to compare with can be (readable as a
+// ZIP or a record, and from this server, or said otherwise).
+
+
+
+
+
+async function checkBeforeConnecting(inputs, warn) {
+    inputs.warnings.forEach(warn);
+    await prepareFolder(inputs.path);
+    if (!inputs.compareWith)
+        return;
+    let previous;
+    try {
+        previous = await inspectPrevious(inputs.compareWith);
+    }
+    catch (e) {
+        throw new InputError('compare-with', `cannot be compared with: ${e.message}`);
+    }
+    const server = withoutCredentials(inputs.serverUrl);
+    if (previous.serverUrl === undefined || previous.serverUrl === server)
+        return;
+    const other = `is an export of ${previous.serverUrl}, not of ${server}`;
+    if (inputs.failOn.includes('changes')) {
+        throw new InputError('compare-with', `${other}: ${setting('fail-on', 'changes')} cannot judge two servers' exports against each other`);
+    }
+    warn(`${setting('compare-with', inputs.compareWith)} ${other}; the change report compares them anyway`);
+}
+
+;// CONCATENATED MODULE: ./src/shared/runtime.ts
+// The Node.js the engine needs: 24.5 for tls.setDefaultCACertificates (extra CAs for every
+// connection, through any agent). An older one is refused at start, in words, not with a TypeError
+// from deep inside a TLS call.
+const NODE_NEEDED = '24.5.0';
+/** Why this Node.js cannot run the engine, or undefined when it can. */
+function runtimeProblem(version) {
+    const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+    const [needMajor, needMinor] = NODE_NEEDED.split('.').map(Number);
+    if (major > needMajor || (major === needMajor && minor >= needMinor))
+        return undefined;
+    return `needs Node.js ${NODE_NEEDED} or later (for tls.setDefaultCACertificates); this is Node.js ${version.replace(/^v/, '')}. Install a newer Node.js, or use the single-file executable, which brings its own`;
+}
+
+;// CONCATENATED MODULE: ./src/shared/origin.ts
+/** GitHub Actions: the repository, run, attempt, workflow, ref and the run's page. */
+function githubOrigin(env) {
+    const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    return pick({
+        system: 'github-actions',
+        repository: env.GITHUB_REPOSITORY,
+        runId: env.GITHUB_RUN_ID,
+        runAttempt: env.GITHUB_RUN_ATTEMPT,
+        workflow: env.GITHUB_WORKFLOW,
+        workflowRef: env.GITHUB_WORKFLOW_REF,
+        ref: env.GITHUB_REF,
+        sha: env.GITHUB_SHA,
+        actor: env.GITHUB_ACTOR,
+        runUrl: env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined
+    });
+}
+/** The command: whichever CI system's variables are there, else the host. */
+function commandOrigin(env, host) {
+    if (env.GITHUB_ACTIONS === 'true')
+        return githubOrigin(env);
+    if (env.GITLAB_CI === 'true') {
+        return pick({
+            system: 'gitlab-ci',
+            project: env.CI_PROJECT_PATH,
+            pipelineId: env.CI_PIPELINE_ID,
+            pipelineUrl: env.CI_PIPELINE_URL,
+            jobId: env.CI_JOB_ID,
+            jobName: env.CI_JOB_NAME,
+            jobUrl: env.CI_JOB_URL,
+            ref: env.CI_COMMIT_REF_NAME,
+            sha: env.CI_COMMIT_SHA,
+            user: env.GITLAB_USER_LOGIN
+        });
+    }
+    if (env.JENKINS_URL || env.BUILD_URL?.includes('/job/')) {
+        return pick({ system: 'jenkins', jobName: env.JOB_NAME, buildNumber: env.BUILD_NUMBER, buildUrl: env.BUILD_URL, node: env.NODE_NAME });
+    }
+    if (env.TF_BUILD?.toLowerCase() === 'true') {
+        const collection = env.SYSTEM_COLLECTIONURI?.replace(/\/+$/, '');
+        return pick({
+            system: 'azure-devops',
+            project: env.SYSTEM_TEAMPROJECT,
+            pipeline: env.BUILD_DEFINITIONNAME,
+            buildId: env.BUILD_BUILDID,
+            buildNumber: env.BUILD_BUILDNUMBER,
+            sourceBranch: env.BUILD_SOURCEBRANCH,
+            sourceVersion: env.BUILD_SOURCEVERSION,
+            requestedFor: env.BUILD_REQUESTEDFOR,
+            buildUrl: collection && env.SYSTEM_TEAMPROJECT && env.BUILD_BUILDID ? `${collection}/${encodeURIComponent(env.SYSTEM_TEAMPROJECT)}/_build/results?buildId=${env.BUILD_BUILDID}` : undefined
+        });
+    }
+    return pick({ system: 'none', host: host.hostname, user: host.user });
+}
+function pick(o) {
+    return Object.fromEntries(Object.entries(o).filter((e) => !!e[1]));
+}
+
+;// CONCATENATED MODULE: ./src/shared/outputs.ts
+// The outputs, by the names action.yml gives them (a test holds the two equal). The command line
+// prints the export's part of them as its JSON document, under the same keys.
+
+const OUTPUTS = {
+    orderName: 'order-name',
+    state: 'state',
+    zipPath: 'zip-path',
+    zipSize: 'zip-size',
+    zipSha256: 'zip-sha256',
+    extractPath: 'extract-path',
+    artifactName: 'artifact-name',
+    artifactId: 'artifact-id',
+    artifactUrl: 'artifact-url',
+    artifactDigest: 'artifact-digest',
+    ...evidenceOutputNames(),
+    entriesAdded: 'entries-added',
+    entriesRemoved: 'entries-removed',
+    entriesChanged: 'entries-changed',
+    unequalJobResults: 'unequal-job-results',
+    errorMessage: 'error-message'
+};
+/** { recordPath: 'record-path', … }: the evidence files' outputs, from their list. */
+function evidenceOutputNames() {
+    return Object.fromEntries(EVIDENCE_FILES.map(f => [f.field, f.output]));
+}
+/** The outputs an export has, whatever the front end: set ones only. */
+function exportOutputs(report) {
+    const values = [
+        [OUTPUTS.orderName, report.orderName],
+        [OUTPUTS.state, report.state],
+        [OUTPUTS.zipPath, report.zip?.path],
+        [OUTPUTS.zipSize, report.zip?.size],
+        [OUTPUTS.zipSha256, report.zip?.sha256],
+        [OUTPUTS.extractPath, report.extractPath],
+        ...evidenceOutputs(report.evidence),
+        [OUTPUTS.errorMessage, report.error ?? report.gateFailure]
+    ];
+    return Object.fromEntries(values.filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+}
+/** The evidence's outputs: where it is, the change counts, and the unequalJobResults count (absent
+ *  when that export was not there to count). */
+function evidenceOutputs(e) {
+    if (!e)
+        return [];
+    return [
+        ...EVIDENCE_FILES.map(f => [f.output, e[f.field]]),
+        [OUTPUTS.entriesAdded, e.changes?.counts.added],
+        [OUTPUTS.entriesRemoved, e.changes?.counts.removed],
+        [OUTPUTS.entriesChanged, e.changes?.counts.changed],
+        [OUTPUTS.unequalJobResults, e.jobResults?.count]
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/cli/status-line.ts
+
+/** Back to the line's start and erase it. */
+const ERASE_LINE = '\r\x1b[2K';
+/** The download reports every chunk: the line is redrawn at most this often. */
+const REDRAW_EVERY_MS = 200;
+/** Redrawn this often while nothing is reported, so the time waited moves. */
+const TICK_MS = 1000;
+class StatusLine {
+    terminal;
+    clock;
+    shown = '';
+    lastDraw = Number.NEGATIVE_INFINITY;
+    ticker;
+    waitingSince;
+    order = '';
+    download;
+    constructor(terminal, clock) {
+        this.terminal = terminal;
+        this.clock = clock;
+    }
+    update(p) {
+        const now = this.clock.now();
+        if (p.stage === 'waiting') {
+            this.waitingSince ??= now;
+            this.order = p.order;
+        }
+        else if (!this.download || p.received < this.download.received) {
+            // The first bytes, or a download started again after a failed try.
+            this.download = { since: now, received: p.received, total: p.total };
+        }
+        else {
+            this.download.received = p.received;
+            this.download.total = p.total;
+        }
+        this.ticker ??= setInterval(() => this.draw(this.clock.now()), TICK_MS).unref();
+        if (now - this.lastDraw >= REDRAW_EVERY_MS)
+            this.draw(now);
+    }
+    /** A finished line (with its line break), written above the status line. */
+    log(line) {
+        this.terminal.write(this.shown ? `${ERASE_LINE}${line}${this.shown}` : line);
+    }
+    /** Gone for good: nothing is redrawn after this. */
+    clear() {
+        clearInterval(this.ticker);
+        this.ticker = undefined;
+        if (this.shown)
+            this.terminal.write(ERASE_LINE);
+        this.shown = '';
+        this.waitingSince = undefined;
+        this.download = undefined;
+    }
+    draw(now) {
+        const text = this.describe(now);
+        if (!text)
+            return;
+        this.shown = fit(text, this.terminal.columns());
+        this.terminal.write(`${ERASE_LINE}${this.shown}`);
+        this.lastDraw = now;
+    }
+    /** "Downloading 12.0 MiB of 512 MiB (2 %), 40.0 MiB/s, 12s left" or "Waited 1m5s: STATE_RUNNING, …" */
+    describe(now) {
+        const d = this.download;
+        if (d) {
+            const ms = now - d.since;
+            const parts = [`Downloading ${formatBytes(d.received)}`, formatRate(d.received, ms)];
+            if (d.total !== undefined) {
+                parts[0] += ` of ${formatBytes(d.total)} (${Math.floor((100 * d.received) / Math.max(d.total, 1))} %)`;
+                if (d.received > 0 && ms > 0)
+                    parts.push(`${formatDuration(((d.total - d.received) * ms) / d.received)} left`);
+            }
+            return parts.join(', ');
+        }
+        if (this.waitingSince === undefined)
+            return undefined;
+        return `Waited ${formatDuration(now - this.waitingSince)}: ${this.order}`;
+    }
+}
+/** Cut to the terminal's width less one column: a line that fills it wraps on some terminals, and a
+ *  wrapped line cannot be erased in place. */
+function fit(text, columns) {
+    const width = Math.max(columns - 1, 10);
+    return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+;// CONCATENATED MODULE: ./src/cli/main.ts
+// `octoplant-export`: the command-line front end around the export engine, for GitLab, Jenkins,
+// Azure DevOps or a shell. Options mirror the Action's inputs (same names and meanings), each also
+// read from an OCTOPLANT_* environment variable; the secrets only from OCTOPLANT_TOKEN or
+// --token-file, OCTOPLANT_PASSWORD or --password-file. Human progress goes to stderr; stdout carries
+// exactly one JSON document with the Action's output names as keys, also on failure. Exit codes: 0
+// success, 1 the export (or check) failed, 2 bad usage or input (refused before any connection),
+// 3 --fail-on found a deviation (the export and its evidence are kept).
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The Action's inputs that the command line takes, with what they mean here. */
+const STRING_OPTIONS = {
+    'server-url': 'octoplant API address, e.g. https://octoplant.plant.local:64023',
+    username: 'octoplant user the export runs as (DOMAIN\\user for a Windows domain)',
+    'client-id': 'OAuth2 client id (default: the vendor\'s public-api)',
+    'client-secret': 'OAuth2 client secret (default: the vendor\'s published one)',
+    'export-contents': 'what to export, JSON or YAML',
+    'order-file': 'a JSON or YAML file with the export contents, inside the current folder',
+    'order-name': 'fetch this existing order instead of placing a new one',
+    timeout: 'one deadline for the whole run, e.g. 90s, 15m, 1h30m (at most 24d)',
+    'max-poll-interval': 'longest gap between two polls',
+    path: 'folder the ZIP is written to (default ./octoplant-export)',
+    'artifact-name': 'the ZIP\'s file name without .zip (default octoplant-export-<order name>)',
+    'ca-certificate': 'PEM text or file of a CA (or the server\'s self-signed certificate) to trust',
+    'compare-with': 'a previous export\'s ZIP or .record.json: report what changed since (changes-path)',
+    'fail-on': 'exit 3 (evidence kept) on: unequal-job-results, changes (a comma list)'
+};
+const BOOLEAN_OPTIONS = {
+    'cancel-on-timeout': 'cancel the order on the server when giving up (--no-cancel-on-timeout)',
+    extract: 'also unpack the ZIP into <path>/<order name>/',
+    'insecure-skip-tls-verify': 'do not check the server certificate (warns; use --ca-certificate instead)',
+    'allow-insecure-http': 'allow http:// to hosts other than loopback (the password crosses unencrypted)'
+};
+/** OCTOPLANT_SERVER_URL for server-url. */
+const envName = (option) => `OCTOPLANT_${option.toUpperCase().replace(/-/g, '_')}`;
+/** The command's words for a setting, in a syntax it accepts: "--order-name X", "--no-extract",
+ *  and the password by the two ways it is taken; nothing for a setting only the Action has. */
+function cliSetting(name, value) {
+    if (ACTION_ONLY.includes(name))
+        return '';
+    if (name === 'password' || name === 'token')
+        return `${envName(name)} (or --${name}-file)`;
+    if (name in BOOLEAN_OPTIONS && value !== undefined)
+        return value === 'false' ? `--no-${name}` : `--${name}`;
+    return value === undefined ? `--${name}` : `--${name} ${value}`;
+}
+function usage(version) {
+    // Defaults come from the one table the Action's inputs also use (DEFAULTS; action.yml is tested
+    // against it); the two client defaults are named, not printed.
+    const shown = (name) => (name in DEFAULTS && !name.startsWith('client-') ? `; default ${DEFAULTS[name]}` : '');
+    const line = (name, text) => `  --${name.padEnd(26)} ${text}\n${' '.repeat(31)}(env ${envName(name)}${shown(name)})`;
+    return [
+        `octoplant-export ${version}: export from an octoplant server, verify the ZIP, keep it on disk.`,
+        '',
+        'Usage:',
+        '  octoplant-export [options]          place an export (or fetch --order-name), wait, download, verify',
+        '  octoplant-export check [options]    sign in, read the server version and maintenance mode, check',
+        '                                      the export contents, then stop (a dry run)',
+        '',
+        'Options (each also from the environment variable shown):',
+        ...Object.entries(STRING_OPTIONS).map(([n, t]) => line(n, t)),
+        ...Object.entries(BOOLEAN_OPTIONS).map(([n, t]) => line(n, t)),
+        'Signing in (never an argument: process lists show arguments):',
+        '  --token-file FILE            a file holding a user access token made in the AdminClient (the',
+        '                               recommended way); or set OCTOPLANT_TOKEN. Needs no --username.',
+        '  --password-file FILE         a file holding the password of --username; or set OCTOPLANT_PASSWORD.',
+        '  --verbose                    debug lines on stderr too (env OCTOPLANT_VERBOSE=true)',
+        '  --quiet                      only errors on stderr (env OCTOPLANT_QUIET=true); the JSON as always',
+        '  --help, --version',
+        '',
+        'Output: progress on stderr; on stdout one JSON document with the keys of the GitHub Action\'s',
+        `outputs (${[OUTPUTS.orderName, OUTPUTS.state, OUTPUTS.zipPath, OUTPUTS.zipSize, OUTPUTS.zipSha256, OUTPUTS.extractPath, OUTPUTS.errorMessage].join(', ')}),`,
+        `also on failure; and the evidence (${[...EVIDENCE_FILES.map(f => f.output), OUTPUTS.entriesAdded, OUTPUTS.entriesRemoved, OUTPUTS.entriesChanged, OUTPUTS.unequalJobResults].join(', ')}).`,
+        'Exit codes: 0 success, 1 the export failed or timed out, 2 bad usage or input (refused before any',
+        'connection), 3 --fail-on found a deviation (the ZIP and its evidence are kept). Ctrl-C or SIGTERM',
+        'cancels the order on the server, prints the JSON and exits 130 or 143; a second Ctrl-C stops',
+        'waiting for the cancel.',
+        'At a terminal, one status line shows the state, the time waited and the download; NO_COLOR is honoured.',
+        ''
+    ].join('\n');
+}
+async function main(deps) {
+    const out = new Output(deps);
+    let args;
+    try {
+        args = main_parse(deps.argv);
+    }
+    catch (e) {
+        out.log(`octoplant-export: ${e.message}\nRun octoplant-export --help for the options.`);
+        out.print({ [OUTPUTS.errorMessage]: e.message });
+        return 2;
+    }
+    if (args.values.help || args.values.version) {
+        deps.stdout(args.values.help ? usage(deps.version) : `${deps.version}${deps.build ? ` (${deps.build})` : ''}\n`);
+        return 0;
+    }
+    const command = args.positionals[0] ?? 'export';
+    const runtime = runtimeProblem(deps.nodeVersion);
+    if (runtime) {
+        out.log(`octoplant-export: ${runtime}`);
+        out.print({ [OUTPUTS.errorMessage]: runtime });
+        return 2;
+    }
+    let inputs;
+    try {
+        inputs = await readSettings(args, command, deps, out);
+    }
+    catch (e) {
+        const message = e instanceof InputError ? `${optionWords(e.input)} ${e.problem}` : e.message;
+        out.log(`octoplant-export: ${message}`);
+        out.print({ [OUTPUTS.errorMessage]: message });
+        return 2;
+    }
+    const quiet = args.values.quiet === true || deps.env.OCTOPLANT_QUIET === 'true';
+    const verbose = !quiet && (args.values.verbose === true || deps.env.OCTOPLANT_VERBOSE === 'true');
+    if (!quiet && deps.terminal)
+        out.status = new StatusLine(deps.terminal, deps.clock);
+    const logger = {
+        debug: (m) => void (verbose && out.log(`debug: ${m}`)),
+        info: (m) => void (!quiet && out.log(m)),
+        warning: (m) => void (!quiet && out.log(m, 'warning')),
+        secret: (v) => out.secret(v)
+    };
+    if (inputs.insecureSkipTlsVerify)
+        logger.warning('--insecure-skip-tls-verify: the server certificate is NOT checked; use --ca-certificate instead.');
+    if (inputs.serverUrl.startsWith('http://'))
+        logger.warning('the server URL uses plain http://: the password crosses the network unencrypted.');
+    return command === 'check' ? runCheck(inputs, logger, deps, out) : runExportCommand(inputs, logger, deps, out);
+}
+/** Everything the command writes passes here: secrets never leave in any spelling, however short,
+ *  nor does a line that a CI system would run as a command, nor a terminal escape. */
+class Output {
+    deps;
+    secrets = new Secrets();
+    /** The live line at a terminal, unless --quiet. */
+    status;
+    color;
+    constructor(deps) {
+        this.deps = deps;
+        // https://no-color.org: any value but the empty one turns colour off.
+        this.color = !!deps.terminal && !deps.env.NO_COLOR;
+    }
+    secret(value) {
+        this.secrets.add(value);
+    }
+    /** A line on stderr; `label` ("warning:", "error:") is coloured at a terminal. */
+    log(text, label) {
+        const prefix = label ? `${this.paint(label === 'error' ? 'red' : 'yellow', `${label}:`)} ` : '';
+        const line = `${prefix}${this.clean(text)}\n`;
+        if (this.status)
+            this.status.log(line);
+        else
+            this.deps.stderr(line);
+    }
+    /** A final line: the status line is cleared first, for good. */
+    error(text) {
+        this.status?.clear();
+        this.status = undefined;
+        this.log(text, 'error');
+    }
+    print(value) {
+        this.status?.clear();
+        this.status = undefined;
+        // Settings spelled and secrets masked value by value, so that a short secret cannot break the
+        // document's keys.
+        this.deps.stdout(`${commandFree(JSON.stringify(this.secrets.maskValues(renderAll(value, cliSetting)), null, 2))}\n`);
+    }
+    paint(color, text) {
+        return this.color ? (0,external_node_util_.styleText)(color, text, { validateStream: false }) : text;
+    }
+    clean(text) {
+        return commandFree(this.secrets.mask(renderSettings(text, cliSetting)));
+    }
+}
+/** Settings: option, else environment variable, else the Action's default; all checked before any
+ *  connection. */
+async function readSettings(args, command, deps, out) {
+    if (args.positionals.length > 1 || !['export', 'check'].includes(command)) {
+        throw new Error(`unknown command "${args.positionals.join(' ')}": use no command (export) or check`);
+    }
+    const password = readSecret('password', args.values['password-file'], deps);
+    const token = readSecret('token', args.values['token-file'], deps);
+    out.secret(password);
+    out.secret(token);
+    const getInput = (name) => {
+        if (name === 'password')
+            return password;
+        if (name === 'token')
+            return token;
+        if (ACTION_ONLY.includes(name))
+            return '';
+        const value = args.values[name];
+        if (value !== undefined)
+            return String(value);
+        return deps.env[envName(name)] ?? '';
+    };
+    // The current folder stands where the Action has its workspace (order-file must lie inside it);
+    // an empty or blank --path means ./octoplant-export there, as documented.
+    const inputs = parseInputs(getInput, {
+        env: { GITHUB_WORKSPACE: deps.cwd, TMPDIR: deps.env.TMPDIR },
+        readFile: deps.readFile,
+        realpath: deps.realpath,
+        defaultPath: 'octoplant-export'
+    });
+    out.secret(inputs.clientSecret);
+    if (inputs.caCertificates)
+        deps.trustCertificates(inputs.caCertificates);
+    if (command === 'export')
+        await checkBeforeConnecting(inputs, m => out.log(m, 'warning'));
+    return inputs;
+}
+async function runCheck(inputs, logger, deps, out) {
+    const checked = await checkServer(inputs, logger, { clock: deps.clock, signal: deps.signal });
+    const info = checked.serverInfo;
+    out.print({
+        server: checked.server,
+        'signed-in': checked.signedIn,
+        ...(checked.signedInWith ? { 'signed-in-with': checked.signedInWith } : {}),
+        ...(info && describeVersions(info) ? { 'server-version': describeVersions(info) } : {}),
+        ...(info ? { 'maintenance-mode': info.maintenance ? describeMaintenance(info.maintenance) : 'off or not readable' } : {}),
+        'export-contents': inputs.exportContents ?? null,
+        ...(checked.error ? { [OUTPUTS.errorMessage]: checked.error } : {})
+    });
+    if (checked.error)
+        out.error(checked.error);
+    else
+        logger.info(`Ready to export from ${inputs.serverUrl}.`);
+    return checked.error ? 1 : 0;
+}
+async function runExportCommand(inputs, logger, deps, out) {
+    logger.info(`octoplant ${inputs.orderName ? `order ${inputs.orderName}` : 'export'} at ${inputs.serverUrl}`);
+    const host = {
+        ...logger,
+        orderNamed: () => undefined,
+        stateChanged: () => undefined,
+        zipSaved: () => undefined,
+        extracted: () => undefined,
+        progress: out.status && (p => out.status?.update(p))
+    };
+    const provenance = { tool: { name: 'octoplant-export', version: deps.version }, ranBy: commandOrigin(deps.env, deps.host) };
+    const report = await runExport(inputs, host, { clock: deps.clock, signal: deps.signal, hurry: deps.hurry, provenance });
+    out.print(exportOutputs(report));
+    if (report.error)
+        out.error(report.error);
+    else if (report.gateFailure)
+        out.error(report.gateFailure);
+    // Interrupted: the shell's code for the signal (130 for Ctrl-C), after the JSON.
+    const reason = deps.signal?.reason;
+    if (report.error && reason instanceof CancelledError)
+        return reason.signal === 'SIGINT' ? 130 : 143;
+    return report.error ? 1 : report.gateFailure ? 3 : 0;
+}
+/** An option as a refusal names it: with its environment variable where it has one. */
+function optionWords(input) {
+    if (input === 'password' || input === 'token')
+        return envName(input);
+    if (input === 'password-file' || input === 'token-file')
+        return `--${input}`;
+    return `--${input} (or ${envName(input)})`;
+}
+function main_parse(argv) {
+    for (const secret of ['password', 'token']) {
+        if (argv.some(a => a === `--${secret}` || a.startsWith(`--${secret}=`))) {
+            throw new Error(`--${secret} is not taken: process lists show arguments. Set ${envName(secret)}, or pass --${secret}-file FILE`);
+        }
+    }
+    return (0,external_node_util_.parseArgs)({
+        args: argv,
+        allowPositionals: true,
+        allowNegative: true,
+        strict: true,
+        options: {
+            ...Object.fromEntries(Object.keys(STRING_OPTIONS).map(n => [n, { type: 'string' }])),
+            ...Object.fromEntries(Object.keys(BOOLEAN_OPTIONS).map(n => [n, { type: 'boolean' }])),
+            'password-file': { type: 'string' },
+            'token-file': { type: 'string' },
+            verbose: { type: 'boolean' },
+            quiet: { type: 'boolean', short: 'q' },
+            help: { type: 'boolean', short: 'h' },
+            version: { type: 'boolean' }
+        }
+    });
+}
+/** A secret from its variable or its file (the file's text without its final line break). */
+function readSecret(name, file, deps) {
+    if (file) {
+        try {
+            return deps.readFile(file).replace(/\r?\n$/, '');
+        }
+        catch (e) {
+            throw new InputError(`${name}-file`, `cannot be read: ${e.message}`);
+        }
+    }
+    return deps.env[envName(name)] ?? '';
+}
+
+;// CONCATENATED MODULE: ./src/cli/start.ts
+// The command's start-up, shared by its two entries: the npm package's dist/cli/index.js and the
+// single-file executables (scripts/build-exe.sh). It wires the process to the command: arguments,
+// environment, streams, signals, the trust store.
+
+
+
+
+
+
+
+/** Runs the command; resolves with its exit code. `build` says how it was built, for --version. */
+function start(build) {
+    // The first Ctrl-C (or SIGTERM) cancels the order; a second stops waiting for that cancel; the
+    // JSON is printed either way.
+    const cancel = new AbortController();
+    const hurry = new AbortController();
+    for (const sig of ['SIGINT', 'SIGTERM']) {
+        process.on(sig, () => (cancel.signal.aborted ? hurry.abort() : cancel.abort(new CancelledError(sig))));
+    }
+    return main({
+        argv: process.argv.slice(2),
+        env: process.env,
+        cwd: process.cwd(),
+        stdout: text => void process.stdout.write(text),
+        stderr: text => void process.stderr.write(text),
+        readFile: file => (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'),
+        realpath: file => (0,external_node_fs_namespaceObject.realpathSync)(file),
+        clock: systemClock,
+        trustCertificates: pem => external_node_tls_.setDefaultCACertificates([...external_node_tls_.getCACertificates('default'), pem]),
+        signal: cancel.signal,
+        hurry: hurry.signal,
+        version: VERSION,
+        build,
+        nodeVersion: process.versions.node,
+        host: { hostname: (0,external_node_os_namespaceObject.hostname)(), user: currentUser() },
+        terminal: process.stderr.isTTY ? { write: text => void process.stderr.write(text), columns: () => process.stderr.columns || 80 } : undefined
+    });
+}
+function currentUser() {
+    try {
+        return (0,external_node_os_namespaceObject.userInfo)().username;
+    }
+    catch {
+        return undefined;
+    }
+}
 
 
 /***/ }),
@@ -37249,20 +36765,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
-/***/ 3024:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-
-/***/ }),
-
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
 /***/ 7067:
 /***/ ((module) => {
 
@@ -37281,20 +36783,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 8161:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-
-/***/ }),
-
-/***/ 6760:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -46058,18 +45546,6 @@ exports.visitAsync = visitAsync;
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/compat get default export */
-/******/ (() => {
-/******/ 	// getDefaultExport function for compatibility with non-harmony modules
-/******/ 	__nccwpck_require__.n = (module) => {
-/******/ 		var getter = module && module.__esModule ?
-/******/ 			() => (module['default']) :
-/******/ 			() => (module);
-/******/ 		__nccwpck_require__.d(getter, { a: getter });
-/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

@@ -1,8 +1,11 @@
 // Uploads the verified ZIP, and each file of its evidence, as a workflow artifact, as is (skipArchive:
-// no second ZIP around it; the artifact takes the file's name).
-// @actions/artifact is loaded only when an upload will happen: importing it costs much memory and
-// time (BENCHMARKS.md).
+// no second ZIP around it; the artifact takes the file's name). On GitHub Enterprise Server, whose
+// runners have only the legacy artifact service, through legacy-artifact.ts: there each artifact is
+// a container holding the one file, which download-artifact@v3 unpacks under the same name.
+// The artifact clients are loaded only when an upload will happen: importing one costs much memory
+// and time (BENCHMARKS.md).
 import * as path from 'node:path'
+import { explainLegacyFailure, LegacyArtifactClient } from './legacy-artifact.js'
 
 export interface UploadResult {
   name: string
@@ -14,6 +17,8 @@ export interface UploadResult {
 
 /** The part of @actions/artifact's client we use; tests pass a fake. */
 export interface ArtifactClientLike {
+  /** Which artifact service it speaks to, for the log and the job summary (github.com's when absent). */
+  readonly service?: string
   uploadArtifact(
     name: string,
     files: string[],
@@ -22,7 +27,9 @@ export interface ArtifactClientLike {
   ): Promise<{ id?: number; size?: number; digest?: string }>
 }
 
-export async function loadArtifactClient(): Promise<ArtifactClientLike> {
+/** The client for this runner: the legacy service on GitHub Enterprise Server, else the current one. */
+export async function loadArtifactClient(env: Record<string, string | undefined> = process.env): Promise<ArtifactClientLike> {
+  if (isGhes(env)) return new LegacyArtifactClient(env)
   const { DefaultArtifactClient } = await import('@actions/artifact')
   return new DefaultArtifactClient()
 }
@@ -35,8 +42,9 @@ export function uploadUnavailableReason(env: Record<string, string | undefined>)
   return undefined
 }
 
-/** GitHub Enterprise Server has no artifact service for @actions/artifact v2+; say so before any work. */
-export function isUnsupportedServer(env: Record<string, string | undefined>): boolean {
+/** GitHub Enterprise Server, decided as the current toolkit decides it (@actions/artifact 2+ refuses
+ *  to run there): any server but github.com, *.ghe.com (GHE.com's data residency) and *.localhost. */
+export function isGhes(env: Record<string, string | undefined>): boolean {
   const server = env.GITHUB_SERVER_URL
   if (!server) return false
   const host = new URL(server).hostname.toLowerCase()
@@ -64,7 +72,7 @@ export async function uploadFile(
         `an artifact named ${name} already exists in this workflow run (${message}). Give each export its own artifact-name, e.g. octoplant-\${{ matrix.server }}, or leave it empty to name it after the order.`
       )
     }
-    throw new Error(`uploading the artifact ${name} failed: ${message}. The file stays at ${zipPath}.`)
+    throw new Error(`uploading the artifact ${name} failed: ${client.service ? explainLegacyFailure(message) : message}. The file stays at ${zipPath}.`)
   }
   const { GITHUB_SERVER_URL: server = 'https://github.com', GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: runId } = env
   const url = result.id !== undefined && repo && runId ? `${server}/${repo}/actions/runs/${runId}/artifacts/${result.id}` : undefined

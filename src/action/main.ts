@@ -13,7 +13,7 @@ import { githubOrigin } from '../shared/origin.js'
 import { VERSION } from '../shared/version.js'
 import { evidenceOutputs, OUTPUTS } from '../shared/outputs.js'
 import { EVIDENCE_FILES } from '../engine/evidence/files.js'
-import { type ArtifactClientLike, isUnsupportedServer, loadArtifactClient, uploadUnavailableReason, uploadFile } from './artifact.js'
+import { type ArtifactClientLike, loadArtifactClient, uploadUnavailableReason, uploadFile } from './artifact.js'
 import { findPreviousRecord, githubPreviousDeps, type PreviousDeps } from './previous.js'
 import { actionLine, type ActionCore, actionSetting, actionText, defaultStepDeps, POST_STATE, readStepConnection, type StepDeps, stepSecrets, untrimmedInputs } from './step.js'
 import { type ActionReport, renderSummary } from './summary.js'
@@ -35,7 +35,7 @@ export function defaultDeps(): RunDeps {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => job.abort(new CancelledError(sig)))
   }
-  return { ...defaultStepDeps(), loadArtifactClient, jobSignal: job.signal, previousDeps: githubPreviousDeps, version: VERSION }
+  return { ...defaultStepDeps(), loadArtifactClient: () => loadArtifactClient(process.env), jobSignal: job.signal, previousDeps: githubPreviousDeps, version: VERSION }
 }
 
 /** The inputs, every secret masked before anything prints, and the extra CAs trusted. */
@@ -70,7 +70,7 @@ export async function run(deps: RunDeps = defaultDeps()): Promise<void> {
     core.setFailed(actionLine(secrets)(message))
     return
   }
-  const upload: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs' | 'evidenceArtifacts'> = {}
+  const upload: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'artifactService' | 'uploadMs' | 'evidenceArtifacts'> = {}
   const report = await runExport(inputs, hostFor(core, inputs, secrets), {
     clock: deps.clock,
     signal: deps.jobSignal,
@@ -102,13 +102,8 @@ async function findPrevious(inputs: Inputs, deps: RunDeps): Promise<string | und
 /** Inputs: everything checked before the first connection (the output folder too); secrets masked
  *  before anything prints. */
 async function readInputs(deps: RunDeps, secrets: ReturnType<typeof stepSecrets>): Promise<Inputs> {
-  const { core, env } = deps
+  const { core } = deps
   const inputs = parseActionInputs(deps, secrets)
-  if (inputs.uploadArtifact && isUnsupportedServer(env)) {
-    throw new Error(
-      `upload-artifact is not supported on GitHub Enterprise Server (${env.GITHUB_SERVER_URL}): set upload-artifact: false and keep the ZIP with your own step (zip-path output)`
-    )
-  }
   if (inputs.insecureSkipTlsVerify) {
     core.warning('insecure-skip-tls-verify is true: the server certificate is NOT checked, so anyone on the network path could read the password. Use ca-certificate instead.')
   }
@@ -167,7 +162,7 @@ async function uploadArtifacts(
   signal: AbortSignal,
   inputs: Inputs,
   deps: RunDeps,
-  into: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'uploadMs' | 'evidenceArtifacts'>
+  into: Pick<ActionReport, 'artifact' | 'artifactSkipped' | 'artifactService' | 'uploadMs' | 'evidenceArtifacts'>
 ): Promise<void> {
   const { core, clock, env } = deps
   const unavailable = inputs.uploadArtifact ? uploadUnavailableReason(env) : 'upload-artifact is false'
@@ -179,6 +174,10 @@ async function uploadArtifacts(
   const started = clock.now()
   const client = await deps.loadArtifactClient()
   signal.throwIfAborted()
+  if (client.service) {
+    into.artifactService = client.service
+    core.info(`Artifacts go to ${client.service}.`)
+  }
   const uploaded = await uploadFile(client, zip.path, inputs.retentionDays, env)
   into.artifact = uploaded
   core.setOutput(OUTPUTS.artifactName, uploaded.name)

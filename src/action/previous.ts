@@ -1,9 +1,14 @@
 // compare-with-previous: the record of the newest earlier export with the same artifact-name in this
 // repository, found with GitHub's REST API (List artifacts for a repository, filtered by name) and
-// fetched with @actions/artifact from the run that made it. Reading other runs' artifacts needs a
+// fetched with @actions/artifact from the run that made it; on GitHub Enterprise Server, where that
+// client refuses to run, as the ZIP the REST API serves of the artifact's files (Download an
+// artifact), unpacked with the engine's checked extraction. Reading other runs' artifacts needs a
 // token with actions: read (github-token, by default the job's own token).
 import { mkdtempSync, readdirSync } from 'node:fs'
+import { rm, writeFile } from 'node:fs/promises'
 import * as path from 'node:path'
+import { extractZip } from '../engine/zip/extract.js'
+import { isGhes } from './artifact.js'
 
 export interface ArtifactListing {
   id: number
@@ -42,7 +47,6 @@ export async function findPreviousRecord(artifactName: string, deps: PreviousDep
 export async function githubPreviousDeps(token: string, env: Record<string, string | undefined>, tempDir: string): Promise<PreviousDeps> {
   const [owner, repo] = (env.GITHUB_REPOSITORY ?? '/').split('/')
   const { getOctokit } = await import('@actions/github')
-  const { DefaultArtifactClient } = await import('@actions/artifact')
   const octokit = getOctokit(token)
   return {
     env,
@@ -54,7 +58,19 @@ export async function githubPreviousDeps(token: string, env: Record<string, stri
         .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : b.id - a.id))
     },
     download: async (artifact, dir) => {
+      if (isGhes(env)) {
+        const { data } = await octokit.rest.actions.downloadArtifact({ owner, repo, artifact_id: artifact.id, archive_format: 'zip' })
+        const zip = `${dir}.zip`
+        await writeFile(zip, Buffer.from(data as ArrayBuffer), { mode: 0o600 })
+        try {
+          await extractZip(zip, dir)
+        } finally {
+          await rm(zip, { force: true })
+        }
+        return
+      }
       if (artifact.runId === undefined) throw new Error(`the artifact ${artifact.name} (id ${artifact.id}) names no workflow run`)
+      const { DefaultArtifactClient } = await import('@actions/artifact')
       await new DefaultArtifactClient().downloadArtifact(artifact.id, {
         path: dir,
         findBy: { token, workflowRunId: artifact.runId, repositoryOwner: owner, repositoryName: repo }

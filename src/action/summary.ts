@@ -14,6 +14,8 @@ export interface ActionReport extends ExportReport {
   /** The record, manifest and change report, each an artifact. */
   evidenceArtifacts?: UploadResult[]
   artifactSkipped?: string
+  /** The artifact service used, when not github.com's (GitHub Enterprise Server's legacy one). */
+  artifactService?: string
   uploadMs?: number
 }
 
@@ -48,6 +50,7 @@ export function renderSummary(r: ActionReport): string {
     const name = code(r.artifact.name)
     rows.push(['Artifact', r.artifact.url ? `[${r.artifact.name}](${r.artifact.url})` : name])
     if (r.artifact.digest) rows.push(['Artifact digest', code(r.artifact.digest)])
+    if (r.artifactService) rows.push(['Artifact service', r.artifactService])
   } else if (r.artifactSkipped) {
     rows.push(['Artifact', `not uploaded: ${cell(r.artifactSkipped)}`])
   }

@@ -44,6 +44,8 @@ export interface CliDeps {
   host: { hostname: string; user?: string }
   /** The Node.js version running the command (process.versions.node). */
   nodeVersion: string
+  /** How this copy was built, when not as the npm package ("single executable, Node 24.21.0"). */
+  build?: string
 }
 
 /** The Action's inputs that the command line takes, with what they mean here. */
@@ -129,7 +131,7 @@ export async function main(deps: CliDeps): Promise<number> {
     return 2
   }
   if (args.values.help || args.values.version) {
-    deps.stdout(args.values.help ? usage(deps.version) : `${deps.version}\n`)
+    deps.stdout(args.values.help ? usage(deps.version) : `${deps.version}${deps.build ? ` (${deps.build})` : ''}\n`)
     return 0
   }
   const command = args.positionals[0] ?? 'export'
