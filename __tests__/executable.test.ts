@@ -138,7 +138,8 @@ describe('the single-file executables', () => {
     writeFileSync(path.join(cwd, 'ca.pem'), sim.caPem!)
     const ran = await runExe(['--ca-certificate', 'ca.pem'], { cwd, tty: true, env: connection() })
     expect(ran.code, ran.stdout).toBe(0)
-    expect(ran.stdout).toMatch(/\r\x1b\[2KWaited \d+(ms|s): STATE_/)
+    // The status line is redrawn in place: carriage return, erase the line, then the line.
+    expect(ran.stdout).toMatch(new RegExp(`\r${'\u001b'}\\[2KWaited \\d+(ms|s): STATE_`))
     expect(ran.stdout).toContain('"state": "STATE_SUCCEEDED"')
   })
 
