@@ -1,13 +1,14 @@
 // The single-file executables (npm run build:exe): the Linux x64 one runs here for real, with no
 // `node` on PATH and an empty HOME; the Windows one is inspected (a PE with the blob inside), since
 // Node 24 does not start under this machine's Wine (ci.yml runs it on windows-latest).
-import { execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { VERSION } from '../src/shared/version.js'
 
@@ -170,3 +171,84 @@ describe('the single-file executables', () => {
     }
   })
 })
+
+/** The files a list of CI archive globs ("backups/*.zip") matches under `cwd` (one folder deep). */
+function archived(cwd: string, globs: string[]): string[] {
+  return globs.flatMap(glob => {
+    const [dir, pattern] = glob.replace(/\\/g, '/').split('/')
+    const re = new RegExp(`^${pattern.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`)
+    return existsSync(path.join(cwd, dir)) ? readdirSync(path.join(cwd, dir)).filter(f => re.test(f)).map(f => `${dir}/${f}`) : []
+  })
+}
+
+describe('the examples for agents without Node (their Linux parts, run here)', () => {
+  const example = (file: string) => readFileSync(path.join(root, 'examples/agents-without-node', file), 'utf8')
+
+  it('the README\'s steps: the release archive checked against SHA256SUMS, unpacked, run', async () => {
+    const release = mkdtempSync(path.join(tmpdir(), 'release-'))
+    execFileSync('tar', ['-czf', path.join(release, 'octoplant-export-linux-x64.tar.gz'), '-C', out, 'octoplant-export-linux-x64'])
+    copyFileSync(path.join(out, 'SHA256SUMS'), path.join(release, 'SHA256SUMS'))
+    execFileSync('bash', ['-c', 'sha256sum octoplant-export-linux-x64.tar.gz >> SHA256SUMS'], { cwd: release })
+    expect(execFileSync('sha256sum', ['--check', '--ignore-missing', 'SHA256SUMS'], { cwd: release }).toString()).toContain('octoplant-export-linux-x64.tar.gz: OK')
+    const agent = mkdtempSync(path.join(tmpdir(), 'agent-'))
+    execFileSync('tar', ['-xzf', path.join(release, 'octoplant-export-linux-x64.tar.gz'), '-C', agent])
+    expect(execFileSync('sha256sum', ['--check', '--ignore-missing', path.join(release, 'SHA256SUMS')], { cwd: agent }).toString()).toContain('octoplant-export-linux-x64: OK')
+    writeFileSync(path.join(agent, 'ca.pem'), sim.caPem!)
+    const ran = await runTo(path.join(agent, 'octoplant-export-linux-x64'), ['check', '--ca-certificate', 'ca.pem'], agent, connection())
+    expect(ran.status, ran.stderr).toBe(0)
+  })
+
+  for (const [file, read] of [
+    ['Jenkinsfile', (text: string) => ({ variables: Object.fromEntries([...(/environment \{([^}]*)\}/.exec(text)![1]).matchAll(/^\s*(\w+) = '([^']*)'/gm)].map(m => [m[1], m[2]])), globs: /archiveArtifacts artifacts: '([^']+)'/.exec(text)![1].split(',').map(g => g.trim()), line: /& C:\\\\tools\\\\octoplant-export\.exe ([^|]+)\|/.exec(text)![1] })],
+    ['gitlab-ci.yml', (text: string) => {
+      const job = (parse(text) as Record<string, { variables: Record<string, string>; script: string[]; artifacts: { paths: string[] } }>)['octoplant-backup']
+      return { variables: job.variables, globs: job.artifacts.paths, line: /& C:\\tools\\octoplant-export\.exe ([^|]+)\|/.exec(job.script.join('\n'))![1] }
+    }]
+  ] as const) {
+    it(`${file}: the command it runs writes what it archives`, async () => {
+      const { variables, globs, line } = read(example(file))
+      expect(Object.keys(variables).every(v => v.startsWith('OCTOPLANT_'))).toBe(true)
+      const cwd = mkdtempSync(path.join(tmpdir(), 'example-'))
+      mkdirSync(path.join(cwd, 'backups'))
+      writeFileSync(path.join(cwd, 'ca.pem'), sim.caPem!)
+      // The plant's server and CA file are the simulator's here; the token is the test user's password.
+      const env = { ...variables, OCTOPLANT_SERVER_URL: sim.url, OCTOPLANT_CA_CERTIFICATE: 'ca.pem', OCTOPLANT_USERNAME: 'backup', OCTOPLANT_PASSWORD: password }
+      const ran = await runTo(linux, line.trim().split(/\s+/), cwd, env)
+      expect(ran.status, ran.stderr).toBe(0)
+      writeFileSync(path.join(cwd, 'backups/export.json'), ran.stdout)
+      const kept = archived(cwd, globs)
+      const json = JSON.parse(ran.stdout) as Record<string, string>
+      for (const output of ['zip-path', 'record-path', 'manifest-path']) expect(kept).toContain(path.relative(cwd, json[output]))
+      expect(kept).toContain('backups/export.json')
+    })
+  }
+
+  it('schedule-nightly.cmd: the scheduled command keeps its JSON beside the ZIPs, with the token from a file', async () => {
+    const text = example('schedule-nightly.cmd')
+    expect(text).toMatch(/schtasks \/Create \/F \/TN "[^"]+" \/SC DAILY \/ST 01:30/)
+    const task = /octoplant-export\.exe (.+?) > backups\\last-run\.json/.exec(text)![1]
+    const args = task.split(/\s+/)
+    expect(args).toContain('--token-file')
+    const cwd = mkdtempSync(path.join(tmpdir(), 'task-'))
+    mkdirSync(path.join(cwd, 'backups'))
+    writeFileSync(path.join(cwd, 'octoplant-ca.pem'), sim.caPem!)
+    // A password file stands in for the token file here (the simulator's user signs in with it).
+    writeFileSync(path.join(cwd, 'token.txt'), password)
+    const local = args.map(a => (a === 'https://octoplant.plant.local:64023' ? sim.url : a)).map(a => (a === '--token-file' ? '--password-file' : a))
+    const ran = await runTo(linux, [...local, '--username', 'backup'], cwd)
+    expect(ran.status, ran.stderr).toBe(0)
+    writeFileSync(path.join(cwd, 'backups/last-run.json'), ran.stdout)
+    const json = JSON.parse(readFileSync(path.join(cwd, 'backups/last-run.json'), 'utf8')) as Record<string, string>
+    expect(path.dirname(json['zip-path'])).toBe(path.join(cwd, 'backups'))
+  })
+})
+
+/** An executable run to its end (asynchronously: the simulator answers from this process). */
+function runTo(exe: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise(resolve => {
+    execFile(exe, args, { cwd, env: { PATH: '/nonexistent', HOME: cwd, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr })
+    )
+  })
+}
+
