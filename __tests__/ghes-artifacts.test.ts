@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type LegacyArtifactService, startLegacyArtifactService } from '../__fixtures__/legacy-artifacts.js'
+import { type LegacyArtifactService, startLegacyArtifactService } from '../simulator/ghes-artifacts.js'
 import { runLocally } from '../scripts/local-runner.js'
 import { type Simulator, startSimulator } from '../simulator/server.js'
 

@@ -35409,7 +35409,7 @@ async function artifactsOfThisRun(env) {
         throw new Error(`Listing this run's artifacts failed: Artifact service responded with ${status}`);
     return (JSON.parse(text).value ?? []).map(a => a.name);
 }
-/** The legacy client behind the interface the Action uploads with. */
+/** The legacy client, shaped as the Action's artifact client (artifact.ts's ArtifactClientLike). */
 class LegacyArtifactClient {
     env;
     service = 'GitHub Enterprise Server artifact storage (the service of upload-artifact@v3, through @actions/artifact 1.x)';

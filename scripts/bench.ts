@@ -354,7 +354,7 @@ interface GhesRun {
  *  the upload, against curl -T of the ZIP's bytes to the same service. */
 async function measureGhes(mib: number): Promise<{ sizeMiB: number; runs: GhesRun[] }> {
   const file = await exportFileOf(mib)
-  const { startLegacyArtifactService } = await import('../__fixtures__/legacy-artifacts.js')
+  const { startLegacyArtifactService } = await import('../simulator/ghes-artifacts.js')
   const out: GhesRun[] = []
   for (let r = 0; r < runs; r++) {
     const service = await startLegacyArtifactService()

@@ -5,7 +5,6 @@
 // with the same words as github.com's conflict.
 import * as path from 'node:path'
 import { HttpClient } from '@actions/http-client'
-import type { ArtifactClientLike } from './artifact.js'
 
 type Env = Record<string, string | undefined>
 
@@ -27,8 +26,8 @@ async function artifactsOfThisRun(env: Env): Promise<string[]> {
   return ((JSON.parse(text) as { value?: { name: string }[] }).value ?? []).map(a => a.name)
 }
 
-/** The legacy client behind the interface the Action uploads with. */
-export class LegacyArtifactClient implements ArtifactClientLike {
+/** The legacy client, shaped as the Action's artifact client (artifact.ts's ArtifactClientLike). */
+export class LegacyArtifactClient {
   readonly service = 'GitHub Enterprise Server artifact storage (the service of upload-artifact@v3, through @actions/artifact 1.x)'
 
   constructor(private readonly env: Env) {}

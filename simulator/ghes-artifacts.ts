@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
-import { zipBuffer } from '../simulator/zip-writer.js'
+import { zipBuffer } from './zip-writer.js'
 
 const REPOSITORY = 'plant-it/octoplant-backups'
 
