@@ -30242,8 +30242,8 @@ async function diskFilledWhileSaving(need, received, contentLength) {
 }
 /** The disk filled up while extracting: what was written is removed, and what stood there before
  *  is left as it was. */
-function diskFilledWhileExtracting(dir, pathSetting) {
-    return new DiskSpaceError(`the disk filled up while extracting the export into ${dir}; what was written is removed, and the files an earlier run left there are as they were. Free space there, or set ${pathSetting} to a folder on a larger disk`);
+function diskFilledWhileExtracting(dir) {
+    return new DiskSpaceError(`the disk filled up while extracting the export into ${dir}; what was written is removed, and the files an earlier run left there are as they were. Free space there, or set ${setting('path')} to a folder on a larger disk`);
 }
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -34977,7 +34977,7 @@ class ExportRun {
         const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e) => {
             if (e.code !== 'ENOSPC')
                 throw e;
-            throw diskFilledWhileExtracting(place, setting('path'));
+            throw diskFilledWhileExtracting(place);
         });
         this.report.durations.extract = clock.now() - started;
         this.host.info(`Extracted ${count} entries into ${place} in ${formatSeconds(this.report.durations.extract)}.`);

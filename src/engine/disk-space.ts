@@ -75,8 +75,8 @@ export async function diskFilledWhileSaving(need: SpaceNeed, received: number, c
 
 /** The disk filled up while extracting: what was written is removed, and what stood there before
  *  is left as it was. */
-export function diskFilledWhileExtracting(dir: string, pathSetting: string): DiskSpaceError {
+export function diskFilledWhileExtracting(dir: string): DiskSpaceError {
   return new DiskSpaceError(
-    `the disk filled up while extracting the export into ${dir}; what was written is removed, and the files an earlier run left there are as they were. Free space there, or set ${pathSetting} to a folder on a larger disk`
+    `the disk filled up while extracting the export into ${dir}; what was written is removed, and the files an earlier run left there are as they were. Free space there, or set ${setting('path')} to a folder on a larger disk`
   )
 }

@@ -250,7 +250,7 @@ class ExportRun {
     const room = (bytes: number) => ensureRoomToExtract(this.settings.path, bytes)
     const count = await extractZip(saved.path, dir, { signal: this.signal, room }).catch((e: unknown) => {
       if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e
-      throw diskFilledWhileExtracting(place, setting('path'))
+      throw diskFilledWhileExtracting(place)
     })
     this.report.durations.extract = clock.now() - started
     this.host.info(`Extracted ${count} entries into ${place} in ${formatSeconds(this.report.durations.extract)}.`)
