@@ -22,9 +22,17 @@ export interface CliOptions {
   onStderr?: (text: string, pid: number) => void
 }
 
-export async function runCli(args: string[], o: CliOptions = {}): Promise<CliRun> {
+export function runCli(args: string[], o: CliOptions = {}): Promise<CliRun> {
+  return runCommand([process.execPath, bundled('cli/index.js'), ...args], { ...o, env: { PATH: process.env.PATH ?? '', ...o.env } })
+}
+
+/** Any build of the command (`argv[0]` the program) to its end, with exactly `o.env` as its
+ *  environment; `tty`: in a pseudo-terminal, through util-linux `script -qec CMD /dev/null`. */
+export async function runCommand(argv: string[], o: CliOptions & { tty?: boolean } = {}): Promise<CliRun> {
   const cwd = o.cwd ?? mkdtempSync(path.join(tmpdir(), 'cli-'))
-  const child = spawn(process.execPath, [bundled('cli/index.js'), ...args], { cwd, env: { PATH: process.env.PATH, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+  const [program, ...args] = o.tty ? ['/usr/bin/script', '-qec', argv.map(quote).join(' '), '/dev/null'] : argv
+  const child = spawn(program, args, { cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d))

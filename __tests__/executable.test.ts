@@ -1,7 +1,7 @@
 // The single-file executables (npm run build:exe): the Linux x64 one runs here for real, with no
 // `node` on PATH and an empty HOME; the Windows one is inspected (a PE with the blob inside), since
 // Node 24 does not start under this machine's Wine (ci.yml runs it on windows-latest).
-import { execFile, execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,6 +9,7 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { runCommand } from '../__fixtures__/cli-process.js'
 import { startSimulator, type Simulator } from '../simulator/server.js'
 import { VERSION } from '../src/shared/version.js'
 
@@ -27,40 +28,10 @@ afterAll(async () => {
   await sim?.stop()
 })
 
-interface Ran {
-  code: number | null
-  stdout: string
-  stderr: string
-  json: Record<string, string>
-}
-
 /** The Linux executable as an agent without Node runs it: PATH without node, an empty HOME. */
-function runExe(args: string[], o: { env?: Record<string, string>; cwd?: string; tty?: boolean; onStderr?: (text: string, pid: number) => void } = {}): Promise<Ran> {
-  const cwd = o.cwd ?? mkdtempSync(path.join(tmpdir(), 'exe-'))
+function runExe(args: string[], o: { env?: Record<string, string>; cwd?: string; tty?: boolean; onStderr?: (text: string, pid: number) => void } = {}) {
   const env = { PATH: '/nonexistent', HOME: mkdtempSync(path.join(tmpdir(), 'home-')), TERM: 'xterm', ...o.env }
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-  // `script -qec CMD /dev/null` runs CMD in a pseudo-terminal (stdin, stdout and stderr).
-  const child = o.tty ? spawn('/usr/bin/script', ['-qec', [linux, ...args].map(quote).join(' '), '/dev/null'], { cwd, env }) : spawn(linux, args, { cwd, env })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d))
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d
-    o.onStderr?.(stderr, child.pid!)
-  })
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  return new Promise(resolve =>
-    child.on('exit', code => {
-      clearTimeout(killer)
-      let json: Record<string, string> = {}
-      try {
-        json = JSON.parse(stdout) as Record<string, string>
-      } catch {
-        // left empty: the test says what it expected
-      }
-      resolve({ code, stdout, stderr, json })
-    })
-  )
+  return runCommand([linux, ...args], { ...o, env })
 }
 
 const connection = () => ({ OCTOPLANT_SERVER_URL: sim.url, OCTOPLANT_USERNAME: 'backup', OCTOPLANT_PASSWORD: password })
