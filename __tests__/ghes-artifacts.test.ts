@@ -191,12 +191,14 @@ describe('the Action on GitHub Enterprise Server', () => {
     }
   })
 
-  it('rides out a transient 503 of the artifact service', async () => {
+  it('rides out transient 503s of the artifact service (its list and its create)', async () => {
     service.runId = 8005
     service.fail('create', 503, 1)
+    service.fail('list', 503, 2)
     const run = await runLocally({ inputs: inputs(), env: service.env })
     expect(run.code, run.stdout).toBe(0)
     expect(service.calls.filter(c => c === 'POST create').length).toBeGreaterThanOrEqual(4) // one refused, then three creates
+    expect(service.calls.filter(c => c === 'GET list').length).toBeGreaterThanOrEqual(5) // two refused, then one a file
     expect(service.containers.filter(c => c.runId === 8005)).toHaveLength(3)
   }, 60_000)
 

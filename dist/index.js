@@ -35391,6 +35391,8 @@ function evidenceOutputs(e) {
 // with the same words as github.com's conflict.
 
 
+
+
 /** What the legacy client needs from the runner, or why it cannot work here. */
 function legacyServiceMissing(env) {
     const missing = ['ACTIONS_RUNTIME_URL', 'ACTIONS_RUNTIME_TOKEN', 'GITHUB_RUN_ID'].filter(v => !env[v]);
@@ -35398,16 +35400,29 @@ function legacyServiceMissing(env) {
         return undefined;
     return `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set: this runner offers no artifact service. On GitHub Enterprise Server the site administrator must enable Actions storage (Management Console, "Actions" → artifact and log storage); runners set these variables once it is`;
 }
-/** The service's list of this run's artifacts (GET on the run's artifacts). */
-async function artifactsOfThisRun(env) {
+class ServiceAnswer extends Error {
+    status;
+    constructor(status) {
+        super(`Listing this run's artifacts failed: Artifact service responded with ${status}`);
+        this.status = status;
+    }
+}
+/** The service's list of this run's artifacts (GET on the run's artifacts); a 429, a 5xx or a broken
+ *  connection is tried again under the project's one retry policy, as the 1.x client retries its own
+ *  calls. */
+function artifactsOfThisRun(env) {
     const http = new lib/* HttpClient */.Qq('octoplant-export-action');
     const url = `${env.ACTIONS_RUNTIME_URL}_apis/pipelines/workflows/${env.GITHUB_RUN_ID}/artifacts?api-version=6.0-preview`;
-    const response = await http.get(url, { authorization: `Bearer ${env.ACTIONS_RUNTIME_TOKEN}`, accept: 'application/json;api-version=6.0-preview' });
-    const text = await response.readBody();
-    const status = response.message.statusCode ?? 0;
-    if (status < 200 || status > 299)
-        throw new Error(`Listing this run's artifacts failed: Artifact service responded with ${status}`);
-    return (JSON.parse(text).value ?? []).map(a => a.name);
+    const list = async () => {
+        const response = await http.get(url, { authorization: `Bearer ${env.ACTIONS_RUNTIME_TOKEN}`, accept: 'application/json;api-version=6.0-preview' });
+        const text = await response.readBody();
+        const status = response.message.statusCode ?? 0;
+        if (status < 200 || status > 299)
+            throw new ServiceAnswer(status);
+        return (JSON.parse(text).value ?? []).map(a => a.name);
+    };
+    const transient = (e) => !(e instanceof ServiceAnswer) || e.status === 429 || e.status >= 500;
+    return withRetries(list, { clock: systemClock, retryAfter: e => (transient(e) ? { atLeastMs: 0 } : undefined) });
 }
 /** The legacy client, shaped as the Action's artifact client (artifact.ts's ArtifactClientLike). */
 class LegacyArtifactClient {
