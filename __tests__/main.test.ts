@@ -173,6 +173,7 @@ describe('a run of the action', () => {
     deps.loadArtifactClient = () => loadArtifactClient(deps.env)
     await run(deps)
     expect(core.failed).toMatch(/ACTIONS_RUNTIME_URL is not set: this runner offers no artifact service\. On GitHub Enterprise Server the site administrator must enable Actions storage/)
+    expect(core.failed).not.toContain('403')
     expect(core.failed).toContain(`The file stays at ${core.outputs['zip-path']}`)
     expect(core.failed).toMatch(/re-run with order-name: \S+/)
     expect(statSync(core.outputs['zip-path']).size).toBe(Number(core.outputs['zip-size']))

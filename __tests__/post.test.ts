@@ -165,3 +165,18 @@ describe('the post step after a kill during the download', () => {
     expect(sim.requests.length).toBe(before)
   })
 })
+
+describe('the post step, from its sources with a fake toolkit', () => {
+  it('spells a refused input\'s words as the Action does when it cannot cancel', async () => {
+    const { fakeCore } = await import('../__fixtures__/core.js')
+    const { post } = await import('../src/action/post.js')
+    const { systemClock } = await import('../src/base/clock.js')
+    const core = fakeCore({ 'server-url': 'https://127.0.0.1:1', token: 'a-token-value', password: 'a-password-value' })
+    core.state = { 'order-name': 'o-1', 'cancel-on-timeout': 'true' }
+    await post({ core, env: {}, clock: systemClock, readFile: () => '', trustCertificates: () => undefined })
+    const warning = core.logs.find(l => l.startsWith('warning: Could not cancel order o-1'))
+    expect(warning).toMatch(/token and the password input are both set/)
+    // No reference left unspelled, whole or shown as U+FFFD.
+    for (const c of ['\u0001', '\u0002', '\ufffd']) expect(warning).not.toContain(c)
+  })
+})

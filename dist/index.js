@@ -35447,7 +35447,8 @@ class LegacyArtifactClient {
 }
 /** A failure of the legacy service in words that say who can fix it. */
 function explainLegacyFailure(message) {
-    if (/\b403\b|Forbidden|Actions storage/i.test(message)) {
+    // The 1.x client's own words for a 403 end in "to ensure Actions storage is configured correctly".
+    if (/\b403\b|Forbidden|Actions storage is configured/i.test(message)) {
         return `the artifact service refused the upload (403): on GitHub Enterprise Server that means Actions storage is not set up, or its quota is used up; the site administrator must enable it (Management Console, "Actions" → artifact and log storage). [${message}]`;
     }
     if (/\b401\b/.test(message))

@@ -16,16 +16,18 @@ export async function post(deps: StepDeps = defaultStepDeps()): Promise<void> {
     core.info(`Order ${name} may still be running on the server (cancel-on-timeout: false); re-run with order-name: ${name} to fetch it.`)
     return
   }
+  const secrets = stepSecrets(core)
+  const line = actionLine(secrets)
+  const couldNot = (why: string) => core.warning(line(`Could not cancel order ${name}, which may still be running on the server: ${why}`))
   try {
-    const secrets = stepSecrets(core)
     const inputs = readStepConnection(deps, secrets)
     core.info(`The main step stopped before it was done with order ${name}: cancelling it on the server.`)
-    const line = actionLine(secrets)
     const why = await cancelLeftOrder(inputs, name, { ...logTo(core, line), secret: v => secrets.register(v) }, { clock: deps.clock, limitMs: POST_LIMIT_MS })
-    if (why) core.warning(line(`Could not cancel order ${name}, which may still be running on the server: ${why}`))
+    if (why) couldNot(why)
     else core.info(`Cancelled order ${name} on the server.`)
   } catch (e) {
-    core.warning(`Could not cancel order ${name}, which may still be running on the server: ${(e as Error).message}`)
+    // An input read again here may be refused (its words name a setting) or the sign-in may fail.
+    couldNot((e as Error).message)
   }
 }
 
