@@ -10,6 +10,9 @@ export interface ManyEntry {
   data: Buffer
   /** Deflate it (default) or store it. */
   deflate?: boolean
+  /** The deflated bytes as they are to be written (a test's crafted stream): `data` is then only
+   *  what the ZIP says they inflate to (its CRC-32 and size). */
+  deflated?: Buffer
 }
 
 export interface ManyOptions {
@@ -25,7 +28,7 @@ export function* zipPieces(entries: Iterable<ManyEntry>, o: ManyOptions = {}): G
   let count = 0
   for (const e of entries) {
     const deflate = e.deflate ?? true
-    const body = deflate ? deflateRawSync(e.data) : e.data
+    const body = deflate ? (e.deflated ?? deflateRawSync(e.data)) : e.data
     const crc = crc32(e.data)
     const descriptor = o.descriptors === undefined ? deflate : o.descriptors !== false
     const name = Buffer.from(e.name)

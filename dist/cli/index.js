@@ -28375,7 +28375,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _start_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4987);
+/* harmony import */ var _start_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9018);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 
 process.exitCode = await (0,_start_js__WEBPACK_IMPORTED_MODULE_0__/* .start */ .n)();
@@ -28387,7 +28387,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4987:
+/***/ 9018:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31068,6 +31068,181 @@ function inflateOnce(h, bytes, most, size) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/zip/batch.ts
+// Inflating many small entries in one zlib call. An export holds tens of thousands of entries of a
+// few hundred bytes; inflated one by one, each pays for a zlib stream object of its own (the
+// documented API builds one per inflateRawSync call) more than for its bytes. Here the small
+// deflated entries that have arrived whole are framed as the members of one gzip stream, which
+// gunzipSync inflates in one call: zlib resets its state between members and checks each member's
+// CRC-32 and size against the trailer we give it (Node reads concatenated gzip members, RFC 1952
+// § 2.2; documented since v6). The scan then treats each entry's slice of the output as if it had
+// inflated it alone (scan.ts).
+//
+// Weighed: reusing one inflater needs zlib's internal binding (a private API); fflate's inflate is
+// slower than zlib here; a worker moves the cost instead of removing it (BENCHMARKS.md).
+//
+// Why a success means what inflating each entry alone would mean — each deflate stream ends exactly
+// where its entry's data ends, and inflates to its stated size and CRC-32 — when:
+//  1. the gzip input is H D₁ T₁ H D₂ T₂ … (H our fixed header, Dᵢ an entry's data, Tᵢ its CRC-32 and
+//     size), and the bytes 1f 8b 08 (a gzip member's first three) occur in it only where an H
+//     starts: zlib can then start a member only at an H;
+//  2. every entry's size is above zero, zlib used every input byte, and the output's length is the
+//     sum of the sizes: a member read across two of ours would be checked against the later
+//     trailer's size only, and the output would come out short.
+// So zlib read exactly our members, each deflate stream ended right before its trailer (that is,
+// at its entry's end), and each output matched its trailer. Anything else is not batched, or the
+// batch fails and its entries are inflated one by one, which names what is wrong.
+
+
+
+/** Entries inflated together, taken by the scan one by one in their order. Kept in arrays, not one
+ *  object an entry: a batch lives while its entries are read, long enough for the GC to move what it
+ *  holds out of the young generation. */
+class Batch {
+    output;
+    offsets;
+    compressedSizes;
+    outputEnds;
+    crcs;
+    next = 0;
+    constructor(output, 
+    /** File offsets of the entries' local headers; their deflated bytes; where each one's output
+     *  ends in `output`; their CRC-32s. */
+    offsets, compressedSizes, outputEnds, crcs) {
+        this.output = output;
+        this.offsets = offsets;
+        this.compressedSizes = compressedSizes;
+        this.outputEnds = outputEnds;
+        this.crcs = crcs;
+    }
+    get done() {
+        return this.next === this.offsets.length;
+    }
+    /** The entry whose local header is at `offset`, when it is the next one. */
+    take(offset) {
+        const i = this.next;
+        if (this.offsets[i] !== offset)
+            return undefined;
+        this.next++;
+        return { compressedSize: this.compressedSizes[i], output: this.output.subarray(i ? this.outputEnds[i - 1] : 0, this.outputEnds[i]), crc32: this.crcs[i] };
+    }
+}
+/** A gzip member's header: deflate, no flags, no time, unknown OS. */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]);
+const MEMBER_START = GZIP_HEADER.subarray(0, 3);
+const TRAILER = 8;
+/** Output of one batch at most: enough to cover many chunks' worth of small entries. */
+const BATCH_OUTPUT_MAX = SYNC_OUTPUT_MAX;
+/** Bytes a scan gathers before it tries a batch, while batches work and more bytes are coming: each
+ *  batch costs a zlib context, and a few large batches cost less than many small ones. */
+const GATHER = 256 * 1024;
+/** Inflates together the small deflated entries that lie whole in `buf` from `at` (a local header;
+ *  `offset` is buf[0]'s file offset). */
+function inflateAhead(buf, at, offset, scratch) {
+    let planned = planBatch(buf, at);
+    let input = scratch.frame(buf, planned);
+    // An entry whose bytes could start a gzip member is read alone, and the batch ends before it.
+    const clean = membersBeforeStrayStart(input, planned);
+    const skipUntil = offset + (planned[clean]?.end ?? planned.at(-1)?.end ?? at);
+    planned = planned.slice(0, clean);
+    input = input.subarray(0, planned.reduce((n, p) => n + memberLength(p), 0));
+    const output = planned.length >= 2 ? gunzipMembers(input, planned) : undefined;
+    if (!output)
+        return { skipUntil };
+    let end = 0;
+    const batch = new Batch(output, planned.map(p => offset + p.header), planned.map(p => p.end - p.data), planned.map(p => (end += p.size)), planned.map(p => p.crc >>> 0));
+    return { batch, skipUntil };
+}
+/** The entries from buf[at] that a batch can take: deflated, small, not empty, whole in `buf`, with
+ *  sizes in the local header or in a signed data descriptor; up to the first that is not. */
+function planBatch(buf, at) {
+    const planned = [];
+    let total = 0;
+    for (let p = at; buf.length - p >= 30 && buf.readUInt32LE(p) === LOCAL_SIG;) {
+        const flags = buf.readUInt16LE(p + 6);
+        if (buf.readUInt16LE(p + 8) !== DEFLATED || flags & 0x1)
+            break;
+        const data = p + 30 + buf.readUInt16LE(p + 26) + buf.readUInt16LE(p + 28);
+        const entry = data <= buf.length ? (flags & 0x8 ? signedDescriptorAfter(buf, data) : sizesInHeader(buf, p, data)) : undefined;
+        if (!entry || entry.size === 0 || entry.size > SYNC_OUTPUT_MAX || entry.next > buf.length || total + entry.size > BATCH_OUTPUT_MAX)
+            break;
+        planned.push({ header: p, data, end: entry.end, next: entry.next, crc: entry.crc, size: entry.size });
+        total += entry.size;
+        p = entry.next;
+    }
+    return planned;
+}
+function sizesInHeader(buf, p, data) {
+    const compressedSize = buf.readUInt32LE(p + 18);
+    const size = buf.readUInt32LE(p + 22);
+    // 0xFFFFFFFF: the sizes are in a ZIP64 extra field; such an entry is read one by one.
+    if (compressedSize > SYNC_COMPRESSED_MAX || size === 0xffffffff)
+        return undefined;
+    return { crc: buf.readUInt32LE(p + 14), size, end: data + compressedSize, next: data + compressedSize };
+}
+/** The first signed data descriptor after `data` whose compressed size is the distance to it (4- or
+ *  8-byte sizes). A false one inside the data only makes the batch fail. */
+function signedDescriptorAfter(buf, data) {
+    const last = data + SYNC_COMPRESSED_MAX;
+    for (let q = buf.indexOf(DESCRIPTOR_SIG_BYTES, data); q >= 0 && q <= last; q = buf.indexOf(DESCRIPTOR_SIG_BYTES, q + 1)) {
+        if (buf.length < q + 24)
+            return undefined;
+        const distance = q - data;
+        const crc = buf.readUInt32LE(q + 4);
+        // Narrow: sizes of 4 bytes; the size must then be above zero, which tells it from the wide form.
+        if (buf.readUInt32LE(q + 8) === distance && buf.readUInt32LE(q + 12) !== 0)
+            return { crc, size: buf.readUInt32LE(q + 12), end: q, next: q + 16 };
+        if (readUInt64(buf, q + 8) === distance)
+            return { crc, size: readUInt64(buf, q + 16), end: q, next: q + 24 };
+    }
+    return undefined;
+}
+function memberLength(p) {
+    return GZIP_HEADER.length + (p.end - p.data) + TRAILER;
+}
+/** One gzip stream of the planned entries' data, in a buffer reused from batch to batch. */
+class Scratch {
+    store = Buffer.alloc(0);
+    frame(buf, planned) {
+        const length = planned.reduce((n, p) => n + memberLength(p), 0);
+        if (this.store.length < length)
+            this.store = Buffer.allocUnsafe(Math.max(length, 2 * this.store.length));
+        const input = this.store.subarray(0, length);
+        let w = 0;
+        for (const p of planned) {
+            w += GZIP_HEADER.copy(input, w);
+            w += buf.copy(input, w, p.data, p.end);
+            w = input.writeUInt32LE(p.crc >>> 0, w);
+            w = input.writeUInt32LE(p.size, w);
+        }
+        return input;
+    }
+}
+/** The members' output, or undefined unless zlib read exactly the members framed (see the top). */
+function gunzipMembers(input, planned) {
+    const total = planned.reduce((n, p) => n + p.size, 0);
+    try {
+        const { buffer, engine } = (0,external_node_zlib_.gunzipSync)(input, { info: true, chunkSize: Math.max(64, total), maxOutputLength: total });
+        return engine.bytesWritten === input.length && buffer.length === total ? buffer : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** How many members come before the first whose data or trailer holds the bytes that start a gzip
+ *  member (1f 8b 08): all of them when none does. */
+function membersBeforeStrayStart(input, planned) {
+    let member = 0;
+    let start = 0;
+    for (let q = input.indexOf(MEMBER_START); q >= 0; q = input.indexOf(MEMBER_START, q + 1)) {
+        while (member < planned.length && start + memberLength(planned[member]) <= q)
+            start += memberLength(planned[member++]);
+        if (start !== q)
+            return member;
+    }
+    return planned.length;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/zip/scan.ts
 // A ZIP read front to back, in one pass, as its bytes arrive: local headers are parsed, each entry is
 // inflated and CRC-checked while it streams past, and the central directory at the end is the
@@ -31085,6 +31260,7 @@ function inflateOnce(h, bytes, most, size) {
 // descriptor) has no length up front. Its end is taken where a signed descriptor follows whose CRC
 // and sizes match what came before; when none does (the signature is optional), the scan marks the
 // entry (`unsettledFrom`) and the caller finishes from disk with the central directory's sizes.
+
 
 
 
@@ -31117,6 +31293,13 @@ class ZipScanner {
     /** Reading with a central directory index and nothing to resume: entries are matched with the
      *  index, not recorded again. */
     indexed;
+    /** Entries ahead inflated in one call (batch.ts). */
+    batch;
+    /** No batch is tried before this file offset (one was, and failed, or did not pay). */
+    batchFrom = 0;
+    /** The last batch tried was inflated: a small entry cut by the chunk's end is worth waiting for. */
+    batching = false;
+    scratch = new Scratch();
     constructor(o = {}) {
         this.o = o;
         this.table = o.resume?.table ?? new EntryTable();
@@ -31199,8 +31382,11 @@ class ZipScanner {
                 if (avail < 4)
                     return -1;
                 const sig = buf.readUInt32LE(at);
-                if (sig === LOCAL_SIG)
+                if (sig === LOCAL_SIG) {
+                    if ((this.batch?.done ?? true) && this.offset + at >= this.batchFrom && this.inflateAhead(at) === 'wait')
+                        return -1;
                     return this.localHeader(at);
+                }
                 if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
                     this.phase = 'central';
                     this.tail = new TailCheck(this.table, this.indexed, this.offset + at);
@@ -31258,9 +31444,31 @@ class ZipScanner {
         this.phase = 'data';
         return end;
     }
-    /** `whole`: these bytes are the entry's entire content (a small entry inflated in one call). */
-    output(c, bytes, whole = false) {
-        c.crc = (0,external_node_zlib_.crc32)(bytes, c.crc);
+    /** Inflates the small entries ahead in one call; 'wait' while it gathers bytes for that (only
+     *  while batches work for this ZIP: else entries are read one by one at once). */
+    inflateAhead(at) {
+        if (this.batching && !this.final && this.buf.length - at < GATHER)
+            return 'wait';
+        const { batch, skipUntil } = inflateAhead(this.buf, at, this.offset, this.scratch);
+        this.batch = batch;
+        this.batching = batch !== undefined;
+        this.batchFrom = skipUntil;
+        return undefined;
+    }
+    /** The current entry's output from the batch, when it is the next one there and agrees with what
+     *  the ZIP says of it (its sizes may come from the central directory); else the batch is dropped. */
+    takeInflated(c) {
+        const h = c.header;
+        const taken = this.batch?.take(h.offset);
+        if (taken && (!c.known || (taken.compressedSize === h.compressedSize && taken.output.length === h.size && taken.crc32 === h.crc32 >>> 0)))
+            return taken;
+        this.batch = undefined;
+        return undefined;
+    }
+    /** `whole`: these bytes are the entry's entire content (a small entry inflated in one call);
+     *  `crc`: their CRC-32, when zlib has made it already. */
+    output(c, bytes, whole = false, crc) {
+        c.crc = crc ?? (0,external_node_zlib_.crc32)(bytes, c.crc);
         c.out += bytes.length;
         if (c.known && c.out > c.header.size)
             throw corrupt(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`);
@@ -31287,6 +31495,12 @@ class ZipScanner {
         }
         if (c.inflater)
             return this.inflateStreaming(c, at);
+        const ready = c.consumed === 0 ? this.takeInflated(c) : undefined;
+        if (ready) {
+            this.output(c, ready.output, true, ready.crc32);
+            c.consumed = ready.compressedSize;
+            return this.dataEnd(at + ready.compressedSize);
+        }
         if (c.known) {
             if (h.compressedSize > SYNC_COMPRESSED_MAX || h.size > SYNC_OUTPUT_MAX)
                 return this.startStreaming(c, at);
@@ -31416,11 +31630,14 @@ class ZipScanner {
         this.settledCount++;
         this.current = undefined;
         this.phase = 'header';
-        const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out };
+        // The header becomes the record of what was verified (it is the entry's own object).
+        h.crc32 = c.crc >>> 0;
+        h.compressedSize = c.consumed;
+        h.size = c.out;
         const ended = c.sink?.end();
         if (ended)
-            return ended.then(() => this.o.settled?.(info));
-        this.o.settled?.(info);
+            return ended.then(() => this.o.settled?.(h));
+        this.o.settled?.(h);
     }
     central(at) {
         const step = this.tail.record(this.buf, at);

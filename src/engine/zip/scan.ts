@@ -38,6 +38,7 @@ import {
 } from './format.js'
 import { TailCheck } from './tail-check.js'
 import { Inflater, inflateOnce, SYNC_COMPRESSED_MAX, SYNC_OUTPUT_MAX } from './inflate.js'
+import { type Batch, GATHER, type Inflated, inflateAhead, Scratch } from './batch.js'
 
 export interface ScanOptions {
   /** Where each entry's bytes go; undefined: checked only. */
@@ -99,6 +100,13 @@ export class ZipScanner {
   /** Reading with a central directory index and nothing to resume: entries are matched with the
    *  index, not recorded again. */
   private readonly indexed: boolean
+  /** Entries ahead inflated in one call (batch.ts). */
+  private batch?: Batch
+  /** No batch is tried before this file offset (one was, and failed, or did not pay). */
+  private batchFrom = 0
+  /** The last batch tried was inflated: a small entry cut by the chunk's end is worth waiting for. */
+  private batching = false
+  private readonly scratch = new Scratch()
 
   constructor(private readonly o: ScanOptions = {}) {
     this.table = o.resume?.table ?? new EntryTable()
@@ -179,7 +187,10 @@ export class ZipScanner {
       case 'header': {
         if (avail < 4) return -1
         const sig = buf.readUInt32LE(at)
-        if (sig === LOCAL_SIG) return this.localHeader(at)
+        if (sig === LOCAL_SIG) {
+          if ((this.batch?.done ?? true) && this.offset + at >= this.batchFrom && this.inflateAhead(at) === 'wait') return -1
+          return this.localHeader(at)
+        }
         if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
           this.phase = 'central'
           this.tail = new TailCheck(this.table, this.indexed, this.offset + at)
@@ -235,9 +246,31 @@ export class ZipScanner {
     return end
   }
 
-  /** `whole`: these bytes are the entry's entire content (a small entry inflated in one call). */
-  private output(c: Current, bytes: Buffer, whole = false): void {
-    c.crc = crc32(bytes, c.crc)
+  /** Inflates the small entries ahead in one call; 'wait' while it gathers bytes for that (only
+   *  while batches work for this ZIP: else entries are read one by one at once). */
+  private inflateAhead(at: number): 'wait' | undefined {
+    if (this.batching && !this.final && this.buf.length - at < GATHER) return 'wait'
+    const { batch, skipUntil } = inflateAhead(this.buf, at, this.offset, this.scratch)
+    this.batch = batch
+    this.batching = batch !== undefined
+    this.batchFrom = skipUntil
+    return undefined
+  }
+
+  /** The current entry's output from the batch, when it is the next one there and agrees with what
+   *  the ZIP says of it (its sizes may come from the central directory); else the batch is dropped. */
+  private takeInflated(c: Current): Inflated | undefined {
+    const h = c.header
+    const taken = this.batch?.take(h.offset)
+    if (taken && (!c.known || (taken.compressedSize === h.compressedSize && taken.output.length === h.size && taken.crc32 === h.crc32 >>> 0))) return taken
+    this.batch = undefined
+    return undefined
+  }
+
+  /** `whole`: these bytes are the entry's entire content (a small entry inflated in one call);
+   *  `crc`: their CRC-32, when zlib has made it already. */
+  private output(c: Current, bytes: Buffer, whole = false, crc?: number): void {
+    c.crc = crc ?? crc32(bytes, c.crc)
     c.out += bytes.length
     if (c.known && c.out > c.header.size) throw corrupt(c.header, `it inflates to more than the ${c.header.size} bytes the ZIP says`)
     if (whole && c.sink?.whole) c.sink.whole(bytes)
@@ -258,6 +291,12 @@ export class ZipScanner {
       return this.dataEnd(at + n)
     }
     if (c.inflater) return this.inflateStreaming(c, at)
+    const ready = c.consumed === 0 ? this.takeInflated(c) : undefined
+    if (ready) {
+      this.output(c, ready.output, true, ready.crc32)
+      c.consumed = ready.compressedSize
+      return this.dataEnd(at + ready.compressedSize)
+    }
     if (c.known) {
       if (h.compressedSize > SYNC_COMPRESSED_MAX || h.size > SYNC_OUTPUT_MAX) return this.startStreaming(c, at)
       if (avail < h.compressedSize) return -1
@@ -377,10 +416,13 @@ export class ZipScanner {
     this.settledCount++
     this.current = undefined
     this.phase = 'header'
-    const info = { ...h, crc32: c.crc >>> 0, compressedSize: c.consumed, size: c.out }
+    // The header becomes the record of what was verified (it is the entry's own object).
+    h.crc32 = c.crc >>> 0
+    h.compressedSize = c.consumed
+    h.size = c.out
     const ended = c.sink?.end()
-    if (ended) return ended.then(() => this.o.settled?.(info))
-    this.o.settled?.(info)
+    if (ended) return ended.then(() => this.o.settled?.(h))
+    this.o.settled?.(h)
   }
 
   private central(at: number): number {

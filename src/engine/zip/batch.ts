@@ -1,0 +1,213 @@
+// Inflating many small entries in one zlib call. An export holds tens of thousands of entries of a
+// few hundred bytes; inflated one by one, each pays for a zlib stream object of its own (the
+// documented API builds one per inflateRawSync call) more than for its bytes. Here the small
+// deflated entries that have arrived whole are framed as the members of one gzip stream, which
+// gunzipSync inflates in one call: zlib resets its state between members and checks each member's
+// CRC-32 and size against the trailer we give it (Node reads concatenated gzip members, RFC 1952
+// § 2.2; documented since v6). The scan then treats each entry's slice of the output as if it had
+// inflated it alone (scan.ts).
+//
+// Weighed: reusing one inflater needs zlib's internal binding (a private API); fflate's inflate is
+// slower than zlib here; a worker moves the cost instead of removing it (BENCHMARKS.md).
+//
+// Why a success means what inflating each entry alone would mean — each deflate stream ends exactly
+// where its entry's data ends, and inflates to its stated size and CRC-32 — when:
+//  1. the gzip input is H D₁ T₁ H D₂ T₂ … (H our fixed header, Dᵢ an entry's data, Tᵢ its CRC-32 and
+//     size), and the bytes 1f 8b 08 (a gzip member's first three) occur in it only where an H
+//     starts: zlib can then start a member only at an H;
+//  2. every entry's size is above zero, zlib used every input byte, and the output's length is the
+//     sum of the sizes: a member read across two of ours would be checked against the later
+//     trailer's size only, and the output would come out short.
+// So zlib read exactly our members, each deflate stream ended right before its trailer (that is,
+// at its entry's end), and each output matched its trailer. Anything else is not batched, or the
+// batch fails and its entries are inflated one by one, which names what is wrong.
+import { gunzipSync } from 'node:zlib'
+import { DEFLATED, DESCRIPTOR_SIG_BYTES, LOCAL_SIG, readUInt64 } from './format.js'
+import { SYNC_COMPRESSED_MAX, SYNC_OUTPUT_MAX } from './inflate.js'
+
+/** An entry of a batch, as the scan takes it: its deflated bytes (what the scan counts as consumed),
+ *  their output, and the output's CRC-32 (zlib compared it with the one the ZIP states). */
+export interface Inflated {
+  compressedSize: number
+  output: Buffer
+  crc32: number
+}
+
+/** Entries inflated together, taken by the scan one by one in their order. Kept in arrays, not one
+ *  object an entry: a batch lives while its entries are read, long enough for the GC to move what it
+ *  holds out of the young generation. */
+export class Batch {
+  private next = 0
+
+  constructor(
+    private readonly output: Buffer,
+    /** File offsets of the entries' local headers; their deflated bytes; where each one's output
+     *  ends in `output`; their CRC-32s. */
+    private readonly offsets: number[],
+    private readonly compressedSizes: number[],
+    private readonly outputEnds: number[],
+    private readonly crcs: number[]
+  ) {}
+
+  get done(): boolean {
+    return this.next === this.offsets.length
+  }
+
+  /** The entry whose local header is at `offset`, when it is the next one. */
+  take(offset: number): Inflated | undefined {
+    const i = this.next
+    if (this.offsets[i] !== offset) return undefined
+    this.next++
+    return { compressedSize: this.compressedSizes[i], output: this.output.subarray(i ? this.outputEnds[i - 1] : 0, this.outputEnds[i]), crc32: this.crcs[i] }
+  }
+}
+
+/** An entry as the batch reads it from its local header and its data descriptor. */
+interface Planned {
+  /** Positions in the scanned buffer: local header, data, end of data, next entry. */
+  header: number
+  data: number
+  end: number
+  next: number
+  crc: number
+  size: number
+}
+
+/** A gzip member's header: deflate, no flags, no time, unknown OS. */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff])
+const MEMBER_START = GZIP_HEADER.subarray(0, 3)
+const TRAILER = 8
+/** Output of one batch at most: enough to cover many chunks' worth of small entries. */
+const BATCH_OUTPUT_MAX = SYNC_OUTPUT_MAX
+/** Bytes a scan gathers before it tries a batch, while batches work and more bytes are coming: each
+ *  batch costs a zlib context, and a few large batches cost less than many small ones. */
+export const GATHER = 256 * 1024
+
+/** What inflateAhead gives: the batch (none when fewer than two entries could be batched, or zlib
+ *  refused them), and the file offset up to which the entries are then read one by one (so that a
+ *  batch that failed is not tried again entry by entry). */
+export interface Ahead {
+  batch?: Batch
+  skipUntil: number
+}
+
+/** Inflates together the small deflated entries that lie whole in `buf` from `at` (a local header;
+ *  `offset` is buf[0]'s file offset). */
+export function inflateAhead(buf: Buffer, at: number, offset: number, scratch: Scratch): Ahead {
+  let planned = planBatch(buf, at)
+  let input = scratch.frame(buf, planned)
+  // An entry whose bytes could start a gzip member is read alone, and the batch ends before it.
+  const clean = membersBeforeStrayStart(input, planned)
+  const skipUntil = offset + (planned[clean]?.end ?? planned.at(-1)?.end ?? at)
+  planned = planned.slice(0, clean)
+  input = input.subarray(0, planned.reduce((n, p) => n + memberLength(p), 0))
+  const output = planned.length >= 2 ? gunzipMembers(input, planned) : undefined
+  if (!output) return { skipUntil }
+  let end = 0
+  const batch = new Batch(
+    output,
+    planned.map(p => offset + p.header),
+    planned.map(p => p.end - p.data),
+    planned.map(p => (end += p.size)),
+    planned.map(p => p.crc >>> 0)
+  )
+  return { batch, skipUntil }
+}
+
+/** The entries from buf[at] that a batch can take: deflated, small, not empty, whole in `buf`, with
+ *  sizes in the local header or in a signed data descriptor; up to the first that is not. */
+function planBatch(buf: Buffer, at: number): Planned[] {
+  const planned: Planned[] = []
+  let total = 0
+  for (let p = at; buf.length - p >= 30 && buf.readUInt32LE(p) === LOCAL_SIG; ) {
+    const flags = buf.readUInt16LE(p + 6)
+    if (buf.readUInt16LE(p + 8) !== DEFLATED || flags & 0x1) break
+    const data = p + 30 + buf.readUInt16LE(p + 26) + buf.readUInt16LE(p + 28)
+    const entry = data <= buf.length ? (flags & 0x8 ? signedDescriptorAfter(buf, data) : sizesInHeader(buf, p, data)) : undefined
+    if (!entry || entry.size === 0 || entry.size > SYNC_OUTPUT_MAX || entry.next > buf.length || total + entry.size > BATCH_OUTPUT_MAX) break
+    planned.push({ header: p, data, end: entry.end, next: entry.next, crc: entry.crc, size: entry.size })
+    total += entry.size
+    p = entry.next
+  }
+  return planned
+}
+
+interface Sizes {
+  crc: number
+  size: number
+  /** End of the data, and where the next entry starts. */
+  end: number
+  next: number
+}
+
+function sizesInHeader(buf: Buffer, p: number, data: number): Sizes | undefined {
+  const compressedSize = buf.readUInt32LE(p + 18)
+  const size = buf.readUInt32LE(p + 22)
+  // 0xFFFFFFFF: the sizes are in a ZIP64 extra field; such an entry is read one by one.
+  if (compressedSize > SYNC_COMPRESSED_MAX || size === 0xffffffff) return undefined
+  return { crc: buf.readUInt32LE(p + 14), size, end: data + compressedSize, next: data + compressedSize }
+}
+
+/** The first signed data descriptor after `data` whose compressed size is the distance to it (4- or
+ *  8-byte sizes). A false one inside the data only makes the batch fail. */
+function signedDescriptorAfter(buf: Buffer, data: number): Sizes | undefined {
+  const last = data + SYNC_COMPRESSED_MAX
+  for (let q = buf.indexOf(DESCRIPTOR_SIG_BYTES, data); q >= 0 && q <= last; q = buf.indexOf(DESCRIPTOR_SIG_BYTES, q + 1)) {
+    if (buf.length < q + 24) return undefined
+    const distance = q - data
+    const crc = buf.readUInt32LE(q + 4)
+    // Narrow: sizes of 4 bytes; the size must then be above zero, which tells it from the wide form.
+    if (buf.readUInt32LE(q + 8) === distance && buf.readUInt32LE(q + 12) !== 0) return { crc, size: buf.readUInt32LE(q + 12), end: q, next: q + 16 }
+    if (readUInt64(buf, q + 8) === distance) return { crc, size: readUInt64(buf, q + 16), end: q, next: q + 24 }
+  }
+  return undefined
+}
+
+function memberLength(p: Planned): number {
+  return GZIP_HEADER.length + (p.end - p.data) + TRAILER
+}
+
+/** One gzip stream of the planned entries' data, in a buffer reused from batch to batch. */
+export class Scratch {
+  private store = Buffer.alloc(0)
+
+  frame(buf: Buffer, planned: Planned[]): Buffer {
+    const length = planned.reduce((n, p) => n + memberLength(p), 0)
+    if (this.store.length < length) this.store = Buffer.allocUnsafe(Math.max(length, 2 * this.store.length))
+    const input = this.store.subarray(0, length)
+    let w = 0
+    for (const p of planned) {
+      w += GZIP_HEADER.copy(input, w)
+      w += buf.copy(input, w, p.data, p.end)
+      w = input.writeUInt32LE(p.crc >>> 0, w)
+      w = input.writeUInt32LE(p.size, w)
+    }
+    return input
+  }
+}
+
+/** The members' output, or undefined unless zlib read exactly the members framed (see the top). */
+function gunzipMembers(input: Buffer, planned: Planned[]): Buffer | undefined {
+  const total = planned.reduce((n, p) => n + p.size, 0)
+  try {
+    const { buffer, engine } = gunzipSync(input, { info: true, chunkSize: Math.max(64, total), maxOutputLength: total }) as unknown as {
+      buffer: Buffer
+      engine: { bytesWritten: number }
+    }
+    return engine.bytesWritten === input.length && buffer.length === total ? buffer : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** How many members come before the first whose data or trailer holds the bytes that start a gzip
+ *  member (1f 8b 08): all of them when none does. */
+function membersBeforeStrayStart(input: Buffer, planned: Planned[]): number {
+  let member = 0
+  let start = 0
+  for (let q = input.indexOf(MEMBER_START); q >= 0; q = input.indexOf(MEMBER_START, q + 1)) {
+    while (member < planned.length && start + memberLength(planned[member]) <= q) start += memberLength(planned[member++])
+    if (start !== q) return member
+  }
+  return planned.length
+}
