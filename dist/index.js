@@ -28729,8 +28729,9 @@ function parseLocalHeader(buf, at, offset) {
     const header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
     return { header, end, nameHash: (0,external_node_zlib_.crc32)(rawName), nameSalt: (0,external_node_zlib_.crc32)(rawName, NAME_SALT_SEED), zip64: zip64 !== undefined };
 }
-/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
-function parseCentralRecord(buf, at) {
+/** The central directory record at buf[at] without its name decoded (a check that compares records
+ *  needs the name only to report one); undefined when more bytes are needed. */
+function parseCentralFacts(buf, at) {
     if (buf.length - at < 46)
         return undefined;
     const nameLength = buf.readUInt16LE(at + 28);
@@ -28739,12 +28740,10 @@ function parseCentralRecord(buf, at) {
     const end = at + 46 + nameLength + extraLength + commentLength;
     if (buf.length < end)
         return undefined;
-    const flags = buf.readUInt16LE(at + 8);
-    const rawName = buf.subarray(at + 46, at + 46 + nameLength);
     let size = buf.readUInt32LE(at + 24);
     let compressedSize = buf.readUInt32LE(at + 20);
     let offset = buf.readUInt32LE(at + 42);
-    const zip64 = findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001);
+    const zip64 = extraLength ? findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001) : undefined;
     if (zip64) {
         // Central ZIP64 extra: uncompressed size, compressed size, offset, each when its field is full.
         let p = 0;
@@ -28760,16 +28759,28 @@ function parseCentralRecord(buf, at) {
             offset = readUInt64(zip64, p);
     }
     const madeOnUnix = buf[at + 5] === 3;
-    const record = {
-        name: decodeName(rawName, flags),
+    return {
         offset,
         method: buf.readUInt16LE(at + 10),
         crc32: buf.readUInt32LE(at + 16),
         compressedSize,
         size,
-        unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024
+        unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024,
+        nameHash: (0,external_node_zlib_.crc32)(buf.subarray(at + 46, at + 46 + nameLength)),
+        end
     };
-    return { record, nameHash: (0,external_node_zlib_.crc32)(rawName), end };
+}
+/** The name of the central directory record at buf[at] (whole in buf). */
+function centralRecordName(buf, at) {
+    return decodeName(buf.subarray(at + 46, at + 46 + buf.readUInt16LE(at + 28)), buf.readUInt16LE(at + 8));
+}
+/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
+function parseCentralRecord(buf, at) {
+    const facts = parseCentralFacts(buf, at);
+    if (!facts)
+        return undefined;
+    const { nameHash, end, ...record } = facts;
+    return { record: { name: centralRecordName(buf, at), ...record }, nameHash, end };
 }
 /** Where the central directory is, from the end records in the last bytes of the file. */
 function findCentralDirectory(tail, fileSize) {
@@ -28858,11 +28869,14 @@ function parseDescriptor(buf, at, read) {
     if (buf.length < p + 20 && !(read.final && buf.length >= p + 12))
         return undefined;
     const crc = buf.readUInt32LE(p);
-    const narrow = { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 };
-    const wide = buf.length >= p + 20 ? { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 } : narrow;
-    const fits = (d) => d.compressedSize === read.compressedSize && d.size === read.size;
-    const [first, second] = read.zip64 ? [wide, narrow] : [narrow, wide];
-    return fits(first) ? first : fits(second) ? second : first;
+    const wideThere = buf.length >= p + 20;
+    const narrowFits = buf.readUInt32LE(p + 4) === read.compressedSize && buf.readUInt32LE(p + 8) === read.size;
+    const wideFits = wideThere && readUInt64(buf, p + 4) === read.compressedSize && readUInt64(buf, p + 12) === read.size;
+    // The header's width when its sizes fit or the other's do not either; else the other.
+    const wide = wideThere && (read.zip64 ? wideFits || !narrowFits : wideFits && !narrowFits);
+    if (wide)
+        return { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 };
+    return { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
@@ -29060,17 +29074,20 @@ var external_node_fs_ = __nccwpck_require__(73024);
 var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: ./src/engine/evidence/line-file.ts
 // A text file written line by line from synchronous code (the ZIP scan's callbacks), in blocks:
-// lines gather in memory and go to disk with one write call per block, so a 200,000-entry manifest
-// costs a few dozen writes and holds at most one block in memory; and read back line by line.
+// each line is encoded into one reused block at once, and a full block goes to disk with one write
+// call, so a 200,000-entry manifest costs a few dozen writes, holds one block of memory, and keeps no
+// line alive after it is written (lines held until a block was full outlived the young generation).
 
 
-/** Characters gathered before they are written. */
+/** Bytes gathered before they are written. */
 const BLOCK = 64 * 1024;
+/** UTF-8 bytes a string of n UTF-16 units takes at most. */
+const utf8Most = (n) => 3 * n;
 class LineFile {
     path;
     fd;
-    pending = [];
-    pendingChars = 0;
+    block = Buffer.allocUnsafe(BLOCK);
+    used = 0;
     hash;
     /** `hashed`: the SHA-256 of everything written is kept (the manifest's own digest). */
     constructor(path, hashed = false) {
@@ -29081,10 +29098,12 @@ class LineFile {
             this.hash = (0,external_node_crypto_.createHash)('sha256');
     }
     write(text) {
-        this.pending.push(text);
-        this.pendingChars += text.length;
-        if (this.pendingChars >= BLOCK)
+        if (this.used + utf8Most(text.length) > BLOCK)
             this.flush();
+        if (utf8Most(text.length) > BLOCK)
+            this.put(Buffer.from(text, 'utf8'));
+        else
+            this.used += this.block.write(text, this.used, 'utf8');
     }
     /** Closes the file; the SHA-256 of its bytes when hashed. */
     close() {
@@ -29094,7 +29113,7 @@ class LineFile {
     }
     /** Closes the file without writing what is pending (the run failed; the caller removes it). */
     abandon() {
-        this.pending = [];
+        this.used = 0;
         try {
             (0,external_node_fs_.closeSync)(this.fd);
         }
@@ -29103,14 +29122,13 @@ class LineFile {
         }
     }
     flush() {
-        if (!this.pending.length)
-            return;
-        const block = Buffer.from(this.pending.join(''), 'utf8');
-        this.pending = [];
-        this.pendingChars = 0;
-        this.hash?.update(block);
-        for (let at = 0; at < block.length;)
-            at += (0,external_node_fs_.writeSync)(this.fd, block, at);
+        this.put(this.block.subarray(0, this.used));
+        this.used = 0;
+    }
+    put(bytes) {
+        this.hash?.update(bytes);
+        for (let at = 0; at < bytes.length;)
+            at += (0,external_node_fs_.writeSync)(this.fd, bytes, at);
     }
 }
 /** A text file's lines, read as the caller takes them (readline queues every line of a chunk ahead
@@ -30335,29 +30353,30 @@ class TailCheck {
             return -1;
         if (buf.readUInt32LE(at) !== CENTRAL_SIG)
             return 'records-end';
-        const parsed = parseCentralRecord(buf, at);
-        if (!parsed)
+        const facts = parseCentralFacts(buf, at);
+        if (!facts)
             return -1;
         this.count++;
         if (!this.indexed)
-            this.compare(parsed.record, parsed.nameHash);
-        return parsed.end;
+            this.compare(facts, () => centralRecordName(buf, at));
+        return facts.end;
     }
-    compare(record, nameHash) {
+    /** `nameOf`: the record's name, decoded only to report it. */
+    compare(record, nameOf) {
         const t = this.table;
         const i = t.indexOf(record.offset, this.cursor);
         if (i < 0)
-            throw new InvalidZipError(`not a valid ZIP: the central directory lists ${quoted(record.name)} at offset ${record.offset}, where the ZIP has no entry`);
+            throw new InvalidZipError(`not a valid ZIP: the central directory lists ${quoted(nameOf())} at offset ${record.offset}, where the ZIP has no entry`);
         this.cursor = i + 1;
         if (t.listed[i])
             throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
         t.listed[i] = 1;
-        if (t.nameHashes[i] !== nameHash)
-            throw new InvalidZipError(`not a valid ZIP: the central directory's name ${quoted(record.name)} differs from the local header's at offset ${record.offset}`);
+        if (t.nameHashes[i] !== record.nameHash)
+            throw new InvalidZipError(`not a valid ZIP: the central directory's name ${quoted(nameOf())} differs from the local header's at offset ${record.offset}`);
         if (record.crc32 >>> 0 !== t.crcs[i])
-            throw corrupt(record, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`);
+            throw corrupt({ name: nameOf() }, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`);
         if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
-            throw corrupt(record, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
+            throw corrupt({ name: nameOf() }, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`);
         }
     }
     /** The ZIP64 end record, its locator, or the end record at buf[at] (`offset`: buf[0]'s place in the
@@ -31136,13 +31155,16 @@ class ZipCheck {
     }
     /** Where an entry's bytes go: the manifest's hash, and a copy where the run reads them later. */
     entry(h) {
-        const sinks = [];
         const digest = this.o.manifest?.sink(h.name);
-        if (digest)
-            sinks.push(digest);
-        if (h.name === 'contents.json')
+        const contents = h.name === 'contents.json';
+        const keep = this.o.keep?.(h.name) ?? false;
+        // Most entries are only hashed: no list of sinks is made for them.
+        if (!contents && !keep)
+            return digest;
+        const sinks = digest ? [digest] : [];
+        if (contents)
             sinks.push(copyOf(CONTENTS_JSON_LIMIT, chunks => (this.contents = chunks)));
-        if (this.o.keep?.(h.name)) {
+        if (keep) {
             const kept = { name: h.name };
             this.report.kept.push(kept);
             sinks.push(copyOf(KEPT_LIMIT, chunks => (kept.bytes = Buffer.concat(chunks))));
@@ -33326,9 +33348,11 @@ const parse = function (data, opts = {}) {
 // array of records.
 
 const UNEQUAL_JOB_RESULTS = 'unequalJobResults';
-/** The kind's file among the ZIP's entries: this name part, in any letter case. */
+const UNEQUAL_JOB_RESULTS_ANY_CASE = new RegExp(UNEQUAL_JOB_RESULTS, 'i');
+/** The kind's file among the ZIP's entries: this name part, in any letter case. Asked of every
+ *  entry, so it makes no string unless the name holds the part. */
 function isUnequalJobResultsName(name) {
-    return baseName(name).toLowerCase().includes(UNEQUAL_JOB_RESULTS.toLowerCase());
+    return UNEQUAL_JOB_RESULTS_ANY_CASE.test(name) && UNEQUAL_JOB_RESULTS_ANY_CASE.test(baseName(name));
 }
 /** The file could not be found, read or understood: a gate on it fails closed. */
 class JobResultsUnreadable extends Error {

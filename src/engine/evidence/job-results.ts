@@ -10,9 +10,12 @@ import { parse as parseCsv } from 'csv-parse/sync'
 
 export const UNEQUAL_JOB_RESULTS = 'unequalJobResults'
 
-/** The kind's file among the ZIP's entries: this name part, in any letter case. */
+const UNEQUAL_JOB_RESULTS_ANY_CASE = new RegExp(UNEQUAL_JOB_RESULTS, 'i')
+
+/** The kind's file among the ZIP's entries: this name part, in any letter case. Asked of every
+ *  entry, so it makes no string unless the name holds the part. */
 export function isUnequalJobResultsName(name: string): boolean {
-  return baseName(name).toLowerCase().includes(UNEQUAL_JOB_RESULTS.toLowerCase())
+  return UNEQUAL_JOB_RESULTS_ANY_CASE.test(name) && UNEQUAL_JOB_RESULTS_ANY_CASE.test(baseName(name))
 }
 
 export interface JobResultsCount {

@@ -1,16 +1,19 @@
 // A text file written line by line from synchronous code (the ZIP scan's callbacks), in blocks:
-// lines gather in memory and go to disk with one write call per block, so a 200,000-entry manifest
-// costs a few dozen writes and holds at most one block in memory; and read back line by line.
+// each line is encoded into one reused block at once, and a full block goes to disk with one write
+// call, so a 200,000-entry manifest costs a few dozen writes, holds one block of memory, and keeps no
+// line alive after it is written (lines held until a block was full outlived the young generation).
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs'
 import { createHash, type Hash } from 'node:crypto'
 
-/** Characters gathered before they are written. */
+/** Bytes gathered before they are written. */
 const BLOCK = 64 * 1024
+/** UTF-8 bytes a string of n UTF-16 units takes at most. */
+const utf8Most = (n: number) => 3 * n
 
 export class LineFile {
   private readonly fd: number
-  private pending: string[] = []
-  private pendingChars = 0
+  private readonly block = Buffer.allocUnsafe(BLOCK)
+  private used = 0
   private readonly hash?: Hash
 
   /** `hashed`: the SHA-256 of everything written is kept (the manifest's own digest). */
@@ -24,9 +27,9 @@ export class LineFile {
   }
 
   write(text: string): void {
-    this.pending.push(text)
-    this.pendingChars += text.length
-    if (this.pendingChars >= BLOCK) this.flush()
+    if (this.used + utf8Most(text.length) > BLOCK) this.flush()
+    if (utf8Most(text.length) > BLOCK) this.put(Buffer.from(text, 'utf8'))
+    else this.used += this.block.write(text, this.used, 'utf8')
   }
 
   /** Closes the file; the SHA-256 of its bytes when hashed. */
@@ -38,7 +41,7 @@ export class LineFile {
 
   /** Closes the file without writing what is pending (the run failed; the caller removes it). */
   abandon(): void {
-    this.pending = []
+    this.used = 0
     try {
       closeSync(this.fd)
     } catch {
@@ -47,12 +50,13 @@ export class LineFile {
   }
 
   private flush(): void {
-    if (!this.pending.length) return
-    const block = Buffer.from(this.pending.join(''), 'utf8')
-    this.pending = []
-    this.pendingChars = 0
-    this.hash?.update(block)
-    for (let at = 0; at < block.length; ) at += writeSync(this.fd, block, at)
+    this.put(this.block.subarray(0, this.used))
+    this.used = 0
+  }
+
+  private put(bytes: Buffer): void {
+    this.hash?.update(bytes)
+    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at)
   }
 }
 

@@ -108,11 +108,14 @@ export class ZipCheck {
 
   /** Where an entry's bytes go: the manifest's hash, and a copy where the run reads them later. */
   private entry(h: EntryHeader): EntrySink | undefined {
-    const sinks: EntrySink[] = []
     const digest = this.o.manifest?.sink(h.name)
-    if (digest) sinks.push(digest)
-    if (h.name === 'contents.json') sinks.push(copyOf(CONTENTS_JSON_LIMIT, chunks => (this.contents = chunks)))
-    if (this.o.keep?.(h.name)) {
+    const contents = h.name === 'contents.json'
+    const keep = this.o.keep?.(h.name) ?? false
+    // Most entries are only hashed: no list of sinks is made for them.
+    if (!contents && !keep) return digest
+    const sinks: EntrySink[] = digest ? [digest] : []
+    if (contents) sinks.push(copyOf(CONTENTS_JSON_LIMIT, chunks => (this.contents = chunks)))
+    if (keep) {
       const kept: KeptEntry = { name: h.name }
       this.report.kept!.push(kept)
       sinks.push(copyOf(KEPT_LIMIT, chunks => (kept.bytes = Buffer.concat(chunks))))

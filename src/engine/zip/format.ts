@@ -118,20 +118,26 @@ export function parseLocalHeader(buf: Buffer, at: number, offset: number): { hea
   return { header, end, nameHash: crc32(rawName), nameSalt: crc32(rawName, NAME_SALT_SEED), zip64: zip64 !== undefined }
 }
 
-/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
-export function parseCentralRecord(buf: Buffer, at: number): { record: CentralRecord; nameHash: number; end: number } | undefined {
+/** What a central directory record says of its entry, less its name (see centralRecordName). */
+export interface CentralFacts extends Omit<CentralRecord, 'name'> {
+  /** The CRC-32 of the name's bytes, and where the record ends. */
+  nameHash: number
+  end: number
+}
+
+/** The central directory record at buf[at] without its name decoded (a check that compares records
+ *  needs the name only to report one); undefined when more bytes are needed. */
+export function parseCentralFacts(buf: Buffer, at: number): CentralFacts | undefined {
   if (buf.length - at < 46) return undefined
   const nameLength = buf.readUInt16LE(at + 28)
   const extraLength = buf.readUInt16LE(at + 30)
   const commentLength = buf.readUInt16LE(at + 32)
   const end = at + 46 + nameLength + extraLength + commentLength
   if (buf.length < end) return undefined
-  const flags = buf.readUInt16LE(at + 8)
-  const rawName = buf.subarray(at + 46, at + 46 + nameLength)
   let size = buf.readUInt32LE(at + 24)
   let compressedSize = buf.readUInt32LE(at + 20)
   let offset = buf.readUInt32LE(at + 42)
-  const zip64 = findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001)
+  const zip64 = extraLength ? findExtra(buf.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), 0x0001) : undefined
   if (zip64) {
     // Central ZIP64 extra: uncompressed size, compressed size, offset, each when its field is full.
     let p = 0
@@ -146,16 +152,29 @@ export function parseCentralRecord(buf: Buffer, at: number): { record: CentralRe
     if (offset === 0xffffffff && zip64.length >= p + 8) offset = readUInt64(zip64, p)
   }
   const madeOnUnix = buf[at + 5] === 3
-  const record: CentralRecord = {
-    name: decodeName(rawName, flags),
+  return {
     offset,
     method: buf.readUInt16LE(at + 10),
     crc32: buf.readUInt32LE(at + 16),
     compressedSize,
     size,
-    unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024
+    unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024,
+    nameHash: crc32(buf.subarray(at + 46, at + 46 + nameLength)),
+    end
   }
-  return { record, nameHash: crc32(rawName), end }
+}
+
+/** The name of the central directory record at buf[at] (whole in buf). */
+export function centralRecordName(buf: Buffer, at: number): string {
+  return decodeName(buf.subarray(at + 46, at + 46 + buf.readUInt16LE(at + 28)), buf.readUInt16LE(at + 8))
+}
+
+/** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
+export function parseCentralRecord(buf: Buffer, at: number): { record: CentralRecord; nameHash: number; end: number } | undefined {
+  const facts = parseCentralFacts(buf, at)
+  if (!facts) return undefined
+  const { nameHash, end, ...record } = facts
+  return { record: { name: centralRecordName(buf, at), ...record }, nameHash, end }
 }
 
 /** Where the central directory is, from the end records in the last bytes of the file. */
@@ -250,9 +269,11 @@ export function parseDescriptor(
   const p = at + (buf.readUInt32LE(at) === DESCRIPTOR_SIG ? 4 : 0)
   if (buf.length < p + 20 && !(read.final && buf.length >= p + 12)) return undefined
   const crc = buf.readUInt32LE(p)
-  const narrow = { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 }
-  const wide = buf.length >= p + 20 ? { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 } : narrow
-  const fits = (d: typeof narrow) => d.compressedSize === read.compressedSize && d.size === read.size
-  const [first, second] = read.zip64 ? [wide, narrow] : [narrow, wide]
-  return fits(first) ? first : fits(second) ? second : first
+  const wideThere = buf.length >= p + 20
+  const narrowFits = buf.readUInt32LE(p + 4) === read.compressedSize && buf.readUInt32LE(p + 8) === read.size
+  const wideFits = wideThere && readUInt64(buf, p + 4) === read.compressedSize && readUInt64(buf, p + 12) === read.size
+  // The header's width when its sizes fit or the other's do not either; else the other.
+  const wide = wideThere && (read.zip64 ? wideFits || !narrowFits : wideFits && !narrowFits)
+  if (wide) return { crc, compressedSize: readUInt64(buf, p + 4), size: readUInt64(buf, p + 12), end: p + 20 }
+  return { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 }
 }

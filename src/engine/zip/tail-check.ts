@@ -3,7 +3,7 @@
 // point at where the central directory really began.
 import { quoted } from '../../base/untrusted.js'
 import type { EntryTable } from './entry-table.js'
-import { CENTRAL_SIG, corrupt, EOCD_SIG, hex, InvalidZipError, parseCentralRecord, readUInt64, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG } from './format.js'
+import { CENTRAL_SIG, type CentralFacts, centralRecordName, corrupt, EOCD_SIG, hex, InvalidZipError, parseCentralFacts, readUInt64, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG } from './format.js'
 
 /** A parse step's result: the next position, -1 for "more bytes needed", or 'records-end' once the
  *  central directory's records are over, 'done' after the end record. */
@@ -26,24 +26,25 @@ export class TailCheck {
   record(buf: Buffer, at: number): TailStep {
     if (buf.length - at < 4) return -1
     if (buf.readUInt32LE(at) !== CENTRAL_SIG) return 'records-end'
-    const parsed = parseCentralRecord(buf, at)
-    if (!parsed) return -1
+    const facts = parseCentralFacts(buf, at)
+    if (!facts) return -1
     this.count++
-    if (!this.indexed) this.compare(parsed.record, parsed.nameHash)
-    return parsed.end
+    if (!this.indexed) this.compare(facts, () => centralRecordName(buf, at))
+    return facts.end
   }
 
-  private compare(record: { name: string; offset: number; crc32: number; compressedSize: number; size: number }, nameHash: number): void {
+  /** `nameOf`: the record's name, decoded only to report it. */
+  private compare(record: CentralFacts, nameOf: () => string): void {
     const t = this.table
     const i = t.indexOf(record.offset, this.cursor)
-    if (i < 0) throw new InvalidZipError(`not a valid ZIP: the central directory lists ${quoted(record.name)} at offset ${record.offset}, where the ZIP has no entry`)
+    if (i < 0) throw new InvalidZipError(`not a valid ZIP: the central directory lists ${quoted(nameOf())} at offset ${record.offset}, where the ZIP has no entry`)
     this.cursor = i + 1
     if (t.listed[i]) throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`)
     t.listed[i] = 1
-    if (t.nameHashes[i] !== nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory's name ${quoted(record.name)} differs from the local header's at offset ${record.offset}`)
-    if (record.crc32 >>> 0 !== t.crcs[i]) throw corrupt(record, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`)
+    if (t.nameHashes[i] !== record.nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory's name ${quoted(nameOf())} differs from the local header's at offset ${record.offset}`)
+    if (record.crc32 >>> 0 !== t.crcs[i]) throw corrupt({ name: nameOf() }, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`)
     if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
-      throw corrupt(record, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`)
+      throw corrupt({ name: nameOf() }, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`)
     }
   }
 
