@@ -103,7 +103,7 @@ export function parseLocalHeader(buf: Buffer, at: number, offset: number): { hea
   if (climbs) throw new InvalidZipError(`refusing the ZIP: entry ${quoted(name)} ${climbs}`, false)
   let compressedSize = buf.readUInt32LE(at + 18)
   let size = buf.readUInt32LE(at + 22)
-  const zip64 = findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001)
+  const zip64 = extraLength ? findExtra(buf.subarray(at + 30 + nameLength, end), 0x0001) : undefined
   if (zip64) {
     // Local ZIP64 extra: uncompressed then compressed size, each present when its field is 0xFFFFFFFF.
     let p = 0
