@@ -28851,6 +28851,23 @@ function signaturePrefixAtEnd(buf) {
     }
     return 0;
 }
+/** Where the data of a stored entry whose sizes follow it ends in buf, read from `at` (`crc` and
+ *  `length`: its CRC-32 and byte count before `at`): at a signed data descriptor whose CRC-32 and
+ *  sizes match the bytes before it (`found`; a false match needs a 96-bit coincidence), else as far
+ *  as the bytes surely are data: what could be the start of a descriptor is held back (from a
+ *  signature without enough bytes after it unless `final`, or part of one at the very end). */
+function storedDataEnd(buf, at, crc, length, final) {
+    let crcTo = at;
+    for (let p = buf.indexOf(DESCRIPTOR_SIG_BYTES, at); p >= 0; p = buf.indexOf(DESCRIPTOR_SIG_BYTES, p + 1)) {
+        if (buf.length < p + 24 && !final)
+            return { end: p, found: false };
+        crc = (0,external_node_zlib_.crc32)(buf.subarray(crcTo, p), crc);
+        crcTo = p;
+        if (buf.length >= p + 16 && isSignedDescriptorOf(buf, p, crc >>> 0, length + (p - at)))
+            return { end: p, found: true };
+    }
+    return { end: Math.max(at, buf.length - signaturePrefixAtEnd(buf)), found: false };
+}
 /** A signed data descriptor at buf[p] (its 16 or 24 bytes there) that names this CRC-32 and, as
  *  both sizes, `length`: the end of a stored entry (a false match needs a 96-bit coincidence). */
 function isSignedDescriptorOf(buf, p, crc, length) {
@@ -30570,6 +30587,38 @@ class Batch {
         return { compressedSize: this.compressedSizes[i], output: this.output.subarray(i ? this.outputEnds[i - 1] : 0, this.outputEnds[i]), crc32: this.crcs[i] };
     }
 }
+/** The scan's side of batching: when to try a batch, and each entry's output from it. */
+class Batches {
+    batch;
+    /** No batch is tried before this file offset (one was, and failed, or did not pay). */
+    from = 0;
+    /** The last batch tried was inflated: a small entry cut by the chunk's end is worth waiting for. */
+    working = false;
+    scratch = new Scratch();
+    /** At a local header (buf[at]; `offset` is buf[0]'s file offset; `final`: no more bytes will
+     *  come): tries a batch when none is in hand. 'wait' while it gathers bytes for one, which it does
+     *  only while batches work for this ZIP: else entries are read one by one at once. */
+    atHeader(buf, at, offset, final) {
+        if (!(this.batch?.done ?? true) || offset + at < this.from)
+            return undefined;
+        if (this.working && !final && buf.length - at < GATHER)
+            return 'wait';
+        const { batch, skipUntil } = inflateAhead(buf, at, offset, this.scratch);
+        this.batch = batch;
+        this.working = batch !== undefined;
+        this.from = skipUntil;
+        return undefined;
+    }
+    /** The entry's output, when it is the batch's next and agrees with what the ZIP says of it
+     *  (`known`: its sizes are stated, perhaps by the central directory); else the batch is dropped. */
+    take(h, known) {
+        const taken = this.batch?.take(h.offset);
+        if (taken && (!known || (taken.compressedSize === h.compressedSize && taken.output.length === h.size && taken.crc32 === h.crc32 >>> 0)))
+            return taken;
+        this.batch = undefined;
+        return undefined;
+    }
+}
 /** A gzip member's header: deflate, no flags, no time, unknown OS. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]);
 const MEMBER_START = GZIP_HEADER.subarray(0, 3);
@@ -30736,13 +30785,8 @@ class ZipScanner {
     /** Reading with a central directory index and nothing to resume: entries are matched with the
      *  index, not recorded again. */
     indexed;
-    /** Entries ahead inflated in one call (batch.ts). */
-    batch;
-    /** No batch is tried before this file offset (one was, and failed, or did not pay). */
-    batchFrom = 0;
-    /** The last batch tried was inflated: a small entry cut by the chunk's end is worth waiting for. */
-    batching = false;
-    scratch = new Scratch();
+    /** Small entries ahead, inflated together (batch.ts). */
+    batches = new Batches();
     constructor(o = {}) {
         this.o = o;
         this.table = o.resume?.table ?? new EntryTable();
@@ -30825,11 +30869,8 @@ class ZipScanner {
                 if (avail < 4)
                     return -1;
                 const sig = buf.readUInt32LE(at);
-                if (sig === LOCAL_SIG) {
-                    if ((this.batch?.done ?? true) && this.offset + at >= this.batchFrom && this.inflateAhead(at) === 'wait')
-                        return -1;
-                    return this.localHeader(at);
-                }
+                if (sig === LOCAL_SIG)
+                    return this.batches.atHeader(buf, at, this.offset, this.final) === 'wait' ? -1 : this.localHeader(at);
                 if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
                     this.phase = 'central';
                     this.tail = new TailCheck(this.table, this.indexed, this.offset + at);
@@ -30887,27 +30928,6 @@ class ZipScanner {
         this.phase = 'data';
         return end;
     }
-    /** Inflates the small entries ahead in one call; 'wait' while it gathers bytes for that (only
-     *  while batches work for this ZIP: else entries are read one by one at once). */
-    inflateAhead(at) {
-        if (this.batching && !this.final && this.buf.length - at < GATHER)
-            return 'wait';
-        const { batch, skipUntil } = inflateAhead(this.buf, at, this.offset, this.scratch);
-        this.batch = batch;
-        this.batching = batch !== undefined;
-        this.batchFrom = skipUntil;
-        return undefined;
-    }
-    /** The current entry's output from the batch, when it is the next one there and agrees with what
-     *  the ZIP says of it (its sizes may come from the central directory); else the batch is dropped. */
-    takeInflated(c) {
-        const h = c.header;
-        const taken = this.batch?.take(h.offset);
-        if (taken && (!c.known || (taken.compressedSize === h.compressedSize && taken.output.length === h.size && taken.crc32 === h.crc32 >>> 0)))
-            return taken;
-        this.batch = undefined;
-        return undefined;
-    }
     /** `whole`: these bytes are the entry's entire content (a small entry inflated in one call);
      *  `crc`: their CRC-32, when zlib has made it already. */
     output(c, bytes, whole = false, crc) {
@@ -30938,7 +30958,7 @@ class ZipScanner {
         }
         if (c.inflater)
             return this.inflateStreaming(c, at);
-        const ready = c.consumed === 0 ? this.takeInflated(c) : undefined;
+        const ready = c.consumed === 0 ? this.batches.take(h, c.known) : undefined;
         if (ready) {
             this.output(c, ready.output, true, ready.crc32);
             c.consumed = ready.compressedSize;
@@ -30976,32 +30996,16 @@ class ZipScanner {
         c.consumed = attempt.consumed;
         return this.dataEnd(at + attempt.consumed);
     }
-    /** A stored entry whose sizes follow it: its data ends where a signed data descriptor follows whose
-     *  CRC-32 and sizes match the bytes before it (a false match needs a 96-bit coincidence). The
-     *  last bytes are held back in case a descriptor starts there. */
+    /** A stored entry whose sizes follow it: its data runs to a signed descriptor that matches it
+     *  (format.ts, storedDataEnd), or as far as the bytes surely are data. */
     seekDescriptor(c, at) {
-        const buf = this.buf;
-        for (let from = at;;) {
-            const p = buf.indexOf(DESCRIPTOR_SIG_BYTES, from);
-            if (p < 0 || (buf.length < p + 24 && !this.final)) {
-                // Keep what could be the start of a descriptor: from its signature, or the part of one at
-                // the very end (kept bytes are copied with the next chunk, so only those).
-                const keep = p >= 0 ? p : Math.max(at, buf.length - signaturePrefixAtEnd(buf));
-                if (keep > at)
-                    this.output(c, buf.subarray(at, keep));
-                c.consumed += keep - at;
-                return keep > at ? keep : -1;
-            }
-            if (buf.length >= p + 16 && isSignedDescriptorOf(buf, p, (0,external_node_zlib_.crc32)(buf.subarray(at, p), c.crc) >>> 0, c.consumed + (p - at))) {
-                this.output(c, buf.subarray(at, p));
-                c.consumed += p - at;
-                return this.dataEnd(p);
-            }
-            // Not the descriptor: the bytes up to and including p are data.
-            this.output(c, buf.subarray(at, p + 1));
-            c.consumed += p + 1 - at;
-            at = from = p + 1;
-        }
+        const { end, found } = storedDataEnd(this.buf, at, c.crc, c.consumed, this.final);
+        if (end > at)
+            this.output(c, this.buf.subarray(at, end));
+        c.consumed += end - at;
+        if (found)
+            return this.dataEnd(end);
+        return end > at ? end : -1;
     }
     async startStreaming(c, at) {
         c.inflater = new Inflater(c.header, bytes => this.output(c, bytes));

@@ -22,7 +22,7 @@
 // at its entry's end), and each output matched its trailer. Anything else is not batched, or the
 // batch fails and its entries are inflated one by one, which names what is wrong.
 import { gunzipSync } from 'node:zlib'
-import { DEFLATED, DESCRIPTOR_SIG_BYTES, LOCAL_SIG, readUInt64 } from './format.js'
+import { DEFLATED, DESCRIPTOR_SIG_BYTES, type EntryHeader, LOCAL_SIG, readUInt64 } from './format.js'
 import { SYNC_COMPRESSED_MAX, SYNC_OUTPUT_MAX } from './inflate.js'
 
 /** An entry of a batch, as the scan takes it: its deflated bytes (what the scan counts as consumed),
@@ -59,6 +59,38 @@ export class Batch {
     if (this.offsets[i] !== offset) return undefined
     this.next++
     return { compressedSize: this.compressedSizes[i], output: this.output.subarray(i ? this.outputEnds[i - 1] : 0, this.outputEnds[i]), crc32: this.crcs[i] }
+  }
+}
+
+/** The scan's side of batching: when to try a batch, and each entry's output from it. */
+export class Batches {
+  private batch?: Batch
+  /** No batch is tried before this file offset (one was, and failed, or did not pay). */
+  private from = 0
+  /** The last batch tried was inflated: a small entry cut by the chunk's end is worth waiting for. */
+  private working = false
+  private readonly scratch = new Scratch()
+
+  /** At a local header (buf[at]; `offset` is buf[0]'s file offset; `final`: no more bytes will
+   *  come): tries a batch when none is in hand. 'wait' while it gathers bytes for one, which it does
+   *  only while batches work for this ZIP: else entries are read one by one at once. */
+  atHeader(buf: Buffer, at: number, offset: number, final: boolean): 'wait' | undefined {
+    if (!(this.batch?.done ?? true) || offset + at < this.from) return undefined
+    if (this.working && !final && buf.length - at < GATHER) return 'wait'
+    const { batch, skipUntil } = inflateAhead(buf, at, offset, this.scratch)
+    this.batch = batch
+    this.working = batch !== undefined
+    this.from = skipUntil
+    return undefined
+  }
+
+  /** The entry's output, when it is the batch's next and agrees with what the ZIP says of it
+   *  (`known`: its sizes are stated, perhaps by the central directory); else the batch is dropped. */
+  take(h: EntryHeader, known: boolean): Inflated | undefined {
+    const taken = this.batch?.take(h.offset)
+    if (taken && (!known || (taken.compressedSize === h.compressedSize && taken.output.length === h.size && taken.crc32 === h.crc32 >>> 0))) return taken
+    this.batch = undefined
+    return undefined
   }
 }
 

@@ -248,6 +248,22 @@ export function signaturePrefixAtEnd(buf: Buffer): number {
   return 0
 }
 
+/** Where the data of a stored entry whose sizes follow it ends in buf, read from `at` (`crc` and
+ *  `length`: its CRC-32 and byte count before `at`): at a signed data descriptor whose CRC-32 and
+ *  sizes match the bytes before it (`found`; a false match needs a 96-bit coincidence), else as far
+ *  as the bytes surely are data: what could be the start of a descriptor is held back (from a
+ *  signature without enough bytes after it unless `final`, or part of one at the very end). */
+export function storedDataEnd(buf: Buffer, at: number, crc: number, length: number, final: boolean): { end: number; found: boolean } {
+  let crcTo = at
+  for (let p = buf.indexOf(DESCRIPTOR_SIG_BYTES, at); p >= 0; p = buf.indexOf(DESCRIPTOR_SIG_BYTES, p + 1)) {
+    if (buf.length < p + 24 && !final) return { end: p, found: false }
+    crc = crc32(buf.subarray(crcTo, p), crc)
+    crcTo = p
+    if (buf.length >= p + 16 && isSignedDescriptorOf(buf, p, crc >>> 0, length + (p - at))) return { end: p, found: true }
+  }
+  return { end: Math.max(at, buf.length - signaturePrefixAtEnd(buf)), found: false }
+}
+
 /** A signed data descriptor at buf[p] (its 16 or 24 bytes there) that names this CRC-32 and, as
  *  both sizes, `length`: the end of a stored entry (a false match needs a 96-bit coincidence). */
 export function isSignedDescriptorOf(buf: Buffer, p: number, crc: number, length: number): boolean {

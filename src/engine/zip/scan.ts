@@ -21,7 +21,6 @@ import { EntryTable } from './entry-table.js'
 import {
   CENTRAL_SIG,
   corrupt,
-  DESCRIPTOR_SIG_BYTES,
   EOCD_SIG,
   type EntryHeader,
   type EntrySink,
@@ -29,16 +28,15 @@ import {
   InvalidZipError,
   LOCAL_SIG,
   parseLocalHeader,
-  isSignedDescriptorOf,
   notAZipHeader,
   parseDescriptor,
-  signaturePrefixAtEnd,
   STORED,
+  storedDataEnd,
   ZIP64_EOCD_SIG
 } from './format.js'
 import { TailCheck } from './tail-check.js'
 import { Inflater, inflateOnce, SYNC_COMPRESSED_MAX, SYNC_OUTPUT_MAX } from './inflate.js'
-import { type Batch, GATHER, type Inflated, inflateAhead, Scratch } from './batch.js'
+import { Batches } from './batch.js'
 
 export interface ScanOptions {
   /** Where each entry's bytes go; undefined: checked only. */
@@ -100,13 +98,8 @@ export class ZipScanner {
   /** Reading with a central directory index and nothing to resume: entries are matched with the
    *  index, not recorded again. */
   private readonly indexed: boolean
-  /** Entries ahead inflated in one call (batch.ts). */
-  private batch?: Batch
-  /** No batch is tried before this file offset (one was, and failed, or did not pay). */
-  private batchFrom = 0
-  /** The last batch tried was inflated: a small entry cut by the chunk's end is worth waiting for. */
-  private batching = false
-  private readonly scratch = new Scratch()
+  /** Small entries ahead, inflated together (batch.ts). */
+  private readonly batches = new Batches()
 
   constructor(private readonly o: ScanOptions = {}) {
     this.table = o.resume?.table ?? new EntryTable()
@@ -187,10 +180,7 @@ export class ZipScanner {
       case 'header': {
         if (avail < 4) return -1
         const sig = buf.readUInt32LE(at)
-        if (sig === LOCAL_SIG) {
-          if ((this.batch?.done ?? true) && this.offset + at >= this.batchFrom && this.inflateAhead(at) === 'wait') return -1
-          return this.localHeader(at)
-        }
+        if (sig === LOCAL_SIG) return this.batches.atHeader(buf, at, this.offset, this.final) === 'wait' ? -1 : this.localHeader(at)
         if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
           this.phase = 'central'
           this.tail = new TailCheck(this.table, this.indexed, this.offset + at)
@@ -246,27 +236,6 @@ export class ZipScanner {
     return end
   }
 
-  /** Inflates the small entries ahead in one call; 'wait' while it gathers bytes for that (only
-   *  while batches work for this ZIP: else entries are read one by one at once). */
-  private inflateAhead(at: number): 'wait' | undefined {
-    if (this.batching && !this.final && this.buf.length - at < GATHER) return 'wait'
-    const { batch, skipUntil } = inflateAhead(this.buf, at, this.offset, this.scratch)
-    this.batch = batch
-    this.batching = batch !== undefined
-    this.batchFrom = skipUntil
-    return undefined
-  }
-
-  /** The current entry's output from the batch, when it is the next one there and agrees with what
-   *  the ZIP says of it (its sizes may come from the central directory); else the batch is dropped. */
-  private takeInflated(c: Current): Inflated | undefined {
-    const h = c.header
-    const taken = this.batch?.take(h.offset)
-    if (taken && (!c.known || (taken.compressedSize === h.compressedSize && taken.output.length === h.size && taken.crc32 === h.crc32 >>> 0))) return taken
-    this.batch = undefined
-    return undefined
-  }
-
   /** `whole`: these bytes are the entry's entire content (a small entry inflated in one call);
    *  `crc`: their CRC-32, when zlib has made it already. */
   private output(c: Current, bytes: Buffer, whole = false, crc?: number): void {
@@ -291,7 +260,7 @@ export class ZipScanner {
       return this.dataEnd(at + n)
     }
     if (c.inflater) return this.inflateStreaming(c, at)
-    const ready = c.consumed === 0 ? this.takeInflated(c) : undefined
+    const ready = c.consumed === 0 ? this.batches.take(h, c.known) : undefined
     if (ready) {
       this.output(c, ready.output, true, ready.crc32)
       c.consumed = ready.compressedSize
@@ -323,31 +292,14 @@ export class ZipScanner {
     return this.dataEnd(at + attempt.consumed)
   }
 
-  /** A stored entry whose sizes follow it: its data ends where a signed data descriptor follows whose
-   *  CRC-32 and sizes match the bytes before it (a false match needs a 96-bit coincidence). The
-   *  last bytes are held back in case a descriptor starts there. */
+  /** A stored entry whose sizes follow it: its data runs to a signed descriptor that matches it
+   *  (format.ts, storedDataEnd), or as far as the bytes surely are data. */
   private seekDescriptor(c: Current, at: number): Step {
-    const buf = this.buf
-    for (let from = at; ; ) {
-      const p = buf.indexOf(DESCRIPTOR_SIG_BYTES, from)
-      if (p < 0 || (buf.length < p + 24 && !this.final)) {
-        // Keep what could be the start of a descriptor: from its signature, or the part of one at
-        // the very end (kept bytes are copied with the next chunk, so only those).
-        const keep = p >= 0 ? p : Math.max(at, buf.length - signaturePrefixAtEnd(buf))
-        if (keep > at) this.output(c, buf.subarray(at, keep))
-        c.consumed += keep - at
-        return keep > at ? keep : -1
-      }
-      if (buf.length >= p + 16 && isSignedDescriptorOf(buf, p, crc32(buf.subarray(at, p), c.crc) >>> 0, c.consumed + (p - at))) {
-        this.output(c, buf.subarray(at, p))
-        c.consumed += p - at
-        return this.dataEnd(p)
-      }
-      // Not the descriptor: the bytes up to and including p are data.
-      this.output(c, buf.subarray(at, p + 1))
-      c.consumed += p + 1 - at
-      at = from = p + 1
-    }
+    const { end, found } = storedDataEnd(this.buf, at, c.crc, c.consumed, this.final)
+    if (end > at) this.output(c, this.buf.subarray(at, end))
+    c.consumed += end - at
+    if (found) return this.dataEnd(end)
+    return end > at ? end : -1
   }
 
   private async startStreaming(c: Current, at: number): Promise<number> {
