@@ -31131,9 +31131,8 @@ function inflateOnce(h, bytes, most, size) {
 
 
 
-/** Entries inflated together, taken by the scan one by one in their order. Kept in arrays, not one
- *  object an entry: a batch lives while its entries are read, long enough for the GC to move what it
- *  holds out of the young generation. */
+/** Entries inflated together, taken by the scan one by one in their order (one array a field, and
+ *  an entry's output is sliced only when the scan takes it). */
 class Batch {
     output;
     offsets;
@@ -31234,7 +31233,7 @@ function planBatch(buf, at) {
         const entry = data <= buf.length ? (flags & 0x8 ? signedDescriptorAfter(buf, data) : sizesInHeader(buf, p, data)) : undefined;
         if (!entry || entry.size === 0 || entry.size > SYNC_OUTPUT_MAX || entry.next > buf.length || total + entry.size > BATCH_OUTPUT_MAX)
             break;
-        planned.push({ header: p, data, end: entry.end, next: entry.next, crc: entry.crc, size: entry.size });
+        planned.push({ header: p, data, end: entry.end, crc: entry.crc, size: entry.size });
         total += entry.size;
         p = entry.next;
     }

@@ -33,9 +33,8 @@ export interface Inflated {
   crc32: number
 }
 
-/** Entries inflated together, taken by the scan one by one in their order. Kept in arrays, not one
- *  object an entry: a batch lives while its entries are read, long enough for the GC to move what it
- *  holds out of the young generation. */
+/** Entries inflated together, taken by the scan one by one in their order (one array a field, and
+ *  an entry's output is sliced only when the scan takes it). */
 export class Batch {
   private next = 0
 
@@ -96,11 +95,10 @@ export class Batches {
 
 /** An entry as the batch reads it from its local header and its data descriptor. */
 interface Planned {
-  /** Positions in the scanned buffer: local header, data, end of data, next entry. */
+  /** Positions in the scanned buffer: local header, data, end of data. */
   header: number
   data: number
   end: number
-  next: number
   crc: number
   size: number
 }
@@ -113,12 +111,12 @@ const TRAILER = 8
 const BATCH_OUTPUT_MAX = SYNC_OUTPUT_MAX
 /** Bytes a scan gathers before it tries a batch, while batches work and more bytes are coming: each
  *  batch costs a zlib context, and a few large batches cost less than many small ones. */
-export const GATHER = 256 * 1024
+const GATHER = 256 * 1024
 
 /** What inflateAhead gives: the batch (none when fewer than two entries could be batched, or zlib
  *  refused them), and the file offset up to which the entries are then read one by one (so that a
  *  batch that failed is not tried again entry by entry). */
-export interface Ahead {
+interface Ahead {
   batch?: Batch
   skipUntil: number
 }
@@ -157,7 +155,7 @@ function planBatch(buf: Buffer, at: number): Planned[] {
     const data = p + 30 + buf.readUInt16LE(p + 26) + buf.readUInt16LE(p + 28)
     const entry = data <= buf.length ? (flags & 0x8 ? signedDescriptorAfter(buf, data) : sizesInHeader(buf, p, data)) : undefined
     if (!entry || entry.size === 0 || entry.size > SYNC_OUTPUT_MAX || entry.next > buf.length || total + entry.size > BATCH_OUTPUT_MAX) break
-    planned.push({ header: p, data, end: entry.end, next: entry.next, crc: entry.crc, size: entry.size })
+    planned.push({ header: p, data, end: entry.end, crc: entry.crc, size: entry.size })
     total += entry.size
     p = entry.next
   }
