@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, lstatSync } from 'n
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
 import { Readable } from 'node:stream'
+import { crc32 } from 'node:zlib'
 import { buffer } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
 import yazl from 'yazl'
@@ -196,6 +197,21 @@ describe('extracting', () => {
     expect(error).toBeInstanceOf(InvalidZipError)
     expect(error.message).toBe('refusing to extract "tree/block.awl": the ZIP holds it twice, and the second copy would overwrite the first')
     expect(existsSync(path.join(d, 'x'))).toBe(false)
+  })
+
+  it('takes two different names of one length that share a CRC-32, checked and extracted', async () => {
+    // Found among 214,877 names of one pattern: equal CRC-32s, and so (CRC-32 being affine) equal
+    // CRC-32s from any other seed, or after any common prefix such as the extraction folder.
+    const [one, other] = ['plant/line-07uo6uj.s7p', 'plant/line-0kixxzh.s7p']
+    expect(crc32(one)).toBe(crc32(other))
+    const d = dir()
+    const zip = path.join(d, 'e.zip')
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(zip, zipBuffer([one, other].map(name => ({ name, data: Buffer.from(`${name}\n`.repeat(20)) }))))
+    const report = await checkZipFile(zip)
+    expect(report.entries.map(e => e.name)).toEqual([one, other])
+    await extractZip(zip, path.join(d, 'x'))
+    expect(readFileSync(path.join(d, 'x', other), 'utf8')).toBe(`${other}\n`.repeat(20))
   })
 
   it('stops a ZIP bomb at the size and entry limits', async () => {

@@ -28375,7 +28375,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _start_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9018);
+/* harmony import */ var _start_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1951);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 
 process.exitCode = await (0,_start_js__WEBPACK_IMPORTED_MODULE_0__/* .start */ .n)();
@@ -28387,7 +28387,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9018:
+/***/ 1951:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -30477,13 +30477,160 @@ class Carry {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
+// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
+// bytes each and no object each: what the scan verified, or the central directory as an index.
+/** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
+class EntryTable {
+    count = 0;
+    capacity;
+    offsets;
+    compressedSizes;
+    sizes;
+    crcs;
+    /** The names' 52-bit keys (name-key.ts). */
+    nameKeys;
+    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
+    listed;
+    /** `expected`: the number of entries when known (no growing, no slack). */
+    constructor(expected = 1024) {
+        this.capacity = Math.max(16, expected);
+        this.offsets = new Float64Array(this.capacity);
+        this.compressedSizes = new Float64Array(this.capacity);
+        this.sizes = new Float64Array(this.capacity);
+        this.crcs = new Uint32Array(this.capacity);
+        this.nameKeys = new Float64Array(this.capacity);
+        this.listed = new Uint8Array(this.capacity);
+    }
+    add(offset, compressedSize, size, crc, nameKey) {
+        if (this.count === this.capacity)
+            this.grow();
+        const i = this.count++;
+        this.offsets[i] = offset;
+        this.compressedSizes[i] = compressedSize;
+        this.sizes[i] = size;
+        this.crcs[i] = crc;
+        this.nameKeys[i] = nameKey;
+    }
+    /** The index of an entry whose name (by its 52-bit key) an earlier entry has too, or -1: one sort
+     *  of a typed array, no object per entry. */
+    repeatedName() {
+        const keys = this.nameKeys.subarray(0, this.count);
+        const sorted = keys.slice().sort();
+        for (let i = 1; i < sorted.length; i++)
+            if (sorted[i] === sorted[i - 1])
+                return keys.lastIndexOf(sorted[i]);
+        return -1;
+    }
+    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
+    indexOf(offset, hint) {
+        if (hint < this.count && this.offsets[hint] === offset)
+            return hint;
+        let lo = 0;
+        let hi = this.count - 1;
+        while (lo <= hi) {
+            const mid = (lo + hi) >>> 1;
+            const at = this.offsets[mid];
+            if (at === offset)
+                return mid;
+            if (at < offset)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return -1;
+    }
+    /** Puts the entries in offset order (a central directory may list them in any order). */
+    sortByOffset() {
+        let sorted = true;
+        for (let i = 1; i < this.count && sorted; i++)
+            sorted = this.offsets[i - 1] <= this.offsets[i];
+        if (sorted)
+            return;
+        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
+        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
+    }
+    grow() {
+        this.capacity *= 2;
+        this.remake(this.capacity, (from, to) => to.set(from));
+    }
+    /** Replaces every column with a new one of `length`, filled by `fill`. */
+    remake(length, fill) {
+        const make = (a) => {
+            const b = new a.constructor(length);
+            fill(a, b);
+            return b;
+        };
+        this.offsets = make(this.offsets);
+        this.compressedSizes = make(this.compressedSizes);
+        this.sizes = make(this.sizes);
+        this.crcs = make(this.crcs);
+        this.nameKeys = make(this.nameKeys);
+        this.listed = make(this.listed);
+    }
+}
+
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/engine/zip/name-key.ts
+// A name's 52-bit key: how the scan, the central directory's check and the extraction's name check
+// tell hundreds of thousands of names apart without keeping them. Two names share a key about once
+// in 2^52 pairs; equal names always share one, so a key can only make a check refuse too much, never
+// let a repeated name through.
+//
+// Not two CRC-32s with different seeds, as before: CRC-32 is affine, so two names of one length
+// that share a CRC-32 share it under every seed and after every common prefix (the tests hold such
+// a pair, found among 214,877 names of one pattern), and the key was 32 bits wide for them. Two
+// multiplicative hashes (FNV-1a, and a multiply–xorshift with murmur3's constants) are not linear,
+// run in one pass in JavaScript, and cost less than two calls into zlib's crc32 (BENCHMARKS.md).
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const MIX_SEED = 0x9e3779b9;
+const MIX_PRIME = 0x85ebca6b;
+/** The key of buf[from..to) (a name as the ZIP stores it). */
+function bytesKey(buf, from, to) {
+    let fnv = FNV_OFFSET;
+    let mix = MIX_SEED;
+    for (let i = from; i < to; i++) {
+        const b = buf[i];
+        fnv = Math.imul(fnv ^ b, FNV_PRIME);
+        mix = Math.imul(mix ^ b, MIX_PRIME);
+        mix ^= mix >>> 15;
+    }
+    return keyOf(fnv, mix, to - from);
+}
+/** The key of a string, by its UTF-16 code units (a path as the extraction would write it). */
+function textKey(text) {
+    let fnv = FNV_OFFSET;
+    let mix = MIX_SEED;
+    for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        fnv = Math.imul(fnv ^ c, FNV_PRIME);
+        mix = Math.imul(mix ^ c, MIX_PRIME);
+        mix ^= mix >>> 15;
+    }
+    return keyOf(fnv, mix, text.length);
+}
+/** 32 bits of one hash and 20 of the other, each finished with murmur3's final mix (which spreads
+ *  the last units' bits over the whole word) and the length. */
+function keyOf(fnv, mix, length) {
+    return finish(fnv ^ length) * 0x100000 + (finish(mix + length) & 0xfffff);
+}
+function finish(h) {
+    h ^= h >>> 16;
+    h = Math.imul(h, MIX_PRIME);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/zip/format.ts
 // The ZIP format's records and names: signatures, the facts a local header or a central directory
 // record gives of an entry, the end records that say where the central directory is, and how entry
 // names are decoded. Pure functions over buffers: the scan (scan.ts) and the readers of a file on
 // disk (central.ts) share them.
+
 
 
 const LOCAL_SIG = 0x04034b50;
@@ -30519,12 +30666,6 @@ function corrupt(h, why) {
 }
 /** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
  *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
-/** The seed of a name's second CRC-32: with the first, a 52-bit key that tells names apart. */
-const NAME_SALT_SEED = 0x9e3779b9;
-/** A name's 52-bit key from its two CRC-32s (two different names share one about once in 2^52). */
-function nameKey(crc, salt) {
-    return crc * 0x100000 + (salt & 0xfffff);
-}
 function parseLocalHeader(buf, at, offset) {
     if (buf.length - at < 30)
         return undefined;
@@ -30560,7 +30701,7 @@ function parseLocalHeader(buf, at, offset) {
     }
     const descriptor = (flags & 0x8) !== 0;
     const header = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor };
-    return { header, end, nameHash: (0,external_node_zlib_.crc32)(rawName), nameSalt: (0,external_node_zlib_.crc32)(rawName, NAME_SALT_SEED), zip64: zip64 !== undefined };
+    return { header, end, nameKey: bytesKey(buf, at + 30, at + 30 + nameLength), zip64: zip64 !== undefined };
 }
 /** The central directory record at buf[at] without its name decoded (a check that compares records
  *  needs the name only to report one); undefined when more bytes are needed. */
@@ -30599,7 +30740,7 @@ function parseCentralFacts(buf, at) {
         compressedSize,
         size,
         unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024,
-        nameHash: (0,external_node_zlib_.crc32)(buf.subarray(at + 46, at + 46 + nameLength)),
+        nameKey: bytesKey(buf, at + 46, at + 46 + nameLength),
         end
     };
 }
@@ -30612,8 +30753,8 @@ function parseCentralRecord(buf, at) {
     const facts = parseCentralFacts(buf, at);
     if (!facts)
         return undefined;
-    const { nameHash, end, ...record } = facts;
-    return { record: { name: centralRecordName(buf, at), ...record }, nameHash, end };
+    const { nameKey, end, ...record } = facts;
+    return { record: { name: centralRecordName(buf, at), ...record }, nameKey, end };
 }
 /** Where the central directory is, from the end records in the last bytes of the file. */
 function findCentralDirectory(tail, fileSize) {
@@ -30729,106 +30870,6 @@ function parseDescriptor(buf, at, read) {
     return { crc, compressedSize: buf.readUInt32LE(p + 4), size: buf.readUInt32LE(p + 8), end: p + 12 };
 }
 
-;// CONCATENATED MODULE: ./src/engine/zip/entry-table.ts
-// Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
-// bytes each and no object each: what the scan verified, or the central directory as an index.
-
-/** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
-class EntryTable {
-    count = 0;
-    capacity;
-    offsets;
-    compressedSizes;
-    sizes;
-    crcs;
-    nameHashes;
-    /** A second CRC-32 of the name (NAME_SALT_SEED): with nameHashes, a 52-bit key (the scan's only). */
-    nameSalts;
-    /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
-    listed;
-    /** `expected`: the number of entries when known (no growing, no slack). */
-    constructor(expected = 1024) {
-        this.capacity = Math.max(16, expected);
-        this.offsets = new Float64Array(this.capacity);
-        this.compressedSizes = new Float64Array(this.capacity);
-        this.sizes = new Float64Array(this.capacity);
-        this.crcs = new Uint32Array(this.capacity);
-        this.nameHashes = new Uint32Array(this.capacity);
-        this.nameSalts = new Uint32Array(this.capacity);
-        this.listed = new Uint8Array(this.capacity);
-    }
-    add(offset, compressedSize, size, crc, nameHash, nameSalt = 0) {
-        if (this.count === this.capacity)
-            this.grow();
-        const i = this.count++;
-        this.offsets[i] = offset;
-        this.compressedSizes[i] = compressedSize;
-        this.sizes[i] = size;
-        this.crcs[i] = crc;
-        this.nameHashes[i] = nameHash;
-        this.nameSalts[i] = nameSalt;
-    }
-    /** The index of an entry whose name (by its 52-bit key) an earlier entry has too, or -1: one sort
-     *  of a typed array, no object per entry. */
-    repeatedName() {
-        const keys = new Float64Array(this.count);
-        for (let i = 0; i < this.count; i++)
-            keys[i] = nameKey(this.nameHashes[i], this.nameSalts[i]);
-        const sorted = keys.slice().sort();
-        for (let i = 1; i < sorted.length; i++)
-            if (sorted[i] === sorted[i - 1])
-                return keys.lastIndexOf(sorted[i]);
-        return -1;
-    }
-    /** Index of the entry whose local header is at `offset` (entries are added in offset order). */
-    indexOf(offset, hint) {
-        if (hint < this.count && this.offsets[hint] === offset)
-            return hint;
-        let lo = 0;
-        let hi = this.count - 1;
-        while (lo <= hi) {
-            const mid = (lo + hi) >>> 1;
-            const at = this.offsets[mid];
-            if (at === offset)
-                return mid;
-            if (at < offset)
-                lo = mid + 1;
-            else
-                hi = mid - 1;
-        }
-        return -1;
-    }
-    /** Puts the entries in offset order (a central directory may list them in any order). */
-    sortByOffset() {
-        let sorted = true;
-        for (let i = 1; i < this.count && sorted; i++)
-            sorted = this.offsets[i - 1] <= this.offsets[i];
-        if (sorted)
-            return;
-        const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
-        this.remake(this.capacity, (from, to) => order.forEach((at, i) => (to[i] = from[at])));
-    }
-    grow() {
-        this.capacity *= 2;
-        this.remake(this.capacity, (from, to) => to.set(from));
-    }
-    /** Replaces every column with a new one of `length`, filled by `fill`. */
-    remake(length, fill) {
-        const make = (a) => {
-            const b = new a.constructor(length);
-            fill(a, b);
-            return b;
-        };
-        this.offsets = make(this.offsets);
-        this.compressedSizes = make(this.compressedSizes);
-        this.sizes = make(this.sizes);
-        this.crcs = make(this.crcs);
-        this.nameHashes = make(this.nameHashes);
-        this.nameSalts = make(this.nameSalts);
-        this.listed = make(this.listed);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/engine/zip/central.ts
 // Reading a ZIP file on disk: its bytes front to back in one reused buffer, and its central
 // directory, record by record or as an index by local-header offset.
@@ -30860,8 +30901,8 @@ async function readFile(file, start, visit, end = Infinity) {
 async function forEachCentralRecord(file, visit, count) {
     let seen = 0;
     for await (const batch of centralRecords(file, count)) {
-        for (const { record, nameHash } of batch)
-            visit(record, nameHash);
+        for (const { record, nameKey } of batch)
+            visit(record, nameKey);
         seen += batch.length;
     }
     return seen;
@@ -30891,7 +30932,7 @@ async function* centralRecords(file, count) {
             for (let parsed; (parsed = parseCentralRecord(buf, pos)); pos = parsed.end) {
                 if (buf.readUInt32LE(pos) !== CENTRAL_SIG)
                     throw new InvalidZipError('not a valid ZIP: its central directory is damaged');
-                batch.push({ record: parsed.record, nameHash: parsed.nameHash });
+                batch.push({ record: parsed.record, nameKey: parsed.nameKey });
             }
             carry.keep(buf, pos);
             seen += batch.length;
@@ -30905,12 +30946,12 @@ async function* centralRecords(file, count) {
         await handle.close();
     }
 }
-/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
+/** The central directory as an index by local-header offset (typed arrays, 37 bytes an entry). */
 async function readCentralIndex(file, visit) {
     let index = new EntryTable();
-    await forEachCentralRecord(file, (r, nameHash) => {
+    await forEachCentralRecord(file, (r, nameKey) => {
         visit?.(r, index.count);
-        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash);
+        index.add(r.offset, r.compressedSize, r.size, r.crc32, nameKey);
     }, 
     // At most a million slots up front: a lying end record cannot reserve more.
     n => (index = new EntryTable(Math.min(n, 1_000_000))));
@@ -30964,7 +31005,7 @@ class TailCheck {
         if (t.listed[i])
             throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`);
         t.listed[i] = 1;
-        if (t.nameHashes[i] !== record.nameHash)
+        if (t.nameKeys[i] !== record.nameKey)
             throw new InvalidZipError(`not a valid ZIP: the central directory's name ${quoted(nameOf())} differs from the local header's at offset ${record.offset}`);
         if (record.crc32 >>> 0 !== t.crcs[i])
             throw corrupt({ name: nameOf() }, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`);
@@ -31469,7 +31510,7 @@ class ZipScanner {
         const parsed = parseLocalHeader(this.buf, at, this.offset + at);
         if (!parsed)
             return -1;
-        const { end, nameHash, nameSalt, zip64 } = parsed;
+        const { end, nameKey, zip64 } = parsed;
         let header = parsed.header;
         const { name, offset } = header;
         let known = !header.descriptor;
@@ -31479,7 +31520,7 @@ class ZipScanner {
             if (i < 0)
                 throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} at offset ${offset} is not in the central directory`);
             this.centralCursor = i + 1;
-            if (central.nameHashes[i] !== nameHash)
+            if (central.nameKeys[i] !== nameKey)
                 throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header (${quoted(name)})`);
             if (central.listed[i])
                 throw new InvalidZipError(`not a valid ZIP: the entry at offset ${offset} appears twice`);
@@ -31497,8 +31538,7 @@ class ZipScanner {
             consumed: 0,
             known,
             nextTry: 0,
-            nameHash,
-            nameSalt
+            nameKey
         };
         this.phase = 'data';
         return end;
@@ -31648,7 +31688,7 @@ class ZipScanner {
         // Reading with a central directory index (extraction), the index is the record: every local
         // entry was matched with it above, and the end checks that none was missing.
         if (!this.indexed)
-            this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash, c.nameSalt);
+            this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameKey);
         this.settledCount++;
         this.current = undefined;
         this.phase = 'header';
@@ -34848,9 +34888,9 @@ class NameClash extends InvalidZipError {
     }
 }
 /** Checks entry names one at a time (entryTarget), and that no two land on the same file and no file
- *  stands where another entry needs a folder. Keeps a 52-bit hash of each path, not the names, so
- *  memory stays small for hundreds of thousands of entries (two different paths share a hash about
- *  once in 2^52 pairs). */
+ *  stands where another entry needs a folder. Keeps a 52-bit key of each path (name-key.ts), not
+ *  the names, so memory stays small for hundreds of thousands of entries (two different paths share
+ *  a key about once in 2^52 pairs). */
 class NameCheck {
     root;
     rules;
@@ -34897,8 +34937,7 @@ class NameCheck {
         let key = this.rules.normalizationInsensitive ? target.normalize('NFC') : target;
         if (this.rules.caseInsensitive)
             key = key.toLowerCase();
-        const bytes = Buffer.from(key);
-        return nameKey((0,external_node_zlib_.crc32)(bytes), (0,external_node_zlib_.crc32)(bytes, NAME_SALT_SEED));
+        return textKey(key);
     }
 }
 

@@ -26,10 +26,10 @@ export async function readFile(file: string, start: number, visit: (chunk: Buffe
 
 /** Calls `visit` for each record of the ZIP's central directory, in its order; `count` first with
  *  the number of records its end record announces. */
-export async function forEachCentralRecord(file: string, visit: (record: CentralRecord, nameHash: number) => void, count?: (n: number) => void): Promise<number> {
+export async function forEachCentralRecord(file: string, visit: (record: CentralRecord, nameKey: number) => void, count?: (n: number) => void): Promise<number> {
   let seen = 0
   for await (const batch of centralRecords(file, count)) {
-    for (const { record, nameHash } of batch) visit(record, nameHash)
+    for (const { record, nameKey } of batch) visit(record, nameKey)
     seen += batch.length
   }
   return seen
@@ -37,7 +37,7 @@ export async function forEachCentralRecord(file: string, visit: (record: Central
 
 /** The records of the ZIP's central directory, in its order, a read's worth at a time (so that a
  *  caller can stream them alongside another list); `count` first, as above. */
-export async function* centralRecords(file: string, count?: (n: number) => void): AsyncGenerator<{ record: CentralRecord; nameHash: number }[]> {
+export async function* centralRecords(file: string, count?: (n: number) => void): AsyncGenerator<{ record: CentralRecord; nameKey: number }[]> {
   const handle = await open(file, 'r')
   try {
     const { size } = await handle.stat()
@@ -54,11 +54,11 @@ export async function* centralRecords(file: string, count?: (n: number) => void)
       if (bytesRead === 0) break
       at += bytesRead
       const buf = carry.join(buffer.subarray(0, bytesRead))
-      const batch: { record: CentralRecord; nameHash: number }[] = []
+      const batch: { record: CentralRecord; nameKey: number }[] = []
       let pos = 0
       for (let parsed; (parsed = parseCentralRecord(buf, pos)); pos = parsed.end) {
         if (buf.readUInt32LE(pos) !== CENTRAL_SIG) throw new InvalidZipError('not a valid ZIP: its central directory is damaged')
-        batch.push({ record: parsed.record, nameHash: parsed.nameHash })
+        batch.push({ record: parsed.record, nameKey: parsed.nameKey })
       }
       carry.keep(buf, pos)
       seen += batch.length
@@ -70,14 +70,14 @@ export async function* centralRecords(file: string, count?: (n: number) => void)
   }
 }
 
-/** The central directory as an index by local-header offset (typed arrays, 33 bytes an entry). */
+/** The central directory as an index by local-header offset (typed arrays, 37 bytes an entry). */
 export async function readCentralIndex(file: string, visit?: (record: CentralRecord, index: number) => void): Promise<EntryTable> {
   let index = new EntryTable()
   await forEachCentralRecord(
     file,
-    (r, nameHash) => {
+    (r, nameKey) => {
       visit?.(r, index.count)
-      index.add(r.offset, r.compressedSize, r.size, r.crc32, nameHash)
+      index.add(r.offset, r.compressedSize, r.size, r.crc32, nameKey)
     },
     // At most a million slots up front: a lying end record cannot reserve more.
     n => (index = new EntryTable(Math.min(n, 1_000_000)))

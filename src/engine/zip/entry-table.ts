@@ -1,7 +1,5 @@
 // Per-entry facts of a ZIP kept in typed arrays, so that hundreds of thousands of entries cost a few
 // bytes each and no object each: what the scan verified, or the central directory as an index.
-import { nameKey } from './format.js'
-
 /** Per-entry facts in typed arrays: 37 bytes an entry, and no object per entry for the GC. */
 export class EntryTable {
   count = 0
@@ -10,9 +8,8 @@ export class EntryTable {
   compressedSizes: Float64Array
   sizes: Float64Array
   crcs: Uint32Array
-  nameHashes: Uint32Array
-  /** A second CRC-32 of the name (NAME_SALT_SEED): with nameHashes, a 52-bit key (the scan's only). */
-  nameSalts: Uint32Array
+  /** The names' 52-bit keys (name-key.ts). */
+  nameKeys: Float64Array
   /** Set when the central directory named it (or, for a central directory index, when the scan met it). */
   listed: Uint8Array
 
@@ -23,27 +20,24 @@ export class EntryTable {
     this.compressedSizes = new Float64Array(this.capacity)
     this.sizes = new Float64Array(this.capacity)
     this.crcs = new Uint32Array(this.capacity)
-    this.nameHashes = new Uint32Array(this.capacity)
-    this.nameSalts = new Uint32Array(this.capacity)
+    this.nameKeys = new Float64Array(this.capacity)
     this.listed = new Uint8Array(this.capacity)
   }
 
-  add(offset: number, compressedSize: number, size: number, crc: number, nameHash: number, nameSalt = 0): void {
+  add(offset: number, compressedSize: number, size: number, crc: number, nameKey: number): void {
     if (this.count === this.capacity) this.grow()
     const i = this.count++
     this.offsets[i] = offset
     this.compressedSizes[i] = compressedSize
     this.sizes[i] = size
     this.crcs[i] = crc
-    this.nameHashes[i] = nameHash
-    this.nameSalts[i] = nameSalt
+    this.nameKeys[i] = nameKey
   }
 
   /** The index of an entry whose name (by its 52-bit key) an earlier entry has too, or -1: one sort
    *  of a typed array, no object per entry. */
   repeatedName(): number {
-    const keys = new Float64Array(this.count)
-    for (let i = 0; i < this.count; i++) keys[i] = nameKey(this.nameHashes[i], this.nameSalts[i])
+    const keys = this.nameKeys.subarray(0, this.count)
     const sorted = keys.slice().sort()
     for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return keys.lastIndexOf(sorted[i])
     return -1
@@ -89,8 +83,7 @@ export class EntryTable {
     this.compressedSizes = make(this.compressedSizes)
     this.sizes = make(this.sizes)
     this.crcs = make(this.crcs)
-    this.nameHashes = make(this.nameHashes)
-    this.nameSalts = make(this.nameSalts)
+    this.nameKeys = make(this.nameKeys)
     this.listed = make(this.listed)
   }
 }

@@ -4,6 +4,7 @@
 // disk (central.ts) share them.
 import { quoted } from '../../base/untrusted.js'
 import { crc32 } from 'node:zlib'
+import { bytesKey } from './name-key.js'
 
 export const LOCAL_SIG = 0x04034b50
 export const CENTRAL_SIG = 0x02014b50
@@ -77,15 +78,7 @@ export function corrupt(h: { name: string }, why: string): InvalidZipError {
 
 /** Parses the local header at buf[at] (at `offset` in the file); undefined when more bytes are
  *  needed. Refuses what the scan cannot read (encryption, other methods) and names that climb out. */
-/** The seed of a name's second CRC-32: with the first, a 52-bit key that tells names apart. */
-export const NAME_SALT_SEED = 0x9e3779b9
-
-/** A name's 52-bit key from its two CRC-32s (two different names share one about once in 2^52). */
-export function nameKey(crc: number, salt: number): number {
-  return crc * 0x100000 + (salt & 0xfffff)
-}
-
-export function parseLocalHeader(buf: Buffer, at: number, offset: number): { header: EntryHeader; end: number; nameHash: number; nameSalt: number; zip64: boolean } | undefined {
+export function parseLocalHeader(buf: Buffer, at: number, offset: number): { header: EntryHeader; end: number; nameKey: number; zip64: boolean } | undefined {
   if (buf.length - at < 30) return undefined
   const nameLength = buf.readUInt16LE(at + 26)
   const extraLength = buf.readUInt16LE(at + 28)
@@ -115,13 +108,13 @@ export function parseLocalHeader(buf: Buffer, at: number, offset: number): { hea
   }
   const descriptor = (flags & 0x8) !== 0
   const header: EntryHeader = { name, offset, method, crc32: buf.readUInt32LE(at + 14), compressedSize, size, descriptor }
-  return { header, end, nameHash: crc32(rawName), nameSalt: crc32(rawName, NAME_SALT_SEED), zip64: zip64 !== undefined }
+  return { header, end, nameKey: bytesKey(buf, at + 30, at + 30 + nameLength), zip64: zip64 !== undefined }
 }
 
 /** What a central directory record says of its entry, less its name (see centralRecordName). */
 export interface CentralFacts extends Omit<CentralRecord, 'name'> {
-  /** The CRC-32 of the name's bytes, and where the record ends. */
-  nameHash: number
+  /** The name's key (name-key.ts), and where the record ends. */
+  nameKey: number
   end: number
 }
 
@@ -159,7 +152,7 @@ export function parseCentralFacts(buf: Buffer, at: number): CentralFacts | undef
     compressedSize,
     size,
     unixMode: madeOnUnix ? buf.readUInt32LE(at + 38) >>> 16 : 1024,
-    nameHash: crc32(buf.subarray(at + 46, at + 46 + nameLength)),
+    nameKey: bytesKey(buf, at + 46, at + 46 + nameLength),
     end
   }
 }
@@ -170,11 +163,11 @@ export function centralRecordName(buf: Buffer, at: number): string {
 }
 
 /** Parses the central directory record at buf[at]; undefined when more bytes are needed. */
-export function parseCentralRecord(buf: Buffer, at: number): { record: CentralRecord; nameHash: number; end: number } | undefined {
+export function parseCentralRecord(buf: Buffer, at: number): { record: CentralRecord; nameKey: number; end: number } | undefined {
   const facts = parseCentralFacts(buf, at)
   if (!facts) return undefined
-  const { nameHash, end, ...record } = facts
-  return { record: { name: centralRecordName(buf, at), ...record }, nameHash, end }
+  const { nameKey, end, ...record } = facts
+  return { record: { name: centralRecordName(buf, at), ...record }, nameKey, end }
 }
 
 /** Where the central directory is, from the end records in the last bytes of the file. */

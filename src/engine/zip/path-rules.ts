@@ -3,8 +3,8 @@
 // the same file.
 import { quoted } from '../../base/untrusted.js'
 import * as path from 'node:path'
-import { crc32 } from 'node:zlib'
-import { InvalidZipError, NAME_SALT_SEED, nameKey } from './format.js'
+import { InvalidZipError } from './format.js'
+import { textKey } from './name-key.js'
 
 /** How the runner's platform names files: its path module, whether Windows' naming rules apply,
  *  whether two names that differ only in letter case are the same file (Windows, and macOS's
@@ -96,9 +96,9 @@ export class NameClash extends InvalidZipError {
 }
 
 /** Checks entry names one at a time (entryTarget), and that no two land on the same file and no file
- *  stands where another entry needs a folder. Keeps a 52-bit hash of each path, not the names, so
- *  memory stays small for hundreds of thousands of entries (two different paths share a hash about
- *  once in 2^52 pairs). */
+ *  stands where another entry needs a folder. Keeps a 52-bit key of each path (name-key.ts), not
+ *  the names, so memory stays small for hundreds of thousands of entries (two different paths share
+ *  a key about once in 2^52 pairs). */
 export class NameCheck {
   /** Files and explicit folders: hash → index, negative for a folder. */
   private readonly seen = new Map<number, number>()
@@ -140,7 +140,6 @@ export class NameCheck {
   private hashOf(target: string): number {
     let key = this.rules.normalizationInsensitive ? target.normalize('NFC') : target
     if (this.rules.caseInsensitive) key = key.toLowerCase()
-    const bytes = Buffer.from(key)
-    return nameKey(crc32(bytes), crc32(bytes, NAME_SALT_SEED))
+    return textKey(key)
   }
 }

@@ -70,8 +70,7 @@ interface Current {
   inflater?: Inflater
   /** Bytes needed before the next one-call inflate of a descriptor entry is tried. */
   nextTry: number
-  nameHash: number
-  nameSalt: number
+  nameKey: number
 }
 
 /** Reads a ZIP front to back. Feed it with write(), then end(): both throw InvalidZipError. */
@@ -204,7 +203,7 @@ export class ZipScanner {
   private localHeader(at: number): number {
     const parsed = parseLocalHeader(this.buf, at, this.offset + at)
     if (!parsed) return -1
-    const { end, nameHash, nameSalt, zip64 } = parsed
+    const { end, nameKey, zip64 } = parsed
     let header = parsed.header
     const { name, offset } = header
     let known = !header.descriptor
@@ -213,7 +212,7 @@ export class ZipScanner {
       const i = central.indexOf(offset, this.centralCursor)
       if (i < 0) throw new InvalidZipError(`not a valid ZIP: entry ${quoted(name)} at offset ${offset} is not in the central directory`)
       this.centralCursor = i + 1
-      if (central.nameHashes[i] !== nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header (${quoted(name)})`)
+      if (central.nameKeys[i] !== nameKey) throw new InvalidZipError(`not a valid ZIP: the central directory names the entry at offset ${offset} differently from its local header (${quoted(name)})`)
       if (central.listed[i]) throw new InvalidZipError(`not a valid ZIP: the entry at offset ${offset} appears twice`)
       central.listed[i] = 1
       header = { ...header, crc32: central.crcs[i], compressedSize: central.compressedSizes[i], size: central.sizes[i] }
@@ -229,8 +228,7 @@ export class ZipScanner {
       consumed: 0,
       known,
       nextTry: 0,
-      nameHash,
-      nameSalt
+      nameKey
     }
     this.phase = 'data'
     return end
@@ -364,7 +362,7 @@ export class ZipScanner {
     }
     // Reading with a central directory index (extraction), the index is the record: every local
     // entry was matched with it above, and the end checks that none was missing.
-    if (!this.indexed) this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameHash, c.nameSalt)
+    if (!this.indexed) this.table.add(h.offset, c.consumed, c.out, c.crc >>> 0, c.nameKey)
     this.settledCount++
     this.current = undefined
     this.phase = 'header'

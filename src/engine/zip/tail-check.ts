@@ -41,7 +41,7 @@ export class TailCheck {
     this.cursor = i + 1
     if (t.listed[i]) throw new InvalidZipError(`not a valid ZIP: the central directory lists the entry at offset ${record.offset} twice`)
     t.listed[i] = 1
-    if (t.nameHashes[i] !== record.nameHash) throw new InvalidZipError(`not a valid ZIP: the central directory's name ${quoted(nameOf())} differs from the local header's at offset ${record.offset}`)
+    if (t.nameKeys[i] !== record.nameKey) throw new InvalidZipError(`not a valid ZIP: the central directory's name ${quoted(nameOf())} differs from the local header's at offset ${record.offset}`)
     if (record.crc32 >>> 0 !== t.crcs[i]) throw corrupt({ name: nameOf() }, `CRC-32 ${hex(t.crcs[i])} where the ZIP says ${hex(record.crc32)}`)
     if (record.compressedSize !== t.compressedSizes[i] || record.size !== t.sizes[i]) {
       throw corrupt({ name: nameOf() }, `it holds ${t.compressedSizes[i]} compressed and ${t.sizes[i]} uncompressed bytes where the central directory says ${record.compressedSize} and ${record.size}`)
