@@ -1,7 +1,7 @@
 // Small entries inflated together (src/engine/zip/batch.ts): the scan must end the same way as when
 // it inflates every entry alone, whatever the bytes. One byte at a time the scan never has two
 // entries whole in hand, so it reads them one by one: that run is the reference here.
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import * as path from 'node:path'
@@ -38,8 +38,8 @@ async function scan(zip: Buffer, chunk: number): Promise<{ report?: unknown; man
 }
 
 /** The entries a batch from the ZIP's first byte takes, as [local header offset, output] pairs. */
-function batchOf(zip: Buffer): [number, string][] {
-  const { batch } = inflateAhead(zip, 0, 0, new Scratch())
+async function batchOf(zip: Buffer): Promise<[number, string][]> {
+  const { batch } = await inflateAhead(zip, 0, 0, new Scratch())
   return batch ? taken(batch, zip) : []
 }
 
@@ -67,7 +67,7 @@ describe('small entries inflated together', () => {
     ['with sizes in the local header', { descriptors: false }]
   ] as const)('end as one by one: the same report and manifest (%s)', async (_, o) => {
     const zip = zipBuffer(smallEntries(400), o)
-    const batched = batchOf(zip)
+    const batched = await batchOf(zip)
     expect(batched.length).toBe(400)
     expect(batched[17][1]).toBe(smallEntries(1, 17)[0].data.toString())
     const one = await scan(zip, 1)
@@ -84,7 +84,7 @@ describe('small entries inflated together', () => {
     const one = await scan(damaged, 1)
     expect(one.error).toMatch(/^entry "tree\/Line 3\/block-150\.awl" is corrupt/)
     expect(await scan(damaged, damaged.length)).toEqual(one)
-    expect(batchOf(damaged)).toEqual([])
+    expect(await batchOf(damaged)).toEqual([])
   }, 60_000)
 
   it('never takes a deflate stream that ends before its entry does (a gzip member smuggled in)', async () => {
@@ -92,7 +92,7 @@ describe('small entries inflated together', () => {
     for (const descriptors of [true, false]) {
       const entries: ManyEntry[] = [...smallEntries(20), { name: 'tree/smuggled.awl', data: content, deflated: smuggled(content) }, ...smallEntries(20, 21)]
       const zip = zipBuffer(entries, { descriptors })
-      const batched = batchOf(zip)
+      const batched = await batchOf(zip)
       // The run stops before the crafted entry: it is read alone, and refused.
       expect(batched.map(([, text]) => text)).toEqual(smallEntries(20).map(e => e.data.toString()))
       const one = await scan(zip, 1)
@@ -106,7 +106,7 @@ describe('small entries inflated together', () => {
     const content = Buffer.concat([Buffer.from('header '), Buffer.from([0x1f, 0x8b, 0x08]), Buffer.from(' trailer')])
     const entries: ManyEntry[] = [...smallEntries(10), { name: 'odd.bin', data: content, deflated: deflateRawSync(content, { level: 0 }) }, ...smallEntries(10, 11)]
     const zip = zipBuffer(entries)
-    expect(batchOf(zip)).toHaveLength(10)
+    expect(await batchOf(zip)).toHaveLength(10)
     const whole = await scan(zip, zip.length)
     expect(whole.error).toBeUndefined()
     expect(whole.manifest).toContain('  odd.bin\n')
@@ -124,7 +124,7 @@ describe('small entries inflated together', () => {
     content.writeUInt32LE(99, at + 12)
     const entries: ManyEntry[] = [...smallEntries(5), { name: 'false-end.bin', data: content, deflated: deflateRawSync(content, { level: 0 }) }, ...smallEntries(5, 6)]
     const zip = zipBuffer(entries, { descriptors: true })
-    expect(batchOf(zip)).toEqual([])
+    expect(await batchOf(zip)).toEqual([])
     const whole = await scan(zip, zip.length)
     expect(whole.error).toBeUndefined()
     expect(whole.manifest).toContain(`${hashOf(content)}  false-end.bin\n`)
@@ -135,12 +135,31 @@ describe('small entries inflated together', () => {
     for (const descriptors of [true, false]) {
       const entries: ManyEntry[] = [...smallEntries(4), { name: 'empty.txt', data: Buffer.alloc(0) }, ...smallEntries(4, 5)]
       const zip = zipBuffer(entries, { descriptors })
-      expect(batchOf(zip)).toHaveLength(4)
+      expect(await batchOf(zip)).toHaveLength(4)
       const whole = await scan(zip, zip.length)
       expect(whole.manifest).toContain('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  empty.txt\n')
       expect(await scan(zip, 1)).toEqual(whole)
     }
   })
+
+  it('runs several batches at once and ends as one by one, also when one in the middle fails', async () => {
+    // 500 entries of 1 KiB that do not compress: a batch takes 128 KiB, so a run of four.
+    const entries: ManyEntry[] = Array.from({ length: 500 }, (_, i) => ({ name: `tree/noise-${i}.bin`, data: randomBytes(1024) }))
+    const zip = zipBuffer(entries, { descriptors: true })
+    const first = await batchOf(zip)
+    expect(first.length).toBeGreaterThan(100)
+    expect(first.length).toBeLessThan(130)
+    const one = await scan(zip, 1)
+    expect(one.error).toBeUndefined()
+    expect(one.manifest).toContain(`${hashOf(entries[499].data)}  tree/noise-499.bin\n`)
+    for (const chunk of [zip.length, 64 * 1024, 16 * 1024, 1000]) expect(await scan(zip, chunk)).toEqual(one)
+
+    const damaged = Buffer.from(zip)
+    damaged[zip.indexOf(deflateRawSync(entries[300].data).subarray(0, 64)) + 30] ^= 0x55
+    const alone = await scan(damaged, 1)
+    expect(alone.error).toMatch(/^entry "tree\/noise-300\.bin" is corrupt/)
+    for (const chunk of [damaged.length, 64 * 1024, 16 * 1024]) expect(await scan(damaged, chunk)).toEqual(alone)
+  }, 60_000)
 })
 
 function hashOf(bytes: Buffer): string {

@@ -30546,6 +30546,10 @@ class Inflater {
  *  buffer pool (below half its 8 KiB), so that the many small entries of an export do not each leave
  *  an ArrayBuffer of zlib's default 16 KiB for the GC; a larger output takes a few of them. */
 const UNKNOWN_SIZE_CHUNK = 2048;
+/** What an output buffer of known size is given beyond it: zlib's JavaScript side takes a buffer
+ *  that comes back full for "more output may follow", and allocates a second one of the same size
+ *  and calls zlib again to find that none does; one spare byte tells it at once. */
+const ROOM = 1;
 /** Inflates the deflate stream at the start of `bytes` in one synchronous call: its output and the
  *  input it took; 'more' when the input ends before the stream does, 'large' when the output would
  *  exceed `most`. `size`: the output's size when the ZIP says it (one output buffer of that size).
@@ -30555,7 +30559,7 @@ const UNKNOWN_SIZE_CHUNK = 2048;
  *  only zlib's internal binding allows; this stays on the documented API (see BENCHMARKS.md). */
 function inflateOnce(h, bytes, most, size) {
     try {
-        const chunkSize = Math.max(64, size ?? UNKNOWN_SIZE_CHUNK);
+        const chunkSize = Math.max(64, size === undefined ? UNKNOWN_SIZE_CHUNK : size + ROOM);
         const { buffer, engine } = (0,external_node_zlib_.inflateRawSync)(bytes, { info: true, chunkSize, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) });
         return { output: buffer, consumed: engine.bytesWritten };
     }
@@ -30627,27 +30631,55 @@ class Batch {
         return { compressedSize: this.compressedSizes[i], output: this.output.subarray(i ? this.outputEnds[i - 1] : 0, this.outputEnds[i]), crc32: this.crcs[i] };
     }
 }
-/** The scan's side of batching: when to try a batch, and each entry's output from it. */
+/** The scan's side of batching: when to start a batch, and each entry's output from it. zlib
+ *  inflates batches on the thread pool while the scan takes the entries of the one before and more
+ *  bytes arrive, so the main thread waits for zlib only when it has nothing else to do. */
 class Batches {
     batch;
+    /** Batches on their way, in file order. */
+    pending = [];
     /** No batch is tried before this file offset (one was, and failed, or did not pay). */
     from = 0;
-    /** The last batch tried was inflated: a small entry cut by the chunk's end is worth waiting for. */
+    /** Batches work for this ZIP: the next one starts where the last one ends (`next`, a file offset)
+     *  as soon as its bytes are there, and a scan at a header waits for bytes rather than read alone. */
     working = false;
-    scratch = new Scratch();
-    /** At a local header (buf[at]; `offset` is buf[0]'s file offset; `final`: no more bytes will
-     *  come): tries a batch when none is in hand. 'wait' while it gathers bytes for one, which it does
-     *  only while batches work for this ZIP: else entries are read one by one at once. */
+    next = -1;
+    /** Framing buffers that zlib is done with. */
+    spare = [];
+    /** New bytes are in `buf` (`offset`: buf[0]'s file offset; `final`: no more will come): starts
+     *  the next batches of a run whose bytes have arrived. */
+    arrived(buf, offset, final) {
+        while (this.working && this.next >= 0 && this.pending.length < IN_FLIGHT) {
+            const at = this.next - offset;
+            if (at < 0 || (buf.length - at < BATCH_INPUT && !final))
+                return;
+            this.start(buf, at, offset);
+        }
+    }
+    /** At a local header (buf[at]): undefined to go on (the entry is then a batch's or read alone), a
+     *  promise to wait for a batch that starts here, or 'wait' for more bytes (while a batch that
+     *  starts here is on its way, or while gathering the bytes of one). */
     atHeader(buf, at, offset, final) {
-        if (!(this.batch?.done ?? true) || offset + at < this.from)
+        if (this.batch && !this.batch.done)
             return undefined;
-        if (this.working && !final && buf.length - at < GATHER)
-            return 'wait';
-        const { batch, skipUntil } = inflateAhead(buf, at, offset, this.scratch);
-        this.batch = batch;
-        this.working = batch !== undefined;
-        this.from = skipUntil;
-        return undefined;
+        const here = offset + at;
+        // Batches that the scan went past (reading their entries one by one) are of no more use.
+        while (this.pending.length && this.pending[0].at < here)
+            this.pending.shift();
+        let p = this.pending[0];
+        if (!p && here >= this.from) {
+            if (this.working && !final && buf.length - at < BATCH_INPUT)
+                return 'wait';
+            p = this.start(buf, at, offset);
+        }
+        if (p?.at !== here)
+            return undefined;
+        if (p.done)
+            return this.adopt(buf, offset, final);
+        // Bytes go on arriving while zlib works, up to a bound; at the end there is nothing to wait for.
+        if (final || buf.length - at >= HOLD_MAX)
+            return p.promise.then(() => this.adopt(buf, offset, final));
+        return 'wait';
     }
     /** The entry's output, when it is the batch's next and agrees with what the ZIP says of it
      *  (`known`: its sizes are stated, perhaps by the central directory); else the batch is dropped. */
@@ -30658,6 +30690,39 @@ class Batches {
         this.batch = undefined;
         return undefined;
     }
+    /** Plans a batch from buf[at] and hands it to zlib; undefined when there is nothing to batch. */
+    start(buf, at, offset) {
+        const scratch = this.spare.pop() ?? new Scratch();
+        const plan = planAhead(buf, at, offset, scratch);
+        this.from = plan.skipUntil;
+        if (!plan.entries) {
+            this.spare.push(scratch);
+            this.working = false;
+            this.next = -1;
+            return undefined;
+        }
+        const p = { at: offset + at, done: false, promise: Promise.resolve() };
+        p.promise = inflatePlanned(plan.entries, plan.input, offset).then(batch => {
+            p.batch = batch;
+            p.done = true;
+            this.spare.push(scratch);
+        });
+        this.pending.push(p);
+        this.working = true;
+        this.next = plan.skipUntil;
+        return p;
+    }
+    /** The first pending batch is done: it is the one in hand (when zlib took it; else its entries
+     *  are read one by one, and no further batch is started until the scan is past them). */
+    adopt(buf, offset, final) {
+        this.batch = this.pending.shift().batch;
+        if (!this.batch) {
+            this.working = false;
+            this.next = -1;
+        }
+        this.arrived(buf, offset, final);
+        return undefined;
+    }
 }
 /** A gzip member's header: deflate, no flags, no time, unknown OS. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff]);
@@ -30665,41 +30730,60 @@ const MEMBER_START = GZIP_HEADER.subarray(0, 3);
 const TRAILER = 8;
 /** Output of one batch at most: enough to cover many chunks' worth of small entries. */
 const BATCH_OUTPUT_MAX = SYNC_OUTPUT_MAX;
-/** Bytes a scan gathers before it tries a batch, while batches work and more bytes are coming: each
- *  batch costs a zlib context, and a few large batches cost less than many small ones. */
-const GATHER = 256 * 1024;
-/** Inflates together the small deflated entries that lie whole in `buf` from `at` (a local header;
- *  `offset` is buf[0]'s file offset). */
-function inflateAhead(buf, at, offset, scratch) {
-    let planned = planBatch(buf, at);
-    let input = scratch.frame(buf, planned);
+/** Compressed bytes of one batch at most, and the bytes a run of batches waits for before it starts
+ *  the next: each batch costs a zlib context, and the next one is inflated while the scan takes the
+ *  entries of this one. */
+const BATCH_INPUT = 128 * 1024;
+/** Bytes held after a batch's start while zlib inflates it, before the scan waits for zlib. */
+const HOLD_MAX = 1024 * 1024;
+/** Batches on their way at once: zlib inflates one while the scan gives it the next. */
+const IN_FLIGHT = 2;
+/** Plans and frames a batch of the small deflated entries that lie whole in `buf` from `at` (a local
+ *  header; `offset` is buf[0]'s file offset). */
+function planAhead(buf, at, offset, scratch) {
+    const planned = planBatch(buf, at);
+    const input = scratch.frame(buf, planned);
     // An entry whose bytes could start a gzip member is read alone, and the batch ends before it.
     const clean = membersBeforeStrayStart(input, planned);
-    const skipUntil = offset + (planned[clean]?.end ?? planned.at(-1)?.end ?? at);
-    planned = planned.slice(0, clean);
-    input = input.subarray(0, planned.reduce((n, p) => n + memberLength(p), 0));
-    const output = planned.length >= 2 ? gunzipMembers(input, planned) : undefined;
+    const skipUntil = offset + (planned[clean]?.next ?? planned.at(-1)?.next ?? at);
+    if (clean < 2)
+        return { input, skipUntil };
+    const entries = planned.slice(0, clean);
+    return { entries, input: input.subarray(0, entries.reduce((n, p) => n + memberLength(p), 0)), skipUntil };
+}
+/** The batch of planned entries, once zlib has inflated them; undefined when it refused them. */
+async function inflatePlanned(planned, input, offset) {
+    const output = await gunzipMembers(input, planned);
     if (!output)
-        return { skipUntil };
+        return undefined;
     let end = 0;
-    const batch = new Batch(output, planned.map(p => offset + p.header), planned.map(p => p.end - p.data), planned.map(p => (end += p.size)), planned.map(p => p.crc >>> 0));
-    return { batch, skipUntil };
+    return new Batch(output, planned.map(p => offset + p.header), planned.map(p => p.end - p.data), planned.map(p => (end += p.size)), planned.map(p => p.crc >>> 0));
+}
+/** Inflates together the small deflated entries that lie whole in `buf` from `at`: the batch, and
+ *  the file offset up to which entries are then read one by one. */
+async function inflateAhead(buf, at, offset, scratch) {
+    const { entries, input, skipUntil } = planAhead(buf, at, offset, scratch);
+    return { batch: entries && (await inflatePlanned(entries, input, offset)), skipUntil };
 }
 /** The entries from buf[at] that a batch can take: deflated, small, not empty, whole in `buf`, with
  *  sizes in the local header or in a signed data descriptor; up to the first that is not. */
 function planBatch(buf, at) {
     const planned = [];
-    let total = 0;
+    let output = 0;
+    let input = 0;
     for (let p = at; buf.length - p >= 30 && buf.readUInt32LE(p) === LOCAL_SIG;) {
         const flags = buf.readUInt16LE(p + 6);
         if (buf.readUInt16LE(p + 8) !== DEFLATED || flags & 0x1)
             break;
         const data = p + 30 + buf.readUInt16LE(p + 26) + buf.readUInt16LE(p + 28);
         const entry = data <= buf.length ? (flags & 0x8 ? signedDescriptorAfter(buf, data) : sizesInHeader(buf, p, data)) : undefined;
-        if (!entry || entry.size === 0 || entry.size > SYNC_OUTPUT_MAX || entry.next > buf.length || total + entry.size > BATCH_OUTPUT_MAX)
+        if (!entry || entry.size === 0 || entry.size > SYNC_OUTPUT_MAX || entry.next > buf.length || output + entry.size > BATCH_OUTPUT_MAX)
             break;
-        planned.push({ header: p, data, end: entry.end, crc: entry.crc, size: entry.size });
-        total += entry.size;
+        if (planned.length && input + entry.end - data > BATCH_INPUT)
+            break;
+        planned.push({ header: p, data, end: entry.end, next: entry.next, crc: entry.crc, size: entry.size });
+        output += entry.size;
+        input += entry.end - data;
         p = entry.next;
     }
     return planned;
@@ -30750,16 +30834,14 @@ class Scratch {
         return input;
     }
 }
-/** The members' output, or undefined unless zlib read exactly the members framed (see the top). */
+/** The members' output, or undefined unless zlib read exactly the members framed (see the top).
+ *  Inflated on libuv's thread pool (zlib's asynchronous API). */
 function gunzipMembers(input, planned) {
     const total = planned.reduce((n, p) => n + p.size, 0);
-    try {
-        const { buffer, engine } = (0,external_node_zlib_.gunzipSync)(input, { info: true, chunkSize: Math.max(64, total), maxOutputLength: total });
-        return engine.bytesWritten === input.length && buffer.length === total ? buffer : undefined;
-    }
-    catch {
-        return undefined;
-    }
+    return new Promise(resolve => (0,external_node_zlib_.gunzip)(input, { info: true, chunkSize: Math.max(64, total + ROOM), maxOutputLength: total }, (error, result) => {
+        const { buffer, engine } = (result ?? {});
+        resolve(!error && engine?.bytesWritten === input.length && buffer?.length === total ? buffer : undefined);
+    }));
 }
 /** How many members come before the first whose data or trailer holds the bytes that start a gzip
  *  member (1f 8b 08): all of them when none does. */
@@ -30851,6 +30933,7 @@ class ZipScanner {
         }
         // Leftover bytes are copied into the carry: a caller may reuse its read buffer.
         this.buf = this.carry.join(chunk);
+        this.batches.arrived(this.buf, this.offset, this.final);
         let at = 0;
         for (;;) {
             let next = this.step(at);
@@ -30909,8 +30992,12 @@ class ZipScanner {
                 if (avail < 4)
                     return -1;
                 const sig = buf.readUInt32LE(at);
-                if (sig === LOCAL_SIG)
-                    return this.batches.atHeader(buf, at, this.offset, this.final) === 'wait' ? -1 : this.localHeader(at);
+                if (sig === LOCAL_SIG) {
+                    const batch = this.batches.atHeader(buf, at, this.offset, this.final);
+                    if (batch === 'wait')
+                        return -1;
+                    return batch ? batch.then(() => this.localHeader(at)) : this.localHeader(at);
+                }
                 if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
                     this.phase = 'central';
                     this.tail = new TailCheck(this.table, this.indexed, this.offset + at);

@@ -21,9 +21,9 @@
 // So zlib read exactly our members, each deflate stream ended right before its trailer (that is,
 // at its entry's end), and each output matched its trailer. Anything else is not batched, or the
 // batch fails and its entries are inflated one by one, which names what is wrong.
-import { gunzipSync } from 'node:zlib'
+import { gunzip } from 'node:zlib'
 import { DEFLATED, DESCRIPTOR_SIG_BYTES, type EntryHeader, LOCAL_SIG, readUInt64 } from './format.js'
-import { SYNC_COMPRESSED_MAX, SYNC_OUTPUT_MAX } from './inflate.js'
+import { ROOM, SYNC_COMPRESSED_MAX, SYNC_OUTPUT_MAX } from './inflate.js'
 
 /** An entry of a batch, as the scan takes it: its deflated bytes (what the scan counts as consumed),
  *  their output, and the output's CRC-32 (zlib compared it with the one the ZIP states). */
@@ -61,26 +61,59 @@ export class Batch {
   }
 }
 
-/** The scan's side of batching: when to try a batch, and each entry's output from it. */
+/** A batch on its way through zlib (on libuv's thread pool), from the local header at file offset
+ *  `at`. */
+interface Pending {
+  at: number
+  promise: Promise<void>
+  done: boolean
+  batch?: Batch
+}
+
+/** The scan's side of batching: when to start a batch, and each entry's output from it. zlib
+ *  inflates batches on the thread pool while the scan takes the entries of the one before and more
+ *  bytes arrive, so the main thread waits for zlib only when it has nothing else to do. */
 export class Batches {
   private batch?: Batch
+  /** Batches on their way, in file order. */
+  private readonly pending: Pending[] = []
   /** No batch is tried before this file offset (one was, and failed, or did not pay). */
   private from = 0
-  /** The last batch tried was inflated: a small entry cut by the chunk's end is worth waiting for. */
+  /** Batches work for this ZIP: the next one starts where the last one ends (`next`, a file offset)
+   *  as soon as its bytes are there, and a scan at a header waits for bytes rather than read alone. */
   private working = false
-  private readonly scratch = new Scratch()
+  private next = -1
+  /** Framing buffers that zlib is done with. */
+  private readonly spare: Scratch[] = []
 
-  /** At a local header (buf[at]; `offset` is buf[0]'s file offset; `final`: no more bytes will
-   *  come): tries a batch when none is in hand. 'wait' while it gathers bytes for one, which it does
-   *  only while batches work for this ZIP: else entries are read one by one at once. */
-  atHeader(buf: Buffer, at: number, offset: number, final: boolean): 'wait' | undefined {
-    if (!(this.batch?.done ?? true) || offset + at < this.from) return undefined
-    if (this.working && !final && buf.length - at < GATHER) return 'wait'
-    const { batch, skipUntil } = inflateAhead(buf, at, offset, this.scratch)
-    this.batch = batch
-    this.working = batch !== undefined
-    this.from = skipUntil
-    return undefined
+  /** New bytes are in `buf` (`offset`: buf[0]'s file offset; `final`: no more will come): starts
+   *  the next batches of a run whose bytes have arrived. */
+  arrived(buf: Buffer, offset: number, final: boolean): void {
+    while (this.working && this.next >= 0 && this.pending.length < IN_FLIGHT) {
+      const at = this.next - offset
+      if (at < 0 || (buf.length - at < BATCH_INPUT && !final)) return
+      this.start(buf, at, offset)
+    }
+  }
+
+  /** At a local header (buf[at]): undefined to go on (the entry is then a batch's or read alone), a
+   *  promise to wait for a batch that starts here, or 'wait' for more bytes (while a batch that
+   *  starts here is on its way, or while gathering the bytes of one). */
+  atHeader(buf: Buffer, at: number, offset: number, final: boolean): 'wait' | Promise<void> | undefined {
+    if (this.batch && !this.batch.done) return undefined
+    const here = offset + at
+    // Batches that the scan went past (reading their entries one by one) are of no more use.
+    while (this.pending.length && this.pending[0].at < here) this.pending.shift()
+    let p: Pending | undefined = this.pending[0]
+    if (!p && here >= this.from) {
+      if (this.working && !final && buf.length - at < BATCH_INPUT) return 'wait'
+      p = this.start(buf, at, offset)
+    }
+    if (p?.at !== here) return undefined
+    if (p.done) return this.adopt(buf, offset, final)
+    // Bytes go on arriving while zlib works, up to a bound; at the end there is nothing to wait for.
+    if (final || buf.length - at >= HOLD_MAX) return p.promise.then(() => this.adopt(buf, offset, final))
+    return 'wait'
   }
 
   /** The entry's output, when it is the batch's next and agrees with what the ZIP says of it
@@ -91,14 +124,50 @@ export class Batches {
     this.batch = undefined
     return undefined
   }
+
+  /** Plans a batch from buf[at] and hands it to zlib; undefined when there is nothing to batch. */
+  private start(buf: Buffer, at: number, offset: number): Pending | undefined {
+    const scratch = this.spare.pop() ?? new Scratch()
+    const plan = planAhead(buf, at, offset, scratch)
+    this.from = plan.skipUntil
+    if (!plan.entries) {
+      this.spare.push(scratch)
+      this.working = false
+      this.next = -1
+      return undefined
+    }
+    const p: Pending = { at: offset + at, done: false, promise: Promise.resolve() }
+    p.promise = inflatePlanned(plan.entries, plan.input, offset).then(batch => {
+      p.batch = batch
+      p.done = true
+      this.spare.push(scratch)
+    })
+    this.pending.push(p)
+    this.working = true
+    this.next = plan.skipUntil
+    return p
+  }
+
+  /** The first pending batch is done: it is the one in hand (when zlib took it; else its entries
+   *  are read one by one, and no further batch is started until the scan is past them). */
+  private adopt(buf: Buffer, offset: number, final: boolean): undefined {
+    this.batch = this.pending.shift()!.batch
+    if (!this.batch) {
+      this.working = false
+      this.next = -1
+    }
+    this.arrived(buf, offset, final)
+    return undefined
+  }
 }
 
 /** An entry as the batch reads it from its local header and its data descriptor. */
 interface Planned {
-  /** Positions in the scanned buffer: local header, data, end of data. */
+  /** Positions in the scanned buffer: local header, data, end of data, the next local header. */
   header: number
   data: number
   end: number
+  next: number
   crc: number
   size: number
 }
@@ -109,54 +178,74 @@ const MEMBER_START = GZIP_HEADER.subarray(0, 3)
 const TRAILER = 8
 /** Output of one batch at most: enough to cover many chunks' worth of small entries. */
 const BATCH_OUTPUT_MAX = SYNC_OUTPUT_MAX
-/** Bytes a scan gathers before it tries a batch, while batches work and more bytes are coming: each
- *  batch costs a zlib context, and a few large batches cost less than many small ones. */
-const GATHER = 256 * 1024
+/** Compressed bytes of one batch at most, and the bytes a run of batches waits for before it starts
+ *  the next: each batch costs a zlib context, and the next one is inflated while the scan takes the
+ *  entries of this one. */
+const BATCH_INPUT = 128 * 1024
+/** Bytes held after a batch's start while zlib inflates it, before the scan waits for zlib. */
+const HOLD_MAX = 1024 * 1024
+/** Batches on their way at once: zlib inflates one while the scan gives it the next. */
+const IN_FLIGHT = 2
 
-/** What inflateAhead gives: the batch (none when fewer than two entries could be batched, or zlib
- *  refused them), and the file offset up to which the entries are then read one by one (so that a
- *  batch that failed is not tried again entry by entry). */
-interface Ahead {
-  batch?: Batch
+/** A batch's entries and their gzip stream, as planned from the bytes at hand (no entries when
+ *  fewer than two can be batched), and the file offset up to which the entries are then read one
+ *  by one (so that a batch that failed is not tried again entry by entry). */
+interface Plan {
+  entries?: Planned[]
+  input: Buffer
   skipUntil: number
 }
 
-/** Inflates together the small deflated entries that lie whole in `buf` from `at` (a local header;
- *  `offset` is buf[0]'s file offset). */
-export function inflateAhead(buf: Buffer, at: number, offset: number, scratch: Scratch): Ahead {
-  let planned = planBatch(buf, at)
-  let input = scratch.frame(buf, planned)
+/** Plans and frames a batch of the small deflated entries that lie whole in `buf` from `at` (a local
+ *  header; `offset` is buf[0]'s file offset). */
+function planAhead(buf: Buffer, at: number, offset: number, scratch: Scratch): Plan {
+  const planned = planBatch(buf, at)
+  const input = scratch.frame(buf, planned)
   // An entry whose bytes could start a gzip member is read alone, and the batch ends before it.
   const clean = membersBeforeStrayStart(input, planned)
-  const skipUntil = offset + (planned[clean]?.end ?? planned.at(-1)?.end ?? at)
-  planned = planned.slice(0, clean)
-  input = input.subarray(0, planned.reduce((n, p) => n + memberLength(p), 0))
-  const output = planned.length >= 2 ? gunzipMembers(input, planned) : undefined
-  if (!output) return { skipUntil }
+  const skipUntil = offset + (planned[clean]?.next ?? planned.at(-1)?.next ?? at)
+  if (clean < 2) return { input, skipUntil }
+  const entries = planned.slice(0, clean)
+  return { entries, input: input.subarray(0, entries.reduce((n, p) => n + memberLength(p), 0)), skipUntil }
+}
+
+/** The batch of planned entries, once zlib has inflated them; undefined when it refused them. */
+async function inflatePlanned(planned: Planned[], input: Buffer, offset: number): Promise<Batch | undefined> {
+  const output = await gunzipMembers(input, planned)
+  if (!output) return undefined
   let end = 0
-  const batch = new Batch(
+  return new Batch(
     output,
     planned.map(p => offset + p.header),
     planned.map(p => p.end - p.data),
     planned.map(p => (end += p.size)),
     planned.map(p => p.crc >>> 0)
   )
-  return { batch, skipUntil }
+}
+
+/** Inflates together the small deflated entries that lie whole in `buf` from `at`: the batch, and
+ *  the file offset up to which entries are then read one by one. */
+export async function inflateAhead(buf: Buffer, at: number, offset: number, scratch: Scratch): Promise<{ batch?: Batch; skipUntil: number }> {
+  const { entries, input, skipUntil } = planAhead(buf, at, offset, scratch)
+  return { batch: entries && (await inflatePlanned(entries, input, offset)), skipUntil }
 }
 
 /** The entries from buf[at] that a batch can take: deflated, small, not empty, whole in `buf`, with
  *  sizes in the local header or in a signed data descriptor; up to the first that is not. */
 function planBatch(buf: Buffer, at: number): Planned[] {
   const planned: Planned[] = []
-  let total = 0
+  let output = 0
+  let input = 0
   for (let p = at; buf.length - p >= 30 && buf.readUInt32LE(p) === LOCAL_SIG; ) {
     const flags = buf.readUInt16LE(p + 6)
     if (buf.readUInt16LE(p + 8) !== DEFLATED || flags & 0x1) break
     const data = p + 30 + buf.readUInt16LE(p + 26) + buf.readUInt16LE(p + 28)
     const entry = data <= buf.length ? (flags & 0x8 ? signedDescriptorAfter(buf, data) : sizesInHeader(buf, p, data)) : undefined
-    if (!entry || entry.size === 0 || entry.size > SYNC_OUTPUT_MAX || entry.next > buf.length || total + entry.size > BATCH_OUTPUT_MAX) break
-    planned.push({ header: p, data, end: entry.end, crc: entry.crc, size: entry.size })
-    total += entry.size
+    if (!entry || entry.size === 0 || entry.size > SYNC_OUTPUT_MAX || entry.next > buf.length || output + entry.size > BATCH_OUTPUT_MAX) break
+    if (planned.length && input + entry.end - data > BATCH_INPUT) break
+    planned.push({ header: p, data, end: entry.end, next: entry.next, crc: entry.crc, size: entry.size })
+    output += entry.size
+    input += entry.end - data
     p = entry.next
   }
   return planned
@@ -216,18 +305,16 @@ export class Scratch {
   }
 }
 
-/** The members' output, or undefined unless zlib read exactly the members framed (see the top). */
-function gunzipMembers(input: Buffer, planned: Planned[]): Buffer | undefined {
+/** The members' output, or undefined unless zlib read exactly the members framed (see the top).
+ *  Inflated on libuv's thread pool (zlib's asynchronous API). */
+function gunzipMembers(input: Buffer, planned: Planned[]): Promise<Buffer | undefined> {
   const total = planned.reduce((n, p) => n + p.size, 0)
-  try {
-    const { buffer, engine } = gunzipSync(input, { info: true, chunkSize: Math.max(64, total), maxOutputLength: total }) as unknown as {
-      buffer: Buffer
-      engine: { bytesWritten: number }
-    }
-    return engine.bytesWritten === input.length && buffer.length === total ? buffer : undefined
-  } catch {
-    return undefined
-  }
+  return new Promise(resolve =>
+    gunzip(input, { info: true, chunkSize: Math.max(64, total + ROOM), maxOutputLength: total }, (error, result) => {
+      const { buffer, engine } = (result ?? {}) as unknown as { buffer?: Buffer; engine?: { bytesWritten: number } }
+      resolve(!error && engine?.bytesWritten === input.length && buffer?.length === total ? buffer : undefined)
+    })
+  )
 }
 
 /** How many members come before the first whose data or trailer holds the bytes that start a gzip

@@ -78,6 +78,11 @@ export interface Inflated {
  *  an ArrayBuffer of zlib's default 16 KiB for the GC; a larger output takes a few of them. */
 const UNKNOWN_SIZE_CHUNK = 2048
 
+/** What an output buffer of known size is given beyond it: zlib's JavaScript side takes a buffer
+ *  that comes back full for "more output may follow", and allocates a second one of the same size
+ *  and calls zlib again to find that none does; one spare byte tells it at once. */
+export const ROOM = 1
+
 /** Inflates the deflate stream at the start of `bytes` in one synchronous call: its output and the
  *  input it took; 'more' when the input ends before the stream does, 'large' when the output would
  *  exceed `most`. `size`: the output's size when the ZIP says it (one output buffer of that size).
@@ -87,7 +92,7 @@ const UNKNOWN_SIZE_CHUNK = 2048
  *  only zlib's internal binding allows; this stays on the documented API (see BENCHMARKS.md). */
 export function inflateOnce(h: EntryHeader, bytes: Buffer, most: number, size?: number): Inflated | 'more' | 'large' {
   try {
-    const chunkSize = Math.max(64, size ?? UNKNOWN_SIZE_CHUNK)
+    const chunkSize = Math.max(64, size === undefined ? UNKNOWN_SIZE_CHUNK : size + ROOM)
     const { buffer, engine } = inflateRawSync(bytes, { info: true, chunkSize, maxOutputLength: Math.max(1, Math.min(most, 2 ** 31 - 1)) }) as unknown as {
       buffer: Buffer
       engine: { bytesWritten: number }

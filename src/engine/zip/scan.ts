@@ -125,6 +125,7 @@ export class ZipScanner {
     }
     // Leftover bytes are copied into the carry: a caller may reuse its read buffer.
     this.buf = this.carry.join(chunk)
+    this.batches.arrived(this.buf, this.offset, this.final)
     let at = 0
     for (;;) {
       let next = this.step(at)
@@ -179,7 +180,11 @@ export class ZipScanner {
       case 'header': {
         if (avail < 4) return -1
         const sig = buf.readUInt32LE(at)
-        if (sig === LOCAL_SIG) return this.batches.atHeader(buf, at, this.offset, this.final) === 'wait' ? -1 : this.localHeader(at)
+        if (sig === LOCAL_SIG) {
+          const batch = this.batches.atHeader(buf, at, this.offset, this.final)
+          if (batch === 'wait') return -1
+          return batch ? batch.then(() => this.localHeader(at)) : this.localHeader(at)
+        }
         if (sig === CENTRAL_SIG || sig === ZIP64_EOCD_SIG || sig === EOCD_SIG) {
           this.phase = 'central'
           this.tail = new TailCheck(this.table, this.indexed, this.offset + at)
