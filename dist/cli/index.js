@@ -28375,7 +28375,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _start_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1951);
+/* harmony import */ var _start_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2724);
 // Entry point of the octoplant-export command (bundled to dist/cli/index.js).
 
 process.exitCode = await (0,_start_js__WEBPACK_IMPORTED_MODULE_0__/* .start */ .n)();
@@ -28387,7 +28387,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1951:
+/***/ 2724:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34912,10 +34912,59 @@ function textOf(v) {
     return typeof v === 'string' && v.trim() ? untrusted(v.trim(), 200) : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/engine/zip/key-map.ts
+// A map from names' 52-bit keys (name-key.ts) to entry indices, in two typed arrays. The extraction's
+// name check keeps one or two entries per file of the ZIP: a Map does that with a boxed number per
+// key and, beyond a few thousand entries, a backing store in V8's large-object space, which for
+// 70,000 entries grew the process by tens of MiB (BENCHMARKS.md). Open addressing with linear
+// probing, at most half full; written by hand since no library keys a typed array by a double.
+const EMPTY = -1;
+class KeyMap {
+    size = 0;
+    /** Slots: a power of two, doubled whenever the map would be more than half full. */
+    keys = new Float64Array(1024).fill(EMPTY);
+    values = new Int32Array(1024);
+    get(key) {
+        const i = this.slotOf(key);
+        return this.keys[i] === EMPTY ? undefined : this.values[i];
+    }
+    has(key) {
+        return this.keys[this.slotOf(key)] !== EMPTY;
+    }
+    set(key, value) {
+        if (2 * (this.size + 1) > this.keys.length)
+            this.grow();
+        const i = this.slotOf(key);
+        if (this.keys[i] === EMPTY)
+            this.size++;
+        this.keys[i] = key;
+        this.values[i] = value;
+    }
+    /** The slot that holds `key`, or the empty one where it would go. */
+    slotOf(key) {
+        const mask = this.keys.length - 1;
+        // A key's low 32 bits mix both of its hashes.
+        let i = (key >>> 0) & mask;
+        while (this.keys[i] !== key && this.keys[i] !== EMPTY)
+            i = (i + 1) & mask;
+        return i;
+    }
+    grow() {
+        const { keys, values } = this;
+        this.keys = new Float64Array(2 * keys.length).fill(EMPTY);
+        this.values = new Int32Array(2 * keys.length);
+        this.size = 0;
+        for (let i = 0; i < keys.length; i++)
+            if (keys[i] !== EMPTY)
+                this.set(keys[i], values[i]);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engine/zip/path-rules.ts
 // How the runner's platform names files, and the rules an entry name must pass before anything is
 // written: it stays inside the target folder, the platform can hold it, and no two entries land on
 // the same file.
+
 
 
 
@@ -34999,10 +35048,10 @@ class NameClash extends InvalidZipError {
 class NameCheck {
     root;
     rules;
-    /** Files and explicit folders: hash → index, negative for a folder. */
-    seen = new Map();
-    /** Folders that entries need (their parents): hash → the index of the first entry that needs it. */
-    parents = new Map();
+    /** Files and explicit folders: key → index, negative for a folder. */
+    seen = new KeyMap();
+    /** Folders that entries need (their parents): key → the index of the first entry that needs it. */
+    parents = new KeyMap();
     /** The last entry's folder: a ZIP lists a folder's entries together, and one already checked needs
      *  no second look. */
     lastFolder = '';

@@ -4,6 +4,7 @@
 import { quoted } from '../../base/untrusted.js'
 import * as path from 'node:path'
 import { InvalidZipError } from './format.js'
+import { KeyMap } from './key-map.js'
 import { textKey } from './name-key.js'
 
 /** How the runner's platform names files: its path module, whether Windows' naming rules apply,
@@ -100,10 +101,10 @@ export class NameClash extends InvalidZipError {
  *  the names, so memory stays small for hundreds of thousands of entries (two different paths share
  *  a key about once in 2^52 pairs). */
 export class NameCheck {
-  /** Files and explicit folders: hash → index, negative for a folder. */
-  private readonly seen = new Map<number, number>()
-  /** Folders that entries need (their parents): hash → the index of the first entry that needs it. */
-  private readonly parents = new Map<number, number>()
+  /** Files and explicit folders: key → index, negative for a folder. */
+  private readonly seen = new KeyMap()
+  /** Folders that entries need (their parents): key → the index of the first entry that needs it. */
+  private readonly parents = new KeyMap()
   /** The last entry's folder: a ZIP lists a folder's entries together, and one already checked needs
    *  no second look. */
   private lastFolder = ''
