@@ -31205,7 +31205,8 @@ class Batch {
     next = 0;
     constructor(output, 
     /** File offsets of the entries' local headers; their deflated bytes; where each one's output
-     *  ends in `output`; their CRC-32s. */
+     *  ends in `output`; their CRC-32s. Typed arrays: a batch outlives a young-generation GC or
+     *  two, and what it holds then is copied by that GC, which a typed array's contents are not. */
     offsets, compressedSizes, outputEnds, crcs) {
         this.output = output;
         this.offsets = offsets;
@@ -31346,12 +31347,22 @@ function planAhead(buf, at, offset, scratch) {
     return { entries, input: input.subarray(0, entries.reduce((n, p) => n + memberLength(p), 0)), skipUntil };
 }
 /** The batch of planned entries, once zlib has inflated them; undefined when it refused them. */
-async function inflatePlanned(planned, input, offset) {
-    const output = await gunzipMembers(input, planned);
-    if (!output)
-        return undefined;
-    let end = 0;
-    return new Batch(output, planned.map(p => offset + p.header), planned.map(p => p.end - p.data), planned.map(p => (end += p.size)), planned.map(p => p.crc >>> 0));
+function inflatePlanned(planned, input, offset) {
+    // What the batch needs of the plan, taken now: the plan's objects are not held while zlib works.
+    const n = planned.length;
+    const offsets = new Float64Array(n);
+    const compressedSizes = new Float64Array(n);
+    const outputEnds = new Float64Array(n);
+    const crcs = new Uint32Array(n);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+        const p = planned[i];
+        offsets[i] = offset + p.header;
+        compressedSizes[i] = p.end - p.data;
+        outputEnds[i] = total += p.size;
+        crcs[i] = p.crc >>> 0;
+    }
+    return gunzipMembers(input, total).then(output => output && new Batch(output, offsets, compressedSizes, outputEnds, crcs));
 }
 /** Inflates together the small deflated entries that lie whole in `buf` from `at`: the batch, and
  *  the file offset up to which entries are then read one by one. */
@@ -31428,10 +31439,10 @@ class Scratch {
         return input;
     }
 }
-/** The members' output, or undefined unless zlib read exactly the members framed (see the top).
+/** The members' output (`total` bytes, their sizes added), or undefined unless zlib read exactly the
+ *  members framed (see the top).
  *  Inflated on libuv's thread pool (zlib's asynchronous API). */
-function gunzipMembers(input, planned) {
-    const total = planned.reduce((n, p) => n + p.size, 0);
+function gunzipMembers(input, total) {
     return new Promise(resolve => (0,external_node_zlib_.gunzip)(input, { info: true, chunkSize: Math.max(64, total + ROOM), maxOutputLength: total }, (error, result) => {
         const { buffer, engine } = (result ?? {});
         resolve(!error && engine?.bytesWritten === input.length && buffer?.length === total ? buffer : undefined);

@@ -41,11 +41,12 @@ export class Batch {
   constructor(
     private readonly output: Buffer,
     /** File offsets of the entries' local headers; their deflated bytes; where each one's output
-     *  ends in `output`; their CRC-32s. */
-    private readonly offsets: number[],
-    private readonly compressedSizes: number[],
-    private readonly outputEnds: number[],
-    private readonly crcs: number[]
+     *  ends in `output`; their CRC-32s. Typed arrays: a batch outlives a young-generation GC or
+     *  two, and what it holds then is copied by that GC, which a typed array's contents are not. */
+    private readonly offsets: Float64Array,
+    private readonly compressedSizes: Float64Array,
+    private readonly outputEnds: Float64Array,
+    private readonly crcs: Uint32Array
   ) {}
 
   get done(): boolean {
@@ -210,17 +211,22 @@ function planAhead(buf: Buffer, at: number, offset: number, scratch: Scratch): P
 }
 
 /** The batch of planned entries, once zlib has inflated them; undefined when it refused them. */
-async function inflatePlanned(planned: Planned[], input: Buffer, offset: number): Promise<Batch | undefined> {
-  const output = await gunzipMembers(input, planned)
-  if (!output) return undefined
-  let end = 0
-  return new Batch(
-    output,
-    planned.map(p => offset + p.header),
-    planned.map(p => p.end - p.data),
-    planned.map(p => (end += p.size)),
-    planned.map(p => p.crc >>> 0)
-  )
+function inflatePlanned(planned: Planned[], input: Buffer, offset: number): Promise<Batch | undefined> {
+  // What the batch needs of the plan, taken now: the plan's objects are not held while zlib works.
+  const n = planned.length
+  const offsets = new Float64Array(n)
+  const compressedSizes = new Float64Array(n)
+  const outputEnds = new Float64Array(n)
+  const crcs = new Uint32Array(n)
+  let total = 0
+  for (let i = 0; i < n; i++) {
+    const p = planned[i]
+    offsets[i] = offset + p.header
+    compressedSizes[i] = p.end - p.data
+    outputEnds[i] = total += p.size
+    crcs[i] = p.crc >>> 0
+  }
+  return gunzipMembers(input, total).then(output => output && new Batch(output, offsets, compressedSizes, outputEnds, crcs))
 }
 
 /** Inflates together the small deflated entries that lie whole in `buf` from `at`: the batch, and
@@ -305,10 +311,10 @@ export class Scratch {
   }
 }
 
-/** The members' output, or undefined unless zlib read exactly the members framed (see the top).
+/** The members' output (`total` bytes, their sizes added), or undefined unless zlib read exactly the
+ *  members framed (see the top).
  *  Inflated on libuv's thread pool (zlib's asynchronous API). */
-function gunzipMembers(input: Buffer, planned: Planned[]): Promise<Buffer | undefined> {
-  const total = planned.reduce((n, p) => n + p.size, 0)
+function gunzipMembers(input: Buffer, total: number): Promise<Buffer | undefined> {
   return new Promise(resolve =>
     gunzip(input, { info: true, chunkSize: Math.max(64, total + ROOM), maxOutputLength: total }, (error, result) => {
       const { buffer, engine } = (result ?? {}) as unknown as { buffer?: Buffer; engine?: { bytesWritten: number } }
