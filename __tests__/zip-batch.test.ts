@@ -113,6 +113,19 @@ describe('small entries inflated together', () => {
     expect(await scan(zip, 1)).toEqual(whole)
   }, 60_000)
 
+  it('reads alone an entry whose trailer would hold the bytes that start a gzip member', async () => {
+    // 0x00088b1f bytes: the member's size field, little-endian, is 1f 8b 08 00.
+    const odd = Buffer.alloc(0x00088b1f)
+    for (const descriptors of [true, false]) {
+      const entries: ManyEntry[] = [...smallEntries(5), { name: 'zeros.bin', data: odd }, ...smallEntries(5, 6)]
+      const zip = zipBuffer(entries, { descriptors })
+      expect(await batchOf(zip)).toHaveLength(5)
+      const whole = await scan(zip, zip.length)
+      expect(whole.manifest).toContain(`${hashOf(odd)}  zeros.bin\n`)
+      expect(await scan(zip, 1000)).toEqual(whole)
+    }
+  }, 60_000)
+
   it('falls back to one by one past a false descriptor signature inside the data', async () => {
     // A stored deflate block (5 bytes of header) whose content holds "PK\x07\x08" and sizes that
     // put the entry's end there: the batch takes it, zlib refuses it, the entries are read alone.

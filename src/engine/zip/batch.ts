@@ -191,23 +191,18 @@ const IN_FLIGHT = 2
 /** A batch's entries and their gzip stream, as planned from the bytes at hand (no entries when
  *  fewer than two can be batched), and the file offset up to which the entries are then read one
  *  by one (so that a batch that failed is not tried again entry by entry). */
-interface Plan {
-  entries?: Planned[]
-  input: Buffer
-  skipUntil: number
-}
+type Plan = { skipUntil: number } & ({ entries: Planned[]; input: Buffer } | { entries?: undefined; input?: undefined })
 
 /** Plans and frames a batch of the small deflated entries that lie whole in `buf` from `at` (a local
  *  header; `offset` is buf[0]'s file offset). */
 function planAhead(buf: Buffer, at: number, offset: number, scratch: Scratch): Plan {
   const planned = planBatch(buf, at)
-  const input = scratch.frame(buf, planned)
   // An entry whose bytes could start a gzip member is read alone, and the batch ends before it.
-  const clean = membersBeforeStrayStart(input, planned)
+  const clean = membersBeforeStrayStart(buf, planned)
   const skipUntil = offset + (planned[clean]?.next ?? planned.at(-1)?.next ?? at)
-  if (clean < 2) return { input, skipUntil }
+  if (clean < 2) return { skipUntil }
   const entries = planned.slice(0, clean)
-  return { entries, input: input.subarray(0, entries.reduce((n, p) => n + memberLength(p), 0)), skipUntil }
+  return { entries, input: scratch.frame(buf, entries), skipUntil }
 }
 
 /** The batch of planned entries, once zlib has inflated them; undefined when it refused them. */
@@ -323,14 +318,33 @@ function gunzipMembers(input: Buffer, total: number): Promise<Buffer | undefined
   )
 }
 
-/** How many members come before the first whose data or trailer holds the bytes that start a gzip
- *  member (1f 8b 08): all of them when none does. */
-function membersBeforeStrayStart(input: Buffer, planned: Planned[]): number {
-  let member = 0
-  let start = 0
-  for (let q = input.indexOf(MEMBER_START); q >= 0; q = input.indexOf(MEMBER_START, q + 1)) {
-    while (member < planned.length && start + memberLength(planned[member]) <= q) start += memberLength(planned[member++])
-    if (start !== q) return member
+/** How many members come before the first whose data or trailer, framed, would hold the bytes that
+ *  start a gzip member (1f 8b 08): all of them when none does. In the framed stream such bytes can
+ *  lie inside an entry's data, which are the bytes of `buf` (one search finds them all), or take in
+ *  its trailer (checked member by member). They cannot start inside our header (1f 8b 08 00 00 00 00
+ *  00 00 ff) but at its first byte, nor in the last two bytes of a trailer (the next header goes on
+ *  1f 8b, not 08). */
+function membersBeforeStrayStart(buf: Buffer, planned: Planned[]): number {
+  let hit = -1
+  for (let i = 0; i < planned.length; i++) {
+    const p = planned[i]
+    if (hit < p.data) hit = buf.indexOf(MEMBER_START, p.data)
+    if (hit < 0) hit = Infinity
+    if (hit + MEMBER_START.length <= p.end || strayStartAtTrailer(buf, p)) return i
   }
   return planned.length
+}
+
+/** The bytes 1f 8b 08 start within the last two bytes of the entry's data or the first six of its
+ *  trailer (its CRC-32 and size, little-endian). */
+function strayStartAtTrailer(buf: Buffer, p: Planned): boolean {
+  for (let k = -2; k <= 5; k++) if (framedByte(buf, p, k) === 0x1f && framedByte(buf, p, k + 1) === 0x8b && framedByte(buf, p, k + 2) === 0x08) return true
+  return false
+}
+
+/** The byte at `k` from the end of the entry's data in its member: the data's before 0 (-1 before
+ *  the data's start), the trailer's from 0. */
+function framedByte(buf: Buffer, p: Planned, k: number): number {
+  if (k < 0) return p.end + k >= p.data ? buf[p.end + k] : -1
+  return (k < 4 ? p.crc >>> (8 * k) : p.size >>> (8 * (k - 4))) & 0xff
 }
