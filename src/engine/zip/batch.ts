@@ -2,13 +2,14 @@
 // few hundred bytes; inflated one by one, each pays for a zlib stream object of its own (the
 // documented API builds one per inflateRawSync call) more than for its bytes. Here the small
 // deflated entries that have arrived whole are framed as the members of one gzip stream, which
-// gunzipSync inflates in one call: zlib resets its state between members and checks each member's
-// CRC-32 and size against the trailer we give it (Node reads concatenated gzip members, RFC 1952
-// § 2.2; documented since v6). The scan then treats each entry's slice of the output as if it had
-// inflated it alone (scan.ts).
+// gunzip inflates in one call, on libuv's thread pool while the scan goes on: zlib resets its state
+// between members and checks each member's CRC-32 and size against the trailer we give it (Node
+// reads concatenated gzip members, RFC 1952 § 2.2; documented since v6). The scan then treats each
+// entry's slice of the output as if it had inflated it alone (scan.ts).
 //
 // Weighed: reusing one inflater needs zlib's internal binding (a private API); fflate's inflate is
-// slower than zlib here; a worker moves the cost instead of removing it (BENCHMARKS.md).
+// slower than zlib here; a worker thread would need a second bundle and a heap of its own, where
+// the thread pool is there already (BENCHMARKS.md).
 //
 // Why a success means what inflating each entry alone would mean — each deflate stream ends exactly
 // where its entry's data ends, and inflates to its stated size and CRC-32 — when:
@@ -225,7 +226,8 @@ function inflatePlanned(planned: Planned[], input: Buffer, offset: number): Prom
 }
 
 /** Inflates together the small deflated entries that lie whole in `buf` from `at`: the batch, and
- *  the file offset up to which entries are then read one by one. */
+ *  the file offset up to which entries are then read one by one (one batch alone, as the tests
+ *  look at it; the scan goes through Batches). */
 export async function inflateAhead(buf: Buffer, at: number, offset: number, scratch: Scratch): Promise<{ batch?: Batch; skipUntil: number }> {
   const { entries, input, skipUntil } = planAhead(buf, at, offset, scratch)
   return { batch: entries && (await inflatePlanned(entries, input, offset)), skipUntil }

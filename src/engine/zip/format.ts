@@ -232,7 +232,6 @@ export function hex(n: number): string {
   return (n >>> 0).toString(16).padStart(8, '0')
 }
 
-
 /** How many of the buffer's last bytes (up to 3) are the start of a descriptor signature. */
 export function signaturePrefixAtEnd(buf: Buffer): number {
   for (let n = 3; n > 0; n--) {
