@@ -31234,19 +31234,19 @@ class Batches {
     batch;
     /** Batches on their way, in file order. */
     pending = [];
-    /** No batch is tried before this file offset (one was, and failed, or did not pay). */
+    /** Where the last batch tried ends (the file offset of the local header after it): no batch is
+     *  tried before it, and while batches work the next one starts there. */
     from = 0;
-    /** Batches work for this ZIP: the next one starts where the last one ends (`next`, a file offset)
-     *  as soon as its bytes are there, and a scan at a header waits for bytes rather than read alone. */
+    /** Batches work for this ZIP: the next one starts at `from` as soon as its bytes are there, and a
+     *  scan at a header waits for bytes rather than read alone. */
     working = false;
-    next = -1;
     /** Framing buffers that zlib is done with. */
     spare = [];
     /** New bytes are in `buf` (`offset`: buf[0]'s file offset; `final`: no more will come): starts
      *  the next batches of a run whose bytes have arrived. */
     arrived(buf, offset, final) {
-        while (this.working && this.next >= 0 && this.pending.length < IN_FLIGHT) {
-            const at = this.next - offset;
+        while (this.working && this.pending.length < IN_FLIGHT) {
+            const at = this.from - offset;
             if (at < 0 || (buf.length - at < BATCH_INPUT && !final))
                 return;
             this.start(buf, at, offset);
@@ -31294,7 +31294,6 @@ class Batches {
         if (!plan.entries) {
             this.spare.push(scratch);
             this.working = false;
-            this.next = -1;
             return undefined;
         }
         const p = { at: offset + at, done: false, promise: Promise.resolve() };
@@ -31305,17 +31304,14 @@ class Batches {
         });
         this.pending.push(p);
         this.working = true;
-        this.next = plan.skipUntil;
         return p;
     }
     /** The first pending batch is done: it is the one in hand (when zlib took it; else its entries
      *  are read one by one, and no further batch is started until the scan is past them). */
     adopt(buf, offset, final) {
         this.batch = this.pending.shift().batch;
-        if (!this.batch) {
+        if (!this.batch)
             this.working = false;
-            this.next = -1;
-        }
         this.arrived(buf, offset, final);
         return undefined;
     }

@@ -79,20 +79,20 @@ export class Batches {
   private batch?: Batch
   /** Batches on their way, in file order. */
   private readonly pending: Pending[] = []
-  /** No batch is tried before this file offset (one was, and failed, or did not pay). */
+  /** Where the last batch tried ends (the file offset of the local header after it): no batch is
+   *  tried before it, and while batches work the next one starts there. */
   private from = 0
-  /** Batches work for this ZIP: the next one starts where the last one ends (`next`, a file offset)
-   *  as soon as its bytes are there, and a scan at a header waits for bytes rather than read alone. */
+  /** Batches work for this ZIP: the next one starts at `from` as soon as its bytes are there, and a
+   *  scan at a header waits for bytes rather than read alone. */
   private working = false
-  private next = -1
   /** Framing buffers that zlib is done with. */
   private readonly spare: Scratch[] = []
 
   /** New bytes are in `buf` (`offset`: buf[0]'s file offset; `final`: no more will come): starts
    *  the next batches of a run whose bytes have arrived. */
   arrived(buf: Buffer, offset: number, final: boolean): void {
-    while (this.working && this.next >= 0 && this.pending.length < IN_FLIGHT) {
-      const at = this.next - offset
+    while (this.working && this.pending.length < IN_FLIGHT) {
+      const at = this.from - offset
       if (at < 0 || (buf.length - at < BATCH_INPUT && !final)) return
       this.start(buf, at, offset)
     }
@@ -135,7 +135,6 @@ export class Batches {
     if (!plan.entries) {
       this.spare.push(scratch)
       this.working = false
-      this.next = -1
       return undefined
     }
     const p: Pending = { at: offset + at, done: false, promise: Promise.resolve() }
@@ -146,7 +145,6 @@ export class Batches {
     })
     this.pending.push(p)
     this.working = true
-    this.next = plan.skipUntil
     return p
   }
 
@@ -154,10 +152,7 @@ export class Batches {
    *  are read one by one, and no further batch is started until the scan is past them). */
   private adopt(buf: Buffer, offset: number, final: boolean): undefined {
     this.batch = this.pending.shift()!.batch
-    if (!this.batch) {
-      this.working = false
-      this.next = -1
-    }
+    if (!this.batch) this.working = false
     this.arrived(buf, offset, final)
     return undefined
   }
