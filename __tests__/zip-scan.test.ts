@@ -244,6 +244,15 @@ describe('the one-pass ZIP check', () => {
     expect(readFileSync(path.join(d, 'x/b/c.txt')).equals(entries[1].data)).toBe(true)
   })
 
+  it('extracts files whose folders come and go in the listing, and files beside folders', async () => {
+    const names = ['a/1.txt', 'b/1.txt', 'a/2.txt', 'a/b/3.txt', 'a/4.txt', '5.txt', 'b/c/d/6.txt', 'b/7.txt']
+    const entries: ManyEntry[] = names.map((name, i) => ({ name, data: text(100 + i, i + 1) }))
+    const d = dir()
+    writeFileSync(path.join(d, 'e.zip'), zipBuffer(entries))
+    expect(await extractZip(path.join(d, 'e.zip'), path.join(d, 'x'))).toBe(names.length)
+    for (const [i, name] of names.entries()) expect(readFileSync(path.join(d, 'x', name)).equals(entries[i].data)).toBe(true)
+  })
+
   it('extracts every form it reads, byte for byte as unzip does', async () => {
     for (const [, make] of forms) {
       const bytes = await make()

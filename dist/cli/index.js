@@ -35189,15 +35189,17 @@ class EntryWriter {
     written = 0;
     /** The file being written, closed if the scan stops inside it. */
     openFile;
-    /** Folders made lately (a ZIP lists a folder's entries together): bounded, since a project tree
-     *  can have tens of thousands; making one again is one harmless system call. */
-    made;
+    /** The folder made last: a ZIP lists a folder's files together, so this saves most calls, and
+     *  making a folder again is one harmless system call. Not a set of every folder made: an export
+     *  with a folder per file added a name to it for every entry, names that outlived V8's young
+     *  generation and raised the process's peak (BENCHMARKS.md). */
+    lastDirMade;
     constructor(root, rules, limits, signal) {
         this.root = root;
         this.rules = rules;
         this.limits = limits;
         this.signal = signal;
-        this.made = new Set([root]);
+        this.lastDirMade = root;
     }
     open(h) {
         this.stopIfAborted();
@@ -35231,12 +35233,10 @@ class EntryWriter {
         this.openFile = undefined;
     }
     makeDir(d) {
-        if (this.made.has(d))
+        if (d === this.lastDirMade)
             return;
         (0,external_node_fs_namespaceObject.mkdirSync)(d, { recursive: true, mode: 0o700 });
-        if (this.made.size >= 1000)
-            this.made.clear();
-        this.made.add(d);
+        this.lastDirMade = d;
     }
     /** The central directory's sizes were checked against the limit; this holds if it lied. */
     grow(n) {
