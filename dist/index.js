@@ -29313,12 +29313,29 @@ function sha256sumLine(hex, name) {
         return `${hex}  ${name}\n`;
     return `\\${hex}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`;
 }
-/** A line of sha256sumLine's, read back. */
-function parseSha256sumLine(line) {
+/** A file entry as the evidence reads it back (from the manifest, or a previous export's ZIP), one
+ *  per entry. Made with `new`, not as an object literal: V8 may decide from one young-generation GC
+ *  to allocate a literal's objects straight in the old generation (allocation-site pretenuring), and
+ *  every young string they point to then outlives each young-generation GC until a full one. That
+ *  grew V8's young generation to its largest while a record was written (BENCHMARKS.md). */
+class FileEntry {
+    path;
+    size;
+    crc32;
+    sha256;
+    constructor(path, size, crc32, sha256) {
+        this.path = path;
+        this.size = size;
+        this.crc32 = crc32;
+        this.sha256 = sha256;
+    }
+}
+/** A line of sha256sumLine's, read back, with the entry's size and CRC-32 (which stay beside it). */
+function parseSha256sumLine(line, size, crc32) {
     if (!line.startsWith('\\'))
-        return { sha256: line.slice(0, 64), path: line.slice(66) };
+        return new FileEntry(line.slice(66), size, crc32, line.slice(0, 64));
     const path = line.slice(67).replace(/\\(\\|n|r)/g, (_, c) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'));
-    return { sha256: line.slice(1, 65), path };
+    return new FileEntry(path, size, crc32, line.slice(1, 65));
 }
 /** Every file entry of a manifest, in its order: the file's lines with the sizes and CRC-32s. */
 async function* manifestEntries(m) {
@@ -29328,8 +29345,7 @@ async function* manifestEntries(m) {
             continue;
         if (i >= m.files)
             throw new Error(`the manifest ${m.path} has more lines than entries`);
-        const { sha256, path } = parseSha256sumLine(line);
-        yield { path, size: m.sizes[i], crc32: crcHex(m.crcs[i]), sha256 };
+        yield parseSha256sumLine(line, m.sizes[i], crcHex(m.crcs[i]));
         i++;
     }
     if (i !== m.files)
@@ -29444,7 +29460,7 @@ async function* zipEntries(file) {
         for await (const batch of centralRecords(file)) {
             for (const { record: r } of batch)
                 if (!r.name.endsWith('/'))
-                    yield { path: r.name, size: r.size, crc32: crcHex(r.crc32) };
+                    yield new FileEntry(r.name, r.size, crcHex(r.crc32));
         }
     }
     catch (e) {

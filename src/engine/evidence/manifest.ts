@@ -111,11 +111,25 @@ export function sha256sumLine(hex: string, name: string): string {
   return `\\${hex}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`
 }
 
-/** A line of sha256sumLine's, read back. */
-export function parseSha256sumLine(line: string): { sha256: string; path: string } {
-  if (!line.startsWith('\\')) return { sha256: line.slice(0, 64), path: line.slice(66) }
+/** A file entry as the evidence reads it back (from the manifest, or a previous export's ZIP), one
+ *  per entry. Made with `new`, not as an object literal: V8 may decide from one young-generation GC
+ *  to allocate a literal's objects straight in the old generation (allocation-site pretenuring), and
+ *  every young string they point to then outlives each young-generation GC until a full one. That
+ *  grew V8's young generation to its largest while a record was written (BENCHMARKS.md). */
+export class FileEntry implements FileDigest {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    readonly crc32: string,
+    readonly sha256?: string
+  ) {}
+}
+
+/** A line of sha256sumLine's, read back, with the entry's size and CRC-32 (which stay beside it). */
+export function parseSha256sumLine(line: string, size: number, crc32: string): FileEntry {
+  if (!line.startsWith('\\')) return new FileEntry(line.slice(66), size, crc32, line.slice(0, 64))
   const path = line.slice(67).replace(/\\(\\|n|r)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : '\\'))
-  return { sha256: line.slice(1, 65), path }
+  return new FileEntry(path, size, crc32, line.slice(1, 65))
 }
 
 /** Every file entry of a manifest, in its order: the file's lines with the sizes and CRC-32s. */
@@ -124,8 +138,7 @@ export async function* manifestEntries(m: Manifest): AsyncIterable<FileDigest> {
   for await (const line of linesOf(m.path)) {
     if (!line) continue
     if (i >= m.files) throw new Error(`the manifest ${m.path} has more lines than entries`)
-    const { sha256, path } = parseSha256sumLine(line)
-    yield { path, size: m.sizes[i], crc32: crcHex(m.crcs[i]), sha256 }
+    yield parseSha256sumLine(line, m.sizes[i], crcHex(m.crcs[i]))
     i++
   }
   if (i !== m.files) throw new Error(`the manifest ${m.path} lists ${i} of its ${m.files} entries`)

@@ -5,7 +5,7 @@
 import { open, readFile } from 'node:fs/promises'
 import { centralRecords } from '../zip/central.js'
 import { linesOf } from './line-file.js'
-import { crcHex, type FileDigest } from './manifest.js'
+import { crcHex, type FileDigest, FileEntry } from './manifest.js'
 import { RECORD_SCHEMA_ID } from './record.js'
 
 export interface PreviousExport {
@@ -56,7 +56,7 @@ export async function inspectPrevious(file: string): Promise<PreviousExport> {
 async function* zipEntries(file: string): AsyncIterable<FileDigest> {
   try {
     for await (const batch of centralRecords(file)) {
-      for (const { record: r } of batch) if (!r.name.endsWith('/')) yield { path: r.name, size: r.size, crc32: crcHex(r.crc32) }
+      for (const { record: r } of batch) if (!r.name.endsWith('/')) yield new FileEntry(r.name, r.size, crcHex(r.crc32))
     }
   } catch (e) {
     throw new PreviousExportUnreadable(`${file} looks like a ZIP but cannot be read: ${(e as Error).message}`)
