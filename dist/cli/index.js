@@ -30414,7 +30414,7 @@ function sha256sumLine(hex, name) {
     return `\\${hex}  ${name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}\n`;
 }
 /** A file entry as the evidence reads it back (from the manifest, or a previous export's ZIP), one
- *  per entry. Made with `new`, not as an object literal: V8 may decide from one young-generation GC
+ *  per entry. Made with `new`, not as an object literal: V8 may decide from what one GC saw
  *  to allocate a literal's objects straight in the old generation (allocation-site pretenuring), and
  *  every young string they point to then outlives each young-generation GC until a full one. That
  *  grew V8's young generation to its largest while a record was written (BENCHMARKS.md). */
